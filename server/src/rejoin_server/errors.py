@@ -1,0 +1,75 @@
+"""The server's domain errors: a small tree, each with a stable DESIGN §2 code.
+
+Transports map `code` to an HTTP status or a WebSocket close code through `rejoin_protocol.errors`;
+nothing else decides a status.
+"""
+
+from __future__ import annotations
+
+from rejoin_protocol.errors import ErrorCode
+
+
+class RejoinError(Exception):
+    """An error a client may see. `message` is a sentence that says what to do."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class GameNotFound(RejoinError):
+    code = ErrorCode.GAME_NOT_FOUND
+
+    def __init__(self, game_id: str) -> None:
+        super().__init__(f"No game {game_id!r} exists here; check the id or create a new game.")
+        self.game_id = game_id
+
+
+class StateCorrupted(RejoinError):
+    """A game's stored log cannot be turned back into a state."""
+
+    code = ErrorCode.STATE_CORRUPTED
+
+    def __init__(self, game_id: str, seq: int | None, problem: str) -> None:
+        where = f"event {seq}" if seq is not None else "its log"
+        super().__init__(
+            f"Game {game_id!r} cannot be restored: {where}: {problem}. "
+            "Roll back to a snapshot or delete the game."
+        )
+        self.game_id = game_id
+        self.seq = seq
+        self.problem = problem
+
+
+class SeqConflict(RejoinError):
+    """Another writer already stored this seq: the in-memory game is behind the log (fencing)."""
+
+    code = ErrorCode.STALE_STATE
+
+    def __init__(self, game_id: str, seq: int) -> None:
+        super().__init__(
+            f"Event {seq} of game {game_id!r} was already stored by another writer; "
+            "reload the game and try again."
+        )
+        self.game_id = game_id
+        self.seq = seq
+
+
+class StorageUnavailable(RejoinError):
+    code = ErrorCode.STORAGE_UNAVAILABLE
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"The game store cannot be reached ({problem}); try again shortly.")
+        self.problem = problem
+
+
+class StorageFull(RejoinError):
+    code = ErrorCode.STORAGE_FULL
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"The game store is full ({problem}); finish or delete games, or raise the quota."
+        )
+        self.problem = problem

@@ -1,0 +1,1 @@
+"""Games the server can host, behind the small interface of `games.base`."""

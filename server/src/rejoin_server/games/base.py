@@ -1,0 +1,134 @@
+"""The seam between the server and a game: what the host, the store and the channels know of one.
+
+A game is event-sourced. `GameState.handle` validates a command, applies the events it causes to
+the in-memory state and returns them; `GameState.apply` folds one stored event into the state and is
+the *only* code that changes it, so replaying the log rebuilds exactly what `handle` built live.
+Randomness (dealt cards) is drawn inside `handle` and recorded in the event, never in `apply`.
+
+Nothing here knows poker: the reference No-Limit Hold'em table in `games.poker` is one implementation,
+and another game plugs in by implementing `GameEngine` and `GameState`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+GameStatus = Literal["waiting", "playing", "completed"]
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of a game's log. `seq` is 1, 2, 3 … gapless per game; `at` is ms since the epoch."""
+
+    seq: int
+    kind: str
+    at: int
+    data: Mapping[str, Any]
+
+    def to_json(self) -> JsonDict:
+        return {"seq": self.seq, "kind": self.kind, "at": self.at, "data": dict(self.data)}
+
+
+# Commands: what the host asks a game to do. They carry ids, never seats, so a game decides seating.
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    player_id: str
+    name: str
+    seat: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    player_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    player_id: str
+    type: str
+    amount: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Fire whatever is due at `now_ms`: an action clock that expired, the next hand after its delay."""
+
+
+Command = Join | Start | Act | Tick
+
+
+@dataclass(slots=True)
+class GameRuleError(Exception):
+    """A command the rules refuse. `code` is one of DESIGN §2's error codes (e.g. `not_your_turn`)."""
+
+    code: str
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class GameState(Protocol):
+    """One live game in memory."""
+
+    @property
+    def game_id(self) -> str: ...
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last event applied (0 for a game with no events)."""
+        ...
+
+    @property
+    def status(self) -> GameStatus: ...
+
+    def handle(self, command: Command, now_ms: int) -> list[Event]:
+        """Validate `command`, apply the events it causes, return them (seqs seq+1 …).
+
+        Raises `GameRuleError` and leaves the state untouched when the command is refused. A `Tick`
+        with nothing due returns `[]`.
+        """
+        ...
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state. Its seq must be `self.seq + 1`; raises ValueError if the
+        event cannot be applied (wrong seq, unknown kind, malformed data)."""
+        ...
+
+    def next_deadline(self) -> int | None:
+        """When (ms since the epoch) the host must `handle(Tick())` next, or None."""
+        ...
+
+    def seat_of(self, player_id: str) -> int | None: ...
+
+    def view(self, player_id: str | None) -> JsonDict:
+        """The state as `player_id` may see it (DESIGN §4 `gameState`); None = a spectator's view."""
+        ...
+
+    def event_for(self, event: Event, player_id: str | None) -> Event:
+        """`event` as `player_id` may see it: private data of other seats redacted, same seq."""
+        ...
+
+    def dump(self) -> JsonDict:
+        """The whole state as JSON-able data (ints, strings, lists, dicts; no floats), for snapshots."""
+        ...
+
+
+class GameEngine(Protocol):
+    """A kind of game: makes new states and loads dumped ones."""
+
+    kind: str
+
+    def new_game(self, game_id: str, settings: Mapping[str, Any]) -> GameState:
+        """A fresh game at seq 0. Raises `GameRuleError('invalid_request', …)` for bad settings."""
+        ...
+
+    def load(self, game_id: str, settings: Mapping[str, Any], data: Mapping[str, Any]) -> GameState:
+        """A state from `dump()` output. Raises ValueError when `data` is not a valid dump."""
+        ...

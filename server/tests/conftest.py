@@ -1,0 +1,104 @@
+"""Databases for the server's tests: a migrated SQLite file per test, and a PostgreSQL database
+per test session at REJOIN_TEST_POSTGRES_URL.
+
+A PostgreSQL that cannot be reached FAILS the tests that need it, with a message saying how to
+start it: a skipped database test would let CI pass without testing the database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from rejoin_server.store import migrate
+from rejoin_server.store.base import GameStore
+from rejoin_server.store.memory import MemoryGameStore
+from rejoin_server.store.sql import SqlGameStore
+
+POSTGRES_URL = os.environ.get(
+    "REJOIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated database on the test PostgreSQL, dropped at the end of the session."""
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}). Start it (e.g. "
+            "`pg_ctlcluster 15 main start`) or point REJOIN_TEST_POSTGRES_URL at one.",
+            pytrace=False,
+        )
+    name = f"rejoin_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _with_database(POSTGRES_URL, name)
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (migrating each time would be slow)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _truncate(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE games, events, snapshots")
+
+
+def _fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if kind == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        _truncate(url)
+        return url
+    path = tmp_path / "rejoin.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
+
+
+POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+
+
+@pytest.fixture(params=["sqlite", POSTGRES])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, migrated database: SQLite and PostgreSQL in turn."""
+    return _fresh_database(request.param, request, tmp_path)
+
+
+@pytest.fixture
+async def sql_store(database_url: str) -> AsyncIterator[SqlGameStore]:
+    store = SqlGameStore(database_url, keep_snapshots=3)
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", POSTGRES])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[GameStore]:
+    """Every `GameStore`: the memory double, and the SQL store on SQLite and on PostgreSQL."""
+    if request.param == "memory":
+        yield MemoryGameStore(keep_snapshots=3)
+        return
+    sql_store = SqlGameStore(_fresh_database(request.param, request, tmp_path), keep_snapshots=3)
+    await sql_store.open()
+    yield sql_store
+    await sql_store.close()
