@@ -87,6 +87,8 @@ class DbWorker(Generic[C, W]):
 
     async def stop(self) -> None:
         """Run what is queued, then close the connection and end the thread."""
+        if not self._thread.is_alive():
+            return
         self._queue.put(_STOP)
         await asyncio.to_thread(self._thread.join)
 
