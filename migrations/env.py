@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 
 from alembic import context
-from rejoin_server.store import tables as _tables  # noqa: F401  (registers the tables)
-from rejoin_server.store.urls import sqlalchemy_url
 from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
+
+from rejoin_server.store import tables as _tables  # noqa: F401  (registers the tables)
+from rejoin_server.store.urls import sqlalchemy_url
 
 target_metadata = SQLModel.metadata
 

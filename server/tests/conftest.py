@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+
 from rejoin_server.store import migrate
 from rejoin_server.store.base import GameStore
 from rejoin_server.store.memory import MemoryGameStore
