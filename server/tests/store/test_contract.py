@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import pytest
+
 from rejoin_server.errors import GameNotFound, SeqConflict
 from rejoin_server.games.base import Event, GameStatus
 from rejoin_server.store.base import GameStore, SnapshotWrite

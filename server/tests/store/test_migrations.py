@@ -7,10 +7,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
 from rejoin_server.store import migrate
 from rejoin_server.store import tables as _tables  # noqa: F401  (registers the tables)
 from rejoin_server.store.urls import sqlalchemy_url
-from sqlmodel import SQLModel
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+
 from rejoin_server.errors import StateCorrupted
 from rejoin_server.games.base import Act
 from rejoin_server.store.base import GameStore

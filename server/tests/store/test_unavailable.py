@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event
 from rejoin_server.store.sql import SqlGameStore
