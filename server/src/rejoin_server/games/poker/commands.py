@@ -1,0 +1,188 @@
+"""`handle`: validate a command, then build its events one at a time, applying each before the next.
+
+Everything is checked before the first event, so a refused command leaves the table untouched.
+After a player's decision the table is driven forward (`_drive`) until it waits for a person or a
+clock again: hole cards, streets (a whole board when everyone left is all in), showdown, pots, the
+end of the hand, the end of the game. Cards are drawn here, at the moment they are dealt.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rejoin_server.games.base import Act, Command, Event, GameRuleError, Join, Start, Tick
+from rejoin_server.games.poker import cards as _cards
+from rejoin_server.games.poker import events as ev
+from rejoin_server.games.poker.actions import decide, timeout_decision
+from rejoin_server.games.poker.hand import blind_seats
+from rejoin_server.games.poker.settings import MAX_NAME_LENGTH
+
+if TYPE_CHECKING:
+    from rejoin_server.games.poker.table import PokerTable
+
+
+class _Emitter:
+    """Numbers, applies and collects the events of one `handle` call."""
+
+    def __init__(self, table: PokerTable, now_ms: int) -> None:
+        self.table = table
+        self.now_ms = now_ms
+        self.events: list[Event] = []
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        event = Event(seq=self.table.seq + 1, kind=kind, at=self.now_ms, data=data)
+        self.table.apply(event)
+        self.events.append(event)
+
+
+def handle(table: PokerTable, command: Command, now_ms: int) -> list[Event]:
+    emit = _Emitter(table, now_ms)
+    match command:
+        case Join():
+            _join(table, command, emit)
+        case Start():
+            _start(table, command, emit)
+        case Act():
+            _act(table, command, emit)
+        case Tick():
+            _tick(table, emit)
+    return emit.events
+
+
+def _join(table: PokerTable, command: Join, emit: _Emitter) -> None:
+    if table.status == "completed":
+        raise GameRuleError("game_completed", "This game is over; create or join another game.")
+    if not isinstance(command.player_id, str) or not command.player_id:
+        raise GameRuleError("invalid_request", "A player id is required to join.")
+    if table.seat_of(command.player_id) is not None:
+        raise GameRuleError(
+            "invalid_request",
+            f"You already sit at seat {table.seat_of(command.player_id)}; reconnect instead.",
+        )
+    name = command.name.strip() if isinstance(command.name, str) else ""
+    if not 0 < len(name) <= MAX_NAME_LENGTH:
+        raise GameRuleError(
+            "invalid_request", f"Choose a name of 1 to {MAX_NAME_LENGTH} characters."
+        )
+    seat = command.seat
+    if seat is None:
+        free = [s for s in range(table.settings.seats) if s not in table.seats]
+        if not free:
+            raise GameRuleError("table_full", "Every seat is taken; join another game.")
+        seat = free[0]
+    elif (
+        isinstance(seat, bool) or not isinstance(seat, int) or not 0 <= seat < table.settings.seats
+    ):
+        raise GameRuleError(
+            "invalid_request",
+            f"Seat must be a number from 0 to {table.settings.seats - 1}, or left out.",
+        )
+    elif seat in table.seats:
+        raise GameRuleError(
+            "seat_taken", f"Seat {seat} is taken; pick a free seat or leave it out."
+        )
+    emit(
+        ev.PLAYER_JOINED,
+        ev.player_joined(seat, command.player_id, name, table.settings.starting_stack),
+    )
+
+
+def _seated(table: PokerTable, player_id: str) -> int:
+    seat = table.seat_of(player_id)
+    if seat is None:
+        raise GameRuleError("player_not_in_game", "You have no seat in this game; join it first.")
+    if table.status == "completed":
+        raise GameRuleError("game_completed", "This game is over; create or join another game.")
+    return seat
+
+
+def _start(table: PokerTable, command: Start, emit: _Emitter) -> None:
+    _seated(table, command.player_id)
+    if table.hand_running:
+        raise GameRuleError(
+            "hand_in_progress", f"Hand {table.hand_number} is still being played; wait for its end."
+        )
+    with_chips = len(table.seats_with_chips())
+    if with_chips < 2:
+        raise GameRuleError(
+            "invalid_action",
+            f"A hand needs at least 2 players with chips and {with_chips} "
+            f"{'has' if with_chips == 1 else 'have'} any; wait for another player to join.",
+        )
+    _start_hand(table, emit)
+
+
+def _act(table: PokerTable, command: Act, emit: _Emitter) -> None:
+    seat = _seated(table, command.player_id)
+    hand = table.hand
+    if hand is None or table.hand_over:
+        raise GameRuleError("no_hand_in_progress", "No hand is being played; start one first.")
+    actor = hand.actor_seat
+    if seat != actor:
+        raise GameRuleError(
+            "not_your_turn",
+            f"It is seat {actor}'s turn, not yours (seat {seat}); wait for your turn.",
+        )
+    decision = decide(hand, command.type, command.amount)
+    emit(ev.ACTION, ev.action(seat, decision.type, decision.amount))
+    _drive(table, emit)
+
+
+def _tick(table: PokerTable, emit: _Emitter) -> None:
+    # One due thing per tick: with zero delays a loop here could play hands forever.
+    if table.status == "completed":
+        return
+    hand = table.hand
+    if hand is not None and not table.hand_over:
+        deadline, seat = table.action_deadline, hand.actor_seat
+        if deadline is not None and seat is not None and emit.now_ms >= deadline:
+            emit(ev.TIMEOUT, ev.timeout(seat, timeout_decision(hand).type))
+            _drive(table, emit)
+        return
+    due = table.next_deadline()
+    if table.settings.auto_next_hand and due is not None and emit.now_ms >= due:
+        _start_hand(table, emit)
+
+
+def _start_hand(table: PokerTable, emit: _Emitter) -> None:
+    button = table.next_button()
+    order = table.deal_order(button)
+    sb, bb = blind_seats(order)
+    emit(ev.HAND_STARTED, ev.hand_started(table.hand_number + 1, button, order, sb, bb))
+    assert table.hand is not None
+    for seat, blind, amount in table.hand.blinds():
+        emit(ev.BLIND_POSTED, ev.blind_posted(seat, blind, amount))
+    _drive(table, emit)
+
+
+def _drive(table: PokerTable, emit: _Emitter) -> None:
+    """Deal, show, pay and close until a player (or a clock) must act next."""
+    while (hand := table.hand) is not None:
+        if table.hand_over:
+            winners = table.seats_with_chips()
+            if table.status != "completed" and len(winners) == 1:
+                winner = winners[0]
+                emit(ev.GAME_COMPLETED, ev.game_completed(winner, table.seats[winner].player_id))
+            return
+        seat = hand.next_hole_seat()
+        if seat is not None:
+            emit(ev.HOLE_CARDS, ev.hole_cards(seat, _cards.draw(2, hand.dealt_cards())))
+            continue
+        due = hand.board_due()
+        if due:
+            cards = _cards.draw(due, hand.dealt_cards())
+            emit(ev.STREET, ev.street(cards, len(hand.board) + due))
+            continue
+        if not hand.is_over:
+            # Everything else pokerkit waits for is automated, so this is a player's turn.
+            assert hand.actor_seat is not None, "the hand waits for nobody"
+            return
+        shows = hand.shows()
+        if shows:
+            emit(
+                ev.SHOWDOWN,
+                ev.showdown([(seat, cards, hand.describe(seat)) for seat, cards in shows]),
+            )
+        for award in hand.awards():
+            emit(ev.POT_AWARDED, ev.pot_awarded(award.amount, award.seats, award.winners))
+        emit(ev.HAND_ENDED, ev.hand_ended(table.hand_number, table.stacks_after_hand()))

@@ -1,0 +1,334 @@
+"""One hand of No-Limit Hold'em on a pokerkit `State`, addressed by seat numbers, and its replay log.
+
+pokerkit owns the rules: blinds, turn order, legal amounts and min-raise, side pots, showdown order,
+hand ranking and payouts. This class only maps table seats to pokerkit player indices and back,
+feeds it cards chosen elsewhere (`cards.draw`), and keeps a compact log (`log_json`) from which
+`replay` rebuilds the identical pokerkit state.
+
+Seat order: `seats` lists the dealt-in seats from the button's left round to the button, which is
+pokerkit's player order for every table size (heads-up, pokerkit makes the last player, the button,
+post the small blind and act first before the flop).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pokerkit import (
+    Automation,
+    BlindOrStraddlePosting,
+    ChipsPushing,
+    HoleCardsShowingOrMucking,
+    Mode,
+    NoLimitTexasHoldem,
+    StandardHighHand,
+    State,
+)
+
+from rejoin_server.games.base import JsonDict
+from rejoin_server.games.poker import cards as _cards
+
+# Everything but dealing and the players' decisions. Card burning stays manual so that a burn is an
+# unknown card ("??") instead of one pokerkit picks from its own shuffled deck.
+_AUTOMATIONS = (
+    Automation.ANTE_POSTING,
+    Automation.BET_COLLECTION,
+    Automation.BLIND_OR_STRADDLE_POSTING,
+    Automation.RUNOUT_COUNT_SELECTION,
+    Automation.HOLE_CARDS_SHOWING_OR_MUCKING,
+    Automation.HAND_KILLING,
+    Automation.CHIPS_PUSHING,
+    Automation.CHIPS_PULLING,
+)
+_BURN = "??"
+_LOG_TOKENS = re.compile(r"f|c|r[0-9]+")
+_LOG = re.compile(r"(?:f|c|r[0-9]+)*")
+
+FOLD = "f"
+CHECK_OR_CALL = "c"
+BET_OR_RAISE = "r"
+
+
+def blind_seats(seats: Sequence[int]) -> tuple[int, int]:
+    """(small blind, big blind) seats for `seats` in pokerkit order; heads-up the button is small."""
+    return (seats[-1], seats[0]) if len(seats) == 2 else (seats[0], seats[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    """One pot as pokerkit pushed it: its amount, the seats still eligible, who got what."""
+
+    amount: int
+    seats: list[int]
+    winners: list[tuple[int, int]]
+
+
+class Hand:
+    def __init__(
+        self, seats: Sequence[int], stacks: Sequence[int], small_blind: int, big_blind: int
+    ) -> None:
+        if len(seats) < 2 or len(set(seats)) != len(seats) or len(stacks) != len(seats):
+            raise ValueError(f"a hand needs >= 2 distinct seats with one stack each, not {seats}")
+        if min(stacks) <= 0:
+            raise ValueError(f"every dealt-in seat needs chips, not stacks {list(stacks)}")
+        self.seats: tuple[int, ...] = tuple(seats)
+        self.starting_stacks: tuple[int, ...] = tuple(stacks)
+        self._blinds = (small_blind, big_blind)
+        self._index = {seat: i for i, seat in enumerate(self.seats)}
+        self._state: State = NoLimitTexasHoldem.create_state(
+            _AUTOMATIONS,
+            True,
+            0,
+            self._blinds,
+            big_blind,
+            self.starting_stacks,
+            len(self.seats),
+            # Tournament rules: one run-out, and hands all in are turned face up before it.
+            mode=Mode.TOURNAMENT,
+        )
+        self.hole: dict[int, tuple[str, str]] = {}
+        self.board: list[str] = []
+        self.folded: set[int] = set()
+        self._log: list[str] = []
+
+    # Seats and blinds.
+
+    @property
+    def small_blind_seat(self) -> int:
+        return blind_seats(self.seats)[0]
+
+    @property
+    def big_blind_seat(self) -> int:
+        return blind_seats(self.seats)[1]
+
+    def blinds(self) -> list[tuple[int, str, int]]:
+        """(seat, "small"|"big", amount) as pokerkit posted them; a short stack posts what it has."""
+        posted = {
+            op.player_index: op.amount
+            for op in self._state.operations
+            if isinstance(op, BlindOrStraddlePosting)
+        }
+        out = []
+        for seat, blind in ((self.small_blind_seat, "small"), (self.big_blind_seat, "big")):
+            amount = posted.get(self._index[seat], 0)
+            if amount:
+                out.append((seat, blind, amount))
+        return out
+
+    # Dealing.
+
+    def dealt_cards(self) -> set[str]:
+        out = set(self.board)
+        for pair in self.hole.values():
+            out.update(pair)
+        return out
+
+    def next_hole_seat(self) -> int | None:
+        index = self._state.hole_dealee_index
+        return None if index is None else self.seats[index]
+
+    def deal_hole(self, seat: int, cards: Sequence[str]) -> None:
+        if seat != self.next_hole_seat():
+            raise ValueError(
+                f"seat {seat} is not the next to be dealt (that is {self.next_hole_seat()})"
+            )
+        self._check_fresh(cards, 2)
+        self._state.deal_hole("".join(cards), self._index[seat])
+        self.hole[seat] = (cards[0], cards[1])
+
+    def board_due(self) -> int:
+        """How many board cards pokerkit waits for now (3, 1 or 0)."""
+        street = self._state.street
+        if street is None or not self._state.can_burn_card(_BURN):
+            return 0
+        return street.board_dealing_count
+
+    def deal_board(self, cards: Sequence[str]) -> None:
+        due = self.board_due()
+        if not due:
+            raise ValueError("no board cards are due")
+        self._check_fresh(cards, due)
+        self._state.burn_card(_BURN)
+        self._state.deal_board("".join(cards))
+        self.board.extend(cards)
+
+    def _check_fresh(self, cards: Sequence[str], count: int) -> None:
+        _cards.check(cards)
+        if len(cards) != count:
+            raise ValueError(f"{count} cards are due, not {len(cards)}")
+        reused = self.dealt_cards().intersection(cards)
+        if reused:
+            raise ValueError(f"cards {sorted(reused)} are already dealt in this hand")
+
+    # Betting.
+
+    @property
+    def actor_seat(self) -> int | None:
+        index = self._state.actor_index
+        return None if index is None else self.seats[index]
+
+    def to_call(self) -> int:
+        return self._state.checking_or_calling_amount or 0
+
+    def can_fold(self) -> bool:
+        return bool(self._state.can_fold())
+
+    def facing_bet(self) -> bool:
+        return max(self._state.bets) > 0
+
+    def raise_range(self) -> tuple[int, int] | None:
+        """(min, max) "total bet to" for a bet or raise, or None when the actor cannot raise."""
+        state = self._state
+        if not state.can_complete_bet_or_raise_to():
+            return None
+        low = state.min_completion_betting_or_raising_to_amount
+        high = state.max_completion_betting_or_raising_to_amount
+        assert low is not None
+        assert high is not None
+        return low, high
+
+    def allin_to(self) -> int | None:
+        """The actor's total bet when all in, if pokerkit lets their whole stack go in now."""
+        seat = self.actor_seat
+        if seat is None:
+            return None
+        stack, total = self.stack_of(seat), self.stack_of(seat) + self.bet_of(seat)
+        if self.to_call() >= stack:
+            return total
+        span = self.raise_range()
+        return total if span is not None and span[1] == total else None
+
+    def act(self, code: str, amount: int | None = None) -> None:
+        """Apply the actor's decision: FOLD, CHECK_OR_CALL or BET_OR_RAISE to `amount`."""
+        seat = self.actor_seat
+        if seat is None:
+            raise ValueError("nobody is to act")
+        state = self._state
+        if code == FOLD:
+            if not state.can_fold():
+                raise ValueError(f"seat {seat} cannot fold now")
+            state.fold()
+            self.folded.add(seat)
+            self._log.append(FOLD)
+        elif code == CHECK_OR_CALL:
+            state.check_or_call()
+            self._log.append(CHECK_OR_CALL)
+        elif code == BET_OR_RAISE and amount is not None:
+            if not state.can_complete_bet_or_raise_to(amount):
+                raise ValueError(f"seat {seat} cannot bet or raise to {amount} now")
+            state.complete_bet_or_raise_to(amount)
+            self._log.append(f"{BET_OR_RAISE}{amount}")
+        else:
+            raise ValueError(f"unknown decision {code!r} (amount {amount!r})")
+
+    # Chips.
+
+    def stack_of(self, seat: int) -> int:
+        return int(self._state.stacks[self._index[seat]])
+
+    def bet_of(self, seat: int) -> int:
+        return int(self._state.bets[self._index[seat]])
+
+    def stacks(self) -> dict[int, int]:
+        return {seat: self.stack_of(seat) for seat in self.seats}
+
+    def pots(self) -> list[tuple[int, list[int]]]:
+        """The collected pots (amount, eligible seats) while the hand runs; [] once paid out."""
+        if self.is_over:
+            return []
+        return [
+            (int(pot.amount), sorted(self.seats[i] for i in pot.player_indices))
+            for pot in self._state.pots
+        ]
+
+    def total_chips(self) -> int:
+        state = self._state
+        return int(sum(state.stacks) + sum(state.bets)) + sum(amount for amount, _ in self.pots())
+
+    # The end.
+
+    @property
+    def is_over(self) -> bool:
+        return not self._state.status
+
+    def shows(self) -> list[tuple[int, tuple[str, str]]]:
+        """The hands pokerkit turned face up, in showdown order; losers who could muck did."""
+        return [
+            (self.seats[op.player_index], self.hole[self.seats[op.player_index]])
+            for op in self._state.operations
+            if isinstance(op, HoleCardsShowingOrMucking) and op.hole_cards
+        ]
+
+    def describe(self, seat: int) -> str:
+        """The best five-card hand's name, e.g. "Two pair"; "" before there are five cards."""
+        if len(self.board) < 3:
+            return ""
+        hand = StandardHighHand.from_game("".join(self.hole[seat]), "".join(self.board))
+        return str(hand.entry.label.value)
+
+    def awards(self) -> list[Award]:
+        """Pots as pokerkit pushed them. pokerkit merges adjacent pots left with the same players
+        after losing hands are killed, so a player who wins every pot gets one award."""
+        pots = list(self._state.pots)
+        out = []
+        for op in self._state.operations:
+            if isinstance(op, ChipsPushing):
+                pot = pots[op.pot_index]
+                out.append(
+                    Award(
+                        amount=int(op.total_amount),
+                        seats=sorted(self.seats[i] for i in pot.player_indices),
+                        winners=[
+                            (self.seats[i], int(won)) for i, won in enumerate(op.amounts) if won
+                        ],
+                    )
+                )
+        return out
+
+    # Replay log.
+
+    def log_json(self) -> JsonDict:
+        """The hand as compact data: seats, hole cards in dealing order, board, decisions."""
+        out: JsonDict = {
+            "s": list(self.seats),
+            "c": "".join("".join(self.hole[seat]) for seat in self.seats if seat in self.hole),
+        }
+        if self.board:
+            out["b"] = "".join(self.board)
+        if self._log:
+            out["a"] = "".join(self._log)
+        return out
+
+    @classmethod
+    def replay(
+        cls,
+        seats: Sequence[int],
+        stacks: Sequence[int],
+        small_blind: int,
+        big_blind: int,
+        *,
+        hole: str,
+        board: str,
+        decisions: str,
+    ) -> Hand:
+        """The hand `log_json` described, rebuilt by feeding pokerkit the same cards and decisions."""
+        hand = cls(seats, stacks, small_blind, big_blind)
+        hole_cards = _cards.split(hole)
+        for i in range(0, len(hole_cards), 2):
+            seat = hand.next_hole_seat()
+            if seat is None:
+                raise ValueError("the log deals more hole cards than the hand has seats")
+            hand.deal_hole(seat, hole_cards[i : i + 2])
+        board_cards = _cards.split(board)
+        if not _LOG.fullmatch(decisions):
+            raise ValueError(f"unreadable decisions {decisions!r}")
+        for token in [*_LOG_TOKENS.findall(decisions), None]:
+            while (due := hand.board_due()) and len(hand.board) + due <= len(board_cards):
+                hand.deal_board(board_cards[len(hand.board) : len(hand.board) + due])
+            if token is not None:
+                hand.act(token[0], int(token[1:]) if token[0] == BET_OR_RAISE else None)
+        if len(hand.board) != len(board_cards):
+            raise ValueError("the log holds board cards the hand never dealt")
+        return hand

@@ -1,0 +1,96 @@
+"""What one player may see: the DESIGN §4 `gameState` view and the redaction of events.
+
+The only secrets are hole cards. A viewer sees their own, and others' once shown at showdown
+(`table.shown`); a `hole_cards` event of another seat reaches them with `cards: None` and the same
+seq, so every client still sees a gapless log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from rejoin_server.games.base import Event, JsonDict
+from rejoin_server.games.poker import events as ev
+from rejoin_server.games.poker.actions import legal_actions, min_raise_to
+
+if TYPE_CHECKING:
+    from rejoin_server.games.poker.table import PokerTable
+
+
+def build_view(table: PokerTable, player_id: str | None) -> JsonDict:
+    viewer = None if player_id is None else table.seat_of(player_id)
+    hand = table.hand
+    running = hand if table.hand_running else None
+    you = None
+    if viewer is not None:
+        mine = running if running is not None and running.actor_seat == viewer else None
+        you = {
+            "playerId": player_id,
+            "seat": viewer,
+            "legalActions": legal_actions(mine) if mine is not None else [],
+        }
+    return {
+        "gameId": table.game_id,
+        "seq": table.seq,
+        "status": table.status,
+        "handNumber": table.hand_number,
+        "phase": _phase(table),
+        "board": list(hand.board) if hand is not None else [],
+        "pots": [
+            {"amount": amount, "eligibleSeats": seats}
+            for amount, seats in (running.pots() if running is not None else [])
+        ],
+        "button": table.button,
+        "toAct": running.actor_seat if running is not None else None,
+        "actionDeadline": table.action_deadline if running is not None else None,
+        "minRaiseTo": min_raise_to(running) if running is not None else None,
+        "seats": [_seat(table, number, viewer) for number in sorted(table.seats)],
+        "you": you,
+    }
+
+
+def _phase(table: PokerTable) -> str:
+    hand = table.hand
+    if hand is None:
+        return "waiting"
+    if table.hand_over:
+        return "hand_over"
+    if hand.is_over:
+        return "showdown"
+    return ev.STREET_NAMES.get(len(hand.board), "preflop")
+
+
+def _seat(table: PokerTable, number: int, viewer: int | None) -> JsonDict:
+    seat = table.seats[number]
+    hand = table.hand
+    stack, bet, folded, all_in = seat.stack, 0, False, False
+    cards = None
+    if hand is not None and number in hand.seats:
+        folded = number in hand.folded
+        cards = hand.hole.get(number)
+        if not table.hand_over:
+            # Table stacks are the hand's starting stacks until it ends; the hand has the live ones.
+            stack, bet = hand.stack_of(number), hand.bet_of(number)
+            all_in = not hand.is_over and not folded and stack == 0
+    visible = cards is not None and (number == viewer or number in table.shown)
+    return {
+        "seat": number,
+        "playerId": seat.player_id,
+        "name": seat.name,
+        "stack": stack,
+        "bet": bet,
+        "folded": folded,
+        "allIn": all_in,
+        "connected": False,
+        "holeCards": list(cards) if visible and cards is not None else None,
+    }
+
+
+def redact(table: PokerTable, event: Event, player_id: str | None) -> Event:
+    if event.kind != ev.HOLE_CARDS:
+        return event
+    viewer = None if player_id is None else table.seat_of(player_id)
+    if viewer is not None and event.data.get("seat") == viewer:
+        return event
+    return replace(event, data={**event.data, "cards": None})
