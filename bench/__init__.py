@@ -1,0 +1,1 @@
+"""rejoin's benchmarks: `python bench/run.py [--quick]` (or `nox -s bench`). See `bench.suite`."""

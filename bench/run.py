@@ -1,0 +1,17 @@
+"""`python bench/run.py [--quick]`: every benchmark, ours beside the eventsourcing library's.
+
+This file only makes `bench` importable when run as a script; the work is in `bench.suite`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.suite import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
