@@ -50,7 +50,7 @@ def upgrade() -> None:
         "snapshots",
         sa.Column("game_id", sa.String(length=64), nullable=False),
         sa.Column("version", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("state", JSON_TYPE, nullable=False),
+        sa.Column("state", sa.JSON(), nullable=False),  # text even on PostgreSQL: smaller
         sa.Column("checksum", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["game_id"], ["games.game_id"]),

@@ -209,3 +209,17 @@ async def test_usage_counts_snapshots_too(store: GameStore) -> None:
     before = (await store.usage()).bytes
     await store.append(game_id, [], status="playing", now_ms=NOW, snapshot=snapshot(1, 12345))
     assert (await store.usage()).bytes > before
+
+
+async def test_two_appends_of_one_game_in_flight_at_once_land_in_order(store: GameStore) -> None:
+    game_ids = [await new_game(store) for _ in range(5)]
+    appends = [
+        store.append(g, events(first, 2), status="playing", now_ms=NOW)
+        for first in (1, 3, 5)
+        for g in game_ids
+    ]
+    await asyncio.gather(*appends)  # queued together: one batch holds each game three times
+    for game_id in game_ids:
+        log = await store.load(game_id)
+        assert [e.seq for e in log.events] == [1, 2, 3, 4, 5, 6]
+        assert log.game.last_seq == 6
