@@ -37,7 +37,12 @@ from rejoin_server.store.base import (
     Usage,
 )
 from rejoin_server.store.quota import CompletedGame, quota_victims
-from rejoin_server.store.urls import is_postgres, sqlalchemy_url
+from rejoin_server.store.urls import (
+    behind_pooler,
+    is_postgres,
+    sqlalchemy_url,
+    without_pooler_flag,
+)
 from rejoin_server.store.worker import DbWorker
 
 GAMES = tables.Game.__table__  # type: ignore[attr-defined]
@@ -323,13 +328,15 @@ class SqlGameStore:
 
     def _make_engine(self) -> Engine:
         if self.postgres:
-            # prepare_threshold=None: no server-side prepared statements, which transaction-mode
-            # poolers (PgBouncer, Supabase's pooler) cannot route. connect_timeout bounds how long
-            # a vanished database stalls the writer before the game goes degraded.
+            # connect_timeout bounds how long a vanished database stalls the writer before the
+            # game goes degraded. Server-side prepared statements save about a third of an append
+            # (measured: 0.70 ms against 1.09 ms), but transaction-mode poolers (PgBouncer,
+            # Supabase's pooler) cannot route them: off behind a pooler.
+            args: dict[str, Any] = {"connect_timeout": 3}
+            if behind_pooler(self.url):
+                args["prepare_threshold"] = None
             return create_engine(
-                self.url,
-                poolclass=NullPool,
-                connect_args={"prepare_threshold": None, "connect_timeout": 3},
+                without_pooler_flag(self.url), poolclass=NullPool, connect_args=args
             )
         engine = create_engine(self.url, poolclass=NullPool)
 
