@@ -9,10 +9,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pokerkit
 import pytest
 
 from rejoin_server.games.base import Event
 from rejoin_server.games.poker import PokerEngine
+from rejoin_server.games.poker import hand as poker_hand
 
 Game = Any  # conftest's Driver
 ENGINE = PokerEngine()
@@ -72,6 +74,106 @@ def test_load_round_trips_between_hands_and_after_the_game(
     game.assert_consistent()
     loaded = ENGINE.load("game-1", game.settings, json.loads(canonical(game.table.dump())))
     assert loaded.dump() == game.table.dump()
+
+
+# Seats 1..3 check it down after the button (seat 0) folds: seat 1 shows kings first, seat 2 cannot
+# win and mucks, seat 3 shows aces and wins.
+SHOWDOWN_DECK = ["Kh", "Kd", "7c", "2d", "As", "Ah", "9c", "9d", "3s", "8h", "Jc", "4d", "Qs"]
+SHOWDOWN_BOARD = ["3s", "8h", "Jc", "4d", "Qs"]
+
+
+def showdown_then_hand_over(new_game: Callable[..., Game], deck: list[str]) -> Game:
+    game = new_game(players=4, seats=4)
+    deck.extend(SHOWDOWN_DECK)
+    game.start()
+    for type_ in ["call", "fold", "call", "check", *["check"] * 9]:
+        game.act(type_)
+    assert game.table.view(None)["phase"] == "hand_over"
+    assert [h["seat"] for e in game.log if e.kind == "showdown" for h in e.data["hands"]] == [1, 3]
+    return game
+
+
+def loads_without_pokerkit(game: Game, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`load(dump())` of `game` with every way to a pokerkit state made to fail; it equals `game`."""
+
+    def untouchable(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a between-hands load made a pokerkit state")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(poker_hand, "_game", untouchable)
+        patched.setattr(pokerkit.State, "__post_init__", untouchable)
+        loaded = ENGINE.load("game-1", game.settings, json.loads(canonical(game.table.dump())))
+        assert loaded.dump() == game.table.dump()
+        assert game.views(loaded) == game.views()
+        assert loaded.next_deadline() == game.table.next_deadline()
+    return loaded
+
+
+def test_between_hands_load_does_not_touch_pokerkit(
+    new_game: Callable[..., Game], deck: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads_without_pokerkit(showdown_then_hand_over(new_game, deck), monkeypatch)
+    game = new_game(players=2, startingStack=10)
+    game.start()
+    game.act("fold")  # no showdown
+    loads_without_pokerkit(game, monkeypatch)
+    deck.extend(["7c", "2d", "As", "Ah", "9c", "8d", "3h", "4s", "Jc"])
+    game.tick(game.table.next_deadline())
+    game.act("allin")
+    game.act("call")
+    assert game.table.status == "completed"
+    loads_without_pokerkit(game, monkeypatch)
+
+
+def test_view_after_load_between_hands_shows_board_and_shown_hands_until_the_next(
+    new_game: Callable[..., Game], deck: list[str]
+) -> None:
+    game = showdown_then_hand_over(new_game, deck)
+    loaded = ENGINE.load("game-1", game.settings, json.loads(canonical(game.table.dump())))
+    own = {0: ["9c", "9d"], 1: ["Kh", "Kd"], 2: ["7c", "2d"], 3: ["As", "Ah"]}
+    for player in [*game.players, None]:
+        view = loaded.view(player)
+        assert (view["phase"], view["toAct"], view["pots"]) == ("hand_over", None, [])
+        assert view["board"] == SHOWDOWN_BOARD
+        me = None if player is None else loaded.seat_of(player)
+        seats = {s["seat"]: s for s in view["seats"]}
+        assert {n: s["holeCards"] for n, s in seats.items()} == {
+            n: cards if n in (1, 3) or n == me else None for n, cards in own.items()
+        }
+        assert {n: s["stack"] for n, s in seats.items()} == {0: 200, 1: 198, 2: 198, 3: 204}
+        assert [n for n, s in seats.items() if s["folded"]] == [0]
+    assert game.views(loaded) == game.views()
+    # The next hand clears the board and the shown hands, on the loaded table as on the live one.
+    for event in game.tick(game.table.next_deadline()):
+        loaded.apply(event)
+    assert game.views(loaded) == game.views()
+    view = loaded.view(None)
+    assert view["phase"] == "preflop"
+    assert view["board"] == []
+    assert all(s["holeCards"] is None for s in view["seats"])
+    game.assert_consistent()
+
+
+def test_load_refuses_an_impossible_ended_hand(
+    new_game: Callable[..., Game], deck: list[str]
+) -> None:
+    game = showdown_then_hand_over(new_game, deck)
+    dump = game.table.dump()
+    for key, value in [
+        ("c", "AsAs"),
+        ("c", "KhKd7c2dAsAh9c"),
+        ("b", "3s8h"),
+        ("b", "3s8hJc4dAs"),
+        ("s", [1, 2, 3, 7]),
+        ("s", [1, 1, 3, 0]),
+        ("f", [0, 1, 2, 3]),
+        ("f", [5]),
+        ("w", [4]),
+    ]:
+        broken = json.loads(canonical(dump))
+        broken["h"][key] = value
+        with pytest.raises(ValueError, match="not a valid poker table dump"):
+            ENGINE.load("game-1", game.settings, broken)
 
 
 @pytest.mark.parametrize(

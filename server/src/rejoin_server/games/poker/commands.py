@@ -115,7 +115,7 @@ def _start(table: PokerTable, command: Start, emit: _Emitter) -> None:
 def _act(table: PokerTable, command: Act, emit: _Emitter) -> None:
     seat = _seated(table, command.player_id)
     hand = table.hand
-    if hand is None or table.hand_over:
+    if hand is None:
         raise GameRuleError("no_hand_in_progress", "No hand is being played; start one first.")
     actor = hand.actor_seat
     if seat != actor:
@@ -133,7 +133,7 @@ def _tick(table: PokerTable, emit: _Emitter) -> None:
     if table.status == "completed":
         return
     hand = table.hand
-    if hand is not None and not table.hand_over:
+    if hand is not None:
         deadline, seat = table.action_deadline, hand.actor_seat
         if deadline is not None and seat is not None and emit.now_ms >= deadline:
             emit(ev.TIMEOUT, ev.timeout(seat, timeout_decision(hand).type))
@@ -158,12 +158,6 @@ def _start_hand(table: PokerTable, emit: _Emitter) -> None:
 def _drive(table: PokerTable, emit: _Emitter) -> None:
     """Deal, show, pay and close until a player (or a clock) must act next."""
     while (hand := table.hand) is not None:
-        if table.hand_over:
-            winners = table.seats_with_chips()
-            if table.status != "completed" and len(winners) == 1:
-                winner = winners[0]
-                emit(ev.GAME_COMPLETED, ev.game_completed(winner, table.seats[winner].player_id))
-            return
         seat = hand.next_hole_seat()
         if seat is not None:
             emit(ev.HOLE_CARDS, ev.hole_cards(seat, _cards.draw(2, hand.dealt_cards())))
@@ -186,3 +180,8 @@ def _drive(table: PokerTable, emit: _Emitter) -> None:
         for award in hand.awards():
             emit(ev.POT_AWARDED, ev.pot_awarded(award.amount, award.seats, award.winners))
         emit(ev.HAND_ENDED, ev.hand_ended(table.hand_number, table.stacks_after_hand()))
+    # The hand has ended (`hand_ended` dropped it): one player with every chip ends the game.
+    winners = table.seats_with_chips()
+    if table.hand_over and table.status != "completed" and len(winners) == 1:
+        winner = winners[0]
+        emit(ev.GAME_COMPLETED, ev.game_completed(winner, table.seats[winner].player_id))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pokerkit import (
     Automation,
@@ -46,9 +47,26 @@ _BURN = "??"
 _LOG_TOKENS = re.compile(r"f|c|r[0-9]+")
 _LOG = re.compile(r"(?:f|c|r[0-9]+)*")
 
+
+@lru_cache(maxsize=64)
+def _game(small_blind: int, big_blind: int) -> NoLimitTexasHoldem:
+    """pokerkit's definition of the game for these blinds: immutable, so made once and shared by
+    every hand (`game(stacks, players)` then makes a fresh state)."""
+    return NoLimitTexasHoldem(
+        _AUTOMATIONS,
+        True,
+        0,
+        (small_blind, big_blind),
+        big_blind,
+        # Tournament rules: one run-out, and hands all in are turned face up before it.
+        mode=Mode.TOURNAMENT,
+    )
+
+
 FOLD = "f"
 CHECK_OR_CALL = "c"
 BET_OR_RAISE = "r"
+_DECISIONS = {FOLD: "fold", CHECK_OR_CALL: "check or call"}
 
 
 def blind_seats(seats: Sequence[int]) -> tuple[int, int]:
@@ -65,6 +83,17 @@ class Award:
     winners: list[tuple[int, int]]
 
 
+@dataclass(frozen=True, slots=True)
+class EndedHand:
+    """A hand after `hand_ended`, as plain data: what the table still shows until the next hand
+    starts (dealt seats, hole cards, board, folds). No pokerkit state: nothing is left to play."""
+
+    seats: tuple[int, ...]
+    hole: dict[int, tuple[str, str]]
+    board: tuple[str, ...]
+    folded: frozenset[int]
+
+
 class Hand:
     def __init__(
         self, seats: Sequence[int], stacks: Sequence[int], small_blind: int, big_blind: int
@@ -75,19 +104,8 @@ class Hand:
             raise ValueError(f"every dealt-in seat needs chips, not stacks {list(stacks)}")
         self.seats: tuple[int, ...] = tuple(seats)
         self.starting_stacks: tuple[int, ...] = tuple(stacks)
-        self._blinds = (small_blind, big_blind)
         self._index = {seat: i for i, seat in enumerate(self.seats)}
-        self._state: State = NoLimitTexasHoldem.create_state(
-            _AUTOMATIONS,
-            True,
-            0,
-            self._blinds,
-            big_blind,
-            self.starting_stacks,
-            len(self.seats),
-            # Tournament rules: one run-out, and hands all in are turned face up before it.
-            mode=Mode.TOURNAMENT,
-        )
+        self._state: State = _game(small_blind, big_blind)(self.starting_stacks, len(self.seats))
         self.hole: dict[int, tuple[str, str]] = {}
         self.board: list[str] = []
         self.folded: set[int] = set()
@@ -130,10 +148,13 @@ class Hand:
         return None if index is None else self.seats[index]
 
     def deal_hole(self, seat: int, cards: Sequence[str]) -> None:
-        if seat != self.next_hole_seat():
-            raise ValueError(
-                f"seat {seat} is not the next to be dealt (that is {self.next_hole_seat()})"
-            )
+        expected = self.next_hole_seat()
+        if seat != expected:
+            raise ValueError(f"seat {seat} is not the next to be dealt (that is {expected})")
+        self._deal_hole(seat, cards)
+
+    def _deal_hole(self, seat: int, cards: Sequence[str]) -> None:
+        """`deal_hole` to `seat`, known to be `next_hole_seat()`."""
         self._check_fresh(cards, 2)
         self._state.deal_hole("".join(cards), self._index[seat])
         self.hole[seat] = (cards[0], cards[1])
@@ -141,7 +162,9 @@ class Hand:
     def board_due(self) -> int:
         """How many board cards pokerkit waits for now (3, 1 or 0)."""
         street = self._state.street
-        if street is None or not self._state.can_burn_card(_BURN):
+        # Asked with no card, pokerkit checks only that a burn is due; asked with the unknown burn
+        # card, it would also search its whole deck for it, on every call.
+        if street is None or not self._state.can_burn_card():
             return 0
         return street.board_dealing_count
 
@@ -205,23 +228,27 @@ class Hand:
         seat = self.actor_seat
         if seat is None:
             raise ValueError("nobody is to act")
-        state = self._state
-        if code == FOLD:
-            if not state.can_fold():
-                raise ValueError(f"seat {seat} cannot fold now")
-            state.fold()
-            self.folded.add(seat)
-            self._log.append(FOLD)
-        elif code == CHECK_OR_CALL:
-            state.check_or_call()
-            self._log.append(CHECK_OR_CALL)
-        elif code == BET_OR_RAISE and amount is not None:
-            if not state.can_complete_bet_or_raise_to(amount):
-                raise ValueError(f"seat {seat} cannot bet or raise to {amount} now")
-            state.complete_bet_or_raise_to(amount)
-            self._log.append(f"{BET_OR_RAISE}{amount}")
+        if code == BET_OR_RAISE and amount is not None:
+            what, token = f"bet or raise to {amount}", f"{BET_OR_RAISE}{amount}"
+        elif code in _DECISIONS:
+            what, token = _DECISIONS[code], code
         else:
             raise ValueError(f"unknown decision {code!r} (amount {amount!r})")
+        state = self._state
+        # pokerkit verifies each operation before it changes anything and raises ValueError if it
+        # is not allowed, so no separate `can_…` check is needed first.
+        try:
+            if code == FOLD:
+                state.fold()
+            elif code == CHECK_OR_CALL:
+                state.check_or_call()
+            else:
+                state.complete_bet_or_raise_to(amount)
+        except ValueError as exc:
+            raise ValueError(f"seat {seat} cannot {what} now: {exc}") from None
+        if code == FOLD:
+            self.folded.add(seat)
+        self._log.append(token)
 
     # Chips.
 
@@ -287,6 +314,10 @@ class Hand:
                 )
         return out
 
+    def ended(self) -> EndedHand:
+        """What stays of this (finished) hand once it has ended."""
+        return EndedHand(self.seats, dict(self.hole), tuple(self.board), frozenset(self.folded))
+
     # Replay log.
 
     def log_json(self) -> JsonDict:
@@ -320,12 +351,18 @@ class Hand:
             seat = hand.next_hole_seat()
             if seat is None:
                 raise ValueError("the log deals more hole cards than the hand has seats")
-            hand.deal_hole(seat, hole_cards[i : i + 2])
+            hand._deal_hole(seat, hole_cards[i : i + 2])
         board_cards = _cards.split(board)
         if not _LOG.fullmatch(decisions):
             raise ValueError(f"unreadable decisions {decisions!r}")
         for token in [*_LOG_TOKENS.findall(decisions), None]:
-            while (due := hand.board_due()) and len(hand.board) + due <= len(board_cards):
+            while (
+                len(hand.board) < len(board_cards)
+                # Board cards are only ever due between betting rounds, when nobody is to act.
+                and hand.actor_seat is None
+                and (due := hand.board_due())
+                and len(hand.board) + due <= len(board_cards)
+            ):
                 hand.deal_board(board_cards[len(hand.board) : len(hand.board) + due])
             if token is not None:
                 hand.act(token[0], int(token[1:]) if token[0] == BET_OR_RAISE else None)

@@ -1,10 +1,17 @@
 """The compact `dump()` of a table and its inverse, `restore`.
 
 A dump keeps the table (seats as `[seat, playerId, name, stack]`, button, hand number, status, next
-hand time) and the current hand as its replay log (`Hand.log_json`): dealt seats, hole cards in
-dealing order, board, decisions as `f`/`c`/`r<to>`. `restore` feeds that log back into a fresh
-pokerkit state, so nothing pokerkit-internal is ever stored. Absent keys mean "none" to keep
-snapshots small; keys are short for the same reason.
+hand time) and under `h` the hand on the table:
+
+- a hand being played, as its replay log (`Hand.log_json`): dealt seats, hole cards in dealing
+  order, board, decisions as `f`/`c`/`r<to>`. `restore` feeds that log back into a fresh pokerkit
+  state, so nothing pokerkit-internal is ever stored;
+- a hand that has ended (`e: 1`), as the plain data the table still shows until the next hand
+  starts (`EndedHand`): dealt seats, their hole cards in that order, board, folded seats. Nothing
+  is left to play, so `restore` rebuilds it without pokerkit.
+
+Both carry the seats shown at showdown (`w`). Absent keys mean "none" to keep snapshots small; keys
+are short for the same reason.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rejoin_server.games.base import GameStatus, JsonDict
-from rejoin_server.games.poker.hand import Hand
+from rejoin_server.games.poker import cards as _cards
+from rejoin_server.games.poker.hand import EndedHand, Hand
 from rejoin_server.games.poker.settings import MAX_NAME_LENGTH
 
 if TYPE_CHECKING:
@@ -22,6 +30,7 @@ if TYPE_CHECKING:
 VERSION = 1
 _STATUS: dict[GameStatus, str] = {"waiting": "w", "playing": "p", "completed": "c"}
 _STATUS_BACK: dict[str, GameStatus] = {code: status for status, code in _STATUS.items()}
+_BOARD_SIZES = (0, 3, 4, 5)
 
 
 def dump_table(table: PokerTable) -> JsonDict:
@@ -36,18 +45,30 @@ def dump_table(table: PokerTable) -> JsonDict:
         out["btn"] = table.button
     if table.next_hand_at is not None:
         out["na"] = table.next_hand_at
-    hand = table.hand
-    if hand is not None:
-        log = hand.log_json()
-        if table.hand_over:
-            # Table stacks moved on at hand_ended; the replay needs the ones the hand began with.
-            log["k"] = list(hand.starting_stacks)
-            log["e"] = 1
+    log: JsonDict | None = None
+    if table.hand is not None:
+        log = table.hand.log_json()
         if table.action_deadline is not None:
             log["d"] = table.action_deadline
+    elif table.last_hand is not None:
+        log = _ended_json(table.last_hand)
+    if log is not None:
         if table.shown:
             log["w"] = list(table.shown)
         out["h"] = log
+    return out
+
+
+def _ended_json(hand: EndedHand) -> JsonDict:
+    out: JsonDict = {
+        "s": list(hand.seats),
+        "c": "".join("".join(hand.hole[seat]) for seat in hand.seats),
+        "e": 1,
+    }
+    if hand.board:
+        out["b"] = "".join(hand.board)
+    if hand.folded:
+        out["f"] = sorted(hand.folded)
     return out
 
 
@@ -76,9 +97,21 @@ def _restore(table: PokerTable, data: Mapping[str, Any]) -> None:
     if log is None:
         return
     seats = [_int(seat) for seat in log["s"]]
-    over = log.get("e") == 1
-    stacks = [_int(s) for s in log["k"]] if over else [table.seats[s].stack for s in seats]
-    table.hand = Hand.replay(
+    if not set(seats) <= set(table.seats):
+        raise ValueError(f"the hand deals seats {seats} that nobody sits at")
+    shown = [_int(seat) for seat in log.get("w", [])]
+    if len(set(shown)) != len(shown) or not set(shown) <= set(seats):
+        raise ValueError(f"shown seats {shown} are not distinct seats of the hand")
+    if log.get("e") != 1:
+        table.hand = _replay(table, seats, [table.seats[s].stack for s in seats], log)
+        table.action_deadline = _optional_int(log.get("d"))
+    else:
+        table.last_hand = _ended_hand(seats, log)
+    table.shown = shown
+
+
+def _replay(table: PokerTable, seats: list[int], stacks: list[int], log: Mapping[str, Any]) -> Hand:
+    return Hand.replay(
         seats,
         stacks,
         table.settings.small_blind,
@@ -87,9 +120,25 @@ def _restore(table: PokerTable, data: Mapping[str, Any]) -> None:
         board=_str(log.get("b", "")),
         decisions=_str(log.get("a", "")),
     )
-    table.hand_over = over
-    table.action_deadline = _optional_int(log.get("d"))
-    table.shown = [_int(seat) for seat in log.get("w", [])]
+
+
+def _ended_hand(seats: list[int], log: Mapping[str, Any]) -> EndedHand:
+    if len(seats) < 2 or len(set(seats)) != len(seats):
+        raise ValueError(f"an ended hand needs >= 2 distinct seats, not {seats}")
+    hole = _cards.split(_str(log["c"]))
+    board = _cards.split(_str(log.get("b", "")))
+    if len(hole) != 2 * len(seats) or len(board) not in _BOARD_SIZES:
+        raise ValueError(f"{len(hole)} hole and {len(board)} board cards for {len(seats)} seats")
+    _cards.check(hole + board)  # no card twice
+    folded = frozenset(_int(seat) for seat in log.get("f", []))
+    if not folded < set(seats):
+        raise ValueError(f"folded seats {sorted(folded)} are not some of the hand's {seats}")
+    return EndedHand(
+        seats=tuple(seats),
+        hole={seat: (hole[2 * i], hole[2 * i + 1]) for i, seat in enumerate(seats)},
+        board=tuple(board),
+        folded=folded,
+    )
 
 
 def _int(value: object) -> int:

@@ -3,8 +3,10 @@ changes it.
 
 The table owns what outlives a hand (seats, stacks, button, hand number, status) and the clocks; the
 running `Hand` owns the chips in play. Table stacks change only at `hand_ended`, so during a hand
-they are the hand's starting stacks. Every value here is derived from events and their `at`, never
-from the wall clock, which is what makes replay and `load(dump())` exact.
+they are the hand's starting stacks. At `hand_ended` the hand's pokerkit state is dropped: what the
+table still shows until the next hand (board, hole cards, folds) stays as a plain `EndedHand`.
+Every value here is derived from events and their `at`, never from the wall clock, which is what
+makes replay and `load(dump())` exact.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rejoin_server.games.base import Command, Event, GameRuleError, GameStatus, 
 from rejoin_server.games.poker import actions as _actions
 from rejoin_server.games.poker import events as ev
 from rejoin_server.games.poker.commands import handle
-from rejoin_server.games.poker.hand import Hand, blind_seats
+from rejoin_server.games.poker.hand import EndedHand, Hand, blind_seats
 from rejoin_server.games.poker.settings import MAX_NAME_LENGTH, PokerSettings
 from rejoin_server.games.poker.snapshot import dump_table
 from rejoin_server.games.poker.view import build_view, redact
@@ -39,9 +41,10 @@ class PokerTable:
         self.seats: dict[int, Seat] = {}
         self.button: int | None = None
         self.hand_number = 0
+        # The hand being played; None between hands.
         self.hand: Hand | None = None
-        # The last hand stays (board, shown cards) until the next starts; `hand_over` marks it done.
-        self.hand_over = False
+        # The hand that ended: it stays visible (board, shown cards) until the next one starts.
+        self.last_hand: EndedHand | None = None
         self.shown: list[int] = []
         self.action_deadline: int | None = None
         self.next_hand_at: int | None = None
@@ -111,7 +114,12 @@ class PokerTable:
 
     @property
     def hand_running(self) -> bool:
-        return self.hand is not None and not self.hand_over
+        return self.hand is not None
+
+    @property
+    def hand_over(self) -> bool:
+        """A hand has ended and the next has not started (its board and shown cards still show)."""
+        return self.hand is None and self.last_hand is not None
 
     def seats_with_chips(self) -> list[int]:
         return sorted(number for number, seat in self.seats.items() if seat.stack > 0)
@@ -140,7 +148,7 @@ class PokerTable:
     def total_chips(self) -> int:
         """Every chip at the table: stacks of seats out of the hand, plus the hand's stacks, bets
         and pots. Constant, for tests."""
-        hand = self.hand if self.hand_running else None
+        hand = self.hand
         out = hand.total_chips() if hand is not None else 0
         dealt = set(hand.seats) if hand is not None else set()
         return out + sum(seat.stack for number, seat in self.seats.items() if number not in dealt)
@@ -185,7 +193,7 @@ class PokerTable:
         )
         self.hand, self.hand_number, self.button = hand, number, button
         self._status = "playing"
-        self.hand_over = False
+        self.last_hand = None
         self.shown = []
         self.action_deadline = self.next_hand_at = None
 
@@ -256,7 +264,7 @@ class PokerTable:
             raise ValueError(f"pokerkit awarded {awards}")
 
     def _hand_ended(self, data: Mapping[str, Any], at: int) -> None:
-        self._finished_hand()
+        hand = self._finished_hand()
         if ev.read_int(data, "handNumber") != self.hand_number:
             raise ValueError(f"hand {self.hand_number} is the one running")
         stacks = self.stacks_after_hand()
@@ -264,7 +272,7 @@ class PokerTable:
             raise ValueError(f"the stacks after hand {self.hand_number} are {stacks}")
         for number, stack in stacks.items():
             self.seats[number].stack = stack
-        self.hand_over = True
+        self.hand, self.last_hand = None, hand.ended()
         self.action_deadline = None
         self.next_hand_at = at + self.settings.next_hand_delay_ms
 
@@ -284,7 +292,7 @@ class PokerTable:
     # Helpers for appliers.
 
     def _running_hand(self) -> Hand:
-        if self.hand is None or self.hand_over:
+        if self.hand is None:
             raise ValueError("no hand is running")
         return self.hand
 

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 def build_view(table: PokerTable, player_id: str | None) -> JsonDict:
     viewer = None if player_id is None else table.seat_of(player_id)
-    hand = table.hand
-    running = hand if table.hand_running else None
+    running = table.hand
+    on_table = running if running is not None else table.last_hand
     you = None
     if viewer is not None:
         mine = running if running is not None and running.actor_seat == viewer else None
@@ -36,7 +36,7 @@ def build_view(table: PokerTable, player_id: str | None) -> JsonDict:
         "status": table.status,
         "handNumber": table.hand_number,
         "phase": _phase(table),
-        "board": list(hand.board) if hand is not None else [],
+        "board": list(on_table.board) if on_table is not None else [],
         "pots": [
             {"amount": amount, "eligibleSeats": seats}
             for amount, seats in (running.pots() if running is not None else [])
@@ -53,9 +53,7 @@ def build_view(table: PokerTable, player_id: str | None) -> JsonDict:
 def _phase(table: PokerTable) -> str:
     hand = table.hand
     if hand is None:
-        return "waiting"
-    if table.hand_over:
-        return "hand_over"
+        return "hand_over" if table.last_hand is not None else "waiting"
     if hand.is_over:
         return "showdown"
     return ev.STREET_NAMES.get(len(hand.board), "preflop")
@@ -63,16 +61,17 @@ def _phase(table: PokerTable) -> str:
 
 def _seat(table: PokerTable, number: int, viewer: int | None) -> JsonDict:
     seat = table.seats[number]
-    hand = table.hand
+    running = table.hand
+    hand = running if running is not None else table.last_hand
     stack, bet, folded, all_in = seat.stack, 0, False, False
     cards = None
     if hand is not None and number in hand.seats:
         folded = number in hand.folded
         cards = hand.hole.get(number)
-        if not table.hand_over:
+        if running is not None:
             # Table stacks are the hand's starting stacks until it ends; the hand has the live ones.
-            stack, bet = hand.stack_of(number), hand.bet_of(number)
-            all_in = not hand.is_over and not folded and stack == 0
+            stack, bet = running.stack_of(number), running.bet_of(number)
+            all_in = not running.is_over and not folded and stack == 0
     visible = cards is not None and (number == viewer or number in table.shown)
     return {
         "seat": number,
