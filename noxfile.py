@@ -45,6 +45,7 @@ def lint(session: nox.Session) -> None:
         "server/tests",
         "packages/protocol/tests",
         "bench",
+        "migrations",
     )
 
 
