@@ -84,7 +84,7 @@ def test_nobody_sees_cards_they_should_not(
             assert not cards_in(redacted.to_json()) - allowed, (player, event)
             assert not cards_in(table.view(player)) - allowed, (player, event.seq)
             if event.kind == "hole_cards" and event.data["seat"] != seat:
-                assert redacted.data == {"seat": event.data["seat"], "cards": None}
+                assert redacted.data == {**event.data, "cards": None}
     assert showdowns
 
 
@@ -100,3 +100,13 @@ def test_own_hole_cards_arrive_unredacted(new_game: Callable[..., Game]) -> None
                 assert game.table.event_for(event, player).data["cards"] is None
     others = [e for e in events if e.kind != "hole_cards"]
     assert all(game.table.event_for(e, None) is e for e in others)
+
+
+def test_hole_cards_belong_to_the_player_not_the_seat(new_game: Callable[..., Game]) -> None:
+    game = new_game(players=3)
+    dealt = next(e for e in game.start() if e.kind == "hole_cards")
+    owner = game.player_at(dealt.data["seat"])
+    assert dealt.data["playerId"] == owner
+    # The same seat's cards dealt to someone who sat there before: never shown to the current owner.
+    earlier = Event(dealt.seq, dealt.kind, dealt.at, {**dealt.data, "playerId": "someone-before"})
+    assert game.table.event_for(earlier, owner).data["cards"] is None

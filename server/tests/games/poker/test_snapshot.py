@@ -228,7 +228,11 @@ def test_apply_refuses_events_that_do_not_fit(new_game: Callable[..., Game]) -> 
     refuses(game, event("action", seat=actor, type="raise", amount=1), "invalid_action")
     refuses(game, event("timeout", seat=actor, action="fold"), "clock")
     refuses(game, event("street", street="flop", cards=["2c", "3c", "4c"]), "no board cards")
-    refuses(game, event("hole_cards", seat=actor, cards=["2c", "Xx"]), "not a card")
+    owner = game.player_at(actor)
+    refuses(game, event("hole_cards", seat=actor, playerId=owner, cards=["2c", "Xx"]), "not a card")
+    refuses(
+        game, event("hole_cards", seat=actor, playerId="stranger", cards=["2c", "3c"]), "sit there"
+    )
     refuses(
         game, event("hand_started", handNumber=2, button=1, seats=[2, 0, 1], sb=2, bb=0), "hand"
     )
@@ -252,7 +256,7 @@ def test_apply_refuses_a_card_dealt_twice(new_game: Callable[..., Game]) -> None
         seq=first_hole.seq + 1,
         kind="hole_cards",
         at=first_hole.at,
-        data={"seat": 0, "cards": list(first_hole.data["cards"])},
+        data={"seat": 0, "playerId": game.player_at(0), "cards": list(first_hole.data["cards"])},
     )
     with pytest.raises(ValueError, match="already dealt"):
         fresh.apply(twice)

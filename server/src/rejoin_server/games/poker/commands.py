@@ -160,7 +160,11 @@ def _drive(table: PokerTable, emit: _Emitter) -> None:
     while (hand := table.hand) is not None:
         seat = hand.next_hole_seat()
         if seat is not None:
-            emit(ev.HOLE_CARDS, ev.hole_cards(seat, _cards.draw(2, hand.dealt_cards())))
+            player_id = table.seats[seat].player_id
+            emit(
+                ev.HOLE_CARDS,
+                ev.hole_cards(seat, player_id, _cards.draw(2, hand.dealt_cards())),
+            )
             continue
         due = hand.board_due()
         if due:

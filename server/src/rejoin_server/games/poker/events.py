@@ -44,8 +44,9 @@ def blind_posted(seat: int, blind: str, amount: int) -> JsonDict:
     return {"seat": seat, "blind": blind, "amount": amount}
 
 
-def hole_cards(seat: int, cards: Sequence[str] | None) -> JsonDict:
-    return {"seat": seat, "cards": None if cards is None else list(cards)}
+def hole_cards(seat: int, player_id: str, cards: Sequence[str] | None) -> JsonDict:
+    """`playerId` too: cards are private to a player, and a seat may change hands later."""
+    return {"seat": seat, "playerId": player_id, "cards": None if cards is None else list(cards)}
 
 
 def action(seat: int, type_: str, amount: int) -> JsonDict:

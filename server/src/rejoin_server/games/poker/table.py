@@ -209,7 +209,11 @@ class PokerTable:
 
     def _hole_cards(self, data: Mapping[str, Any], at: int) -> None:
         hand = self._running_hand()
-        hand.deal_hole(ev.read_int(data, "seat"), ev.read_cards(data, "cards", 2))
+        seat = ev.read_int(data, "seat")
+        player_id = ev.read_str(data, "playerId")
+        if seat not in self.seats or self.seats[seat].player_id != player_id:
+            raise ValueError(f"hole cards for {player_id!r} at seat {seat}, who does not sit there")
+        hand.deal_hole(seat, ev.read_cards(data, "cards", 2))
         self._start_clock(hand, at)
 
     def _action(self, data: Mapping[str, Any], at: int) -> None:

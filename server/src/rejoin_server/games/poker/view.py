@@ -89,7 +89,7 @@ def _seat(table: PokerTable, number: int, viewer: int | None) -> JsonDict:
 def redact(table: PokerTable, event: Event, player_id: str | None) -> Event:
     if event.kind != ev.HOLE_CARDS:
         return event
-    viewer = None if player_id is None else table.seat_of(player_id)
-    if viewer is not None and event.data.get("seat") == viewer:
+    # By player, not by seat: whoever sits at a seat later must not see its earlier cards.
+    if player_id is not None and event.data.get("playerId") == player_id:
         return event
     return replace(event, data={**event.data, "cards": None})
