@@ -59,7 +59,22 @@ class Tick:
     """Fire whatever is due at `now_ms`: an action clock that expired, the next hand after its delay."""
 
 
-Command = Join | Start | Act | Tick
+@dataclass(frozen=True, slots=True)
+class Abandon:
+    """End a game its players abandoned (the host's cleanup job sends it after no player action for
+    a configured time).
+
+    It completes the game whatever its phase, also in the middle of a hand: no one wins, chips stay
+    where they are, no clock is left running (`next_deadline()` is None) and every later command is
+    refused with `game_completed` (a `Tick` returns `[]`). `reason` is recorded in the event that
+    completes the game. Refused with `GameRuleError("game_completed", …)` when the game is already
+    completed.
+    """
+
+    reason: str = "abandoned"
+
+
+Command = Join | Start | Act | Tick | Abandon
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from rejoin_server.games.base import Act, Command, Event, Join, Start, Tick
+from rejoin_server.games.base import Abandon, Act, Command, Event, Join, Start, Tick
 from rejoin_server.games.poker import PokerEngine, PokerTable
 from rejoin_server.games.poker import cards as poker_cards
 
@@ -69,6 +69,9 @@ class Driver:
         if now is not None:
             self.now = now
         return self.run(Tick())
+
+    def abandon(self, reason: str = "abandoned") -> list[Event]:
+        return self.run(Abandon(reason))
 
     def player_at(self, seat: int) -> str:
         return self.table.seats[seat].player_id

@@ -1,6 +1,7 @@
-"""Property: random legal play over many hands (with expired clocks and late joiners) conserves
-every chip after every event, and at any point both `load(dump())` and a replay from seq 1 give
-exactly the live game: the same dump, every seat's view, and the same next deadline."""
+"""Property: random legal play over many hands (with expired clocks, late joiners and, sometimes,
+the game abandoned at any point) conserves every chip after every event, and at any point both
+`load(dump())` and a replay from seq 1 give exactly the live game: the same dump, every seat's view,
+and the same next deadline."""
 
 from __future__ import annotations
 
@@ -74,6 +75,12 @@ def play(game: Game, data: st.DataObject) -> None:
             assert shadow.total_chips() == chips, event
         if data.draw(st.integers(0, 14), label="compare") == 0:
             game.assert_consistent()
+        if game.table.status != "completed" and data.draw(st.integers(0, 99), label="abandon") == 0:
+            chips = game.table.total_chips()
+            game.abandon()
+            assert game.table.total_chips() == chips
+            assert game.table.next_deadline() is None
+            assert game.tick(game.now + 10**9) == []
         if not game.step(rng):
             break
     game.assert_consistent()

@@ -4,13 +4,24 @@ Everything is checked before the first event, so a refused command leaves the ta
 After a player's decision the table is driven forward (`_drive`) until it waits for a person or a
 clock again: hole cards, streets (a whole board when everyone left is all in), showdown, pots, the
 end of the hand, the end of the game. Cards are drawn here, at the moment they are dealt.
+`Abandon` ends the game at once, whatever its phase; a completed game refuses every command
+(`game_completed`) but `Tick`, which has nothing left to do.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rejoin_server.games.base import Act, Command, Event, GameRuleError, Join, Start, Tick
+from rejoin_server.games.base import (
+    Abandon,
+    Act,
+    Command,
+    Event,
+    GameRuleError,
+    Join,
+    Start,
+    Tick,
+)
 from rejoin_server.games.poker import cards as _cards
 from rejoin_server.games.poker import events as ev
 from rejoin_server.games.poker.actions import decide, timeout_decision
@@ -46,12 +57,18 @@ def handle(table: PokerTable, command: Command, now_ms: int) -> list[Event]:
             _act(table, command, emit)
         case Tick():
             _tick(table, emit)
+        case Abandon():
+            _abandon(table, command, emit)
     return emit.events
 
 
-def _join(table: PokerTable, command: Join, emit: _Emitter) -> None:
+def _not_completed(table: PokerTable) -> None:
     if table.status == "completed":
         raise GameRuleError("game_completed", "This game is over; create or join another game.")
+
+
+def _join(table: PokerTable, command: Join, emit: _Emitter) -> None:
+    _not_completed(table)
     if not isinstance(command.player_id, str) or not command.player_id:
         raise GameRuleError("invalid_request", "A player id is required to join.")
     if table.seat_of(command.player_id) is not None:
@@ -88,11 +105,11 @@ def _join(table: PokerTable, command: Join, emit: _Emitter) -> None:
 
 
 def _seated(table: PokerTable, player_id: str) -> int:
+    # A game that is over is over for everyone, seated or not.
+    _not_completed(table)
     seat = table.seat_of(player_id)
     if seat is None:
         raise GameRuleError("player_not_in_game", "You have no seat in this game; join it first.")
-    if table.status == "completed":
-        raise GameRuleError("game_completed", "This game is over; create or join another game.")
     return seat
 
 
@@ -142,6 +159,18 @@ def _tick(table: PokerTable, emit: _Emitter) -> None:
     due = table.next_deadline()
     if table.settings.auto_next_hand and due is not None and emit.now_ms >= due:
         _start_hand(table, emit)
+
+
+def _abandon(table: PokerTable, command: Abandon, emit: _Emitter) -> None:
+    _not_completed(table)
+    reason = command.reason
+    if not isinstance(reason, str) or not 0 < len(reason) <= ev.MAX_REASON_LENGTH:
+        raise GameRuleError(
+            "invalid_request",
+            f"An abandon reason must have 1 to {ev.MAX_REASON_LENGTH} characters.",
+        )
+    # The hand in progress, if any, stays as it is: no one wins it, no chip moves.
+    emit(ev.GAME_COMPLETED, ev.game_abandoned(reason))
 
 
 def _start_hand(table: PokerTable, emit: _Emitter) -> None:

@@ -29,6 +29,8 @@ SNAPSHOT_RESTORED = "snapshot_restored"
 
 ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
 STREET_NAMES = {3: "flop", 4: "turn", 5: "river"}
+# The longest `reason` of a `game_completed` without a winner.
+MAX_REASON_LENGTH = 64
 
 
 def player_joined(seat: int, player_id: str, name: str, stack: int) -> JsonDict:
@@ -88,7 +90,17 @@ def hand_ended(hand_number: int, stacks: Mapping[int, int]) -> JsonDict:
 
 
 def game_completed(seat: int, player_id: str) -> JsonDict:
+    """The game ended with one player holding every chip: the winner."""
     return {"seat": seat, "playerId": player_id}
+
+
+def game_abandoned(reason: str) -> JsonDict:
+    """The game ended without a winner (an `Abandon` command); `reason` is e.g. "abandoned".
+
+    The kind is still `game_completed`: a `reason` key marks this form, which the winner form has
+    not (logs stored before this form existed have no such key).
+    """
+    return {"reason": reason}
 
 
 # Readers.

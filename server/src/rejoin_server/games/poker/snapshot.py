@@ -10,7 +10,8 @@ hand time) and under `h` the hand on the table:
   starts (`EndedHand`): dealt seats, their hole cards in that order, board, folded seats. Nothing
   is left to play, so `restore` rebuilds it without pokerkit.
 
-Both carry the seats shown at showdown (`w`). Absent keys mean "none" to keep snapshots small; keys
+Both carry the seats shown at showdown (`w`). A game abandoned mid-hand (status `c`) keeps the
+hand being played, without a deadline (`d`). Absent keys mean "none" to keep snapshots small; keys
 are short for the same reason.
 """
 

@@ -5,6 +5,8 @@ The table owns what outlives a hand (seats, stacks, button, hand number, status)
 running `Hand` owns the chips in play. Table stacks change only at `hand_ended`, so during a hand
 they are the hand's starting stacks. At `hand_ended` the hand's pokerkit state is dropped: what the
 table still shows until the next hand (board, hole cards, folds) stays as a plain `EndedHand`.
+A game abandoned mid-hand (`game_completed` with a `reason`) keeps its `Hand` as it was, frozen:
+the view still shows it, but no clock runs and no command can change it any more.
 Every value here is derived from events and their `at`, never from the wall clock, which is what
 makes replay and `load(dump())` exact.
 """
@@ -281,6 +283,10 @@ class PokerTable:
         self.next_hand_at = at + self.settings.next_hand_delay_ms
 
     def _game_completed(self, data: Mapping[str, Any], at: int) -> None:
+        if "reason" in data:
+            self._game_abandoned(data)
+            return
+        # The winner form, the only one in logs written before games could be abandoned.
         seat = ev.read_int(data, "seat")
         player_id = ev.read_str(data, "playerId")
         if self._status == "completed" or self.hand_running:
@@ -289,6 +295,19 @@ class PokerTable:
             raise ValueError(f"{player_id!r} at seat {seat} does not hold every chip")
         self._status = "completed"
         self.next_hand_at = None
+
+    def _game_abandoned(self, data: Mapping[str, Any]) -> None:
+        """No winner: allowed in any phase, also mid-hand. The hand (or the ended one) stays on the
+        table as it is and no chip moves; only the clocks stop."""
+        reason = ev.read_str(data, "reason")
+        if not 0 < len(reason) <= ev.MAX_REASON_LENGTH:
+            raise ValueError(f"a reason has 1 to {ev.MAX_REASON_LENGTH} characters")
+        if "seat" in data or "playerId" in data:
+            raise ValueError("a game completed for a reason has no winner")
+        if self._status == "completed":
+            raise ValueError("the game is already completed")
+        self._status = "completed"
+        self.action_deadline = self.next_hand_at = None
 
     def _snapshot_restored(self, data: Mapping[str, Any], at: int) -> None:
         """The host restored this state before logging the rollback: only the seq moves on."""

@@ -3,6 +3,8 @@
 The only secrets are hole cards. A viewer sees their own, and others' once shown at showdown
 (`table.shown`); a `hole_cards` event of another seat reaches them with `cards: None` and the same
 seq, so every client still sees a gapless log.
+
+A game abandoned mid-hand still shows that hand (board, pots, bets), but nobody is to act in it.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ def build_view(table: PokerTable, player_id: str | None) -> JsonDict:
     viewer = None if player_id is None else table.seat_of(player_id)
     running = table.hand
     on_table = running if running is not None else table.last_hand
+    # The hand still being played, if any: not one frozen by the end of the game.
+    live = running if table.status != "completed" else None
     you = None
     if viewer is not None:
-        mine = running if running is not None and running.actor_seat == viewer else None
+        mine = live if live is not None and live.actor_seat == viewer else None
         you = {
             "playerId": player_id,
             "seat": viewer,
@@ -42,9 +46,9 @@ def build_view(table: PokerTable, player_id: str | None) -> JsonDict:
             for amount, seats in (running.pots() if running is not None else [])
         ],
         "button": table.button,
-        "toAct": running.actor_seat if running is not None else None,
-        "actionDeadline": table.action_deadline if running is not None else None,
-        "minRaiseTo": min_raise_to(running) if running is not None else None,
+        "toAct": live.actor_seat if live is not None else None,
+        "actionDeadline": table.action_deadline if live is not None else None,
+        "minRaiseTo": min_raise_to(live) if live is not None else None,
         "seats": [_seat(table, number, viewer) for number in sorted(table.seats)],
         "you": you,
     }
