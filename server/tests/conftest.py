@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -32,9 +33,9 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh, migrated database on the test PostgreSQL, dropped at the end of the session."""
+@contextmanager
+def _new_postgres_database() -> Iterator[str]:
+    """An empty database on the test PostgreSQL (no tables), dropped afterwards."""
     try:
         admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
@@ -46,11 +47,19 @@ def postgres_url() -> Iterator[str]:
     name = f"rejoin_test_{uuid.uuid4().hex[:12]}"
     with admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _with_database(POSTGRES_URL, name)
-    migrate.upgrade(url)
-    yield url
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    try:
+        yield _with_database(POSTGRES_URL, name)
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated database on the test PostgreSQL, dropped at the end of the session."""
+    with _new_postgres_database() as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +72,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _truncate(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE games, events, snapshots")
+        conn.execute("TRUNCATE games, events, snapshots, reconnect_tokens, signing_keys")
 
 
 def _fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -83,6 +92,16 @@ POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty, migrated database: SQLite and PostgreSQL in turn."""
     return _fresh_database(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", POSTGRES])
+def unmigrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database with no tables at all (SQLite: a file not created yet)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'unmigrated.db'}"
+        return
+    with _new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

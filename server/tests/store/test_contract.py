@@ -9,7 +9,7 @@ import pytest
 
 from rejoin_server.errors import GameNotFound, SeqConflict
 from rejoin_server.games.base import Event, GameStatus
-from rejoin_server.store.base import GameStore, SnapshotWrite
+from rejoin_server.store.base import Deleted, GameStore, SnapshotWrite
 from rejoin_server.store.codec import canonical_json, checksum
 
 NOW = 1_700_000_000_000
@@ -168,7 +168,7 @@ async def test_delete_removes_every_row_of_one_game(store: GameStore) -> None:
         await store.append(game_id, events(1, 4), status="playing", now_ms=NOW)
         await store.append(game_id, [], status="playing", now_ms=NOW, snapshot=snapshot(4, 4))
     deleted = await store.delete_game(drop)
-    assert (deleted.events, deleted.snapshots, deleted.games) == (4, 1, 1)
+    assert deleted == Deleted(events=4, snapshots=1, games=1, tokens=0)
     assert await store.get_game(drop) is None
     assert await store.read_events(drop, 0) == []
     assert len((await store.load(keep)).events) == 0  # all four are before its snapshot

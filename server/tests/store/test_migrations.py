@@ -1,17 +1,31 @@
-"""The Alembic migrations build exactly the tables the code defines, on SQLite and PostgreSQL."""
+"""The Alembic migrations build exactly the tables the code defines, on SQLite and PostgreSQL, and
+`is_current` tells a migrated database from one that is not."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from rejoin_server.store import migrate
 from rejoin_server.store import tables as _tables  # noqa: F401  (registers the tables)
 from rejoin_server.store.urls import sqlalchemy_url
+
+TABLES = {"games", "events", "snapshots", "reconnect_tokens", "signing_keys", "alembic_version"}
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrate.migrations_dir()))
+    return config
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -21,19 +35,69 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
         revision = MigrationContext.configure(conn).get_current_revision()
     engine.dispose()
     assert diff == []
-    assert revision == "0001"
+    assert revision == "0002"
+
+
+def test_head_revision_is_the_newest_script() -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head == migrate.HEAD_REVISION
 
 
 def test_upgrading_twice_is_harmless(database_url: str) -> None:
     migrate.upgrade(database_url)
     migrate.upgrade(database_url)
+    assert migrate.is_current(database_url)
 
 
 def test_a_new_sqlite_file_is_created_and_migrated(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     migrate.upgrade(url)
     engine = sa.create_engine(url)
-    assert {"games", "events", "snapshots", "alembic_version"} <= set(
-        sa.inspect(engine).get_table_names()
-    )
+    assert set(sa.inspect(engine).get_table_names()) >= TABLES
     engine.dispose()
+
+
+def test_is_current_only_at_the_head(unmigrated_database_url: str) -> None:
+    url = unmigrated_database_url
+    assert not migrate.is_current(url)
+    if url.startswith("sqlite"):  # checking never creates the file
+        assert not Path(sqlalchemy_url(url).database or "").exists()
+    migrate.upgrade(url, "0001")
+    assert not migrate.is_current(url)
+    migrate.upgrade(url)
+    assert migrate.is_current(url)
+
+
+def test_0002_downgrades_and_upgrades_again(unmigrated_database_url: str) -> None:
+    url = unmigrated_database_url
+    migrate.upgrade(url)
+    engine = sa.create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001")
+        inspector = sa.inspect(engine)
+        assert "reconnect_tokens" not in inspector.get_table_names()
+        assert "action_id" not in {c["name"] for c in inspector.get_columns("events")}
+    finally:
+        engine.dispose()
+    assert not migrate.is_current(url)
+    migrate.upgrade(url)
+    assert migrate.is_current(url)
+
+
+def test_an_in_memory_sqlite_is_never_current() -> None:
+    assert not migrate.is_current("sqlite://")
+    assert not migrate.is_current("sqlite:///:memory:")
+
+
+def test_is_current_does_not_import_alembic(database_url: str) -> None:
+    # The server checks this at every start; Alembic is only worth its import time to migrate.
+    script = (
+        "import sys\n"
+        "from rejoin_server.store import migrate\n"
+        f"assert migrate.is_current({database_url!r})\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'alembic'], 'alembic imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)

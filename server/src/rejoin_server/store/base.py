@@ -1,7 +1,8 @@
 """The `GameStore` interface and the records it hands back.
 
 A store keeps, per game: a row (kind, settings, status, times, last seq), the event log keyed
-`(game_id, seq)` and the last K snapshots. It never interprets events or states: restoring a game
+`(game_id, seq)` and the last K snapshots; and, apart from game state, a row per reconnect token
+and the server's generated signing keys. It never interprets events or states: restoring a game
 from them is `store.restore`'s job. Every method is a coroutine; implementations do their I/O off
 the event loop.
 """
@@ -71,6 +72,31 @@ class Deleted:
     events: int
     snapshots: int
     games: int
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """The stored side of a reconnect token (DESIGN §3); times are epoch milliseconds."""
+
+    jti: str
+    game_id: str
+    player_id: str
+    issued_at: int
+    expires_at: int
+    consumed_at: int | None = None
+    client_id: str | None = None  # the client that consumed it
+    next_jti: str | None = None  # the token issued in its place when it was consumed
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUse:
+    """What `consume_token` did. `won` says whether this call consumed the token; `row` is the row
+    as stored after the attempt (None: no such token). A loser reads `row.client_id` to tell a
+    retry by the winner (same client: answer again with `row.next_jti`) from a conflict."""
+
+    won: bool
+    row: TokenRow | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +128,15 @@ class GameStore(Protocol):
         status: GameStatus,
         now_ms: int,
         snapshot: SnapshotWrite | None = None,
+        action_id: str | None = None,
     ) -> None:
         """Write `events` (and the game's new status, and optionally a snapshot taken after them)
         in one transaction, group-committed with other games' appends that are ready at the same
         time. A seq that is already stored raises `SeqConflict` and writes nothing of this call.
-        Raises `StorageUnavailable` when the database cannot be reached."""
+        Raises `StorageUnavailable` when the database cannot be reached.
+
+        `action_id` is the client actionId of the player action that caused these events; it is
+        stored on the last of them (ignored when there are none), for `recent_actions`."""
         ...
 
     async def load(self, game_id: str) -> StoredLog:
@@ -123,12 +153,21 @@ class GameStore(Protocol):
 
     async def list_games(self, status: GameStatus | None = None) -> list[GameRecord]: ...
 
+    async def recent_actions(self, game_id: str, limit: int = 1000) -> dict[str, int]:
+        """action_id -> seq of the event that carries it, for the newest `limit` events that carry
+        one. After a restart the server seeds its duplicate filter from this, so an action a client
+        resends because the crash ate its ack is answered with its first result, not applied
+        twice. Should one id appear twice, the earliest seq (the one that took effect) is kept."""
+        ...
+
     async def delete_game(self, game_id: str) -> Deleted:
-        """Remove every row of one game. A game that does not exist deletes nothing."""
+        """Remove every row of one game, its reconnect tokens included. A game that does not
+        exist deletes nothing but stray tokens carrying its id."""
         ...
 
     async def evict_completed(self, completed_before_ms: int) -> list[str]:
-        """Delete the games completed before `completed_before_ms`; return their ids."""
+        """Delete the games completed before `completed_before_ms` (with their tokens); return
+        their ids."""
         ...
 
     async def usage(self) -> Usage:
@@ -136,6 +175,38 @@ class GameStore(Protocol):
         ...
 
     async def evict_for_quota(self, max_games: int | None, max_bytes: int | None) -> list[str]:
-        """While usage is over a limit, delete the oldest completed game; return the ids deleted.
-        Games still in play are never evicted (the caller refuses new games with `StorageFull`)."""
+        """While usage is over a limit, delete the oldest completed game (with its tokens); return
+        the ids deleted. Games still in play are never evicted (the caller refuses new games with
+        `StorageFull`)."""
+        ...
+
+    # --- reconnect tokens and signing keys (DESIGN §3) -------------------------------------------
+
+    async def insert_token(self, row: TokenRow) -> None:
+        """Store a freshly issued token. A `jti` that is already stored raises `ValueError`."""
+        ...
+
+    async def consume_token(
+        self, jti: str, *, client_id: str, now_ms: int, replacement: TokenRow
+    ) -> TokenUse:
+        """Use token `jti` up, atomically, in one transaction: if it exists and is not consumed
+        yet, set its `consumed_at=now_ms`, `client_id` and `next_jti=replacement.jti`, and store
+        `replacement`: `won=True`. Otherwise store nothing and answer `won=False` with the stored
+        row (None when there is no such token). Of any number of concurrent calls with one `jti`,
+        from any number of servers, exactly one wins: it is a compare-and-set in the database
+        (`UPDATE … WHERE consumed_at IS NULL`), never a read then a write. Expiry is not checked
+        here; the caller compares `expires_at` with its clock. A replacement whose jti is already
+        stored raises `ValueError` and consumes nothing."""
+        ...
+
+    async def get_token(self, jti: str) -> TokenRow | None: ...
+
+    async def delete_expired_tokens(self, before_ms: int) -> int:
+        """Delete the tokens with `expires_at < before_ms`; return how many."""
+        ...
+
+    async def signing_keys(self, candidate: str, now_ms: int) -> list[str]:
+        """The stored signing secrets, newest first. When none is stored yet, `candidate` is stored
+        first, so the key a server generates on its first start survives restarts. Servers racing
+        on an empty store all get the one candidate that was kept."""
         ...

@@ -18,10 +18,12 @@ from rejoin_server.store.base import (
     SnapshotWrite,
     StoredLog,
     StoredSnapshot,
+    TokenRow,
+    TokenUse,
     Usage,
 )
 from rejoin_server.store.quota import CompletedGame, quota_victims
-from rejoin_server.store.sql import DEFAULT_KEEP_SNAPSHOTS
+from rejoin_server.store.sql import DEFAULT_KEEP_SNAPSHOTS, DEFAULT_KEY_ID
 
 
 @dataclass(slots=True)
@@ -30,6 +32,7 @@ class _Game:
     events: dict[int, RawEvent] = field(default_factory=dict)
     snapshots: dict[int, StoredSnapshot] = field(default_factory=dict)
     events_bytes: int = 0
+    actions: dict[int, str] = field(default_factory=dict)  # seq -> the action_id it carries
 
     def bytes(self) -> int:
         return self.events_bytes + sum(len(s.state.encode()) for s in self.snapshots.values())
@@ -39,6 +42,8 @@ class MemoryGameStore:
     def __init__(self, *, keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS) -> None:
         self._keep = keep_snapshots
         self._games: dict[str, _Game] = {}
+        self._tokens: dict[str, TokenRow] = {}
+        self._keys: list[tuple[int, str, str]] = []  # (created_at, key_id, secret)
 
     async def open(self) -> None:
         return None
@@ -63,6 +68,7 @@ class MemoryGameStore:
         status: GameStatus,
         now_ms: int,
         snapshot: SnapshotWrite | None = None,
+        action_id: str | None = None,
     ) -> None:
         game = self._games.get(game_id)
         if game is None:
@@ -76,6 +82,8 @@ class MemoryGameStore:
             data = orjson.dumps(e.data).decode()
             game.events[e.seq] = RawEvent(e.seq, e.kind, e.at, data)
             game.events_bytes += len(data)
+        if events and action_id is not None:
+            game.actions[events[-1].seq] = action_id
         completed_at = game.record.completed_at
         if status == "completed" and completed_at is None:
             completed_at = now_ms
@@ -116,11 +124,30 @@ class MemoryGameStore:
         records = [r for r in records if status is None or r.status == status]
         return sorted(records, key=lambda r: (r.created_at, r.game_id))
 
+    async def recent_actions(self, game_id: str, limit: int = 1000) -> dict[str, int]:
+        game = self._games.get(game_id)
+        if game is None or limit <= 0:
+            return {}
+        found: dict[str, int] = {}
+        for seq in sorted(game.actions)[-limit:]:
+            found.setdefault(game.actions[seq], seq)
+        return found
+
     async def delete_game(self, game_id: str) -> Deleted:
+        tokens = self._delete_tokens([game_id])
         game = self._games.pop(game_id, None)
         if game is None:
-            return Deleted(events=0, snapshots=0, games=0)
-        return Deleted(events=len(game.events), snapshots=len(game.snapshots), games=1)
+            return Deleted(events=0, snapshots=0, games=0, tokens=tokens)
+        return Deleted(
+            events=len(game.events), snapshots=len(game.snapshots), games=1, tokens=tokens
+        )
+
+    def _delete_tokens(self, game_ids: list[str]) -> int:
+        doomed = set(game_ids)
+        jtis = [jti for jti, row in self._tokens.items() if row.game_id in doomed]
+        for jti in jtis:
+            del self._tokens[jti]
+        return len(jtis)
 
     async def evict_completed(self, completed_before_ms: int) -> list[str]:
         victims = [
@@ -132,6 +159,7 @@ class MemoryGameStore:
         ]
         for gid in victims:
             del self._games[gid]
+        self._delete_tokens(victims)
         return victims
 
     async def usage(self) -> Usage:
@@ -152,4 +180,38 @@ class MemoryGameStore:
         )
         for gid in victims:
             del self._games[gid]
+        self._delete_tokens(victims)
         return victims
+
+    async def insert_token(self, row: TokenRow) -> None:
+        if row.jti in self._tokens:
+            raise ValueError(f"reconnect token {row.jti!r} is already stored")
+        self._tokens[row.jti] = row
+
+    async def consume_token(
+        self, jti: str, *, client_id: str, now_ms: int, replacement: TokenRow
+    ) -> TokenUse:
+        # No await inside: on one event loop this runs whole, which is the atomicity it needs.
+        row = self._tokens.get(jti)
+        if row is None or row.consumed_at is not None:
+            return TokenUse(won=False, row=row)
+        if replacement.jti in self._tokens:
+            raise ValueError(f"reconnect token {replacement.jti!r} is already stored")
+        used = replace(row, consumed_at=now_ms, client_id=client_id, next_jti=replacement.jti)
+        self._tokens[jti] = used
+        self._tokens[replacement.jti] = replacement
+        return TokenUse(won=True, row=used)
+
+    async def get_token(self, jti: str) -> TokenRow | None:
+        return self._tokens.get(jti)
+
+    async def delete_expired_tokens(self, before_ms: int) -> int:
+        expired = [jti for jti, row in self._tokens.items() if row.expires_at < before_ms]
+        for jti in expired:
+            del self._tokens[jti]
+        return len(expired)
+
+    async def signing_keys(self, candidate: str, now_ms: int) -> list[str]:
+        if not self._keys:
+            self._keys.append((now_ms, DEFAULT_KEY_ID, candidate))
+        return [secret for _, _, secret in sorted(self._keys, reverse=True)]

@@ -2,12 +2,19 @@
 
 Two threads per store, each with its own connection: a writer that group-commits appends (see
 `store.worker`) and a reader, so a restore never waits behind a batch of writes. The hot paths
-(append, load, read events) use the driver directly; the cold paths (delete, evict, usage) use
-SQLAlchemy Core on the tables of `store.tables`.
+(append, load, read events, and the reconnect tokens: a reconnect waits on them) use the driver
+directly; the cold paths (delete, evict, usage, token cleanup, signing keys) use SQLAlchemy Core on
+the tables of `store.tables`. Writes of any kind go through the writer thread, reads through the
+reader.
 
 Fencing: an append is a compare-and-set on `games.last_seq` (the row must still hold the seq the
 writer built on), and `(game_id, seq)` is the events' primary key. A second writer of the same
 game fails with `SeqConflict`; history never forks.
+
+Reconnect tokens: consuming one is `UPDATE … WHERE jti = ? AND consumed_at IS NULL`, and only the
+call whose UPDATE changed the row stores the replacement. The database decides who wins, so this
+holds across servers too: on PostgreSQL a concurrent UPDATE of the row waits for the first to
+commit, then finds `consumed_at` set and changes nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.pool import NullPool
 
 from rejoin_server.errors import GameNotFound, SeqConflict
@@ -34,6 +43,8 @@ from rejoin_server.store.base import (
     SnapshotWrite,
     StoredLog,
     StoredSnapshot,
+    TokenRow,
+    TokenUse,
     Usage,
 )
 from rejoin_server.store.quota import CompletedGame, quota_victims
@@ -48,8 +59,13 @@ from rejoin_server.store.worker import DbWorker
 GAMES = tables.Game.__table__  # type: ignore[attr-defined]
 EVENTS = tables.GameEvent.__table__  # type: ignore[attr-defined]
 SNAPSHOTS = tables.Snapshot.__table__  # type: ignore[attr-defined]
+TOKENS = tables.ReconnectToken.__table__  # type: ignore[attr-defined]
+SIGNING_KEYS = tables.SigningKey.__table__  # type: ignore[attr-defined]
 
 DEFAULT_KEEP_SNAPSHOTS = 3
+# The id of the signing key a server generates for itself: a fixed id, so that servers starting
+# together on an empty store insert the same row and only the first one's secret is kept.
+DEFAULT_KEY_ID = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +77,7 @@ class _Append:
     now_ms: int
     snapshot: SnapshotWrite | None
     data: Sequence[str]  # each event's data as JSON, encoded once
+    action_id: str | None  # stored on the last event
 
 
 class _BatchRejected(Exception):
@@ -84,8 +101,8 @@ class _Dialect:
             f"WHERE game_id = {p} AND last_seq = {p}"
         )
         self.insert_event = (
-            "INSERT INTO events (game_id, seq, kind, at, data) "
-            f"VALUES ({p}, {p}, {p}, {p}, {as_json})"
+            "INSERT INTO events (game_id, seq, kind, at, data, action_id) "
+            f"VALUES ({p}, {p}, {p}, {p}, {as_json}, {p})"
         )
         self.upsert_snapshot = (
             f"INSERT INTO snapshots (game_id, version, state, checksum, created_at) "
@@ -112,10 +129,11 @@ class _Dialect:
                 FROM v WHERE g.game_id = v.game_id AND g.last_seq = v.prev
                 RETURNING g.game_id
             ), ins AS (
-                INSERT INTO events (game_id, seq, kind, at, data)
-                SELECT e.game_id, e.seq, e.kind, e.at, e.data::jsonb
-                FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[])
-                    AS e(game_id, seq, kind, at, data)
+                INSERT INTO events (game_id, seq, kind, at, data, action_id)
+                SELECT e.game_id, e.seq, e.kind, e.at, e.data::jsonb, e.action_id
+                FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[],
+                            %s::text[])
+                    AS e(game_id, seq, kind, at, data, action_id)
                 WHERE e.game_id IN (SELECT game_id FROM adv)
             )
             SELECT game_id FROM adv"""
@@ -132,6 +150,23 @@ class _Dialect:
             f"WHERE game_id = {p} AND seq > {p} ORDER BY seq"
         )
         self.state_bytes = "octet_length(state::text)" if postgres else "length(state)"
+        self.recent_actions = (
+            f"SELECT action_id, seq FROM events WHERE game_id = {p} AND action_id IS NOT NULL "
+            f"ORDER BY seq DESC LIMIT {p}"
+        )
+        # TokenRow's fields are named and ordered as the table's columns: rows map straight back.
+        token_columns = ", ".join(TokenRow.__dataclass_fields__)
+        self.insert_token = (
+            f"INSERT INTO reconnect_tokens ({token_columns}) VALUES ({', '.join([p] * 8)})"
+        )
+        self.token_row = f"SELECT {token_columns} FROM reconnect_tokens WHERE jti = {p}"
+        # The compare-and-set: only a row not consumed yet changes. The rows RETURNING hands back
+        # are the UPDATE's row count (1: this call won) and the row as the winner stored it, with
+        # no second read. Both databases have RETURNING (SQLite since 3.35).
+        self.consume_token = (
+            f"UPDATE reconnect_tokens SET consumed_at = {p}, client_id = {p}, next_jti = {p} "
+            f"WHERE jti = {p} AND consumed_at IS NULL RETURNING {token_columns}"
+        )
 
 
 class _SqlBackend:
@@ -195,7 +230,7 @@ class _SqlBackend:
         # its first, so each round holds at most one append per game.
         for round_items in _rounds(items):
             advance = _columns([_advance_row(item) for item in round_items], width=7)
-            events = _columns([row for item in round_items for row in _event_rows(item)], width=5)
+            events = _columns([row for item in round_items for row in _event_rows(item)], width=6)
             cursor.execute(self._sql.advance_and_insert, [*advance, *events])
             advanced = cursor.fetchall()
             if len(advanced) != len(round_items):
@@ -251,6 +286,75 @@ class _SqlBackend:
             cursor.close()
             raw.rollback()
 
+    def recent_actions(self, conn: Connection, game_id: str, limit: int) -> dict[str, int]:
+        raw = cast(Any, conn.connection.driver_connection)
+        cursor = raw.cursor()
+        try:
+            cursor.execute(self._sql.recent_actions, (game_id, limit))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+            raw.rollback()
+        found: dict[str, int] = {}
+        for action_id, seq in reversed(rows):  # oldest first: a repeated id keeps its first seq
+            found.setdefault(action_id, seq)
+        return found
+
+    def get_token(self, conn: Connection, jti: str) -> TokenRow | None:
+        raw = cast(Any, conn.connection.driver_connection)
+        cursor = raw.cursor()
+        try:
+            cursor.execute(self._sql.token_row, (jti,))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+            raw.rollback()
+        return None if row is None else TokenRow(*row)
+
+    # --- token writes (on the writer thread, each its own transaction) ----------------------------
+
+    def insert_token(self, conn: Connection, row: TokenRow) -> None:
+        raw = cast(Any, conn.connection.driver_connection)
+        cursor = raw.cursor()
+        try:
+            cursor.execute(self._sql.insert_token, _token_params(row))
+            raw.commit()
+        except (psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
+            raw.rollback()
+            raise _duplicate_token(row.jti) from exc
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            cursor.close()
+
+    def consume_token(
+        self, conn: Connection, jti: str, client_id: str, now_ms: int, replacement: TokenRow
+    ) -> TokenUse:
+        raw = cast(Any, conn.connection.driver_connection)
+        cursor = raw.cursor()
+        try:
+            cursor.execute(self._sql.consume_token, (now_ms, client_id, replacement.jti, jti))
+            changed = cursor.fetchall()  # SQLite finishes the UPDATE only once it is read out
+            if len(changed) == 1:
+                cursor.execute(self._sql.insert_token, _token_params(replacement))
+                raw.commit()
+                return TokenUse(won=True, row=TokenRow(*changed[0]))
+            # Lost (or no such token): read the row as the winner left it. On PostgreSQL this
+            # statement sees what the winner committed while our UPDATE waited for it.
+            cursor.execute(self._sql.token_row, (jti,))
+            row = cursor.fetchone()
+            raw.rollback()
+            return TokenUse(won=False, row=None if row is None else TokenRow(*row))
+        except (psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
+            raw.rollback()
+            raise _duplicate_token(replacement.jti) from exc
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            cursor.close()
+
     def game_bytes(self) -> sa.Select[Any]:
         """Per game: its id, status, completion time and bytes of events and snapshots."""
         snap_bytes = (
@@ -275,10 +379,28 @@ def _advance_row(item: _Append) -> tuple[Any, ...]:
 
 
 def _event_rows(item: _Append) -> list[tuple[Any, ...]]:
+    last = len(item.events) - 1
     return [
-        (item.game_id, e.seq, e.kind, e.at, text)
-        for e, text in zip(item.events, item.data, strict=True)
+        (item.game_id, e.seq, e.kind, e.at, text, item.action_id if i == last else None)
+        for i, (e, text) in enumerate(zip(item.events, item.data, strict=True))
     ]
+
+
+def _token_params(row: TokenRow) -> tuple[Any, ...]:
+    return (
+        row.jti,
+        row.game_id,
+        row.player_id,
+        row.issued_at,
+        row.expires_at,
+        row.consumed_at,
+        row.client_id,
+        row.next_jti,
+    )
+
+
+def _duplicate_token(jti: str) -> ValueError:
+    return ValueError(f"reconnect token {jti!r} is already stored")
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -392,6 +514,7 @@ class SqlGameStore:
         status: GameStatus,
         now_ms: int,
         snapshot: SnapshotWrite | None = None,
+        action_id: str | None = None,
     ) -> None:
         if events:
             prev = events[0].seq - 1
@@ -400,7 +523,9 @@ class SqlGameStore:
         else:
             return
         data = [orjson.dumps(e.data).decode() for e in events]
-        await self._writer.write(_Append(game_id, prev, events, status, now_ms, snapshot, data))
+        await self._writer.write(
+            _Append(game_id, prev, events, status, now_ms, snapshot, data, action_id)
+        )
 
     async def load(self, game_id: str) -> StoredLog:
         return await self._reader.call(lambda conn: self._backend.load(conn, game_id))
@@ -410,6 +535,13 @@ class SqlGameStore:
     ) -> list[RawEvent]:
         return await self._reader.call(
             lambda conn: self._backend.read_events(conn, game_id, after_seq, limit)
+        )
+
+    async def recent_actions(self, game_id: str, limit: int = 1000) -> dict[str, int]:
+        if limit <= 0:
+            return {}
+        return await self._reader.call(
+            lambda conn: self._backend.recent_actions(conn, game_id, limit)
         )
 
     async def get_game(self, game_id: str) -> GameRecord | None:
@@ -495,11 +627,66 @@ class SqlGameStore:
 
         return await self._writer.call(evict)
 
+    # --- reconnect tokens and signing keys ------------------------------------------------------
+
+    async def insert_token(self, row: TokenRow) -> None:
+        await self._writer.call(lambda conn: self._backend.insert_token(conn, row))
+
+    async def consume_token(
+        self, jti: str, *, client_id: str, now_ms: int, replacement: TokenRow
+    ) -> TokenUse:
+        return await self._writer.call(
+            lambda conn: self._backend.consume_token(conn, jti, client_id, now_ms, replacement)
+        )
+
+    async def get_token(self, jti: str) -> TokenRow | None:
+        return await self._reader.call(lambda conn: self._backend.get_token(conn, jti))
+
+    async def delete_expired_tokens(self, before_ms: int) -> int:
+        def delete(conn: Connection) -> int:
+            with conn.begin():
+                return int(
+                    conn.execute(TOKENS.delete().where(TOKENS.c.expires_at < before_ms)).rowcount
+                )
+
+        return await self._writer.call(delete)
+
+    async def signing_keys(self, candidate: str, now_ms: int) -> list[str]:
+        newest_first = sa.select(SIGNING_KEYS.c.secret).order_by(
+            SIGNING_KEYS.c.created_at.desc(), SIGNING_KEYS.c.key_id.desc()
+        )
+        insert = postgres_insert if self.postgres else sqlite_insert
+        # Only into an empty table, and on the fixed id: of servers racing here, the first insert
+        # wins and the others' conflict is a no-op, so all of them read back the same secret.
+        store_candidate = (
+            insert(SIGNING_KEYS)
+            .from_select(
+                ["key_id", "secret", "created_at"],
+                sa.select(
+                    sa.literal(DEFAULT_KEY_ID, SIGNING_KEYS.c.key_id.type),
+                    sa.literal(candidate, SIGNING_KEYS.c.secret.type),
+                    sa.literal(now_ms, sa.BigInteger()),
+                ).where(~sa.select(SIGNING_KEYS.c.key_id).exists()),
+            )
+            .on_conflict_do_nothing(index_elements=["key_id"])
+        )
+
+        def keys(conn: Connection) -> list[str]:
+            with conn.begin():
+                secrets = list(conn.execute(newest_first).scalars())
+                if secrets:
+                    return secrets
+                conn.execute(store_candidate)
+                return list(conn.execute(newest_first).scalars())
+
+        return await self._writer.call(keys)
+
 
 def _delete_games(conn: Connection, game_ids: list[str]) -> Deleted:
     if not game_ids:
-        return Deleted(events=0, snapshots=0, games=0)
+        return Deleted(events=0, snapshots=0, games=0, tokens=0)
+    tokens = conn.execute(TOKENS.delete().where(TOKENS.c.game_id.in_(game_ids))).rowcount
     events = conn.execute(EVENTS.delete().where(EVENTS.c.game_id.in_(game_ids))).rowcount
     snapshots = conn.execute(SNAPSHOTS.delete().where(SNAPSHOTS.c.game_id.in_(game_ids))).rowcount
     games = conn.execute(GAMES.delete().where(GAMES.c.game_id.in_(game_ids))).rowcount
-    return Deleted(events=events, snapshots=snapshots, games=games)
+    return Deleted(events=events, snapshots=snapshots, games=games, tokens=tokens)

@@ -42,6 +42,10 @@ class GameEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     at: int = Field(sa_column=Column(BigInteger, nullable=False))
     data: dict[str, Any] = Field(sa_column=Column(JsonColumnType, nullable=False))
+    # The client `actionId` of the player action that caused an append, on the last event of that
+    # append: after a restart the server rebuilds its duplicate filter from these, so an action a
+    # client resends (its ack was lost in the crash) is answered, not applied twice.
+    action_id: str | None = Field(default=None, max_length=128)
 
 
 class Snapshot(SQLModel, table=True):
@@ -53,4 +57,42 @@ class Snapshot(SQLModel, table=True):
     # and JSONB would store it in about 1.6 times the bytes.
     state: dict[str, Any] = Field(sa_column=Column(JSON(), nullable=False))
     checksum: str = Field(max_length=64)
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ReconnectToken(SQLModel, table=True):
+    """One row per reconnect token (DESIGN §3): the signed token carries only ids, so whether it
+    was already used, and by whom, lives here. Kept apart from game state: consuming a token is a
+    compare-and-set on `consumed_at`, never a write to the game."""
+
+    __tablename__ = "reconnect_tokens"
+    __table_args__ = (
+        # Deleting a game deletes its tokens.
+        Index("ix_reconnect_tokens_game_id", "game_id"),
+        # The cleanup deletes expired tokens.
+        Index("ix_reconnect_tokens_expires_at", "expires_at"),
+    )
+
+    jti: str = Field(primary_key=True, max_length=32)  # uuid4().hex
+    # No foreign key: a token may outlive its game by a moment (a reconnect racing a delete), and
+    # the expiry cleanup removes it anyway.
+    game_id: str = Field(max_length=64)
+    player_id: str = Field(max_length=64)
+    issued_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    consumed_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # Who consumed it: the same client retrying gets the same answer again.
+    client_id: str | None = Field(default=None, max_length=128)
+    # The token issued in its place when it was consumed.
+    next_jti: str | None = Field(default=None, max_length=32)
+
+
+class SigningKey(SQLModel, table=True):
+    """A secret the server generated to sign reconnect tokens when `REJOIN_SECRET_KEYS` is unset,
+    kept so that tokens stay valid across restarts."""
+
+    __tablename__ = "signing_keys"
+
+    key_id: str = Field(primary_key=True, max_length=64)
+    secret: str = Field(max_length=256)
     created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
