@@ -6,6 +6,8 @@ nothing else decides a status.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rejoin_protocol.errors import ErrorCode
 
 
@@ -17,6 +19,7 @@ class RejoinError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.details: dict[str, Any] | None = None
 
 
 class GameNotFound(RejoinError):
@@ -73,3 +76,14 @@ class StorageFull(RejoinError):
             f"The game store is full ({problem}); finish or delete games, or raise the quota."
         )
         self.problem = problem
+
+
+class ApiError(RejoinError):
+    """Any other refusal with its code chosen where it is raised (bad input, auth, tokens)."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details

@@ -1,0 +1,83 @@
+"""Snapshots on demand and cleanup: `POST/DELETE …/persist`, `GET …/restore`.
+
+The operator (admin token) may do everything; a seated player may persist, read back their own
+view, and delete a game only once it is completed.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.api import bodies
+from rejoin_server.api.auth import is_admin, player_claims, seated
+from rejoin_server.api.context import services
+from rejoin_server.api.responses import ok
+from rejoin_server.errors import ApiError
+from rejoin_server.timefmt import iso_ms
+
+
+async def persist(request: Request) -> Response:
+    svc = services(request)
+    game_id = request.path_params["game_id"]
+    admin = is_admin(request, svc)
+    claims = None if admin else player_claims(request, svc, game_id)
+    body = await bodies.read_object(request, svc.settings.max_body_bytes, optional=True)
+    body_game = bodies.string(body, "gameId", required=False, max_length=64)
+    if body_game is not None and body_game != game_id:
+        raise bodies.invalid("`gameId` in the body differs from the game in the path.")
+    force = bodies.boolean(body, "forceOverwrite")
+    if claims is not None:
+        seated(await svc.host.get(game_id), claims)
+    version = await svc.host.persist(game_id, force)
+    return ok({"success": True, "persistedAt": iso_ms(svc.host.clock()), "version": version})
+
+
+async def restore(request: Request) -> Response:
+    svc = services(request)
+    game_id = request.path_params["game_id"]
+    admin = is_admin(request, svc)
+    claims = None if admin else player_claims(request, svc, game_id)
+    live = await svc.host.get(game_id)
+    if claims is None:
+        game_state = live.state.dump()
+    else:
+        seated(live, claims)
+        game_state = svc.host.view(live, claims.player_id)
+    record = await svc.store.get_game(game_id)
+    persisted_at = record.updated_at if record is not None else svc.host.clock()
+    return ok(
+        {
+            "success": True,
+            "gameState": game_state,
+            "version": live.state.seq,
+            "durableVersion": live.durable_seq,
+            "persistedAt": iso_ms(persisted_at),
+        }
+    )
+
+
+async def delete(request: Request) -> Response:
+    svc = services(request)
+    game_id = request.path_params["game_id"]
+    if not is_admin(request, svc):
+        claims = player_claims(request, svc, game_id)
+        live = await svc.host.get(game_id)
+        seated(live, claims)
+        if live.state.status != "completed":
+            raise ApiError(
+                ErrorCode.GAME_ACTIVE,
+                "This game is still in play; a player may delete it only once it is completed.",
+            )
+    deleted = await svc.host.delete(game_id)
+    return ok(
+        {
+            "success": True,
+            "deleted": {
+                "events": deleted.events,
+                "snapshots": deleted.snapshots,
+                "tokens": deleted.tokens,
+            },
+        }
+    )

@@ -1,0 +1,30 @@
+"""What every endpoint reaches for, built once in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from rejoin_server.host.host import GameHost
+from rejoin_server.metrics import Metrics
+from rejoin_server.settings import ServerSettings
+from rejoin_server.store.base import GameStore
+from rejoin_server.tokens.service import ReconnectTokens
+from rejoin_server.tokens.signing import TokenSigner
+
+
+@dataclass(slots=True)
+class Services:
+    settings: ServerSettings
+    store: GameStore
+    host: GameHost
+    signer: TokenSigner
+    tokens: ReconnectTokens
+    metrics: Metrics
+    backend: str  # "sqlite", "postgresql" or "memory", for /healthz
+
+
+def services(conn: HTTPConnection) -> Services:
+    found: Services = conn.app.state.services
+    return found

@@ -1,0 +1,104 @@
+"""Creating, joining and playing a game: `POST /api/games`, `…/join`, `…/start`, `…/action`,
+`GET …/state`."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.api import bodies
+from rejoin_server.api.auth import player_claims, seated
+from rejoin_server.api.context import services
+from rejoin_server.api.responses import ok
+from rejoin_server.errors import ApiError
+from rejoin_server.games.base import Act, GameRuleError, Join, Start
+from rejoin_server.games.poker import PokerSettings
+
+ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
+
+
+async def create_game(request: Request) -> Response:
+    svc = services(request)
+    body = await bodies.read_object(request, svc.settings.max_body_bytes, optional=True)
+    try:
+        settings = PokerSettings.parse(body).to_json()
+    except GameRuleError as exc:
+        raise ApiError(ErrorCode.INVALID_REQUEST, exc.message) from exc
+    live = await svc.host.create_game(settings)
+    return ok({"gameId": live.game_id, "status": live.state.status, **settings}, 201)
+
+
+async def join(request: Request) -> Response:
+    svc = services(request)
+    game_id = request.path_params["game_id"]
+    body = await bodies.read_object(request, svc.settings.max_body_bytes)
+    name = bodies.required_string(body, "name", max_length=64)
+    seat = bodies.integer(body, "seat", high=64)
+    live = await svc.host.get(game_id)
+    player_id = uuid.uuid4().hex
+    now = svc.host.clock()
+    # The token row first: if the store cannot take it, nobody has joined yet.
+    token = await svc.tokens.issue(game_id, player_id, now)
+    await svc.host.execute(game_id, Join(player_id, name, seat))
+    return ok(
+        {
+            "playerId": player_id,
+            "seat": live.state.seat_of(player_id),
+            "sessionToken": svc.signer.session_token(game_id, player_id),
+            "connectionToken": token.to_json(),
+        },
+        201,
+    )
+
+
+async def start(request: Request) -> Response:
+    svc = services(request)
+    game_id = request.path_params["game_id"]
+    claims = player_claims(request, svc, game_id)
+    live = await svc.host.get(game_id)
+    seated(live, claims)
+    outcome = await svc.host.execute(game_id, Start(claims.player_id))
+    hand_number = live.state.view(None).get("handNumber")
+    return ok({"success": True, "handNumber": hand_number, "seq": outcome.seq})
+
+
+async def action(request: Request) -> Response:
+    started = time.perf_counter()
+    svc = services(request)
+    game_id = request.path_params["game_id"]
+    claims = player_claims(request, svc, game_id)
+    body = await bodies.read_object(request, svc.settings.max_body_bytes)
+    action_id = bodies.required_string(body, "actionId", max_length=128)
+    kind = bodies.required_string(body, "type", max_length=16)
+    if kind not in ACTION_TYPES:
+        raise bodies.invalid(f"`type` must be one of {', '.join(ACTION_TYPES)}.")
+    amount = bodies.integer(body, "amount")
+    at_seq = bodies.integer(body, "atSeq")
+    live = await svc.host.get(game_id)
+    seated(live, claims)
+    outcome = await svc.host.execute(
+        game_id, Act(claims.player_id, kind, amount), action_id=action_id, at_seq=at_seq
+    )
+    svc.metrics.action_seconds.observe(time.perf_counter() - started)
+    return ok(
+        {
+            "success": True,
+            "seq": outcome.seq,
+            "duplicate": outcome.duplicate,
+            "durable": outcome.durable,
+        }
+    )
+
+
+async def state(request: Request) -> Response:
+    svc = services(request)
+    game_id = request.path_params["game_id"]
+    claims = player_claims(request, svc, game_id)
+    live = await svc.host.get(game_id)
+    seated(live, claims)
+    view = svc.host.view(live, claims.player_id)
+    return ok({"gameState": view, "seq": live.state.seq})

@@ -1,0 +1,44 @@
+"""`GET /healthz` and `GET /metrics`."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rejoin_server.api.auth import require_admin
+from rejoin_server.api.context import services
+from rejoin_server.api.responses import ok
+
+
+async def healthz(request: Request) -> Response:
+    svc = services(request)
+    writer = svc.host.writer
+    return ok(
+        {
+            "status": "degraded" if writer.degraded else "ok",
+            "storage": "unavailable" if writer.degraded else "available",
+            "backend": svc.backend,
+            "durability": svc.settings.durability,
+            "pendingWrites": writer.pending_events,
+            "gamesActive": svc.host.games_active,
+        }
+    )
+
+
+def _loopback(request: Request) -> bool:
+    if request.client is None:
+        return False
+    try:
+        return ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
+async def metrics(request: Request) -> Response:
+    svc = services(request)
+    if not _loopback(request):
+        require_admin(request, svc)
+    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,104 @@
+"""Getting back into a seat: `GET …/connection-token` and `POST …/reconnect` (DESIGN §3)."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.api import bodies
+from rejoin_server.api.auth import player_claims, seated
+from rejoin_server.api.context import Services, services
+from rejoin_server.api.responses import ok
+from rejoin_server.errors import ApiError, RejoinError
+from rejoin_server.host.live import LiveGame
+from rejoin_server.timefmt import iso_ms
+
+
+async def connection_token(request: Request) -> Response:
+    svc = services(request)
+    game_id = request.path_params["game_id"]
+    claims = player_claims(request, svc, game_id)
+    live = await svc.host.get(game_id)
+    seated(live, claims)
+    token = await svc.tokens.issue(game_id, claims.player_id, svc.host.clock())
+    return ok(token.to_json())
+
+
+async def reconnect(request: Request) -> Response:
+    svc = services(request)
+    started = time.perf_counter()
+    try:
+        response = await _reconnect(request, svc)
+    except RejoinError as exc:
+        svc.metrics.reconnects.labels(exc.code.value).inc()
+        raise
+    svc.metrics.reconnects.labels("ok").inc()
+    svc.metrics.reconnect_seconds.observe(time.perf_counter() - started)
+    return response
+
+
+async def _reconnect(request: Request, svc: Services) -> Response:
+    game_id = request.path_params["game_id"]
+    body = await bodies.read_object(request, svc.settings.max_body_bytes)
+    body_game = bodies.string(body, "gameId", required=False, max_length=64)
+    if body_game is not None and body_game != game_id:
+        raise bodies.invalid("`gameId` in the body differs from the game in the path.")
+    player_id = bodies.required_string(body, "playerId", max_length=64)
+    token = bodies.required_string(body, "reconnectToken", max_length=1024)
+    last_seq = bodies.integer(body, "lastSeq")
+    client_id = bodies.string(body, "clientId", required=False, max_length=128)
+
+    claims = svc.signer.check_reconnect(token)
+    if claims.game_id != game_id:
+        raise ApiError(
+            ErrorCode.FORBIDDEN, "This reconnect token is for another game; use that game's token."
+        )
+    live = await svc.host.get(game_id)
+    if live.state.seat_of(player_id) is None:
+        raise ApiError(
+            ErrorCode.PLAYER_NOT_IN_GAME,
+            "That player holds no seat in this game; a player can only reconnect to a game "
+            "they joined.",
+        )
+    if claims.player_id != player_id:
+        raise ApiError(
+            ErrorCode.FORBIDDEN,
+            "This reconnect token belongs to another player; use your own token.",
+        )
+    if live.state.status == "completed":
+        raise ApiError(
+            ErrorCode.GAME_COMPLETED,
+            "This game is over; its final result is in `details.gameState`. Join a new game.",
+            details={"gameState": svc.host.view(live, player_id)},
+        )
+    now = svc.host.clock()
+    fresh = await svc.tokens.use(claims, client_id, now)
+    missed, resync = await _missed(svc, live, player_id, last_seq)
+    svc.metrics.missed_events.inc(len(missed))
+    return ok(
+        {
+            "success": True,
+            "gameState": svc.host.view(live, player_id),
+            "reconnectedAt": iso_ms(now),
+            "missedEvents": missed,
+            "resync": resync,
+            "seq": live.state.seq,
+            "connectionToken": fresh.to_json(),
+            "sessionToken": svc.signer.session_token(game_id, player_id),
+        }
+    )
+
+
+async def _missed(
+    svc: Services, live: LiveGame, player_id: str, last_seq: int | None
+) -> tuple[list[dict[str, object]], bool]:
+    """The events after `last_seq` as this player may see them, or `([], True)` for a resync."""
+    limit = svc.settings.replay_limit
+    if last_seq is None or last_seq > live.state.seq or live.state.seq - last_seq > limit:
+        return [], True
+    events = await svc.host.events_after(live, last_seq)
+    state = live.state
+    return [state.event_for(event, player_id).to_json() for event in events], False

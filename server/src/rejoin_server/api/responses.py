@@ -1,0 +1,33 @@
+"""Answers: JSON via orjson, and the one error body of DESIGN §2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from rejoin_protocol.errors import ErrorCode
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def ok(content: dict[str, Any], status: int = 200) -> JSON:
+    return JSON(content, status_code=status)
+
+
+def error_body(code: ErrorCode, message: str, details: dict[str, Any] | None = None) -> Any:
+    error: dict[str, Any] = {"code": code.value, "message": message}
+    if details:
+        error["details"] = details
+    return {"success": False, "error": error}
+
+
+def error(code: ErrorCode, message: str, details: dict[str, Any] | None = None) -> JSON:
+    headers = {"WWW-Authenticate": "Bearer"} if code.http_status == 401 else None
+    return JSON(error_body(code, message, details), status_code=code.http_status, headers=headers)

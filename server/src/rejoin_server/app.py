@@ -1,0 +1,151 @@
+"""`create_app(settings)`: the Starlette app of DESIGN §2, with its resources opened in the lifespan.
+
+Every error reaches the client as DESIGN's error body with a stable code; only a bug answers 500,
+and then without a traceback (the traceback goes to the server log).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.api import admin, events, games, health, openapi, reconnect
+from rejoin_server.api.context import Services
+from rejoin_server.api.responses import error
+from rejoin_server.cleanup import CleanupJob
+from rejoin_server.errors import GameNotFound, RejoinError
+from rejoin_server.games.poker import PokerEngine
+from rejoin_server.host.host import GameHost
+from rejoin_server.metrics import Metrics
+from rejoin_server.settings import ServerSettings
+from rejoin_server.store.base import GameStore
+from rejoin_server.timefmt import now_ms
+from rejoin_server.tokens.service import ReconnectTokens
+from rejoin_server.tokens.signing import TokenSigner
+
+log = logging.getLogger("rejoin_server")
+
+_GAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _sql_store(settings: ServerSettings) -> GameStore:
+    from rejoin_server.store.sql import SqlGameStore
+
+    return SqlGameStore(settings.database_url, keep_snapshots=settings.keep_snapshots)
+
+
+def _backend(store: GameStore) -> str:
+    postgres = getattr(store, "postgres", None)
+    if postgres is None:
+        return "memory"
+    return "postgresql" if postgres else "sqlite"
+
+
+def create_app(
+    settings: ServerSettings,
+    *,
+    store_factory: Callable[[ServerSettings], GameStore] = _sql_store,
+) -> Starlette:
+    """The app. `store_factory` lets unit tests use the in-memory store; the tables must exist
+    (the CLI migrates before it starts the app)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = store_factory(settings)
+        await store.open()
+        keys = list(settings.secret_keys)
+        if not keys:
+            keys = await store.signing_keys(secrets.token_urlsafe(32), now_ms())
+        signer = TokenSigner(
+            keys, token_ttl_ms=settings.token_ttl_ms, session_ttl_ms=settings.session_ttl_ms
+        )
+        metrics = Metrics()
+        host = GameHost(store, PokerEngine(), settings, metrics)
+        tokens = ReconnectTokens(store, signer, ttl_ms=settings.token_ttl_ms)
+        app.state.services = Services(
+            settings, store, host, signer, tokens, metrics, _backend(store)
+        )
+        cleanup = CleanupJob(store, host, settings, metrics)
+        host.start()
+        cleanup.start()
+        try:
+            yield
+        finally:
+            await cleanup.stop()
+            await host.stop()
+            await store.close()
+
+    return Starlette(
+        routes=_routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            RejoinError: _rejoin_error,
+            HTTPException: _http_error,
+            Exception: _bug,
+        },
+    )
+
+
+def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[str]) -> Route:
+    async def checked(request: Request) -> Response:
+        game_id = request.path_params["game_id"]
+        if not _GAME_ID.match(game_id):
+            raise GameNotFound(game_id[:80])
+        response: Response = await endpoint(request)  # type: ignore[misc]
+        return response
+
+    return Route(path, checked, methods=methods, name=getattr(endpoint, "__name__", None))
+
+
+def _routes() -> list[Route]:
+    game = "/api/game/{game_id}"
+    return [
+        Route("/api/games", games.create_game, methods=["POST"]),
+        _game_route(f"{game}/join", games.join, ["POST"]),
+        _game_route(f"{game}/start", games.start, ["POST"]),
+        _game_route(f"{game}/action", games.action, ["POST"]),
+        _game_route(f"{game}/state", games.state, ["GET"]),
+        _game_route(f"{game}/events", events.events, ["GET"]),
+        _game_route(f"{game}/connection-token", reconnect.connection_token, ["GET"]),
+        _game_route(f"{game}/reconnect", reconnect.reconnect, ["POST"]),
+        _game_route(f"{game}/persist", admin.persist, ["POST"]),
+        _game_route(f"{game}/persist", admin.delete, ["DELETE"]),
+        _game_route(f"{game}/restore", admin.restore, ["GET"]),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/metrics", health.metrics, methods=["GET"]),
+        Route("/openapi.json", openapi.schema, methods=["GET"]),
+    ]
+
+
+async def _rejoin_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RejoinError)
+    return error(exc.code, exc.message, exc.details)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"No endpoint {request.method} {request.url.path}; see /openapi.json."
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}; see /openapi.json."
+    else:
+        message = str(exc.detail)
+    response = error(ErrorCode.INVALID_REQUEST, message)
+    response.status_code = exc.status_code
+    return response
+
+
+async def _bug(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the server log (Starlette re-raises to uvicorn), never to the client.
+    log.error("%s %s failed: %r", request.method, request.url.path, exc)
+    return error(ErrorCode.INTERNAL, "The server failed on this request; it has been logged.")

@@ -1,0 +1,90 @@
+"""The cleanup job: run every `cleanup_interval`, it keeps the store from growing without bound.
+
+Each round: delete expired reconnect tokens; complete games nobody has acted in for
+`abandon_after` (a `game_completed` event with reason `abandoned`, so players see why); delete
+completed games older than `retention`; then enforce the storage quota (oldest completed first,
+never a game in play); and measure what is stored for `/metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from rejoin_server.errors import RejoinError, StorageUnavailable
+from rejoin_server.host.host import GameHost
+from rejoin_server.metrics import Metrics
+from rejoin_server.settings import ServerSettings
+from rejoin_server.store.base import GameStore
+
+log = logging.getLogger(__name__)
+
+
+class CleanupJob:
+    def __init__(
+        self, store: GameStore, host: GameHost, settings: ServerSettings, metrics: Metrics
+    ) -> None:
+        self._store = store
+        self._host = host
+        self._settings = settings
+        self._metrics = metrics
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        interval_s = self._settings.cleanup_interval_ms / 1000
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.run_once()
+            except StorageUnavailable as exc:
+                log.warning("cleanup skipped, the store is unavailable: %s", exc)
+            except Exception:  # the job must outlive one bad round
+                log.exception("cleanup round failed")
+
+    async def run_once(self) -> None:
+        now = self._host.clock()
+        await self._store.delete_expired_tokens(now)
+        await self._abandon_idle(now)
+        expired = await self._store.evict_completed(now - self._settings.retention_ms)
+        self._evicted(expired, "retention")
+        settings = self._settings
+        if settings.max_games is not None or settings.max_storage_bytes is not None:
+            victims = await self._store.evict_for_quota(
+                settings.max_games, settings.max_storage_bytes
+            )
+            self._evicted(victims, "quota")
+        usage = await self._store.usage()
+        self._metrics.stored_bytes.set(usage.bytes)
+        self._metrics.stored_games.set(usage.games)
+
+    async def _abandon_idle(self, now: int) -> None:
+        limit = self._settings.abandon_after_ms
+        for status in ("waiting", "playing"):
+            for record in await self._store.list_games(status=status):
+                live = self._host.loaded(record.game_id)
+                last = live.last_activity_ms if live is not None else record.updated_at
+                if now - last < limit:
+                    continue
+                try:
+                    await self._host.abandon(record.game_id)
+                except RejoinError as exc:
+                    log.warning("cleanup: game %s not abandoned: %s", record.game_id, exc)
+                else:
+                    log.info(
+                        "cleanup: game %s abandoned after %d ms idle", record.game_id, now - last
+                    )
+
+    def _evicted(self, game_ids: list[str], reason: str) -> None:
+        for game_id in game_ids:
+            self._host.forget(game_id)
+        if game_ids:
+            self._metrics.games_evicted.labels(reason).inc(len(game_ids))
+            log.info("cleanup: %d games deleted (%s)", len(game_ids), reason)

@@ -1,0 +1,1 @@
+"""Hosting live games: loading, the command path, clocks, and the ordered writer."""

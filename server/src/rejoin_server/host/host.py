@@ -1,0 +1,423 @@
+"""`GameHost`: the games in memory, and the one path by which a game changes.
+
+That path (`execute`): validate and apply the command in memory, hand the events to the writer
+(strict durability waits for the commit), then publish them and arm the game's clock. Nothing is
+published or acknowledged before it is stored, unless the store is down (degraded) or the operator
+chose relaxed durability; then the answer says `durable: false`.
+
+Games load lazily: the first request that touches a game restores it (one load however many
+requests arrive at once), and after a restart a background task loads the games in play so their
+clocks fire from the persisted deadlines, without holding up the server's first answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.errors import ApiError, GameNotFound, StateCorrupted, StorageUnavailable
+from rejoin_server.games.base import (
+    Abandon,
+    Act,
+    Command,
+    Event,
+    GameEngine,
+    GameRuleError,
+    Join,
+    Start,
+    Tick,
+)
+from rejoin_server.host.live import LiveGame, Subscriber
+from rejoin_server.host.writer import GameWriter, PendingWrite
+from rejoin_server.metrics import Metrics
+from rejoin_server.settings import ServerSettings
+from rejoin_server.store.base import Deleted, GameStore
+from rejoin_server.store.restore import decode_event, restore, take_snapshot
+from rejoin_server.timefmt import now_ms
+
+log = logging.getLogger(__name__)
+
+# Event kinds after which a game is at a natural boundary: its snapshot is small and loads fast.
+BOUNDARY_KINDS = frozenset({"hand_ended", "game_completed"})
+# Games in play loaded at once by the background warm-up after a restart.
+WARM_UP_CONCURRENCY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    seq: int
+    events: list[Event]
+    durable: bool
+    duplicate: bool = False
+
+
+class GameHost:
+    def __init__(
+        self,
+        store: GameStore,
+        engine: GameEngine,
+        settings: ServerSettings,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+        self.writer = GameWriter(
+            store,
+            metrics,
+            strict=settings.durability == "strict",
+            on_stored=self._stored,
+            on_lost=self._lost,
+        )
+        self._games: dict[str, LiveGame] = {}
+        self._loading: dict[str, asyncio.Future[LiveGame]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin loading the games in play in the background (after a restart: their clocks)."""
+        self._spawn(self._warm_up())
+
+    async def stop(self, flush_timeout_s: float = 10.0) -> None:
+        """Graceful shutdown: stop the clocks, end the streams, store what is queued."""
+        self._closing = True
+        for live in self._games.values():
+            if live.timer is not None:
+                live.timer.cancel()
+            for subscriber in list(live.subscribers):
+                subscriber.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not await self.writer.flush(flush_timeout_s):
+            log.error("shutdown: %d events could not be stored", self.writer.pending_events)
+        await self.writer.close()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _warm_up(self) -> None:
+        try:
+            records = await self.store.list_games(status="playing")
+        except StorageUnavailable as exc:
+            log.warning("warm-up skipped, the store is unavailable: %s", exc)
+            return
+        gate = asyncio.Semaphore(WARM_UP_CONCURRENCY)
+
+        async def load(game_id: str) -> None:
+            async with gate:
+                try:
+                    await self.get(game_id)
+                except Exception as exc:  # one broken game must not stop the others loading
+                    log.error("warm-up: game %s not loaded: %s", game_id, exc)
+
+        await asyncio.gather(*(load(record.game_id) for record in records))
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    @property
+    def games_active(self) -> int:
+        return len(self._games)
+
+    def loaded(self, game_id: str) -> LiveGame | None:
+        return self._games.get(game_id)
+
+    async def get(self, game_id: str) -> LiveGame:
+        """The game in memory, restored from the store on first touch. Raises `GameNotFound`,
+        `StateCorrupted`, `StorageUnavailable`."""
+        live = self._games.get(game_id)
+        if live is not None:
+            return live
+        loading = self._loading.get(game_id)
+        if loading is None:
+            loading = asyncio.get_running_loop().create_future()
+            self._loading[game_id] = loading
+            self._spawn(self._load(game_id, loading))
+        return await asyncio.shield(loading)
+
+    async def _load(self, game_id: str, done: asyncio.Future[LiveGame]) -> None:
+        try:
+            started = time.perf_counter()
+            restored = await restore(self.store, self.engine, game_id)
+            actions = await self.store.recent_actions(game_id)
+            self.metrics.restore_seconds.observe(time.perf_counter() - started)
+            for problem in restored.rejected_snapshots:
+                log.warning("game %s: %s; restored from an older state", game_id, problem)
+            state = restored.state
+            live = LiveGame(
+                state=state,
+                kind=self.engine.kind,
+                # Abandonment counts from the load: a restart gives a game a fresh allowance
+                # rather than costing a query on the resume path.
+                last_activity_ms=self.clock(),
+                durable_seq=state.seq,
+                last_snapshot_seq=restored.snapshot_version,
+            )
+            live.remember_actions(actions.items())
+            self._games[game_id] = live
+            self.metrics.games_active.set(len(self._games))
+            self._arm(live)
+            done.set_result(live)
+        except BaseException as exc:
+            done.set_exception(exc)
+            done.exception()  # retrieved here: a load nobody awaits must not warn
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._loading.pop(game_id, None)
+
+    def forget(self, game_id: str) -> None:
+        """Drop a game from memory (deleted, evicted, or no longer safe to write)."""
+        live = self._games.pop(game_id, None)
+        if live is None:
+            return
+        if live.timer is not None:
+            live.timer.cancel()
+        for subscriber in list(live.subscribers):
+            subscriber.close()
+        self.metrics.games_active.set(len(self._games))
+
+    # --- creating and changing games -------------------------------------------------------------
+
+    async def create_game(self, settings: Mapping[str, Any]) -> LiveGame:
+        game_id = uuid.uuid4().hex
+        state = self.engine.new_game(game_id, settings)  # raises GameRuleError on bad settings
+        await self._make_room()
+        now = self.clock()
+        await self.store.create_game(game_id, self.engine.kind, settings, now)
+        live = LiveGame(
+            state=state,
+            kind=self.engine.kind,
+            last_activity_ms=now,
+            durable_seq=0,
+            last_snapshot_seq=0,
+        )
+        self._games[game_id] = live
+        self.metrics.games_active.set(len(self._games))
+        return live
+
+    async def _make_room(self) -> None:
+        max_games, max_bytes = self.settings.max_games, self.settings.max_storage_bytes
+        if max_games is None and max_bytes is None:
+            return
+        usage = await self.store.usage()
+        over_games = max_games is not None and usage.games >= max_games
+        over_bytes = max_bytes is not None and usage.bytes >= max_bytes
+        if not (over_games or over_bytes):
+            return
+        # Room for one more: evict down to one below the game limit.
+        evicted = await self.store.evict_for_quota(
+            None if max_games is None else max_games - 1, max_bytes
+        )
+        for game_id in evicted:
+            self.forget(game_id)
+            self.metrics.games_evicted.labels("quota").inc()
+        usage = await self.store.usage()
+        if (max_games is not None and usage.games >= max_games) or (
+            max_bytes is not None and usage.bytes >= max_bytes
+        ):
+            raise ApiError(
+                ErrorCode.STORAGE_FULL,
+                f"The game store is full ({usage.games} games, {usage.bytes} bytes) and every "
+                "stored game is still in play; finish or delete games, or raise the quota.",
+            )
+
+    async def execute(
+        self,
+        game_id: str,
+        command: Command,
+        *,
+        action_id: str | None = None,
+        at_seq: int | None = None,
+    ) -> Outcome:
+        """Apply one command. Raises `ApiError` with the game's rule code when it is refused."""
+        live = await self.get(game_id)
+        async with live.lock:
+            if action_id is not None and (seq := live.actions.get(action_id)) is not None:
+                return Outcome(seq, [], durable=seq <= live.durable_seq, duplicate=True)
+            state = live.state
+            if at_seq is not None and at_seq != state.seq:
+                raise ApiError(
+                    ErrorCode.STALE_STATE,
+                    f"The game has moved on to seq {state.seq} (you acted at {at_seq}); "
+                    "look at the new state and act again.",
+                )
+            now = self.clock()
+            try:
+                events = state.handle(command, now)
+            except GameRuleError as exc:
+                raise _rule_error(exc) from exc
+            durable = await self._commit(live, events, now, action_id)
+            if isinstance(command, Join | Start | Act):
+                live.last_activity_ms = now
+            return Outcome(state.seq, events, durable)
+
+    async def _commit(
+        self, live: LiveGame, events: list[Event], now: int, action_id: str | None
+    ) -> bool:
+        """Store (or queue) `events`, then publish them. The caller holds the game's lock."""
+        state = live.state
+        snapshot = None
+        if events and (
+            any(event.kind in BOUNDARY_KINDS for event in events)
+            or state.seq - live.last_snapshot_seq >= self.settings.snapshot_every
+        ):
+            snapshot = take_snapshot(state)
+            live.last_snapshot_seq = state.seq
+        item = PendingWrite(state.game_id, events, state.status, now, snapshot, action_id)
+        try:
+            durable = await self.writer.write(item)
+        except Exception:
+            # The store refused the write for good (another writer advanced this game, or it was
+            # deleted): memory is now ahead of the log and must not serve anyone.
+            self.forget(state.game_id)
+            raise
+        if action_id is not None:
+            live.remember_action(action_id, state.seq)
+        live.publish(events)
+        self._arm(live)
+        return durable
+
+    def _stored(self, game_id: str, seq: int) -> None:
+        live = self._games.get(game_id)
+        if live is not None and seq > live.durable_seq:
+            live.durable_seq = seq
+
+    def _lost(self, game_id: str, exc: BaseException) -> None:
+        self.forget(game_id)
+
+    # --- clocks ----------------------------------------------------------------------------------
+
+    def _arm(self, live: LiveGame) -> None:
+        if live.timer is not None:
+            live.timer.cancel()
+            live.timer = None
+        deadline = live.state.next_deadline()
+        if deadline is None or self._closing:
+            return
+        delay_s = max(0, deadline - self.clock()) / 1000
+        loop = asyncio.get_running_loop()
+        live.timer = loop.call_later(delay_s, self._on_timer, live)
+
+    def _on_timer(self, live: LiveGame) -> None:
+        live.timer = None
+        self._spawn(self._fire(live))
+
+    async def _fire(self, live: LiveGame) -> None:
+        """Fire everything due, one `Tick` at a time (a game fires one thing per tick)."""
+        if self._games.get(live.game_id) is not live:
+            return
+        try:
+            async with live.lock:
+                while (deadline := live.state.next_deadline()) is not None:
+                    now = self.clock()
+                    if deadline > now:
+                        break
+                    events = live.state.handle(Tick(), now)
+                    if not events:
+                        break
+                    await self._commit(live, events, now, None)
+        except Exception as exc:  # a clock must never die silently: log, re-arm on next command
+            log.error("game %s: its clock failed: %s", live.game_id, exc, exc_info=True)
+            return
+        self._arm(live)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def view(self, live: LiveGame, player_id: str | None) -> dict[str, Any]:
+        """The game as `player_id` sees it, with who is connected right now."""
+        view = live.state.view(player_id)
+        for seat in view.get("seats", ()):
+            if isinstance(seat, dict) and isinstance(seat.get("playerId"), str):
+                seat["connected"] = live.is_connected(seat["playerId"])
+        return view
+
+    async def events_after(
+        self, live: LiveGame, after_seq: int, limit: int | None = None
+    ) -> list[Event]:
+        """Events with seq > `after_seq` as stored or in memory (raw, not yet redacted), in order,
+        at most `limit` of them."""
+        recent = live.recent_after(after_seq)
+        if recent is None:
+            raws = await self.store.read_events(live.game_id, after_seq, limit)
+            stored = [decode_event(live.game_id, raw) for raw in raws]
+            # Queued (not yet stored) events are in memory: join the two without gap or overlap.
+            last = stored[-1].seq if stored else after_seq
+            tail = live.recent_after(last) or []
+            recent = stored + tail
+        return recent if limit is None else recent[:limit]
+
+    def subscribe(self, live: LiveGame, player_id: str | None) -> Subscriber:
+        subscriber = Subscriber(player_id)
+        live.subscribers.add(subscriber)
+        if player_id is not None:
+            live.connect(player_id)
+        return subscriber
+
+    def unsubscribe(self, live: LiveGame, subscriber: Subscriber) -> None:
+        live.subscribers.discard(subscriber)
+        if subscriber.player_id is not None:
+            live.disconnect(subscriber.player_id)
+
+    # --- operator actions ------------------------------------------------------------------------
+
+    async def persist(self, game_id: str, force: bool) -> int:
+        """Snapshot the game's state at its seq; return that version. Raises `StorageUnavailable`
+        while its earlier events are not stored yet."""
+        live = await self.get(game_id)
+        async with live.lock:
+            state = live.state
+            if not force and live.last_snapshot_seq == state.seq and state.seq > 0:
+                return state.seq
+            if self.writer.has_pending(game_id) or live.durable_seq < state.seq:
+                raise StorageUnavailable(
+                    f"{state.seq - live.durable_seq} events of this game are not stored yet"
+                )
+            snapshot = take_snapshot(state)
+            await self.store.append(
+                game_id, [], status=state.status, now_ms=self.clock(), snapshot=snapshot
+            )
+            live.last_snapshot_seq = state.seq
+            return state.seq
+
+    async def delete(self, game_id: str) -> Deleted:
+        live = self._games.get(game_id)
+        if live is not None:
+            async with live.lock:
+                self.forget(game_id)
+        record = await self.store.get_game(game_id)
+        if record is None:
+            raise GameNotFound(game_id)
+        return await self.store.delete_game(game_id)
+
+    async def abandon(self, game_id: str) -> None:
+        """Complete a game nobody plays any more (the cleanup job)."""
+        try:
+            await self.execute(game_id, Abandon())
+        except ApiError as exc:
+            if exc.code != ErrorCode.GAME_COMPLETED:
+                raise
+        except StateCorrupted as exc:
+            log.error("cleanup: game %s cannot be loaded to abandon it: %s", game_id, exc)
+
+
+def _rule_error(exc: GameRuleError) -> ApiError:
+    try:
+        code = ErrorCode(exc.code)
+    except ValueError:
+        code = ErrorCode.INVALID_ACTION
+    return ApiError(code, exc.message)

@@ -1,0 +1,101 @@
+"""Issuing and using reconnect tokens: the single-use rule of DESIGN §3.
+
+Using a token is one compare-and-set in the store (`consume_token`): of concurrent uses exactly one
+wins. A loser is told why:
+
+- the winner itself retrying (same `clientId`; its answer was lost) gets the same new token again;
+- a use within `CONFLICT_WINDOW_MS` of the winning one, while the winner's new token is still
+  unused, is a race for the seat: `seat_conflict`;
+- anything later (or once the winner has moved on to its next token) is a replay: `token_reused`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.errors import ApiError
+from rejoin_server.store.base import GameStore, TokenRow
+from rejoin_server.timefmt import iso_ms
+from rejoin_server.tokens.signing import Claims, TokenSigner
+
+# Long enough to cover a burst of clients racing for one seat after a restart, short enough that
+# a stolen token replayed later is reported as what it is.
+CONFLICT_WINDOW_MS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    player_id: str
+    expires_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token": self.token,
+            "expiresAt": iso_ms(self.expires_at),
+            "playerId": self.player_id,
+        }
+
+
+class ReconnectTokens:
+    def __init__(self, store: GameStore, signer: TokenSigner, *, ttl_ms: int) -> None:
+        self._store = store
+        self._signer = signer
+        self._ttl_ms = ttl_ms
+
+    def _row(self, game_id: str, player_id: str, now_ms: int) -> TokenRow:
+        return TokenRow(uuid.uuid4().hex, game_id, player_id, now_ms, now_ms + self._ttl_ms)
+
+    def _issued(self, row: TokenRow) -> IssuedToken:
+        token = self._signer.reconnect_token(row.game_id, row.player_id, row.jti)
+        return IssuedToken(token, row.player_id, row.expires_at)
+
+    async def issue(self, game_id: str, player_id: str, now_ms: int) -> IssuedToken:
+        row = self._row(game_id, player_id, now_ms)
+        await self._store.insert_token(row)
+        return self._issued(row)
+
+    async def use(self, claims: Claims, client_id: str | None, now_ms: int) -> IssuedToken:
+        """Consume the token of `claims`, return its successor. Raises the token_* codes and
+        `seat_conflict`."""
+        replacement = self._row(claims.game_id, claims.player_id, now_ms)
+        # A caller without a clientId can never be recognised as retrying.
+        client = client_id or f"anonymous-{uuid.uuid4().hex}"
+        result = await self._store.consume_token(
+            claims.jti, client_id=client, now_ms=now_ms, replacement=replacement
+        )
+        if result.won:
+            return self._issued(replacement)
+        row = result.row
+        if row is None or row.game_id != claims.game_id or row.player_id != claims.player_id:
+            raise ApiError(
+                ErrorCode.TOKEN_INVALID,
+                "This reconnect token is not known here (its game may have been deleted); "
+                "join a game again.",
+            )
+        if row.consumed_at is None:  # lost the race against nobody: only expiry stops a use
+            raise ApiError(
+                ErrorCode.TOKEN_EXPIRED,
+                "This reconnect token has expired; join the game again for a new seat.",
+            )
+        successor = await self._store.get_token(row.next_jti) if row.next_jti else None
+        if client_id is not None and row.client_id == client_id and successor is not None:
+            return self._issued(successor)
+        if (
+            now_ms - row.consumed_at < CONFLICT_WINDOW_MS
+            and successor is not None
+            and successor.consumed_at is None
+        ):
+            raise ApiError(
+                ErrorCode.SEAT_CONFLICT,
+                "Another client reconnected to this seat with the same token a moment ago; "
+                "the first one wins. Close the other tab or client to play here.",
+            )
+        raise ApiError(
+            ErrorCode.TOKEN_REUSED,
+            "This reconnect token was already used; reconnect with the newest token you were "
+            "given, or join the game again.",
+        )
