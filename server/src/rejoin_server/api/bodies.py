@@ -6,6 +6,7 @@ are not accepted where integers are (JSON `true` is not a seat number).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -13,6 +14,8 @@ from starlette.requests import Request
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
+
+_DIGITS = re.compile(r"^[0-9]{1,15}$")  # ASCII only: str.isdigit() accepts "²", int() does not
 
 
 def invalid(message: str) -> ApiError:
@@ -22,7 +25,7 @@ def invalid(message: str) -> ApiError:
 async def read_object(request: Request, limit: int, *, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object. An empty body is `{}` when `optional`."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and _DIGITS.match(declared) and int(declared) > limit:
         raise invalid(f"The request body is larger than {limit} bytes; send less.")
     chunks: list[bytes] = []
     size = 0
@@ -88,6 +91,11 @@ def query_int(request: Request, key: str) -> int | None:
     raw = request.query_params.get(key)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 15:
+    if not _DIGITS.match(raw):
         raise invalid(f"`{key}` must be a non-negative integer.")
     return int(raw)
+
+
+def is_seq(text: str) -> bool:
+    """True for a plain ASCII number of at most 15 digits."""
+    return bool(_DIGITS.match(text))

@@ -45,7 +45,7 @@ async def events(request: Request) -> Response:
             }
         )
     last_id = request.headers.get("last-event-id", "")
-    if last_id.isdigit() and len(last_id) < 16:
+    if bodies.is_seq(last_id):
         after = int(last_id)
     stream = _stream(svc.host, live, claims.player_id, after or 0)
     return StreamingResponse(

@@ -166,6 +166,7 @@ class GameHost:
                 last_activity_ms=self.clock(),
                 durable_seq=state.seq,
                 last_snapshot_seq=restored.snapshot_version,
+                stored_snapshot_seq=restored.snapshot_version,
             )
             live.remember_actions(actions.items())
             self._games[game_id] = live
@@ -205,6 +206,7 @@ class GameHost:
             last_activity_ms=now,
             durable_seq=0,
             last_snapshot_seq=0,
+            stored_snapshot_seq=0,
         )
         self._games[game_id] = live
         self.metrics.games_active.set(len(self._games))
@@ -277,7 +279,6 @@ class GameHost:
             or state.seq - live.last_snapshot_seq >= self.settings.snapshot_every
         ):
             snapshot = take_snapshot(state)
-            live.last_snapshot_seq = state.seq
         item = PendingWrite(state.game_id, events, state.status, now, snapshot, action_id)
         try:
             durable = await self.writer.write(item)
@@ -286,6 +287,12 @@ class GameHost:
             # deleted): memory is now ahead of the log and must not serve anyone.
             self.forget(state.game_id)
             raise
+        if snapshot is not None:
+            # Counted from here even if it is only queued, so a degraded game does not take a
+            # snapshot per command; `persist` checks durability itself.
+            live.last_snapshot_seq = state.seq
+            if durable:
+                live.stored_snapshot_seq = state.seq
         if action_id is not None:
             live.remember_action(action_id, state.seq)
         live.publish(events)
@@ -318,19 +325,23 @@ class GameHost:
         self._spawn(self._fire(live))
 
     async def _fire(self, live: LiveGame) -> None:
-        """Fire everything due, one `Tick` at a time (a game fires one thing per tick)."""
+        """Fire one thing that is due (a game fires one thing per `Tick`). If more is due,
+        `_commit` re-arms the clock at once: each tick is its own loop turn, so a game whose
+        clocks are all zero cannot starve the other games."""
         if self._games.get(live.game_id) is not live:
             return
         try:
             async with live.lock:
-                while (deadline := live.state.next_deadline()) is not None:
-                    now = self.clock()
-                    if deadline > now:
-                        break
+                deadline = live.state.next_deadline()
+                now = self.clock()
+                if deadline is not None and deadline <= now:
                     events = live.state.handle(Tick(), now)
-                    if not events:
-                        break
-                    await self._commit(live, events, now, None)
+                    if events:
+                        await self._commit(live, events, now, None)  # re-arms the clock
+                        return
+                    # Due but nothing to fire: re-arming now would spin; the next command will.
+                    log.error("game %s: a deadline is due but a tick fired nothing", live.game_id)
+                    return
         except Exception as exc:  # a clock must never die silently: log, re-arm on next command
             log.error("game %s: its clock failed: %s", live.game_id, exc, exc_info=True)
             return
@@ -355,9 +366,12 @@ class GameHost:
         if recent is None:
             raws = await self.store.read_events(live.game_id, after_seq, limit)
             stored = [decode_event(live.game_id, raw) for raw in raws]
-            # Queued (not yet stored) events are in memory: join the two without gap or overlap.
+            # Queued (not yet stored) events are in memory (`LiveGame.publish` keeps every event
+            # that is not durable yet): join the two without gap or overlap.
             last = stored[-1].seq if stored else after_seq
-            tail = live.recent_after(last) or []
+            tail = live.recent_after(last)
+            if tail is None:
+                raise StorageUnavailable(f"events after {last} are neither stored nor in memory")
             recent = stored + tail
         return recent if limit is None else recent[:limit]
 
@@ -381,17 +395,17 @@ class GameHost:
         live = await self.get(game_id)
         async with live.lock:
             state = live.state
-            if not force and live.last_snapshot_seq == state.seq and state.seq > 0:
-                return state.seq
             if self.writer.has_pending(game_id) or live.durable_seq < state.seq:
                 raise StorageUnavailable(
                     f"{state.seq - live.durable_seq} events of this game are not stored yet"
                 )
+            if not force and live.stored_snapshot_seq == state.seq and state.seq > 0:
+                return state.seq
             snapshot = take_snapshot(state)
             await self.store.append(
                 game_id, [], status=state.status, now_ms=self.clock(), snapshot=snapshot
             )
-            live.last_snapshot_seq = state.seq
+            live.last_snapshot_seq = live.stored_snapshot_seq = state.seq
             return state.seq
 
     async def delete(self, game_id: str) -> Deleted:

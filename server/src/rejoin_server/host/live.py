@@ -52,10 +52,11 @@ class LiveGame:
     kind: str
     last_activity_ms: int  # the last player command (abandonment is measured from it)
     durable_seq: int  # everything up to here is in the store
-    last_snapshot_seq: int
+    last_snapshot_seq: int  # the last snapshot taken (stored or queued)
+    stored_snapshot_seq: int  # the last snapshot known to be stored
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     actions: OrderedDict[str, int] = field(default_factory=OrderedDict)
-    recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    recent: deque[Event] = field(default_factory=deque)
     subscribers: set[Subscriber] = field(default_factory=set)
     connections: dict[str, int] = field(default_factory=dict)  # player_id → open channels
     timer: asyncio.TimerHandle | None = None
@@ -78,6 +79,11 @@ class LiveGame:
             self.recent.append(event)
             for subscriber in self.subscribers:
                 subscriber.push(event)
+        # Keep the newest RECENT_EVENTS, and beyond them every event not stored yet: while the
+        # store is down, memory is the only place a missed event can be replayed from.
+        recent = self.recent
+        while len(recent) > RECENT_EVENTS and recent[0].seq <= self.durable_seq:
+            recent.popleft()
 
     def recent_after(self, seq: int) -> list[Event] | None:
         """The events after `seq` if memory holds all of them, else None (read the store)."""

@@ -28,6 +28,7 @@ from rejoin_server.errors import SeqConflict, StorageUnavailable
 from rejoin_server.games.base import Event, GameStatus
 from rejoin_server.metrics import Metrics
 from rejoin_server.store.base import GameStore, SnapshotWrite
+from rejoin_server.store.codec import decode_object
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,15 @@ class GameWriter:
                     delay = min(delay * 2, MAX_RETRY_S)
                     continue
                 except SeqConflict as exc:
-                    if not await self._already_stored(item):
+                    try:
+                        ours = await self._already_stored(item)
+                    except StorageUnavailable:
+                        # Cannot tell yet: retry the write later, never drop the queue for it.
+                        self._set_unavailable(True)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, MAX_RETRY_S)
+                        continue
+                    if not ours:
                         self._give_up(game_id, exc)
                         return
                     self._on_stored(game_id, item.last_seq)
@@ -166,17 +175,30 @@ class GameWriter:
 
     async def _already_stored(self, item: PendingWrite) -> bool:
         """A retried write that conflicts may have been committed by the attempt whose answer was
-        lost: then the stored log already reaches past it."""
-        try:
+        lost. It is ours only if the stored events at its seqs are exactly its events: another
+        writer's events at the same seqs are a fork, not our commit. Raises StorageUnavailable."""
+        if not item.events:
             record = await self._store.get_game(item.game_id)
-        except StorageUnavailable:
+            return record is not None and record.last_seq >= item.last_seq
+        first = item.events[0].seq
+        stored = await self._store.read_events(item.game_id, first - 1, len(item.events))
+        if len(stored) != len(item.events):
             return False
-        return record is not None and record.last_seq >= item.last_seq
+        for raw, event in zip(stored, item.events, strict=True):
+            if (raw.seq, raw.kind, raw.at) != (event.seq, event.kind, event.at):
+                return False
+            try:
+                if decode_object(raw.data) != dict(event.data):
+                    return False
+            except ValueError:
+                return False
+        return True
 
     def _give_up(self, game_id: str, exc: BaseException) -> None:
         queue = self._queues.pop(game_id, deque())
         self._add_pending(-sum(len(item.events) for item in queue))
         log.error("game %s: its queued writes cannot be stored (%s); unloading it", game_id, exc)
+        self._set_unavailable(False)  # the store answered: it is reachable
         self._on_lost(game_id, exc)
 
     def _set_unavailable(self, unavailable: bool) -> None:

@@ -67,22 +67,29 @@ class ReconnectTokens:
         result = await self._store.consume_token(
             claims.jti, client_id=client, now_ms=now_ms, replacement=replacement
         )
-        if result.won:
-            return self._issued(replacement)
         row = result.row
+        if result.won:
+            if row is not None and row.expires_at <= now_ms:
+                raise _expired()
+            return self._issued(replacement)
         if row is None or row.game_id != claims.game_id or row.player_id != claims.player_id:
             raise ApiError(
                 ErrorCode.TOKEN_INVALID,
                 "This reconnect token is not known here (its game may have been deleted); "
                 "join a game again.",
             )
-        if row.consumed_at is None:  # lost the race against nobody: only expiry stops a use
-            raise ApiError(
-                ErrorCode.TOKEN_EXPIRED,
-                "This reconnect token has expired; join the game again for a new seat.",
-            )
+        if row.consumed_at is None or row.expires_at <= now_ms:
+            raise _expired()
         successor = await self._store.get_token(row.next_jti) if row.next_jti else None
-        if client_id is not None and row.client_id == client_id and successor is not None:
+        # The winner retrying (its answer was lost) gets its successor again, but only while
+        # that successor is unused: an old token must not walk forward to the seat's newest one.
+        if (
+            client_id is not None
+            and row.client_id == client_id
+            and successor is not None
+            and successor.consumed_at is None
+            and successor.expires_at > now_ms
+        ):
             return self._issued(successor)
         if (
             now_ms - row.consumed_at < CONFLICT_WINDOW_MS
@@ -99,3 +106,10 @@ class ReconnectTokens:
             "This reconnect token was already used; reconnect with the newest token you were "
             "given, or join the game again.",
         )
+
+
+def _expired() -> ApiError:
+    return ApiError(
+        ErrorCode.TOKEN_EXPIRED,
+        "This reconnect token has expired; join the game again for a new seat.",
+    )

@@ -1,0 +1,260 @@
+"""The app in-process behind Starlette's `TestClient`, and the calls every HTTP test makes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.api.context import Services
+from rejoin_server.app import create_app
+from rejoin_server.errors import StorageUnavailable
+from rejoin_server.games.base import Event
+from rejoin_server.settings import ServerSettings
+from rejoin_server.store.memory import MemoryGameStore
+
+ADMIN = "admin-secret-token"
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+CARD = re.compile(r"^[2-9TJQKA][cdhs]$")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Player:
+    game_id: str
+    player_id: str
+    seat: int
+    session: str
+    reconnect: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return bearer(self.session)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN_AUTH = bearer(ADMIN)
+
+
+class Api:
+    """A running app (lifespan entered) and shortcuts for its endpoints."""
+
+    def __init__(self, client: TestClient, app: Starlette) -> None:
+        self.client = client
+        self.app = app
+
+    @property
+    def services(self) -> Services:
+        found: Services = self.app.state.services
+        return found
+
+    def run(self, func: Any, *args: Any) -> Any:
+        """Call `func(*args)` (sync or async) on the app's event loop."""
+        portal = self.client.portal
+        assert portal is not None, "the client's lifespan is not running"
+        return portal.call(func, *args)
+
+    def create(self, **settings: Any) -> str:
+        reply = self.client.post("/api/games", json=settings)
+        assert reply.status_code == 201, reply.text
+        game_id: str = reply.json()["gameId"]
+        return game_id
+
+    def join(self, game_id: str, name: str = "Ann", seat: int | None = None) -> Player:
+        body: dict[str, Any] = {"name": name}
+        if seat is not None:
+            body["seat"] = seat
+        reply = self.client.post(f"/api/game/{game_id}/join", json=body)
+        assert reply.status_code == 201, reply.text
+        data = reply.json()
+        return Player(
+            game_id,
+            data["playerId"],
+            data["seat"],
+            data["sessionToken"],
+            data["connectionToken"]["token"],
+        )
+
+    def table(self, players: int = 2, **settings: Any) -> list[Player]:
+        game_id = self.create(**settings)
+        return [self.join(game_id, f"Player {i}") for i in range(players)]
+
+    def start(self, player: Player) -> dict[str, Any]:
+        reply = self.client.post(f"/api/game/{player.game_id}/start", headers=player.auth)
+        assert reply.status_code == 200, reply.text
+        data: dict[str, Any] = reply.json()
+        return data
+
+    def state(self, player: Player) -> dict[str, Any]:
+        reply = self.client.get(f"/api/game/{player.game_id}/state", headers=player.auth)
+        assert reply.status_code == 200, reply.text
+        data: dict[str, Any] = reply.json()
+        return data
+
+    def to_act(self, players: list[Player]) -> Player:
+        seat = self.state(players[0])["gameState"]["toAct"]
+        assert seat is not None, "nobody is to act"
+        return next(p for p in players if p.seat == seat)
+
+    def act(
+        self, player: Player, type_: str, amount: int | None = None, action_id: str | None = None
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"actionId": action_id or uuid.uuid4().hex, "type": type_}
+        if amount is not None:
+            body["amount"] = amount
+        url = f"/api/game/{player.game_id}/action"
+        reply: httpx.Response = self.client.post(url, json=body, headers=player.auth)
+        return reply
+
+    def events(self, player: Player, after: int | None = None) -> dict[str, Any]:
+        query = "" if after is None else f"?after={after}"
+        reply = self.client.get(
+            f"/api/game/{player.game_id}/events{query}",
+            headers={**player.auth, "Accept": "application/json"},
+        )
+        assert reply.status_code == 200, reply.text
+        data: dict[str, Any] = reply.json()
+        return data
+
+    def reconnect(self, player: Player, token: str | None = None, **body: Any) -> httpx.Response:
+        payload = {
+            "playerId": player.player_id,
+            "reconnectToken": token or player.reconnect,
+            **body,
+        }
+        url = f"/api/game/{player.game_id}/reconnect"
+        reply: httpx.Response = self.client.post(url, json=payload)
+        return reply
+
+    def raw_get(self, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+        """GET `path` with header bytes exactly as given (TestClient re-encodes non-ASCII header
+        values as UTF-8; a real client may send Latin-1 bytes). Returns the status and the first
+        body bytes; a stream is then disconnected."""
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver"), *headers],
+            "client": ("testclient", 50000),
+            "server": ("testserver", 80),
+        }
+        result: tuple[int, bytes] = self.run(_first_answer, self.app, scope)
+        return result
+
+    def abandon(self, game_id: str) -> None:
+        self.run(self.services.host.abandon, game_id)
+
+    def forget(self, game_id: str) -> None:
+        self.run(self.services.host.forget, game_id)
+
+
+async def _first_answer(app: Starlette, scope: dict[str, Any]) -> tuple[int, bytes]:
+    disconnected = asyncio.Event()
+    answered = asyncio.Event()
+    status = 0
+    body = bytearray()
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+            if body or not message.get("more_body", False):
+                answered.set()
+
+    task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
+    try:
+        await asyncio.wait_for(answered.wait(), 10)
+    finally:
+        disconnected.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return status, bytes(body)
+
+
+def memory_store(settings: ServerSettings) -> MemoryGameStore:
+    return MemoryGameStore()
+
+
+class DownableStore(MemoryGameStore):
+    """The memory store, with appends failing as `StorageUnavailable` while `down` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def append(self, game_id: str, events: Sequence[Event], **kw: Any) -> None:
+        if self.down:
+            raise StorageUnavailable("scripted outage")
+        await super().append(game_id, events, **kw)
+
+
+@contextmanager
+def running(store: MemoryGameStore | None = None, **settings: Any) -> Iterator[Api]:
+    settings.setdefault("admin_token", ADMIN)
+    app = create_app(
+        ServerSettings(**settings),
+        store_factory=memory_store if store is None else (lambda _: store),
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, app)
+
+
+def assert_error(
+    reply: httpx.Response, code: ErrorCode | str, status: int | None = None
+) -> dict[str, Any]:
+    """The reply is DESIGN §2's error body with `code`, and the status that code has."""
+    code = ErrorCode(code)
+    expected = status if status is not None else code.http_status
+    assert reply.status_code == expected, f"{reply.status_code} {reply.text}"
+    assert reply.headers["content-type"].startswith("application/json")
+    body = reply.json()
+    assert body["success"] is False
+    error = body["error"]
+    assert error["code"] == code.value, error
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert set(error) <= {"code", "message", "details"}
+    assert set(body) == {"success", "error"}
+    result: dict[str, Any] = error
+    return result
+
+
+def strings(value: object) -> Iterator[str]:
+    """Every string anywhere in a JSON value (keys excluded)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)

@@ -1,0 +1,989 @@
+"""The HTTP API of DESIGN §2, in-process: every endpoint's answer and documented errors, the error
+body, input validation, auth, and what a player may see."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+from itsdangerous.timed import TimestampSigner
+from starlette.testclient import TestClient
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.app import create_app
+from rejoin_server.host import writer as writer_module
+from rejoin_server.settings import ServerSettings
+
+from .support import (
+    ADMIN,
+    ADMIN_AUTH,
+    CARD,
+    ISO_MS,
+    Api,
+    DownableStore,
+    Player,
+    assert_error,
+    bearer,
+    memory_store,
+    running,
+    strings,
+)
+
+DEFAULTS = {
+    "seats": 6,
+    "smallBlind": 1,
+    "bigBlind": 2,
+    "startingStack": 200,
+    "actionTimeoutMs": 30_000,
+    "autoNextHand": True,
+    "nextHandDelayMs": 3_000,
+}
+
+
+def stranger(api: Api, game_id: str, player_id: str = "stranger") -> Player:
+    """A player with a good session token for `game_id` but no seat in it."""
+    signer = api.services.signer
+    token = signer.reconnect_token(game_id, player_id, "0" * 32)
+    return Player(game_id, player_id, -1, signer.session_token(game_id, player_id), token)
+
+
+# --- POST /api/games -----------------------------------------------------------------------------
+
+
+def test_create_a_game_with_the_default_settings(api: Api) -> None:
+    for reply in (api.client.post("/api/games"), api.client.post("/api/games", json={})):
+        assert reply.status_code == 201, reply.text
+        data = reply.json()
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", data.pop("gameId"))
+        assert data == {"status": "waiting", **DEFAULTS}
+
+
+def test_create_a_game_with_settings(api: Api) -> None:
+    settings = {
+        "seats": 2,
+        "smallBlind": 5,
+        "bigBlind": 10,
+        "startingStack": 1000,
+        "actionTimeoutMs": 5000,
+        "autoNextHand": False,
+        "nextHandDelayMs": 0,
+    }
+    reply = api.client.post("/api/games", json=settings)
+    assert reply.status_code == 201
+    data = reply.json()
+    assert data == {"gameId": data["gameId"], "status": "waiting", **settings}
+    assert data["gameId"] != api.create()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"seats": 1},
+        {"seats": 10},
+        {"seats": True},
+        {"seats": "6"},
+        {"seats": 6.0},
+        {"seats": None},
+        {"smallBlind": 0},
+        {"smallBlind": 5, "bigBlind": 2},
+        {"startingStack": 1},
+        {"actionTimeoutMs": -1},
+        {"nextHandDelayMs": 10**12},
+        {"autoNextHand": 1},
+        {"autoNextHand": "true"},
+        {"unknownSetting": 1},
+        {"seats": 2**70},
+    ],
+)
+def test_create_refuses_bad_settings(api: Api, settings: dict[str, Any]) -> None:
+    assert_error(api.client.post("/api/games", json=settings), ErrorCode.INVALID_REQUEST)
+
+
+# --- POST …/join ---------------------------------------------------------------------------------
+
+
+def test_join_takes_the_first_free_seat_or_the_one_asked_for(api: Api) -> None:
+    game_id = api.create()
+    reply = api.client.post(f"/api/game/{game_id}/join", json={"name": "Ann"})
+    assert reply.status_code == 201
+    data = reply.json()
+    assert set(data) == {"playerId", "seat", "sessionToken", "connectionToken"}
+    assert data["seat"] == 0
+    token = data["connectionToken"]
+    assert set(token) == {"token", "expiresAt", "playerId"}
+    assert token["playerId"] == data["playerId"]
+    assert ISO_MS.match(token["expiresAt"])
+    claims = api.services.signer.check_reconnect(token["token"])
+    assert (claims.game_id, claims.player_id) == (game_id, data["playerId"])
+    assert api.services.signer.check_session(data["sessionToken"]).player_id == data["playerId"]
+
+    assert api.join(game_id, "Bob", seat=4).seat == 4
+    assert api.join(game_id, "Cy").seat == 1
+    seats = api.state(api.join(game_id, "Di"))["gameState"]["seats"]
+    assert [(s["seat"], s["name"]) for s in seats] == [
+        (0, "Ann"),
+        (1, "Cy"),
+        (2, "Di"),
+        (4, "Bob"),
+    ]
+
+
+def test_join_errors(api: Api) -> None:
+    game_id = api.create(seats=2)
+    url = f"/api/game/{game_id}/join"
+    api.join(game_id, "Ann", seat=1)
+    assert_error(api.client.post(url, json={"name": "Bob", "seat": 1}), ErrorCode.SEAT_TAKEN)
+    for body in (
+        {},
+        {"name": ""},
+        {"name": "   "},
+        {"name": None},
+        {"name": 7},
+        {"name": ["Ann"]},
+        {"name": "x" * 33},
+        {"name": "x" * 65},
+        {"name": "Bob", "seat": True},
+        {"name": "Bob", "seat": "0"},
+        {"name": "Bob", "seat": 0.0},
+        {"name": "Bob", "seat": -1},
+        {"name": "Bob", "seat": 2},
+        {"name": "Bob", "seat": 65},
+    ):
+        assert_error(api.client.post(url, json=body), ErrorCode.INVALID_REQUEST)
+    api.join(game_id, "Bob")
+    assert_error(api.client.post(url, json={"name": "Cy"}), ErrorCode.TABLE_FULL)
+    assert_error(
+        api.client.post("/api/game/no-such-game/join", json={"name": "Cy"}),
+        ErrorCode.GAME_NOT_FOUND,
+    )
+    other = api.create()
+    api.abandon(other)
+    assert_error(
+        api.client.post(f"/api/game/{other}/join", json={"name": "Cy"}), ErrorCode.GAME_COMPLETED
+    )
+
+
+# --- POST …/start --------------------------------------------------------------------------------
+
+
+def test_start_deals_the_first_hand(api: Api) -> None:
+    players = api.table(2)
+    data = api.start(players[1])
+    assert set(data) == {"success", "handNumber", "seq"}
+    assert data["success"] is True
+    assert data["handNumber"] == 1
+    state = api.state(players[0])
+    assert data["seq"] == state["seq"] == state["gameState"]["seq"]
+    assert state["gameState"]["status"] == "playing"
+    assert state["gameState"]["phase"] == "preflop"
+
+
+def test_start_errors(api: Api) -> None:
+    alone = api.table(1)[0]
+    url = f"/api/game/{alone.game_id}/start"
+    assert_error(api.client.post(url, headers=alone.auth), ErrorCode.INVALID_ACTION)
+    second = api.join(alone.game_id, "Bob")
+    api.start(second)
+    assert_error(api.client.post(url, headers=alone.auth), ErrorCode.HAND_IN_PROGRESS)
+    assert_auth_errors(api, "POST", url, alone)
+
+
+def assert_auth_errors(api: Api, method: str, url: str, player: Player, **kw: Any) -> None:
+    """Missing or bad session token → 401; another game's token → 403; no seat → 403."""
+    reply = api.client.request(method, url, **kw)
+    assert_error(reply, ErrorCode.UNAUTHORIZED)
+    assert reply.headers.get("www-authenticate") == "Bearer"
+    for headers in (
+        bearer("garbage"),
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer"},
+        bearer(player.reconnect),  # a reconnect token is not a session token
+    ):
+        assert_error(api.client.request(method, url, headers=headers, **kw), ErrorCode.UNAUTHORIZED)
+    elsewhere = api.join(api.create(), "Zed")
+    assert_error(api.client.request(method, url, headers=elsewhere.auth, **kw), ErrorCode.FORBIDDEN)
+    nobody = stranger(api, player.game_id)
+    assert_error(
+        api.client.request(method, url, headers=nobody.auth, **kw), ErrorCode.PLAYER_NOT_IN_GAME
+    )
+
+
+# --- POST …/action -------------------------------------------------------------------------------
+
+
+def test_act_and_resend(api: Api) -> None:
+    players = api.table(2)
+    api.start(players[0])
+    actor = api.to_act(players)
+    before = api.state(actor)["seq"]
+    reply = api.act(actor, "call", action_id="a-1")
+    assert reply.status_code == 200, reply.text
+    data = reply.json()
+    assert data == {"success": True, "seq": data["seq"], "duplicate": False, "durable": True}
+    assert data["seq"] > before
+    again = api.act(actor, "call", action_id="a-1")
+    assert again.json() == {**data, "duplicate": True}
+    assert api.state(actor)["seq"] == data["seq"]
+
+
+def test_bet_and_raise_amounts_are_totals(api: Api) -> None:
+    players = api.table(2)
+    api.start(players[0])
+    actor = api.to_act(players)
+    raised = api.act(actor, "raise", 6)
+    assert raised.status_code == 200, raised.text
+    seat = next(s for s in api.state(actor)["gameState"]["seats"] if s["seat"] == actor.seat)
+    assert seat["bet"] == 6
+
+
+def test_action_errors(api: Api) -> None:
+    players = api.table(2)
+    url = f"/api/game/{players[0].game_id}/action"
+    assert_error(api.act(players[0], "call"), ErrorCode.NO_HAND_IN_PROGRESS)
+    api.start(players[0])
+    actor = api.to_act(players)
+    waiting = next(p for p in players if p is not actor)
+    seq = api.state(actor)["seq"]
+    assert_error(api.act(waiting, "call"), ErrorCode.NOT_YOUR_TURN)
+    assert_error(api.act(actor, "check"), ErrorCode.INVALID_ACTION)
+    assert_error(api.act(actor, "raise", 3), ErrorCode.INVALID_ACTION)
+    assert_error(api.act(actor, "bet", 10**9), ErrorCode.INVALID_ACTION)
+    stale = {"actionId": "s", "type": "call", "atSeq": seq - 1}
+    assert_error(api.client.post(url, json=stale, headers=actor.auth), ErrorCode.STALE_STATE)
+    for body in (
+        {"type": "call"},
+        {"actionId": "", "type": "call"},
+        {"actionId": 5, "type": "call"},
+        {"actionId": "x" * 129, "type": "call"},
+        {"actionId": "b"},
+        {"actionId": "b", "type": "dance"},
+        {"actionId": "b", "type": "CALL"},
+        {"actionId": "b", "type": 1},
+        {"actionId": "b", "type": "raise", "amount": True},
+        {"actionId": "b", "type": "raise", "amount": "10"},
+        {"actionId": "b", "type": "raise", "amount": 10.5},
+        {"actionId": "b", "type": "raise", "amount": -1},
+        {"actionId": "b", "type": "raise", "amount": 2**60},
+        {"actionId": "b", "type": "call", "atSeq": "3"},
+        {"actionId": "b", "type": "call", "atSeq": False},
+        {"actionId": "b", "type": "call", "atSeq": -1},
+    ):
+        assert_error(api.client.post(url, json=body, headers=actor.auth), ErrorCode.INVALID_REQUEST)
+    assert api.state(actor)["seq"] == seq  # nothing refused was applied
+    body = {"actionId": "c", "type": "call"}
+    assert_auth_errors(api, "POST", url, actor, json=body)
+
+
+# --- GET …/state ---------------------------------------------------------------------------------
+
+
+def test_state_is_the_players_view(api: Api) -> None:
+    players = api.table(3)
+    api.start(players[0])
+    for player in players:
+        data = api.state(player)
+        assert set(data) == {"gameState", "seq"}
+        view = data["gameState"]
+        assert view["gameId"] == player.game_id
+        assert view["you"]["playerId"] == player.player_id
+        assert view["you"]["seat"] == player.seat
+        for seat in view["seats"]:
+            if seat["seat"] == player.seat:
+                assert len(seat["holeCards"]) == 2
+                assert all(CARD.match(card) for card in seat["holeCards"])
+            else:
+                assert seat["holeCards"] is None
+    actor = api.to_act(players)
+    assert api.state(actor)["gameState"]["you"]["legalActions"]
+    other = next(p for p in players if p is not actor)
+    assert api.state(other)["gameState"]["you"]["legalActions"] == []
+
+
+def test_state_errors(api: Api) -> None:
+    player = api.table(1)[0]
+    url = f"/api/game/{player.game_id}/state"
+    assert_auth_errors(api, "GET", url, player)
+
+
+# --- GET …/events --------------------------------------------------------------------------------
+
+
+def test_events_as_json(api: Api) -> None:
+    players = api.table(2)
+    api.start(players[0])
+    first, second = players
+    data = api.events(first)
+    seq = api.state(first)["seq"]
+    assert data["seq"] == seq
+    events = data["events"]
+    assert [e["seq"] for e in events] == list(range(1, seq + 1))
+    assert all(set(e) == {"seq", "kind", "at", "data"} for e in events)
+    holes = {e["data"]["playerId"]: e for e in events if e["kind"] == "hole_cards"}
+    assert len(holes[first.player_id]["data"]["cards"]) == 2
+    assert holes[second.player_id]["data"]["cards"] is None  # same seq, redacted
+    assert [e["seq"] for e in api.events(first, after=3)["events"]] == list(range(4, seq + 1))
+    assert api.events(first, after=seq)["events"] == []
+    assert api.events(first, after=seq + 100)["events"] == []
+    # ?session= is allowed instead of the header.
+    reply = api.client.get(
+        f"/api/game/{first.game_id}/events?session={first.session}",
+        headers={"Accept": "application/json"},
+    )
+    assert reply.status_code == 200
+    assert reply.json() == data
+
+
+def test_events_json_is_capped_by_the_replay_limit() -> None:
+    with running(replay_limit=3) as api:
+        players = api.table(2)
+        api.start(players[0])
+        data = api.events(players[0])
+        assert [e["seq"] for e in data["events"]] == [1, 2, 3]
+        assert data["seq"] > 3
+
+
+@pytest.mark.parametrize("after", ["abc", "-1", "1.5", "1e3", "9" * 16, " 1"])
+def test_events_with_a_bad_after_are_invalid_request(api: Api, after: str) -> None:
+    player = api.table(1)[0]
+    reply = api.client.get(
+        f"/api/game/{player.game_id}/events",
+        params={"after": after},
+        headers={**player.auth, "Accept": "application/json"},
+    )
+    assert_error(reply, ErrorCode.INVALID_REQUEST)
+
+
+@pytest.mark.parametrize("after", ["²", "³", "①"])
+def test_events_with_a_unicode_digit_after_are_invalid_request_not_500(
+    api: Api, after: str
+) -> None:
+    """str.isdigit() is true for '²' but int('²') raises: the server must answer 422."""
+    player = api.table(1)[0]
+    reply = api.client.get(
+        f"/api/game/{player.game_id}/events",
+        params={"after": after},
+        headers={**player.auth, "Accept": "application/json"},
+    )
+    assert reply.status_code != 500, "GET …/events?after=² is a 500"
+    assert_error(reply, ErrorCode.INVALID_REQUEST)
+
+
+def test_events_errors(api: Api) -> None:
+    player = api.table(1)[0]
+    url = f"/api/game/{player.game_id}/events"
+    assert_auth_errors(api, "GET", f"{url}?after=0", player)
+    reply = api.client.get(f"{url}?session=garbage", headers={"Accept": "application/json"})
+    assert_error(reply, ErrorCode.UNAUTHORIZED)
+
+
+def read_frames(lines: Any, until_seq: int) -> list[dict[str, Any]]:
+    """SSE frames (`id`, `event`, `data`) read from `lines` up to the one with id `until_seq`."""
+    frames: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    for line in lines:
+        if line.startswith(":"):
+            continue
+        if line == "":
+            if current:
+                frames.append(current)
+                if int(current["id"]) >= until_seq:
+                    return frames
+                current = {}
+            continue
+        field, _, value = line.partition(": ")
+        current[field] = json.loads(value) if field == "data" else value
+    raise AssertionError(f"the stream ended before seq {until_seq}: {frames}")
+
+
+@pytest.mark.timeout(30)
+def test_events_as_server_sent_events(api: Api) -> None:
+    players = api.table(2)
+    api.start(players[0])
+    first, second = players
+    seq = api.state(first)["seq"]
+    url = f"/api/game/{first.game_id}/events"
+    with api.client.stream("GET", url, headers=first.auth) as reply:
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        assert reply.headers["cache-control"] == "no-store"
+        lines = reply.iter_lines()
+        assert next(lines) == ": connected"
+        frames = read_frames(lines, seq)
+        assert [int(f["id"]) for f in frames] == list(range(1, seq + 1))
+        for frame in frames:
+            assert frame["event"] == frame["data"]["kind"]
+            assert frame["data"]["seq"] == int(frame["id"])
+            if frame["event"] == "hole_cards" and frame["data"]["data"]["playerId"] != (
+                first.player_id
+            ):
+                assert frame["data"]["data"]["cards"] is None
+        # A live event arrives on the open stream.
+        actor = api.to_act(players)
+        acted = api.act(actor, "fold").json()["seq"]
+        live = read_frames(lines, acted)
+        assert [int(f["id"]) for f in live] == list(range(seq + 1, acted + 1))
+        assert live[0]["event"] == "action"
+    assert second.player_id  # the other player never connected
+
+
+@pytest.mark.timeout(30)
+def test_server_sent_events_resume_after_last_event_id_and_take_session_query(api: Api) -> None:
+    players = api.table(2)
+    api.start(players[0])
+    first = players[0]
+    seq = api.state(first)["seq"]
+    url = f"/api/game/{first.game_id}/events?session={first.session}"
+    with api.client.stream("GET", url, headers={"Last-Event-ID": "3"}) as reply:
+        assert reply.status_code == 200
+        frames = read_frames(reply.iter_lines(), seq)
+        assert [int(f["id"]) for f in frames] == list(range(4, seq + 1))
+    with api.client.stream("GET", f"{url}&after=5") as reply:
+        frames = read_frames(reply.iter_lines(), seq)
+        assert [int(f["id"]) for f in frames] == list(range(6, seq + 1))
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("last_id", [b"\xb2", b"\xb3", b"\xb9", b"1\xb2"])
+def test_server_sent_events_with_a_latin1_digit_last_event_id_is_not_a_500(
+    api: Api, last_id: bytes
+) -> None:
+    """`Last-Event-ID: ²` (byte 0xB2, which Starlette reads as Latin-1): str.isdigit() is true
+    for '²', but int('²') raises. The header should be ignored (or refused), never a 500."""
+    player = api.table(1)[0]
+    status, body = api.raw_get(
+        f"/api/game/{player.game_id}/events",
+        [(b"authorization", f"Bearer {player.session}".encode()), (b"last-event-id", last_id)],
+    )
+    assert status != 500, f"Last-Event-ID {last_id!r} answers 500: {body[:200]!r}"
+    assert status in (200, 422), body
+
+
+# --- GET …/connection-token ----------------------------------------------------------------------
+
+
+def test_connection_token(api: Api) -> None:
+    player = api.table(1)[0]
+    url = f"/api/game/{player.game_id}/connection-token"
+    reply = api.client.get(url, headers=player.auth)
+    assert reply.status_code == 200
+    token = reply.json()
+    assert set(token) == {"token", "expiresAt", "playerId"}
+    assert token["playerId"] == player.player_id
+    assert ISO_MS.match(token["expiresAt"])
+    assert token["token"] != player.reconnect
+    fresh = api.reconnect(player, token["token"], lastSeq=0)
+    assert fresh.status_code == 200, fresh.text
+    assert_auth_errors(api, "GET", url, player)
+
+
+# --- POST …/reconnect ----------------------------------------------------------------------------
+
+
+def test_reconnect_replays_the_missed_events(api: Api) -> None:
+    players = api.table(2)
+    api.start(players[0])
+    first, second = players
+    seq = api.state(first)["seq"]
+    reply = api.reconnect(first, lastSeq=2, clientId="tab-1", gameId=first.game_id)
+    assert reply.status_code == 200, reply.text
+    data = reply.json()
+    assert set(data) == {
+        "success",
+        "gameState",
+        "reconnectedAt",
+        "missedEvents",
+        "resync",
+        "seq",
+        "connectionToken",
+        "sessionToken",
+    }
+    assert data["success"] is True
+    assert data["resync"] is False
+    assert data["seq"] == seq
+    assert ISO_MS.match(data["reconnectedAt"])
+    assert [e["seq"] for e in data["missedEvents"]] == list(range(3, seq + 1))
+    holes = [e for e in data["missedEvents"] if e["kind"] == "hole_cards"]
+    for event in holes:
+        mine = event["data"]["playerId"] == first.player_id
+        assert (event["data"]["cards"] is not None) == mine
+    assert data["gameState"] == api.state(first)["gameState"]
+    assert data["connectionToken"]["playerId"] == first.player_id
+    assert data["connectionToken"]["token"] != first.reconnect
+    # The fresh session token works; the fresh reconnect token is the one to use next.
+    assert (
+        api.client.get(
+            f"/api/game/{first.game_id}/state", headers=bearer(data["sessionToken"])
+        ).status_code
+        == 200
+    )
+    again = api.reconnect(first, data["connectionToken"]["token"], lastSeq=seq)
+    assert again.status_code == 200
+    assert again.json()["missedEvents"] == []
+    assert again.json()["resync"] is False
+    assert second.player_id not in {first.player_id}
+
+
+def test_reconnect_without_last_seq_or_past_the_replay_limit_is_a_resync() -> None:
+    with running(replay_limit=3) as api:
+        players = api.table(2)
+        api.start(players[0])
+        first = players[0]
+        seq = api.state(first)["seq"]
+        reply = api.reconnect(first, clientId="c")
+        assert reply.status_code == 200
+        assert (reply.json()["missedEvents"], reply.json()["resync"]) == ([], True)
+        token = reply.json()["connectionToken"]["token"]
+        reply = api.reconnect(first, token, lastSeq=0)
+        assert (reply.json()["missedEvents"], reply.json()["resync"]) == ([], True)
+        token = reply.json()["connectionToken"]["token"]
+        reply = api.reconnect(first, token, lastSeq=seq + 5)  # ahead of the server: resync
+        assert (reply.json()["missedEvents"], reply.json()["resync"]) == ([], True)
+        token = reply.json()["connectionToken"]["token"]
+        reply = api.reconnect(first, token, lastSeq=seq - 3)
+        assert [e["seq"] for e in reply.json()["missedEvents"]] == [seq - 2, seq - 1, seq]
+
+
+def test_reconnect_first_wins_and_the_same_client_gets_the_same_answer(api: Api) -> None:
+    player = api.table(1)[0]
+    signer = api.services.signer
+    won = api.reconnect(player, clientId="tab-1", lastSeq=0)
+    assert won.status_code == 200
+    retry = api.reconnect(player, clientId="tab-1", lastSeq=0)
+    assert retry.status_code == 200
+    assert signer.check_reconnect(retry.json()["connectionToken"]["token"]).jti == (
+        signer.check_reconnect(won.json()["connectionToken"]["token"]).jti
+    )
+    assert_error(api.reconnect(player, clientId="tab-2", lastSeq=0), ErrorCode.SEAT_CONFLICT)
+    assert_error(api.reconnect(player, lastSeq=0), ErrorCode.SEAT_CONFLICT)
+    successor = won.json()["connectionToken"]["token"]
+    assert api.reconnect(player, successor, clientId="tab-1").status_code == 200
+    assert_error(api.reconnect(player, clientId="tab-2"), ErrorCode.TOKEN_REUSED)
+
+
+def test_reconnect_errors(api: Api) -> None:
+    first, second = api.table(2)
+    game_id = first.game_id
+    url = f"/api/game/{game_id}/reconnect"
+    forged = api.services.signer.reconnect_token(game_id, first.player_id, "0" * 32)
+    assert_error(api.reconnect(first, forged), ErrorCode.TOKEN_INVALID)  # signed, never issued
+    assert_error(api.reconnect(first, first.reconnect[:-3] + "AAA"), ErrorCode.TOKEN_INVALID)
+    assert_error(api.reconnect(first, "garbage"), ErrorCode.TOKEN_INVALID)
+    elsewhere = api.join(api.create(), "Zed")
+    assert_error(api.reconnect(first, elsewhere.reconnect), ErrorCode.FORBIDDEN)
+    assert_error(api.reconnect(first, second.reconnect), ErrorCode.FORBIDDEN)
+    nobody = stranger(api, game_id)
+    assert_error(api.reconnect(nobody), ErrorCode.PLAYER_NOT_IN_GAME)
+    assert_error(api.reconnect(nobody, first.reconnect), ErrorCode.PLAYER_NOT_IN_GAME)
+    for body in (
+        {"reconnectToken": first.reconnect},
+        {"playerId": first.player_id},
+        {"playerId": first.player_id, "reconnectToken": ""},
+        {"playerId": first.player_id, "reconnectToken": 5},
+        {"playerId": first.player_id, "reconnectToken": first.reconnect, "gameId": "other"},
+        {"playerId": first.player_id, "reconnectToken": first.reconnect, "lastSeq": "3"},
+        {"playerId": first.player_id, "reconnectToken": first.reconnect, "lastSeq": True},
+        {"playerId": first.player_id, "reconnectToken": first.reconnect, "lastSeq": -1},
+        {"playerId": first.player_id, "reconnectToken": first.reconnect, "clientId": 7},
+        {"playerId": first.player_id, "reconnectToken": "x" * 1025},
+    ):
+        assert_error(api.client.post(url, json=body), ErrorCode.INVALID_REQUEST)
+    # None of the refusals used the token up.
+    assert api.reconnect(first, lastSeq=0).status_code == 200
+    unknown = stranger(api, "no-such-game", first.player_id)
+    reply = api.client.post(
+        "/api/game/no-such-game/reconnect",
+        json={"playerId": first.player_id, "reconnectToken": unknown.reconnect},
+    )
+    assert_error(reply, ErrorCode.GAME_NOT_FOUND)
+
+
+def test_reconnect_with_an_expired_token_is_token_expired(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    game_id = api.create()
+    with monkeypatch.context() as patch:
+        patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 3_600)
+        player = api.join(game_id, "Ann")
+    assert_error(api.reconnect(player, lastSeq=0), ErrorCode.TOKEN_EXPIRED)
+
+
+def test_reconnect_to_a_completed_game_answers_the_final_state(api: Api) -> None:
+    first, _ = api.table(2)
+    api.start(first)
+    api.abandon(first.game_id)
+    error = assert_error(api.reconnect(first, lastSeq=0), ErrorCode.GAME_COMPLETED)
+    view = error["details"]["gameState"]
+    assert view["status"] == "completed"
+    assert view["you"]["playerId"] == first.player_id
+    mine = next(s for s in view["seats"] if s["seat"] == first.seat)
+    assert mine["holeCards"] is not None
+
+
+# --- persist, restore, delete --------------------------------------------------------------------
+
+
+def test_persist_by_a_player_and_by_the_admin(api: Api) -> None:
+    first, _ = api.table(2)
+    url = f"/api/game/{first.game_id}/persist"
+    seq = api.state(first)["seq"]
+    reply = api.client.post(url, headers=first.auth)
+    assert reply.status_code == 200, reply.text
+    data = reply.json()
+    assert set(data) == {"success", "persistedAt", "version"}
+    assert (data["success"], data["version"]) == (True, seq)
+    assert ISO_MS.match(data["persistedAt"])
+    reply = api.client.post(
+        url, json={"gameId": first.game_id, "forceOverwrite": True}, headers=ADMIN_AUTH
+    )
+    assert reply.status_code == 200
+    assert reply.json()["version"] == seq
+
+
+def test_persist_errors(api: Api) -> None:
+    first, _ = api.table(2)
+    url = f"/api/game/{first.game_id}/persist"
+    for body in ({"gameId": "other"}, {"forceOverwrite": "yes"}, {"forceOverwrite": 1}):
+        assert_error(api.client.post(url, json=body, headers=first.auth), ErrorCode.INVALID_REQUEST)
+    assert_auth_errors(api, "POST", url, first)
+    assert_error(api.client.post(url, headers=bearer(ADMIN + "x")), ErrorCode.UNAUTHORIZED)
+    assert_error(
+        api.client.post("/api/game/no-such-game/persist", headers=ADMIN_AUTH),
+        ErrorCode.GAME_NOT_FOUND,
+    )
+
+
+def test_restore_gives_the_admin_the_whole_state_and_a_player_their_view(api: Api) -> None:
+    first, second = api.table(2)
+    api.start(first)
+    url = f"/api/game/{first.game_id}/restore"
+    seq = api.state(first)["seq"]
+    api.forget(first.game_id)  # restore loads it from storage
+    reply = api.client.get(url, headers=ADMIN_AUTH)
+    assert reply.status_code == 200, reply.text
+    data = reply.json()
+    assert {"success", "gameState", "version", "persistedAt"} <= set(data)
+    assert (data["success"], data["version"]) == (True, seq)
+    assert ISO_MS.match(data["persistedAt"])
+    assert "you" not in data["gameState"]  # the full state, not a player's view
+    reply = api.client.get(url, headers=first.auth)
+    assert reply.status_code == 200
+    assert reply.json()["gameState"] == api.state(first)["gameState"]
+    assert reply.json()["version"] == seq
+    assert second.player_id != first.player_id
+
+
+def test_restore_errors(api: Api) -> None:
+    player = api.table(1)[0]
+    assert_auth_errors(api, "GET", f"/api/game/{player.game_id}/restore", player)
+    assert_error(
+        api.client.get("/api/game/no-such-game/restore", headers=ADMIN_AUTH),
+        ErrorCode.GAME_NOT_FOUND,
+    )
+
+
+def test_a_player_may_delete_a_game_only_once_it_is_completed(api: Api) -> None:
+    first, _ = api.table(2)
+    url = f"/api/game/{first.game_id}/persist"
+    assert_error(api.client.delete(url, headers=first.auth), ErrorCode.GAME_ACTIVE)
+    api.abandon(first.game_id)
+    reply = api.client.delete(url, headers=first.auth)
+    assert reply.status_code == 200, reply.text
+    data = reply.json()
+    assert data["success"] is True
+    deleted = data["deleted"]
+    assert set(deleted) == {"events", "snapshots", "tokens"}
+    assert deleted["events"] == 3  # two joins and the game_completed
+    assert deleted["tokens"] == 2
+    assert_error(
+        api.client.get(f"/api/game/{first.game_id}/state", headers=first.auth),
+        ErrorCode.GAME_NOT_FOUND,
+    )
+    assert_error(api.client.delete(url, headers=first.auth), ErrorCode.GAME_NOT_FOUND)
+
+
+def test_the_admin_may_delete_any_game(api: Api) -> None:
+    first, _ = api.table(2)
+    api.start(first)
+    url = f"/api/game/{first.game_id}/persist"
+    seq = api.state(first)["seq"]
+    reply = api.client.delete(url, headers=ADMIN_AUTH)
+    assert reply.status_code == 200
+    assert reply.json()["deleted"]["events"] == seq
+    assert_error(api.client.delete(url, headers=ADMIN_AUTH), ErrorCode.GAME_NOT_FOUND)
+    assert_error(api.reconnect(first, lastSeq=0), ErrorCode.GAME_NOT_FOUND)
+
+
+def test_delete_errors(api: Api) -> None:
+    player = api.table(1)[0]
+    url = f"/api/game/{player.game_id}/persist"
+    reply = api.client.delete(url)
+    assert_error(reply, ErrorCode.UNAUTHORIZED)
+    elsewhere = api.join(api.create(), "Zed")
+    assert_error(api.client.delete(url, headers=elsewhere.auth), ErrorCode.FORBIDDEN)
+    nobody = stranger(api, player.game_id)
+    assert_error(api.client.delete(url, headers=nobody.auth), ErrorCode.PLAYER_NOT_IN_GAME)
+    assert_error(
+        api.client.delete("/api/game/no-such-game/persist", headers=ADMIN_AUTH),
+        ErrorCode.GAME_NOT_FOUND,
+    )
+
+
+def test_without_an_admin_token_configured_nobody_is_admin() -> None:
+    with running(admin_token=None) as api:
+        player = api.table(1)[0]
+        url = f"/api/game/{player.game_id}/persist"
+        assert_error(api.client.delete(url, headers=ADMIN_AUTH), ErrorCode.UNAUTHORIZED)
+        assert_error(api.client.delete(url, headers=bearer("")), ErrorCode.UNAUTHORIZED)
+
+
+# --- health, metrics, schema, routing ------------------------------------------------------------
+
+
+def test_healthz(api: Api) -> None:
+    reply = api.client.get("/healthz")
+    assert reply.status_code == 200
+    data = reply.json()
+    assert data["status"] == "ok"
+    assert data["storage"] == "available"
+    assert data["pendingWrites"] == 0
+    assert data["backend"] == "memory"
+    assert data["durability"] == "strict"
+
+
+def test_metrics_need_the_admin_off_loopback(api: Api) -> None:
+    assert_error(api.client.get("/metrics"), ErrorCode.UNAUTHORIZED)
+    player = api.table(1)[0]
+    assert_error(api.client.get("/metrics", headers=player.auth), ErrorCode.FORBIDDEN)
+    reply = api.client.get("/metrics", headers=ADMIN_AUTH)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/plain")
+    assert "rejoin_games_active 1.0" in reply.text
+
+
+def test_metrics_are_open_on_loopback() -> None:
+    app = create_app(ServerSettings(), store_factory=memory_store)
+    with TestClient(app, client=("127.0.0.1", 40000)) as client:
+        reply = client.get("/metrics")
+        assert reply.status_code == 200
+        assert "rejoin_degraded" in reply.text
+
+
+def test_openapi_lists_every_endpoint(api: Api) -> None:
+    reply = api.client.get("/openapi.json")
+    assert reply.status_code == 200
+    schema = reply.json()
+    assert schema["openapi"].startswith("3.")
+    game = "/api/game/{gameId}"
+    expected = {
+        ("post", "/api/games"),
+        ("post", f"{game}/join"),
+        ("post", f"{game}/start"),
+        ("post", f"{game}/action"),
+        ("get", f"{game}/state"),
+        ("get", f"{game}/events"),
+        ("get", f"{game}/connection-token"),
+        ("post", f"{game}/reconnect"),
+        ("post", f"{game}/persist"),
+        ("get", f"{game}/restore"),
+        ("delete", f"{game}/persist"),
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+        ("get", "/openapi.json"),
+    }
+    listed = {(method, path) for path, ops in schema["paths"].items() for method in ops}
+    assert expected <= listed
+    codes = schema["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+    assert set(codes["enum"]) == {code.value for code in ErrorCode}
+
+
+def test_unknown_routes_and_methods_answer_json_errors(api: Api) -> None:
+    for reply in (api.client.get("/nope"), api.client.post("/api/game/x/nope", json={})):
+        assert reply.status_code == 404
+        error = reply.json()["error"]
+        assert reply.json()["success"] is False
+        assert error["code"] in {code.value for code in ErrorCode}
+        assert "/openapi.json" in error["message"]
+    reply = api.client.get("/api/games")
+    assert reply.status_code == 405
+    assert reply.json()["success"] is False
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "auth"),
+    [
+        ("POST", "join", False),
+        ("POST", "start", True),
+        ("POST", "action", True),
+        ("GET", "state", True),
+        ("GET", "events", True),
+        ("GET", "connection-token", True),
+        ("POST", "persist", "admin"),
+        ("GET", "restore", "admin"),
+        ("DELETE", "persist", "admin"),
+    ],
+)
+@pytest.mark.parametrize("game_id", ["no-such-game", "bad.id", "x" * 65, "caf%C3%A9"])
+def test_unknown_game_ids_are_game_not_found(
+    api: Api, method: str, path: str, auth: bool | str, game_id: str
+) -> None:
+    headers: dict[str, str] = {}
+    if auth == "admin":
+        headers = ADMIN_AUTH
+    elif auth:
+        headers = stranger(api, game_id).auth
+    bodies = {"join": {"name": "Ann"}, "action": {"actionId": "a", "type": "call"}}
+    reply = api.client.request(
+        method, f"/api/game/{game_id}/{path}", json=bodies.get(path), headers=headers
+    )
+    assert_error(reply, ErrorCode.GAME_NOT_FOUND)
+
+
+def test_a_store_outage_is_degraded_mode_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "FIRST_RETRY_S", 0.001)
+    monkeypatch.setattr(writer_module, "MAX_RETRY_S", 0.002)
+    store = DownableStore()
+    with running(store) as api:
+        players = api.table(2)
+        api.start(players[0])
+        actor = api.to_act(players)
+        store.down = True
+        reply = api.act(actor, "call", action_id="during-outage")
+        assert reply.status_code == 200, reply.text
+        acted = reply.json()
+        assert acted["durable"] is False
+        health = api.client.get("/healthz").json()
+        assert health["status"] == "degraded"
+        assert health["storage"] == "unavailable"
+        assert health["pendingWrites"] >= 1
+        assert api.state(actor)["seq"] == acted["seq"]  # the game goes on in memory
+        url = f"/api/game/{actor.game_id}/persist"
+        assert_error(api.client.post(url, headers=actor.auth), ErrorCode.STORAGE_UNAVAILABLE)
+
+        store.down = False
+        deadline = time.monotonic() + 5
+        while api.client.get("/healthz").json()["status"] != "ok":
+            assert time.monotonic() < deadline, "the queue never drained"
+            time.sleep(0.005)
+        assert api.client.get("/healthz").json()["pendingWrites"] == 0
+        again = api.act(actor, "call", action_id="during-outage").json()
+        assert again == {**acted, "duplicate": True, "durable": True}
+        assert api.client.post(url, headers=actor.auth).status_code == 200
+
+
+def test_a_full_store_refuses_new_games_until_a_completed_one_can_go() -> None:
+    with running(max_games=1) as api:
+        first = api.create()
+        assert_error(api.client.post("/api/games", json={}), ErrorCode.STORAGE_FULL)
+        api.abandon(first)
+        second = api.create()  # the completed game made room
+        assert second != first
+        assert_error(
+            api.client.get(f"/api/game/{first}/restore", headers=ADMIN_AUTH),
+            ErrorCode.GAME_NOT_FOUND,
+        )
+
+
+# --- request bodies ------------------------------------------------------------------------------
+
+HUGE = b'{"name": "' + b"x" * (70 * 1024) + b'"}'
+NOT_AN_OBJECT = [b"{", b'{"name": "Ann"', b"[]", b"[1, 2]", b'"Ann"', b"42", b"true", b"null"]
+NOT_AN_OBJECT += [b"\xff\xfe", b'{"name": "\xff"}', b'{"name": "\\ud800"}', b"NaN", b"{}{}"]
+
+
+def post_endpoints(api: Api) -> list[tuple[str, dict[str, str], bool]]:
+    """(url, headers, body optional) of every POST endpoint that reads a body."""
+    first, _ = api.table(2)
+    game_id = first.game_id
+    return [
+        ("/api/games", {}, True),
+        (f"/api/game/{game_id}/join", {}, False),
+        (f"/api/game/{game_id}/action", first.auth, False),
+        (f"/api/game/{game_id}/reconnect", {}, False),
+        (f"/api/game/{game_id}/persist", first.auth, True),
+        (f"/api/game/{game_id}/persist", ADMIN_AUTH, True),
+    ]
+
+
+def test_bodies_that_are_not_a_json_object_are_invalid_request(api: Api) -> None:
+    for url, headers, optional in post_endpoints(api):
+        for raw in NOT_AN_OBJECT:
+            reply = api.client.post(
+                url, content=raw, headers={**headers, "Content-Type": "application/json"}
+            )
+            assert_error(reply, ErrorCode.INVALID_REQUEST)
+        empty = api.client.post(url, content=b"", headers=headers)
+        if optional:
+            assert empty.status_code in (200, 201), empty.text
+        else:
+            assert_error(empty, ErrorCode.INVALID_REQUEST)
+
+
+def test_huge_bodies_are_invalid_request(api: Api) -> None:
+    for url, headers, _ in post_endpoints(api):
+        reply = api.client.post(url, content=HUGE, headers=headers)
+        error = assert_error(reply, ErrorCode.INVALID_REQUEST)
+        assert "larger than" in error["message"]
+
+        def chunks() -> Any:  # no Content-Length: the limit holds while reading
+            for start in range(0, len(HUGE), 8192):
+                yield HUGE[start : start + 8192]
+
+        reply = api.client.post(url, content=chunks(), headers=headers)
+        assert_error(reply, ErrorCode.INVALID_REQUEST)
+
+
+def test_a_lying_content_length_is_not_a_500(api: Api) -> None:
+    reply = api.client.post(
+        "/api/games", content=b"{}", headers={"Content-Length": "99999999999999999999"}
+    )
+    assert reply.status_code != 500
+
+
+# --- privacy -------------------------------------------------------------------------------------
+
+
+def hole_cards_of(api: Api, player: Player) -> set[str]:
+    view = api.state(player)["gameState"]
+    mine = next(s for s in view["seats"] if s["seat"] == player.seat)
+    cards = set(mine["holeCards"])
+    assert len(cards) == 2
+    return cards
+
+
+def seen_by(api: Api, watcher: Player, client_id: str) -> set[str]:
+    """Every string in everything `watcher` can read: state, events (JSON and SSE), restore,
+    and a reconnect's state and missed events."""
+    url = f"/api/game/{watcher.game_id}"
+    seen: list[object] = [
+        api.state(watcher),
+        api.events(watcher),
+        api.client.get(f"{url}/restore", headers=watcher.auth).json(),
+    ]
+    token = api.client.get(f"{url}/connection-token", headers=watcher.auth).json()["token"]
+    reply = api.reconnect(watcher, token, lastSeq=0, clientId=client_id)
+    assert reply.status_code == 200, reply.text
+    seen.append(reply.json())
+    seq = api.state(watcher)["seq"]
+    with api.client.stream("GET", f"{url}/events", headers=watcher.auth) as stream:
+        seen.append(read_frames(stream.iter_lines(), seq))
+    return set().union(*(set(strings(value)) for value in seen))
+
+
+@pytest.mark.timeout(30)
+def test_a_player_never_sees_another_players_hole_cards_before_showdown(api: Api) -> None:
+    players = api.table(3)
+    api.start(players[0])
+    watcher, *others = players
+    for checkpoint in ("preflop", "flop"):
+        assert api.state(watcher)["gameState"]["phase"] == checkpoint
+        secret = set().union(*(hole_cards_of(api, other) for other in others))
+        visible = seen_by(api, watcher, client_id=checkpoint)
+        assert not secret & visible, f"{watcher.player_id} saw {secret & visible}"
+        assert hole_cards_of(api, watcher) <= visible  # the check does see cards
+        while api.state(watcher)["gameState"]["phase"] == checkpoint:  # call or check around
+            actor = api.to_act(players)
+            legal = {a["type"] for a in api.state(actor)["gameState"]["you"]["legalActions"]}
+            assert api.act(actor, "call" if "call" in legal else "check").status_code == 200

@@ -1,0 +1,124 @@
+"""A `MemoryGameStore` whose writes can be scripted to fail, to half-fail, or to wait.
+
+- `down = True`: every `append` (and `get_game`, when `reads_fail_too`) raises `StorageUnavailable`
+  until it is set back to False;
+- `fail_next(n)`: the next `n` appends raise `StorageUnavailable` and store nothing;
+- `commit_then_fail_next(n)`: the next `n` appends are committed, then raise `StorageUnavailable`
+  (the answer of a commit that went through was lost: an ambiguous commit);
+- `fail_get_game_next(n)`: the next `n` `get_game` calls raise `StorageUnavailable`;
+- `block(game_id)`: appends of that game wait until `release(game_id)`.
+
+Every append attempt is recorded in `attempts` as `(game_id, seqs, outcome)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Literal
+
+import orjson
+
+from rejoin_server.errors import StorageUnavailable
+from rejoin_server.games.base import Event, GameStatus
+from rejoin_server.store.base import GameRecord, SnapshotWrite, StoredLog
+from rejoin_server.store.memory import MemoryGameStore
+
+Outcome = Literal["stored", "unavailable", "committed-then-unavailable", "refused"]
+
+
+class ScriptedStore(MemoryGameStore):
+    def __init__(self) -> None:
+        super().__init__(keep_snapshots=3)
+        self.down = False
+        self.reads_fail_too = False
+        self._fail = 0
+        self._commit_then_fail = 0
+        self._fail_get_game = 0
+        self._gates: dict[str, asyncio.Event] = {}
+        self.attempts: list[tuple[str, tuple[int, ...], Outcome]] = []
+        self.loads = 0
+
+    # --- scripting -------------------------------------------------------------------------------
+
+    def fail_next(self, count: int) -> None:
+        self._fail += count
+
+    def commit_then_fail_next(self, count: int) -> None:
+        self._commit_then_fail += count
+
+    def fail_get_game_next(self, count: int) -> None:
+        self._fail_get_game += count
+
+    def block(self, game_id: str) -> None:
+        self._gates[game_id] = asyncio.Event()
+
+    def release(self, game_id: str) -> None:
+        gate = self._gates.pop(game_id, None)
+        if gate is not None:
+            gate.set()
+
+    def stored(self, game_id: str) -> list[tuple[int, str, dict[str, object]]]:
+        """The stored log of one game as (seq, kind, data), in seq order."""
+        game = self._games.get(game_id)
+        if game is None:
+            return []
+        return [
+            (raw.seq, raw.kind, orjson.loads(raw.data))
+            for raw in (game.events[seq] for seq in sorted(game.events))
+        ]
+
+    def stored_seqs(self, game_id: str) -> list[int]:
+        return [seq for seq, _, _ in self.stored(game_id)]
+
+    # --- the scripted GameStore ------------------------------------------------------------------
+
+    async def append(
+        self,
+        game_id: str,
+        events: Sequence[Event],
+        *,
+        status: GameStatus,
+        now_ms: int,
+        snapshot: SnapshotWrite | None = None,
+        action_id: str | None = None,
+    ) -> None:
+        seqs = tuple(event.seq for event in events)
+        gate = self._gates.get(game_id)
+        if gate is not None:
+            await gate.wait()
+        if self.down or self._fail > 0:
+            if not self.down:
+                self._fail -= 1
+            self.attempts.append((game_id, seqs, "unavailable"))
+            raise StorageUnavailable("scripted outage")
+        try:
+            await super().append(
+                game_id,
+                events,
+                status=status,
+                now_ms=now_ms,
+                snapshot=snapshot,
+                action_id=action_id,
+            )
+        except Exception:
+            self.attempts.append((game_id, seqs, "refused"))
+            raise
+        if self._commit_then_fail > 0:
+            self._commit_then_fail -= 1
+            self.attempts.append((game_id, seqs, "committed-then-unavailable"))
+            raise StorageUnavailable("scripted lost answer")
+        self.attempts.append((game_id, seqs, "stored"))
+
+    async def get_game(self, game_id: str) -> GameRecord | None:
+        if self._fail_get_game > 0:
+            self._fail_get_game -= 1
+            raise StorageUnavailable("scripted outage (get_game)")
+        if self.down and self.reads_fail_too:
+            raise StorageUnavailable("scripted outage (get_game)")
+        return await super().get_game(game_id)
+
+    async def load(self, game_id: str) -> StoredLog:
+        self.loads += 1
+        await asyncio.sleep(0)  # a real store yields here: concurrent loads would overlap
+        return await super().load(game_id)
