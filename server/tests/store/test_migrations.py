@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -15,8 +16,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from rejoin_server.store import migrate
-from rejoin_server.store import tables as _tables  # noqa: F401  (registers the tables)
+from rejoin_server.store import migrate, tables
+from rejoin_server.store.base import TokenRow
 from rejoin_server.store.urls import sqlalchemy_url
 
 TABLES = {"games", "events", "snapshots", "reconnect_tokens", "signing_keys", "alembic_version"}
@@ -36,6 +37,12 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     engine.dispose()
     assert diff == []
     assert revision == "0002"
+
+
+def test_token_rows_map_straight_to_the_table() -> None:
+    # The SQL store selects and inserts TokenRow's fields, in order, as the table's columns.
+    columns = tables.ReconnectToken.__table__.columns  # type: ignore[attr-defined]
+    assert list(TokenRow.__dataclass_fields__) == [c.name for c in columns]
 
 
 def test_head_revision_is_the_newest_script() -> None:
@@ -93,11 +100,20 @@ def test_an_in_memory_sqlite_is_never_current() -> None:
 
 
 def test_is_current_does_not_import_alembic(database_url: str) -> None:
-    # The server checks this at every start; Alembic is only worth its import time to migrate.
+    # The server checks this at every start; Alembic and SQLAlchemy are only worth their import
+    # time to migrate.
     script = (
         "import sys\n"
         "from rejoin_server.store import migrate\n"
         f"assert migrate.is_current({database_url!r})\n"
-        "assert not [m for m in sys.modules if m.split('.')[0] == 'alembic'], 'alembic imported'\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'alembic', 'sqlalchemy', 'sqlmodel'}\n"
+        "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+@pytest.mark.postgres
+def test_a_url_with_the_pooler_flag_migrates(postgres_url: str) -> None:
+    url = f"{postgres_url}?pgbouncer=true"  # libpq would refuse the flag: it is never passed on
+    migrate.upgrade(url)
+    assert migrate.is_current(url)

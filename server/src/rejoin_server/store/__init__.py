@@ -1,7 +1,25 @@
 """Durable storage of games: the `GameStore` interface, its SQLite and PostgreSQL implementations,
-an in-memory double for unit tests, migrations and restore."""
+an in-memory double for unit tests, migrations and restore.
+
+`SqlGameStore` is imported on first use, not with the package: importing any `store` module (say
+`store.migrate`, which the server checks at every start) must not pay for the SQL store's imports.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from rejoin_server.store.base import GameStore
-from rejoin_server.store.sql import SqlGameStore
+
+if TYPE_CHECKING:
+    from rejoin_server.store.sql import SqlGameStore
 
 __all__ = ["GameStore", "SqlGameStore"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SqlGameStore":
+        from rejoin_server.store.sql import SqlGameStore
+
+        return SqlGameStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

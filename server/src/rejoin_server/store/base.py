@@ -15,6 +15,12 @@ from typing import Any, Protocol
 
 from rejoin_server.games.base import Event, GameStatus
 
+# How many snapshots a game keeps, newest first, unless a store is told otherwise.
+DEFAULT_KEEP_SNAPSHOTS = 3
+# The id of the signing key a server generates for itself: a fixed id, so that servers starting
+# together on an empty store insert the same row and only the first one's secret is kept.
+DEFAULT_KEY_ID = "default"
+
 
 @dataclass(frozen=True, slots=True)
 class GameRecord:

@@ -12,6 +12,8 @@ import orjson
 from rejoin_server.errors import GameNotFound, SeqConflict
 from rejoin_server.games.base import Event, GameStatus
 from rejoin_server.store.base import (
+    DEFAULT_KEEP_SNAPSHOTS,
+    DEFAULT_KEY_ID,
     Deleted,
     GameRecord,
     RawEvent,
@@ -23,7 +25,6 @@ from rejoin_server.store.base import (
     Usage,
 )
 from rejoin_server.store.quota import CompletedGame, quota_victims
-from rejoin_server.store.sql import DEFAULT_KEEP_SNAPSHOTS, DEFAULT_KEY_ID
 
 
 @dataclass(slots=True)

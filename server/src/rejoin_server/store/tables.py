@@ -3,6 +3,11 @@
 Event data and settings are JSONB on PostgreSQL (queryable); snapshots are plain JSON text. Times
 are integer milliseconds since the epoch, so both databases store and compare them the same way and
 states never hold floats.
+
+Only the migrations and the tests import this module: the running server's SQL (`store.sql`) is
+plain text on the drivers, because importing SQLModel and SQLAlchemy would add hundreds of
+milliseconds to every restart. A column changed here needs a migration and the statements of
+`store.sql._Dialect` changed with it; the store's tests run those against migrated databases.
 """
 
 from __future__ import annotations
