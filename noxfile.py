@@ -48,6 +48,7 @@ def lint(session: nox.Session) -> None:
         "packages/protocol/tests",
         "bench",
         "migrations",
+        "e2e",
     )
 
 

@@ -1,0 +1,225 @@
+"""Server processes the tests start, kill -9 and restart.
+
+A `ServerProcess` runs `python -m rejoin_server` (or any command that serves `GET /healthz`) as a
+real child in its own process group, with stdout and stderr appended to one log file. `kill9()`
+sends a real SIGKILL to the whole group; `restart()` starts the same command on the same port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from .polling import wait_for
+
+READY_TIMEOUT_S = float(os.environ.get("REJOIN_E2E_READY_TIMEOUT", "30"))
+STOP_TIMEOUT_S = 15.0
+LOG_TAIL_CHARS = 6000
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
+    # The outer shell's REJOIN_* settings must not leak into a test's server: each test says what
+    # its server gets.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REJOIN_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+class ServerProcess:
+    """One server as a child process; start, kill -9, terminate and restart it at will."""
+
+    def __init__(
+        self,
+        log_path: Path,
+        *,
+        database_url: str | None = None,
+        admin_token: str | None = None,
+        args: Sequence[str] = (),
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        """`command` replaces `python -m rejoin_server` (for testing this class); it gets
+        `--host 127.0.0.1 --port P` appended like the server does."""
+        self.port = port if port is not None else free_port()
+        self.log_path = log_path
+        self.database_url = database_url
+        self.admin_token = admin_token
+        self.extra_args = list(args)
+        self.env = _child_env(env)
+        self._base = (
+            list(command) if command is not None else [sys.executable, "-m", "rejoin_server"]
+        )
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    # What it runs.
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def argv(self) -> list[str]:
+        argv = [*self._base, "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.database_url is not None:
+            argv += ["--database-url", self.database_url]
+        if self.admin_token is not None:
+            argv += ["--admin-token", self.admin_token]
+        return argv + self.extra_args
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    # Lifecycle.
+
+    def start(self) -> ServerProcess:
+        if self.running:
+            raise RuntimeError(f"server pid {self.pid} is still running; stop it first")
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== e2e: start #{self.starts}: {' '.join(self.argv)}\n".encode())
+            log.flush()
+            # Its own session, hence its own process group: kill9 reaches anything it spawns.
+            self._proc = subprocess.Popen(  # noqa: S603 - argv is built here, not from input
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
+        return self
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> dict[str, Any]:
+        """Poll `GET /healthz` until it answers 200; return its JSON. Fails (with the log) if the
+        process exits or time runs out."""
+
+        def probe() -> dict[str, Any] | None:
+            if not self.running:
+                raise AssertionError(
+                    f"server exited with code {self.returncode} before it was ready\n"
+                    f"{self.log_tail()}"
+                )
+            try:
+                reply = httpx.get(f"{self.url}/healthz", timeout=1.0)
+            except httpx.TransportError:
+                return None
+            if reply.status_code != 200:
+                return None
+            body: dict[str, Any] = reply.json()
+            return body
+
+        return wait_for(
+            probe, timeout=timeout, what=f"{self.url}/healthz to answer 200", detail=self.log_tail
+        )
+
+    def start_ready(self, timeout: float = READY_TIMEOUT_S) -> ServerProcess:
+        self.start()
+        self.wait_ready(timeout)
+        return self
+
+    def kill9(self) -> None:
+        """SIGKILL the process group and wait until the server is gone."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            raise RuntimeError("kill9: the server is not running")
+        self._mark("kill -9")
+        self._signal_group(proc, signal.SIGKILL)
+        proc.wait(timeout=STOP_TIMEOUT_S)
+
+    def terminate(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """SIGTERM (graceful shutdown) and wait; returns the exit code. Fails if it hangs."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            raise RuntimeError("terminate: the server is not running")
+        self._mark("SIGTERM")
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._signal_group(proc, signal.SIGKILL)
+            proc.wait(timeout=STOP_TIMEOUT_S)
+            raise AssertionError(
+                f"server did not exit within {timeout} s of SIGTERM\n{self.log_tail()}"
+            ) from None
+
+    def restart(self, timeout: float = READY_TIMEOUT_S) -> float:
+        """Start again (same port, same arguments) and wait until ready; returns the seconds from
+        spawning to the first healthy answer."""
+        began = time.monotonic()
+        self.start()
+        self.wait_ready(timeout)
+        return time.monotonic() - began
+
+    def cleanup(self) -> None:
+        """Kill whatever is left (the whole group), never raising."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            self._signal_group(proc, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=STOP_TIMEOUT_S)
+
+    # Logs.
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
+        text = self.log()
+        cut = text[-chars:] if len(text) > chars else text
+        return f"--- server log {self.log_path} (last {len(cut)} chars) ---\n{cut}"
+
+    def _mark(self, what: str) -> None:
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== e2e: {what} pid {self.pid}\n".encode())
+
+    @staticmethod
+    def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+
+
+class Spawn(Protocol):
+    """The `spawn` fixture: start a server on a database with extra flags (ready unless told)."""
+
+    def __call__(
+        self,
+        database_url: str,
+        *flags: str,
+        env: dict[str, str] | None = None,
+        ready: bool = True,
+    ) -> ServerProcess: ...
