@@ -16,7 +16,8 @@ from e2e.support.poker import (
     play_to_completion,
     without_presence,
 )
-from e2e.support.procs import ServerProcess
+from e2e.support.polling import wait_for
+from e2e.support.procs import ServerProcess, Spawn
 
 TABLE = {"seats": 4, "actionTimeoutMs": 600_000, "autoNextHand": False}
 
@@ -230,3 +231,40 @@ def test_a_log_with_a_hole_is_state_corrupted(server: ServerProcess, api: Api, d
     # The operator can still delete the broken game.
     api.delete(game, api.admin_token).ok(200)
     player.state_reply().error("game_not_found")
+
+
+@pytest.mark.slow
+def test_an_abandoned_game_is_completed_then_deleted_after_retention(
+    spawn: Spawn, db_url: str
+) -> None:
+    """The cleanup job end to end: no player action for `--abandon-after` completes the game with
+    reason `abandoned`; `--retention` later deletes it and all it stored."""
+    server = spawn(
+        db_url, "--abandon-after", "1s", "--retention", "2s", "--cleanup-interval", "500ms"
+    )
+    api = Api(server.url)
+    try:
+        table = started_table(api, players=2, actions=0)
+        alice = table.players[0]
+        wait_for(
+            lambda: alice.view()["status"] == "completed",
+            timeout=15,
+            what="the cleanup job to complete the idle game",
+            detail=server.log_tail,
+        )
+        kinds = [(e["kind"], e["data"]) for e in alice.events(after=0)]
+        assert kinds[-1] == ("game_completed", {"reason": "abandoned"})
+        wait_for(
+            lambda: api.state(table.game_id, alice.session).status == 404,
+            timeout=15,
+            what="the cleanup job to delete the completed game after its retention",
+            detail=server.log_tail,
+        )
+        api.state(table.game_id, alice.session).error("game_not_found")
+        rows = Rows(db_url)
+        for name in ("events", "snapshots", "reconnect_tokens", "games"):
+            query = f"SELECT count(*) FROM {name} WHERE game_id = ?"  # noqa: S608 (fixed names)
+            stored = rows.query(query, [table.game_id])
+            assert stored == [(0,)], name
+    finally:
+        api.close()
