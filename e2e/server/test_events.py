@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from e2e.support.api import Api
+from e2e.support.api import Api, JsonObject
 from e2e.support.poker import Table, assert_gapless
-from e2e.support.procs import Spawn
+from e2e.support.polling import wait_for
+from e2e.support.procs import ServerProcess, Spawn
+from rejoin_server.cli import GRACEFUL_SHUTDOWN_S as GRACE_S
 
 TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
 
@@ -98,3 +100,30 @@ def test_more_missed_events_than_the_replay_limit_is_a_resync(spawn: Spawn, db_u
         assert [e["seq"] for e in near["missedEvents"]] == list(range(seq - 4, seq + 1))
     finally:
         api.close()
+
+
+def test_sigterm_ends_open_event_streams_at_once(server: ServerProcess, api: Api) -> None:
+    """uvicorn waits for open connections before shutting down; an event stream never ends by
+    itself, so SIGTERM must end it, or every shutdown would take the whole grace period."""
+    table = Table.create(api, **TABLE)
+    alice, _, _ = table.join_many(3)
+    seq = alice.view()["seq"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(
+            api.sse, table.game_id, alice.session, after=seq, until_seq=seq + 1000, timeout=30
+        )
+        wait_for(
+            lambda: seat_of(alice.view(), alice.player_id)["connected"] is True,
+            timeout=10,
+            what="the stream to show alice as connected",
+        )
+        # Well under the 10 s grace period uvicorn would otherwise wait for the stream.
+        assert server.terminate(timeout=GRACE_S / 2) == 0, server.log_tail()
+        stream = future.result(timeout=5)
+    assert stream.status == 200
+    assert stream.events == []
+
+
+def seat_of(view: JsonObject, player_id: str) -> JsonObject:
+    seats: list[JsonObject] = view["seats"]
+    return next(seat for seat in seats if seat["playerId"] == player_id)

@@ -475,6 +475,8 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
     Afterwards uvicorn re-raises the signal under the handler that was there before it. For
     SIGTERM that handler is ours and only ends `run`: a completed graceful shutdown exits 0, not
     by the signal (which `nox -s serve` and some supervisors report as a failure)."""
+    import asyncio
+    import contextlib
     import signal
 
     import uvicorn
@@ -488,9 +490,19 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            # uvicorn waits for open connections before the lifespan shutdown; event streams
+            # never end by themselves, so end them now.
+            services = getattr(app.state, "services", None)
+            if services is not None:
+                with contextlib.suppress(RuntimeError):
+                    asyncio.get_running_loop().call_soon_threadsafe(services.host.begin_shutdown)
+
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        Server(config).run(sockets=[sock])
     except _Terminated:
         pass
     finally:

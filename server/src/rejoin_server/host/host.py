@@ -90,14 +90,20 @@ class GameHost:
         """Begin loading the games in play in the background (after a restart: their clocks)."""
         self._spawn(self._warm_up())
 
+    def begin_shutdown(self) -> None:
+        """The server is going down: end every event stream now, so the server does not wait for
+        the clients to hang up (they resume from their last seq on the next process)."""
+        self._closing = True
+        for live in self._games.values():
+            for subscriber in list(live.subscribers):
+                subscriber.close()
+
     async def stop(self, flush_timeout_s: float = 10.0) -> None:
         """Graceful shutdown: stop the clocks, end the streams, store what is queued."""
-        self._closing = True
+        self.begin_shutdown()
         for live in self._games.values():
             if live.timer is not None:
                 live.timer.cancel()
-            for subscriber in list(live.subscribers):
-                subscriber.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
