@@ -6,6 +6,7 @@ and once in a real uvicorn process) so the command's own work is what is tested.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -585,3 +586,24 @@ def test_a_real_process_serves_and_shuts_down_gracefully_on_sigterm(tmp_path: Pa
     assert out == "lifespan stopped\n", err
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+async def test_accepted_connections_have_nagle_off() -> None:
+    """asyncio sets TCP_NODELAY on accepted sockets only when the listening socket says it is TCP;
+    without it every answer's body waits ~40 ms for the client's delayed ACK."""
+    listener = cli.bind("127.0.0.1", 0)
+    seen: list[int] = []
+
+    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = writer.get_extra_info("socket")
+        seen.append(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(accepted, sock=listener)
+    async with server:
+        port = listener.getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await reader.read()
+        writer.close()
+    assert len(seen) == 1
+    assert seen[0] != 0
