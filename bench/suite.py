@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
-from bench import ours, peer
+from bench import ours, peer, server_suite
 from bench.databases import Databases, bench_databases
 from bench.stats import Summary, fmt_ms, fmt_ratio, ratio
 from bench.workload import SEATS, AppendRun, Recording
@@ -387,7 +387,7 @@ def _rate(value: float | None) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="small counts (under a minute): a smoke test"
+        "--quick", action="store_true", help="small counts (a few minutes): a smoke test"
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -398,5 +398,7 @@ def main(argv: list[str]) -> int:
             f"databases: {dbs.postgres.render_as_string()} and SQLite in {dbs.sqlite_dir}"
         )
         results = Suite(plan, dbs, console).run()
+        served = server_suite.run(dbs, console, quick=args.quick)
     render(results, plan, console, time.perf_counter() - began)
+    server_suite.render(served, console)
     return 0
