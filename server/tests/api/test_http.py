@@ -576,7 +576,8 @@ def test_reconnect_errors(api: Api) -> None:
     assert_error(api.reconnect(first, second.reconnect), ErrorCode.FORBIDDEN)
     nobody = stranger(api, game_id)
     assert_error(api.reconnect(nobody), ErrorCode.PLAYER_NOT_IN_GAME)
-    assert_error(api.reconnect(nobody, first.reconnect), ErrorCode.PLAYER_NOT_IN_GAME)
+    # Ownership is checked before seating, so a token cannot be used to probe who is seated.
+    assert_error(api.reconnect(nobody, first.reconnect), ErrorCode.FORBIDDEN)
     for body in (
         {"reconnectToken": first.reconnect},
         {"playerId": first.player_id},

@@ -40,22 +40,22 @@ async def restore(request: Request) -> Response:
     admin = is_admin(request, svc)
     claims = None if admin else player_claims(request, svc, game_id)
     live = await svc.host.get(game_id)
-    if claims is None:
-        game_state = live.state.dump()
-    else:
-        seated(live, claims)
-        game_state = svc.host.view(live, claims.player_id)
-    record = await svc.store.get_game(game_id)
-    persisted_at = record.updated_at if record is not None else svc.host.clock()
-    return ok(
-        {
-            "success": True,
-            "gameState": game_state,
-            "version": live.state.seq,
-            "durableVersion": live.durable_seq,
-            "persistedAt": iso_ms(persisted_at),
-        }
-    )
+    async with svc.host.reading(live) as game:
+        if claims is None:
+            game_state = game.dump()
+        else:
+            seated(live, claims)
+            game_state = svc.host.view(live, claims.player_id)
+        return ok(
+            {
+                "success": True,
+                "gameState": game_state,
+                "version": game.seq,
+                # Below `version` while writes are queued (degraded mode, relaxed durability).
+                "durableVersion": live.durable_seq,
+                "persistedAt": iso_ms(live.stored_at_ms),
+            }
+        )
 
 
 async def delete(request: Request) -> Response:

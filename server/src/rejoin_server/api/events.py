@@ -15,10 +15,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.auth import player_claims, seated
 from rejoin_server.api.context import services
 from rejoin_server.api.responses import ok
+from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.host import GameHost
 from rejoin_server.host.live import LiveGame, Subscriber
@@ -32,22 +34,35 @@ async def events(request: Request) -> Response:
     claims = player_claims(request, svc, game_id, allow_query=True)
     after = bodies.query_int(request, "after")
     live = await svc.host.get(game_id)
-    seated(live, claims)
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/event-stream" not in accept:
-        start = after or 0
-        found = await svc.host.events_after(live, start, svc.settings.replay_limit)
-        state = live.state
-        return ok(
-            {
-                "events": [state.event_for(e, claims.player_id).to_json() for e in found],
-                "seq": state.seq,
-            }
-        )
+        async with svc.host.reading(live) as game:
+            seated(live, claims)
+            found = await svc.host.events_after(live, after or 0, svc.settings.replay_limit)
+            return ok(
+                {
+                    "events": [game.event_for(e, claims.player_id).to_json() for e in found],
+                    "seq": game.seq,
+                }
+            )
     last_id = request.headers.get("last-event-id", "")
     if bodies.is_seq(last_id):
         after = int(last_id)
-    stream = _stream(svc.host, live, claims.player_id, after or 0)
+    after = after or 0
+    async with svc.host.reading(live) as game:
+        seated(live, claims)
+        if after > game.seq:
+            raise ApiError(
+                ErrorCode.STALE_STATE,
+                f"You are past this game's last event ({game.seq}); load its state again "
+                "(GET …/state) and resume from its seq.",
+            )
+        # Subscribed under the lock, at a published seq: every later event reaches the queue.
+        subscriber = svc.host.subscribe(live, claims.player_id)
+        upto = game.seq
+    stream = _stream(
+        svc.host, live, subscriber, after=after, upto=upto, page=svc.settings.replay_limit
+    )
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
@@ -62,45 +77,35 @@ def _frame(state: GameState, event: Event, player_id: str) -> bytes:
 
 
 async def _stream(
-    host: GameHost, live: LiveGame, player_id: str, after: int
+    host: GameHost, live: LiveGame, subscriber: Subscriber, *, after: int, upto: int, page: int
 ) -> AsyncIterator[bytes]:
-    subscriber = host.subscribe(live, player_id)
+    player_id = subscriber.player_id
+    assert player_id is not None
     try:
         yield b": connected\n\n"
         sent = after
-        backlog = await host.events_after(live, after)
-        for event in backlog:
-            yield _frame(live.state, event, player_id)
-            sent = event.seq
-        async for event in _live(subscriber):
-            if event.seq <= sent:
-                continue
-            if event.seq != sent + 1:
-                # A gap would mean a lost event: end the stream, the client resumes from `sent`.
+        while sent < upto:  # the backlog, a page at a time
+            backlog = await host.events_after(live, sent, max(page, 1))
+            if not backlog:
                 break
-            yield _frame(live.state, event, player_id)
-            sent = event.seq
+            for event in backlog:
+                yield _frame(live.state, event, player_id)
+                sent = event.seq
+        while True:
+            if subscriber.overflowed and subscriber.queue.empty():
+                return  # too far behind: the client resumes from its Last-Event-ID
+            try:
+                item = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_S)
+            except TimeoutError:
+                yield b": ping\n\n"
+                continue
+            if item is None:
+                return
+            if item.seq <= sent:
+                continue
+            if item.seq != sent + 1:
+                return  # a hole would be a lost event: end, the client resumes from `sent`
+            yield _frame(live.state, item, player_id)
+            sent = item.seq
     finally:
         host.unsubscribe(live, subscriber)
-
-
-async def _live(subscriber: Subscriber) -> AsyncIterator[Event]:
-    """New events, with `None` turned into the end of the stream and silence into heartbeats."""
-    while True:
-        if subscriber.overflowed and subscriber.queue.empty():
-            return
-        try:
-            event = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_S)
-        except TimeoutError:
-            yield _HEARTBEAT
-            continue
-        if event is None:
-            return
-        yield event
-
-
-class _Heartbeat(Event):
-    pass
-
-
-_HEARTBEAT = _Heartbeat(seq=-1, kind="heartbeat", at=0, data={})

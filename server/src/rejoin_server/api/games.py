@@ -72,7 +72,7 @@ async def action(request: Request) -> Response:
     game_id = request.path_params["game_id"]
     claims = player_claims(request, svc, game_id)
     body = await bodies.read_object(request, svc.settings.max_body_bytes)
-    action_id = bodies.required_string(body, "actionId", max_length=128)
+    action_id = bodies.required_string(body, "actionId", max_length=64)
     kind = bodies.required_string(body, "type", max_length=16)
     if kind not in ACTION_TYPES:
         raise bodies.invalid(f"`type` must be one of {', '.join(ACTION_TYPES)}.")
@@ -80,8 +80,13 @@ async def action(request: Request) -> Response:
     at_seq = bodies.integer(body, "atSeq")
     live = await svc.host.get(game_id)
     seated(live, claims)
+    # Action ids are the client's; scoped by player, so two clients numbering 1, 2, 3 never
+    # collide.
     outcome = await svc.host.execute(
-        game_id, Act(claims.player_id, kind, amount), action_id=action_id, at_seq=at_seq
+        game_id,
+        Act(claims.player_id, kind, amount),
+        action_id=f"{claims.player_id}:{action_id}",
+        at_seq=at_seq,
     )
     svc.metrics.action_seconds.observe(time.perf_counter() - started)
     return ok(
@@ -99,6 +104,7 @@ async def state(request: Request) -> Response:
     game_id = request.path_params["game_id"]
     claims = player_claims(request, svc, game_id)
     live = await svc.host.get(game_id)
-    seated(live, claims)
-    view = svc.host.view(live, claims.player_id)
-    return ok({"gameState": view, "seq": live.state.seq})
+    async with svc.host.reading(live) as game:
+        seated(live, claims)
+        view = svc.host.view(live, claims.player_id)
+        return ok({"gameState": view, "seq": game.seq})

@@ -56,36 +56,41 @@ async def _reconnect(request: Request, svc: Services) -> Response:
         raise ApiError(
             ErrorCode.FORBIDDEN, "This reconnect token is for another game; use that game's token."
         )
-    live = await svc.host.get(game_id)
-    if live.state.seat_of(player_id) is None:
-        raise ApiError(
-            ErrorCode.PLAYER_NOT_IN_GAME,
-            "That player holds no seat in this game; a player can only reconnect to a game "
-            "they joined.",
-        )
     if claims.player_id != player_id:
         raise ApiError(
             ErrorCode.FORBIDDEN,
             "This reconnect token belongs to another player; use your own token.",
         )
-    if live.state.status == "completed":
-        raise ApiError(
-            ErrorCode.GAME_COMPLETED,
-            "This game is over; its final result is in `details.gameState`. Join a new game.",
-            details={"gameState": svc.host.view(live, player_id)},
-        )
+    live = await svc.host.get(game_id)
+    # Everything the answer says is read first, under the game's lock (so it is committed), and
+    # the token is used last: a failure before that leaves the token as it was.
+    async with svc.host.reading(live) as game:
+        if game.seat_of(player_id) is None:
+            raise ApiError(
+                ErrorCode.PLAYER_NOT_IN_GAME,
+                "That player holds no seat in this game; a player can only reconnect to a game "
+                "they joined.",
+            )
+        view = svc.host.view(live, player_id)
+        if game.status == "completed":
+            raise ApiError(
+                ErrorCode.GAME_COMPLETED,
+                "This game is over; its final result is in `details.gameState`. Join a new game.",
+                details={"gameState": view},
+            )
+        missed, resync = await _missed(svc, live, player_id, last_seq)
+        seq = game.seq
     now = svc.host.clock()
     fresh = await svc.tokens.use(claims, client_id, now)
-    missed, resync = await _missed(svc, live, player_id, last_seq)
     svc.metrics.missed_events.inc(len(missed))
     return ok(
         {
             "success": True,
-            "gameState": svc.host.view(live, player_id),
+            "gameState": view,
             "reconnectedAt": iso_ms(now),
             "missedEvents": missed,
             "resync": resync,
-            "seq": live.state.seq,
+            "seq": seq,
             "connectionToken": fresh.to_json(),
             "sessionToken": svc.signer.session_token(game_id, player_id),
         }

@@ -16,7 +16,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from rejoin_server.games.base import (
     Event,
     GameEngine,
     GameRuleError,
+    GameState,
     Join,
     Start,
     Tick,
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 
 # Event kinds after which a game is at a natural boundary: its snapshot is small and loads fast.
 BOUNDARY_KINDS = frozenset({"hand_ended", "game_completed"})
+# How long `persist` waits for a game's queued writes before it answers storage_unavailable.
+PERSIST_FLUSH_S = 5.0
 # Games in play loaded at once by the background warm-up after a restart.
 WARM_UP_CONCURRENCY = 8
 
@@ -117,11 +121,17 @@ class GameHost:
         task.add_done_callback(self._tasks.discard)
 
     async def _warm_up(self) -> None:
-        try:
-            records = await self.store.list_games(status="playing")
-        except StorageUnavailable as exc:
-            log.warning("warm-up skipped, the store is unavailable: %s", exc)
-            return
+        delay = 0.1
+        while True:
+            try:
+                records = await self.store.list_games(status="playing")
+                break
+            except StorageUnavailable as exc:
+                # Without the warm-up, clocks of games in play would wait for someone to touch
+                # them: keep trying.
+                log.warning("warm-up waits for the store (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
         gate = asyncio.Semaphore(WARM_UP_CONCURRENCY)
 
         async def load(game_id: str) -> None:
@@ -157,6 +167,10 @@ class GameHost:
 
     async def _load(self, game_id: str, done: asyncio.Future[LiveGame]) -> None:
         try:
+            if self.writer.has_pending(game_id):
+                # Dropped from memory with writes still queued: the store is behind what players
+                # saw, and a game loaded from it now would reuse their seqs.
+                raise StorageUnavailable(f"writes of game {game_id} are still being stored")
             started = time.perf_counter()
             restored = await restore(self.store, self.engine, game_id)
             actions = await self.store.recent_actions(game_id)
@@ -167,10 +181,10 @@ class GameHost:
             live = LiveGame(
                 state=state,
                 kind=self.engine.kind,
-                # Abandonment counts from the load: a restart gives a game a fresh allowance
-                # rather than costing a query on the resume path.
-                last_activity_ms=self.clock(),
+                # Before its first command here, a game's last activity is its last write.
+                last_activity_ms=restored.last_stored_ms or self.clock(),
                 durable_seq=state.seq,
+                stored_at_ms=restored.last_stored_ms,
                 last_snapshot_seq=restored.snapshot_version,
                 stored_snapshot_seq=restored.snapshot_version,
             )
@@ -211,6 +225,7 @@ class GameHost:
             kind=self.engine.kind,
             last_activity_ms=now,
             durable_seq=0,
+            stored_at_ms=now,
             last_snapshot_seq=0,
             stored_snapshot_seq=0,
         )
@@ -252,9 +267,13 @@ class GameHost:
         action_id: str | None = None,
         at_seq: int | None = None,
     ) -> Outcome:
-        """Apply one command. Raises `ApiError` with the game's rule code when it is refused."""
+        """Apply one command. Raises `ApiError` with the game's rule code when it is refused.
+
+        `action_id` makes the command idempotent: the same id again answers the first result. It is
+        opaque here; callers scope it (the API prefixes the player's id)."""
         live = await self.get(game_id)
         async with live.lock:
+            self._still_loaded(live)
             if action_id is not None and (seq := live.actions.get(action_id)) is not None:
                 return Outcome(seq, [], durable=seq <= live.durable_seq, duplicate=True)
             state = live.state
@@ -305,10 +324,19 @@ class GameHost:
         self._arm(live)
         return durable
 
+    def _still_loaded(self, live: LiveGame) -> None:
+        """After waiting for a game's lock: it may have been dropped from memory meanwhile."""
+        if self._games.get(live.game_id) is not live:
+            raise ApiError(
+                ErrorCode.STALE_STATE,
+                "This game was reloaded while your request waited; send it again.",
+            )
+
     def _stored(self, game_id: str, seq: int) -> None:
         live = self._games.get(game_id)
         if live is not None and seq > live.durable_seq:
             live.durable_seq = seq
+            live.stored_at_ms = self.clock()
 
     def _lost(self, game_id: str, exc: BaseException) -> None:
         self.forget(game_id)
@@ -338,6 +366,8 @@ class GameHost:
             return
         try:
             async with live.lock:
+                if self._games.get(live.game_id) is not live:
+                    return
                 deadline = live.state.next_deadline()
                 now = self.clock()
                 if deadline is not None and deadline <= now:
@@ -354,6 +384,15 @@ class GameHost:
         self._arm(live)
 
     # --- reading ---------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def reading(self, live: LiveGame) -> AsyncIterator[GameState]:
+        """Hold the game still while reading it. A command applies its events in memory *before*
+        its commit; under the lock no commit is in flight, so what is read here is exactly what
+        has been published (write-ahead: nobody sees an event that might not be stored)."""
+        async with live.lock:
+            self._still_loaded(live)
+            yield live.state
 
     def view(self, live: LiveGame, player_id: str | None) -> dict[str, Any]:
         """The game as `player_id` sees it, with who is connected right now."""
@@ -400,7 +439,10 @@ class GameHost:
         while its earlier events are not stored yet."""
         live = await self.get(game_id)
         async with live.lock:
+            self._still_loaded(live)
             state = live.state
+            # Relaxed durability (or a short outage) leaves writes queued: give them a moment.
+            await self.writer.flush_game(game_id, PERSIST_FLUSH_S)
             if self.writer.has_pending(game_id) or live.durable_seq < state.seq:
                 raise StorageUnavailable(
                     f"{state.seq - live.durable_seq} events of this game are not stored yet"
@@ -412,17 +454,21 @@ class GameHost:
                 game_id, [], status=state.status, now_ms=self.clock(), snapshot=snapshot
             )
             live.last_snapshot_seq = live.stored_snapshot_seq = state.seq
+            live.stored_at_ms = self.clock()
             return state.seq
 
     async def delete(self, game_id: str) -> Deleted:
-        live = self._games.get(game_id)
-        if live is not None:
-            async with live.lock:
-                self.forget(game_id)
+        """Delete in the store first: if the store is down, the game stays as it was."""
         record = await self.store.get_game(game_id)
         if record is None:
             raise GameNotFound(game_id)
-        return await self.store.delete_game(game_id)
+        live = self._games.get(game_id)
+        if live is None:
+            return await self.store.delete_game(game_id)
+        async with live.lock:
+            deleted = await self.store.delete_game(game_id)
+            self.forget(game_id)
+            return deleted
 
     async def abandon(self, game_id: str) -> None:
         """Complete a game nobody plays any more (the cleanup job)."""

@@ -52,6 +52,7 @@ class LiveGame:
     kind: str
     last_activity_ms: int  # the last player command (abandonment is measured from it)
     durable_seq: int  # everything up to here is in the store
+    stored_at_ms: int  # when the store last took a write of this game
     last_snapshot_seq: int  # the last snapshot taken (stored or queued)
     stored_snapshot_seq: int  # the last snapshot known to be stored
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -110,6 +110,14 @@ class GameWriter:
             await asyncio.wait(list(self._drains.values()), timeout=remaining)
         return True
 
+    async def flush_game(self, game_id: str, timeout_s: float) -> bool:
+        """Wait until one game's queue is drained. False on timeout."""
+        task = self._drains.get(game_id)
+        if task is None:
+            return True
+        done, _ = await asyncio.wait([task], timeout=timeout_s)
+        return bool(done)
+
     async def close(self) -> None:
         for task in self._drains.values():
             task.cancel()

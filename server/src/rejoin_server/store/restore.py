@@ -26,6 +26,7 @@ class Restored:
     events_replayed: int
     # One line per snapshot that was passed over, saying why (for logs and metrics).
     rejected_snapshots: list[str] = field(default_factory=list)
+    last_stored_ms: int = 0  # when the game's row was last written (its last append)
 
 
 def take_snapshot(state: GameState) -> SnapshotWrite:
@@ -58,11 +59,11 @@ async def restore(store: GameStore, engine: GameEngine, game_id: str) -> Restore
         else:
             raws = await store.read_events(game_id, snap.version)
         replayed = _replay(state, game_id, raws, log.game.last_seq)
-        return Restored(state, snap.version, replayed, rejected)
+        return Restored(state, snap.version, replayed, rejected, log.game.updated_at)
     state = engine.new_game(game_id, settings)
     raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
     replayed = _replay(state, game_id, raws, log.game.last_seq)
-    return Restored(state, 0, replayed, rejected)
+    return Restored(state, 0, replayed, rejected, log.game.updated_at)
 
 
 def _open_snapshot(
