@@ -6,6 +6,7 @@ and then without a traceback (the traceback goes to the server log).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -23,7 +24,7 @@ from rejoin_server.api import admin, events, games, health, openapi, reconnect
 from rejoin_server.api.context import Services
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
-from rejoin_server.errors import GameNotFound, RejoinError
+from rejoin_server.errors import GameNotFound, RejoinError, StorageUnavailable
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
@@ -44,6 +45,13 @@ def _sql_store(settings: ServerSettings) -> GameStore:
     return SqlGameStore(settings.database_url, keep_snapshots=settings.keep_snapshots)
 
 
+def _migrate(url: str) -> None:
+    from rejoin_server.store import migrate
+
+    if not migrate.is_current(url):
+        migrate.upgrade(url)
+
+
 def _backend(store: GameStore) -> str:
     postgres = getattr(store, "postgres", None)
     if postgres is None:
@@ -56,16 +64,20 @@ def create_app(
     *,
     store_factory: Callable[[ServerSettings], GameStore] = _sql_store,
 ) -> Starlette:
-    """The app. `store_factory` lets unit tests use the in-memory store; the tables must exist
-    (the CLI migrates before it starts the app)."""
+    """The app. `store_factory` lets unit tests use the in-memory store. With the SQL store and
+    `settings.migrate`, the lifespan brings the database up to date first (the CLI migrates
+    before it builds the app, and turns this off)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.migrate and store_factory is _sql_store:
+            await asyncio.to_thread(_migrate, settings.database_url)
         store = store_factory(settings)
         await store.open()
-        keys = list(settings.secret_keys)
-        if not keys:
-            keys = await store.signing_keys(secrets.token_urlsafe(32), now_ms())
+        stored = await store.signing_keys(secrets.token_urlsafe(32), now_ms())
+        # Keys given by the operator sign; the key kept in the store still verifies, so tokens
+        # issued before REJOIN_SECRET_KEYS was set stay valid until they expire.
+        keys = [*settings.secret_keys, *(k for k in stored if k not in settings.secret_keys)]
         signer = TokenSigner(
             keys, token_ttl_ms=settings.token_ttl_ms, session_ttl_ms=settings.session_ttl_ms
         )
@@ -129,6 +141,10 @@ def _routes() -> list[Route]:
 
 async def _rejoin_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RejoinError)
+    if isinstance(exc, StorageUnavailable):
+        services = getattr(request.app.state, "services", None)
+        if services is not None:
+            services.host.writer.report_unavailable(exc)
     return error(exc.code, exc.message, exc.details)
 
 

@@ -3,7 +3,8 @@
 Each round: delete expired reconnect tokens; complete games nobody has acted in for
 `abandon_after` (a `game_completed` event with reason `abandoned`, so players see why); delete
 completed games older than `retention`; then enforce the storage quota (oldest completed first,
-never a game in play); and measure what is stored for `/metrics`.
+never a game in play); drop from memory the games idle for `UNLOAD_IDLE_MS` that need no clock
+(they reload on the next touch); and measure what is stored for `/metrics`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
 
 log = logging.getLogger(__name__)
+
+UNLOAD_IDLE_MS = 10 * 60_000
 
 
 class CleanupJob:
@@ -61,6 +64,9 @@ class CleanupJob:
                 settings.max_games, settings.max_storage_bytes
             )
             self._evicted(victims, "quota")
+        unloaded = self._host.unload_idle(now, UNLOAD_IDLE_MS)
+        if unloaded:
+            log.info("cleanup: %d idle games dropped from memory", len(unloaded))
         usage = await self._store.usage()
         self._metrics.stored_bytes.set(usage.bytes)
         self._metrics.stored_games.set(usage.games)

@@ -12,7 +12,9 @@ bad option never load uvicorn, Starlette or SQLAlchemy, and serving loads them o
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -43,7 +45,7 @@ ENV_SECRET_KEYS = "REJOIN_SECRET_KEYS"  # noqa: S105
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Seconds uvicorn waits, after SIGTERM, for open connections and tasks before cancelling them.
-# WebSockets are closed at once with 1012 (restarting); this bounds long HTTP streams (SSE).
+# Open requests get this long to finish; event streams are ended at once (see run_uvicorn).
 GRACEFUL_SHUTDOWN_S = 10
 # Connections that arrive while the server loads and starts wait in this queue instead of being
 # refused: after a restart, clients dial again within 100 ms and should not be turned away.
@@ -463,6 +465,20 @@ def _configure_logging(level: str) -> None:
         logger.propagate = False
 
 
+_SESSION_IN_QUERY = re.compile(r"([?&]session=)[^&\s]*")
+
+
+def _mask_session_in_access_log(record: logging.LogRecord) -> bool:
+    """`GET …/events?session=…` carries a bearer token in the URL (EventSource cannot send
+    headers): keep it out of the access log."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(
+            _SESSION_IN_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
+            for arg in record.args
+        )
+    return True
+
+
 class _Terminated(BaseException):
     """SIGTERM, once uvicorn has shut down gracefully (see `run_uvicorn`)."""
 
@@ -472,7 +488,7 @@ def _terminated(signum: int, frame: FrameType | None) -> NoReturn:
 
 
 def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
-    """Serve until SIGTERM or SIGINT; uvicorn then stops accepting, closes WebSockets with 1012,
+    """Serve until SIGTERM or SIGINT; uvicorn then stops accepting, ends event streams,
     waits up to GRACEFUL_SHUTDOWN_S and runs the app's lifespan shutdown (which flushes writes).
 
     Afterwards uvicorn re-raises the signal under the handler that was there before it. For
@@ -504,6 +520,8 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
                 with contextlib.suppress(RuntimeError):
                     asyncio.get_running_loop().call_soon_threadsafe(services.host.begin_shutdown)
 
+    # After uvicorn.Config, which sets up uvicorn's loggers.
+    logging.getLogger("uvicorn.access").addFilter(_mask_session_in_access_log)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         Server(config).run(sockets=[sock])

@@ -64,8 +64,12 @@ class StorageUnavailable(RejoinError):
     code = ErrorCode.STORAGE_UNAVAILABLE
 
     def __init__(self, problem: str) -> None:
-        super().__init__(f"The game store cannot be reached ({problem}); try again shortly.")
+        # The problem (driver text: host, port, user) goes to the server log, not to clients.
+        super().__init__("The game store cannot be reached right now; try again shortly.")
         self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.problem})"
 
 
 class StorageFull(RejoinError):

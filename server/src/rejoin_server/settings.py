@@ -40,7 +40,8 @@ class ServerSettings:
     secret_keys: tuple[str, ...] = ()
     durability: Durability = "strict"
     token_ttl_ms: int = 30 * 60_000
-    # A connected client gets a fresh reconnect token when its current one has less than this left.
+    # Lifetime of a session token (the bearer of a seated player's HTTP calls); every reconnect
+    # hands out a fresh one.
     session_ttl_ms: int = 24 * 3_600_000
     snapshot_every: int = 100  # events between snapshots (hand boundaries always snapshot)
     keep_snapshots: int = 3

@@ -21,6 +21,7 @@ from rejoin_server.games.base import (
     Start,
 )
 from rejoin_server.games.poker import PokerEngine
+from rejoin_server.host import host as host_module
 from rejoin_server.host import live as live_module
 from rejoin_server.host import writer as writer_module
 from rejoin_server.host.host import GameHost, Outcome
@@ -379,8 +380,9 @@ async def test_another_writer_of_the_game_fences_this_one(
 
 
 async def test_a_store_outage_makes_answers_not_durable_until_the_queue_drains(
-    host: GameHost, store: ScriptedStore
+    host: GameHost, store: ScriptedStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(host_module, "PERSIST_FLUSH_S", 0.01)
     game_id, _ = await started_table(host)
     live = await host.get(game_id)
     store.down = True
@@ -390,8 +392,9 @@ async def test_a_store_outage_makes_answers_not_durable_until_the_queue_drains(
     assert live.durable_seq < outcome.seq
     again = await host.execute(game_id, Act("p0", "call"), action_id="a1")
     assert (again.duplicate, again.durable) == (True, False)
-    with pytest.raises(StorageUnavailable):
+    with pytest.raises(ApiError) as refused:
         await host.persist(game_id, force=True)
+    assert refused.value.code == ErrorCode.STORAGE_UNAVAILABLE
 
     store.down = False
     assert await host.writer.flush(5.0)
@@ -758,7 +761,7 @@ async def test_concurrent_resends_of_one_action_apply_it_once(
 
 
 async def test_persist_does_not_report_a_queued_snapshot_as_persisted(
-    host: GameHost, store: ScriptedStore
+    host: GameHost, store: ScriptedStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A hand ends while the store is down: its boundary snapshot is only queued. `persist`
     without force must not answer as if the game were stored at that seq."""
@@ -768,14 +771,10 @@ async def test_persist_does_not_report_a_queued_snapshot_as_persisted(
     ended = await host.execute(game_id, Act(to_act(live), "fold"))
     assert "hand_ended" in kinds(ended.events)
     assert not ended.durable
-    try:
-        version = await host.persist(game_id, force=False)
-    except StorageUnavailable:
-        return
-    raise AssertionError(
-        f"persist answered version {version}; the store holds up to "
-        f"{store.stored_seqs(game_id)[-1]} and no snapshot at {ended.seq}"
-    )
+    monkeypatch.setattr(host_module, "PERSIST_FLUSH_S", 0.01)
+    with pytest.raises(ApiError) as refused:
+        await host.persist(game_id, force=False)
+    assert refused.value.code == ErrorCode.STORAGE_UNAVAILABLE
 
 
 async def test_events_after_with_more_queued_events_than_memory_keeps(

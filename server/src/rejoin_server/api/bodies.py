@@ -15,6 +15,7 @@ from starlette.requests import Request
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"^[0-9]{1,15}$")  # ASCII only: str.isdigit() accepts "²", int() does not
 
 
@@ -60,6 +61,9 @@ def string(
         raise invalid(f"`{key}` must be a non-empty string.")
     if len(value) > max_length:
         raise invalid(f"`{key}` must be at most {max_length} characters.")
+    if _CONTROL.search(value):
+        # PostgreSQL cannot store NUL in text, and no name or id needs control characters.
+        raise invalid(f"`{key}` must not contain control characters.")
     return value
 
 

@@ -170,7 +170,7 @@ class GameHost:
             if self.writer.has_pending(game_id):
                 # Dropped from memory with writes still queued: the store is behind what players
                 # saw, and a game loaded from it now would reuse their seqs.
-                raise StorageUnavailable(f"writes of game {game_id} are still being stored")
+                raise _still_storing("Its last moves are still being stored")
             started = time.perf_counter()
             restored = await restore(self.store, self.engine, game_id)
             actions = await self.store.recent_actions(game_id)
@@ -211,6 +211,21 @@ class GameHost:
         for subscriber in list(live.subscribers):
             subscriber.close()
         self.metrics.games_active.set(len(self._games))
+
+    def unload_idle(self, now: int, idle_ms: int) -> list[str]:
+        """Drop from memory the games nobody needs there: no clock running (or completed), nobody
+        streaming, nothing queued, no action for `idle_ms`. They reload on the next touch."""
+        dropped = []
+        for game_id, live in list(self._games.items()):
+            if live.subscribers or live.lock.locked() or self.writer.has_pending(game_id):
+                continue
+            if live.state.status != "completed" and live.state.next_deadline() is not None:
+                continue
+            if now - live.last_activity_ms < idle_ms:
+                continue
+            self.forget(game_id)
+            dropped.append(game_id)
+        return dropped
 
     # --- creating and changing games -------------------------------------------------------------
 
@@ -416,7 +431,7 @@ class GameHost:
             last = stored[-1].seq if stored else after_seq
             tail = live.recent_after(last)
             if tail is None:
-                raise StorageUnavailable(f"events after {last} are neither stored nor in memory")
+                raise _still_storing(f"Events after {last} are not stored yet")
             recent = stored + tail
         return recent if limit is None else recent[:limit]
 
@@ -444,8 +459,8 @@ class GameHost:
             # Relaxed durability (or a short outage) leaves writes queued: give them a moment.
             await self.writer.flush_game(game_id, PERSIST_FLUSH_S)
             if self.writer.has_pending(game_id) or live.durable_seq < state.seq:
-                raise StorageUnavailable(
-                    f"{state.seq - live.durable_seq} events of this game are not stored yet"
+                raise _still_storing(
+                    f"{state.seq - live.durable_seq} of its events are not stored yet"
                 )
             if not force and live.stored_snapshot_seq == state.seq and state.seq > 0:
                 return state.seq
@@ -487,3 +502,9 @@ def _rule_error(exc: GameRuleError) -> ApiError:
     except ValueError:
         code = ErrorCode.INVALID_ACTION
     return ApiError(code, exc.message)
+
+
+def _still_storing(what: str) -> ApiError:
+    """The store is reachable but behind this game (its queue is draining): a 503 that is not an
+    outage, so it does not mark the store unavailable."""
+    return ApiError(ErrorCode.STORAGE_UNAVAILABLE, f"{what}; try again in a moment.")

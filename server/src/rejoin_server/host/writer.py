@@ -71,6 +71,7 @@ class GameWriter:
         self._drains: dict[str, asyncio.Task[None]] = {}
         self._unavailable = False
         self._pending_events = 0
+        self._probe: asyncio.Task[None] | None = None
 
     @property
     def degraded(self) -> bool:
@@ -94,7 +95,9 @@ class GameWriter:
         try:
             await self._append(item)
         except StorageUnavailable as exc:
-            log.warning("store unavailable, game %s goes on in memory: %s", item.game_id, exc)
+            log.warning(
+                "store unavailable, game %s goes on in memory: %s", item.game_id, exc.problem
+            )
             self._set_unavailable(True)
             self._enqueue(item)
             return False
@@ -110,6 +113,33 @@ class GameWriter:
             await asyncio.wait(list(self._drains.values()), timeout=remaining)
         return True
 
+    def report_unavailable(self, exc: StorageUnavailable) -> None:
+        """Any caller that found the store down (a read, a token) says so, so /healthz tells the
+        truth before a write fails. A probe then finds out when it is back."""
+        if not self._unavailable:
+            log.warning("store unavailable: %s", exc.problem)
+        self._set_unavailable(True)
+        if self._probe is None:
+            self._probe = asyncio.get_running_loop().create_task(self._probe_until_back())
+
+    async def _probe_until_back(self) -> None:
+        delay = FIRST_RETRY_S
+        try:
+            while self._unavailable:
+                if self._drains:
+                    # The drains retry writes anyway; the first that succeeds clears the flag.
+                    await asyncio.sleep(delay)
+                    continue
+                try:
+                    await self._store.get_game("")
+                except StorageUnavailable:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, MAX_RETRY_S)
+                    continue
+                self._set_unavailable(False)
+        finally:
+            self._probe = None
+
     async def flush_game(self, game_id: str, timeout_s: float) -> bool:
         """Wait until one game's queue is drained. False on timeout."""
         task = self._drains.get(game_id)
@@ -119,9 +149,12 @@ class GameWriter:
         return bool(done)
 
     async def close(self) -> None:
-        for task in self._drains.values():
+        tasks = list(self._drains.values())
+        if self._probe is not None:
+            tasks.append(self._probe)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._drains.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _append(self, item: PendingWrite) -> None:
         started = time.perf_counter()

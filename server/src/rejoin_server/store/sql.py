@@ -31,6 +31,7 @@ commit, then finds `consumed_at` set and changes nothing.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -73,6 +74,10 @@ _IDS_PER_STATEMENT = 500
 # The tables that hold a game's rows, in the order they are deleted (rows pointing at a game
 # before the game).
 _GAME_TABLES = ("reconnect_tokens", "events", "snapshots", "games")
+
+
+# SQLite reports schema mistakes with the same exception class as I/O failures.
+_SCHEMA_ERROR = re.compile(r"no such (table|column)|has no column named")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +269,10 @@ class _SqlBackend:
         conn.close()
 
     def is_connection_error(self, exc: BaseException) -> bool:
+        if isinstance(exc, sqlite3.OperationalError) and _SCHEMA_ERROR.search(str(exc)):
+            # A missing table or column is a schema problem (run the migrations), not a database
+            # that went away: it must not look like degraded mode and be retried for ever.
+            return False
         return isinstance(exc, self._lost)
 
     @contextmanager
