@@ -164,3 +164,22 @@ async def test_usage_is_measured_for_metrics(world: World) -> None:
     await world.job.run_once()
     assert world.gauge("rejoin_stored_games") == 2
     assert world.gauge("rejoin_stored_bytes") > 0
+
+
+async def test_idle_games_without_a_clock_leave_memory_and_come_back(world: World) -> None:
+    waiting = await world.table(players=1)
+    watched = await world.table(players=1)
+    playing = await world.table(start=True)  # its action clock runs: it must stay
+    subscriber = world.host.subscribe(
+        world.host.loaded(watched) or await world.host.get(watched), "p0"
+    )
+    world.later(11 * 60_000)
+
+    await world.job.run_once()
+
+    assert world.host.loaded(waiting) is None
+    assert world.host.loaded(watched) is not None, "someone is streaming it"
+    assert world.host.loaded(playing) is not None
+    back = await world.host.get(waiting)
+    assert back.state.seat_of("p0") is not None
+    world.host.unsubscribe(await world.host.get(watched), subscriber)

@@ -40,3 +40,17 @@ async def test_a_sqlite_file_that_cannot_be_opened_is_storage_unavailable(tmp_pa
             await store.create_game("g", "counter", {}, 0)
     finally:
         await store.close()
+
+
+async def test_a_missing_table_is_a_schema_error_not_an_outage(tmp_path: Path) -> None:
+    """SQLite reports "no such table" with the class it uses for I/O failures; taken for an
+    outage, an unmigrated database would put the server in degraded mode for ever."""
+    import sqlite3
+
+    store = SqlGameStore(f"sqlite:///{tmp_path / 'unmigrated.db'}")
+    await store.open()
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await store.create_game("g", "poker", {}, 0)
+    finally:
+        await store.close()
