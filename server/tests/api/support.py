@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from rejoin_server.app import create_app
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event
 from rejoin_server.settings import ServerSettings
+from rejoin_server.store.base import RawEvent
 from rejoin_server.store.memory import MemoryGameStore
 
 ADMIN = "admin-secret-token"
@@ -159,6 +161,14 @@ class Api:
         result: tuple[int, bytes] = self.run(_first_answer, self.app, scope)
         return result
 
+    def stream_until(
+        self, path: str, headers: Mapping[str, str], until: bytes, timeout_s: float = 5.0
+    ) -> tuple[int, bytes]:
+        """GET `path` (query string allowed); the status and the body read until `until` is in
+        it, the response ends, or `timeout_s` passes (a bound, not a wait). Then disconnect."""
+        result: tuple[int, bytes] = self.run(read_stream, self.app, path, headers, until, timeout_s)
+        return result
+
     def abandon(self, game_id: str) -> None:
         self.run(self.services.host.abandon, game_id)
 
@@ -200,6 +210,133 @@ async def _first_answer(app: Starlette, scope: dict[str, Any]) -> tuple[int, byt
     return status, bytes(body)
 
 
+async def read_stream(
+    app: Starlette,
+    path: str,
+    headers: Mapping[str, str],
+    until: bytes,
+    timeout_s: float = 5.0,
+) -> tuple[int, bytes]:
+    """GET `path` on the app directly (a stream is never buffered whole, unlike httpx's
+    `ASGITransport`): the status, and the body read until `until` appears in it, the response
+    ends, or `timeout_s` passes (then what came so far). The client then hangs up."""
+    route, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": route,
+        "raw_path": route.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            *((name.lower().encode(), value.encode()) for name, value in headers.items()),
+        ],
+        "client": ("testclient", 50000),
+        "server": ("testserver", 80),
+    }
+    disconnected = asyncio.Event()
+    answered = asyncio.Event()
+    status = 0
+    body = bytearray()
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+            if until in body or not message.get("more_body", False):
+                answered.set()
+
+    task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
+    waiter = asyncio.create_task(answered.wait())
+    try:
+        await asyncio.wait([task, waiter], timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        disconnected.set()
+        waiter.cancel()
+        task.cancel()
+        await asyncio.gather(task, waiter, return_exceptions=True)
+    return status, bytes(body)
+
+
+class AsyncApi:
+    """The app with its lifespan entered, driven by an `httpx.AsyncClient` on the test's own loop:
+    requests can be started as tasks and held open (e.g. behind a commit the store holds)."""
+
+    def __init__(self, client: httpx.AsyncClient, app: Starlette) -> None:
+        self.client = client
+        self.app = app
+
+    @property
+    def services(self) -> Services:
+        found: Services = self.app.state.services
+        return found
+
+    async def create(self, **settings: Any) -> str:
+        reply = await self.client.post("/api/games", json=settings)
+        assert reply.status_code == 201, reply.text
+        game_id: str = reply.json()["gameId"]
+        return game_id
+
+    async def join(self, game_id: str, name: str = "Ann") -> Player:
+        reply = await self.client.post(f"/api/game/{game_id}/join", json={"name": name})
+        assert reply.status_code == 201, reply.text
+        data = reply.json()
+        return Player(
+            game_id,
+            data["playerId"],
+            data["seat"],
+            data["sessionToken"],
+            data["connectionToken"]["token"],
+        )
+
+    async def table(self, players: int = 2, **settings: Any) -> list[Player]:
+        game_id = await self.create(**settings)
+        return [await self.join(game_id, f"Player {i}") for i in range(players)]
+
+    async def start(self, player: Player) -> dict[str, Any]:
+        reply = await self.client.post(f"/api/game/{player.game_id}/start", headers=player.auth)
+        assert reply.status_code == 200, reply.text
+        data: dict[str, Any] = reply.json()
+        return data
+
+    async def state(self, player: Player) -> dict[str, Any]:
+        reply = await self.client.get(f"/api/game/{player.game_id}/state", headers=player.auth)
+        assert reply.status_code == 200, reply.text
+        data: dict[str, Any] = reply.json()
+        return data
+
+
+@asynccontextmanager
+async def running_async(
+    store: MemoryGameStore | None = None, **settings: Any
+) -> AsyncIterator[AsyncApi]:
+    """Like `running`, on the caller's event loop (`app.router.lifespan_context`)."""
+    settings.setdefault("admin_token", ADMIN)
+    app = create_app(
+        ServerSettings(**settings),
+        store_factory=memory_store if store is None else (lambda _: store),
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield AsyncApi(client, app)
+
+
 def memory_store(settings: ServerSettings) -> MemoryGameStore:
     return MemoryGameStore()
 
@@ -215,6 +352,62 @@ class DownableStore(MemoryGameStore):
         if self.down:
             raise StorageUnavailable("scripted outage")
         await super().append(game_id, events, **kw)
+
+
+class HoldingStore(MemoryGameStore):
+    """The memory store, whose appends of a game can be held (`block`/`release`; `held` counts
+    the appends waiting) and whose next `read_events` calls can fail (`fail_read_events_next`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gates: dict[str, asyncio.Event] = {}
+        self._held: dict[str, int] = {}
+        self._fail_read_events = 0
+
+    def block(self, game_id: str) -> None:
+        self._gates[game_id] = asyncio.Event()
+
+    def release(self, game_id: str) -> None:
+        gate = self._gates.pop(game_id, None)
+        if gate is not None:
+            gate.set()
+
+    def held(self, game_id: str) -> int:
+        return self._held.get(game_id, 0)
+
+    def fail_read_events_next(self, count: int) -> None:
+        self._fail_read_events += count
+
+    def stored_seqs(self, game_id: str) -> list[int]:
+        game = self._games.get(game_id)
+        return [] if game is None else sorted(game.events)
+
+    async def append(self, game_id: str, events: Sequence[Event], **kw: Any) -> None:
+        gate = self._gates.get(game_id)
+        if gate is not None:
+            self._held[game_id] = self._held.get(game_id, 0) + 1
+            try:
+                await gate.wait()
+            finally:
+                self._held[game_id] -= 1
+        await super().append(game_id, events, **kw)
+
+    async def read_events(
+        self, game_id: str, after_seq: int, limit: int | None = None
+    ) -> list[RawEvent]:
+        if self._fail_read_events > 0:
+            self._fail_read_events -= 1
+            raise StorageUnavailable("scripted outage (read_events)")
+        return await super().read_events(game_id, after_seq, limit)
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 2.0, what: str = "") -> None:
+    """Yield to the loop until `condition()` holds; fail after `timeout_s` (a bound, not a wait)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what or condition}")
+        await asyncio.sleep(0.001)
 
 
 @contextmanager

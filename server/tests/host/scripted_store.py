@@ -6,7 +6,10 @@
 - `commit_then_fail_next(n)`: the next `n` appends are committed, then raise `StorageUnavailable`
   (the answer of a commit that went through was lost: an ambiguous commit);
 - `fail_get_game_next(n)`: the next `n` `get_game` calls raise `StorageUnavailable`;
-- `block(game_id)`: appends of that game wait until `release(game_id)`.
+- `block(game_id)`: appends of that game wait until `release(game_id)`; `held(game_id)` counts
+  the appends waiting there;
+- `fail_list_games_next(n)`, `fail_delete_next(n)`: the next `n` calls of `list_games`,
+  `delete_game` raise `StorageUnavailable` (`list_games_calls` counts every `list_games` call).
 
 Every append attempt is recorded in `attempts` as `(game_id, seqs, outcome)`.
 """
@@ -21,7 +24,7 @@ import orjson
 
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event, GameStatus
-from rejoin_server.store.base import GameRecord, SnapshotWrite, StoredLog
+from rejoin_server.store.base import Deleted, GameRecord, SnapshotWrite, StoredLog
 from rejoin_server.store.memory import MemoryGameStore
 
 Outcome = Literal["stored", "unavailable", "committed-then-unavailable", "refused"]
@@ -38,6 +41,10 @@ class ScriptedStore(MemoryGameStore):
         self._gates: dict[str, asyncio.Event] = {}
         self.attempts: list[tuple[str, tuple[int, ...], Outcome]] = []
         self.loads = 0
+        self._held: dict[str, int] = {}
+        self._fail_list_games = 0
+        self._fail_delete = 0
+        self.list_games_calls = 0
 
     # --- scripting -------------------------------------------------------------------------------
 
@@ -57,6 +64,16 @@ class ScriptedStore(MemoryGameStore):
         gate = self._gates.pop(game_id, None)
         if gate is not None:
             gate.set()
+
+    def held(self, game_id: str) -> int:
+        """How many appends of `game_id` are waiting at its `block` gate right now."""
+        return self._held.get(game_id, 0)
+
+    def fail_list_games_next(self, count: int) -> None:
+        self._fail_list_games += count
+
+    def fail_delete_next(self, count: int) -> None:
+        self._fail_delete += count
 
     def stored(self, game_id: str) -> list[tuple[int, str, dict[str, object]]]:
         """The stored log of one game as (seq, kind, data), in seq order."""
@@ -86,7 +103,11 @@ class ScriptedStore(MemoryGameStore):
         seqs = tuple(event.seq for event in events)
         gate = self._gates.get(game_id)
         if gate is not None:
-            await gate.wait()
+            self._held[game_id] = self._held.get(game_id, 0) + 1
+            try:
+                await gate.wait()
+            finally:
+                self._held[game_id] -= 1
         if self.down or self._fail > 0:
             if not self.down:
                 self._fail -= 1
@@ -122,3 +143,16 @@ class ScriptedStore(MemoryGameStore):
         self.loads += 1
         await asyncio.sleep(0)  # a real store yields here: concurrent loads would overlap
         return await super().load(game_id)
+
+    async def list_games(self, status: GameStatus | None = None) -> list[GameRecord]:
+        self.list_games_calls += 1
+        if self._fail_list_games > 0:
+            self._fail_list_games -= 1
+            raise StorageUnavailable("scripted outage (list_games)")
+        return await super().list_games(status)
+
+    async def delete_game(self, game_id: str) -> Deleted:
+        if self._fail_delete > 0:
+            self._fail_delete -= 1
+            raise StorageUnavailable("scripted outage (delete_game)")
+        return await super().delete_game(game_id)
