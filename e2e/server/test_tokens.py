@@ -140,9 +140,10 @@ def test_tokens_of_other_games_and_players_are_refused(api: Api) -> None:
     )
     # A token of this game but another seated player's seat.
     api.reconnect(first.game_id, bob.player_id, alice.token).error("forbidden")
-    # A player id that holds no seat here.
+    # A player id that holds no seat here, with someone else's token: the token's owner is
+    # checked first, so a token cannot be used to probe who is seated.
     nobody = uuid.uuid4().hex[:12]
-    api.reconnect(first.game_id, nobody, alice.token).error("player_not_in_game")
+    api.reconnect(first.game_id, nobody, alice.token).error("forbidden")
     # An unknown game (the token is for another game, so either answer says what is wrong).
     api.reconnect("nosuchgame00", alice.player_id, alice.token).error("game_not_found", "forbidden")
     # None of that spent the real tokens.

@@ -24,7 +24,7 @@ from rejoin_server.api import admin, events, games, health, openapi, reconnect
 from rejoin_server.api.context import Services
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
-from rejoin_server.errors import GameNotFound, RejoinError, StorageUnavailable
+from rejoin_server.errors import GameNotFound, RejoinError, StateCorrupted, StorageUnavailable
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
@@ -145,6 +145,8 @@ async def _rejoin_error(request: Request, exc: Exception) -> Response:
         services = getattr(request.app.state, "services", None)
         if services is not None:
             services.host.writer.report_unavailable(exc)
+    elif isinstance(exc, StateCorrupted):
+        log.error("%s %s: %s", request.method, request.url.path, exc)
     return error(exc.code, exc.message, exc.details)
 
 

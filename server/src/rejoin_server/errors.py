@@ -35,7 +35,7 @@ class StateCorrupted(RejoinError):
 
     code = ErrorCode.STATE_CORRUPTED
 
-    def __init__(self, game_id: str, seq: int | None, problem: str) -> None:
+    def __init__(self, game_id: str, seq: int | None, problem: str, detail: str = "") -> None:
         where = f"event {seq}" if seq is not None else "its log"
         super().__init__(
             f"Game {game_id!r} cannot be restored: {where}: {problem}. "
@@ -44,6 +44,10 @@ class StateCorrupted(RejoinError):
         self.game_id = game_id
         self.seq = seq
         self.problem = problem
+        self.detail = detail  # for the server log only
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.detail})" if self.detail else self.message
 
 
 class SeqConflict(RejoinError):

@@ -149,3 +149,7 @@ async def test_an_event_the_game_cannot_apply_is_named_in_the_error(
         await restore(sql_store, ENGINE, game_id)
     assert caught.value.seq == 2
     assert "'exploded'" in caught.value.message
+    # What the game said goes to the log; it may quote an event's cards, so not to players.
+    assert caught.value.detail
+    assert caught.value.detail not in caught.value.message
+    assert caught.value.detail in str(caught.value)

@@ -49,7 +49,9 @@ log = logging.getLogger(__name__)
 BOUNDARY_KINDS = frozenset({"hand_ended", "game_completed"})
 # How long `persist` waits for a game's queued writes before it answers storage_unavailable.
 PERSIST_FLUSH_S = 5.0
-# Games in play loaded at once by the background warm-up after a restart.
+# Games in play loaded at once by the background warm-up after a restart, and its first retry
+# while the store is down (doubling up to 5 s).
+WARM_UP_FIRST_RETRY_S = 0.1
 WARM_UP_CONCURRENCY = 8
 
 
@@ -121,7 +123,7 @@ class GameHost:
         task.add_done_callback(self._tasks.discard)
 
     async def _warm_up(self) -> None:
-        delay = 0.1
+        delay = WARM_UP_FIRST_RETRY_S
         while True:
             try:
                 records = await self.store.list_games(status="playing")

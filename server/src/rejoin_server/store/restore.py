@@ -96,8 +96,12 @@ def _replay(state: GameState, game_id: str, raws: Iterable[RawEvent], last_seq: 
         try:
             state.apply(event)
         except (ValueError, KeyError, TypeError) as exc:
+            # The game's own words may quote the event's cards: they go to the log, not to players.
             raise StateCorrupted(
-                game_id, raw.seq, f"the game cannot apply this {raw.kind!r} event ({exc})"
+                game_id,
+                raw.seq,
+                f"the game cannot apply this {raw.kind!r} event",
+                detail=str(exc),
             ) from exc
         count += 1
     if state.seq < last_seq:
