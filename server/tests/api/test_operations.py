@@ -137,3 +137,41 @@ def test_session_tokens_are_masked_in_access_logs() -> None:
     line = record.getMessage()
     assert "SECRET" not in line
     assert "after=3&session=***&z=1" in line
+
+
+def test_metrics_follow_what_happens() -> None:
+    with running() as api:
+        players = api.table(3, actionTimeoutMs=600_000, autoNextHand=False)
+        api.start(players[0])
+        seq_before = api.state(players[1])["seq"]
+        assert api.act(api.to_act(players), "call").status_code == 200
+        ann = players[1]
+        ok_reply = api.client.post(
+            f"/api/game/{ann.game_id}/reconnect",
+            json=reconnect_body(ann.player_id, ann.reconnect) | {"lastSeq": seq_before},
+        )
+        assert ok_reply.status_code == 200, ok_reply.text
+        missed = len(ok_reply.json()["missedEvents"])
+        bad = api.client.post(
+            f"/api/game/{ann.game_id}/reconnect", json=reconnect_body(ann.player_id, "forged")
+        )
+        assert_error(bad, ErrorCode.TOKEN_INVALID)
+        api.services.host.forget(ann.game_id)
+        api.state(ann)  # loads it again: one restore
+        persisted = api.client.post(
+            f"/api/game/{ann.game_id}/persist", headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert persisted.status_code == 200, persisted.text
+
+        metric = api.services.metrics.registry.get_sample_value
+        assert metric("rejoin_action_seconds_count") == 1
+        assert (metric("rejoin_persist_seconds_count") or 0) >= 5  # joins, start, action
+        assert metric("rejoin_restore_seconds_count") == 1
+        assert metric("rejoin_reconnects_total", {"outcome": "ok"}) == 1
+        assert metric("rejoin_reconnects_total", {"outcome": "token_invalid"}) == 1
+        assert metric("rejoin_reconnect_seconds_count") == 1
+        assert missed >= 1
+        assert metric("rejoin_missed_events_replayed_total") == missed
+        assert metric("rejoin_games_active") == 1
+        assert metric("rejoin_degraded") == 0
+        assert metric("rejoin_pending_writes") == 0
