@@ -2,7 +2,7 @@
 
 `python bench/server_floor.py --port P [--server-imports]` serves `POST /echo` (reads a small JSON
 body and a bearer header, answers a small JSON object) and `GET /healthz`, with uvicorn configured
-as `rejoin_server.cli.run_uvicorn` does (h11, asyncio loop, lifespan on). It is what any Starlette
+as `rejoin_server.serve.run_uvicorn` does (h11, asyncio loop, lifespan on). It is what any Starlette
 app on this machine pays per request and per launch, so our figures are read as multiples of it.
 
 `--server-imports` imports the server's modules (`rejoin_server.app`: Starlette, SQLAlchemy,

@@ -9,7 +9,7 @@ from e2e.support.api import Api, JsonObject
 from e2e.support.poker import Table, assert_gapless
 from e2e.support.polling import wait_for
 from e2e.support.procs import ServerProcess, Spawn
-from rejoin_server.cli import GRACEFUL_SHUTDOWN_S as GRACE_S
+from rejoin_server.serve import GRACEFUL_SHUTDOWN_S as GRACE_S
 
 TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
 

@@ -1,31 +1,20 @@
-"""The `rejoin-server` command: options → `ServerSettings`, `migrate`, and the start-up errors.
+"""The `rejoin-server` command line: options and environment variables → `Invocation`, the help
+texts, usage errors, and that `--help` stays cheap to import.
 
-The app itself is not started here: `serve` is run with a stand-in `rejoin_server.app` (in-process,
-and once in a real uvicorn process) so the command's own work is what is tested.
+Running what was parsed (migrate, serve, the start-up errors) is tested in `test_serve.py`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import socket
-import sqlite3
 import subprocess
 import sys
-import textwrap
-import types
-import urllib.request
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from starlette.applications import Starlette
 
-from rejoin_server import cli
 from rejoin_server.cli import Invocation, mask_url, parse_args
 from rejoin_server.settings import ServerSettings
-from rejoin_server.store.migrate import HEAD_REVISION
 
 # Every serve option, as documented in DESIGN §7 and the README.
 SERVE_OPTIONS = [
@@ -48,27 +37,9 @@ SERVE_OPTIONS = [
 ]
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def clean_env() -> dict[str, str]:
     """The test process's environment without any REJOIN_* setting that would leak in."""
     return {key: value for key, value in os.environ.items() if not key.startswith("REJOIN_")}
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rejoin_server", *args],
-        cwd=cwd,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str], **env: str) -> str:
@@ -333,277 +304,5 @@ def test_help_imports_no_web_or_database_library(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     imported = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
     assert "rejoin_server.cli" in imported
+    assert "rejoin_server.serve" not in imported
     assert not imported & {"uvicorn", "starlette", "sqlalchemy", "sqlmodel", "alembic", "psycopg"}
-
-
-# --- migrate, and databases that cannot be opened --------------------------------------------
-
-
-def test_migrate_creates_the_tables_and_prints_the_revision(tmp_path: Path) -> None:
-    path = tmp_path / "games.db"
-    done = run_cli("migrate", "--database-url", f"sqlite:///{path}", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == f"database sqlite:///{path} migrated to revision {HEAD_REVISION}\n"
-    with sqlite3.connect(path) as conn:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    assert {"games", "events", "snapshots", "alembic_version"} <= tables
-    assert revision == HEAD_REVISION
-
-    again = run_cli("migrate", "--database-url", f"sqlite:///{path}", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert again.stdout == f"database sqlite:///{path} already at revision {HEAD_REVISION}\n"
-
-
-@pytest.mark.parametrize(
-    ("command", "problem"),
-    [
-        (["migrate"], "missing directory"),
-        ([], "missing directory"),
-        (["migrate"], "not SQLite"),
-        ([], "not SQLite"),
-        # (With --no-migrate a file that does not exist is "not migrated": see below.)
-        (["--no-migrate"], "not SQLite"),
-    ],
-)
-def test_a_sqlite_file_that_cannot_be_opened_is_one_line_and_exit_2(
-    command: list[str], problem: str, tmp_path: Path
-) -> None:
-    if problem == "not SQLite":
-        path = tmp_path / "not-a-database.db"
-        path.write_text("this is not SQLite")
-    else:
-        path = tmp_path / "no" / "such" / "dir" / "rejoin.db"
-    url = f"sqlite:///{path}"
-    done = run_cli(*command, "--database-url", url, cwd=tmp_path)
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith(f"rejoin-server: error: cannot open the database {url}: ")
-    assert done.stderr.count("\n") == 1
-    assert "Traceback" not in done.stderr
-    assert done.stdout == ""
-
-
-@pytest.mark.parametrize("command", [["migrate"], []])
-def test_an_unreachable_postgres_is_one_line_and_exit_2(command: list[str], tmp_path: Path) -> None:
-    url = f"postgresql://rejoin:hunter2@127.0.0.1:{closed_port()}/games"
-    done = run_cli(*command, "--database-url", url, cwd=tmp_path)
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith(
-        "rejoin-server: error: cannot open the database postgresql://rejoin:***@127.0.0.1:"
-    )
-    assert "refused" in done.stderr
-    assert "hunter2" not in done.stderr
-    assert done.stderr.count("\n") == 1
-
-
-def test_an_invalid_database_url_is_exit_2(tmp_path: Path) -> None:
-    done = run_cli("--database-url", "mysql://localhost/games", cwd=tmp_path)
-    assert done.returncode == 2
-    assert "argument --database-url: 'mysql://localhost/games' is not a database URL" in done.stderr
-    assert "Traceback" not in done.stderr
-
-
-def test_no_migrate_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
-    done = run_cli(
-        "--no-migrate", "--database-url", f"sqlite:///{tmp_path / 'new.db'}", cwd=tmp_path
-    )
-    assert done.returncode == 2
-    assert f"is not at schema revision {HEAD_REVISION}" in done.stderr
-    assert "rejoin-server migrate" in done.stderr
-    assert not (tmp_path / "new.db").exists()  # checking creates nothing
-
-
-# --- serve, with a stand-in app ---------------------------------------------------------------
-
-
-class FakeApp:
-    """Records what `serve` builds and runs, instead of the real app and uvicorn."""
-
-    def __init__(self) -> None:
-        self.settings: ServerSettings | None = None
-        self.ran: tuple[int, str] | None = None
-
-    def create_app(self, settings: ServerSettings) -> Starlette:
-        self.settings = settings
-        return Starlette()
-
-    def run_uvicorn(self, app: Starlette, sock: socket.socket, log_level: str) -> None:
-        self.ran = (sock.getsockname()[1], log_level)
-        sock.close()
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeApp:
-    fake = FakeApp()
-    module = types.ModuleType("rejoin_server.app")
-    module.create_app = fake.create_app  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "rejoin_server.app", module)
-    monkeypatch.setattr(cli, "run_uvicorn", fake.run_uvicorn)
-    # The server's logger is the test session's (caplog) to configure, not this process's.
-    monkeypatch.setattr(cli, "_configure_logging", lambda level: None)
-    return fake
-
-
-def _serve(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> list[str]:
-    assert cli.serve(parse_args(argv, env), sys.stdout) == 0
-    return capsys.readouterr().out.splitlines()
-
-
-def test_serve_migrates_prints_where_and_the_generated_token_then_runs(
-    fake: FakeApp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "rejoin.db"
-    lines = _serve(
-        ["--port", "0", "--database-url", f"sqlite:///{path}", "--log-level", "warning"], {}, capsys
-    )
-    assert fake.settings is not None
-    assert fake.ran is not None
-    port, log_level = fake.ran
-    assert port != 0
-    assert log_level == "warning"
-    assert lines == [
-        f"rejoin-server listening on http://127.0.0.1:{port} (database: sqlite:///{path})",
-        f"admin token: {fake.settings.admin_token}",
-    ]
-    assert fake.settings.admin_token is not None
-    assert len(fake.settings.admin_token) == 32  # secrets.token_urlsafe(24)
-    # The CLI migrated, so the app is told not to; and it is told the port it really has.
-    expected = replace(parse_args([], {}).settings, database_url=f"sqlite:///{path}", port=port)
-    assert fake.settings == replace(expected, admin_token=fake.settings.admin_token, migrate=False)
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            (HEAD_REVISION,)
-        ]
-
-
-def test_serve_does_not_print_a_token_it_was_given(
-    fake: FakeApp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    url = f"postgresql://u:hunter2@127.0.0.1:{closed_port()}/db"
-    sqlite_url = f"sqlite:///{tmp_path / 'rejoin.db'}"
-    lines = _serve(
-        ["--port", "0", "--database-url", sqlite_url],
-        {"REJOIN_ADMIN_TOKEN": "operator-secret", "REJOIN_DATABASE_URL": url},
-        capsys,
-    )
-    assert fake.settings is not None
-    assert fake.settings.admin_token == "operator-secret"
-    assert lines[1] == "admin token: (given by REJOIN_ADMIN_TOKEN)"
-    assert "operator-secret" not in "\n".join(lines)
-
-
-def test_serve_on_a_port_in_use_is_a_startup_error(fake: FakeApp, tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        invocation = parse_args(
-            ["--port", str(port), "--database-url", f"sqlite:///{tmp_path / 'r.db'}"], {}
-        )
-        with pytest.raises(cli.StartupError, match=f"cannot listen on 127.0.0.1:{port}"):
-            cli.serve(invocation, sys.stdout)
-    assert fake.ran is None
-
-
-def test_a_database_error_releases_the_port(fake: FakeApp, tmp_path: Path) -> None:
-    port = closed_port()
-    invocation = parse_args(
-        ["--port", str(port), "--database-url", f"sqlite:///{tmp_path / 'no' / 'dir.db'}"], {}
-    )
-    with pytest.raises(cli.StartupError, match="cannot open the database"):
-        cli.serve(invocation, sys.stdout)
-    assert fake.settings is None
-    with socket.socket() as again:
-        again.bind(("127.0.0.1", port))
-
-
-STAND_IN_APP = textwrap.dedent(
-    """
-    import contextlib, sys, types
-    from starlette.applications import Starlette
-    from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        print("lifespan started", flush=True)
-        yield
-        print("lifespan stopped", flush=True)
-
-    async def healthz(request):
-        return PlainTextResponse("ok")
-
-    def create_app(settings):
-        return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
-
-    module = types.ModuleType("rejoin_server.app")
-    module.create_app = create_app
-    sys.modules["rejoin_server.app"] = module
-    from rejoin_server.cli import main
-    sys.exit(main())
-    """
-)
-
-
-@pytest.mark.timeout(60)
-def test_a_real_process_serves_and_shuts_down_gracefully_on_sigterm(tmp_path: Path) -> None:
-    """Through real uvicorn with a stand-in app: the printed port answers, SIGTERM runs the app's
-    lifespan shutdown, and the process then exits 0."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            STAND_IN_APP,
-            "--port",
-            "0",
-            "--log-level",
-            "warning",
-            "--database-url",
-            f"sqlite:///{tmp_path / 'rejoin.db'}",
-        ],
-        cwd=tmp_path,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        listening = proc.stdout.readline()
-        assert listening.startswith("rejoin-server listening on http://127.0.0.1:"), proc.stderr
-        base = listening.split()[3]
-        assert proc.stdout.readline().startswith("admin token: ")
-        # The port was bound before the app started: this waits in the queue, it is not refused.
-        with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:
-            assert response.read() == b"ok"
-        assert proc.stdout.readline() == "lifespan started\n"
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert out == "lifespan stopped\n", err
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err
-
-
-async def test_accepted_connections_have_nagle_off() -> None:
-    """asyncio sets TCP_NODELAY on accepted sockets only when the listening socket says it is TCP;
-    without it every answer's body waits ~40 ms for the client's delayed ACK."""
-    listener = cli.bind("127.0.0.1", 0)
-    seen: list[int] = []
-
-    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = writer.get_extra_info("socket")
-        seen.append(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-        writer.close()
-
-    server = await asyncio.start_server(accepted, sock=listener)
-    async with server:
-        port = listener.getsockname()[1]
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        await reader.read()
-        writer.close()
-    assert len(seen) == 1
-    assert seen[0] != 0

@@ -1,24 +1,26 @@
-"""The `rejoin-server` command (also `python -m rejoin_server`): serve, or run the migrations alone.
+"""The `rejoin-server` command line (also `python -m rejoin_server`): serve, or run the migrations
+alone.
 
-`parse_args(argv, env)` is a pure function from a command line and an environment to an
+It owns the parsers and their help texts, the environment variables, the checks of option values
+and `main`. `parse_args(argv, env)` is a pure function from a command line and an environment to an
 `Invocation` (the command and the `ServerSettings` the app is built from), so every option is
-tested without a server. `main` does the I/O: migrations, binding the port, uvicorn.
+tested without a server. `main` hands the invocation to `rejoin_server.serve`, which does the I/O:
+migrations, binding the port, uvicorn.
 
 Import time is part of restart time (a kill -9 is followed by a relaunch that players are waiting
-for), so this module imports only the standard library and `settings` at the top: `--help` and a
-bad option never load uvicorn, Starlette or SQLAlchemy, and serving loads them once, when needed.
+for), so this module imports only the standard library and `settings` at the top, and `serve` only
+inside `main`: `--help` and a bad option never load uvicorn, Starlette or SQLAlchemy, and serving
+loads them once, when needed.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, NoReturn, TextIO, TypeVar, cast
+from dataclasses import dataclass
+from typing import Literal, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from rejoin_server.settings import (
@@ -27,12 +29,6 @@ from rejoin_server.settings import (
     ServerSettings,
     parse_duration_ms,
 )
-
-if TYPE_CHECKING:
-    import socket
-    from types import FrameType
-
-    from starlette.applications import Starlette
 
 PROG = "rejoin-server"
 Command = Literal["serve", "migrate"]
@@ -44,12 +40,6 @@ ENV_DURABILITY = "REJOIN_DURABILITY"
 ENV_SECRET_KEYS = "REJOIN_SECRET_KEYS"  # noqa: S105
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-# Seconds uvicorn waits, after SIGTERM, for open connections and tasks before cancelling them.
-# Open requests get this long to finish; event streams are ended at once (see run_uvicorn).
-GRACEFUL_SHUTDOWN_S = 10
-# Connections that arrive while the server loads and starts wait in this queue instead of being
-# refused: after a restart, clients dial again within 100 ms and should not be turned away.
-LISTEN_BACKLOG = 2048
 # Exit status of a usage error (argparse's) and of a database that cannot be opened.
 EXIT_USAGE = 2
 
@@ -66,10 +56,6 @@ class Invocation:
     settings: ServerSettings
     log_level: str = "info"
     admin_token_from: str | None = None
-
-
-class StartupError(Exception):
-    """A reason to stop before serving that the operator can fix; shown as one line, exit 2."""
 
 
 # --- option values ----------------------------------------------------------------------------
@@ -378,208 +364,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
     return Invocation("serve", settings, ns.log_level or "info", given_by)
 
 
-# --- running ----------------------------------------------------------------------------------
-
-
-def _one_line(exc: BaseException) -> str:
-    problem = getattr(exc, "problem", None)  # StorageUnavailable keeps the driver's words apart
-    if not isinstance(problem, str):
-        problem = str(getattr(exc, "orig", None) or exc)
-    return " ".join(problem.split())
-
-
-def _is_database_error(exc: BaseException) -> bool:
-    """Errors that mean "this database cannot be opened", as opposed to a bug."""
-    import sqlite3
-
-    import psycopg
-    from sqlalchemy import exc as sa_exc
-
-    from rejoin_server.errors import StorageUnavailable
-
-    return isinstance(
-        exc,
-        StorageUnavailable
-        | sa_exc.DBAPIError
-        | sa_exc.ArgumentError
-        | sqlite3.Error
-        | psycopg.Error
-        | OSError,
-    )
-
-
-def prepare_database(url: str, *, migrate: bool) -> str | None:
-    """Migrate the database at `url` unless it is current (the common restart: one cheap query,
-    no Alembic import). Returns the revision it migrated to, None if it was already current.
-    With `migrate=False`, a database that is not current is an error: the server would fail on
-    its first query instead. Raises `StartupError` when the database cannot be opened."""
-    from rejoin_server.store import migrate as migrations
-
-    try:
-        if migrations.is_current(url):
-            return None
-        if migrate:
-            migrations.upgrade(url)
-            return migrations.HEAD_REVISION
-    except Exception as exc:
-        if not _is_database_error(exc):
-            raise
-        raise StartupError(f"cannot open the database {mask_url(url)}: {_one_line(exc)}") from None
-    raise StartupError(
-        f"the database {mask_url(url)} is not at schema revision {migrations.HEAD_REVISION} "
-        f"(it is new or older): run `{PROG} migrate` first, or start without --no-migrate"
-    )
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket. Bound before the app starts, so the port accepts (and queues)
-    connections at once and `--port 0` can print the port it got."""
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets whose `proto` says
-    # TCP, and accepted sockets inherit it. With proto 0 every answer's body waited ~40 ms for the
-    # client's delayed ACK (measured: /healthz 44 ms against 0.6 ms).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(LISTEN_BACKLOG)
-    except OSError as exc:
-        sock.close()
-        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock
-
-
-def _configure_logging(level: str) -> None:
-    """uvicorn configures its own loggers; the server's go to stderr at the same level. Only
-    `rejoin_server`: the root logger at INFO would make SQLAlchemy log every statement."""
-    import logging
-
-    logger = logging.getLogger("rejoin_server")
-    logger.setLevel(logging.DEBUG if level == "trace" else level.upper())
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-
-
-_SESSION_IN_QUERY = re.compile(r"([?&]session=)[^&\s]*")
-
-
-def _mask_session_in_access_log(record: logging.LogRecord) -> bool:
-    """`GET …/events?session=…` carries a bearer token in the URL (EventSource cannot send
-    headers): keep it out of the access log."""
-    if isinstance(record.args, tuple):
-        record.args = tuple(
-            _SESSION_IN_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
-            for arg in record.args
-        )
-    return True
-
-
-class _Terminated(BaseException):
-    """SIGTERM, once uvicorn has shut down gracefully (see `run_uvicorn`)."""
-
-
-def _terminated(signum: int, frame: FrameType | None) -> NoReturn:
-    raise _Terminated
-
-
-def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
-    """Serve until SIGTERM or SIGINT; uvicorn then stops accepting, ends event streams,
-    waits up to GRACEFUL_SHUTDOWN_S and runs the app's lifespan shutdown (which flushes writes).
-
-    Afterwards uvicorn re-raises the signal under the handler that was there before it. For
-    SIGTERM that handler is ours and only ends `run`: a completed graceful shutdown exits 0, not
-    by the signal (which `nox -s serve` and some supervisors report as a failure)."""
-    import asyncio
-    import contextlib
-    import signal
-
-    import uvicorn
-
-    host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-    )
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            super().handle_exit(sig, frame)
-            # uvicorn waits for open connections before the lifespan shutdown; event streams
-            # never end by themselves, so end them now.
-            services = getattr(app.state, "services", None)
-            if services is not None:
-                with contextlib.suppress(RuntimeError):
-                    asyncio.get_running_loop().call_soon_threadsafe(services.host.begin_shutdown)
-
-    # After uvicorn.Config, which sets up uvicorn's loggers.
-    logging.getLogger("uvicorn.access").addFilter(_mask_session_in_access_log)
-    previous = signal.signal(signal.SIGTERM, _terminated)
-    try:
-        Server(config).run(sockets=[sock])
-    except _Terminated:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def serve(invocation: Invocation, out: TextIO) -> int:
-    """Migrate (or check), build the app, print where it listens and the admin token, and serve
-    until SIGTERM. The port is bound first: while the database is checked and the app's modules
-    load (most of a restart), reconnecting clients wait in the listen queue instead of being
-    refused and backing off."""
-    settings = invocation.settings
-    sock = bind(settings.host, settings.port)
-    try:
-        prepare_database(settings.database_url, migrate=settings.migrate)
-        if settings.admin_token is None:
-            import secrets
-
-            settings = replace(settings, admin_token=secrets.token_urlsafe(24))
-        # The migrations have run (or been checked), so the app does not run them; and it is
-        # told the port it really has (`--port 0`).
-        settings = replace(settings, migrate=False, port=sock.getsockname()[1])
-
-        from rejoin_server.app import create_app
-
-        app = create_app(settings)
-    except BaseException:
-        sock.close()
-        raise
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    token = (
-        f"(given by {invocation.admin_token_from})"
-        if invocation.admin_token_from
-        else settings.admin_token
-    )
-    print(
-        f"{PROG} listening on http://{host}:{settings.port} "
-        f"(database: {mask_url(settings.database_url)})",
-        file=out,
-        flush=True,
-    )
-    print(f"admin token: {token}", file=out, flush=True)
-    _configure_logging(invocation.log_level)
-    run_uvicorn(app, sock, invocation.log_level)
-    return 0
-
-
-def run_migrate(invocation: Invocation, out: TextIO) -> int:
-    url = invocation.settings.database_url
-    from rejoin_server.store.migrate import HEAD_REVISION
-
-    migrated = prepare_database(url, migrate=True)
-    state = "migrated to" if migrated else "already at"
-    print(f"database {mask_url(url)} {state} revision {HEAD_REVISION}", file=out, flush=True)
-    return 0
+# --- main -------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -587,6 +372,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     a usage error or a database that cannot be opened (one line on stderr, no traceback), 3 when
     the app fails to start (uvicorn's), 130 on Ctrl+C."""
     invocation = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
+    # Only now, with something to run: `--help` and usage errors never import `serve`.
+    from rejoin_server.serve import StartupError, run_migrate, serve
+
     try:
         if invocation.command == "migrate":
             return run_migrate(invocation, sys.stdout)

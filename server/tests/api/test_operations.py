@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.app import create_app
-from rejoin_server.cli import _mask_session_in_access_log
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.host import writer as writer_module
+from rejoin_server.serve import _mask_session_in_access_log
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameRecord, TokenRow, TokenUse
 from rejoin_server.store.memory import MemoryGameStore
