@@ -175,3 +175,15 @@ def test_metrics_follow_what_happens() -> None:
         assert metric("rejoin_games_active") == 1
         assert metric("rejoin_degraded") == 0
         assert metric("rejoin_pending_writes") == 0
+
+
+def test_events_json_past_the_end_is_stale_state() -> None:
+    with running() as api:
+        ann = api.table(1)[0]
+        seq = api.state(ann)["seq"]
+        url = f"/api/game/{ann.game_id}/events"
+        headers = {**ann.auth, "Accept": "application/json"}
+        assert api.client.get(f"{url}?after={seq}", headers=headers).json()["events"] == []
+        assert_error(
+            api.client.get(f"{url}?after={seq + 1}", headers=headers), ErrorCode.STALE_STATE
+        )

@@ -38,6 +38,7 @@ async def events(request: Request) -> Response:
     if "application/json" in accept and "text/event-stream" not in accept:
         async with svc.host.reading(live) as game:
             seated(live, claims)
+            _not_past_the_end(after or 0, game.seq)
             found = await svc.host.events_after(live, after or 0, svc.settings.replay_limit)
             return ok(
                 {
@@ -51,12 +52,7 @@ async def events(request: Request) -> Response:
     after = after or 0
     async with svc.host.reading(live) as game:
         seated(live, claims)
-        if after > game.seq:
-            raise ApiError(
-                ErrorCode.STALE_STATE,
-                f"You are past this game's last event ({game.seq}); load its state again "
-                "(GET …/state) and resume from its seq.",
-            )
+        _not_past_the_end(after, game.seq)
         # Subscribed under the lock, at a published seq: every later event reaches the queue.
         subscriber = svc.host.subscribe(live, claims.player_id)
         upto = game.seq
@@ -68,6 +64,17 @@ async def events(request: Request) -> Response:
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _not_past_the_end(after: int, seq: int) -> None:
+    """A client ahead of the game saw events that are gone (relaxed durability and a crash): it
+    must reload, not wait for seqs that will mean something else."""
+    if after > seq:
+        raise ApiError(
+            ErrorCode.STALE_STATE,
+            f"You are past this game's last event ({seq}); load its state again "
+            "(GET …/state) and resume from its seq.",
+        )
 
 
 def _frame(state: GameState, event: Event, player_id: str) -> bytes:
