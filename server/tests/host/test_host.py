@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import pytest
@@ -20,79 +20,15 @@ from rejoin_server.games.base import (
     Join,
     Start,
 )
-from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host import host as host_module
 from rejoin_server.host import live as live_module
-from rejoin_server.host import writer as writer_module
 from rejoin_server.host.host import GameHost, Outcome
 from rejoin_server.host.live import LiveGame
-from rejoin_server.metrics import Metrics
-from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import TokenRow
 
 from .scripted_store import ScriptedStore
+from .support import T0, FakeClock, HostFactory
 from .waiting import settle, wait_until
-
-T0 = 1_700_000_000_000
-
-
-class FakeClock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
-
-
-HostFactory = Callable[..., GameHost]
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writer_module, "FIRST_RETRY_S", 0.001)
-    monkeypatch.setattr(writer_module, "MAX_RETRY_S", 0.002)
-
-
-@pytest.fixture
-def store() -> ScriptedStore:
-    return ScriptedStore()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def make_host(store: ScriptedStore, clock: FakeClock) -> AsyncIterator[HostFactory]:
-    """`make_host(store=…, clock=…, **settings)`: a host, stopped at the end of the test."""
-    hosts: list[GameHost] = []
-
-    def make(
-        on: ScriptedStore | None = None, at: FakeClock | None = None, **settings: Any
-    ) -> GameHost:
-        host = GameHost(
-            on or store,
-            PokerEngine(),
-            ServerSettings(**settings),
-            Metrics(),
-            clock=at or clock,
-        )
-        hosts.append(host)
-        return host
-
-    yield make
-    for host in hosts:
-        await host.stop(flush_timeout_s=1.0)
-
-
-@pytest.fixture
-def host(make_host: HostFactory) -> GameHost:
-    return make_host()
-
 
 # --- helpers -------------------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -18,66 +17,12 @@ import pytest
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import GameNotFound, RejoinError, StorageUnavailable
 from rejoin_server.games.base import Act, Join, Start
-from rejoin_server.games.poker import PokerEngine
-from rejoin_server.host import writer as writer_module
 from rejoin_server.host.host import GameHost
 from rejoin_server.host.live import LiveGame, Subscriber
-from rejoin_server.metrics import Metrics
-from rejoin_server.settings import ServerSettings
 
 from .scripted_store import ScriptedStore
+from .support import FakeClock, HostFactory
 from .waiting import wait_until
-
-T0 = 1_700_000_000_000
-
-
-class FakeClock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
-
-
-HostFactory = Callable[..., GameHost]
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writer_module, "FIRST_RETRY_S", 0.001)
-    monkeypatch.setattr(writer_module, "MAX_RETRY_S", 0.002)
-
-
-@pytest.fixture
-def store() -> ScriptedStore:
-    return ScriptedStore()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def make_host(store: ScriptedStore, clock: FakeClock) -> AsyncIterator[HostFactory]:
-    hosts: list[GameHost] = []
-
-    def make(**settings: Any) -> GameHost:
-        host = GameHost(store, PokerEngine(), ServerSettings(**settings), Metrics(), clock=clock)
-        hosts.append(host)
-        return host
-
-    yield make
-    for host in hosts:
-        await host.stop(flush_timeout_s=1.0)
-
-
-@pytest.fixture
-def host(make_host: HostFactory) -> GameHost:
-    return make_host()
 
 
 async def new_table(host: GameHost, **settings: Any) -> tuple[str, list[str]]:
