@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,7 +20,6 @@ from rejoin_server.app import create_app
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event
 from rejoin_server.settings import ServerSettings
-from rejoin_server.store.base import RawEvent
 from rejoin_server.store.memory import MemoryGameStore
 
 ADMIN = "admin-secret-token"
@@ -352,62 +350,6 @@ class DownableStore(MemoryGameStore):
         if self.down:
             raise StorageUnavailable("scripted outage")
         await super().append(game_id, events, **kw)
-
-
-class HoldingStore(MemoryGameStore):
-    """The memory store, whose appends of a game can be held (`block`/`release`; `held` counts
-    the appends waiting) and whose next `read_events` calls can fail (`fail_read_events_next`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._gates: dict[str, asyncio.Event] = {}
-        self._held: dict[str, int] = {}
-        self._fail_read_events = 0
-
-    def block(self, game_id: str) -> None:
-        self._gates[game_id] = asyncio.Event()
-
-    def release(self, game_id: str) -> None:
-        gate = self._gates.pop(game_id, None)
-        if gate is not None:
-            gate.set()
-
-    def held(self, game_id: str) -> int:
-        return self._held.get(game_id, 0)
-
-    def fail_read_events_next(self, count: int) -> None:
-        self._fail_read_events += count
-
-    def stored_seqs(self, game_id: str) -> list[int]:
-        game = self._games.get(game_id)
-        return [] if game is None else sorted(game.events)
-
-    async def append(self, game_id: str, events: Sequence[Event], **kw: Any) -> None:
-        gate = self._gates.get(game_id)
-        if gate is not None:
-            self._held[game_id] = self._held.get(game_id, 0) + 1
-            try:
-                await gate.wait()
-            finally:
-                self._held[game_id] -= 1
-        await super().append(game_id, events, **kw)
-
-    async def read_events(
-        self, game_id: str, after_seq: int, limit: int | None = None
-    ) -> list[RawEvent]:
-        if self._fail_read_events > 0:
-            self._fail_read_events -= 1
-            raise StorageUnavailable("scripted outage (read_events)")
-        return await super().read_events(game_id, after_seq, limit)
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 2.0, what: str = "") -> None:
-    """Yield to the loop until `condition()` holds; fail after `timeout_s` (a bound, not a wait)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what or condition}")
-        await asyncio.sleep(0.001)
 
 
 @contextmanager

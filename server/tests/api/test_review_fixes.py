@@ -23,15 +23,15 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import events as events_module
 from rejoin_server.host import writer as writer_module
 
+from ..host.scripted_store import ScriptedStore
+from ..host.waiting import wait_until
 from .support import (
     ADMIN_AUTH,
     Api,
-    HoldingStore,
     Player,
     assert_error,
     running,
     running_async,
-    wait_until,
 )
 
 # How long a request that must wait is given to (wrongly) answer: a bound on a negative, so
@@ -62,7 +62,7 @@ async def test_reads_wait_for_an_in_flight_commit_and_then_show_it() -> None:
     """Before the fix, every read answered at once from memory: the deal's seq and the player's
     hole cards while the deal's append had not returned (a kill -9 then would have lost events a
     client had seen)."""
-    store = HoldingStore()
+    store = ScriptedStore()
     async with running_async(store) as api:
         p0, p1 = await api.table(2)
         game_id = p0.game_id
@@ -124,7 +124,7 @@ async def test_reads_wait_for_an_in_flight_commit_and_then_show_it() -> None:
 async def test_a_read_waiting_for_a_commit_never_shows_the_uncommitted_deal() -> None:
     """The same, checked from the reader's side at the moment it answers: whatever it shows is in
     the store already (before the fix: p1's hole cards of a deal not stored yet)."""
-    store = HoldingStore()
+    store = ScriptedStore()
     async with running_async(store) as api:
         p0, p1 = await api.table(2)
         game_id = p0.game_id
@@ -152,7 +152,7 @@ async def test_a_read_waiting_for_a_commit_never_shows_the_uncommitted_deal() ->
 def test_a_reconnect_whose_missed_events_cannot_be_read_leaves_its_token_unused() -> None:
     """Before the fix the token was consumed before the missed events were read: the 503 left the
     player with a used token (the retry answered token_reused)."""
-    store = HoldingStore()
+    store = ScriptedStore()
     with running(store) as api:
         p0, p1 = api.table(2)
         api.start(p0)
@@ -256,7 +256,7 @@ def test_a_resume_point_beyond_the_games_seq_is_stale_state(api: Api, via: str) 
 async def test_relaxed_persist_waits_for_the_games_queued_writes() -> None:
     """Before the fix `persist` answered storage_unavailable (503) whenever a relaxed game had
     writes queued, i.e. right after almost any command, with the store healthy."""
-    store = HoldingStore()
+    store = ScriptedStore()
     async with running_async(store, durability="relaxed") as api:
         p0, _ = await api.table(2)
         game_id = p0.game_id

@@ -8,8 +8,9 @@
 - `fail_get_game_next(n)`: the next `n` `get_game` calls raise `StorageUnavailable`;
 - `block(game_id)`: appends of that game wait until `release(game_id)`; `held(game_id)` counts
   the appends waiting there;
-- `fail_list_games_next(n)`, `fail_delete_next(n)`: the next `n` calls of `list_games`,
-  `delete_game` raise `StorageUnavailable` (`list_games_calls` counts every `list_games` call).
+- `fail_list_games_next(n)`, `fail_delete_next(n)`, `fail_read_events_next(n)`: the next `n`
+  calls of `list_games`, `delete_game`, `read_events` raise `StorageUnavailable`
+  (`list_games_calls` counts every `list_games` call).
 
 Every append attempt is recorded in `attempts` as `(game_id, seqs, outcome)`.
 """
@@ -24,7 +25,7 @@ import orjson
 
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event, GameStatus
-from rejoin_server.store.base import Deleted, GameRecord, SnapshotWrite, StoredLog
+from rejoin_server.store.base import Deleted, GameRecord, RawEvent, SnapshotWrite, StoredLog
 from rejoin_server.store.memory import MemoryGameStore
 
 Outcome = Literal["stored", "unavailable", "committed-then-unavailable", "refused"]
@@ -44,6 +45,7 @@ class ScriptedStore(MemoryGameStore):
         self._held: dict[str, int] = {}
         self._fail_list_games = 0
         self._fail_delete = 0
+        self._fail_read_events = 0
         self.list_games_calls = 0
 
     # --- scripting -------------------------------------------------------------------------------
@@ -74,6 +76,9 @@ class ScriptedStore(MemoryGameStore):
 
     def fail_delete_next(self, count: int) -> None:
         self._fail_delete += count
+
+    def fail_read_events_next(self, count: int) -> None:
+        self._fail_read_events += count
 
     def stored(self, game_id: str) -> list[tuple[int, str, dict[str, object]]]:
         """The stored log of one game as (seq, kind, data), in seq order."""
@@ -130,6 +135,14 @@ class ScriptedStore(MemoryGameStore):
             self.attempts.append((game_id, seqs, "committed-then-unavailable"))
             raise StorageUnavailable("scripted lost answer")
         self.attempts.append((game_id, seqs, "stored"))
+
+    async def read_events(
+        self, game_id: str, after_seq: int, limit: int | None = None
+    ) -> list[RawEvent]:
+        if self._fail_read_events > 0:
+            self._fail_read_events -= 1
+            raise StorageUnavailable("scripted outage (read_events)")
+        return await super().read_events(game_id, after_seq, limit)
 
     async def get_game(self, game_id: str) -> GameRecord | None:
         if self._fail_get_game > 0:
