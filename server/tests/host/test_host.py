@@ -27,37 +27,8 @@ from rejoin_server.host.live import LiveGame
 from rejoin_server.store.base import TokenRow
 
 from .scripted_store import ScriptedStore
-from .support import T0, FakeClock, HostFactory
+from .support import T0, FakeClock, HostFactory, new_table, started_table, to_act
 from .waiting import settle, wait_until
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-async def new_table(host: GameHost, players: int = 2, **settings: Any) -> tuple[str, list[str]]:
-    """A table with `players` seated (player ids p0, p1 …, seats 0, 1 …)."""
-    live = await host.create_game(settings)
-    ids = [f"p{i}" for i in range(players)]
-    for player in ids:
-        await host.execute(live.game_id, Join(player, player.upper()))
-    return live.game_id, ids
-
-
-async def started_table(host: GameHost, players: int = 2, **settings: Any) -> tuple[str, list[str]]:
-    game_id, ids = await new_table(host, players, **settings)
-    await host.execute(game_id, Start(ids[0]))
-    return game_id, ids
-
-
-def to_act(live: LiveGame) -> str:
-    """The player id whose turn it is."""
-    view = live.state.view(None)
-    seat = view["toAct"]
-    assert seat is not None, "nobody is to act"
-    for entry in view["seats"]:
-        if entry["seat"] == seat:
-            player: str = entry["playerId"]
-            return player
-    raise AssertionError(f"no player at seat {seat}")
 
 
 def waiting_player(live: LiveGame, players: Sequence[str]) -> str:

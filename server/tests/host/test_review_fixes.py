@@ -10,41 +10,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import GameNotFound, RejoinError, StorageUnavailable
-from rejoin_server.games.base import Act, Join, Start
+from rejoin_server.games.base import Act, Start
 from rejoin_server.host.host import GameHost
 from rejoin_server.host.live import LiveGame, Subscriber
 
 from .scripted_store import ScriptedStore
-from .support import FakeClock, HostFactory
+from .support import FakeClock, HostFactory, new_table, started_table, to_act
 from .waiting import wait_until
-
-
-async def new_table(host: GameHost, **settings: Any) -> tuple[str, list[str]]:
-    live = await host.create_game(settings)
-    players = ["p0", "p1"]
-    for player in players:
-        await host.execute(live.game_id, Join(player, player.upper()))
-    return live.game_id, players
-
-
-async def started_table(host: GameHost, **settings: Any) -> tuple[str, list[str]]:
-    game_id, players = await new_table(host, **settings)
-    await host.execute(game_id, Start(players[0]))
-    return game_id, players
-
-
-def to_act(live: LiveGame) -> str:
-    view = live.state.view(None)
-    seat = view["toAct"]
-    assert seat is not None, "nobody is to act"
-    player: str = next(s["playerId"] for s in view["seats"] if s["seat"] == seat)
-    return player
 
 
 def passive(live: LiveGame) -> Act:
@@ -204,3 +181,26 @@ async def test_reading_waits_for_an_in_flight_commit(host: GameHost, store: Scri
     seq, stored = await reader
     assert seq == outcome.seq
     assert stored[-1] == seq
+
+
+async def test_events_after_on_a_fresh_load_with_a_command_in_flight(
+    host: GameHost, store: ScriptedStore
+) -> None:
+    """A freshly loaded game holds no events in memory; a command in flight has applied events
+    nobody may see yet. Replay must serve the published ones from the store, not fail for want of
+    the unpublished ones."""
+    game_id, _ = await started_table(host)
+    host.forget(game_id)
+    live = await host.get(game_id)
+    published = live.state.seq
+    store.block(game_id)
+    command = asyncio.create_task(host.execute(game_id, Act(to_act(live), "call")))
+    await wait_until(lambda: store.held(game_id) == 1, what="the action's append to be held")
+    assert live.state.seq > published, "the command applied its events in memory"
+
+    events = await host.events_after(live, 0)
+
+    assert [event.seq for event in events] == list(range(1, published + 1))
+    store.release(game_id)
+    outcome = await command
+    assert outcome.seq == live.state.seq

@@ -186,6 +186,7 @@ class GameHost:
                 # Before its first command here, a game's last activity is its last write.
                 last_activity_ms=restored.last_stored_ms or self.clock(),
                 durable_seq=state.seq,
+                published_seq=state.seq,
                 stored_at_ms=restored.last_stored_ms,
                 last_snapshot_seq=restored.snapshot_version,
                 stored_snapshot_seq=restored.snapshot_version,

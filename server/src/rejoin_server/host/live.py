@@ -61,6 +61,7 @@ class LiveGame:
     subscribers: set[Subscriber] = field(default_factory=set)
     connections: dict[str, int] = field(default_factory=dict)  # player_id → open channels
     timer: asyncio.TimerHandle | None = None
+    published_seq: int = 0  # the last event handed to readers (the state's seq when loaded)
 
     @property
     def game_id(self) -> str:
@@ -78,6 +79,7 @@ class LiveGame:
     def publish(self, events: Iterable[Event]) -> None:
         for event in events:
             self.recent.append(event)
+            self.published_seq = event.seq
             for subscriber in self.subscribers:
                 subscriber.push(event)
         # Keep the newest RECENT_EVENTS, and beyond them every event not stored yet: while the
@@ -87,8 +89,10 @@ class LiveGame:
             recent.popleft()
 
     def recent_after(self, seq: int) -> list[Event] | None:
-        """The events after `seq` if memory holds all of them, else None (read the store)."""
-        if seq >= self.state.seq:
+        """The published events after `seq` if memory holds all of them, else None (read the
+        store). Measured against what was published, not `state.seq`: a command in flight has
+        applied events that nobody may see yet."""
+        if seq >= self.published_seq:
             return []
         if not self.recent or self.recent[0].seq > seq + 1:
             return None
