@@ -142,21 +142,8 @@ class Api:
         """GET `path` with header bytes exactly as given (TestClient re-encodes non-ASCII header
         values as UTF-8; a real client may send Latin-1 bytes). Returns the status and the first
         body bytes; a stream is then disconnected."""
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.4"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"testserver"), *headers],
-            "client": ("testclient", 50000),
-            "server": ("testserver", 80),
-        }
-        result: tuple[int, bytes] = self.run(_first_answer, self.app, scope)
+        scope = _get_scope(path, b"", headers)
+        result: tuple[int, bytes] = self.run(_drive, self.app, scope, b"", 10.0, True)
         return result
 
     def stream_until(
@@ -174,7 +161,30 @@ class Api:
         self.run(self.services.host.forget, game_id)
 
 
-async def _first_answer(app: Starlette, scope: dict[str, Any]) -> tuple[int, bytes]:
+def _get_scope(path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The ASGI scope of a plain GET, with header bytes exactly as given."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("testclient", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _drive(
+    app: Starlette, scope: dict[str, Any], until: bytes, timeout_s: float, must_answer: bool
+) -> tuple[int, bytes]:
+    """Run one request on the app directly and read its body until `until` is in it (any first
+    bytes when `until` is empty) or the response ends; then hang up. After `timeout_s`, return
+    what came so far, or raise TimeoutError when `must_answer`."""
     disconnected = asyncio.Event()
     answered = asyncio.Event()
     status = 0
@@ -195,16 +205,20 @@ async def _first_answer(app: Starlette, scope: dict[str, Any]) -> tuple[int, byt
             status = message["status"]
         elif message["type"] == "http.response.body":
             body.extend(message.get("body", b""))
-            if body or not message.get("more_body", False):
+            if (body and until in body) or not message.get("more_body", False):
                 answered.set()
 
     task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
+    waiter = asyncio.create_task(answered.wait())
     try:
-        await asyncio.wait_for(answered.wait(), 10)
+        await asyncio.wait([task, waiter], timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
     finally:
         disconnected.set()
+        waiter.cancel()
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(task, waiter, return_exceptions=True)
+    if must_answer and not answered.is_set():
+        raise TimeoutError(f"no answer within {timeout_s} s")
     return status, bytes(body)
 
 
@@ -219,56 +233,8 @@ async def read_stream(
     `ASGITransport`): the status, and the body read until `until` appears in it, the response
     ends, or `timeout_s` passes (then what came so far). The client then hangs up."""
     route, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": route,
-        "raw_path": route.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            *((name.lower().encode(), value.encode()) for name, value in headers.items()),
-        ],
-        "client": ("testclient", 50000),
-        "server": ("testserver", 80),
-    }
-    disconnected = asyncio.Event()
-    answered = asyncio.Event()
-    status = 0
-    body = bytearray()
-    requested = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await disconnected.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            body.extend(message.get("body", b""))
-            if until in body or not message.get("more_body", False):
-                answered.set()
-
-    task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
-    waiter = asyncio.create_task(answered.wait())
-    try:
-        await asyncio.wait([task, waiter], timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        disconnected.set()
-        waiter.cancel()
-        task.cancel()
-        await asyncio.gather(task, waiter, return_exceptions=True)
-    return status, bytes(body)
+    encoded = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    return await _drive(app, _get_scope(route, query.encode(), encoded), until, timeout_s, False)
 
 
 class AsyncApi:
