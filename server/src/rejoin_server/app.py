@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,10 +16,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.api import admin, events, games, health, openapi, reconnect
+from rejoin_server.api import admin, bodies, events, games, health, openapi, reconnect, ws
 from rejoin_server.api.context import Services
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
@@ -35,8 +34,6 @@ from rejoin_server.tokens.service import ReconnectTokens
 from rejoin_server.tokens.signing import TokenSigner
 
 log = logging.getLogger("rejoin_server")
-
-_GAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _sql_store(settings: ServerSettings) -> GameStore:
@@ -111,7 +108,7 @@ def create_app(
 def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[str]) -> Route:
     async def checked(request: Request) -> Response:
         game_id = request.path_params["game_id"]
-        if not _GAME_ID.match(game_id):
+        if not bodies.GAME_ID.match(game_id):
             raise GameNotFound(game_id[:80])
         response: Response = await endpoint(request)  # type: ignore[misc]
         return response
@@ -119,9 +116,10 @@ def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[
     return Route(path, checked, methods=methods, name=getattr(endpoint, "__name__", None))
 
 
-def _routes() -> list[Route]:
+def _routes() -> list[BaseRoute]:
     game = "/api/game/{game_id}"
     return [
+        WebSocketRoute(f"{game}/ws", ws.channel),
         Route("/api/games", games.create_game, methods=["POST"]),
         _game_route(f"{game}/join", games.join, ["POST"]),
         _game_route(f"{game}/start", games.start, ["POST"]),

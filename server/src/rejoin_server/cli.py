@@ -272,6 +272,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="most bytes of stored events and snapshots; beyond it the oldest completed games are "
         "deleted, never one in play (default: no limit)",
     )
+    add(
+        "--ping-interval",
+        metavar="DURATION",
+        type=_duration(positive=True),
+        help=f"how often the server pings each WebSocket client "
+        f"(default {format_duration_ms(d.ping_interval_ms)})",
+    )
+    add(
+        "--idle-timeout",
+        metavar="DURATION",
+        type=_duration(positive=True),
+        help=f"a WebSocket client silent this long is disconnected; it resumes from its last "
+        f"seq (default {format_duration_ms(d.idle_timeout_ms)}; longer than --ping-interval)",
+    )
     add("--log-level", choices=LOG_LEVELS, help="log level (default info)")
     return parser
 
@@ -356,6 +370,8 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             abandon_after_ms=_given(ns.abandon_after, d.abandon_after_ms),
             max_games=ns.max_games,
             max_storage_bytes=ns.max_storage_bytes,
+            ping_interval_ms=_given(ns.ping_interval, d.ping_interval_ms),
+            idle_timeout_ms=_given(ns.idle_timeout, d.idle_timeout_ms),
             host=_given(ns.host, d.host),
             port=_given(ns.port, d.port),
         )

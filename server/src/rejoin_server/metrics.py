@@ -48,6 +48,17 @@ class Metrics:
             "Events replayed to reconnecting players.",
             registry=r,
         )
+        self.websockets = Gauge(
+            "rejoin_websockets",
+            "Open WebSocket channels that have been welcomed.",
+            registry=r,
+        )
+        self.readers_dropped = Counter(
+            "rejoin_readers_dropped",
+            "Live readers (WebSocket or SSE) disconnected, by reason (slow, heartbeat, superseded).",
+            ["reason"],
+            registry=r,
+        )
         self.degraded = Gauge(
             "rejoin_degraded",
             "1 while the store cannot be reached and games run from memory.",

@@ -156,6 +156,8 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
 
     import uvicorn
 
+    from rejoin_protocol.messages import MAX_FRAME_BYTES
+
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
@@ -164,6 +166,14 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        # The channel has its own heartbeat (`ping` messages, DESIGN §4), which browsers can see
+        # and answer; protocol-level pings would only double it.
+        ws_ping_interval=None,
+        ws_ping_timeout=None,
+        # A client frame is small; a bigger one is refused by the protocol layer (close 1009).
+        ws_max_size=MAX_FRAME_BYTES,
+        # Compression would be per socket: it undoes encoding each event once for every reader.
+        ws_per_message_deflate=False,
     )
 
     class Server(uvicorn.Server):

@@ -53,6 +53,10 @@ class ServerSettings:
     max_games: int | None = None
     max_storage_bytes: int | None = None
     max_body_bytes: int = 64 * 1024
+    # The WebSocket heartbeat (DESIGN §4): the server sends `ping` this often, and drops a client
+    # it has heard nothing from for `idle_timeout_ms` (it resumes from its last seq).
+    ping_interval_ms: int = 5_000
+    idle_timeout_ms: int = 15_000
     # Public URL pieces, only for what the CLI prints.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -60,9 +64,18 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if self.durability not in ("strict", "relaxed"):
             raise ValueError(f"durability must be strict or relaxed, not {self.durability!r}")
-        for name in ("token_ttl_ms", "session_ttl_ms", "cleanup_interval_ms", "abandon_after_ms"):
+        for name in (
+            "token_ttl_ms",
+            "session_ttl_ms",
+            "cleanup_interval_ms",
+            "abandon_after_ms",
+            "ping_interval_ms",
+            "idle_timeout_ms",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.idle_timeout_ms <= self.ping_interval_ms:
+            raise ValueError("idle_timeout_ms must be longer than ping_interval_ms")
         if self.retention_ms < 0:
             raise ValueError("retention_ms must not be negative")
         if self.snapshot_every < 1 or self.keep_snapshots < 1 or self.replay_limit < 0:

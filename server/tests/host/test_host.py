@@ -23,7 +23,7 @@ from rejoin_server.games.base import (
 from rejoin_server.host import host as host_module
 from rejoin_server.host import live as live_module
 from rejoin_server.host.host import GameHost, Outcome
-from rejoin_server.host.live import LiveGame
+from rejoin_server.host.live import LiveGame, Outgoing
 from rejoin_server.store.base import TokenRow
 
 from .scripted_store import ScriptedStore
@@ -626,7 +626,7 @@ async def test_subscribers_get_new_events_and_mark_the_player_connected(host: Ga
     assert (seat0["playerId"], seat0["connected"]) == ("p0", True)
     outcome = await host.execute(game_id, Start("p1"))
     received = [subscriber.queue.get_nowait() for _ in outcome.events]
-    assert received == outcome.events
+    assert [item.event for item in received if isinstance(item, Outgoing)] == outcome.events
     host.unsubscribe(live, subscriber)
     assert host.view(live, "p1")["seats"][0]["connected"] is False
 

@@ -81,5 +81,19 @@ _SPECS: dict[ErrorCode, _Spec] = {
 
 # WebSocket close codes that are not errors of the table above.
 CLOSE_PROTOCOL_ERROR = 4400
+"""A frame that is not a message, a message out of order (no `hello` first), a wrong version."""
 CLOSE_SUPERSEDED = 4409
+"""Another connection resumed this seat; this one must not fight back (do not reconnect)."""
 CLOSE_SERVER_RESTARTING = 1012
+"""Graceful shutdown, or the game was reloaded: reconnect at once and resume."""
+CLOSE_INTERNAL = 1011
+"""The server failed on this connection (logged there); reconnect with backoff."""
+CLOSE_TRY_AGAIN_LATER = 1013
+"""The store is unavailable at `hello`, or this client fell too far behind the events (slow
+consumer): reconnect with backoff and resume from the last seq."""
+CLOSE_HEARTBEAT_TIMEOUT = 4408
+"""The server heard nothing from the client for its idle timeout: reconnect and resume."""
+
+FATAL_CLOSE_CODES = frozenset({4400, 4401, 4403, 4404, 4409, 4410})
+"""Close codes after which reconnecting with the same token cannot succeed: a client stops and
+tells its user. Any other close (1006 lost, 1011, 1012, 1013, 4408) is retried with backoff."""

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
 
+GAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what a game id can be; anything else is not found
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"^[0-9]{1,15}$")  # ASCII only: str.isdigit() accepts "²", int() does not
 

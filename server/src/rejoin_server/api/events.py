@@ -23,7 +23,7 @@ from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.host import GameHost
-from rejoin_server.host.live import LiveGame, Subscriber
+from rejoin_server.host.live import LiveGame, Outgoing, Subscriber
 
 HEARTBEAT_S = 10.0
 
@@ -77,10 +77,12 @@ def _not_past_the_end(after: int, seq: int) -> None:
         )
 
 
-def _frame(state: GameState, event: Event, player_id: str) -> bytes:
-    seen = state.event_for(event, player_id)
-    data = orjson.dumps(seen.to_json()).decode()
-    return f"id: {seen.seq}\nevent: {seen.kind}\ndata: {data}\n\n".encode()
+def _frame(event: Event, data: str) -> bytes:
+    return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
+
+
+def _backlog_frame(state: GameState, event: Event, player_id: str) -> bytes:
+    return _frame(event, orjson.dumps(state.event_for(event, player_id).to_json()).decode())
 
 
 async def _stream(
@@ -96,23 +98,24 @@ async def _stream(
             if not backlog:
                 break
             for event in backlog:
-                yield _frame(live.state, event, player_id)
+                yield _backlog_frame(live.state, event, player_id)
                 sent = event.seq
         while True:
-            if subscriber.overflowed and subscriber.queue.empty():
-                return  # too far behind: the client resumes from its Last-Event-ID
+            if subscriber.end is not None:
+                return  # too far behind, or shutting down: the client resumes from its last id
             try:
                 item = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_S)
             except TimeoutError:
                 yield b": ping\n\n"
                 continue
-            if item is None:
-                return
-            if item.seq <= sent:
+            if not isinstance(item, Outgoing):
+                continue  # None wakes us to look at `end`; presence is not part of SSE
+            event = item.event
+            if event.seq <= sent:
                 continue
-            if item.seq != sent + 1:
+            if event.seq != sent + 1:
                 return  # a hole would be a lost event: end, the client resumes from `sent`
-            yield _frame(live.state, item, player_id)
-            sent = item.seq
+            yield _frame(event, item.json_for(live.state, player_id))
+            sent = event.seq
     finally:
         host.unsubscribe(live, subscriber)

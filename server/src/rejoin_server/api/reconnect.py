@@ -13,7 +13,6 @@ from rejoin_server.api.auth import player_claims, seated
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError, RejoinError
-from rejoin_server.host.live import LiveGame
 from rejoin_server.timefmt import iso_ms
 
 
@@ -78,7 +77,7 @@ async def _reconnect(request: Request, svc: Services) -> Response:
                 "This game is over; its final result is in `details.gameState`. Join a new game.",
                 details={"gameState": view},
             )
-        missed, resync = await _missed(svc, live, player_id, last_seq)
+        missed, resync = await svc.host.missed_events(live, player_id, last_seq)
         seq = game.seq
     now = svc.host.clock()
     fresh = await svc.tokens.use(claims, client_id, now)
@@ -95,15 +94,3 @@ async def _reconnect(request: Request, svc: Services) -> Response:
             "sessionToken": svc.signer.session_token(game_id, player_id),
         }
     )
-
-
-async def _missed(
-    svc: Services, live: LiveGame, player_id: str, last_seq: int | None
-) -> tuple[list[dict[str, object]], bool]:
-    """The events after `last_seq` as this player may see them, or `([], True)` for a resync."""
-    limit = svc.settings.replay_limit
-    if last_seq is None or last_seq > live.state.seq or live.state.seq - last_seq > limit:
-        return [], True
-    events = await svc.host.events_after(live, last_seq)
-    state = live.state
-    return [state.event_for(event, player_id).to_json() for event in events], False

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from rejoin_protocol.errors import ErrorCode
+from rejoin_protocol.errors import CLOSE_SUPERSEDED, ErrorCode
 from rejoin_server.errors import ApiError, GameNotFound, StateCorrupted, StorageUnavailable
 from rejoin_server.games.base import (
     Abandon,
@@ -412,12 +412,16 @@ class GameHost:
             self._still_loaded(live)
             yield live.state
 
-    def view(self, live: LiveGame, player_id: str | None) -> dict[str, Any]:
-        """The game as `player_id` sees it, with who is connected right now."""
+    def view(
+        self, live: LiveGame, player_id: str | None, *, also: str | None = None
+    ) -> dict[str, Any]:
+        """The game as `player_id` sees it, with who is connected right now (and `also`, a player
+        about to be)."""
         view = live.state.view(player_id)
         for seat in view.get("seats", ()):
             if isinstance(seat, dict) and isinstance(seat.get("playerId"), str):
-                seat["connected"] = live.is_connected(seat["playerId"])
+                seat_player = seat["playerId"]
+                seat["connected"] = seat_player == also or live.is_connected(seat_player)
         return view
 
     async def events_after(
@@ -438,17 +442,50 @@ class GameHost:
             recent = stored + tail
         return recent if limit is None else recent[:limit]
 
-    def subscribe(self, live: LiveGame, player_id: str | None) -> Subscriber:
-        subscriber = Subscriber(player_id)
+    def subscribe(
+        self, live: LiveGame, player_id: str | None, *, presence: bool = False, count: bool = True
+    ) -> Subscriber:
+        """A reader of every event published from now on. `count`: it counts as the player being
+        connected at once (an SSE stream); a WebSocket counts only once its `hello` has won the
+        seat (`take_seat`)."""
+        subscriber = Subscriber(player_id, presence=presence)
         live.subscribers.add(subscriber)
-        if player_id is not None:
-            live.connect(player_id)
+        if count:
+            live.connect(subscriber)
         return subscriber
+
+    def take_seat(self, live: LiveGame, subscriber: Subscriber) -> None:
+        """`subscriber` is now the player's WebSocket: the one it replaces is closed with 4409
+        `superseded` (DESIGN §3), and the player counts as connected."""
+        player_id = subscriber.player_id
+        assert player_id is not None
+        previous = live.sockets.get(player_id)
+        live.sockets[player_id] = subscriber
+        live.connect(subscriber)
+        if previous is not None and previous is not subscriber:
+            previous.close((CLOSE_SUPERSEDED, "superseded"))
 
     def unsubscribe(self, live: LiveGame, subscriber: Subscriber) -> None:
         live.subscribers.discard(subscriber)
-        if subscriber.player_id is not None:
-            live.disconnect(subscriber.player_id)
+        if (
+            subscriber.player_id is not None
+            and live.sockets.get(subscriber.player_id) is subscriber
+        ):
+            del live.sockets[subscriber.player_id]
+        live.disconnect(subscriber)
+
+    async def missed_events(
+        self, live: LiveGame, player_id: str, last_seq: int | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """What a player resuming from `last_seq` missed, in their visibility, or `([], True)`
+        (resync: the fresh state is the catch-up) when there is no `last_seq`, it is past the
+        end, or more than the replay limit is missing. Call it under `reading`."""
+        state = live.state
+        limit = self.settings.replay_limit
+        if last_seq is None or last_seq > state.seq or state.seq - last_seq > limit:
+            return [], True
+        events = await self.events_after(live, last_seq)
+        return [state.event_for(event, player_id).to_json() for event in events], False
 
     # --- operator actions ------------------------------------------------------------------------
 

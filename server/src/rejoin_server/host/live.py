@@ -2,7 +2,8 @@
 
 Beside the `GameState`: a lock (one command at a time per game), the actionIds already applied (so
 a resent action is answered, not applied again), the recent events (missed-event replay without a
-database read), who is connected, and the subscribers that receive new events.
+database read), who is connected, and the subscribers that receive new events (SSE streams and
+WebSocket channels, each with a bounded queue).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import orjson
+
 from rejoin_server.games.base import Event, GameState
 
 # ActionIds remembered per game: far more than any client keeps unacknowledged.
@@ -22,26 +25,77 @@ RECENT_EVENTS = 1000
 # A subscriber that falls this far behind is dropped; it resumes from its last seq.
 SUBSCRIBER_QUEUE = 1000
 
+# Why a subscriber's stream ended: a WebSocket close code and reason (SSE just ends).
+END_SHUTDOWN = (1012, "server restarting")
+END_SLOW = (1013, "too far behind: resume from your last seq")
+
+
+class Outgoing:
+    """One published event on its way to every reader of a game: its JSON is encoded once per
+    visibility (in full, and redacted for the players it is private from), not once per reader.
+
+    It relies on `GameState.event_for` returning the event itself to whoever may see all of it,
+    and one same redaction to everyone else."""
+
+    __slots__ = ("_full", "_redacted", "event")
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self._full: str | None = None
+        self._redacted: str | None = None
+
+    def json_for(self, state: GameState, player_id: str | None) -> str:
+        """The event as JSON text, as `player_id` may see it."""
+        seen = state.event_for(self.event, player_id)
+        if seen is self.event:
+            if self._full is None:
+                self._full = orjson.dumps(seen.to_json()).decode()
+            return self._full
+        if self._redacted is None:
+            self._redacted = orjson.dumps(seen.to_json()).decode()
+        return self._redacted
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceNote:
+    """Another player's connection count went from 0 to 1 or back (WebSocket readers only)."""
+
+    player_id: str
+    connected: bool
+
+
+# What a subscriber's queue carries: events, presence, frames of the reader's own channel (an ack,
+# a pong) that must go out in order with the events, and None to wake a reader that must end.
+Item = Outgoing | PresenceNote | str | None
+
 
 class Subscriber:
-    """A live reader of one player's visibility (an SSE stream; the WebSocket channel later)."""
+    """A live reader of one player's visibility: an SSE stream or a WebSocket channel."""
 
-    def __init__(self, player_id: str | None) -> None:
+    def __init__(self, player_id: str | None, *, presence: bool = False) -> None:
         self.player_id = player_id
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
-        self.overflowed = False
+        self.presence = presence  # wants PresenceNote items
+        self.counted = False  # counted in `LiveGame.connections`
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(SUBSCRIBER_QUEUE)
+        self.end: tuple[int, str] | None = None  # set once: why the reader must stop
 
-    def push(self, event: Event) -> None:
-        if self.overflowed:
+    @property
+    def overflowed(self) -> bool:
+        return self.end is not None
+
+    def push(self, item: Item) -> None:
+        if self.end is not None:
             return
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait(item)
         except asyncio.QueueFull:
-            self.overflowed = True
+            # Too slow: ending it bounds memory and never stalls the table; it resumes later.
+            self.end = END_SLOW
 
-    def close(self) -> None:
-        """End the stream: the reader sees `None` (or, with a full queue, `overflowed`)."""
-        self.overflowed = True
+    def close(self, end: tuple[int, str] = END_SHUTDOWN) -> None:
+        """End the stream: the reader sees `end` set (and `None` when the queue has room)."""
+        if self.end is None:
+            self.end = end
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
 
@@ -60,6 +114,7 @@ class LiveGame:
     recent: deque[Event] = field(default_factory=deque)
     subscribers: set[Subscriber] = field(default_factory=set)
     connections: dict[str, int] = field(default_factory=dict)  # player_id → open channels
+    sockets: dict[str, Subscriber] = field(default_factory=dict)  # player_id → its WebSocket
     timer: asyncio.TimerHandle | None = None
     published_seq: int = 0  # the last event handed to readers (the state's seq when loaded)
 
@@ -80,8 +135,9 @@ class LiveGame:
         for event in events:
             self.recent.append(event)
             self.published_seq = event.seq
+            outgoing = Outgoing(event)
             for subscriber in self.subscribers:
-                subscriber.push(event)
+                subscriber.push(outgoing)
         # Keep the newest RECENT_EVENTS, and beyond them every event not stored yet: while the
         # store is down, memory is the only place a missed event can be replayed from.
         recent = self.recent
@@ -101,12 +157,30 @@ class LiveGame:
     def is_connected(self, player_id: str) -> bool:
         return self.connections.get(player_id, 0) > 0
 
-    def connect(self, player_id: str) -> None:
-        self.connections[player_id] = self.connections.get(player_id, 0) + 1
+    def connect(self, subscriber: Subscriber) -> None:
+        """Count `subscriber` as a connection of its player; the first one is announced."""
+        player_id = subscriber.player_id
+        if player_id is None or subscriber.counted:
+            return
+        subscriber.counted = True
+        count = self.connections.get(player_id, 0) + 1
+        self.connections[player_id] = count
+        if count == 1:
+            self._announce(PresenceNote(player_id, True))
 
-    def disconnect(self, player_id: str) -> None:
+    def disconnect(self, subscriber: Subscriber) -> None:
+        player_id = subscriber.player_id
+        if player_id is None or not subscriber.counted:
+            return
+        subscriber.counted = False
         left = self.connections.get(player_id, 0) - 1
         if left > 0:
             self.connections[player_id] = left
-        else:
-            self.connections.pop(player_id, None)
+            return
+        self.connections.pop(player_id, None)
+        self._announce(PresenceNote(player_id, False))
+
+    def _announce(self, note: PresenceNote) -> None:
+        for subscriber in self.subscribers:
+            if subscriber.presence and subscriber.player_id != note.player_id:
+                subscriber.push(note)

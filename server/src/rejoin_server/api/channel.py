@@ -1,0 +1,319 @@
+"""One welcomed WebSocket: events out in seq order, actions in, the heartbeat and fresh tokens.
+
+Two tasks per connection, and either ending ends the other:
+
+- the reader takes the client's frames: actions (run one at a time and answered with `ack` or
+  `error` through the same queue as the events, so an ack never overtakes the events of its own
+  action), `ping` (answered with `pong`) and `pong`. A frame that is not a message, or a second
+  `hello`, closes the connection with 4400; a bad field in an `action` is answered with `error`
+  and the connection stays.
+- the writer drains the subscriber's queue onto the socket. Events were encoded once for every
+  reader with the same visibility (`live.Outgoing`); here they are only wrapped. Every ping
+  interval it sends `ping`, closes the connection (4408) if the client has been silent past the
+  idle timeout, and, once half of the current reconnect token's life is gone, rotates it and
+  pushes the new one (`token`), so a connected client is never stranded with an expired token.
+
+The subscriber's `end` is how the rest of the server ends a channel: shutdown and reload (1012),
+a newer connection for the same seat (4409), a reader too far behind (1013). The client resumes
+from its last seq on a new connection in every case but 4409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from rejoin_protocol.errors import (
+    CLOSE_HEARTBEAT_TIMEOUT,
+    CLOSE_INTERNAL,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_SERVER_RESTARTING,
+    CLOSE_SUPERSEDED,
+    ErrorCode,
+)
+from rejoin_protocol.messages import (
+    Ack,
+    Action,
+    Error,
+    Hello,
+    Ping,
+    Pong,
+    Presence,
+    ProtocolError,
+    TokenMessage,
+    Welcome,
+    decode_client,
+    encode,
+    wire,
+)
+from rejoin_server.api.context import Services
+from rejoin_server.errors import RejoinError, StorageUnavailable
+from rejoin_server.games.base import Act
+from rejoin_server.host.live import END_SLOW, LiveGame, Outgoing, PresenceNote, Subscriber
+from rejoin_server.timefmt import iso_ms
+from rejoin_server.tokens.service import IssuedToken
+from rejoin_server.tokens.signing import Claims
+
+log = logging.getLogger(__name__)
+
+# The longest actionId kept (the same bound as `POST …/action`).
+MAX_ACTION_ID = 64
+# A token is rotated once this much of its lifetime has passed.
+TOKEN_REFRESH_AT = 0.5
+
+
+class _Gone(Exception):
+    """The client's socket is closed; nothing more can be sent."""
+
+
+async def receive_frame(websocket: WebSocket) -> str | bytes:
+    """The next text or binary frame; raises WebSocketDisconnect when the client is gone."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    if text is not None:
+        return str(text)
+    data = message.get("bytes")
+    return bytes(data) if data is not None else b""
+
+
+class Channel:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        svc: Services,
+        live: LiveGame,
+        subscriber: Subscriber,
+        *,
+        client_id: str,
+        token: IssuedToken,
+        token_claims: Claims,
+        sent: int,
+    ) -> None:
+        assert subscriber.player_id is not None
+        self._ws = websocket
+        self._svc = svc
+        self._live = live
+        self._subscriber = subscriber
+        self._player_id = subscriber.player_id
+        self._client_id = client_id
+        self._token = token
+        self._token_claims = token_claims
+        self._sent = sent  # the last seq sent (the welcome's seq at first)
+        self._loop = asyncio.get_running_loop()
+        self._heard = self._loop.time()  # when the client last sent anything
+        self._closed = False
+
+    async def run(self, welcome: Welcome) -> None:
+        """Send the welcome, then serve until either side ends; the seat is released after."""
+        svc = self._svc
+        svc.metrics.websockets.inc()
+        try:
+            await self._send(orjson.dumps(wire(welcome)).decode())
+            tasks = [
+                self._loop.create_task(self._read()),
+                self._loop.create_task(self._write()),
+            ]
+            try:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception) and not isinstance(result, _Gone):
+                    log.error(
+                        "WebSocket of player %s in game %s failed: %r",
+                        self._player_id,
+                        self._live.game_id,
+                        result,
+                        exc_info=result,
+                    )
+                    await self._close(CLOSE_INTERNAL, "internal error")
+        except _Gone:
+            pass
+        finally:
+            svc.host.unsubscribe(self._live, self._subscriber)
+            svc.metrics.websockets.dec()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                frame = await receive_frame(self._ws)
+            except WebSocketDisconnect:
+                return
+            self._heard = self._loop.time()
+            try:
+                message = decode_client(frame)
+            except ProtocolError as exc:
+                if exc.field is None or exc.field == "type":
+                    await self._fail(exc.message)
+                    return
+                self._reply(Error(ErrorCode.INVALID_REQUEST.value, exc.message, _action_id(frame)))
+                continue
+            if isinstance(message, Action):
+                await self._act(message)
+            elif isinstance(message, Ping):
+                self._reply(Pong(message.t))
+            elif isinstance(message, Hello):
+                await self._fail(
+                    "`hello` was already answered on this connection; open a new connection to "
+                    "resume again."
+                )
+                return
+            # A `pong` needs no answer: hearing it is what it is for.
+
+    async def _act(self, message: Action) -> None:
+        action_id = message.action_id
+        if len(action_id) > MAX_ACTION_ID:
+            self._reply(
+                Error(
+                    ErrorCode.INVALID_REQUEST.value,
+                    f"actionId must be at most {MAX_ACTION_ID} characters.",
+                    action_id[:MAX_ACTION_ID],
+                )
+            )
+            return
+        svc = self._svc
+        started = time.perf_counter()
+        body = message.action
+        try:
+            outcome = await svc.host.execute(
+                self._live.game_id,
+                Act(self._player_id, body.type, body.amount),
+                # Scoped by player, as over HTTP: the same action resent over either is one action.
+                action_id=f"{self._player_id}:{action_id}",
+                at_seq=message.at_seq,
+            )
+        except RejoinError as exc:
+            if isinstance(exc, StorageUnavailable):
+                svc.host.writer.report_unavailable(exc)
+            self._reply(Error(exc.code.value, exc.message, action_id, exc.details or None))
+            return
+        svc.metrics.action_seconds.observe(time.perf_counter() - started)
+        self._reply(Ack(action_id, outcome.seq, outcome.duplicate, outcome.durable))
+
+    def _reply(self, message: Ack | Error | Pong) -> None:
+        """Queue an answer behind the events already queued (a full queue ends the channel)."""
+        self._subscriber.push(encode(message))
+
+    async def _fail(self, message: str) -> None:
+        """A protocol error: say what, close with 4400."""
+        with contextlib.suppress(_Gone):
+            await self._send(encode(Error(ErrorCode.INVALID_REQUEST.value, message)))
+        await self._close(CLOSE_PROTOCOL_ERROR, "protocol error")
+
+    # --- writing -------------------------------------------------------------------------------
+
+    async def _write(self) -> None:
+        settings = self._svc.settings
+        interval = settings.ping_interval_ms / 1000
+        idle = settings.idle_timeout_ms / 1000
+        subscriber = self._subscriber
+        queue = subscriber.queue
+        next_beat = self._loop.time() + interval
+        while True:
+            if subscriber.end is not None:
+                await self._end(subscriber.end)
+                return
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    item = await asyncio.wait_for(queue.get(), next_beat - self._loop.time())
+                except TimeoutError:
+                    item = None
+            if self._loop.time() >= next_beat:
+                if self._loop.time() - self._heard > idle:
+                    self._svc.metrics.readers_dropped.labels("heartbeat").inc()
+                    await self._close(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
+                    return
+                await self._send(encode(Ping(self._svc.host.clock())))
+                next_beat = self._loop.time() + interval
+                await self._refresh_token()
+            if item is None:
+                continue  # woken to look at `end`, or a heartbeat
+            if isinstance(item, Outgoing):
+                seq = item.event.seq
+                if seq <= self._sent:
+                    continue  # already in the welcome
+                if seq != self._sent + 1:
+                    # A hole would be a lost event: end, and the client resumes from `_sent`.
+                    await self._close(CLOSE_SERVER_RESTARTING, "resume from your last seq")
+                    return
+                data = item.json_for(self._live.state, self._player_id)
+                await self._send(f'{{"type":"event","seq":{seq},"event":{data}}}')
+                self._sent = seq
+            elif isinstance(item, PresenceNote):
+                await self._send(encode(Presence(item.player_id, item.connected)))
+            else:
+                await self._send(item)
+
+    async def _end(self, end: tuple[int, str]) -> None:
+        if end is END_SLOW:
+            self._svc.metrics.readers_dropped.labels("slow").inc()
+        elif end[0] == CLOSE_SUPERSEDED:
+            self._svc.metrics.readers_dropped.labels("superseded").inc()
+        await self._close(*end)
+
+    async def _refresh_token(self) -> None:
+        """Rotate the reconnect token once half its life is gone: use it (as a reconnect would,
+        with this client's id) and push its successor. Should this `token` message be lost, the
+        client's older token still leads to the successor (the winner-retrying rule of §3)."""
+        svc = self._svc
+        now = svc.host.clock()
+        if now < self._token.expires_at - svc.settings.token_ttl_ms * TOKEN_REFRESH_AT:
+            return
+        try:
+            fresh = await svc.tokens.use(self._token_claims, self._client_id, now)
+        except RejoinError as exc:
+            # Tried again at the next beat. A token used elsewhere means another connection has
+            # taken (or is taking) the seat: it closes this one.
+            if isinstance(exc, StorageUnavailable):
+                svc.host.writer.report_unavailable(exc)
+            log.info("token refresh for player %s: %s", self._player_id, exc)
+            return
+        self._token = fresh
+        self._token_claims = svc.signer.check_reconnect(fresh.token)
+        await self._send(encode(TokenMessage(fresh.token, iso_ms(fresh.expires_at))))
+
+    # --- the socket ----------------------------------------------------------------------------
+
+    async def _send(self, text: str) -> None:
+        if self._closed:
+            raise _Gone
+        try:
+            await self._ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self._closed = True
+            raise _Gone from None
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await self._ws.close(code, reason)
+
+
+def _action_id(frame: str | bytes) -> str | None:
+    """The actionId of a frame that failed to decode, if it has a usable one, so that the
+    `error` can name the action it refuses."""
+    try:
+        value = json.loads(frame)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(value, dict):
+        action_id = value.get("actionId")
+        if isinstance(action_id, str) and 0 < len(action_id) <= MAX_ACTION_ID:
+            return action_id
+    return None

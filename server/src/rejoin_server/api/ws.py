@@ -1,0 +1,213 @@
+"""`GET /api/game/{gameId}/ws`: the handshake of the live channel (DESIGN §4).
+
+The first frame must be `hello` (within `HELLO_TIMEOUT_S`). It is answered like `POST …/reconnect`:
+everything the `welcome` says (the seat, the view, the missed events) is read under the game's lock,
+where the channel also subscribes, so no event can fall between the welcome and the live stream;
+the reconnect token is used last, so a refusal before that leaves it as it was. Once the token is
+used, this socket holds the seat and an older one is closed with 4409 `superseded`.
+
+A refusal is an `error` message with its code, then a close with the code's close code (4401 for
+a bad token, 4404 for an unknown game, …; see `rejoin_protocol.errors`). The connection after the
+welcome is `channel.Channel`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from rejoin_protocol.errors import (
+    CLOSE_INTERNAL,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_SERVER_RESTARTING,
+    CLOSE_TRY_AGAIN_LATER,
+    ErrorCode,
+)
+from rejoin_protocol.messages import (
+    PROTOCOL_VERSION,
+    Error,
+    Hello,
+    ProtocolError,
+    TokenInfo,
+    Welcome,
+    decode_client,
+    wire,
+)
+from rejoin_server.api import bodies
+from rejoin_server.api.channel import Channel, receive_frame
+from rejoin_server.api.context import Services, services
+from rejoin_server.errors import ApiError, GameNotFound, RejoinError, StorageUnavailable
+from rejoin_server.timefmt import iso_ms
+from rejoin_server.tokens.signing import Claims
+
+log = logging.getLogger(__name__)
+
+# A connection that has not said `hello` by then is closed (4400): it holds a socket for nothing.
+HELLO_TIMEOUT_S = 10.0
+
+
+async def channel(websocket: WebSocket) -> None:
+    """The endpoint: handshake, then the channel until either side ends it."""
+    svc = services(websocket)
+    await websocket.accept()
+    started = time.perf_counter()
+    try:
+        accepted = await _handshake(websocket, svc)
+    except _Gone:
+        return
+    except (RejoinError, ProtocolError, TimeoutError) as exc:
+        svc.metrics.reconnects.labels(_outcome(exc)).inc()
+        await _refuse(websocket, svc, exc)
+        return
+    except Exception as exc:  # a bug: logged here, never a traceback to the client
+        log.exception("WebSocket hello on %s failed", websocket.url.path)
+        await _refuse(websocket, svc, exc)
+        return
+    svc.metrics.reconnects.labels("ok").inc()
+    svc.metrics.reconnect_seconds.observe(time.perf_counter() - started)
+    svc.metrics.missed_events.inc(len(accepted.welcome.missed_events))
+    await accepted.channel.run(accepted.welcome)
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    channel: Channel
+    welcome: Welcome
+
+
+class _Gone(Exception):
+    """The client hung up before its `hello` was answered."""
+
+
+async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
+    game_id = websocket.path_params["game_id"]
+    if not bodies.GAME_ID.match(game_id):
+        raise GameNotFound(game_id[:80])
+    try:
+        frame = await asyncio.wait_for(receive_frame(websocket), HELLO_TIMEOUT_S)
+    except WebSocketDisconnect:
+        raise _Gone from None
+    hello = decode_client(frame)
+    if not isinstance(hello, Hello):
+        raise ProtocolError("type", "The first message must be `hello`; send it before anything.")
+    if hello.protocol != PROTOCOL_VERSION:
+        raise ProtocolError(
+            "hello.protocol",
+            f"This server speaks protocol {PROTOCOL_VERSION}, not {hello.protocol}; "
+            "update the client.",
+        )
+    claims = _claims_for(svc, hello, game_id)
+    live = await svc.host.get(game_id)
+    player_id = hello.player_id
+    async with svc.host.reading(live) as game:
+        seat = game.seat_of(player_id)
+        if seat is None:
+            raise ApiError(
+                ErrorCode.PLAYER_NOT_IN_GAME,
+                "That player holds no seat in this game; a player can only reconnect to a game "
+                "they joined.",
+            )
+        view = svc.host.view(live, player_id, also=player_id)
+        if game.status == "completed":
+            raise ApiError(
+                ErrorCode.GAME_COMPLETED,
+                "This game is over; its final result is in `details.gameState`. Join a new game.",
+                details={"gameState": view},
+            )
+        missed, resync = await svc.host.missed_events(live, player_id, hello.last_seq)
+        seq = game.seq
+        # Subscribed under the lock, at a published seq: every later event reaches the queue.
+        subscriber = svc.host.subscribe(live, player_id, presence=True, count=False)
+    try:
+        fresh = await svc.tokens.use(claims, hello.client_id, svc.host.clock())
+    except BaseException:
+        svc.host.unsubscribe(live, subscriber)
+        raise
+    svc.host.take_seat(live, subscriber)
+    welcome = Welcome(
+        player_id=player_id,
+        seat=seat,
+        seq=seq,
+        game_state=view,
+        missed_events=missed,
+        resync=resync,
+        token=TokenInfo(fresh.token, iso_ms(fresh.expires_at)),
+        session_token=svc.signer.session_token(game_id, player_id),
+        server_time=svc.host.clock(),
+    )
+    live_channel = Channel(
+        websocket,
+        svc,
+        live,
+        subscriber,
+        client_id=hello.client_id,
+        token=fresh,
+        token_claims=svc.signer.check_reconnect(fresh.token),
+        sent=seq,
+    )
+    return _Accepted(live_channel, welcome)
+
+
+def _claims_for(svc: Services, hello: Hello, game_id: str) -> Claims:
+    claims = svc.signer.check_reconnect(hello.token)
+    if claims.game_id != game_id:
+        raise ApiError(
+            ErrorCode.FORBIDDEN, "This reconnect token is for another game; use that game's token."
+        )
+    if claims.player_id != hello.player_id:
+        raise ApiError(
+            ErrorCode.FORBIDDEN,
+            "This reconnect token belongs to another player; use your own token.",
+        )
+    return claims
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, RejoinError):
+        return exc.code.value
+    return ErrorCode.INVALID_REQUEST.value
+
+
+async def _refuse(websocket: WebSocket, svc: Services, exc: BaseException) -> None:
+    """Tell the client why, then close with the matching code."""
+    if isinstance(exc, RejoinError):
+        if isinstance(exc, StorageUnavailable):
+            svc.host.writer.report_unavailable(exc)
+        message = Error(exc.code.value, exc.message, details=exc.details or None)
+        close = exc.code.close_code or _close_without_code(exc.code)
+    elif isinstance(exc, ProtocolError):
+        message = Error(ErrorCode.INVALID_REQUEST.value, exc.message)
+        close = CLOSE_PROTOCOL_ERROR
+    elif isinstance(exc, TimeoutError):
+        message = Error(
+            ErrorCode.INVALID_REQUEST.value,
+            f"No `hello` within {HELLO_TIMEOUT_S:g} s; send `hello` first, as soon as the "
+            "socket opens.",
+        )
+        close = CLOSE_PROTOCOL_ERROR
+    else:
+        message = Error(
+            ErrorCode.INTERNAL.value,
+            "The server failed on this connection; it has been logged. Reconnect in a moment.",
+        )
+        close = CLOSE_INTERNAL
+    with contextlib.suppress(Exception):  # the client may be gone already
+        await websocket.send_text(orjson.dumps(wire(message)).decode())
+        await websocket.close(close, message.code)
+
+
+def _close_without_code(code: ErrorCode) -> int:
+    """The close code for errors that do not end a connection when they answer an action."""
+    if code in (ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_FULL):
+        return CLOSE_TRY_AGAIN_LATER
+    if code in (ErrorCode.INTERNAL, ErrorCode.STATE_CORRUPTED):
+        return CLOSE_INTERNAL
+    if code == ErrorCode.STALE_STATE:  # the game was reloaded while the hello waited
+        return CLOSE_SERVER_RESTARTING
+    return CLOSE_PROTOCOL_ERROR
