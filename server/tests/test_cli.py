@@ -33,6 +33,8 @@ SERVE_OPTIONS = [
     "--abandon-after",
     "--max-games",
     "--max-storage-bytes",
+    "--ping-interval",
+    "--idle-timeout",
     "--log-level",
 ]
 
@@ -81,6 +83,8 @@ def test_every_serve_option() -> None:
             "--abandon-after=2h",
             "--max-games=1000",
             "--max-storage-bytes=1_000_000",
+            "--ping-interval=2s",
+            "--idle-timeout=6s",
             "--log-level=debug",
         ],
         {},
@@ -103,6 +107,8 @@ def test_every_serve_option() -> None:
             abandon_after_ms=2 * 3_600_000,
             max_games=1000,
             max_storage_bytes=1_000_000,
+            ping_interval_ms=2_000,
+            idle_timeout_ms=6_000,
         ),
         "debug",
         "--admin-token",
@@ -199,6 +205,19 @@ def test_help_lists_every_option_with_its_default_and_variable(
         assert f"default {default}" in text
     # One "(default" per option, and `--help` itself has none.
     assert " ".join(text.split()).count("default") >= len(SERVE_OPTIONS)
+
+
+def test_the_readme_documents_every_option() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for option in SERVE_OPTIONS:
+        assert f"| `{option}` |" in readme, f"{option} is missing from the README's flag table"
+
+
+def test_an_idle_timeout_must_outlast_the_ping_interval(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    err = usage_error(["--ping-interval", "10s", "--idle-timeout", "5s"], capsys)
+    assert "must be longer than ping_interval_ms (--ping-interval)" in err
 
 
 def test_signing_keys_have_no_flag(capsys: pytest.CaptureFixture[str]) -> None:

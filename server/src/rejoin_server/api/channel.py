@@ -109,6 +109,10 @@ class Channel:
         self._sent = sent  # the last seq sent (the welcome's seq at first)
         self._loop = asyncio.get_running_loop()
         self._heard = self._loop.time()  # when the client last sent anything
+        self._sending_since: float | None = None  # set while a send waits for the socket
+        self._interval_s = svc.settings.ping_interval_ms / 1000
+        self._idle_s = svc.settings.idle_timeout_ms / 1000
+        self._watchdog: asyncio.TimerHandle | None = None
         self._closed = False
 
     async def run(self, welcome: Welcome) -> None:
@@ -117,13 +121,13 @@ class Channel:
         svc.metrics.websockets.inc()
         try:
             await self._send(orjson.dumps(wire(welcome)).decode())
-            tasks = [
-                self._loop.create_task(self._read()),
-                self._loop.create_task(self._write()),
-            ]
+            writer = self._loop.create_task(self._write())
+            tasks = [self._loop.create_task(self._read()), writer]
+            self._watchdog = self._loop.call_later(self._interval_s, self._watch, writer)
             try:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
+                self._watchdog.cancel()
                 for task in tasks:
                     task.cancel()
                 results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -142,6 +146,18 @@ class Channel:
         finally:
             svc.host.unsubscribe(self._live, self._subscriber)
             svc.metrics.websockets.dec()
+
+    def _watch(self, writer: asyncio.Task[None]) -> None:
+        """A client that stops reading fills its TCP window, and then a send waits forever: the
+        writer never gets back to its checks. Every ping interval, look whether one send has
+        waited longer than the idle timeout, and if so give up on the client (cancelling the
+        writer ends the channel; the client resumes from its last seq)."""
+        since = self._sending_since
+        if since is not None and self._loop.time() - since > self._idle_s:
+            self._svc.metrics.readers_dropped.labels("slow").inc()
+            writer.cancel()
+            return
+        self._watchdog = self._loop.call_later(self._interval_s, self._watch, writer)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -215,9 +231,7 @@ class Channel:
     # --- writing -------------------------------------------------------------------------------
 
     async def _write(self) -> None:
-        settings = self._svc.settings
-        interval = settings.ping_interval_ms / 1000
-        idle = settings.idle_timeout_ms / 1000
+        interval, idle = self._interval_s, self._idle_s
         subscriber = self._subscriber
         queue = subscriber.queue
         next_beat = self._loop.time() + interval
@@ -291,11 +305,14 @@ class Channel:
     async def _send(self, text: str) -> None:
         if self._closed:
             raise _Gone
+        self._sending_since = self._loop.time()
         try:
             await self._ws.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError):
             self._closed = True
             raise _Gone from None
+        finally:
+            self._sending_since = None
 
     async def _close(self, code: int, reason: str) -> None:
         if self._closed:

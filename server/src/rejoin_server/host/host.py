@@ -459,10 +459,15 @@ class GameHost:
         `superseded` (DESIGN §3), and the player counts as connected."""
         player_id = subscriber.player_id
         assert player_id is not None
-        previous = live.sockets.get(player_id)
+        self.supersede(live, player_id)
         live.sockets[player_id] = subscriber
         live.connect(subscriber)
-        if previous is not None and previous is not subscriber:
+
+    def supersede(self, live: LiveGame, player_id: str) -> None:
+        """The player's seat was resumed elsewhere (a `hello` or `POST …/reconnect` used their
+        token): their WebSocket, if any, is closed with 4409 `superseded`."""
+        previous = live.sockets.pop(player_id, None)
+        if previous is not None:
             previous.close((CLOSE_SUPERSEDED, "superseded"))
 
     def unsubscribe(self, live: LiveGame, subscriber: Subscriber) -> None:
