@@ -1,6 +1,7 @@
 """Developer and CI entry points. `python3 -m pip install nox` is the one prerequisite.
 
-nox -s tests   everything but the browser, on SQLite and PostgreSQL (REJOIN_TEST_POSTGRES_URL)
+nox -s tests   everything but the browser, on SQLite and PostgreSQL (REJOIN_TEST_POSTGRES_URL);
+               then the protocol's tests again under Pyodide (Python 3.14, WebAssembly) on Node.js
 nox -s lint    ruff and mypy --strict
 nox -s bench   the benchmarks of bench/, with ratios against peers measured in the same run
 nox -s serve   the server on ./rejoin.db (options after --, e.g. nox -s serve -- --port 9000)
@@ -9,6 +10,7 @@ nox -s serve   the server on ./rejoin.db (options after --, e.g. nox -s serve --
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -19,11 +21,20 @@ nox.options.reuse_venv = "yes"
 ROOT = Path(__file__).parent
 PACKAGES = ["-e", "packages/protocol", "-e", "server", "-e", "client_sdk"]
 REPORTS = ROOT / ".reports"
+WEB = ROOT / "client_sdk" / "web"
+PROTOCOL_PYODIDE = ROOT / "packages" / "protocol" / "pyodide"
+# Pyodide's Python and wheel ABI (npm pyodide 314.0.7 in client_sdk/web/package-lock.json).
+PYODIDE_WHEEL_TAGS = [
+    "--python-version", "3.14", "--implementation", "cp", "--abi", "cp314", "--abi", "none",
+    "--platform", "pyemscripten_2026_0_wasm32", "--platform", "any",
+]  # fmt: skip
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit, contract and property tests on SQLite and PostgreSQL (PostgreSQL must be running)."""
+    """Unit, contract and property tests on SQLite and PostgreSQL (PostgreSQL must be running),
+    then packages/protocol's tests under Pyodide on Node.js (node and npm must be installed).
+    Options after `--` go to the CPython pytest run only."""
     session.install("-r", "requirements/dev.txt", *PACKAGES)
     REPORTS.mkdir(exist_ok=True)
     session.run(
@@ -31,6 +42,33 @@ def tests(session: nox.Session) -> None:
         f"--junitxml={REPORTS / 'junit-tests.xml'}",
         *session.posargs,
     )
+    _protocol_tests_under_pyodide(session)
+
+
+def _protocol_tests_under_pyodide(session: nox.Session) -> None:
+    """rejoin_protocol must pass its tests under Pyodide too (issue 4): Pyodide from npm
+    (client_sdk/web, `npm ci`), the pinned wheels of packages/protocol/pyodide/requirements.txt,
+    and a rejoin_protocol wheel built now; packages/protocol/pyodide/run_tests.mjs runs them."""
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            session.error(f"`{tool}` is not on PATH: the Pyodide tests need Node.js 20+ and npm")
+    session.run("npm", "ci", "--prefix", str(WEB), "--no-audit", "--no-fund", external=True)
+    wheels = Path(session.create_tmp()) / "pyodide-wheels"
+    shutil.rmtree(wheels, ignore_errors=True)  # only this run's wheels may be installed
+    session.run(
+        "python", "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+        "--require-hashes", "--no-deps", "--only-binary=:all:", *PYODIDE_WHEEL_TAGS,
+        "--dest", str(wheels), "-r", str(PROTOCOL_PYODIDE / "requirements.txt"),
+    )  # fmt: skip
+    session.run(
+        "python", "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
+        "--wheel-dir", str(wheels), str(ROOT / "packages" / "protocol"),
+    )  # fmt: skip
+    session.run(
+        "node", str(PROTOCOL_PYODIDE / "run_tests.mjs"),
+        "--wheels", str(wheels), "--junitxml", str(REPORTS / "junit-pyodide.xml"),
+        external=True,
+    )  # fmt: skip
 
 
 @nox.session

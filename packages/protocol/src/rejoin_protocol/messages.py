@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, ClassVar, Literal, TypeAlias, TypeGuard, get_args
 
 __all__ = [
@@ -341,6 +343,23 @@ def _refuse_constant(name: str) -> float:
     raise ProtocolError(None, f"frame must be JSON; {name} is not a JSON value")
 
 
+# Deeper frames are refused before json.loads: its C scanner recurses once per level, and under
+# Pyodide that overflows the JavaScript stack (a fatal error that kills the interpreter) at a few
+# thousand levels, long before any RecursionError. No message of DESIGN §4 nests this deep.
+MAX_NESTING = 100
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _nested_too_deep(text: str) -> bool:
+    """Whether the arrays and objects of a JSON text nest deeper than MAX_NESTING (C speed)."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return False  # fewer openers than the bound: the common case, one pass each
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) > MAX_NESTING
+
+
 def _open(text: str | bytes, max_bytes: int) -> tuple[str, _Reader]:
     """Size check, UTF-8, JSON, object, `type`: what every frame must pass before its fields."""
     if isinstance(text, bytes):
@@ -357,6 +376,9 @@ def _open(text: str | bytes, max_bytes: int) -> tuple[str, _Reader]:
         size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise ProtocolError(None, f"frame must be at most {max_bytes} bytes")
+    assert isinstance(text, str)  # bytes within the bound were decoded above
+    if _nested_too_deep(text):
+        raise ProtocolError(None, f"frame must be a JSON text nested at most {MAX_NESTING} deep")
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except ProtocolError:
