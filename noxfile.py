@@ -4,6 +4,7 @@ nox -s tests   everything but the browser, on SQLite and PostgreSQL (REJOIN_TEST
                then the protocol's tests again under Pyodide (Python 3.14, WebAssembly) on Node.js
 nox -s lint    ruff and mypy --strict
 nox -s bench   the benchmarks of bench/, with ratios against peers measured in the same run
+               (`-- --quick`: short; `-- --only ws`: the WebSocket ones alone; needs node and npm)
 nox -s serve   the server on ./rejoin.db (options after --, e.g. nox -s serve -- --port 9000)
 """
 
@@ -92,8 +93,19 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: median and p99 of ours and of peers, and the ratios. Not a test: no pass/fail."""
+    """Benchmarks: median and p99 of ours and of peers, and the ratios. Not a test: no pass/fail.
+    `-- --quick` for short counts, `-- --only ws` (or rtt, fanout, storm, peer) for the WebSocket
+    benchmarks alone. The Socket.IO peer needs Node.js 18+ and npm; `npm ci` installs its pinned
+    packages (bench/peers/socketio/package-lock.json)."""
     session.install("-r", "requirements/bench.txt", *PACKAGES)
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        session.error(
+            f"{' and '.join(missing)} not found: the WebSocket benchmarks' Socket.IO peer "
+            "(bench/peers/socketio) needs Node.js 18+ and npm, e.g. `apt-get install nodejs npm`."
+        )
+    with session.chdir(ROOT / "bench" / "peers" / "socketio"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
     session.run("python", "bench/run.py", *session.posargs)
 
 

@@ -1,4 +1,5 @@
-"""`python bench/run.py [--quick]`: every benchmark, ours beside the eventsourcing library's.
+"""`python bench/run.py [--quick] [--only ws|rtt|fanout|storm|peer]`: every benchmark, ours beside
+the eventsourcing library's, then the WebSocket ones (`--only`: those alone, or one of them).
 
 This file only makes `bench` importable when run as a script; the work is in `bench.suite`.
 """

@@ -1,8 +1,11 @@
 """The floor the server benchmarks are measured against: a bare Starlette app on the same uvicorn.
 
 `python bench/server_floor.py --port P [--server-imports]` serves `POST /echo` (reads a small JSON
-body and a bearer header, answers a small JSON object) and `GET /healthz`, with uvicorn configured
-as `rejoin_server.serve.run_uvicorn` does (h11, asyncio loop, lifespan on). It is what any Starlette
+body and a bearer header, answers a small JSON object), `GET /healthz` and the WebSocket `/ws`
+(accepts, then sends every text frame back as it came: the floor of a WebSocket round trip and of a
+WebSocket handshake), with uvicorn configured as `rejoin_server.serve.run_uvicorn` does (h11,
+asyncio loop, lifespan on; for WebSockets the same library, no protocol-level pings, no
+compression). It is what any Starlette
 app on this machine pays per request and per launch, so our figures are read as multiples of it.
 
 `--server-imports` imports the server's modules (`rejoin_server.app`: Starlette, SQLAlchemy,
@@ -33,7 +36,8 @@ def main(argv: list[str]) -> int:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
-    from starlette.routing import Route
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
 
     async def echo(request: Request) -> JSONResponse:
         body = await request.json()
@@ -43,13 +47,31 @@ def main(argv: list[str]) -> int:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    async def ws_echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_text(await websocket.receive_text())
+        except WebSocketDisconnect:
+            pass
+
     app = Starlette(
         routes=[
             Route("/echo", echo, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            WebSocketRoute("/ws", ws_echo),
         ]
     )
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        lifespan="on",
+        ws_ping_interval=None,
+        ws_ping_timeout=None,
+        ws_per_message_deflate=False,
+    )
     uvicorn.Server(config).run()
     return 0
 

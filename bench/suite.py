@@ -4,6 +4,9 @@ prints each result as it comes and a final table with the targets and the ratios
 Figures are medians and p99 of per-operation latencies, and durable actions per second where
 throughput matters. The machine is small and noisy: compare the ratios measured in one run, not
 absolute times across runs.
+
+The WebSocket benchmarks (`ws_suite`) come last. `--only ws` runs them alone (`--only rtt`,
+`fanout`, `storm` or `peer`: one of them), e.g. `python bench/run.py --only ws --quick`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
-from bench import ours, peer, server_suite
+from bench import ours, peer, server_suite, ws_suite
 from bench.databases import Databases, bench_databases
 from bench.stats import Summary, fmt_ms, fmt_ratio, ratio
 from bench.workload import SEATS, AppendRun, Recording
@@ -389,6 +392,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="small counts (a few minutes): a smoke test"
     )
+    parser.add_argument(
+        "--only",
+        choices=["ws", "rtt", "fanout", "storm", "peer"],
+        help="only the WebSocket benchmarks (ws), or one of them",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     console = Console(width=None if sys.stdout.isatty() else 180)
@@ -397,8 +405,12 @@ def main(argv: list[str]) -> int:
         console.print(
             f"databases: {dbs.postgres.render_as_string()} and SQLite in {dbs.sqlite_dir}"
         )
-        results = Suite(plan, dbs, console).run()
-        served = server_suite.run(dbs, console, quick=args.quick)
-    render(results, plan, console, time.perf_counter() - began)
-    server_suite.render(served, console)
+        if args.only is None:
+            results = Suite(plan, dbs, console).run()
+            served = server_suite.run(dbs, console, quick=args.quick)
+        sockets = ws_suite.run(dbs, console, quick=args.quick, only=args.only)
+    if args.only is None:
+        render(results, plan, console, time.perf_counter() - began)
+        server_suite.render(served, console)
+    ws_suite.render(sockets, console)
     return 0

@@ -1,0 +1,536 @@
+"""The WebSocket benchmarks of `nox -s bench` (issue 4): real `python -m rejoin_server` processes,
+WebSocket clients on loopback, floors and a peer measured in the same run.
+
+- **action → ack**: a heads-up table, both players connected over WebSocket; the player whose
+  turn it is (as its own stream tells it) sends `action` (check, else call) and is timed until its
+  `ack` (which the server queues behind the action's events). Beside it, the floor: the bare app's
+  WebSocket echo round trip of an action-sized frame, and the server's own histogram of the same
+  actions (`rejoin_action_seconds`, the host's work only).
+- **fan-out**: 100 tables of 6, all 600 players connected, bots acting over WebSocket as their
+  turn comes; every `event` frame received by every client is counted over a fixed window after a
+  warm-up: events delivered per second and actions per second, and action → ack under that load.
+  Clients run in worker processes; their CPU time and the server's are printed.
+- **reconnect storm**: about 1,000 players over about 170 tables stopped mid-hand, connected;
+  SIGKILL the server and relaunch it at once; every client dials again (first retry within 100 ms,
+  then a short backoff) with its newest token and last seq: time from the kill until every client
+  has its `welcome`, and per client. Floor: the same storm against the bare app (kill → relaunch →
+  every client connected and echoed).
+- **peer**: Socket.IO 4 with connection state recovery against ours on one transient-disconnect
+  workload (`ws_peer`).
+
+`python bench/run.py --only ws [--quick]` runs this part alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench import server_bench as sb
+from bench import ws_peer
+from bench.databases import Databases
+from bench.server_games import TABLE_SETTINGS, Player, expect
+from bench.server_games import Table as HttpTable
+from bench.server_procs import (
+    Proc,
+    ServerDatabases,
+    floor_proc,
+    running,
+    server_databases,
+    server_proc,
+)
+from bench.server_suite import ServerRow, Target
+from bench.stats import Summary, fmt_ms, fmt_ratio, percentile, ratio
+from bench.ws_clients import Client, Seat, Tally, echo_round_trips, fanout_process, open_all
+from bench.ws_storm import (
+    StormRun,
+    collect,
+    context,
+    cpu_seconds,
+    shards,
+    stop,
+    storm,
+    ws_base,
+)
+
+SQLITE = "SQLite"
+POSTGRES = "PostgreSQL"
+BLINDS = (int(TABLE_SETTINGS["smallBlind"]), int(TABLE_SETTINGS["bigBlind"]))
+# Tables that deal their next hand by themselves at once: bots over WebSocket play on and on.
+WS_TABLE_SETTINGS = {**TABLE_SETTINGS, "autoNextHand": True, "nextHandDelayMs": 0}
+ROUND_TRIP_WARMUP = 20
+
+
+@dataclass(frozen=True, slots=True)
+class WsPlan:
+    round_trips: int  # timed action → ack round trips (and as many floor echoes)
+    fanout_tables: int
+    fanout_warmup_s: float
+    fanout_window_s: float
+    storm_tables: int  # of 6 players each
+    storm_repeats: int
+    peer_clients: int  # a multiple of 6
+    peer_actions: int  # HTTP actions per table while our clients are away
+    peer_rounds: int
+    dbs: tuple[str, ...]  # where fan-out, storm and the peer run (round trips: both)
+    processes: int = 2  # client worker processes for fan-out and storm
+    settle_s: float = 0.5
+
+
+FULL_WS = WsPlan(
+    round_trips=2000,
+    fanout_tables=100,
+    fanout_warmup_s=2.0,
+    fanout_window_s=10.0,
+    storm_tables=167,
+    storm_repeats=3,
+    peer_clients=600,
+    peer_actions=4,
+    peer_rounds=3,
+    dbs=(SQLITE, POSTGRES),
+)
+QUICK_WS = WsPlan(
+    round_trips=200,
+    fanout_tables=100,
+    fanout_warmup_s=1.0,
+    fanout_window_s=3.0,
+    storm_tables=167,
+    storm_repeats=1,
+    peer_clients=600,
+    peer_actions=3,
+    peer_rounds=1,
+    dbs=(SQLITE,),
+    settle_s=0.3,
+)
+
+
+@dataclass(slots=True)
+class WsResults:
+    rows: list[ServerRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- seating over HTTP --------------------------------------------------------------------------
+
+
+def seat_idle(client: httpx.Client, players: int) -> tuple[list[Seat], str]:
+    """A new table of `WS_TABLE_SETTINGS` with `players` joined and no hand dealt yet (the bots'
+    clients connect first and see the first hand start); the first player's session token."""
+    created = expect(client.post("/api/games", json=WS_TABLE_SETTINGS), 201)
+    game_id = created["gameId"]
+    seats: list[Seat] = []
+    session = ""
+    for i in range(players):
+        joined = expect(client.post(f"/api/game/{game_id}/join", json={"name": f"bot {i}"}), 201)
+        seats.append(
+            Seat(
+                game_id,
+                joined["playerId"],
+                joined["seat"],
+                joined["connectionToken"]["token"],
+                uuid.uuid4().hex,
+                0,
+            )
+        )
+        session = session or joined["sessionToken"]
+    return seats, session
+
+
+def start_hand(client: httpx.Client, seat: Seat, session: str) -> None:
+    headers = {"authorization": f"Bearer {session}"}
+    expect(client.post(f"/api/game/{seat.game_id}/start", headers=headers))
+
+
+def seats_of(tables: list[HttpTable]) -> list[Seat]:
+    return [_seat(t, p) for t in tables for p in t.players]
+
+
+def _seat(table: HttpTable, player: Player) -> Seat:
+    return Seat(
+        table.game_id, player.player_id, player.seat, player.token, player.client_id, table.seq
+    )
+
+
+# --- the suite ----------------------------------------------------------------------------------
+
+
+class WsSuite:
+    def __init__(self, plan: WsPlan, dbs: ServerDatabases, console: Console) -> None:
+        self.plan = plan
+        self.dbs = dbs
+        self.console = console
+        self.results = WsResults()
+
+    def run(self, only: str | None = None) -> WsResults:
+        parts = {"rtt", "fanout", "storm", "peer"} if only in (None, "ws") else {only}
+        if "rtt" in parts:
+            with running(floor_proc("ws-floor")) as floor:
+                echo = asyncio.run(echo_round_trips(ws_base(floor), self.plan.round_trips))
+            for db in (SQLITE, POSTGRES):
+                self.round_trip(db, Summary.of(echo))
+        if "fanout" in parts:
+            for db in self.plan.dbs:
+                self.fanout(db)
+        if "storm" in parts:
+            floor_run = self.storm_floor()
+            for db in self.plan.dbs:
+                self.storm(db, floor_run)
+        if "peer" in parts:
+            ws_peer.run(self.plan, self.dbs, self.console, self.results)
+        return self.results
+
+    # --- 1. action → ack ----------------------------------------------------------------------
+
+    def round_trip(self, db: str, echo: Summary) -> None:
+        url = self.dbs.url(db == POSTGRES, "ws_rtt")
+        server = server_proc(url, f"ws-rtt-{db}")
+        with running(server), httpx.Client(base_url=server.base_url, timeout=30.0) as http:
+            before = sb.read_histogram(http, "rejoin_action_seconds")
+            tally = asyncio.run(self._heads_up(server, http))
+            hist = sb.read_histogram(http, "rejoin_action_seconds").minus(before)
+        samples = tally.latencies[ROUND_TRIP_WARMUP:]
+        mine = Summary.of(samples)
+        self.row(
+            ServerRow(
+                "WS action → ack, heads-up",
+                db,
+                mine,
+                "bare app WS echo",
+                echo,
+            )
+        )
+        self.note(
+            f"{db} WS action → ack: {mine.count} actions, one at a time (the next player acts once "
+            f"its own socket has the events); the server's rejoin_action_seconds for the same "
+            f"actions: {hist.describe()} (the host's work: game, store, publish; its mean carries "
+            f"the showdown tails). Beyond it: the client, the socket, uvicorn's WebSocket "
+            f"protocol, the channel (decode, queue, encode) and the action's events sent before "
+            f"the ack, whose floor is {fmt_ms(echo.median_ms)} for one echo through the bare app."
+            + (f" Errors: {tally.errors[:3]}" if tally.errors else "")
+        )
+
+    async def _heads_up(self, server: Proc, http: httpx.Client) -> Tally:
+        seats, session = seat_idle(http, 2)
+        tally = Tally(target_acks=self.plan.round_trips + ROUND_TRIP_WARMUP)
+        clients = [Client(ws_base(server), s, tally, act=True, blinds=BLINDS) for s in seats]
+        await open_all(clients)
+        tasks = [asyncio.create_task(c.serve()) for c in clients]
+        try:
+            start_hand(http, seats[0], session)
+            await asyncio.wait_for(tally.done.wait(), 60.0 + self.plan.round_trips * 0.05)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(c.close() for c in clients))
+        return tally
+
+    # --- 2. fan-out ---------------------------------------------------------------------------
+
+    def fanout(self, db: str) -> None:
+        plan = self.plan
+        url = self.dbs.url(db == POSTGRES, "ws_fanout")
+        server = server_proc(url, f"ws-fanout-{db}")
+        with running(server), httpx.Client(base_url=server.base_url, timeout=30.0) as http:
+            seated = [seat_idle(http, 6) for _ in range(plan.fanout_tables)]
+            tables = [seats for seats, _ in seated]
+            sessions = [session for _, session in seated]
+            ctx = context()
+            out = ctx.Queue()
+            go = ctx.Event()
+            start_at = ctx.Value("d", 0.0)
+            parts = shards(tables, plan.processes)
+            procs = [
+                ctx.Process(
+                    target=fanout_process,
+                    args=(
+                        i,
+                        ws_base(server),
+                        [s for t in part for s in t],
+                        BLINDS,
+                        plan.fanout_window_s,
+                        out,
+                        go,
+                        start_at,
+                    ),
+                    daemon=True,
+                )
+                for i, part in enumerate(parts)
+            ]
+            for proc in procs:
+                proc.start()
+            try:
+                collect(out, procs, "ready")
+                for table, session in zip(tables, sessions, strict=True):
+                    start_hand(http, table[0], session)
+                begin = time.perf_counter() + plan.fanout_warmup_s
+                start_at.value = begin
+                go.set()
+                time.sleep(max(0.0, begin - time.perf_counter()))
+                cpu0 = cpu_seconds(server.pid)
+                time.sleep(max(0.0, begin + plan.fanout_window_s - time.perf_counter()))
+                server_cpu = cpu_seconds(server.pid) - cpu0
+                done = collect(out, procs, "done")
+            finally:
+                stop(procs)
+        window = plan.fanout_window_s
+        events = sum(s.events for s in done.values())
+        acks = sum(s.acks for s in done.values())
+        latencies = [x for s in done.values() for x in s.latencies]
+        errors = [e for s in done.values() for e in s.errors]
+        players = plan.fanout_tables * 6
+        if not latencies:
+            raise RuntimeError(f"fan-out on {db}: no action acknowledged; errors: {errors[:3]}")
+        ordered = sorted(latencies)
+        mine = Summary(
+            len(ordered),
+            statistics.median(ordered) * 1e3,
+            percentile(ordered, 99) * 1e3,
+            events / window,
+        )
+        self.row(
+            ServerRow(
+                f"WS fan-out, {plan.fanout_tables}x6 bots: events delivered/s (p50/p99: "
+                "action → ack)",
+                db,
+                mine,
+            )
+        )
+        self.row(
+            ServerRow(
+                "  the same: actions/s",
+                db,
+                Summary(mine.count, mine.median_ms, mine.p99_ms, acks / window),
+            )
+        )
+        client_cpu = ", ".join(f"{s.cpu_s / window:.0%}" for s in done.values())
+        self.note(
+            f"{db} fan-out: {players} players over WebSocket at {plan.fanout_tables} tables, "
+            f"bots checking/calling as their turn comes, hands dealt at once "
+            f"(autoNextHand, no delay); over {window:g} s after a {plan.fanout_warmup_s:g} s "
+            f"warm-up: {events / window:,.0f} event frames delivered/s, {acks / window:,.0f} "
+            f"actions/s ({events / max(1, acks):.1f} event frames per action: each event goes "
+            f"to the 6 players of its table), "
+            f"action → ack p50 {fmt_ms(mine.median_ms)} p99 {fmt_ms(mine.p99_ms)}. CPU over the "
+            f"window: server {server_cpu / window:.0%} of a core; client processes "
+            f"({len(done)}) {client_cpu} each. "
+            + _bottleneck(server_cpu / window, [s.cpu_s / window for s in done.values()])
+            + (f" {len(errors)} errors, e.g. {errors[:2]}." if errors else "")
+        )
+
+    # --- 3. reconnect storm -------------------------------------------------------------------
+
+    def storm_floor(self) -> list[float]:
+        plan = self.plan
+        players = plan.storm_tables * 6
+        seats = [Seat("floor", f"p{i}", 0, "t", uuid.uuid4().hex, 0) for i in range(players)]
+        proc = floor_proc("ws-storm-floor")
+        walls: list[float] = []
+        per_client: list[float] = []
+        try:
+            proc.start()
+            for _ in range(plan.storm_repeats):
+                run, seats = storm(
+                    proc, seats, floor=True, processes=plan.processes, settle_s=plan.settle_s
+                )
+                walls.append(run.wall_s)
+                per_client.extend(run.welcomed)
+                self._storm_cpu_note("bare app", "floor", run)
+        finally:
+            proc.stop()
+        self._floor_storm = (Summary.of(walls), Summary.of(per_client))
+        return walls
+
+    def storm(self, db: str, floor_walls: list[float]) -> None:
+        plan = self.plan
+        url = self.dbs.url(db == POSTGRES, "ws_storm")
+        server = server_proc(url, f"ws-storm-{db}")
+        walls: list[float] = []
+        per_client: list[float] = []
+        listening: list[float] = []
+        attempts: list[int] = []
+        server_cpu: list[float] = []
+        try:
+            server.start()
+            tables = sb.seat_players(server, plan.storm_tables, 6)
+            seats = seats_of(tables)
+            for _ in range(plan.storm_repeats):
+                run, seats = storm(
+                    server, seats, floor=False, processes=plan.processes, settle_s=plan.settle_s
+                )
+                walls.append(run.wall_s)
+                per_client.extend(run.welcomed)
+                attempts.extend(run.attempts)
+                server_cpu.append(run.server_cpu_s)
+                if run.listening_s is not None:
+                    listening.append(run.listening_s)
+                self._storm_cpu_note("ours", db, run)
+        finally:
+            server.stop()
+        floor_wall, floor_each = self._floor_storm
+        everyone = Summary.of(walls)
+        players = len(seats)
+        self.row(
+            ServerRow(
+                f"WS kill -9 → all {players} welcomed",
+                db,
+                everyone,
+                f"bare app: → {players} WS connected",
+                floor_wall,
+                Target("≤ 1.0 s", everyone.p99_ms <= 1000),
+            )
+        )
+        self.row(
+            ServerRow(
+                "  per client: kill → its welcome",
+                db,
+                Summary.of(per_client),
+                "bare app, per client",
+                floor_each,
+            )
+        )
+        self.note(
+            f"{db} WS storm ({plan.storm_repeats} storms, {players} players at {plan.storm_tables} "
+            f"tables mid-hand, clients in {plan.processes} processes): kill → 'listening' "
+            f"printed {fmt_ms(statistics.median(listening) * 1e3) if listening else '?'} "
+            f"(median), → all welcomed {fmt_ms(everyone.median_ms)}; the relaunched server had "
+            f"used {statistics.median(server_cpu):.2f} s CPU by then (imports, start-up, first "
+            f"touch of every game, every handshake and welcome); attempts per client median "
+            f"{statistics.median(attempts):g}, max {max(attempts)}. Our server binds its port "
+            "before its imports, so dials wait in the listen queue; the bare app binds once "
+            "started, so its clients are refused and back off until then (floor ~0.6 s in "
+            "shared/notes/perf-floors.md)."
+        )
+
+    def _storm_cpu_note(self, who: str, db: str, run: StormRun) -> None:
+        cpu = ", ".join(
+            f"{c:.2f} s CPU over {b:.2f} s"
+            for c, b in zip(run.client_cpu, run.client_busy, strict=True)
+        )
+        share = [c / b for c, b in zip(run.client_cpu, run.client_busy, strict=True) if b > 0]
+        self.console.print(
+            f"  storm {who} {db}: from the kill, relaunched {fmt_ms(run.spawned_s * 1e3)}, "
+            f"first welcome {fmt_ms(min(run.welcomed) * 1e3)}, "
+            f"all {len(run.welcomed)} welcomed {fmt_ms(run.wall_s * 1e3)} "
+            f"(attempts per client max {max(run.attempts)}); relaunched server used "
+            f"{run.server_cpu_s:.2f} s CPU; clients {cpu}"
+            + (
+                " (a client process was busy >80%: client-bound)"
+                if any(s > 0.8 for s in share)
+                else ""
+            ),
+            highlight=False,
+        )
+        if any(s > 0.8 for s in share):
+            self.note(
+                f"{who} {db} storm: a client process used {max(share):.0%} of a core from the "
+                "first drop to its last welcome: the clients, not only the server, set the pace."
+            )
+
+    # --- printing -----------------------------------------------------------------------------
+
+    def note(self, text: str) -> None:
+        self.results.notes.append(text)
+
+    def row(self, row: ServerRow) -> None:
+        self.results.rows.append(row)
+        print_row(self.console, row)
+
+
+def print_row(console: Console, row: ServerRow) -> None:
+    mine, theirs = row.ours, row.theirs
+    line = (
+        f"{row.name.strip()} · {row.db}: p50 {fmt_ms(mine.median_ms)} "
+        f"p99 {fmt_ms(mine.p99_ms)} (n={mine.count})"
+    )
+    if mine.rate:
+        line += f" {mine.rate:,.0f}/s"
+    if theirs is not None:
+        line += (
+            f" | {row.against} p50 {fmt_ms(theirs.median_ms)} p99 {fmt_ms(theirs.p99_ms)}"
+            f" | ratio p50 {fmt_ratio(ratio(mine.median_ms, theirs.median_ms))}"
+        )
+    if row.target is not None:
+        line += f" | target {row.target.text}: {'met' if row.target.met else 'MISSED'}"
+    console.print(line, highlight=False)
+
+
+def _bottleneck(server: float, clients: list[float]) -> str:
+    if server >= 0.85:
+        return "The server's one core is saturated: it sets the rate."
+    if any(c >= 0.85 for c in clients):
+        return "A client process is saturated: the clients, not the server, set the rate."
+    return (
+        "Neither side is at a full core: with two cores shared by the server, the clients "
+        "(and the database), the machine as a whole is the limit."
+    )
+
+
+def run(dbs: Databases, console: Console, *, quick: bool, only: str | None = None) -> WsResults:
+    plan = QUICK_WS if quick else FULL_WS
+    with server_databases(dbs) as made:
+        return WsSuite(plan, made, console).run(only)
+
+
+def render(results: WsResults, console: Console) -> None:
+    table = Table(
+        title="rejoin WebSocket benchmarks (real server processes, clients on loopback; "
+        "floor = bare Starlette app on the same uvicorn; peer = Socket.IO 4)"
+    )
+    for header, justify in (
+        ("benchmark", "left"),
+        ("db", "left"),
+        ("n", "right"),
+        ("p50", "right"),
+        ("p99", "right"),
+        ("/s", "right"),
+        ("compared with", "left"),
+        ("its p50", "right"),
+        ("its p99", "right"),
+        ("p50 ratio", "right"),
+        ("p99 ratio", "right"),
+        ("target", "left"),
+    ):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in results.rows:
+        mine, theirs = row.ours, row.theirs
+        cells = [
+            row.name,
+            row.db,
+            str(mine.count),
+            fmt_ms(mine.median_ms),
+            fmt_ms(mine.p99_ms),
+            f"{mine.rate:,.0f}" if mine.rate else "",
+        ]
+        if theirs is not None:
+            cells += [
+                row.against,
+                fmt_ms(theirs.median_ms),
+                fmt_ms(theirs.p99_ms),
+                fmt_ratio(ratio(mine.median_ms, theirs.median_ms)),
+                fmt_ratio(ratio(mine.p99_ms, theirs.p99_ms)),
+            ]
+        else:
+            cells += [""] * 5
+        if row.target is not None:
+            mark = "[green]met[/]" if row.target.met else "[red]MISSED[/]"
+            cells.append(f"{row.target.text} {mark}")
+        else:
+            cells.append("")
+        table.add_row(*cells)
+    console.print(table)
+    console.print("WebSocket notes:", style="bold")
+    for note in results.notes:
+        console.print(f"- {note}", highlight=False)
+    console.print(
+        "p99 is nearest-rank (with fewer than 100 samples, the maximum: storm rows have one sample "
+        "per repeat). Ratios are ours / the compared figure (below 1x: ours takes less time).",
+        highlight=False,
+    )
