@@ -58,7 +58,6 @@ from rejoin_server.games.base import Act
 from rejoin_server.host.live import END_SLOW, LiveGame, Outgoing, PresenceNote, Subscriber
 from rejoin_server.timefmt import iso_ms
 from rejoin_server.tokens.service import IssuedToken
-from rejoin_server.tokens.signing import Claims
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,6 @@ class Channel:
         *,
         client_id: str,
         token: IssuedToken,
-        token_claims: Claims,
         sent: int,
     ) -> None:
         assert subscriber.player_id is not None
@@ -105,7 +103,6 @@ class Channel:
         self._player_id = subscriber.player_id
         self._client_id = client_id
         self._token = token
-        self._token_claims = token_claims
         self._sent = sent  # the last seq sent (the welcome's seq at first)
         self._loop = asyncio.get_running_loop()
         self._heard = self._loop.time()  # when the client last sent anything
@@ -194,8 +191,8 @@ class Channel:
             self._reply(
                 Error(
                     ErrorCode.INVALID_REQUEST.value,
+                    # No actionId: a cut one would name an action the client never sent.
                     f"actionId must be at most {MAX_ACTION_ID} characters.",
-                    action_id[:MAX_ACTION_ID],
                 )
             )
             return
@@ -288,7 +285,7 @@ class Channel:
         if now < self._token.expires_at - svc.settings.token_ttl_ms * TOKEN_REFRESH_AT:
             return
         try:
-            fresh = await svc.tokens.use(self._token_claims, self._client_id, now)
+            fresh = await svc.tokens.use(self._token.claims, self._client_id, now)
         except RejoinError as exc:
             # Tried again at the next beat. A token used elsewhere means another connection has
             # taken (or is taking) the seat: it closes this one.
@@ -297,7 +294,6 @@ class Channel:
             log.info("token refresh for player %s: %s", self._player_id, exc)
             return
         self._token = fresh
-        self._token_claims = svc.signer.check_reconnect(fresh.token)
         await self._send(encode(TokenMessage(fresh.token, iso_ms(fresh.expires_at))))
 
     # --- the socket ----------------------------------------------------------------------------

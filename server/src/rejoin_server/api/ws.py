@@ -148,7 +148,6 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
         subscriber,
         client_id=hello.client_id,
         token=fresh,
-        token_claims=svc.signer.check_reconnect(fresh.token),
         sent=seq,
     )
     return _Accepted(live_channel, welcome)

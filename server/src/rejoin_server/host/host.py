@@ -450,6 +450,9 @@ class GameHost:
         seat (`take_seat`)."""
         subscriber = Subscriber(player_id, presence=presence)
         live.subscribers.add(subscriber)
+        if self._closing:
+            # Shutdown has begun: this reader must end too, not hold the server open.
+            subscriber.close()
         if count:
             live.connect(subscriber)
         return subscriber

@@ -31,6 +31,13 @@ class IssuedToken:
     token: str
     player_id: str
     expires_at: int
+    game_id: str = ""
+    jti: str = ""
+
+    @property
+    def claims(self) -> Claims:
+        """What the token says, without verifying our own signature again."""
+        return Claims(self.game_id, self.player_id, self.jti)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,7 +58,7 @@ class ReconnectTokens:
 
     def _issued(self, row: TokenRow) -> IssuedToken:
         token = self._signer.reconnect_token(row.game_id, row.player_id, row.jti)
-        return IssuedToken(token, row.player_id, row.expires_at)
+        return IssuedToken(token, row.player_id, row.expires_at, row.game_id, row.jti)
 
     async def issue(self, game_id: str, player_id: str, now_ms: int) -> IssuedToken:
         row = self._row(game_id, player_id, now_ms)
