@@ -110,3 +110,36 @@ async def test_a_failing_call_reaches_its_caller_and_the_thread_goes_on() -> Non
         await worker.call(boom)
     assert await worker.call(lambda conn: conn * 10) == 10
     await worker.stop()
+
+
+async def test_batched_items_of_one_kind_run_together_and_each_gets_its_own_result() -> None:
+    """Token uses are batched like appends (a reconnect storm is a thousand of them at once), but
+    never mixed with appends: each kind has its own batch function and its own results."""
+    backend = ScriptedBackend()
+    calls: list[list[int]] = []
+
+    def double(conn: int, items: list[int]) -> list[int]:
+        calls.append(list(items))
+        if -1 in items:
+            raise ValueError("a bad number")
+        return [2 * item for item in items]
+
+    worker: DbWorker[int, str] = DbWorker(backend, "test-writer")
+    jobs = [
+        asyncio.ensure_future(worker.batched(double, 1)),
+        asyncio.ensure_future(worker.batched(double, 2)),
+        asyncio.ensure_future(worker.write("w1")),
+        asyncio.ensure_future(worker.batched(double, 3)),
+        asyncio.ensure_future(worker.batched(double, -1)),
+        asyncio.ensure_future(worker.batched(double, 4)),
+    ]
+    await asyncio.sleep(0)
+    worker.start()
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    await worker.stop()
+    assert results[:4] == [2, 4, None, 6]
+    assert isinstance(results[4], ValueError)
+    assert results[5] == 8
+    # In queue order: [1, 2], the append, then [3, -1, 4] which fails and is retried one by one.
+    assert calls == [[1, 2], [3, -1, 4], [3], [-1], [4]]
+    assert backend.batches == [["w1"]]

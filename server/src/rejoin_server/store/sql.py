@@ -92,6 +92,16 @@ class _Append:
     action_id: str | None  # stored on the last event
 
 
+@dataclass(frozen=True, slots=True)
+class _TokenUse:
+    """One `consume_token` call, as an item of a batch."""
+
+    jti: str
+    client_id: str
+    now_ms: int
+    replacement: TokenRow
+
+
 class _BatchRejected(Exception):
     """A batch's fence failed somewhere; the worker retries its items one by one to find where."""
 
@@ -479,23 +489,30 @@ class _SqlBackend:
         except self._duplicate as exc:
             raise _duplicate_token(row.jti) from exc
 
-    def consume_token(
-        self, conn: Connection, jti: str, client_id: str, now_ms: int, replacement: TokenRow
-    ) -> TokenUse:
+    def consume_tokens(self, conn: Connection, uses: list[_TokenUse]) -> list[TokenUse]:
+        """Each use in turn, all in one transaction (on the writer thread, batched: see
+        `DbWorker.batched`). Two uses of one token in a batch meet as they would one after the
+        other: the first wins, the second reads the row the first left."""
         try:
             with self._transaction(conn, write=True) as cursor:
-                cursor.execute(self._sql.consume_token, (now_ms, client_id, replacement.jti, jti))
-                changed = cursor.fetchall()  # SQLite finishes the UPDATE only once it is read out
-                if len(changed) == 1:
-                    cursor.execute(self._sql.insert_token, _token_params(replacement))
-                    return TokenUse(won=True, row=TokenRow(*changed[0]))
-                # Lost (or no such token): read the row as the winner left it. On PostgreSQL this
-                # statement sees what the winner committed while our UPDATE waited for it.
-                cursor.execute(self._sql.token_row, (jti,))
-                row = cursor.fetchone()
-                return TokenUse(won=False, row=None if row is None else TokenRow(*row))
+                return [self._consume_token(cursor, use) for use in uses]
         except self._duplicate as exc:
-            raise _duplicate_token(replacement.jti) from exc
+            raise _duplicate_token(uses[0].replacement.jti if len(uses) == 1 else "?") from exc
+
+    def _consume_token(self, cursor: Any, use: _TokenUse) -> TokenUse:
+        replacement = use.replacement
+        cursor.execute(
+            self._sql.consume_token, (use.now_ms, use.client_id, replacement.jti, use.jti)
+        )
+        changed = cursor.fetchall()  # SQLite finishes the UPDATE only once it is read out
+        if len(changed) == 1:
+            cursor.execute(self._sql.insert_token, _token_params(replacement))
+            return TokenUse(won=True, row=TokenRow(*changed[0]))
+        # Lost (or no such token): read the row as the winner left it. On PostgreSQL this
+        # statement sees what the winner committed while our UPDATE waited for it.
+        cursor.execute(self._sql.token_row, (use.jti,))
+        row = cursor.fetchone()
+        return TokenUse(won=False, row=None if row is None else TokenRow(*row))
 
     def delete_expired_tokens(self, conn: Connection, before_ms: int) -> int:
         with self._transaction(conn, write=True) as cursor:
@@ -692,9 +709,8 @@ class SqlGameStore:
     async def consume_token(
         self, jti: str, *, client_id: str, now_ms: int, replacement: TokenRow
     ) -> TokenUse:
-        return await self._writer.call(
-            lambda conn: self._backend.consume_token(conn, jti, client_id, now_ms, replacement)
-        )
+        use = _TokenUse(jti, client_id, now_ms, replacement)
+        return await self._writer.batched(self._backend.consume_tokens, use)
 
     async def get_token(self, jti: str) -> TokenRow | None:
         return await self._reader.call(lambda conn: self._backend.get_token(conn, jti))

@@ -5,10 +5,12 @@ connection per thread: SQLite allows one writer at a time anyway, and on Postgre
 that commits everything ready in one transaction (group commit) does more actions per second than
 many writers each paying for its own commit.
 
-Jobs are either *calls* (a function run in its own transaction) or *writes* (items the backend
-commits as a batch). Consecutive writes found in the queue form one batch. When a batch fails for a
-reason that is not the connection (say one game's seq conflicts), each item is retried alone, so one
-bad item never fails the others.
+Jobs are either *calls* (a function run in its own transaction) or *batched* items: appends (the
+backend's `write_batch`) and any other kind a caller gives a batch function for (token uses: a
+reconnect storm after a restart consumes a thousand tokens at once, and one transaction for all of
+them beats a thousand commits). Consecutive items of one kind found in the queue form one batch.
+When a batch fails for a reason that is not the connection (say one game's seq conflicts), each
+item is retried alone, so one bad item never fails the others.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 C = TypeVar("C")  # the connection type of a backend
 W = TypeVar("W")  # a write item
 T = TypeVar("T")
+Item = TypeVar("Item")  # an item of a batch
+Result = TypeVar("Result")  # what one item of a batch comes to
 
 # Enough to amortise a commit, small enough that one transaction never holds locks for long.
 MAX_BATCH = 512
@@ -56,11 +60,16 @@ class _Call:
     loop: asyncio.AbstractEventLoop
 
 
+# Runs a batch of items in one transaction; returns one result per item (None: all None).
+BatchFn = Callable[[Any, list[Any]], "list[Any] | None"]
+
+
 @dataclass(slots=True)
 class _Write:
     item: Any
-    future: asyncio.Future[None]
+    future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    batch: BatchFn
 
 
 _STOP = object()
@@ -73,6 +82,22 @@ def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | No
         future.set_result(result)
     else:
         future.set_exception(error)
+
+
+def _resolve_all(writes: list[_Write], results: list[Any], error: BaseException | None) -> None:
+    """One wake-up of each event loop for the whole batch, not one per item."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+    for write, result in zip(writes, results, strict=True):
+        by_loop.setdefault(write.loop, []).append((write.future, result))
+    for loop, pairs in by_loop.items():
+        loop.call_soon_threadsafe(_resolve_many, pairs, error)
+
+
+def _resolve_many(
+    pairs: list[tuple[asyncio.Future[Any], Any]], error: BaseException | None
+) -> None:
+    for future, result in pairs:
+        _resolve(future, result, error)
 
 
 class DbWorker(Generic[C, W]):
@@ -99,10 +124,17 @@ class DbWorker(Generic[C, W]):
         return await future
 
     async def write(self, item: W) -> None:
+        await self.batched(self._backend.write_batch, item)
+
+    async def batched(
+        self, batch: Callable[[C, list[Item]], list[Result] | None], item: Item
+    ) -> Result:
+        """Run `item` with whatever items of the same `batch` function are queued beside it, in
+        one call of `batch` (one transaction); this item's result."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Write(item, future, loop))
-        await future
+        future: asyncio.Future[Result] = loop.create_future()
+        self._queue.put(_Write(item, future, loop, batch))
+        return await future
 
     # --- the thread ------------------------------------------------------------------------------
 
@@ -130,7 +162,9 @@ class DbWorker(Generic[C, W]):
                 index += 1
                 continue
             end = index
-            while end < len(jobs) and isinstance(jobs[end], _Write):
+            while (
+                end < len(jobs) and isinstance(jobs[end], _Write) and jobs[end].batch == job.batch
+            ):
                 end += 1
             self._run_writes(jobs[index:end])
             index = end
@@ -145,18 +179,16 @@ class DbWorker(Generic[C, W]):
 
     def _run_writes(self, writes: list[_Write]) -> None:
         try:
-            self._backend.write_batch(self._connection(), [w.item for w in writes])
+            results = writes[0].batch(self._connection(), [w.item for w in writes])
         except Exception as exc:
             error = self._translate(exc)
             if len(writes) == 1 or isinstance(error, StorageUnavailable):
-                for w in writes:
-                    w.loop.call_soon_threadsafe(_resolve, w.future, None, error)
+                _resolve_all(writes, [None] * len(writes), error)
                 return
             for w in writes:  # isolate the item that failed the batch
                 self._run_writes([w])
             return
-        for w in writes:
-            w.loop.call_soon_threadsafe(_resolve, w.future, None, None)
+        _resolve_all(writes, results or [None] * len(writes), None)
 
     def _connection(self) -> C:
         if self._conn is None:
