@@ -40,7 +40,12 @@ Decoder = Callable[[str | bytes], Message]
 
 # --- strategies: valid messages ---------------------------------------------------------------
 
-ids = st.text(min_size=1, max_size=20)
+# What an id may hold: any text but control characters and lone surrogates.
+ids = st.text(
+    st.characters(codec="utf-8", exclude_characters="".join(map(chr, [*range(32), 127]))),
+    min_size=1,
+    max_size=20,
+)
 counts = st.integers(min_value=0, max_value=2**53)
 optional_counts = st.none() | counts
 times = st.integers(min_value=-(2**53), max_value=2**53) | st.floats(
@@ -347,7 +352,7 @@ BAD_FRAMES: list[tuple[str, str, str | None, str]] = [
     ("server", '{"type": "error", "code": "", "message": "m"}', "error.code", "non-empty"),
     ("server", '{"type": "error", "code": "c"}', "error.message", "missing; it must be a string"),
     ("server", '{"type": "error", "code": "c", "message": "m", "actionId": 1}', "error.actionId",
-     "must be a non-empty string or null"),
+     "must be a non-empty string without control characters or null"),
     ("server", '{"type": "token", "token": "t"}', "token.expiresAt", "is missing"),
     ("server", '{"type": "presence", "playerId": "p", "connected": 1}', "presence.connected",
      "must be true or false"),
@@ -464,3 +469,22 @@ def test_messages_imports_nothing_outside_the_standard_library() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == []
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\nb", "\x7f", "\ud800", "x\udfff"])
+@pytest.mark.parametrize("field", ["playerId", "token", "clientId"])
+def test_ids_with_control_characters_or_lone_surrogates_are_refused(field: str, bad: str) -> None:
+    """They would reach a database column or a log line: refused at the door, naming the field."""
+    hello = {"type": "hello", "playerId": "p", "token": "t", "clientId": "c", "protocol": 1}
+    hello[field] = bad
+    with pytest.raises(ProtocolError) as refused:
+        decode_client(json.dumps(hello))
+    assert refused.value.field == f"hello.{field}"
+    assert "control characters" in refused.value.message
+
+
+def test_an_action_id_with_a_lone_surrogate_is_refused() -> None:
+    frame = json.dumps({"type": "action", "actionId": "\ud800", "action": {"type": "fold"}})
+    with pytest.raises(ProtocolError) as refused:
+        decode_client(frame)
+    assert refused.value.field == "action.actionId"

@@ -606,6 +606,22 @@ async def test_events_after_joins_stored_and_queued_events_without_gap(
     assert [e.seq for e in found] == list(range(2, stored_up_to + 2))
 
 
+async def test_a_full_page_from_the_store_needs_nothing_from_memory(
+    host: GameHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the protocol fuzz: a game with more than twice the events memory keeps answered
+    a page from its start with storage_unavailable, because the page's end was asked of memory,
+    which no longer held what follows it."""
+    monkeypatch.setattr(live_module, "RECENT_EVENTS", 3)
+    game_id, _ = await started_table(host, 3)
+    live = await host.get(game_id)
+    for _ in range(2):
+        await host.execute(game_id, Act(to_act(live), "call"))
+    assert live.recent[0].seq > 6  # memory holds the last few; a page of 3 from 0 ends before
+    page = await host.events_after(live, 0, limit=3)
+    assert [e.seq for e in page] == [1, 2, 3]
+
+
 async def test_events_after_reads_the_store_for_events_memory_no_longer_holds(
     host: GameHost, store: ScriptedStore
 ) -> None:

@@ -14,7 +14,8 @@ Rules the decoders follow:
   (`"hello.lastSeq"`, `"action.action.type"`, `"welcome.missedEvents[3]"`) or None when the frame as
   a whole is bad, and whose message says what the value must be.
 - Integers are JSON integers: `true` is not 1 and `1.0` is not 1. Sequence numbers, seats and
-  amounts are non-negative. Ids and tokens are non-empty strings.
+  amounts are non-negative. Ids and tokens are non-empty strings without control characters or
+  lone surrogates.
 - Optional fields (`lastSeq`, `amount`, `atSeq`, `actionId` and `details` of `error`) are
   omitted on encode when None and may be absent or null on decode.
 - Unknown keys are ignored, at every level, so that a newer peer can add fields without breaking
@@ -66,6 +67,7 @@ __all__ = [
     "decode_client",
     "decode_server",
     "encode",
+    "is_ident",
     "wire",
 ]
 
@@ -410,6 +412,17 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# Ids, tokens and codes end up in databases and logs: a control character or a lone surrogate
+# (which no UTF-8 text can hold) has no business in one.
+_NOT_IN_IDS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_IDENT = "a non-empty string without control characters"
+
+
+def is_ident(value: object) -> TypeGuard[str]:
+    """Whether `value` is what an id, a token or a code may be on this wire."""
+    return isinstance(value, str) and bool(value) and _NOT_IN_IDS.search(value) is None
+
+
 class _Reader:
     """Reads the fields of one JSON object, raising ProtocolError with the field's wire path."""
 
@@ -437,17 +450,17 @@ class _Reader:
         return value
 
     def ident(self, key: str) -> str:
-        value = self._get(key, "a non-empty string")
-        if not isinstance(value, str) or not value:
-            raise self._fail(key, "a non-empty string")
+        value = self._get(key, _IDENT)
+        if not is_ident(value):
+            raise self._fail(key, _IDENT)
         return value
 
     def optional_ident(self, key: str) -> str | None:
         value = self._obj.get(key)
         if value is None:
             return None
-        if not isinstance(value, str) or not value:
-            raise self._fail(key, "a non-empty string", optional=True)
+        if not is_ident(value):
+            raise self._fail(key, _IDENT, optional=True)
         return value
 
     def integer(self, key: str) -> int:

@@ -50,6 +50,7 @@ from rejoin_protocol.messages import (
     Welcome,
     decode_client,
     encode,
+    is_ident,
     wire,
 )
 from rejoin_server.api.context import Services
@@ -168,7 +169,8 @@ class Channel:
             try:
                 message = decode_client(frame)
             except ProtocolError as exc:
-                if exc.field is None or exc.field == "type":
+                # Not a message at all, or a `hello` (bad or not, it is out of place here).
+                if exc.field is None or exc.field == "type" or exc.field.startswith("hello."):
                     await self._fail(exc.message)
                     return
                 self._reply(Error(ErrorCode.INVALID_REQUEST.value, exc.message, _action_id(frame)))
@@ -327,6 +329,6 @@ def _action_id(frame: str | bytes) -> str | None:
         return None
     if isinstance(value, dict):
         action_id = value.get("actionId")
-        if isinstance(action_id, str) and 0 < len(action_id) <= MAX_ACTION_ID:
+        if is_ident(action_id) and len(action_id) <= MAX_ACTION_ID:
             return action_id
     return None

@@ -102,6 +102,7 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
             f"This server speaks protocol {PROTOCOL_VERSION}, not {hello.protocol}; "
             "update the client.",
         )
+    _within_bounds(hello)
     claims = _claims_for(svc, hello, game_id)
     live = await svc.host.get(game_id)
     player_id = hello.player_id
@@ -151,6 +152,18 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
         sent=seq,
     )
     return _Accepted(live_channel, welcome)
+
+
+def _within_bounds(hello: Hello) -> None:
+    """The longest each `hello` field may be: what the store's columns hold, as over HTTP."""
+    for field, value, longest in (
+        ("playerId", hello.player_id, 64),
+        ("token", hello.token, 1024),
+        ("clientId", hello.client_id, 128),
+    ):
+        if len(value) > longest:
+            path = f"hello.{field}"
+            raise ProtocolError(path, f"{path} must be at most {longest} characters")
 
 
 def _claims_for(svc: Services, hello: Hello, game_id: str) -> Claims:

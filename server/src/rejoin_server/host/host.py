@@ -433,6 +433,8 @@ class GameHost:
         if recent is None:
             raws = await self.store.read_events(live.game_id, after_seq, limit)
             stored = [decode_event(live.game_id, raw) for raw in raws]
+            if limit is not None and len(stored) >= limit:
+                return stored[:limit]  # a full page: what memory holds after it is not needed
             # Queued (not yet stored) events are in memory (`LiveGame.publish` keeps every event
             # that is not durable yet): join the two without gap or overlap.
             last = stored[-1].seq if stored else after_seq
