@@ -3,11 +3,16 @@
 Modules: `settings` (table settings), `cards` (card strings, CSPRNG draws), `events` (event kinds and
 data), `hand` (pokerkit wrapper for one hand), `actions` (legal actions, judging a decision),
 `table` (the `GameState` and `apply`), `commands` (`handle`), `view` (player views, redaction),
-`snapshot` (compact dump/restore), `engine` (`PokerEngine`).
+`snapshot` (compact dump/restore), `engine` (`PokerEngine`), `lazy_lookups` (a faster pokerkit
+import: it must run before pokerkit is imported, so it comes first).
 """
 
-from rejoin_server.games.poker.engine import PokerEngine
-from rejoin_server.games.poker.settings import PokerSettings
-from rejoin_server.games.poker.table import PokerTable
+from rejoin_server.games.poker import lazy_lookups
+
+lazy_lookups.install()
+
+from rejoin_server.games.poker.engine import PokerEngine  # noqa: E402
+from rejoin_server.games.poker.settings import PokerSettings  # noqa: E402
+from rejoin_server.games.poker.table import PokerTable  # noqa: E402
 
 __all__ = ["PokerEngine", "PokerSettings", "PokerTable"]
