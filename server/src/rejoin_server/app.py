@@ -108,7 +108,7 @@ def create_app(
 def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[str]) -> Route:
     async def checked(request: Request) -> Response:
         game_id = request.path_params["game_id"]
-        if not bodies.GAME_ID.match(game_id):
+        if not bodies.GAME_ID.fullmatch(game_id):
             raise GameNotFound(game_id[:80])
         response: Response = await endpoint(request)  # type: ignore[misc]
         return response

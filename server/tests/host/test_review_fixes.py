@@ -32,7 +32,7 @@ def passive(live: LiveGame) -> Act:
 
 
 def ended(subscriber: Subscriber) -> bool:
-    return subscriber.overflowed
+    return subscriber.end is not None
 
 
 def stored_kinds(store: ScriptedStore, game_id: str) -> list[str]:
@@ -204,3 +204,27 @@ async def test_events_after_on_a_fresh_load_with_a_command_in_flight(
     store.release(game_id)
     outcome = await command
     assert outcome.seq == live.state.seq
+
+
+async def test_a_command_whose_caller_is_cancelled_mid_commit_still_completes(
+    host: GameHost, store: ScriptedStore
+) -> None:
+    """Found in review: a WebSocket closing while its action committed cancelled `execute` after
+    the events were applied in memory but before they were published and the actionId kept. The
+    game then stood ahead of every reader (a hole at the next publish), and the resent action
+    applied a second time."""
+    game_id, players = await new_table(host)
+    live = await host.get(game_id)
+    await host.execute(game_id, Start(players[0]))
+    store.block(game_id)
+    acting = asyncio.ensure_future(host.execute(game_id, Act(to_act(live), "call"), action_id="a1"))
+    await wait_until(lambda: store.held(game_id) == 1, what="the commit to be under way")
+    acting.cancel()
+    await asyncio.sleep(0)
+    store.release(game_id)
+    await wait_until(lambda: live.published_seq == live.state.seq, what="the events published")
+    assert acting.cancelled()
+    assert live.actions.get("a1") == live.state.seq
+    again = await host.execute(game_id, Act(players[0], "call"), action_id="a1")
+    assert again.duplicate
+    assert again.seq == live.state.seq

@@ -197,7 +197,9 @@ async def test_once_the_winner_used_its_successor_its_old_token_is_token_reused(
 async def test_an_unknown_jti_is_token_invalid(
     tokens: ReconnectTokens, signer: TokenSigner
 ) -> None:
-    never_stored = IssuedToken(signer.reconnect_token("game-1", "player-1", "0" * 32), "p", T0)
+    never_stored = IssuedToken(
+        signer.reconnect_token("game-1", "player-1", "0" * 32), "p", T0, "game-1", "0" * 32
+    )
     error = await refused(ErrorCode.TOKEN_INVALID, tokens, signer, never_stored, "client-a", T0)
     assert "not known" in error.message
 

@@ -10,8 +10,10 @@ Two tasks per connection, and either ending ends the other:
 - the writer drains the subscriber's queue onto the socket. Events were encoded once for every
   reader with the same visibility (`live.Outgoing`); here they are only wrapped. Every ping
   interval it sends `ping`, closes the connection (4408) if the client has been silent past the
-  idle timeout, and, once half of the current reconnect token's life is gone, rotates it and
-  pushes the new one (`token`), so a connected client is never stranded with an expired token.
+  idle timeout, and, once half of the current reconnect token's life is gone, starts a task that
+  rotates it and queues the new one (`token`), so a connected client is never stranded with an
+  expired token. A watchdog ends a channel whose send has waited past the idle timeout (a client
+  that stopped reading), the welcome's included.
 
 The subscriber's `end` is how the rest of the server ends a channel: shutdown and reload (1012),
 a newer connection for the same seat (4409), a reader too far behind (1013). The client resumes
@@ -64,8 +66,10 @@ log = logging.getLogger(__name__)
 
 # The longest actionId kept (the same bound as `POST …/action`).
 MAX_ACTION_ID = 64
-# A token is rotated once this much of its lifetime has passed.
+# A token is rotated once this much of its lifetime has passed; a failed rotation is tried again
+# after a ping interval, doubling up to this.
 TOKEN_REFRESH_AT = 0.5
+MAX_REFRESH_BACKOFF_S = 60.0
 
 
 class _Gone(Exception):
@@ -107,10 +111,13 @@ class Channel:
         self._sent = sent  # the last seq sent (the welcome's seq at first)
         self._loop = asyncio.get_running_loop()
         self._heard = self._loop.time()  # when the client last sent anything
-        self._sending_since: float | None = None  # set while a send waits for the socket
+        self._sends: list[float] = []  # when each send now waiting for the socket began
         self._interval_s = svc.settings.ping_interval_ms / 1000
         self._idle_s = svc.settings.idle_timeout_ms / 1000
         self._watchdog: asyncio.TimerHandle | None = None
+        self._refresh: asyncio.Task[None] | None = None
+        self._refresh_after = 0.0  # loop time before which no refresh is tried (backoff)
+        self._refresh_backoff = self._interval_s
         self._closed = False
 
     async def run(self, welcome: Welcome) -> None:
@@ -118,14 +125,16 @@ class Channel:
         svc = self._svc
         svc.metrics.websockets.inc()
         try:
-            await self._send(orjson.dumps(wire(welcome)).decode())
-            writer = self._loop.create_task(self._write())
+            # The writer sends the welcome first, under the watchdog like any other send.
+            writer = self._loop.create_task(self._write(orjson.dumps(wire(welcome)).decode()))
             tasks = [self._loop.create_task(self._read()), writer]
             self._watchdog = self._loop.call_later(self._interval_s, self._watch, writer)
             try:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 self._watchdog.cancel()
+                if self._refresh is not None:
+                    tasks.append(self._refresh)
                 for task in tasks:
                     task.cancel()
                 results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -150,8 +159,7 @@ class Channel:
         writer never gets back to its checks. Every ping interval, look whether one send has
         waited longer than the idle timeout, and if so give up on the client (cancelling the
         writer ends the channel; the client resumes from its last seq)."""
-        since = self._sending_since
-        if since is not None and self._loop.time() - since > self._idle_s:
+        if self._sends and self._loop.time() - min(self._sends) > self._idle_s:
             self._svc.metrics.readers_dropped.labels("slow").inc()
             writer.cancel()
             return
@@ -222,14 +230,16 @@ class Channel:
         self._subscriber.push(encode(message))
 
     async def _fail(self, message: str) -> None:
-        """A protocol error: say what, close with 4400."""
+        """A protocol error: say what, close with 4400 (the reader's own send and close: the
+        client is at fault, and whatever the writer still has queued no longer matters)."""
         with contextlib.suppress(_Gone):
             await self._send(encode(Error(ErrorCode.INVALID_REQUEST.value, message)))
         await self._close(CLOSE_PROTOCOL_ERROR, "protocol error")
 
     # --- writing -------------------------------------------------------------------------------
 
-    async def _write(self) -> None:
+    async def _write(self, welcome: str) -> None:
+        await self._send(welcome)
         interval, idle = self._interval_s, self._idle_s
         subscriber = self._subscriber
         queue = subscriber.queue
@@ -241,10 +251,12 @@ class Channel:
             try:
                 item = queue.get_nowait()
             except asyncio.QueueEmpty:
-                try:
-                    item = await asyncio.wait_for(queue.get(), next_beat - self._loop.time())
-                except TimeoutError:
-                    item = None
+                item = None
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that arrives as the item does, and `run` would wait for this task in vain.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, next_beat - self._loop.time())):
+                        item = await queue.get()
             if self._loop.time() >= next_beat:
                 if self._loop.time() - self._heard > idle:
                     self._svc.metrics.readers_dropped.labels("heartbeat").inc()
@@ -252,7 +264,7 @@ class Channel:
                     return
                 await self._send(encode(Ping(self._svc.host.clock())))
                 next_beat = self._loop.time() + interval
-                await self._refresh_token()
+                self._maybe_refresh_token()
             if item is None:
                 continue  # woken to look at `end`, or a heartbeat
             if isinstance(item, Outgoing):
@@ -278,39 +290,53 @@ class Channel:
             self._svc.metrics.readers_dropped.labels("superseded").inc()
         await self._close(*end)
 
-    async def _refresh_token(self) -> None:
-        """Rotate the reconnect token once half its life is gone: use it (as a reconnect would,
-        with this client's id) and push its successor. Should this `token` message be lost, the
-        client's older token still leads to the successor (the winner-retrying rule of §3)."""
+    def _maybe_refresh_token(self) -> None:
+        """Once half the reconnect token's life is gone, rotate it in a task of its own: a store
+        that is slow or down must not hold up the events (it is retried with backoff)."""
         svc = self._svc
-        now = svc.host.clock()
-        if now < self._token.expires_at - svc.settings.token_ttl_ms * TOKEN_REFRESH_AT:
+        if self._refresh is not None or self._loop.time() < self._refresh_after:
             return
+        if svc.host.clock() < self._token.expires_at - svc.settings.token_ttl_ms * TOKEN_REFRESH_AT:
+            return
+        self._refresh = self._loop.create_task(self._refresh_token())
+
+    async def _refresh_token(self) -> None:
+        """Use the current token (as a reconnect would, with this client's id) and push its
+        successor behind the events already queued. Should that `token` message be lost, the
+        client's older token still leads to the successor, for the same clientId, while the
+        successor is unused and the older token unexpired (the winner-retrying rule of §3)."""
+        svc = self._svc
         try:
-            fresh = await svc.tokens.use(self._token.claims, self._client_id, now)
+            fresh = await svc.tokens.use(self._token.claims, self._client_id, svc.host.clock())
         except RejoinError as exc:
-            # Tried again at the next beat. A token used elsewhere means another connection has
-            # taken (or is taking) the seat: it closes this one.
+            # A token used elsewhere means another connection has taken (or is taking) the seat:
+            # it closes this one. Anything else is tried again, later each time.
             if isinstance(exc, StorageUnavailable):
                 svc.host.writer.report_unavailable(exc)
             log.info("token refresh for player %s: %s", self._player_id, exc)
+            self._refresh_after = self._loop.time() + self._refresh_backoff
+            self._refresh_backoff = min(self._refresh_backoff * 2, MAX_REFRESH_BACKOFF_S)
             return
+        finally:
+            self._refresh = None
         self._token = fresh
-        await self._send(encode(TokenMessage(fresh.token, iso_ms(fresh.expires_at))))
+        self._refresh_backoff = self._interval_s
+        self._subscriber.push(encode(TokenMessage(fresh.token, iso_ms(fresh.expires_at))))
 
     # --- the socket ----------------------------------------------------------------------------
 
     async def _send(self, text: str) -> None:
         if self._closed:
             raise _Gone
-        self._sending_since = self._loop.time()
+        started = self._loop.time()
+        self._sends.append(started)  # the reader's `_fail` may send while the writer does
         try:
             await self._ws.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError):
             self._closed = True
             raise _Gone from None
         finally:
-            self._sending_since = None
+            self._sends.remove(started)
 
     async def _close(self, code: int, reason: str) -> None:
         if self._closed:

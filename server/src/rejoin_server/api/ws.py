@@ -59,9 +59,9 @@ async def channel(websocket: WebSocket) -> None:
     started = time.perf_counter()
     try:
         accepted = await _handshake(websocket, svc)
-    except _Gone:
+    except _HungUp:
         return
-    except (RejoinError, ProtocolError, TimeoutError) as exc:
+    except (RejoinError, ProtocolError, _NoHello) as exc:
         svc.metrics.reconnects.labels(_outcome(exc)).inc()
         await _refuse(websocket, svc, exc)
         return
@@ -81,18 +81,24 @@ class _Accepted:
     welcome: Welcome
 
 
-class _Gone(Exception):
+class _HungUp(Exception):
     """The client hung up before its `hello` was answered."""
+
+
+class _NoHello(Exception):
+    """No `hello` within HELLO_TIMEOUT_S."""
 
 
 async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
     game_id = websocket.path_params["game_id"]
-    if not bodies.GAME_ID.match(game_id):
+    if not bodies.GAME_ID.fullmatch(game_id):
         raise GameNotFound(game_id[:80])
     try:
         frame = await asyncio.wait_for(receive_frame(websocket), HELLO_TIMEOUT_S)
     except WebSocketDisconnect:
-        raise _Gone from None
+        raise _HungUp from None
+    except TimeoutError:
+        raise _NoHello from None
     hello = decode_client(frame)
     if not isinstance(hello, Hello):
         raise ProtocolError("type", "The first message must be `hello`; send it before anything.")
@@ -114,43 +120,39 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
                 "That player holds no seat in this game; a player can only reconnect to a game "
                 "they joined.",
             )
-        view = svc.host.view(live, player_id, also=player_id)
         if game.status == "completed":
             raise ApiError(
                 ErrorCode.GAME_COMPLETED,
                 "This game is over; its final result is in `details.gameState`. Join a new game.",
-                details={"gameState": view},
+                details={"gameState": svc.host.view(live, player_id, also=player_id)},
             )
         missed, resync = await svc.host.missed_events(live, player_id, hello.last_seq)
         seq = game.seq
-        # Subscribed under the lock, at a published seq: every later event reaches the queue.
+        # The view (with who is connected) and the subscription with no await between them:
+        # presence changes take no lock, and one in between would be in neither. Subscribed
+        # under the lock, at a published seq: every later event reaches the queue.
+        view = svc.host.view(live, player_id, also=player_id)
         subscriber = svc.host.subscribe(live, player_id, presence=True, count=False)
     try:
         fresh = await svc.tokens.use(claims, hello.client_id, svc.host.clock())
+        svc.host.take_seat(live, subscriber)
+        welcome = Welcome(
+            player_id=player_id,
+            seat=seat,
+            seq=seq,
+            game_state=view,
+            missed_events=missed,
+            resync=resync,
+            token=TokenInfo(fresh.token, iso_ms(fresh.expires_at)),
+            session_token=svc.signer.session_token(game_id, player_id),
+            server_time=svc.host.clock(),
+        )
+        live_channel = Channel(
+            websocket, svc, live, subscriber, client_id=hello.client_id, token=fresh, sent=seq
+        )
     except BaseException:
-        svc.host.unsubscribe(live, subscriber)
+        svc.host.unsubscribe(live, subscriber)  # not this socket's seat after all
         raise
-    svc.host.take_seat(live, subscriber)
-    welcome = Welcome(
-        player_id=player_id,
-        seat=seat,
-        seq=seq,
-        game_state=view,
-        missed_events=missed,
-        resync=resync,
-        token=TokenInfo(fresh.token, iso_ms(fresh.expires_at)),
-        session_token=svc.signer.session_token(game_id, player_id),
-        server_time=svc.host.clock(),
-    )
-    live_channel = Channel(
-        websocket,
-        svc,
-        live,
-        subscriber,
-        client_id=hello.client_id,
-        token=fresh,
-        sent=seq,
-    )
     return _Accepted(live_channel, welcome)
 
 
@@ -196,7 +198,7 @@ async def _refuse(websocket: WebSocket, svc: Services, exc: BaseException) -> No
     elif isinstance(exc, ProtocolError):
         message = Error(ErrorCode.INVALID_REQUEST.value, exc.message)
         close = CLOSE_PROTOCOL_ERROR
-    elif isinstance(exc, TimeoutError):
+    elif isinstance(exc, _NoHello):
         message = Error(
             ErrorCode.INVALID_REQUEST.value,
             f"No `hello` within {HELLO_TIMEOUT_S:g} s; send `hello` first, as soon as the "
@@ -215,7 +217,8 @@ async def _refuse(websocket: WebSocket, svc: Services, exc: BaseException) -> No
 
 
 def _close_without_code(code: ErrorCode) -> int:
-    """The close code for errors that do not end a connection when they answer an action."""
+    """The close code of a refusal at `hello` whose error code has none of its own (codes that
+    answer an action without ending the connection)."""
     if code in (ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_FULL):
         return CLOSE_TRY_AGAIN_LATER
     if code in (ErrorCode.INTERNAL, ErrorCode.STATE_CORRUPTED):

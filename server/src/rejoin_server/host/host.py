@@ -35,7 +35,7 @@ from rejoin_server.games.base import (
     Start,
     Tick,
 )
-from rejoin_server.host.live import LiveGame, Subscriber
+from rejoin_server.host.live import END_RELOADED, LiveGame, Subscriber
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
@@ -212,7 +212,7 @@ class GameHost:
         if live.timer is not None:
             live.timer.cancel()
         for subscriber in list(live.subscribers):
-            subscriber.close()
+            subscriber.close(END_RELOADED)
         self.metrics.games_active.set(len(self._games))
 
     def unload_idle(self, now: int, idle_ms: int) -> list[str]:
@@ -288,8 +288,18 @@ class GameHost:
         """Apply one command. Raises `ApiError` with the game's rule code when it is refused.
 
         `action_id` makes the command idempotent: the same id again answers the first result. It is
-        opaque here; callers scope it (the API prefixes the player's id)."""
+        opaque here; callers scope it (the API prefixes the player's id).
+
+        Once started, a command runs to its end even if the caller is cancelled (a WebSocket
+        that closes while its action commits): its events are applied in memory before the
+        commit, so stopping half-way would leave memory ahead of what was published and the
+        actionId unremembered, and a resent action would then apply twice."""
         live = await self.get(game_id)
+        return await asyncio.shield(self._execute(live, command, action_id, at_seq))
+
+    async def _execute(
+        self, live: LiveGame, command: Command, action_id: str | None, at_seq: int | None
+    ) -> Outcome:
         async with live.lock:
             self._still_loaded(live)
             if action_id is not None and (seq := live.actions.get(action_id)) is not None:

@@ -27,6 +27,7 @@ SUBSCRIBER_QUEUE = 1000
 
 # Why a subscriber's stream ended: a WebSocket close code and reason (SSE just ends).
 END_SHUTDOWN = (1012, "server restarting")
+END_RELOADED = (1012, "game reloaded: resume from your last seq")  # deleted, evicted or lost
 END_SLOW = (1013, "too far behind: resume from your last seq")
 
 
@@ -78,10 +79,6 @@ class Subscriber:
         self.counted = False  # counted in `LiveGame.connections`
         self.queue: asyncio.Queue[Item] = asyncio.Queue(SUBSCRIBER_QUEUE)
         self.end: tuple[int, str] | None = None  # set once: why the reader must stop
-
-    @property
-    def overflowed(self) -> bool:
-        return self.end is not None
 
     def push(self, item: Item) -> None:
         if self.end is not None:

@@ -493,9 +493,16 @@ class _SqlBackend:
         """Each use in turn, all in one transaction (on the writer thread, batched: see
         `DbWorker.batched`). Two uses of one token in a batch meet as they would one after the
         other: the first wins, the second reads the row the first left."""
+        # Row locks taken in jti order (a stable sort keeps two uses of one token in arrival
+        # order): two servers' batches on one PostgreSQL then never wait for each other in a
+        # circle. The answers go back in the callers' order.
+        order = sorted(range(len(uses)), key=lambda i: uses[i].jti)
+        results: dict[int, TokenUse] = {}
         try:
             with self._transaction(conn, write=True) as cursor:
-                return [self._consume_token(cursor, use) for use in uses]
+                for i in order:
+                    results[i] = self._consume_token(cursor, uses[i])
+                return [results[i] for i in range(len(uses))]
         except self._duplicate as exc:
             raise _duplicate_token(uses[0].replacement.jti if len(uses) == 1 else "?") from exc
 

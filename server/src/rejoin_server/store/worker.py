@@ -85,12 +85,19 @@ def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | No
 
 
 def _resolve_all(writes: list[_Write], results: list[Any], error: BaseException | None) -> None:
-    """One wake-up of each event loop for the whole batch, not one per item."""
+    """One wake-up of each event loop for the whole batch, not one per item. Never raises: the
+    thread must outlive a bad batch function and a closed loop."""
+    if error is None and len(results) != len(writes):
+        error = RuntimeError(f"a batch of {len(writes)} gave {len(results)} results")
+        results = [None] * len(writes)
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
     for write, result in zip(writes, results, strict=True):
         by_loop.setdefault(write.loop, []).append((write.future, result))
     for loop, pairs in by_loop.items():
-        loop.call_soon_threadsafe(_resolve_many, pairs, error)
+        try:
+            loop.call_soon_threadsafe(_resolve_many, pairs, error)
+        except RuntimeError:  # that loop is closed: nobody there waits any more
+            log.debug("a batch's results arrived after its event loop closed")
 
 
 def _resolve_many(

@@ -31,8 +31,8 @@ class IssuedToken:
     token: str
     player_id: str
     expires_at: int
-    game_id: str = ""
-    jti: str = ""
+    game_id: str
+    jti: str
 
     @property
     def claims(self) -> Claims:
