@@ -397,21 +397,26 @@ class ServerSuite:
 
     def row(self, row: ServerRow) -> None:
         self.results.rows.append(row)
-        mine, theirs = row.ours, row.theirs
-        line = (
-            f"{row.name.strip()} · {row.db}: p50 {fmt_ms(mine.median_ms)} "
-            f"p99 {fmt_ms(mine.p99_ms)} (n={mine.count})"
+        print_row(self.console, row)
+
+
+def print_row(console: Console, row: ServerRow) -> None:
+    """One figure as it comes, on one line (the table at the end repeats them all)."""
+    mine, theirs = row.ours, row.theirs
+    line = (
+        f"{row.name.strip()} · {row.db}: p50 {fmt_ms(mine.median_ms)} "
+        f"p99 {fmt_ms(mine.p99_ms)} (n={mine.count})"
+    )
+    if mine.rate:
+        line += f" {mine.rate:,.0f}/s"
+    if theirs is not None:
+        line += (
+            f" | {row.against} p50 {fmt_ms(theirs.median_ms)} p99 {fmt_ms(theirs.p99_ms)}"
+            f" | ratio p50 {fmt_ratio(ratio(mine.median_ms, theirs.median_ms))}"
         )
-        if mine.rate:
-            line += f" {mine.rate:,.0f}/s"
-        if theirs is not None:
-            line += (
-                f" | {row.against} p50 {fmt_ms(theirs.median_ms)} p99 {fmt_ms(theirs.p99_ms)}"
-                f" | ratio p50 {fmt_ratio(ratio(mine.median_ms, theirs.median_ms))}"
-            )
-        if row.target is not None:
-            line += f" | target {row.target.text}: {'met' if row.target.met else 'MISSED'}"
-        self.console.print(line, highlight=False)
+    if row.target is not None:
+        line += f" | target {row.target.text}: {'met' if row.target.met else 'MISSED'}"
+    console.print(line, highlight=False)
 
 
 def _share(ms: float) -> str:
@@ -426,10 +431,28 @@ def run(dbs: Databases, console: Console, *, quick: bool) -> ServerResults:
 
 
 def render(results: ServerResults, console: Console) -> None:
-    table = Table(
-        title="rejoin server benchmarks (real server processes, client on loopback; "
-        "floor = bare Starlette app on the same uvicorn)"
+    render_rows(
+        console,
+        "rejoin server benchmarks (real server processes, client on loopback; "
+        "floor = bare Starlette app on the same uvicorn)",
+        results.rows,
+        "Server notes:",
+        results.notes,
+        "p99 is nearest-rank: with fewer than 100 samples (kill -9 rows: one per repeat) it is the "
+        "maximum. Ratios are ours / the compared figure (below 1x: ours takes less time).",
     )
+
+
+def render_rows(
+    console: Console,
+    title: str,
+    rows: list[ServerRow],
+    notes_heading: str,
+    notes: list[str],
+    footer: str,
+) -> None:
+    """The closing table of a server-side suite (this one and the WebSocket one), its notes."""
+    table = Table(title=title)
     for header, justify in (
         ("benchmark", "left"),
         ("db", "left"),
@@ -445,7 +468,7 @@ def render(results: ServerResults, console: Console) -> None:
         ("target", "left"),
     ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for row in results.rows:
+    for row in rows:
         mine, theirs = row.ours, row.theirs
         cells = [
             row.name,
@@ -472,11 +495,7 @@ def render(results: ServerResults, console: Console) -> None:
             cells.append("")
         table.add_row(*cells)
     console.print(table)
-    console.print("Server notes:", style="bold")
-    for note in results.notes:
+    console.print(notes_heading, style="bold")
+    for note in notes:
         console.print(f"- {note}", highlight=False)
-    console.print(
-        "p99 is nearest-rank: with fewer than 100 samples (kill -9 rows: one per repeat) it is the "
-        "maximum. Ratios are ours / the compared figure (below 1x: ours takes less time).",
-        highlight=False,
-    )
+    console.print(footer, highlight=False)

@@ -214,7 +214,8 @@ def theirs_rounds(plan: WsPlan, events: int) -> Side:
 
 
 def run(plan: WsPlan, dbs: ServerDatabases, console: Console, results: WsResults) -> None:
-    from bench.ws_suite import POSTGRES, print_row
+    from bench.server_suite import print_row
+    from bench.ws_suite import POSTGRES
 
     ensure_node()
     version = socketio_version()

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 
 import httpx
 from rich.console import Console
-from rich.table import Table
 
 from bench import server_bench as sb
 from bench import ws_peer
@@ -46,8 +45,8 @@ from bench.server_procs import (
     server_databases,
     server_proc,
 )
-from bench.server_suite import ServerRow, Target
-from bench.stats import Summary, fmt_ms, fmt_ratio, percentile, ratio
+from bench.server_suite import ServerRow, Target, print_row, render_rows
+from bench.stats import Summary, fmt_ms, percentile
 from bench.ws_clients import Client, Seat, Tally, echo_round_trips, fanout_process, open_all
 from bench.ws_storm import (
     StormRun,
@@ -444,24 +443,6 @@ class WsSuite:
         print_row(self.console, row)
 
 
-def print_row(console: Console, row: ServerRow) -> None:
-    mine, theirs = row.ours, row.theirs
-    line = (
-        f"{row.name.strip()} · {row.db}: p50 {fmt_ms(mine.median_ms)} "
-        f"p99 {fmt_ms(mine.p99_ms)} (n={mine.count})"
-    )
-    if mine.rate:
-        line += f" {mine.rate:,.0f}/s"
-    if theirs is not None:
-        line += (
-            f" | {row.against} p50 {fmt_ms(theirs.median_ms)} p99 {fmt_ms(theirs.p99_ms)}"
-            f" | ratio p50 {fmt_ratio(ratio(mine.median_ms, theirs.median_ms))}"
-        )
-    if row.target is not None:
-        line += f" | target {row.target.text}: {'met' if row.target.met else 'MISSED'}"
-    console.print(line, highlight=False)
-
-
 def _bottleneck(server: float, clients: list[float]) -> str:
     if server >= 0.85:
         return "The server's one core is saturated: it sets the rate."
@@ -480,57 +461,13 @@ def run(dbs: Databases, console: Console, *, quick: bool, only: str | None = Non
 
 
 def render(results: WsResults, console: Console) -> None:
-    table = Table(
-        title="rejoin WebSocket benchmarks (real server processes, clients on loopback; "
-        "floor = bare Starlette app on the same uvicorn; peer = Socket.IO 4)"
-    )
-    for header, justify in (
-        ("benchmark", "left"),
-        ("db", "left"),
-        ("n", "right"),
-        ("p50", "right"),
-        ("p99", "right"),
-        ("/s", "right"),
-        ("compared with", "left"),
-        ("its p50", "right"),
-        ("its p99", "right"),
-        ("p50 ratio", "right"),
-        ("p99 ratio", "right"),
-        ("target", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for row in results.rows:
-        mine, theirs = row.ours, row.theirs
-        cells = [
-            row.name,
-            row.db,
-            str(mine.count),
-            fmt_ms(mine.median_ms),
-            fmt_ms(mine.p99_ms),
-            f"{mine.rate:,.0f}" if mine.rate else "",
-        ]
-        if theirs is not None:
-            cells += [
-                row.against,
-                fmt_ms(theirs.median_ms),
-                fmt_ms(theirs.p99_ms),
-                fmt_ratio(ratio(mine.median_ms, theirs.median_ms)),
-                fmt_ratio(ratio(mine.p99_ms, theirs.p99_ms)),
-            ]
-        else:
-            cells += [""] * 5
-        if row.target is not None:
-            mark = "[green]met[/]" if row.target.met else "[red]MISSED[/]"
-            cells.append(f"{row.target.text} {mark}")
-        else:
-            cells.append("")
-        table.add_row(*cells)
-    console.print(table)
-    console.print("WebSocket notes:", style="bold")
-    for note in results.notes:
-        console.print(f"- {note}", highlight=False)
-    console.print(
+    render_rows(
+        console,
+        "rejoin WebSocket benchmarks (real server processes, clients on loopback; "
+        "floor = bare Starlette app on the same uvicorn; peer = Socket.IO 4)",
+        results.rows,
+        "WebSocket notes:",
+        results.notes,
         "p99 is nearest-rank (with fewer than 100 samples, the maximum: storm rows have one sample "
         "per repeat). Ratios are ours / the compared figure (below 1x: ours takes less time).",
-        highlight=False,
     )
