@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from e2e.support.api import Api, JsonObject, SseMessage
+from e2e.support.api import Api, JsonObject, SseMessage, sse_messages
 from e2e.support.poker import Player, Table, assert_gapless, seqs, without_presence
 from e2e.support.polling import wait_for
 from e2e.support.procs import ServerProcess
@@ -229,27 +229,10 @@ def follow_sse(base_url: str, game_id: str, session: str, into: list[SseMessage]
         with client.stream("GET", path, headers=headers, params={"after": 0}) as response:
             if response.status_code != 200:
                 return response.status_code
-            event_id: str | None = None
-            kind: str | None = None
-            data: list[str] = []
             # The kill ends the stream mid-chunk: that is the point, not an error.
             with contextlib.suppress(httpx.TransportError):
-                for line in response.iter_lines():
-                    if line.startswith(":"):
-                        continue
-                    if line == "":
-                        if data:
-                            into.append(SseMessage(event_id, kind, "\n".join(data)))
-                        event_id, kind, data = None, None, []
-                        continue
-                    name, _, value = line.partition(":")
-                    value = value.removeprefix(" ")
-                    if name == "id":
-                        event_id = value
-                    elif name == "event":
-                        kind = value
-                    elif name == "data":
-                        data.append(value)
+                for message in sse_messages(response.iter_lines()):
+                    into.append(message)  # one by one: the test reads `into` as it grows
             return response.status_code
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -291,18 +291,26 @@ class Api:
 
 
 def _read_sse(response: httpx.Response, out: SseStream, until_seq: int) -> None:
+    for message in sse_messages(response.iter_lines(), out.comments):
+        out.messages.append(message)
+        event_id = message.id
+        if event_id is not None and event_id.isdigit() and int(event_id) >= until_seq:
+            return
+
+
+def sse_messages(lines: Iterable[str], comments: list[str] | None = None) -> Iterator[SseMessage]:
+    """The messages of an event stream, as its lines arrive; comment lines go to `comments`."""
     event_id: str | None = None
     event: str | None = None
     data: list[str] = []
-    for line in response.iter_lines():
+    for line in lines:
         if line.startswith(":"):
-            out.comments.append(line[1:].strip())
+            if comments is not None:
+                comments.append(line[1:].strip())
             continue
         if line == "":
             if data or event_id is not None or event is not None:
-                out.messages.append(SseMessage(event_id, event, "\n".join(data)))
-                if event_id is not None and event_id.isdigit() and int(event_id) >= until_seq:
-                    return
+                yield SseMessage(event_id, event, "\n".join(data))
             event_id, event, data = None, None, []
             continue
         name, _, value = line.partition(":")
