@@ -148,8 +148,6 @@ class Channel:
                         exc_info=result,
                     )
                     await self._close(CLOSE_INTERNAL, "internal error")
-        except _Gone:
-            pass
         finally:
             svc.host.unsubscribe(self._live, self._subscriber)
             svc.metrics.websockets.dec()
