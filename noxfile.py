@@ -83,6 +83,7 @@ def lint(session: nox.Session) -> None:
         "packages/protocol/src",
         "server/src",
         "client_sdk/src",
+        "client_sdk/tests",
         "server/tests",
         "packages/protocol/tests",
         "bench",
