@@ -84,6 +84,7 @@ def lint(session: nox.Session) -> None:
         "server/src",
         "client_sdk/src",
         "client_sdk/tests",
+        "client_sdk/examples",
         "server/tests",
         "packages/protocol/tests",
         "bench",

@@ -32,6 +32,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Final, assert_never
 from urllib.parse import quote
 
+import httpx
+
 from rejoin.errors import (
     ActionAbandonedError,
     ActionRejectedError,
@@ -223,12 +225,16 @@ class GameClient:
             assert isinstance(item, dict)
             yield item
 
-    async def fetch_state(self) -> dict[str, Any]:
-        """The player's current view from the HTTP API (`GET …/state`), without storing it."""
+    async def fetch_state(self, *, http: httpx.AsyncClient | None = None) -> dict[str, Any]:
+        """The player's current view from the HTTP API (`GET …/state`), without storing it.
+        A caller that polls passes its own keep-alive `http` client; by default each call
+        uses a short-lived one."""
         if self._saved is None:
             raise NotJoinedError(f"no seat in game {self.game_id}: join() or connect() first")
         body = await get_json(
-            self._url(f"/api/game/{quote(self.game_id)}/state"), bearer=self._saved.session_token
+            self._url(f"/api/game/{quote(self.game_id)}/state"),
+            bearer=self._saved.session_token,
+            http=http,
         )
         state: dict[str, Any] = body["gameState"]
         return state

@@ -24,9 +24,15 @@ async def post_json(url: str, body: dict[str, Any], *, bearer: str | None = None
     return _body(reply)
 
 
-async def get_json(url: str, *, bearer: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
-        reply = await http.get(url, headers={**_auth(bearer), "Accept": "application/json"})
+async def get_json(
+    url: str, *, bearer: str, http: httpx.AsyncClient | None = None
+) -> dict[str, Any]:
+    """GET over `http` when given (a caller that polls keeps one), else a short-lived client."""
+    headers = {**_auth(bearer), "Accept": "application/json"}
+    if http is not None:
+        return _body(await http.get(url, headers=headers))
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as own:
+        reply = await own.get(url, headers=headers)
     return _body(reply)
 
 
