@@ -5,6 +5,7 @@ from rejoin.client import GameClient, StatusCallback
 from rejoin.errors import (
     ActionAbandonedError,
     ActionRejectedError,
+    ClientClosedError,
     HttpApiError,
     NotJoinedError,
     RejoinError,
@@ -25,6 +26,7 @@ __all__ = [
     "ActionRejectedError",
     "ActionResult",
     "BrowserTokenStore",
+    "ClientClosedError",
     "FileTokenStore",
     "GameClient",
     "HttpApiError",

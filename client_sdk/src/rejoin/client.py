@@ -37,6 +37,7 @@ import httpx
 from rejoin.errors import (
     ActionAbandonedError,
     ActionRejectedError,
+    ClientClosedError,
     NotJoinedError,
     SessionFailedError,
 )
@@ -96,6 +97,7 @@ class GameClient:
         self._events: asyncio.Queue[dict[str, Any] | object] = asyncio.Queue()
         self._actions: dict[str, asyncio.Future[ActionResult]] = {}
         self._welcomed: asyncio.Future[None] | None = None
+        self._store_failing = False
         self._failure: SessionFailedError | None = None
         self._callbacks: list[StatusCallback] = []
         self._status = SessionState.IDLE
@@ -206,6 +208,8 @@ class GameClient:
         session = self._started()
         if self._failure is not None:
             raise self._failure
+        if self._closed:
+            raise ClientClosedError("this client is closed; a new GameClient can resume the seat")
         action_id = session.request_action(type, amount, at_seq)
         answer: asyncio.Future[ActionResult] = asyncio.get_running_loop().create_future()
         self._actions[action_id] = answer
@@ -249,6 +253,9 @@ class GameClient:
             self._session.request_close()
             self._pump()
         self._disarm_timer()
+        if self._welcomed is not None and not self._welcomed.done():
+            # A `connect()` still waiting for its first welcome would otherwise wait for ever.
+            self._welcomed.set_exception(ClientClosedError("closed before the first welcome"))
         self._events.put_nowait(_END)
         if self._running_links:
             await asyncio.gather(*self._running_links, return_exceptions=True)
@@ -272,12 +279,30 @@ class GameClient:
 
     def _pump(self) -> None:
         """Act on everything the session produced, save the seat, and re-arm the timer."""
-        for output in self._started().outputs():
-            self._handle(output)
-        if self._dirty and self._saved is not None:
+        try:
+            for output in self._started().outputs():
+                self._handle(output)
+            if self._dirty and self._saved is not None:
+                self._save()
+        finally:
+            # Whatever failed above, the session's next wake-up must still come.
+            self._arm_timer()
+
+    def _save(self) -> None:
+        """Save the seat. A store that fails (a full disk, a corrupt file, a browser quota) does
+        not stop the game: the save is tried again at the next change, and the failure is
+        logged once per streak. Until it succeeds, a restarted client would resume from older
+        tokens (which the server still honours for this client id while they are unused)."""
+        assert self._saved is not None
+        try:
             self._store.save(self._saved)
-            self._dirty = False
-        self._arm_timer()
+        except Exception:
+            if not self._store_failing:
+                log.exception("the token store failed; saving again at the next change")
+            self._store_failing = True
+            return
+        self._dirty = False
+        self._store_failing = False
 
     def _handle(self, output: SessionOutput) -> None:
         match output:

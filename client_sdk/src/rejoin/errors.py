@@ -8,6 +8,7 @@ from typing import Any
 __all__ = [
     "ActionAbandonedError",
     "ActionRejectedError",
+    "ClientClosedError",
     "HttpApiError",
     "NotJoinedError",
     "RejoinError",
@@ -32,6 +33,11 @@ class HttpApiError(RejoinError):
 class NotJoinedError(RejoinError):
     """`connect()` found no saved seat for the game: `join()` first (or use the store that
     holds it)."""
+
+
+class ClientClosedError(RejoinError):
+    """The client was closed: `connect()` waiting for its first welcome ends with this, and so
+    does any `act()` after `close()`."""
 
 
 class ActionRejectedError(RejoinError):
