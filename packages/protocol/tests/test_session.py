@@ -246,6 +246,33 @@ def test_a_gap_inside_the_replay_delivers_up_to_it_then_resumes_from_there() -> 
     assert (hello["lastSeq"], hello["token"]) == (5, "t1")
 
 
+def test_the_same_gap_twice_asks_for_a_resync_instead_of_retrying_for_ever() -> None:
+    """Found in review: a server that could not fill a gap (events lost in a relaxed-durability
+    crash) was asked for the same events every 100 ms, for ever."""
+    session = new_session(last_seq=3)
+    session.start(0.0)
+    for attempt, conn in enumerate((1, 2)):
+        if attempt:
+            assert session.wake_at is not None
+            session.time_passed(session.wake_at)
+        session.connection_opened(conn, session.wake_at or 0.0)
+        (hello,) = sent(session.outputs())
+        assert hello["lastSeq"] == 3
+        receive(session, conn, welcome(9, missed=[7, 8, 9]), session.wake_at or 0.0)
+        reasons = [out.reason for out in of(CloseTransport, session.outputs())]
+    assert reasons == ["event 7 after 3: asking for a resync"]
+    assert session.wake_at is not None
+    session.time_passed(session.wake_at)
+    session.connection_opened(3, session.wake_at)
+    (hello,) = sent(session.outputs())
+    assert "lastSeq" not in hello  # no last seq: the server answers with a resync
+    receive(session, 3, welcome(9, resync=True), session.wake_at)
+    outputs = session.outputs()
+    assert of(Resynced, outputs)[0].seq == 9
+    assert session.state is S.CONNECTED
+    assert session.last_seq == 9
+
+
 def test_a_replay_that_stops_short_of_the_welcome_seq_is_a_gap() -> None:
     session = new_session(last_seq=3)
     session.start(0.0)

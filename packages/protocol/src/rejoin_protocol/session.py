@@ -126,6 +126,8 @@ class ClientSession:
         self._client_id = client_id
         self._token = token
         self._last_seq = last_seq
+        self._gap_after: int | None = None  # the last seq at the latest gap since a welcome
+        self._ask_resync = False  # the next hello goes without a last seq
         self._state = SessionState.IDLE
         self._outputs: list[SessionOutput] = []
         self._outbox = Outbox(new_action_id)
@@ -181,7 +183,10 @@ class ClientSession:
             return
         self._fire(Trigger.OPENED, "transport open")
         self._deadline = now + self._config.silence_timeout
-        self._send(Hello(self._player_id, self._token, self._client_id, self._last_seq))
+        # After the same gap twice the server cannot fill it (say a relaxed-durability crash
+        # lost events): ask without a last seq, which the server answers with a resync.
+        last_seq = None if self._ask_resync else self._last_seq
+        self._send(Hello(self._player_id, self._token, self._client_id, last_seq))
 
     def message_received(self, connection: int, text: str | bytes, now: float) -> None:
         """A text frame arrived on `connection`."""
@@ -307,6 +312,7 @@ class ClientSession:
                 self._drop_for_gap(now, welcome.seq)
                 return
         offline_for = None if self._offline_since is None else now - self._offline_since
+        self._gap_after, self._ask_resync = None, False
         self._welcomed_at = now
         self._offline_since = None
         self._fire(Trigger.WELCOMED, "welcomed")
@@ -366,9 +372,14 @@ class ClientSession:
         self._back_off(now, reason, soon=soon)
 
     def _drop_for_gap(self, now: float, seq: int) -> None:
-        # Resume at once: the server is fine, and the next welcome replays what is missing.
-        reason = f"event {seq} after {self._last_seq}: resuming to fetch the gap"
-        self._drop(now, CLOSE_SERVER_BROKE_PROTOCOL, reason, soon=True)
+        # Resume at once: the server is fine, and the next welcome replays what is missing. The
+        # same gap again means it cannot: back off as usual and ask for a resync instead.
+        again = self._gap_after == self._last_seq
+        self._gap_after = self._last_seq
+        self._ask_resync = again
+        what = "asking for a resync" if again else "resuming to fetch the gap"
+        reason = f"event {seq} after {self._last_seq}: {what}"
+        self._drop(now, CLOSE_SERVER_BROKE_PROTOCOL, reason, soon=not again)
 
     def _back_off(self, now: float, reason: str, *, soon: bool) -> None:
         if self._state is SessionState.CONNECTED:
