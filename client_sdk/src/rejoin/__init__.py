@@ -1,7 +1,7 @@
 """rejoin: the client SDK. `GameClient` keeps a player's seat across drops and server restarts;
 token stores (`rejoin.tokens`) keep what it needs to resume between runs."""
 
-from rejoin.client import GameClient, StatusCallback
+from rejoin.client import RESYNC, GameClient, StatusCallback
 from rejoin.errors import (
     ActionAbandonedError,
     ActionRejectedError,
@@ -22,6 +22,7 @@ from rejoin.tokens import (
 from rejoin_protocol.session import SessionState
 
 __all__ = [
+    "RESYNC",
     "ActionAbandonedError",
     "ActionRejectedError",
     "ActionResult",

@@ -68,6 +68,9 @@ __all__ = ["GameClient", "StatusCallback"]
 
 log = logging.getLogger(__name__)
 
+RESYNC: Final = "resync"
+"""The `kind` of the item `events()` yields for a resync (no game event has this kind)."""
+
 StatusCallback = Callable[[StatusChanged], None]
 _END: Final = object()  # the end of `events()`: closed, or failed
 
@@ -218,7 +221,12 @@ class GameClient:
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Events (`{seq, kind, at, data}`) in seq order, each once, from the connect on. Ends
-        after `close()`; raises `SessionFailedError` after the events it could still deliver."""
+        after `close()`; raises `SessionFailedError` after the events it could still deliver.
+
+        When the server could not replay what was missed (too many events, no last seq, or it
+        lost some in a relaxed-durability crash), the stream carries an item of kind `"resync"`
+        instead (`RESYNC`): `seq` is where the game stands and `data.gameState` the player's
+        view there; the events up to it are not delivered."""
         while True:
             item = await self._events.get()
             if item is _END:
@@ -321,6 +329,11 @@ class GameClient:
             case Resynced(seq=seq, game_state=game_state):
                 self._state, self._seq = game_state, seq
                 self._remember(last_seq=seq)
+                # Never a silent skip: the stream says that the events up to `seq` were not
+                # replayed and that `gameState` is where the game stands now.
+                self._events.put_nowait(
+                    {"seq": seq, "kind": RESYNC, "at": None, "data": {"gameState": game_state}}
+                )
             case EventDelivered(seq=seq, event=event):
                 self._seq = seq
                 self._remember(last_seq=seq)
