@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import stat
 from pathlib import Path
@@ -104,7 +105,8 @@ def test_file_store_keeps_the_old_file_when_a_write_fails_midway(
 
     assert path.read_bytes() == before
     assert FileTokenStore(path).load("g1") == seat(last_seq=1)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seats.json"]  # no temp file left
+    # No temp file left (the lock file beside it stays: it holds no data).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seats.json", "seats.json.lock"]
 
 
 def test_file_store_ignores_a_temp_file_left_by_a_crash(tmp_path: Path) -> None:
@@ -137,3 +139,27 @@ def test_browser_store_imports_js_only_when_used() -> None:
     store = BrowserTokenStore()  # no `js` module under CPython: constructing must still work
     with pytest.raises(ModuleNotFoundError, match="js"):
         store.load("g1")
+
+
+def _save_many(path: str, game_id: str, count: int) -> None:
+    store = FileTokenStore(path)
+    for seq in range(1, count + 1):
+        store.save(SavedSeat(game_id, "p", "c", f"token-{seq}", "s", seq))
+
+
+def test_processes_sharing_one_file_never_undo_each_others_saves(tmp_path: Path) -> None:
+    """Found in review: save reads the file, changes one game and writes it back; without a
+    lock a process could write back another's older seat (whose next resume then fails)."""
+    path = str(tmp_path / "seats.json")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_save_many, args=(path, f"game-{i}", 60)) for i in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    store = FileTokenStore(path)
+    for i in range(3):
+        seat = store.load(f"game-{i}")
+        assert seat is not None
+        assert (seat.last_seq, seat.reconnect_token) == (60, "token-60")

@@ -4,6 +4,11 @@ Every save writes the whole file to a temporary file in the same directory (crea
 tokens are never readable by others, not even briefly), fsyncs it, renames it over the old one
 with `os.replace` and fsyncs the directory. A crash at any point leaves either the old file or
 the new one, never a torn mix; a leftover temporary file is ignored by `load`.
+
+A save or delete reads the file, changes one game and writes it back: several processes sharing
+one file (a bot per game, say) would undo each other's saves, so the read-modify-write holds an
+exclusive `flock` on a lock file beside it (`<name>.lock`; where `fcntl` is missing, as on
+Windows, it runs unlocked).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +40,33 @@ class FileTokenStore:
         return None if raw is None else SavedSeat.from_json(raw)
 
     def save(self, seat: SavedSeat) -> None:
-        seats = self._read()
-        seats[seat.game_id] = seat.to_json()
-        self._write(seats)
+        with self._locked():
+            seats = self._read()
+            seats[seat.game_id] = seat.to_json()
+            self._write(seats)
 
     def delete(self, game_id: str) -> None:
-        seats = self._read()
-        if seats.pop(game_id, None) is not None:
-            self._write(seats)
+        with self._locked():
+            seats = self._read()
+            if seats.pop(game_id, None) is not None:
+                self._write(seats)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:  # no flock here: one process per file, then
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(
+            self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, FILE_MODE
+        )
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _read(self) -> dict[str, Any]:
         try:
