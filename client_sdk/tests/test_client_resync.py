@@ -34,3 +34,36 @@ async def test_a_resync_is_an_item_of_the_event_stream(server: RealServer) -> No
     assert [item["seq"] for item in items[1:]] == list(range(3, 3 + len(items) - 1))
     await alice.close()
     await bob.close()
+
+
+async def test_a_client_resumes_from_what_its_application_took_not_from_what_was_queued(
+    server: RealServer,
+) -> None:
+    """Found in review: the saved last seq counted events once queued, so a client that ended
+    with events still queued lost them for good on its next run."""
+    game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
+    store = MemoryTokenStore()
+    alice, bob = GameClient(server.url, game_id, store=store), GameClient(server.url, game_id)
+    await alice.join("alice")
+    await bob.join("bob")
+    await post_json(f"{server.url}/api/game/{game_id}/start", {}, bearer=bob.session_token)
+    await asyncio.wait_for(alice.connect(), 10)  # the welcome replays every event so far
+    taken = []
+    async with asyncio.timeout(10):
+        async for item in alice.events():
+            taken.append(item["seq"])
+            if len(taken) == 2:
+                break
+    await alice.close()
+    again = GameClient(server.url, game_id, store=store)
+    await asyncio.wait_for(again.connect(), 10)
+    resumed = []
+    async with asyncio.timeout(10):
+        async for item in again.events():
+            resumed.append(item["seq"])
+            if item["kind"] == "hole_cards" and item["data"]["cards"] is not None:
+                break
+    assert taken == [1, 2]
+    assert resumed[0] == 3  # nothing the application had not taken was lost
+    assert resumed == list(range(3, 3 + len(resumed)))
+    await again.close()

@@ -17,10 +17,11 @@ opens the `WebSocketLink`s it asks for, and turns its outputs into futures, a qu
 does not fold events into it (the game's rules live on the server). An application that needs a
 fresh view folds the events itself or calls `fetch_state()`.
 
-The store is written once per batch of outputs in which a token or an event arrived, before any
-of them reaches the application and before anything else is sent, so a client that dies resumes
-from what it had been given. The saved last seq counts an event as given once it is queued for
-`events()`; an application that must survive its own crash mid-event keeps its own cursor.
+Tokens are saved once per batch of outputs that brought one, before anything else is sent. The
+last seq is saved as the application takes events from `events()`, each time it has caught up
+with the queue: a client that dies resumes from what its application had taken (events still
+queued are replayed, and at most a few taken since the last save come again). An application
+that must not see an event twice across its own crashes keeps its own cursor.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class GameClient:
         self._actions: dict[str, asyncio.Future[ActionResult]] = {}
         self._welcomed: asyncio.Future[None] | None = None
         self._store_failing = False
+        self._taken: int | None = None  # the seq of the last item the application took
         self._failure: SessionFailedError | None = None
         self._callbacks: list[StatusCallback] = []
         self._status = SessionState.IDLE
@@ -235,6 +237,14 @@ class GameClient:
                     raise self._failure
                 return
             assert isinstance(item, dict)
+            self._taken = item["seq"]
+            if self._events.empty():
+                # Caught up: what the application has taken is what a restarted client resumes
+                # from (saved here, not when queued: a crash must not lose events still queued;
+                # at most it repeats some the application took since the last save).
+                self._remember(last_seq=item["seq"])
+                if self._saved is not None:
+                    self._save()
             yield item
 
     async def fetch_state(self, *, http: httpx.AsyncClient | None = None) -> dict[str, Any]:
@@ -261,6 +271,10 @@ class GameClient:
             self._session.request_close()
             self._pump()
         self._disarm_timer()
+        if self._taken is not None and self._saved is not None:
+            self._remember(last_seq=self._taken)  # what the application took, saved for good
+        if self._dirty and self._saved is not None:
+            self._save()
         if self._welcomed is not None and not self._welcomed.done():
             # A `connect()` still waiting for its first welcome would otherwise wait for ever.
             self._welcomed.set_exception(ClientClosedError("closed before the first welcome"))
@@ -328,7 +342,6 @@ class GameClient:
                 )
             case Resynced(seq=seq, game_state=game_state):
                 self._state, self._seq = game_state, seq
-                self._remember(last_seq=seq)
                 # Never a silent skip: the stream says that the events up to `seq` were not
                 # replayed and that `gameState` is where the game stands now.
                 self._events.put_nowait(
@@ -336,7 +349,6 @@ class GameClient:
                 )
             case EventDelivered(seq=seq, event=event):
                 self._seq = seq
-                self._remember(last_seq=seq)
                 self._events.put_nowait(event)
             case Resumed():
                 self._on_resumed(output)
