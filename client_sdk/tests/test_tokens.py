@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,25 +142,31 @@ def test_browser_store_imports_js_only_when_used() -> None:
         store.load("g1")
 
 
-def _save_many(path: str, game_id: str, count: int) -> None:
-    store = FileTokenStore(path)
-    for seq in range(1, count + 1):
-        store.save(SavedSeat(game_id, "p", "c", f"token-{seq}", "s", seq))
+SAVE_MANY = """
+import os, sys, time
+from rejoin.tokens import FileTokenStore, SavedSeat
+path, game_id, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store = FileTokenStore(path)
+while not os.path.exists(path + ".go"):  # all start together: their saves overlap
+    time.sleep(0.001)
+for seq in range(1, count + 1):
+    store.save(SavedSeat(game_id, "p", "c", f"token-{seq}", "s", seq))
+"""
 
 
 def test_processes_sharing_one_file_never_undo_each_others_saves(tmp_path: Path) -> None:
     """Found in review: save reads the file, changes one game and writes it back; without a
     lock a process could write back another's older seat (whose next resume then fails)."""
     path = str(tmp_path / "seats.json")
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_save_many, args=(path, f"game-{i}", 60)) for i in range(3)]
+    workers = [
+        subprocess.Popen([sys.executable, "-c", SAVE_MANY, path, f"game-{i}", "200"])
+        for i in range(3)
+    ]
+    (tmp_path / "seats.json.go").touch()
     for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-        assert worker.exitcode == 0
+        assert worker.wait(60) == 0
     store = FileTokenStore(path)
     for i in range(3):
         seat = store.load(f"game-{i}")
         assert seat is not None
-        assert (seat.last_seq, seat.reconnect_token) == (60, "token-60")
+        assert (seat.last_seq, seat.reconnect_token) == (200, "token-200")
