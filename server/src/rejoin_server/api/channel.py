@@ -56,6 +56,7 @@ from rejoin_protocol.messages import (
     wire,
 )
 from rejoin_server.api.context import Services
+from rejoin_server.api.games import MAX_ACTION_ID, scoped_action_id
 from rejoin_server.errors import RejoinError, StorageUnavailable
 from rejoin_server.games.base import Act
 from rejoin_server.host.live import END_SLOW, LiveGame, Outgoing, PresenceNote, Subscriber
@@ -64,8 +65,6 @@ from rejoin_server.tokens.service import IssuedToken
 
 log = logging.getLogger(__name__)
 
-# The longest actionId kept (the same bound as `POST …/action`).
-MAX_ACTION_ID = 64
 # A token is rotated once this much of its lifetime has passed; a failed rotation is tried again
 # after a ping interval, doubling up to this.
 TOKEN_REFRESH_AT = 0.5
@@ -211,8 +210,7 @@ class Channel:
             outcome = await svc.host.execute(
                 self._live.game_id,
                 Act(self._player_id, body.type, body.amount),
-                # Scoped by player, as over HTTP: the same action resent over either is one action.
-                action_id=f"{self._player_id}:{action_id}",
+                action_id=scoped_action_id(self._player_id, action_id),
                 at_seq=message.at_seq,
             )
         except RejoinError as exc:

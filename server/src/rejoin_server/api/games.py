@@ -19,6 +19,13 @@ from rejoin_server.games.base import Act, GameRuleError, Join, Start
 from rejoin_server.games.poker import PokerSettings
 
 ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
+MAX_ACTION_ID = 64  # the longest actionId kept, over HTTP and WebSocket alike
+
+
+def scoped_action_id(player_id: str, action_id: str) -> str:
+    """Action ids are the client's; scoped by player, so two clients numbering 1, 2, 3 never
+    collide. HTTP and WebSocket scope alike: an action resent over either is one action."""
+    return f"{player_id}:{action_id}"
 
 
 async def create_game(request: Request) -> Response:
@@ -72,7 +79,7 @@ async def action(request: Request) -> Response:
     game_id = request.path_params["game_id"]
     claims = player_claims(request, svc, game_id)
     body = await bodies.read_object(request, svc.settings.max_body_bytes)
-    action_id = bodies.required_string(body, "actionId", max_length=64)
+    action_id = bodies.required_string(body, "actionId", max_length=MAX_ACTION_ID)
     kind = bodies.required_string(body, "type", max_length=16)
     if kind not in ACTION_TYPES:
         raise bodies.invalid(f"`type` must be one of {', '.join(ACTION_TYPES)}.")
@@ -80,12 +87,10 @@ async def action(request: Request) -> Response:
     at_seq = bodies.integer(body, "atSeq")
     live = await svc.host.get(game_id)
     seated(live, claims)
-    # Action ids are the client's; scoped by player, so two clients numbering 1, 2, 3 never
-    # collide.
     outcome = await svc.host.execute(
         game_id,
         Act(claims.player_id, kind, amount),
-        action_id=f"{claims.player_id}:{action_id}",
+        action_id=scoped_action_id(claims.player_id, action_id),
         at_seq=at_seq,
     )
     svc.metrics.action_seconds.observe(time.perf_counter() - started)

@@ -13,7 +13,42 @@ from rejoin_server.api.auth import player_claims, seated
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError, RejoinError
+from rejoin_server.games.base import GameState
 from rejoin_server.timefmt import iso_ms
+from rejoin_server.tokens.signing import Claims
+
+# The longest ids a resume may name (the store's columns); a WebSocket `hello` has the same bounds.
+MAX_PLAYER_ID = 64
+MAX_TOKEN = 1024
+MAX_CLIENT_ID = 128
+
+
+def resume_claims(svc: Services, token: str, game_id: str, player_id: str) -> Claims:
+    """The claims of a reconnect token (`POST …/reconnect` or `hello`), checked to be for this
+    game and this player. Raises token_invalid/token_expired, or forbidden."""
+    claims = svc.signer.check_reconnect(token)
+    if claims.game_id != game_id:
+        raise ApiError(
+            ErrorCode.FORBIDDEN, "This reconnect token is for another game; use that game's token."
+        )
+    if claims.player_id != player_id:
+        raise ApiError(
+            ErrorCode.FORBIDDEN,
+            "This reconnect token belongs to another player; use your own token.",
+        )
+    return claims
+
+
+def seat_held(game: GameState, player_id: str) -> int:
+    """The seat `player_id` holds, or player_not_in_game: only a seated player can resume."""
+    seat = game.seat_of(player_id)
+    if seat is None:
+        raise ApiError(
+            ErrorCode.PLAYER_NOT_IN_GAME,
+            "That player holds no seat in this game; a player can only reconnect to a game "
+            "they joined.",
+        )
+    return seat
 
 
 async def connection_token(request: Request) -> Response:
@@ -45,31 +80,17 @@ async def _reconnect(request: Request, svc: Services) -> Response:
     body_game = bodies.string(body, "gameId", required=False, max_length=64)
     if body_game is not None and body_game != game_id:
         raise bodies.invalid("`gameId` in the body differs from the game in the path.")
-    player_id = bodies.required_string(body, "playerId", max_length=64)
-    token = bodies.required_string(body, "reconnectToken", max_length=1024)
+    player_id = bodies.required_string(body, "playerId", max_length=MAX_PLAYER_ID)
+    token = bodies.required_string(body, "reconnectToken", max_length=MAX_TOKEN)
     last_seq = bodies.integer(body, "lastSeq")
-    client_id = bodies.string(body, "clientId", required=False, max_length=128)
+    client_id = bodies.string(body, "clientId", required=False, max_length=MAX_CLIENT_ID)
 
-    claims = svc.signer.check_reconnect(token)
-    if claims.game_id != game_id:
-        raise ApiError(
-            ErrorCode.FORBIDDEN, "This reconnect token is for another game; use that game's token."
-        )
-    if claims.player_id != player_id:
-        raise ApiError(
-            ErrorCode.FORBIDDEN,
-            "This reconnect token belongs to another player; use your own token.",
-        )
+    claims = resume_claims(svc, token, game_id, player_id)
     live = await svc.host.get(game_id)
     # Everything the answer says is read first, under the game's lock (so it is committed), and
     # the token is used last: a failure before that leaves the token as it was.
     async with svc.host.reading(live) as game:
-        if game.seat_of(player_id) is None:
-            raise ApiError(
-                ErrorCode.PLAYER_NOT_IN_GAME,
-                "That player holds no seat in this game; a player can only reconnect to a game "
-                "they joined.",
-            )
+        seat_held(game, player_id)
         view = svc.host.view(live, player_id)
         if game.status == "completed":
             raise ApiError(

@@ -42,9 +42,15 @@ from rejoin_protocol.messages import (
 from rejoin_server.api import bodies
 from rejoin_server.api.channel import Channel, receive_frame
 from rejoin_server.api.context import Services, services
+from rejoin_server.api.reconnect import (
+    MAX_CLIENT_ID,
+    MAX_PLAYER_ID,
+    MAX_TOKEN,
+    resume_claims,
+    seat_held,
+)
 from rejoin_server.errors import ApiError, GameNotFound, RejoinError, StorageUnavailable
 from rejoin_server.timefmt import iso_ms
-from rejoin_server.tokens.signing import Claims
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +115,11 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
             "update the client.",
         )
     _within_bounds(hello)
-    claims = _claims_for(svc, hello, game_id)
+    claims = resume_claims(svc, hello.token, game_id, hello.player_id)
     live = await svc.host.get(game_id)
     player_id = hello.player_id
     async with svc.host.reading(live) as game:
-        seat = game.seat_of(player_id)
-        if seat is None:
-            raise ApiError(
-                ErrorCode.PLAYER_NOT_IN_GAME,
-                "That player holds no seat in this game; a player can only reconnect to a game "
-                "they joined.",
-            )
+        seat = seat_held(game, player_id)
         if game.status == "completed":
             raise ApiError(
                 ErrorCode.GAME_COMPLETED,
@@ -159,27 +159,13 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
 def _within_bounds(hello: Hello) -> None:
     """The longest each `hello` field may be: what the store's columns hold, as over HTTP."""
     for field, value, longest in (
-        ("playerId", hello.player_id, 64),
-        ("token", hello.token, 1024),
-        ("clientId", hello.client_id, 128),
+        ("playerId", hello.player_id, MAX_PLAYER_ID),
+        ("token", hello.token, MAX_TOKEN),
+        ("clientId", hello.client_id, MAX_CLIENT_ID),
     ):
         if len(value) > longest:
             path = f"hello.{field}"
             raise ProtocolError(path, f"{path} must be at most {longest} characters")
-
-
-def _claims_for(svc: Services, hello: Hello, game_id: str) -> Claims:
-    claims = svc.signer.check_reconnect(hello.token)
-    if claims.game_id != game_id:
-        raise ApiError(
-            ErrorCode.FORBIDDEN, "This reconnect token is for another game; use that game's token."
-        )
-    if claims.player_id != hello.player_id:
-        raise ApiError(
-            ErrorCode.FORBIDDEN,
-            "This reconnect token belongs to another player; use your own token.",
-        )
-    return claims
 
 
 def _outcome(exc: BaseException) -> str:
