@@ -178,10 +178,12 @@ def test_serve_migrates_prints_where_and_the_generated_token_then_runs(
     port, log_level = fake.ran
     assert port != 0
     assert log_level == "warning"
-    assert lines == [
+    assert lines[:2] == [
         f"rejoin-server listening on http://127.0.0.1:{port} (database: sqlite:///{path})",
         f"admin token: {fake.settings.admin_token}",
     ]
+    assert lines[2].startswith(f"demo table: http://127.0.0.1:{port}/ (")
+    assert len(lines) == 3
     assert fake.settings.admin_token is not None
     assert len(fake.settings.admin_token) == 32  # secrets.token_urlsafe(24)
     # The CLI migrated, so the app is told not to; and it is told the port it really has.
@@ -290,6 +292,7 @@ def test_a_real_process_serves_and_shuts_down_gracefully_on_sigterm(tmp_path: Pa
         assert listening.startswith("rejoin-server listening on http://127.0.0.1:"), proc.stderr
         base = listening.split()[3]
         assert proc.stdout.readline().startswith("admin token: ")
+        assert proc.stdout.readline().startswith("demo table: http://127.0.0.1:")
         # The port was bound before the app started: this waits in the queue, it is not refused.
         with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:
             assert response.read() == b"ok"
@@ -324,3 +327,16 @@ async def test_accepted_connections_have_nagle_off() -> None:
         writer.close()
     assert len(seen) == 1
     assert seen[0] != 0
+
+
+def test_serve_says_how_to_build_a_missing_browser_bundle(
+    fake: FakeApp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "web"
+    empty.mkdir()
+    db = f"sqlite:///{tmp_path / 'rejoin.db'}"
+    lines = _serve(["--port", "0", "--database-url", db, "--web-dir", str(empty)], {}, capsys)
+    assert fake.settings is not None
+    assert fake.settings.web_dir == str(empty)
+    assert f"browser bundle not built in {empty}" in lines[2]
+    assert "nox -s bundle" in lines[2]

@@ -30,10 +30,8 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Final, assert_never
+from typing import TYPE_CHECKING, Any, Final, assert_never
 from urllib.parse import quote
-
-import httpx
 
 from rejoin.errors import (
     ActionAbandonedError,
@@ -45,7 +43,7 @@ from rejoin.errors import (
 from rejoin.http_api import get_json, post_json
 from rejoin.results import ActionResult, ResumeFigures
 from rejoin.tokens import MemoryTokenStore, SavedSeat, TokenStore
-from rejoin.ws_link import WebSocketLink
+from rejoin.transport import Link, LinkFactory, default_link_factory
 from rejoin_protocol.messages import ActionType
 from rejoin_protocol.session import ClientSession, SessionConfig, SessionState
 from rejoin_protocol.session_outputs import (
@@ -64,6 +62,9 @@ from rejoin_protocol.session_outputs import (
     StatusChanged,
     TokenIssued,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["GameClient", "StatusCallback"]
 
@@ -86,7 +87,10 @@ class GameClient:
         *,
         store: TokenStore | None = None,
         config: SessionConfig | None = None,
+        link_factory: LinkFactory | None = None,
     ) -> None:
+        """`link_factory` picks the WebSocket implementation; by default the `websockets`
+        library under CPython and the browser's `WebSocket` under Pyodide."""
         self.game_id: Final = game_id
         self._base = server_url.rstrip("/")
         self._store = store if store is not None else MemoryTokenStore()
@@ -94,8 +98,9 @@ class GameClient:
         self._session: ClientSession | None = None
         self._saved: SavedSeat | None = None
         self._dirty = False
-        self._links: dict[int, WebSocketLink] = {}
-        self._running_links: set[asyncio.Task[None]] = set()
+        self._link_factory = link_factory
+        self._links: dict[int, Link] = {}
+        self._running_links: set[asyncio.Future[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._events: asyncio.Queue[dict[str, Any] | object] = asyncio.Queue()
@@ -363,7 +368,9 @@ class GameClient:
         match output:
             case Dial(connection=connection):
                 self._dialled_at = self._now()
-                link = WebSocketLink(self._ws_url(), connection, self)
+                if self._link_factory is None:
+                    self._link_factory = default_link_factory()
+                link = self._link_factory(self._ws_url(), connection, self)
                 self._links[connection] = link
                 self._running_links.add(link.task)
                 link.task.add_done_callback(self._link_done)
@@ -454,7 +461,7 @@ class GameClient:
         self._started().time_passed(max(self._now(), wake_at))
         self._pump()
 
-    def _link_done(self, task: asyncio.Task[None]) -> None:
+    def _link_done(self, task: asyncio.Future[None]) -> None:
         self._running_links.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("WebSocket link failed", exc_info=error)

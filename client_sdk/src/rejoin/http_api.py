@@ -1,24 +1,36 @@
-"""The few HTTP calls of DESIGN §2 the client makes itself (join, the player's view), over httpx.
+"""The few HTTP calls of DESIGN §2 the client makes itself (join, start, the player's view).
 
-One short-lived `httpx.AsyncClient` per call: they are rare (once per seat, or on demand), and a
-client that outlives a server restart must not hold a pooled connection to the dead process.
+Under CPython they go over httpx: one short-lived `httpx.AsyncClient` per call, since they are
+rare (once per seat, or on demand) and a client that outlives a server restart must not hold a
+pooled connection to the dead process. Under Pyodide they go over the browser's `fetch`
+(`browser.fetch`). Either way a refusal is an `HttpApiError` with the server's error code.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from rejoin.errors import HttpApiError
+from rejoin.transport import IN_BROWSER
 
-__all__ = ["get_json", "post_json"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["HTTP_TIMEOUT_S", "answer_body", "get_json", "post_json"]
 
 
 HTTP_TIMEOUT_S = 10.0
 
 
-async def post_json(url: str, body: dict[str, Any], *, bearer: str | None = None) -> dict[str, Any]:
+async def post_json(
+    url: str, body: dict[str, Any] | None, *, bearer: str | None = None
+) -> dict[str, Any]:
+    if IN_BROWSER:
+        from rejoin.browser.fetch import fetch_json
+
+        return await fetch_json("POST", url, body, _auth(bearer), HTTP_TIMEOUT_S)
+    import httpx
+
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
         reply = await http.post(url, json=body, headers=_auth(bearer))
     return _body(reply)
@@ -31,6 +43,12 @@ async def get_json(
     headers = {**_auth(bearer), "Accept": "application/json"}
     if http is not None:
         return _body(await http.get(url, headers=headers))
+    if IN_BROWSER:
+        from rejoin.browser.fetch import fetch_json
+
+        return await fetch_json("GET", url, None, headers, HTTP_TIMEOUT_S)
+    import httpx
+
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as own:
         reply = await own.get(url, headers=headers)
     return _body(reply)
@@ -41,16 +59,21 @@ def _auth(bearer: str | None) -> dict[str, str]:
 
 
 def _body(reply: httpx.Response) -> dict[str, Any]:
-    """The JSON object of a 2xx answer; anything else as an `HttpApiError` with the server's code."""
     try:
         body = reply.json()
     except ValueError:
         body = None
-    if reply.is_success and isinstance(body, dict):
+    return answer_body(reply.status_code, body, reply.request.method, str(reply.url), reply.text)
+
+
+def answer_body(status: int, body: Any, method: str, url: str, text: str) -> dict[str, Any]:
+    """The JSON object of a 2xx answer; anything else as an `HttpApiError` with the server's code
+    (`http_error` when the answer is not the server's error form, e.g. from a proxy)."""
+    if 200 <= status < 300 and isinstance(body, dict):
         return body
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         code, message = str(error.get("code")), str(error.get("message"))
     else:
-        code, message = "http_error", f"{reply.request.method} {reply.url}: {reply.text[:300]}"
-    raise HttpApiError(reply.status_code, code, message)
+        code, message = "http_error", f"{method} {url}: {text[:300]}"
+    raise HttpApiError(status, code, message)

@@ -10,26 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Final, Protocol
+from typing import Final
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-__all__ = ["LinkListener", "WebSocketLink"]
+from rejoin.transport import LinkListener
+
+__all__ = ["WebSocketLink"]
 
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 2**20
 """A welcome replays up to the server's replay limit (1000 events by default) in one frame."""
 CLOSE_TIMEOUT_S = 2.0
-
-
-class LinkListener(Protocol):
-    def link_opened(self, connection: int) -> None: ...
-
-    def link_frame(self, connection: int, frame: str | bytes) -> None: ...
-
-    def link_lost(self, connection: int, code: int | None, reason: str) -> None: ...
 
 
 class _Close:

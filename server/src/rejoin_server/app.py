@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.api import admin, bodies, events, games, health, openapi, reconnect, ws
+from rejoin_server.api import admin, bodies, events, games, health, openapi, reconnect, web, ws
 from rejoin_server.api.context import Services
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
@@ -95,7 +95,7 @@ def create_app(
             await store.close()
 
     return Starlette(
-        routes=_routes(),
+        routes=[*_routes(), *web.routes(web.WebBundle.at(settings.web_dir))],
         lifespan=lifespan,
         exception_handlers={
             RejoinError: _rejoin_error,

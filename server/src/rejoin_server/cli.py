@@ -38,6 +38,7 @@ ENV_DATABASE_URL = "REJOIN_DATABASE_URL"
 ENV_ADMIN_TOKEN = "REJOIN_ADMIN_TOKEN"  # noqa: S105
 ENV_DURABILITY = "REJOIN_DURABILITY"
 ENV_SECRET_KEYS = "REJOIN_SECRET_KEYS"  # noqa: S105
+ENV_WEB_DIR = "REJOIN_WEB_DIR"
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Exit status of a usage error (argparse's) and of a database that cannot be opened.
@@ -286,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"a WebSocket client silent this long is disconnected; it resumes from its last "
         f"seq (default {format_duration_ms(d.idle_timeout_ms)}; longer than --ping-interval)",
     )
+    add(
+        "--web-dir",
+        metavar="DIR",
+        help=f"the browser bundle's folder (client_sdk/web: the demo pages, Pyodide, the SDK "
+        f"wheels built by `nox -s bundle`) served at /, /play/ID, /static/, /pyodide/ and /sdk/ "
+        f"(env {ENV_WEB_DIR}; default: client_sdk/web of this checkout)",
+    )
     add("--log-level", choices=LOG_LEVELS, help="log level (default info)")
     return parser
 
@@ -372,6 +380,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             max_storage_bytes=ns.max_storage_bytes,
             ping_interval_ms=_given(ns.ping_interval, d.ping_interval_ms),
             idle_timeout_ms=_given(ns.idle_timeout, d.idle_timeout_ms),
+            web_dir=ns.web_dir or env.get(ENV_WEB_DIR) or None,
             host=_given(ns.host, d.host),
             port=_given(ns.port, d.port),
         )

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
+    from rejoin_server.settings import ServerSettings
+
 # Seconds uvicorn waits, after SIGTERM, for open connections and tasks before cancelling them.
 # Open requests get this long to finish; event streams are ended at once (see run_uvicorn).
 GRACEFUL_SHUTDOWN_S = 10
@@ -233,9 +235,20 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         flush=True,
     )
     print(f"admin token: {token}", file=out, flush=True)
+    print(_demo_line(settings, host), file=out, flush=True)
     _configure_logging(invocation.log_level)
     run_uvicorn(app, sock, invocation.log_level)
     return 0
+
+
+def _demo_line(settings: ServerSettings, host: str) -> str:
+    from rejoin_server.api.web import BUILD_HINT, WebBundle
+
+    bundle = WebBundle.at(settings.web_dir)
+    where = f"http://{host}:{settings.port}/"
+    if bundle.missing():
+        return f"demo table: {where} (browser bundle not built in {bundle.root}: {BUILD_HINT})"
+    return f"demo table: {where} (browser bundle: {bundle.root})"
 
 
 def run_migrate(invocation: Invocation, out: TextIO) -> int:

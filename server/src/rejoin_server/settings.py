@@ -57,6 +57,9 @@ class ServerSettings:
     # it has heard nothing from for `idle_timeout_ms` (it resumes from its last seq).
     ping_interval_ms: int = 5_000
     idle_timeout_ms: int = 15_000
+    # The browser bundle's folder (`client_sdk/web`: pages, Pyodide, SDK wheels); None: the
+    # checkout's own (see `api.web.default_web_dir`).
+    web_dir: str | None = None
     # Public URL pieces, only for what the CLI prints.
     host: str = "127.0.0.1"
     port: int = 8000

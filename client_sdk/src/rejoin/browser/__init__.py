@@ -1,0 +1,2 @@
+"""The SDK in the browser (Pyodide): the `WebSocket` link, `fetch` for the HTTP API, and the demo
+table page's controller (`table`). Importable only under Pyodide (they import `js` and `pyodide`)."""

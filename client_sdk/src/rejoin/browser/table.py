@@ -1,0 +1,333 @@
+"""The demo table page's controller: the Python SDK playing one seat in a browser tab.
+
+`client_sdk/web/static/boot.mjs` boots Pyodide, unpacks the SDK wheels and calls `start(gameId,
+ui, ownsTab)`. From then on this module decides everything and the page's JavaScript only draws:
+`ui` (`table-ui.js`) takes JSON strings and plain values, and calls back into `Handlers` for the
+join form and the buttons.
+
+- The seat lives in `localStorage` (`BrowserTokenStore`), so a reload resumes it.
+- The view is the player's `gameState`: from each welcome, and fetched again (`GET …/state`)
+  after events arrive, one fetch at a time, so the page never folds the game's rules itself.
+- `#status` follows the session: `connecting` until the first welcome, `connected`,
+  `reconnecting` while a lost connection is being resumed, `closed` after a fatal refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Final
+from urllib.parse import quote
+
+from js import location  # type: ignore[import-not-found]  # Pyodide only
+from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+
+from rejoin.client import RESYNC, GameClient
+from rejoin.errors import (
+    ActionRejectedError,
+    HttpApiError,
+    RejoinError,
+    SessionFailedError,
+)
+from rejoin.http_api import post_json
+from rejoin.tokens import BrowserTokenStore, TokenStoreCorrupt
+from rejoin_protocol.session import SessionState
+from rejoin_protocol.session_outputs import StatusChanged
+
+__all__ = ["Handlers", "TablePage", "start"]
+
+log = logging.getLogger(__name__)
+
+ANOTHER_TAB: Final = "another_tab"
+
+# What each fatal refusal means to a person at the table, and whether forgetting the seat (and
+# joining again as a new player) is the way out.
+FATAL_MESSAGES: Final[dict[str, tuple[str, bool]]] = {
+    "token_invalid": (
+        "The seat saved in this browser has an invalid token (it was altered, or this server "
+        "does not know it). Forget the seat and join again.",
+        True,
+    ),
+    "token_expired": (
+        "The seat saved in this browser has expired (it was away longer than the token's "
+        "lifetime). Forget the seat and join again.",
+        True,
+    ),
+    "token_reused": (
+        "This seat's token was already used by another connection, so it cannot be resumed "
+        "from here. Forget the seat and join again.",
+        True,
+    ),
+    "seat_conflict": (
+        "Another connection resumed this seat at the same moment and won it. Forget the seat "
+        "and join again, or close the other connection and reload.",
+        True,
+    ),
+    "superseded": (
+        "This seat was taken over by another tab or device. This page has stopped; close the "
+        "other one and reload here to take the seat back.",
+        False,
+    ),
+    ANOTHER_TAB: (
+        "This table is already open in another tab of this browser, which holds its seat. "
+        "Use that tab, or close it and reload this one.",
+        False,
+    ),
+    "game_completed": ("This game is over.", False),
+    "game_not_found": (
+        "There is no such table on this server (it was deleted, or the link is wrong).",
+        True,
+    ),
+    "player_not_in_game": (
+        "The seat saved in this browser is no longer in this game. Forget it and join again.",
+        True,
+    ),
+}
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def spawn(coroutine: Any, what: str) -> None:
+    """Run `coroutine` as a task that is kept alive and whose failure reaches the log (never
+    `asyncio.run` in Pyodide: the browser's event loop is already running)."""
+    task = asyncio.ensure_future(coroutine)
+    _tasks.add(task)
+
+    def done(finished: asyncio.Task[Any]) -> None:
+        _tasks.discard(finished)
+        if not finished.cancelled() and (error := finished.exception()) is not None:
+            log.error("%s failed", what, exc_info=error)
+
+    task.add_done_callback(done)
+
+
+def status_of(state: SessionState, welcomed: bool) -> str:
+    """The `#status` word for a session state: before the first welcome everything is
+    `connecting`; after it, anything short of connected is `reconnecting`."""
+    if state is SessionState.CONNECTED:
+        return "connected"
+    if state is SessionState.CLOSED:
+        return "closed"
+    return "reconnecting" if welcomed else "connecting"
+
+
+def fatal_message(code: str, message: str) -> tuple[str, bool]:
+    known = FATAL_MESSAGES.get(code)
+    if known is None:
+        return f"The server refused this seat: {message}", True
+    return known
+
+
+def number_or_none(value: Any) -> int | None:
+    """A JS number as an int; JS null (`jsnull`), undefined (None) or anything else as None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+class TablePage:
+    """One tab's seat at table `game_id`, drawn through `ui`."""
+
+    def __init__(self, game_id: str, ui: Any, *, server_url: str | None = None) -> None:
+        self.game_id: Final = game_id
+        self._ui = ui
+        self._base = server_url if server_url is not None else str(location.origin)
+        self._store = BrowserTokenStore()
+        self._client: GameClient | None = None
+        self._welcomed = False
+        self._view_seq = -1  # the seq of the view drawn last
+        self._applied: int | None = None  # the seq of the last event taken from the stream
+        self._refreshing = False
+        self._refresh_again = False
+        self._resuming_saved_seat = False
+        self._handlers = create_proxy(Handlers(self))
+        ui.bind(self._handlers)
+
+    # --- entry points ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Resume the saved seat, or show the join form."""
+        try:
+            saved = self._store.load(self.game_id)
+        except TokenStoreCorrupt:
+            self.fatal("token_invalid", "the saved seat is not readable")
+            return
+        if saved is None:
+            self._ui.setStatus("connecting", None)
+            self._ui.showJoin(None)
+            return
+        self._resuming_saved_seat = True
+        await self._play()
+
+    async def join(self, name: str) -> None:
+        client = self._new_client()
+        try:
+            await client.join(name.strip())
+        except HttpApiError as error:
+            if error.code in ("game_completed", "game_not_found"):
+                self.fatal(error.code, error.message)
+            else:
+                self._ui.showJoin(error.message)
+            return
+        except ConnectionError as error:
+            self._ui.showJoin(f"The server did not answer ({error}); try again.")
+            return
+        await self._play(client)
+
+    async def act(self, type: Any, amount: int | None) -> None:
+        if self._client is None:
+            return
+        try:
+            await self._client.act(type, amount)
+        except ActionRejectedError as error:
+            self._ui.showMessage(error.message)
+        except RejoinError as error:
+            self._ui.showMessage(str(error))
+
+    async def start_hand(self) -> None:
+        if self._client is None or self._client.session_token is None:
+            return
+        try:
+            await post_json(
+                f"{self._base}/api/game/{quote(self.game_id)}/start",
+                None,
+                bearer=self._client.session_token,
+            )
+        except (HttpApiError, ConnectionError) as error:
+            self._ui.showMessage(getattr(error, "message", str(error)))
+
+    def forget(self) -> None:
+        """Drop the saved seat and start over with the join form."""
+        self._store.delete(self.game_id)
+        location.reload()
+
+    # --- the seat ---------------------------------------------------------------------------
+
+    def _new_client(self) -> GameClient:
+        client = GameClient(self._base, self.game_id, store=self._store)
+        client.on_status(self._on_status)
+        return client
+
+    async def _play(self, client: GameClient | None = None) -> None:
+        self._client = client = client if client is not None else self._new_client()
+        self._ui.setStatus("connecting", None)
+        try:
+            await client.connect()
+        except SessionFailedError as failure:
+            self._failed(failure)
+            return
+        try:
+            async for event in client.events():
+                self._applied = int(event["seq"])
+                self._ui.appendEvent(json.dumps(event))
+                if event["kind"] == RESYNC:
+                    self._draw(event["data"]["gameState"])
+                elif self._applied > self._view_seq:
+                    self._refresh()
+                self._ui.setStatus(status_of(client.status, self._welcomed), self._applied)
+        except SessionFailedError as failure:
+            self._failed(failure)
+
+    def _on_status(self, change: StatusChanged) -> None:
+        if change.current is SessionState.CONNECTED:
+            # The welcome's outputs (its view, its resume figures) are handled after this
+            # callback, in the same turn: draw them on the next one.
+            asyncio.get_running_loop().call_soon(self._on_welcome)
+            return
+        self._ui.setStatus(status_of(change.current, self._welcomed), self._applied)
+
+    def _on_welcome(self) -> None:
+        client = self._client
+        if client is None or client.status is not SessionState.CONNECTED:
+            return
+        resumed = client.last_resume
+        if client.state is not None:
+            self._draw(client.state)
+        if resumed is not None and (resumed.outage is not None or self._resuming_saved_seat):
+            # After a drop: from losing the connection to the welcome. After a reload (a seat
+            # from localStorage): from dialling to the welcome.
+            took = resumed.outage if resumed.outage is not None else resumed.time_to_resume
+            self._ui.showResume(round(took * 1000), resumed.missed, resumed.resync)
+        self._resuming_saved_seat = False
+        self._welcomed = True
+        seq = self._applied if self._applied is not None else client.seq
+        self._ui.setStatus("connected", seq)
+
+    def _failed(self, failure: SessionFailedError) -> None:
+        final = (failure.details or {}).get("gameState")
+        if isinstance(final, dict):
+            self._draw(final)
+        self.fatal(failure.code, failure.message)
+
+    def fatal(self, code: str, message: str) -> None:
+        text, can_forget = fatal_message(code, message)
+        self._ui.setStatus("closed", self._applied)
+        self._ui.showFatal(code, text, can_forget)
+
+    # --- the view ---------------------------------------------------------------------------
+
+    def _draw(self, view: dict[str, Any]) -> None:
+        seq = int(view.get("seq", -1))
+        if seq < self._view_seq:
+            return  # an older answer that arrived late
+        self._view_seq = seq
+        self._ui.render(json.dumps(view))
+
+    def _refresh(self) -> None:
+        """Fetch the view once events have moved past it; one fetch at a time."""
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        spawn(self._fetch_view(), "fetching the table's state")
+
+    async def _fetch_view(self) -> None:
+        client = self._client
+        try:
+            while client is not None:
+                self._refresh_again = False
+                try:
+                    self._draw(await client.fetch_state())
+                except (HttpApiError, ConnectionError) as error:
+                    # Offline or refused: the next welcome brings the view anyway.
+                    log.info("could not fetch the state: %s", error)
+                    return
+                if not self._refresh_again:
+                    return
+        finally:
+            self._refreshing = False
+
+
+class Handlers:
+    """What the page's buttons call (from JavaScript, synchronously): each starts a task."""
+
+    def __init__(self, page: TablePage) -> None:
+        self._page = page
+
+    def join(self, name: Any) -> None:
+        spawn(self._page.join(str(name)), "joining")
+
+    def act(self, type: Any, amount: Any) -> None:
+        spawn(self._page.act(str(type), number_or_none(amount)), "acting")
+
+    def start(self) -> None:
+        spawn(self._page.start_hand(), "starting a hand")
+
+    def forget(self) -> None:
+        self._page.forget()
+
+
+_pages: list[TablePage] = []
+
+
+def start(game_id: str, ui: Any, owns_tab: bool = True) -> None:
+    """Called by boot.mjs once Python is ready. `owns_tab` is False when another tab of this
+    browser holds this table's lock (a browser keeps one seat per table)."""
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    page = TablePage(game_id, ui)
+    _pages.append(page)  # kept alive: the JS side holds only proxies
+    if not owns_tab:
+        page.fatal(ANOTHER_TAB, "another tab holds this table")
+        return
+    spawn(page.run(), "the table page")

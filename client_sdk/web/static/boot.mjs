@@ -1,0 +1,90 @@
+// Boots the table page: Pyodide from /pyodide/, the SDK wheels from /sdk/, then hands the page's
+// UI (table-ui.js) to the Python controller, rejoin.browser.table, which runs the seat from then
+// on. Everything comes from this server; nothing is fetched from anywhere else.
+//
+// A browser keeps one seat per table: the tab that holds the Web Lock "rejoin.table.<gameId>"
+// plays it; another tab of the same browser is told so (the lock is released when its holder
+// closes or reloads, so a reload takes it back within the wait below).
+//
+// window.rejoinBoot records the boot's figures (ms) for the benchmarks and tests.
+
+import { createTableUi } from "/static/table-ui.js";
+
+const BOOT_TIMEOUT_MS = 60_000; // a .wasm served with the wrong type hangs loadPyodide for ever
+const TAB_LOCK_WAIT_MS = 2_000;
+
+const figures = { started: performance.now(), pyodideMs: null, sdkMs: null, readyMs: null, error: null };
+window.rejoinBoot = figures;
+
+function gameIdFromPath() {
+  const match = /^\/play\/([^/]+)\/?$/.exec(location.pathname);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Resolves true once this tab holds the table's lock (kept until the page goes away), false if
+// another tab still holds it after the wait.
+function holdTableLock(gameId) {
+  if (!navigator.locks) return Promise.resolve(true); // no Web Locks: cannot tell, play on
+  return new Promise((resolve) => {
+    navigator.locks
+      .request(`rejoin.table.${gameId}`, { signal: AbortSignal.timeout(TAB_LOCK_WAIT_MS) }, () => {
+        resolve(true);
+        return new Promise(() => {}); // held for the page's lifetime
+      })
+      .catch(() => resolve(false));
+  });
+}
+
+async function loadSdk(pyodide) {
+  const reply = await fetch("/sdk/manifest.json", { cache: "no-store" });
+  if (!reply.ok) {
+    throw new Error(
+      "the SDK wheels are not built (/sdk/manifest.json is missing): run " +
+        "`python3 -m nox -s bundle` in the repository, then reload",
+    );
+  }
+  const manifest = await reply.json();
+  for (const wheel of manifest.wheels) {
+    const file = await fetch(`/sdk/${wheel.file}`, { cache: "no-cache" });
+    if (!file.ok) throw new Error(`/sdk/${wheel.file}: HTTP ${file.status}`);
+    pyodide.unpackArchive(await file.arrayBuffer(), "wheel");
+  }
+}
+
+async function boot() {
+  const ui = createTableUi(document);
+  const gameId = gameIdFromPath();
+  if (gameId === null) {
+    ui.showBootError("This address names no table: open /play/<gameId>.");
+    return;
+  }
+  const ownsTab = holdTableLock(gameId);
+  try {
+    const { loadPyodide } = await import("/pyodide/pyodide.mjs");
+    const pyodide = await withTimeout(
+      loadPyodide({ indexURL: "/pyodide/" }),
+      BOOT_TIMEOUT_MS,
+      "starting Python (Pyodide)",
+    );
+    figures.pyodideMs = performance.now() - figures.started;
+    await loadSdk(pyodide);
+    figures.sdkMs = performance.now() - figures.started;
+    const table = pyodide.pyimport("rejoin.browser.table");
+    table.start(gameId, ui, await ownsTab);
+    figures.readyMs = performance.now() - figures.started;
+  } catch (error) {
+    figures.error = String(error);
+    console.error("rejoin: boot failed", error);
+    ui.showBootError(`The page could not start: ${error.message ?? error}`);
+  }
+}
+
+boot();

@@ -1,0 +1,52 @@
+// The lobby page: create a table through the HTTP API, or open one by id.
+
+const createForm = document.getElementById("create-form");
+const errorBox = document.getElementById("lobby-error");
+const created = document.getElementById("created");
+const link = document.getElementById("table-link");
+
+createForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const field = (name) => Number(createForm.elements[name].value);
+  const body = {
+    seats: field("seats"),
+    smallBlind: field("smallBlind"),
+    bigBlind: field("bigBlind"),
+    startingStack: field("startingStack"),
+    actionTimeoutMs: Math.round(field("actionTimeoutSeconds") * 1000),
+  };
+  const button = createForm.querySelector("button[type=submit]");
+  button.disabled = true;
+  errorBox.textContent = "";
+  created.hidden = true;
+  try {
+    const response = await fetch("/api/games", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => null);
+    if (response.status === 201 && answer && answer.gameId) {
+      const path = `/play/${encodeURIComponent(answer.gameId)}`;
+      link.href = path;
+      link.textContent = new URL(path, location.href).href;
+      created.hidden = false;
+    } else {
+      const message = answer && answer.error && answer.error.message;
+      errorBox.textContent = message || `The server answered ${response.status}. Try again.`;
+    }
+  } catch (err) {
+    errorBox.textContent = `Could not reach the server (${err.message}). Check that it is running, then try again.`;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+document.getElementById("open-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  let id = e.target.elements.gameId.value.trim();
+  // Accept a pasted table link as well as a bare id.
+  const match = id.match(/\/play\/([^/?#]+)/);
+  if (match) id = decodeURIComponent(match[1]);
+  if (id) location.href = `/play/${encodeURIComponent(id)}`;
+});

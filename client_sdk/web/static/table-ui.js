@@ -1,0 +1,344 @@
+// The table page's DOM: it draws what the Python SDK (under Pyodide) hands it and reports clicks back.
+// It holds no game logic. Every method takes JS strings, numbers or null (views and events arrive as
+// JSON strings) so no Pyodide proxies leak into the DOM code.
+
+const SUITS = { s: "♠", h: "♥", d: "♦", c: "♣" };
+const ACTION_ORDER = ["fold", "check", "call", "bet", "raise", "allin"];
+const ACTIVE_PHASES = new Set(["preflop", "flop", "turn", "river", "showdown"]);
+const FATAL_TEXT = {
+  token_invalid: "This seat's reconnect token is not valid on this server.",
+  token_expired: "This seat's reconnect token has expired.",
+  token_reused: "This seat's reconnect token was already used elsewhere.",
+  seat_conflict: "Another connection claimed this seat at the same moment.",
+  superseded: "This seat was taken over by another connection.",
+  another_tab: "This seat is open in another tab of this browser. Use that tab, or close it and reload.",
+  game_completed: "This game is over.",
+  game_not_found: "There is no table with this id.",
+  player_not_in_game: "You no longer hold a seat at this table.",
+};
+const ENABLE_FALLBACK_MS = 5000;
+
+const parse = (value) => (typeof value === "string" ? JSON.parse(value) : value);
+
+export function createTableUi(doc) {
+  const $ = (id) => doc.getElementById(id);
+  const el = (tag, props = {}, children = []) => {
+    const node = doc.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  };
+
+  let handlers = null;
+  let deadline = null;
+  let fatal = false;
+  let enableTimer = null;
+
+  const gameIdFromPath = decodeURIComponent(doc.location.pathname.split("/play/")[1] || "");
+  if (gameIdFromPath && $("game-id")) $("game-id").textContent = gameIdFromPath;
+
+  // --- small drawing helpers ---------------------------------------------------------------
+
+  function cardNode(card) {
+    const rank = card[0] === "T" ? "10" : card[0];
+    const suit = card[1];
+    const red = suit === "h" || suit === "d";
+    return el("span", { class: red ? "card red" : "card", dataset: { card }, text: rank + (SUITS[suit] || suit) });
+  }
+
+  const cardBack = () => el("span", { class: "card-back", "aria-label": "hidden card" });
+
+  function formatCards(cards) {
+    return cards.map((c) => (typeof c === "string" && c.length === 2 ? (c[0] === "T" ? "10" : c[0]) + (SUITS[c[1]] || c[1]) : "??")).join(" ");
+  }
+
+  function seatCount(view) {
+    let n = view.seats.length;
+    for (const s of view.seats) n = Math.max(n, s.seat + 1);
+    for (const s of [view.you && view.you.seat, view.button, view.toAct]) if (Number.isInteger(s)) n = Math.max(n, s + 1);
+    return n;
+  }
+
+  function setButtonsDisabled(disabled) {
+    for (const b of doc.querySelectorAll("#actions button, #actions input, #start, #forget-seat, #join-form button")) {
+      b.disabled = disabled;
+    }
+    clearTimeout(enableTimer);
+    // A click normally ends in a render or a message; the fallback keeps the page usable if neither comes.
+    if (disabled) enableTimer = setTimeout(() => setButtonsDisabled(false), ENABLE_FALLBACK_MS);
+  }
+
+  function call(name, ...args) {
+    if (!handlers) return;
+    setButtonsDisabled(true);
+    try {
+      handlers[name](...args);
+    } catch (err) {
+      console.error(err);
+      showMessage(`Could not ${name}: ${err && err.message ? err.message : err}`);
+    }
+  }
+
+  // --- seats -------------------------------------------------------------------------------
+
+  function renderSeat(view, seatNo, player, slot, n) {
+    const mine = view.you && view.you.seat === seatNo;
+    const node = el("div", { class: "seat", dataset: { seat: String(seatNo), playerId: player ? player.playerId : "" } });
+    // Seats sit on an ellipse, rotated so that your own seat is at the bottom centre.
+    const angle = Math.PI / 2 + (2 * Math.PI * slot) / n;
+    node.style.left = `${50 + 43 * Math.cos(angle)}%`;
+    node.style.top = `${50 + 41 * Math.sin(angle)}%`;
+    if (!player) {
+      node.classList.add("empty");
+      node.append(el("div", { class: "name", text: "open seat" }));
+      return node;
+    }
+    const flags = { me: mine, "to-act": view.toAct === seatNo, folded: player.folded, "all-in": player.allIn,
+      button: view.button === seatNo, disconnected: player.connected === false };
+    for (const [cls, on] of Object.entries(flags)) if (on) node.classList.add(cls);
+
+    const cards = el("div", { class: "cards" });
+    if (Array.isArray(player.holeCards)) cards.append(...player.holeCards.map(cardNode));
+    else if (ACTIVE_PHASES.has(view.phase) && !player.folded && !mine) cards.append(cardBack(), cardBack());
+
+    const badges = el("div", { class: "badges" });
+    if (mine) badges.append(el("span", { class: "badge you", text: "you" }));
+    if (flags.button) badges.append(el("span", { class: "badge dealer", text: "D", title: "dealer button" }));
+    if (player.allIn) badges.append(el("span", { class: "badge", text: "all-in" }));
+    if (player.folded) badges.append(el("span", { class: "badge", text: "folded" }));
+    if (flags.disconnected) badges.append(el("span", { class: "badge", text: "offline" }));
+
+    node.append(
+      el("div", { class: "name", text: player.name, title: player.name }),
+      el("div", { class: "stack", dataset: { stack: String(player.stack) }, text: String(player.stack) }),
+      cards,
+      el("div", { class: "bet", dataset: { bet: String(player.bet) }, text: player.bet ? `bet ${player.bet}` : "" }),
+      badges,
+    );
+    return node;
+  }
+
+  // --- actions -----------------------------------------------------------------------------
+
+  function renderActions(legal) {
+    const box = $("actions");
+    // A re-render while you are choosing an amount keeps what you typed (and the focus) if it still fits.
+    const before = box.querySelector("input[name=amount]");
+    const typed = before ? { value: Number(before.value), focused: doc.activeElement === before } : null;
+    box.replaceChildren();
+    if (fatal || !legal || legal.length === 0) return;
+    const sorted = [...legal].sort((a, b) => ACTION_ORDER.indexOf(a.type) - ACTION_ORDER.indexOf(b.type));
+    for (const action of sorted) {
+      const { type } = action;
+      if (type === "bet" || type === "raise") {
+        const input = el("input", { type: "number", name: "amount", min: String(action.min), max: String(action.max),
+          step: "1", value: String(action.min), "aria-label": `${type} amount` });
+        if (typed && typed.value >= action.min && typed.value <= action.max) input.value = String(typed.value);
+        const button = el("button", { type: "button", dataset: { action: type }, text: type === "bet" ? "Bet to" : "Raise to" });
+        const submit = () => {
+          const amount = Number(input.value);
+          if (!Number.isInteger(amount) || amount < action.min || amount > action.max) {
+            showMessage(`Choose an amount from ${action.min} to ${action.max}.`);
+            return;
+          }
+          call("act", type, amount);
+        };
+        button.addEventListener("click", submit);
+        input.addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
+        box.append(el("span", { class: "sizing" }, [button, input]));
+        if (typed && typed.focused) input.focus();
+        continue;
+      }
+      const label = { fold: "Fold", check: "Check", call: `Call ${action.amount}`, allin: `All-in ${action.amount}` }[type] || type;
+      const button = el("button", { type: "button", dataset: { action: type }, text: label });
+      button.addEventListener("click", () => call("act", type, null));
+      box.append(button);
+    }
+  }
+
+  // --- the public methods ------------------------------------------------------------------
+
+  function bind(h) {
+    handlers = h;
+    $("join-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const name = e.target.elements.name.value.trim();
+      if (!name) return;
+      $("join-error").textContent = "";
+      call("join", name);
+    });
+    $("start").addEventListener("click", () => call("start"));
+    $("forget-seat").addEventListener("click", () => call("forget"));
+  }
+
+  function showJoin(message) {
+    fatal = false;
+    setButtonsDisabled(false);
+    $("fatal").hidden = true;
+    $("actions").hidden = false;
+    $("table").classList.remove("greyed");
+    $("table").hidden = true;
+    $("join").hidden = false;
+    $("join-error").textContent = message || "";
+    $("join-form").elements.name.focus();
+  }
+
+  function render(viewJson) {
+    const raw = parse(viewJson);
+    const view = { ...raw, seats: raw.seats || [], phase: raw.phase || "waiting" };
+    setButtonsDisabled(false);
+    $("join").hidden = true;
+    $("table").hidden = false;
+    $("message").textContent = "";
+    if (view.gameId) $("game-id").textContent = view.gameId;
+
+    $("hand").dataset.hand = String(view.handNumber ?? "");
+    $("hand").textContent = view.handNumber ? `hand #${view.handNumber}` : "no hand yet";
+    $("phase").dataset.phase = view.phase;
+    $("phase").textContent = view.status === "completed" ? "game over" : view.phase.replace("_", " ");
+
+    const board = view.board || [];
+    $("board").replaceChildren(...board.map(cardNode),
+      ...Array.from({ length: Math.max(0, 5 - board.length) }, () => el("span", { class: "card-slot" })));
+
+    const pots = view.pots || [];
+    $("pots").dataset.total = String(pots.reduce((sum, p) => sum + p.amount, 0));
+    $("pots").replaceChildren(...pots.filter((p) => p.amount > 0).map((p, i) =>
+      el("span", { class: "pot", dataset: { amount: String(p.amount) }, text: `${i === 0 ? "Pot" : `Side pot ${i}`} ${p.amount}` })));
+
+    const n = seatCount(view);
+    const bySeat = new Map(view.seats.map((s) => [s.seat, s]));
+    const mySeat = view.you && Number.isInteger(view.you.seat) ? view.you.seat : 0;
+    $("seats").replaceChildren(...Array.from({ length: n }, (_, seatNo) =>
+      renderSeat(view, seatNo, bySeat.get(seatNo) && bySeat.get(seatNo).playerId ? bySeat.get(seatNo) : null, (seatNo - mySeat + n) % n, n)));
+
+    const me = bySeat.get(mySeat);
+    $("hole-cards").replaceChildren(...(me && Array.isArray(me.holeCards) ? me.holeCards.map(cardNode) : []));
+
+    const legal = (view.you && view.you.legalActions) || [];
+    const myTurn = view.toAct !== null && view.toAct === mySeat && legal.length > 0;
+    const actor = bySeat.get(view.toAct);
+    $("turn").textContent = view.toAct === null || view.toAct === undefined ? ""
+      : myTurn ? "Your turn" : `${actor ? actor.name : `seat ${view.toAct}`} to act`;
+    deadline = view.actionDeadline || null;
+    $("clock").dataset.deadline = deadline ? String(deadline) : "";
+    tick();
+
+    renderActions(legal);
+    const funded = view.seats.filter((s) => s.playerId && s.stack > 0).length;
+    $("start").hidden = fatal || view.status === "completed" || !["waiting", "hand_over"].includes(view.phase) || funded < 2;
+  }
+
+  function tick() {
+    const clock = $("clock");
+    if (!deadline) {
+      clock.textContent = "";
+      clock.classList.remove("urgent");
+      return;
+    }
+    const seconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    clock.textContent = `${seconds} s`;
+    clock.classList.toggle("urgent", seconds <= 5);
+  }
+  setInterval(tick, 250);
+
+  function setStatus(status, seq) {
+    const node = $("status");
+    node.dataset.status = status;
+    node.dataset.seq = seq === null || seq === undefined ? "" : String(seq);
+    const label = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", closed: "disconnected" }[status] || status;
+    node.textContent = node.dataset.seq ? `${label} · seq ${node.dataset.seq}` : label;
+  }
+
+  function showResume(ms, missed, resync) {
+    const node = $("resume-note");
+    const rounded = Math.round(ms);
+    node.dataset.ms = String(rounded);
+    node.dataset.missed = String(missed);
+    node.dataset.resync = resync ? "true" : "false";
+    node.textContent = resync ? `resumed in ${rounded} ms, state refreshed`
+      : `resumed in ${rounded} ms, ${missed} missed event${missed === 1 ? "" : "s"}`;
+    node.hidden = false;
+  }
+
+  // Event payloads differ per kind; a generic summary (seat, then words like the action type, then the
+  // amount, cards as text, then other scalars as key=value) keeps the log readable without knowing each
+  // kind's fields.
+  const WORD_KEYS = ["name", "type", "action", "blind", "street", "reason", "result"];
+  const SKIP_KEYS = new Set(["seat", "at", "gameState", "playerId", "actionId", "amount", ...WORD_KEYS]);
+
+  function summarise(data, depth = 0) {
+    if (data === null || typeof data !== "object") return [];
+    const parts = [];
+    if (data.seat !== undefined && data.seat !== null) parts.push(`seat ${data.seat}`);
+    for (const key of WORD_KEYS) if (data[key] !== null && typeof data[key] !== "object" && data[key] !== undefined) parts.push(String(data[key]));
+    if (typeof data.amount === "number") parts.push(String(data.amount));
+    for (const [key, value] of Object.entries(data)) {
+      if (SKIP_KEYS.has(key) && (value === null || typeof value !== "object")) continue;
+      if (key === "gameState") continue;
+      if (value === null) { if (/cards/i.test(key)) parts.push(`${key} hidden`); continue; }
+      if (Array.isArray(value)) {
+        if (value.every((v) => typeof v === "string" && v.length === 2)) parts.push(value.length ? formatCards(value) : `${key} none`);
+        else if (depth === 0 && value.every((v) => v && typeof v === "object")) {
+          const inner = value.map((v) => summarise(v, 1).join(" ")).filter(Boolean);
+          if (inner.length) parts.push(`${key}: ${inner.join("; ")}`);
+        } else if (value.every((v) => typeof v !== "object")) parts.push(`${key} ${value.join(",")}`);
+      } else if (typeof value === "object") {
+        if (depth === 0) parts.push(...summarise(value, 1));
+      } else parts.push(`${key}=${value}`);
+    }
+    return parts;
+  }
+
+  function appendEvent(eventJson) {
+    const event = parse(eventJson);
+    let text;
+    if (event.kind === "resync") {
+      const seq = (event.data && event.data.gameState && event.data.gameState.seq) ?? event.seq;
+      text = `state refreshed at seq ${seq}`;
+    } else {
+      const body = summarise(event.data).join(" ");
+      text = body ? `${event.kind}: ${body}` : event.kind;
+    }
+    if (text.length > 100) text = `${text.slice(0, 99)}…`;
+    const list = $("events");
+    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.append(el("li", { dataset: { seq: String(event.seq ?? ""), kind: event.kind }, text: `#${event.seq} ${text}` }));
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function showMessage(text) {
+    setButtonsDisabled(false);
+    $("message").textContent = text || "";
+  }
+
+  function showFatal(code, message, canForget) {
+    fatal = true;
+    const node = $("fatal");
+    node.dataset.code = code;
+    $("fatal-message").textContent = message || FATAL_TEXT[code] || `The connection ended (${code}).`;
+    $("forget-seat").hidden = !canForget;
+    $("forget-seat").disabled = false;
+    node.hidden = false;
+    $("actions").replaceChildren();
+    $("actions").hidden = true;
+    $("start").hidden = true;
+    $("table").classList.add("greyed");
+  }
+
+  function showBootError(message) {
+    const node = $("boot-error");
+    node.querySelector(".detail").textContent = message;
+    node.hidden = false;
+    $("join").hidden = true;
+    $("status").dataset.status = "closed";
+    $("status").textContent = "not loaded";
+  }
+
+  return { bind, showJoin, render, setStatus, showResume, appendEvent, showMessage, showFatal, showBootError };
+}

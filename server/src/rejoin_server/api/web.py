@@ -1,0 +1,134 @@
+"""The browser side: the lobby at `/`, the table page at `/play/{gameId}`, and the files they load.
+
+Everything comes from one folder, the SDK's `client_sdk/web` (DESIGN §6), so a page never fetches
+from anywhere but this server:
+
+| path | folder | what |
+| --- | --- | --- |
+| `/static/` | `static/` | the pages, their script and style (in the repository) |
+| `/pyodide/` | `node_modules/pyodide/` | Pyodide, from the npm package (`npm ci`) |
+| `/sdk/` | `dist/` | the `rejoin-protocol` and `rejoin-client` wheels and `manifest.json` (`nox -s bundle`) |
+
+The server imports nothing of the SDK: it serves these as files. Without a built bundle the table
+page answers 503 with a page that says how to build it; the API works either way.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from rejoin_server.api import bodies
+
+__all__ = ["WebBundle", "default_web_dir", "routes"]
+
+# Pyodide hangs for ever on a .wasm not served as application/wasm; Python's table may lack both.
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".mjs")
+
+BUILD_HINT = (
+    "python3 -m pip install nox && python3 -m nox -s bundle   "
+    "(needs Node.js 20+ and npm; `nox -s serve` builds it too)"
+)
+
+
+def default_web_dir() -> Path:
+    """`client_sdk/web` of the checkout this server runs from (an editable install), else the one
+    under the working directory."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "client_sdk" / "web"
+        if (candidate / "package.json").is_file():
+            return candidate
+    return Path.cwd() / "client_sdk" / "web"
+
+
+@dataclass(frozen=True, slots=True)
+class WebBundle:
+    root: Path
+
+    @classmethod
+    def at(cls, web_dir: str | None) -> WebBundle:
+        return cls(Path(web_dir).resolve() if web_dir else default_web_dir())
+
+    @property
+    def static(self) -> Path:
+        return self.root / "static"
+
+    @property
+    def pyodide(self) -> Path:
+        return self.root / "node_modules" / "pyodide"
+
+    @property
+    def dist(self) -> Path:
+        return self.root / "dist"
+
+    def missing(self) -> list[str]:
+        """What is not there yet, in words; empty when the table page can boot."""
+        gaps = []
+        if not (self.static / "play.html").is_file():
+            gaps.append(f"the pages ({self.static})")
+        if not (self.pyodide / "pyodide.mjs").is_file():
+            gaps.append(f"Pyodide ({self.pyodide}: `npm ci` has not run)")
+        if not (self.dist / "manifest.json").is_file():
+            gaps.append(f"the SDK wheels ({self.dist}/manifest.json)")
+        return gaps
+
+
+def routes(bundle: WebBundle) -> list[BaseRoute]:
+    async def lobby(request: Request) -> Response:
+        page = bundle.static / "lobby.html"
+        if not page.is_file():
+            return _not_built(bundle, [f"the pages ({bundle.static})"])
+        return FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+    async def play(request: Request) -> Response:
+        game_id = request.path_params["game_id"]
+        if not bodies.GAME_ID.fullmatch(game_id):
+            return HTMLResponse(
+                _page("No such table", f"<p>{html.escape(game_id[:80])!s} is not a table id.</p>"),
+                status_code=404,
+            )
+        gaps = bundle.missing()
+        if gaps:
+            return _not_built(bundle, gaps)
+        return FileResponse(bundle.static / "play.html", headers={"Cache-Control": "no-cache"})
+
+    return [
+        Route("/", lobby, methods=["GET"]),
+        Route("/play/{game_id}", play, methods=["GET"]),
+        Mount("/static", _files(bundle.static), name="static"),
+        Mount("/pyodide", _files(bundle.pyodide), name="pyodide"),
+        Mount("/sdk", _files(bundle.dist), name="sdk"),
+    ]
+
+
+def _files(directory: Path) -> StaticFiles:
+    # check_dir=False: the folder may be built after the server started.
+    return StaticFiles(directory=directory, check_dir=False)
+
+
+def _not_built(bundle: WebBundle, gaps: list[str]) -> Response:
+    items = "".join(f"<li>{html.escape(gap)}</li>" for gap in gaps)
+    body = (
+        "<p>The browser bundle has not been built, so this page cannot run. Missing:</p>"
+        f"<ul>{items}</ul><p>Build it from the repository's root:</p>"
+        f"<pre>{html.escape(BUILD_HINT)}</pre><p>then reload this page. The server looks for it "
+        f"in <code>{html.escape(str(bundle.root))}</code> (<code>--web-dir</code> or "
+        "<code>REJOIN_WEB_DIR</code> to change).</p>"
+    )
+    return HTMLResponse(_page("Bundle not built", body), status_code=503)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title} · rejoin</title>'
+        f'<body class="notice"><h1>{title}</h1>{body}</body></html>'
+    )
