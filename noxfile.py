@@ -2,10 +2,14 @@
 
 nox -s tests   everything but the browser, on SQLite and PostgreSQL (REJOIN_TEST_POSTGRES_URL);
                then the protocol's tests again under Pyodide (Python 3.14, WebAssembly) on Node.js
+nox -s e2e     the browser tests: Playwright driving Debian's Chromium (/usr/bin/chromium) against
+               real server processes, with the bundle built first
 nox -s lint    ruff and mypy --strict
 nox -s bench   the benchmarks of bench/, with ratios against peers measured in the same run
                (`-- --quick`: short; `-- --only ws`: the WebSocket ones alone; needs node and npm)
-nox -s serve   the server on ./rejoin.db (options after --, e.g. nox -s serve -- --port 9000)
+nox -s bundle  the browser bundle: Pyodide (`npm ci` in client_sdk/web) and the SDK wheels
+nox -s serve   the server on ./rejoin.db with the demo table at / (options after --, e.g.
+               nox -s serve -- --port 9000); builds the bundle first when it is missing
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "e2e", "lint"]
 nox.options.reuse_venv = "yes"
 
 ROOT = Path(__file__).parent
@@ -24,6 +28,8 @@ PACKAGES = ["-e", "packages/protocol", "-e", "server", "-e", "client_sdk"]
 REPORTS = ROOT / ".reports"
 WEB = ROOT / "client_sdk" / "web"
 PROTOCOL_PYODIDE = ROOT / "packages" / "protocol" / "pyodide"
+CHROMIUM = os.environ.get("REJOIN_CHROMIUM", "/usr/bin/chromium")
+BROWSER_TESTS = "e2e/browser"
 # Pyodide's Python and wheel ABI (npm pyodide 314.0.7 in client_sdk/web/package-lock.json).
 PYODIDE_WHEEL_TAGS = [
     "--python-version", "3.14", "--implementation", "cp", "--abi", "cp314", "--abi", "none",
@@ -40,6 +46,7 @@ def tests(session: nox.Session) -> None:
     REPORTS.mkdir(exist_ok=True)
     session.run(
         "pytest",
+        f"--ignore={BROWSER_TESTS}",  # `nox -s e2e` runs those, with Chromium and the bundle
         f"--junitxml={REPORTS / 'junit-tests.xml'}",
         *session.posargs,
     )
@@ -50,9 +57,7 @@ def _protocol_tests_under_pyodide(session: nox.Session) -> None:
     """rejoin_protocol must pass its tests under Pyodide too (issue 4): Pyodide from npm
     (client_sdk/web, `npm ci`), the pinned wheels of packages/protocol/pyodide/requirements.txt,
     and a rejoin_protocol wheel built now; packages/protocol/pyodide/run_tests.mjs runs them."""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            session.error(f"`{tool}` is not on PATH: the Pyodide tests need Node.js 20+ and npm")
+    _require_node(session, "the protocol's tests under Pyodide")
     session.run("npm", "ci", "--prefix", str(WEB), "--no-audit", "--no-fund", external=True)
     wheels = Path(session.create_tmp()) / "pyodide-wheels"
     shutil.rmtree(wheels, ignore_errors=True)  # only this run's wheels may be installed
@@ -72,10 +77,55 @@ def _protocol_tests_under_pyodide(session: nox.Session) -> None:
     )  # fmt: skip
 
 
+def _require_node(session: nox.Session, why: str) -> None:
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            session.error(
+                f"`{tool}` is not on PATH: {why} needs Node.js 20+ and npm "
+                "(e.g. `apt-get install -y nodejs npm`)"
+            )
+
+
+def _build_bundle(session: nox.Session) -> None:
+    """Pyodide (`npm ci` in client_sdk/web, pinned by its package-lock.json) and the SDK wheels
+    (client_sdk/web/build_bundle.py → client_sdk/web/dist), as the server serves them."""
+    _require_node(session, "the browser bundle (Pyodide from npm)")
+    session.run("npm", "ci", "--prefix", str(WEB), "--no-audit", "--no-fund", external=True)
+    session.run("python", str(WEB / "build_bundle.py"))
+
+
+@nox.session
+def bundle(session: nox.Session) -> None:
+    """The browser bundle the server serves at /pyodide/ and /sdk/ (see client_sdk/web)."""
+    _build_bundle(session)
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """The browser tests (e2e/browser): Python Playwright driving Debian's Chromium against real
+    server processes, after building the bundle. Missing Chromium fails the session (it never
+    skips). Options after `--` go to pytest, e.g. `nox -s e2e -- -k reload`."""
+    if not Path(CHROMIUM).exists():
+        session.error(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(Debian's; `playwright install` cannot download browsers here), or point "
+            "REJOIN_CHROMIUM at a Chromium executable"
+        )
+    session.install("-r", "requirements/e2e.txt", *PACKAGES)
+    _build_bundle(session)
+    REPORTS.mkdir(exist_ok=True)
+    session.run(
+        "pytest", BROWSER_TESTS, f"--junitxml={REPORTS / 'junit-e2e.xml'}", *session.posargs
+    )
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy --strict over every Python part of the repository."""
-    session.install("-r", "requirements/dev.txt", "-r", "requirements/bench.txt", *PACKAGES)
+    session.install(
+        "-r", "requirements/dev.txt", "-r", "requirements/bench.txt", "-r", "requirements/e2e.txt",
+        *PACKAGES,
+    )  # fmt: skip
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run(
@@ -108,16 +158,23 @@ def bench(session: nox.Session) -> None:
         )
     with session.chdir(ROOT / "bench" / "peers" / "socketio"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    _build_bundle(session)  # the browser benchmarks boot the table page in Chromium
     session.run("python", "bench/run.py", *session.posargs)
 
 
 @nox.session
 def serve(session: nox.Session) -> None:
-    """The server, as a user runs it: `rejoin-server` on ./rejoin.db (or REJOIN_DATABASE_URL).
-    Options after `--` go to `rejoin-server`, e.g. `nox -s serve -- --port 9000`."""
+    """The server, as a user runs it: `rejoin-server` on ./rejoin.db (or REJOIN_DATABASE_URL),
+    with the lobby and demo table at http://127.0.0.1:8000/. Options after `--` go to
+    `rejoin-server`, e.g. `nox -s serve -- --port 9000`."""
     session.install(*PACKAGES)
-    # Build the browser bundle here (Pyodide and the SDK wheels, served at /pyodide/ and /sdk/)
-    # once client_sdk/web exists, so that the demo page works from this one command.
+    # The demo table works from this one command: the bundle is built when it is missing (an
+    # existing one is kept; `nox -s bundle` rebuilds it after changing the SDK).
+    if (
+        not (WEB / "dist" / "manifest.json").is_file()
+        or not (WEB / "node_modules" / "pyodide" / "pyodide.mjs").is_file()
+    ):
+        _build_bundle(session)
     # A flag beats REJOIN_DATABASE_URL: the default is passed only when that is unset.
     database = (
         [] if os.environ.get("REJOIN_DATABASE_URL") else ["--database-url", "sqlite:///./rejoin.db"]

@@ -24,8 +24,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
+from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
+from rejoin_server.api.responses import error
 
 __all__ = ["WebBundle", "default_web_dir", "routes"]
 
@@ -110,9 +113,28 @@ def routes(bundle: WebBundle) -> list[BaseRoute]:
     ]
 
 
+class _BundleFiles(StaticFiles):
+    """A folder of the bundle, which may be built after the server started: until it exists, its
+    files answer 404 with how to build it (StaticFiles itself would fail with a 500)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory=directory, check_dir=False)
+        self._folder = directory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._folder.is_dir():
+            response = error(
+                ErrorCode.INVALID_REQUEST,
+                f"The browser bundle is not built ({self._folder} is missing): {BUILD_HINT}",
+            )
+            response.status_code = 404
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def _files(directory: Path) -> StaticFiles:
-    # check_dir=False: the folder may be built after the server started.
-    return StaticFiles(directory=directory, check_dir=False)
+    return _BundleFiles(directory)
 
 
 def _not_built(bundle: WebBundle, gaps: list[str]) -> Response:

@@ -1,0 +1,367 @@
+"""Chromium for the browser tests: launching it, and what a test needs to see into a page.
+
+- `launch(playwright)`: headless Debian Chromium (`REJOIN_CHROMIUM`, default /usr/bin/chromium)
+  with the flags that keep it from calling outside hosts. A missing Chromium is an error, never a
+  skip. Never `playwright install`: it downloads browsers, and cannot here.
+- `RequestLog`: every request (and WebSocket) a browser context makes; `assert_only(origin)` fails
+  naming each one that went anywhere but the test server.
+- `ErrorLog`: every `console.error` and uncaught page error, per page, for failure reports.
+- `artifact_dir(request)` / `screenshot(page, request, name)`: PNGs under
+  `.reports/e2e-artifacts/<test>/` at the repository root.
+- `status(page)` / `wait_status(page, status, timeout_s)`: the table page's `#status` element,
+  whose `data-status` is connecting|connected|reconnecting|closed and `data-seq` the last seq
+  applied.
+
+The sync Playwright API keeps its asyncio loop marked as running in this thread while it is
+started: `asyncio.run` fails inside a browser test (use sync clients: httpx, `support.ws`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Request,
+    WebError,
+    WebSocket,
+)
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+CHROMIUM = os.environ.get("REJOIN_CHROMIUM", "/usr/bin/chromium")
+# Playwright already passes --no-sandbox (needed as root) and --headless. Without these Chromium
+# keeps trying to reach Google (updates, sync, variations, QUIC probes) during the tests.
+LAUNCH_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-gpu",
+)
+# Playwright's own timeout for each action / navigation, in ms (a Pyodide boot takes 2-6 s).
+DEFAULT_TIMEOUT_MS = 30_000
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / ".reports" / "e2e-artifacts"
+
+STATUSES = ("connecting", "connected", "reconnecting", "closed")
+
+# URLs that are no request to anyone.
+_LOCAL_SCHEMES = ("data", "blob", "about")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+# A WebSocket to the server is the same server: compare ws:// as http://, wss:// as https://.
+_SCHEME_FAMILY = {"ws": "http", "wss": "https"}
+
+
+class ChromiumMissing(RuntimeError):
+    """The Chromium executable is not there. Browser tests fail on it; they never skip."""
+
+
+def launch(playwright: Playwright, *, headless: bool = True) -> Browser:
+    """Start Chromium at `CHROMIUM` with `LAUNCH_ARGS`."""
+    if not Path(CHROMIUM).is_file():
+        raise ChromiumMissing(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(or set REJOIN_CHROMIUM)"
+        )
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=headless, args=list(LAUNCH_ARGS)
+    )
+
+
+# Origins.
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host:port` of `url` (ws/wss counted as http/https, default ports spelled out);
+    None for data:, blob: and about: URLs, which go nowhere."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in _LOCAL_SCHEMES:
+        return None
+    family = _SCHEME_FAMILY.get(scheme, scheme)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port if parts.port is not None else _DEFAULT_PORTS.get(scheme)
+    return f"{family}://{host}:{port}" if port is not None else f"{family}://{host}"
+
+
+# Requests.
+
+
+@dataclass
+class RequestEntry:
+    kind: str  # a Playwright resource type (document, script, fetch, ...) or "websocket"
+    method: str
+    url: str
+    page: str = ""
+    failure: str | None = None
+
+    def __str__(self) -> str:
+        failed = f"  FAILED: {self.failure}" if self.failure else ""
+        return f"{self.method:6} {self.kind:10} {self.url}{failed}"
+
+
+@dataclass
+class RequestLog:
+    """Every request and WebSocket a browser context (all its pages and workers) makes, in order."""
+
+    label: str = "context"
+    entries: list[RequestEntry] = field(default_factory=list)
+    _by_request: dict[int, RequestEntry] = field(default_factory=dict, repr=False)
+
+    def attach(self, context: BrowserContext) -> RequestLog:
+        context.on("request", self._on_request)
+        context.on("requestfailed", self._on_failed)
+        # WebSockets are no `request` event; they are announced per page.
+        context.on("page", self._watch_page)
+        for page in context.pages:
+            self._watch_page(page)
+        return self
+
+    def _on_request(self, request: Request) -> None:
+        entry = RequestEntry(request.resource_type, request.method, request.url)
+        self._by_request[id(request)] = entry
+        self.entries.append(entry)
+
+    def _on_failed(self, request: Request) -> None:
+        entry = self._by_request.get(id(request))
+        if entry is not None:
+            entry.failure = request.failure or "failed"
+
+    def _watch_page(self, page: Page) -> None:
+        def on_websocket(ws: WebSocket) -> None:
+            self.entries.append(RequestEntry("websocket", "WS", ws.url))
+
+        page.on("websocket", on_websocket)
+
+    @property
+    def urls(self) -> list[str]:
+        return [entry.url for entry in self.entries]
+
+    def foreign(self, origin: str) -> list[RequestEntry]:
+        """The entries that went to another origin than `origin` (any URL on the server)."""
+        allowed = origin_of(origin)
+        return [
+            entry
+            for entry in self.entries
+            if (seen := origin_of(entry.url)) is not None and seen != allowed
+        ]
+
+    def assert_only(self, origin: str) -> None:
+        """Fail, listing them, if any request or WebSocket went elsewhere than `origin`."""
+        foreign = self.foreign(origin)
+        if foreign:
+            listed = "\n".join(f"  {entry}" for entry in foreign)
+            raise AssertionError(
+                f"{self.label}: {len(foreign)} request(s) to origins other than "
+                f"{origin_of(origin)}:\n{listed}"
+            )
+
+    def tail(self, count: int = 40) -> str:
+        shown = self.entries[-count:]
+        head = f"{self.label}: {len(self.entries)} request(s)"
+        if len(shown) < len(self.entries):
+            head += f", the last {len(shown)}"
+        return "\n".join([head + ":", *(f"  {entry}" for entry in shown)])
+
+
+# Console errors and page errors.
+
+
+@dataclass(frozen=True)
+class PageError:
+    kind: str  # "console.error" or "pageerror"
+    page: str  # the page's URL when it happened
+    text: str
+    where: str = ""
+    source: Page | None = field(default=None, repr=False, compare=False)
+
+    def __str__(self) -> str:
+        where = f" ({self.where})" if self.where else ""
+        return f"[{self.kind}] {self.page}{where}: {self.text}"
+
+
+@dataclass
+class ErrorLog:
+    """Every console message of type error and every uncaught error of a context's pages."""
+
+    label: str = "context"
+    entries: list[PageError] = field(default_factory=list)
+
+    def attach(self, context: BrowserContext) -> ErrorLog:
+        context.on("console", self._on_console)
+        context.on("weberror", self._on_weberror)
+        return self
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        loc = message.location
+        where = f"{loc['url']}:{loc['lineNumber']}" if loc.get("url") else ""
+        page = message.page
+        self.entries.append(PageError("console.error", _page_url(page), message.text, where, page))
+
+    def _on_weberror(self, error: WebError) -> None:
+        exc = error.error
+        text = exc.stack or f"{exc.name}: {exc.message}"
+        self.entries.append(PageError("pageerror", _page_url(error.page), text, "", error.page))
+
+    def for_page(self, page: Page) -> list[PageError]:
+        return [entry for entry in self.entries if entry.source is page]
+
+    @property
+    def texts(self) -> list[str]:
+        return [entry.text for entry in self.entries]
+
+    def report(self) -> str:
+        if not self.entries:
+            return f"{self.label}: no console errors or page errors"
+        lines = [f"{self.label}: {len(self.entries)} console error(s) / page error(s):"]
+        lines += [f"  {entry}" for entry in self.entries]
+        return "\n".join(lines)
+
+
+def _page_url(page: Page | None) -> str:
+    if page is None:
+        return "?"
+    try:
+        return page.url
+    except PlaywrightError:
+        return "?"
+
+
+# A context with its logs.
+
+
+@dataclass
+class TrackedContext:
+    """A browser context (its own cookies and localStorage: one player) with its request and
+    error logs attached."""
+
+    context: BrowserContext
+    requests: RequestLog
+    errors: ErrorLog
+    label: str
+
+    @classmethod
+    def open(cls, browser: Browser, label: str, **options: Any) -> TrackedContext:
+        """`browser.new_context(**options)` with both logs attached before any page exists."""
+        context = browser.new_context(**options)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        return cls(
+            context, RequestLog(label).attach(context), ErrorLog(label).attach(context), label
+        )
+
+    def new_page(self) -> Page:
+        return self.context.new_page()
+
+    @property
+    def pages(self) -> list[Page]:
+        return self.context.pages
+
+    def report(self, request_count: int = 40) -> str:
+        return f"{self.errors.report()}\n{self.requests.tail(request_count)}"
+
+    def close(self) -> None:
+        """Close the context, never raising (the browser may already be gone)."""
+        with contextlib.suppress(PlaywrightError):
+            self.context.close()
+
+
+# Artifacts.
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitize(name: str) -> str:
+    return _UNSAFE.sub("_", name).strip("._")[:150] or "test"
+
+
+def artifact_dir(request: pytest.FixtureRequest) -> Path:
+    """`.reports/e2e-artifacts/<module>.<test name>/` at the repository root, created."""
+    return artifact_dir_for(request.node)
+
+
+def artifact_dir_for(node: pytest.Item) -> Path:
+    module = Path(str(node.fspath)).stem
+    path = ARTIFACTS / sanitize(f"{module}.{node.name}")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def screenshot(page: Page, request: pytest.FixtureRequest, name: str) -> Path:
+    """Save a full-page `<name>.png` into the test's artifact directory; return its path."""
+    path = artifact_dir(request) / f"{sanitize(name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# The table page's status element.
+
+_READ_STATUS = """() => {
+    const el = document.querySelector('#status');
+    return el === null ? null : [el.dataset.status ?? null, el.dataset.seq ?? null];
+}"""
+
+_STATUS_IS = """([status, minSeq]) => {
+    const el = document.querySelector('#status');
+    if (el === null || el.dataset.status !== status) return false;
+    if (minSeq === null) return true;
+    const seq = Number.parseInt(el.dataset.seq ?? '', 10);
+    return Number.isFinite(seq) && seq >= minSeq;
+}"""
+
+
+def status(page: Page) -> tuple[str | None, int | None]:
+    """`#status`'s (data-status, data-seq) right now; None for what is missing or not a number."""
+    return _read_status(page)
+
+
+def _read_status(page: Page) -> tuple[str | None, int | None]:
+    found: list[str | None] | None = page.evaluate(_READ_STATUS)
+    if found is None:
+        return None, None
+    state, seq = found
+    try:
+        return state, int(seq) if seq is not None else None
+    except ValueError:
+        return state, None
+
+
+def wait_status(page: Page, status: str, timeout_s: float, *, min_seq: int | None = None) -> float:
+    """Wait until `#status` shows `status` (and, if given, data-seq >= `min_seq`); return the
+    seconds waited. Fails with the status last seen when time runs out."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}; the page knows {', '.join(STATUSES)}")
+    began = time.monotonic()
+    try:
+        page.wait_for_function(
+            _STATUS_IS, arg=[status, min_seq], timeout=timeout_s * 1000, polling=10
+        )
+    except PlaywrightTimeout:
+        try:
+            seen: object = _read_status(page)
+        except PlaywrightError as again:
+            seen = f"unreadable ({again.message})"
+        want = status if min_seq is None else f"{status} with seq >= {min_seq}"
+        raise AssertionError(
+            f"#status did not become {want} within {timeout_s:.1f} s on {_page_url(page)}; "
+            f"last seen (status, seq) = {seen}"
+        ) from None
+    return time.monotonic() - began
