@@ -43,7 +43,7 @@ from rejoin.errors import (
 from rejoin.http_api import get_json, post_json
 from rejoin.results import ActionResult, ResumeFigures
 from rejoin.tokens import MemoryTokenStore, SavedSeat, TokenStore
-from rejoin.transport import Link, LinkFactory, default_link_factory
+from rejoin.transport import IN_BROWSER, Link, LinkFactory, default_link_factory
 from rejoin_protocol.messages import ActionType
 from rejoin_protocol.session import ClientSession, SessionConfig, SessionState
 from rejoin_protocol.session_outputs import (
@@ -118,6 +118,7 @@ class GameClient:
         self._dialled_at: float | None = None
         self._last_resume: ResumeFigures | None = None
         self._closed = False
+        self._unwatch_network: Callable[[], None] | None = None
 
     # --- what the application reads ---------------------------------------------------------
 
@@ -205,6 +206,10 @@ class GameClient:
         )
         self._session.start(loop.time())
         self._pump()
+        if IN_BROWSER:
+            from rejoin.browser.network import watch_network
+
+            self._unwatch_network = watch_network(self.network_changed)
         await self._welcomed
 
     async def act(
@@ -266,12 +271,24 @@ class GameClient:
         state: dict[str, Any] = body["gameState"]
         return state
 
+    def network_changed(self, online: bool) -> None:
+        """Tell the client that the network went away (give the connection up now) or came back
+        (dial now instead of at the end of the backoff). In a browser the client listens to
+        the `online` and `offline` events itself."""
+        if self._session is None or self._closed:
+            return
+        self._session.network_changed(online, self._now())
+        self._pump()
+
     async def close(self) -> None:
         """Close the connection and stop; unanswered actions end with `ActionAbandonedError`.
         The saved seat stays in the store, so a later client can resume it."""
         if self._closed:
             return
         self._closed = True
+        if self._unwatch_network is not None:
+            self._unwatch_network()
+            self._unwatch_network = None
         if self._session is not None:
             self._session.request_close()
             self._pump()

@@ -496,6 +496,63 @@ def test_silence_for_the_timeout_drops_the_link_and_backs_off() -> None:
     assert statuses(outputs) == [(S.CONNECTED, S.BACKING_OFF)]
 
 
+def test_the_network_going_offline_drops_the_link_at_once_and_coming_back_dials_now() -> None:
+    session = new_session(silence_timeout=15.0)
+    conn = connect(session, now=0.0)
+    session.network_changed(False, 3.0)
+    outputs = session.outputs()
+    assert outputs[0] == CloseTransport(conn, 1000, "the network went offline")
+    assert statuses(outputs) == [(S.CONNECTED, S.BACKING_OFF)]
+    # Offline again while backing off: nothing more to drop.
+    session.network_changed(False, 3.01)
+    assert session.outputs() == []
+    assert session.wake_at is not None
+    assert session.wake_at > 3.02
+    # Back online before the backoff's deadline: dial now, not at the deadline.
+    session.network_changed(True, 3.02)
+    outputs = session.outputs()
+    assert statuses(outputs) == [(S.BACKING_OFF, S.CONNECTING)]
+    (dial,) = of(Dial, outputs)
+    assert dial.connection == conn + 1
+    # Online while already dialling: no second dial.
+    session.network_changed(True, 3.03)
+    assert session.outputs() == []
+    session.connection_opened(dial.connection, 3.04)
+    assert sent(session.outputs())[0]["type"] == "hello"
+
+
+def test_network_changes_before_the_start_or_after_the_close_do_nothing() -> None:
+    session = new_session()
+    session.network_changed(True, 0.0)
+    session.network_changed(False, 0.0)
+    assert session.outputs() == []
+    assert statuses_now(session) is S.IDLE
+    connect(session, now=1.0)
+    session.request_close()
+    session.outputs()
+    session.network_changed(False, 2.0)
+    session.network_changed(True, 2.0)
+    assert session.outputs() == []
+    assert statuses_now(session) is S.CLOSED
+
+
+def statuses_now(session: ClientSession) -> SessionState:
+    """The state, read through a call (so that mypy does not keep an earlier narrowing)."""
+    return session.state
+
+
+def test_the_network_going_offline_while_dialling_gives_the_dial_up() -> None:
+    session = new_session()
+    session.start(0.0)
+    (dial,) = of(Dial, session.outputs())
+    session.network_changed(False, 0.5)
+    outputs = session.outputs()
+    assert of(CloseTransport, outputs) == [
+        CloseTransport(dial.connection, 1000, "the network went offline")
+    ]
+    assert session.state is S.BACKING_OFF
+
+
 def test_a_transport_that_never_opens_is_given_up_after_the_silence_timeout() -> None:
     session = new_session(silence_timeout=15.0)
     session.start(0.0)

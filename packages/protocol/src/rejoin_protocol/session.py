@@ -234,6 +234,21 @@ class ClientSession:
             reason = f"heard nothing from the server for {silence}"
         self._drop(now, CLOSE_HEARTBEAT_TIMEOUT, reason)
 
+    def network_changed(self, online: bool, now: float) -> None:
+        """The platform says the network went away or came back (a browser's `offline` and
+        `online` events). Offline: the current connection is given up at once (a browser keeps
+        a dead WebSocket open until the silence timer), and the session backs off as after any
+        drop. Online: a session waiting out its backoff dials now instead of at the deadline."""
+        if self._state in (SessionState.IDLE, SessionState.CLOSED):
+            return
+        if not online:
+            if self._connection is not None:
+                self._drop(now, CLOSE_NORMAL, "the network went offline")
+            return
+        if self._state is SessionState.BACKING_OFF:
+            self._fire(Trigger.RETRY, "the network is back")
+            self._dial(now)
+
     def request_action(
         self, action_type: ActionType, amount: int | None = None, at_seq: int | None = None
     ) -> str:

@@ -1,0 +1,61 @@
+"""`network_changed`: the platform's word that the network went away or came back (a browser's
+`offline`/`online` events) drops the link at once and dials again at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rejoin import GameClient, SessionState
+from rejoin.http_api import post_json
+from rejoin_protocol.session_outputs import StatusChanged
+
+from .conftest import RealServer
+
+
+def status(client: GameClient) -> SessionState:
+    """Read through a call, so that mypy does not carry a narrowing past `network_changed`."""
+    return client.status
+
+
+async def test_offline_drops_the_link_and_online_resumes_at_once_with_what_was_missed(
+    server: RealServer,
+) -> None:
+    game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
+    alice, bob = GameClient(server.url, game_id), GameClient(server.url, game_id)
+    await alice.join("alice")
+    await bob.join("bob")
+    await asyncio.wait_for(alice.connect(), 10)
+    await asyncio.wait_for(bob.connect(), 10)
+    changes: list[StatusChanged] = []
+    alice.on_status(changes.append)
+
+    alice.network_changed(False)
+    assert status(alice) is SessionState.BACKING_OFF
+    assert changes[-1].reason == "the network went offline"
+    # Events happen while alice is away.
+    await post_json(f"{server.url}/api/game/{game_id}/start", {}, bearer=bob.session_token)
+    async with asyncio.timeout(10):
+        async for item in bob.events():
+            if item["kind"] == "hole_cards" and item["data"].get("cards"):
+                break
+    missed_up_to = bob.seq
+    assert missed_up_to is not None
+
+    alice.network_changed(True)
+    assert status(alice) is SessionState.CONNECTING  # dialled now, not after the backoff
+    seqs: list[int] = []
+    async with asyncio.timeout(10):
+        async for item in alice.events():
+            seqs.append(item["seq"])
+            if item["seq"] >= missed_up_to:
+                break
+    assert status(alice) is SessionState.CONNECTED
+    assert seqs == list(range(seqs[0], missed_up_to + 1))
+    resume = alice.last_resume
+    assert resume is not None
+    assert resume.missed >= 1
+    await alice.close()
+    await bob.close()
+    # After the close the client ignores the network.
+    alice.network_changed(True)
+    assert status(alice) is SessionState.CLOSED
