@@ -1,0 +1,273 @@
+"""The original spec's critical test, in real browsers: kill -9 the server in the middle of a
+betting round, restart it, and every player is back within 2 s with the server's state; the hand
+plays on to its end, and every page has shown every event exactly once.
+
+Also: a browser that goes offline for 3 s while the game goes on gets the missed events, none
+twice; and several pages resume at once after a kill.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page
+
+from e2e.browser.conftest import ContextFactory
+from e2e.support.bot_thread import BotsInThread
+from e2e.support.browser import screenshot
+from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.table_page import (
+    Seat,
+    assert_exactly_once,
+    drawn_like_server,
+    join,
+    logged_events,
+    open_table,
+    passive_click,
+    server_seqs,
+    server_view,
+    shown_view,
+    status_of,
+    wait_connected,
+)
+
+RESUME_LIMIT_S = 2.0  # the issue's bound; the goal is 1 s
+SLOW_CLOCK_MS = 600_000  # no action clock fires while the test looks at the table
+
+# Records, in each page, when #status first reads connected again after it read reconnecting:
+# epoch milliseconds, comparable with the test's time.time() (one machine, one clock).
+WATCH_RESUME = """() => {
+    const status = document.querySelector('#status');
+    window.__e2eDropped = false;
+    window.__e2eResumedAt = null;
+    new MutationObserver(() => {
+        if (status.dataset.status === 'reconnecting') window.__e2eDropped = true;
+        if (window.__e2eDropped && status.dataset.status === 'connected'
+                && window.__e2eResumedAt === null) {
+            window.__e2eResumedAt = performance.timeOrigin + performance.now();
+        }
+    }).observe(status, { attributes: true });
+}"""
+
+
+def create_game(base_url: str, **settings: Any) -> str:
+    reply = httpx.post(f"{base_url}/api/games", json=settings, timeout=10)
+    assert reply.status_code == 201, reply.text
+    game_id: str = reply.json()["gameId"]
+    return game_id
+
+
+def start_hand(base_url: str, game_id: str, session_token: str) -> None:
+    reply = httpx.post(
+        f"{base_url}/api/game/{game_id}/start",
+        headers={"Authorization": f"Bearer {session_token}"},
+        timeout=10,
+    )
+    assert reply.status_code == 200, reply.text
+
+
+def seat_pages(
+    context_factory: ContextFactory, base_url: str, game_id: str, names: list[str]
+) -> list[Seat]:
+    """One browser context per player: open every page first (their Pyodide boots overlap),
+    then join them in order."""
+    pages = [
+        open_table(context_factory(name, only_origin=base_url).context, base_url, game_id)
+        for name in names
+    ]
+    return [join(page, name, game_id) for page, name in zip(pages, names, strict=True)]
+
+
+def drive(seats: list[Seat], until: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Click check/call on whichever page offers it until `until()`."""
+    deadline = time.monotonic() + timeout_s
+    while not until():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout_s} s: {what}")
+        for seat in seats:
+            passive_click(seat.page)
+        time.sleep(0.05)
+
+
+def hand_actions(base_url: str, seat: Seat, hand_number: int) -> int:
+    """Player actions (not blinds) in hand `hand_number`, from the server's log."""
+    reply = httpx.get(
+        f"{base_url}/api/game/{seat.game_id}/events?after=0",
+        headers={"Authorization": f"Bearer {seat.session_token}", "Accept": "application/json"},
+        timeout=10,
+    )
+    events = reply.json()["events"]
+    started = [e["seq"] for e in events if e["kind"] == "hand_started"]
+    if len(started) < hand_number:
+        return 0
+    first = started[hand_number - 1]
+    return sum(1 for e in events if e["seq"] > first and e["kind"] == "action")
+
+
+def resumed_after(page: Page, restarted_at_ms: float) -> float:
+    resumed_at = page.evaluate("() => window.__e2eResumedAt")
+    assert resumed_at is not None, "the page never read connected after the kill"
+    return (float(resumed_at) - restarted_at_ms) / 1000
+
+
+def kill_and_restart(server: ServerProcess, pages: list[Page]) -> tuple[float, float]:
+    """kill -9, wait until every page noticed, restart; returns (the restart's epoch ms, the
+    seconds the new process took to answer /healthz)."""
+    for page in pages:
+        page.evaluate(WATCH_RESUME)
+    server.kill9()
+    for page in pages:
+        page.wait_for_function("() => window.__e2eDropped === true", timeout=10_000)
+    restarted_at_ms = time.time() * 1000
+    healthy_after = server.restart()
+    return restarted_at_ms, healthy_after
+
+
+def report(label: str, figures: list[float]) -> str:
+    ms = sorted(round(f * 1000) for f in figures)
+    return (
+        f"{label}: median {statistics.median(ms):.0f} ms, max {ms[-1]} ms over {len(ms)} pages "
+        f"({', '.join(map(str, ms))})"
+    )
+
+
+@pytest.mark.timeout(300)
+def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
+    db_url: str,
+    request: pytest.FixtureRequest,
+    spawn: Spawn,
+    context_factory: ContextFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    database = db_url.split(":", 1)[0]
+    server = spawn(db_url)
+    base = server.url
+    game_id = create_game(
+        base, seats=6, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS, startingStack=200
+    )
+    people = seat_pages(context_factory, base, game_id, ["ann", "ben", "cat"])
+    bots = BotsInThread(base, game_id, ["bot-1", "bot-2", "bot-3"], hands=1)
+    bots.start()
+    browser_seats = {
+        int(server_view(base, game_id, s.session_token)["you"]["seat"]) for s in people
+    }
+    start_hand(base, game_id, people[0].session_token)
+
+    # Into the middle of a betting round: a hand under way, players have acted, and it is a
+    # browser's turn (so nobody moves while the server is down).
+    def mid_round() -> bool:
+        view = server_view(base, game_id, people[0].session_token)
+        return (
+            view["phase"] in ("preflop", "flop", "turn", "river")
+            and view["toAct"] in browser_seats
+            and hand_actions(base, people[0], 1) >= 3
+        )
+
+    drive(people, mid_round, 60, "a browser's turn after 3 actions of hand 1")
+    before = server_view(base, game_id, people[0].session_token)
+    for seat in people:
+        wait_connected(seat.page, 10, seq=before["seq"])
+        screenshot(seat.page, request, f"{seat.name}-before-kill")
+
+    restarted_at_ms, healthy_after = kill_and_restart(server, [s.page for s in people])
+    resumed: list[float] = []
+    for seat in people:
+        wait_connected(seat.page, RESUME_LIMIT_S + 10)
+        resumed.append(resumed_after(seat.page, restarted_at_ms))
+        view = server_view(base, game_id, seat.session_token)
+        assert view["seq"] == before["seq"], "nothing may have moved while the server was down"
+        assert status_of(seat.page) == ("connected", view["seq"])
+        assert drawn_like_server(seat.page, view), (
+            f"{seat.name} shows {shown_view(seat.page)}, the server says {view['phase']} "
+            f"{[(s['seat'], s['stack'], s['bet']) for s in view['seats']]}"
+        )
+        own = view["seats"][[s["seat"] for s in view["seats"]].index(view["you"]["seat"])]
+        shown_cards = seat.page.locator("#hole-cards .card").evaluate_all(
+            "cards => cards.map(c => c.dataset.card)"
+        )
+        assert shown_cards == own["holeCards"]
+        screenshot(seat.page, request, f"{seat.name}-after-resume")
+    with capsys.disabled():
+        print(
+            f"\n[{database}] server healthy {healthy_after * 1000:.0f} ms after the restart; "
+            + report("pages connected with the server's state", resumed)
+        )
+    assert max(resumed) <= RESUME_LIMIT_S, report("resumed", resumed)
+
+    # The hand plays on to its end, and every page saw every event exactly once.
+    def hand_over() -> bool:
+        return all(any(kind == "hand_ended" for _, kind in logged_events(s.page)) for s in people)
+
+    drive(people, hand_over, 60, "hand 1 ended on every page")
+    bots.wait(30)
+    final = server_view(base, game_id, people[0].session_token)
+    assert final["phase"] == "hand_over"
+    for seat in people:
+        wait_connected(seat.page, 10, seq=final["seq"])
+        assert_exactly_once(
+            seat.page, server_seqs(base, game_id, seat.session_token), label=seat.name
+        )
+    for bot in bots.bots:
+        seqs = [int(e["seq"]) for e in bot.events]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), f"{bot.client.seat}: {seqs}"
+        assert not bot.errors, bot.errors
+
+
+@pytest.mark.timeout(180)
+def test_offline_for_3_s_the_missed_events_appear_none_twice(
+    server: ServerProcess, context_factory: ContextFactory, request: pytest.FixtureRequest
+) -> None:
+    base = server.url
+    game_id = create_game(base, seats=3, autoNextHand=True, nextHandDelayMs=200)
+    tracked = context_factory("offline", only_origin=base)
+    page = open_table(tracked.context, base, game_id)
+    seat = join(page, "ann", game_id)
+    bots = BotsInThread(base, game_id, ["bot-1", "bot-2"], hands=3)
+    bots.start()
+    start_hand(base, game_id, seat.session_token)
+
+    # The browser folds at its first turn, so the bots play on without it while it is away.
+    def folded() -> bool:
+        fold = page.locator("#actions button[data-action=fold]")
+        if fold.count() and fold.first.is_visible():
+            fold.first.click()
+        view = server_view(base, game_id, seat.session_token)
+        me = next(s for s in view["seats"] if s["seat"] == view["you"]["seat"])
+        return bool(me["folded"])
+
+    deadline = time.monotonic() + 30
+    while not folded():
+        assert time.monotonic() < deadline, "the browser never got to fold"
+        time.sleep(0.05)
+    seen_before = status_of(page)[1] or 0
+    page.evaluate(WATCH_RESUME)
+    tracked.context.set_offline(True)
+    went_offline = time.monotonic()
+    # The page must notice (reconnecting) while the game goes on without it.
+    page.wait_for_function("() => window.__e2eDropped === true", timeout=10_000)
+    while time.monotonic() - went_offline < 3.0:
+        time.sleep(0.05)
+    during = server_view(base, game_id, bots.bots[0].client.session_token or "")["seq"]
+    assert during > seen_before, "no event happened while the browser was offline"
+    tracked.context.set_offline(False)
+    wait_connected(page, 10, seq=during)
+    note = page.locator("#resume-note")
+    assert note.is_visible()
+    assert (
+        int(note.get_attribute("data-missed") or 0) > 0
+        or note.get_attribute("data-resync") == "true"
+    )
+    # Let the game go on a little, then compare everything the page showed with the server.
+    passive = time.monotonic() + 30
+    while not bots.bots[0].done() and time.monotonic() < passive:
+        passive_click(page)
+        time.sleep(0.05)
+    final_seq = server_view(base, game_id, seat.session_token)["seq"]
+    wait_connected(page, 10, seq=final_seq)
+    assert_exactly_once(page, server_seqs(base, game_id, seat.session_token), label="offline")
+    screenshot(page, request, "after-offline")
