@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
 
 from rejoin import GameClient, SessionState
 from rejoin.http_api import post_json
+from rejoin_protocol.backoff import BackoffPolicy
+from rejoin_protocol.session import SessionConfig
 from rejoin_protocol.session_outputs import StatusChanged
 
 from .conftest import RealServer
@@ -59,3 +64,43 @@ async def test_offline_drops_the_link_and_online_resumes_at_once_with_what_was_m
     # After the close the client ignores the network.
     alice.network_changed(True)
     assert status(alice) is SessionState.CLOSED
+
+
+async def test_a_wake_up_already_due_when_armed_is_scheduled_not_refused(
+    server: RealServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pyodide's event loop refuses `call_at` with a time already past (CPython's runs it at
+    once). A backoff of ~0 s is past by the time the client arms its timer; a client that
+    used `call_at` stopped there for good, stuck reconnecting (seen in the browser)."""
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, asyncio.BaseEventLoop)
+
+    def call_at(when: float, callback: Any, *args: Any, context: Any = None) -> Any:
+        if when < loop.time():
+            raise ValueError("Can't schedule in the past")
+        return asyncio.BaseEventLoop.call_at(loop, when, callback, *args, context=context)
+
+    def call_later(delay: float, callback: Any, *args: Any, context: Any = None) -> Any:
+        if delay < 0:
+            raise ValueError("Can't schedule in the past")
+        return asyncio.BaseEventLoop.call_at(
+            loop, loop.time() + delay, callback, *args, context=context
+        )
+
+    monkeypatch.setattr(loop, "call_at", call_at)
+    monkeypatch.setattr(loop, "call_later", call_later)
+    game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
+    instant = SessionConfig(backoff=BackoffPolicy(first=1e-9, cap=1e-9))
+    client = GameClient(server.url, game_id, config=instant)
+    await client.join("alice")
+    await asyncio.wait_for(client.connect(), 10)
+    welcomed = asyncio.Event()
+
+    def on_status(change: StatusChanged) -> None:
+        if change.current is SessionState.CONNECTED:
+            welcomed.set()
+
+    client.on_status(on_status)
+    client.network_changed(False)  # backs off for ~1 ns: due before the timer is armed
+    await asyncio.wait_for(welcomed.wait(), 10)
+    await client.close()

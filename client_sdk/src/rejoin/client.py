@@ -463,7 +463,11 @@ class GameClient:
             return
         self._disarm_timer()
         if wake_at is not None:
-            self._timer = asyncio.get_running_loop().call_at(wake_at, self._on_timer, wake_at)
+            # call_later, not call_at: Pyodide's loop refuses a time already past ("Can't
+            # schedule in the past"), which a busy page reaches after a short backoff draw.
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, wake_at - loop.time())
+            self._timer = loop.call_later(delay, self._on_timer, wake_at)
             self._timer_at = wake_at
 
     def _disarm_timer(self) -> None:

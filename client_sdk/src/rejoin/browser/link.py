@@ -72,7 +72,8 @@ class BrowserWebSocketLink:
 
     def _on_close(self, event: Any) -> None:
         # A refused or dropped connection is 1006 without a reason (the browser hides why).
-        self._end(int(event.code), str(event.reason or ""))
+        code, reason = int(event.code), str(event.reason or "")
+        self._guard(lambda: self._end(code, reason))
 
     def _end(self, code: int | None, reason: str) -> None:
         if self._ended:
