@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from e2e.browser.conftest import ContextFactory
@@ -45,7 +46,21 @@ WATCH_RESUME = """() => {
     const status = document.querySelector('#status');
     window.__e2eDropped = false;
     window.__e2eResumedAt = null;
+    window.__e2eHistory = [];
+    // Ticks of the page's main thread: a gap says the page itself was stalled, not the SDK.
+    window.__e2eTicks = [];
+    setInterval(() => {
+        const now = Date.now(), ticks = window.__e2eTicks;
+        if (ticks.length && now - ticks[ticks.length - 1] > 500) {
+            window.__e2eHistory.push(`${now} stall of ${now - ticks[ticks.length - 1]} ms`);
+        }
+        ticks.push(now);
+        if (ticks.length > 50) ticks.shift();
+    }, 100);
     new MutationObserver(() => {
+        window.__e2eHistory.push(
+            `${Math.round(performance.timeOrigin + performance.now())} ${status.dataset.status}`
+            + ` ${status.dataset.seq} ${status.title}`);
         if (status.dataset.status === 'reconnecting') window.__e2eDropped = true;
         if (window.__e2eDropped && status.dataset.status === 'connected'
                 && window.__e2eResumedAt === null) {
@@ -107,6 +122,20 @@ def hand_actions(base_url: str, seat: Seat, hand_number: int) -> int:
         return 0
     first = started[hand_number - 1]
     return sum(1 for e in events if e["seq"] > first and e["kind"] == "action")
+
+
+def wait_resumed(page: Page, restarted_at_ms: float, seq: int | None = None) -> None:
+    """Until the page is connected again; on a timeout, the page's status history since the
+    kill (epoch ms, status, seq, reason) says where it was stuck."""
+    try:
+        wait_connected(page, RESUME_LIMIT_S + 10, seq=seq)
+    except PlaywrightError as error:
+        history = page.evaluate("() => window.__e2eHistory")
+        lines = "\n".join(
+            f"  +{int(line.split()[0]) - restarted_at_ms:.0f} ms {line.split(' ', 1)[1]}"
+            for line in history
+        )
+        raise AssertionError(f"not connected again; status since the kill:\n{lines}") from error
 
 
 def resumed_after(page: Page, restarted_at_ms: float) -> float:
@@ -177,7 +206,7 @@ def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
     restarted_at_ms, healthy_after = kill_and_restart(server, [s.page for s in people])
     resumed: list[float] = []
     for seat in people:
-        wait_connected(seat.page, RESUME_LIMIT_S + 10)
+        wait_resumed(seat.page, restarted_at_ms)
         resumed.append(resumed_after(seat.page, restarted_at_ms))
         view = server_view(base, game_id, seat.session_token)
         assert view["seq"] == before["seq"], "nothing may have moved while the server was down"
@@ -271,3 +300,46 @@ def test_offline_for_3_s_the_missed_events_appear_none_twice(
     wait_connected(page, 10, seq=final_seq)
     assert_exactly_once(page, server_seqs(base, game_id, seat.session_token), label="offline")
     screenshot(page, request, "after-offline")
+
+
+@pytest.mark.timeout(300)
+def test_five_browser_players_resume_at_once_after_a_kill(
+    server: ServerProcess,
+    context_factory: ContextFactory,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = server.url
+    game_id = create_game(base, seats=5, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS)
+    people = seat_pages(context_factory, base, game_id, ["ann", "ben", "cat", "dan", "eve"])
+    start_hand(base, game_id, people[0].session_token)
+    drive(
+        people,
+        lambda: hand_actions(base, people[0], 1) >= 2,
+        60,
+        "two actions of hand 1",
+    )
+    before = server_view(base, game_id, people[0].session_token)["seq"]
+    for seat in people:
+        wait_connected(seat.page, 10, seq=before)
+    restarted_at_ms, healthy_after = kill_and_restart(server, [s.page for s in people])
+    for seat in people:
+        wait_resumed(seat.page, restarted_at_ms, seq=before)
+    resumed = [resumed_after(seat.page, restarted_at_ms) for seat in people]
+    with capsys.disabled():
+        print(
+            f"\n[5 pages] server healthy {healthy_after * 1000:.0f} ms after the restart; "
+            + report("pages connected", resumed)
+        )
+    assert max(resumed) <= RESUME_LIMIT_S, report("resumed", resumed)
+    # Each took its own seat back: the server sees all five connected, and play goes on.
+    view = server_view(base, game_id, people[0].session_token)
+    assert all(seat["connected"] for seat in view["seats"]), view["seats"]
+    drive(people, lambda: hand_actions(base, people[0], 1) >= 4, 60, "two more actions")
+    final = server_view(base, game_id, people[0].session_token)["seq"]
+    for seat in people:
+        wait_connected(seat.page, 10, seq=final)
+        assert_exactly_once(
+            seat.page, server_seqs(base, game_id, seat.session_token), label=seat.name
+        )
+    screenshot(people[0].page, request, "ann-after-resume")

@@ -247,8 +247,10 @@ export function createTableUi(doc) {
   }
   setInterval(tick, 250);
 
-  function setStatus(status, seq) {
+  // `reason` (optional): why the connection changed, in words; shown as the tooltip.
+  function setStatus(status, seq, reason) {
     const node = $("status");
+    if (reason) node.title = reason;
     node.dataset.status = status;
     node.dataset.seq = seq === null || seq === undefined ? "" : String(seq);
     const label = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", closed: "disconnected" }[status] || status;

@@ -166,7 +166,8 @@ class TablePage:
             await client.join(name.strip())
         except HttpApiError as error:
             if error.code in ("game_completed", "game_not_found"):
-                self.fatal(error.code, error.message)
+                # No seat was saved here, so there is none to forget.
+                self.fatal(error.code, error.message, can_forget=False)
             else:
                 self._ui.showJoin(error.message)
             return
@@ -235,7 +236,7 @@ class TablePage:
             # callback, in the same turn: draw them on the next one.
             asyncio.get_running_loop().call_soon(self._on_welcome)
             return
-        self._ui.setStatus(status_of(change.current, self._welcomed), self._applied)
+        self._ui.setStatus(status_of(change.current, self._welcomed), self._applied, change.reason)
 
     def _on_welcome(self) -> None:
         client = self._client
@@ -252,7 +253,7 @@ class TablePage:
         self._resuming_saved_seat = False
         self._welcomed = True
         seq = self._applied if self._applied is not None else client.seq
-        self._ui.setStatus("connected", seq)
+        self._ui.setStatus("connected", seq, "welcomed")
 
     def _failed(self, failure: SessionFailedError) -> None:
         final = (failure.details or {}).get("gameState")
@@ -260,10 +261,12 @@ class TablePage:
             self._draw(final)
         self.fatal(failure.code, failure.message)
 
-    def fatal(self, code: str, message: str) -> None:
-        text, can_forget = fatal_message(code, message)
-        self._ui.setStatus("closed", self._applied)
-        self._ui.showFatal(code, text, can_forget)
+    def fatal(self, code: str, message: str, *, can_forget: bool | None = None) -> None:
+        """Stop on a refusal and say why; `can_forget` overrides whether forgetting the saved
+        seat is offered as the way out."""
+        text, forgettable = fatal_message(code, message)
+        self._ui.setStatus("closed", self._applied, code)
+        self._ui.showFatal(code, text, forgettable if can_forget is None else can_forget)
 
     # --- the view ---------------------------------------------------------------------------
 
