@@ -5,8 +5,9 @@ Figures are medians and p99 of per-operation latencies, and durable actions per 
 throughput matters. The machine is small and noisy: compare the ratios measured in one run, not
 absolute times across runs.
 
-The WebSocket benchmarks (`ws_suite`) come last. `--only ws` runs them alone (`--only rtt`,
-`fanout`, `storm` or `peer`: one of them), e.g. `python bench/run.py --only ws --quick`.
+The WebSocket benchmarks (`ws_suite`) come next. `--only ws` runs them alone (`--only rtt`,
+`fanout`, `storm` or `peer`: one of them), e.g. `python bench/run.py --only ws --quick`. The
+browser ones (`browser`: headless Chromium + Pyodide) come last; `--only browser` runs them alone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
-from bench import ours, peer, server_suite, ws_suite
+from bench import browser, ours, peer, server_suite, ws_suite
 from bench.databases import Databases, bench_databases
 from bench.stats import Summary, fmt_ms, fmt_ratio, ratio
 from bench.workload import SEATS, AppendRun, Recording
@@ -394,13 +395,16 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["ws", "rtt", "fanout", "storm", "peer"],
-        help="only the WebSocket benchmarks (ws), or one of them",
+        choices=["ws", "rtt", "fanout", "storm", "peer", "browser"],
+        help="only the WebSocket benchmarks (ws), or one of them, or the browser ones",
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     console = Console(width=None if sys.stdout.isatty() else 180)
     began = time.perf_counter()
+    if args.only == "browser":  # SQLite files of its own: no PostgreSQL needed
+        browser.render(browser.run(console, quick=args.quick), console)
+        return 0
     with bench_databases() as dbs:
         console.print(
             f"databases: {dbs.postgres.render_as_string()} and SQLite in {dbs.sqlite_dir}"
@@ -410,7 +414,10 @@ def main(argv: list[str]) -> int:
             served = server_suite.run(dbs, console, quick=args.quick)
         sockets = ws_suite.run(dbs, console, quick=args.quick, only=args.only)
     if args.only is None:
+        pages = browser.run(console, quick=args.quick)
         render(results, plan, console, time.perf_counter() - began)
         server_suite.render(served, console)
     ws_suite.render(sockets, console)
+    if args.only is None:
+        browser.render(pages, console)
     return 0

@@ -1,0 +1,518 @@
+"""The browser benchmarks: the demo table page (`/play/{gameId}`) in headless Chromium, driven by
+Playwright, against real `python -m rejoin_server` processes on SQLite.
+
+- **Pyodide boot**: a fresh browser context (no cache, no seat) opens the table page; the page's
+  own figures (`window.rejoinBoot`, ms from boot.mjs's start) give the time to Pyodide booted
+  (`pyodideMs`) and to the page usable, its Python controller started (`readyMs`). The first
+  context of a browser is the cold one (the wasm compiled for the first time in that Chromium);
+  it is reported apart from the others. Peer, in the same run: a page that only loads Pyodide
+  (`/static/lobby.html`, then `import("/pyodide/pyodide.mjs")` + `loadPyodide`), timed in the page,
+  in a second Chromium, one context each, alternating with ours. Ratio: what our SDK wheels and
+  controller add on top of Pyodide.
+- **kill -9 → pages resumed**: 10 players, each a browser context on its own table page (2 tables
+  of 5: a table seats at most 9), joined through the page's form, a hand under way on both
+  tables, every page connected for 6 s (its backoff count reset). The server is SIGKILLed and, once
+  reaped, restarted at once on the same port and SQLite file. Each page records, with a
+  MutationObserver, the wall-clock time (epoch ms, `performance.timeOrigin + performance.now()`)
+  at which `#status` first reads `connected` after `reconnecting`; that minus the wall-clock time
+  of the restart call (the new process spawned) is its resume time. A page not connected within
+  30 s is counted, named with its uncaught page errors, left out of the figures and reloaded.
+  Floor: the server alone, restart → `GET /healthz` answers 200 (polled every 20 ms).
+
+`python bench/run.py --only browser [--quick]` runs this part alone. Chromium is Debian's
+(`/usr/bin/chromium`, or REJOIN_CHROMIUM); never `playwright install`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    WebError,
+    sync_playwright,
+)
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from rich.console import Console
+
+from bench.server_suite import ServerRow, Target, print_row, render_rows
+from bench.stats import Summary, fmt_ms
+from e2e.support.procs import ServerProcess
+
+CHROMIUM = os.environ.get("REJOIN_CHROMIUM", "/usr/bin/chromium")
+# Playwright already passes --no-sandbox and --headless; these keep Chromium from calling out.
+LAUNCH_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-gpu",
+)
+SQLITE = "SQLite"
+NO_DB = "—"
+BOOT_TIMEOUT_S = 120.0  # one Pyodide boot; ten at once on 2 cores take far longer than one
+RESUME_TIMEOUT_S = 30.0
+SEAT_KEY = "rejoin.seat.{}"
+# No action clock fires and no hand is dealt by itself while the pages are measured.
+TABLE_SETTINGS: dict[str, Any] = {"autoNextHand": False, "actionTimeoutMs": 600_000}
+
+_BOOT_DONE = """() => {
+    const b = window.rejoinBoot;
+    return b !== undefined && (b.readyMs !== null || b.error !== null);
+}"""
+
+_BARE_PYODIDE = """async () => {
+    const began = performance.now();
+    const { loadPyodide } = await import("/pyodide/pyodide.mjs");
+    await loadPyodide({ indexURL: "/pyodide/" });
+    return performance.now() - began;
+}"""
+
+_STATUS_AT_LEAST = """([status, minSeq]) => {
+    const s = document.querySelector('#status');
+    return s !== null && s.dataset.status === status && Number(s.dataset.seq) >= minSeq;
+}"""
+
+# Records when #status first reads connected again after it read reconnecting (epoch ms).
+_WATCH_RESUME = """() => {
+    const status = document.querySelector('#status');
+    if (window.__benchObserver) window.__benchObserver.disconnect();
+    window.__benchDropped = false;
+    window.__benchResumedAt = null;
+    window.__benchObserver = new MutationObserver(() => {
+        if (status.dataset.status === 'reconnecting') window.__benchDropped = true;
+        if (window.__benchDropped && status.dataset.status === 'connected'
+                && window.__benchResumedAt === null) {
+            window.__benchResumedAt = performance.timeOrigin + performance.now();
+        }
+    });
+    window.__benchObserver.observe(status, { attributes: true });
+}"""
+
+_STATUS_TEXT = """() => {
+    const s = document.querySelector('#status');
+    return s === null ? 'no #status' : `${s.dataset.status} (${s.textContent})`;
+}"""
+
+_PAGE_CLOCK = "() => performance.timeOrigin + performance.now()"
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserPlan:
+    boot_contexts: int  # fresh contexts per series (ours, bare Pyodide); the first is cold
+    kills: int
+    tables: int = 2
+    seats: int = 5  # per table: tables x seats browser pages
+    # Each page stays connected this long before a kill: the SDK resets its backoff count only
+    # after a connection has lasted 5 s (SessionConfig.stable_after).
+    settle_s: float = 6.0
+
+
+QUICK_BROWSER = BrowserPlan(boot_contexts=5, kills=2)
+FULL_BROWSER = BrowserPlan(boot_contexts=10, kills=5)
+
+
+@dataclass(slots=True)
+class BrowserResults:
+    rows: list[ServerRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One kill: per page the seconds from the restart call to connected (None: never), what
+    each page showed, and the server's restart → /healthz."""
+
+    resumed: list[float | None]
+    seen: list[str]
+    healthy_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Boot:
+    started_ms: float  # boot.mjs began, from navigation start
+    pyodide_ms: float
+    sdk_ms: float
+    ready_ms: float
+
+
+def launch(playwright: Playwright) -> Browser:
+    if not Path(CHROMIUM).is_file():
+        raise RuntimeError(
+            f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium` (or set "
+            "REJOIN_CHROMIUM); never `playwright install`"
+        )
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=list(LAUNCH_ARGS))
+
+
+@contextmanager
+def served(folder: Path, name: str) -> Iterator[ServerProcess]:
+    """A server on a fresh SQLite file in `folder`, ready; killed (whole group) at the end."""
+    server = ServerProcess(
+        folder / f"{name}.log",
+        database_url=f"sqlite:///{folder / name}.db",
+        admin_token=secrets.token_hex(16),
+    )
+    try:
+        server.start_ready()
+        yield server
+    finally:
+        server.cleanup()
+
+
+def create_game(http: httpx.Client, seats: int) -> str:
+    reply = http.post("/api/games", json={"seats": seats, **TABLE_SETTINGS})
+    if reply.status_code != 201:
+        raise RuntimeError(f"POST /api/games: {reply.status_code} {reply.text}")
+    game_id: str = reply.json()["gameId"]
+    return game_id
+
+
+def _ms(values: list[float]) -> list[float]:
+    """Milliseconds to the seconds `Summary.of` takes."""
+    return [v / 1e3 for v in values]
+
+
+class BrowserSuite:
+    def __init__(self, plan: BrowserPlan, folder: Path, console: Console) -> None:
+        self.plan = plan
+        self.folder = folder
+        self.console = console
+        self.results = BrowserResults()
+        self.page_errors: list[str] = []
+
+    def run(self) -> BrowserResults:
+        with sync_playwright() as playwright:
+            self.boot(playwright)
+            self.resume(playwright)
+        return self.results
+
+    # --- 1. Pyodide boot ----------------------------------------------------------------------
+
+    def boot(self, playwright: Playwright) -> None:
+        plan = self.plan
+        ours: list[Boot] = []
+        bare: list[float] = []
+        with served(self.folder, "browser-boot") as server:
+            with httpx.Client(base_url=server.url, timeout=30.0) as http:
+                game_id = create_game(http, 6)
+            mine, peer = launch(playwright), launch(playwright)
+            try:
+                for _ in range(plan.boot_contexts):
+                    ours.append(self._boot_table(mine, server.url, game_id))
+                    bare.append(self._boot_bare(peer, server.url))
+                    self.console.print(
+                        f"  boot #{len(ours)}: table page ready {fmt_ms(ours[-1].ready_ms)} "
+                        f"(Pyodide {fmt_ms(ours[-1].pyodide_ms)}); bare Pyodide "
+                        f"{fmt_ms(bare[-1])}",
+                        highlight=False,
+                    )
+            finally:
+                mine.close()
+                peer.close()
+        warm, warm_bare = ours[1:], bare[1:]
+        self.row(
+            ServerRow(
+                "browser: fresh context → table page ready (cold: first context)",
+                NO_DB,
+                Summary.of(_ms([ours[0].ready_ms])),
+                "bare Pyodide boot, cold",
+                Summary.of(_ms([bare[0]])),
+            )
+        )
+        ready = Summary.of(_ms([b.ready_ms for b in warm]))
+        self.row(
+            ServerRow(
+                "browser: fresh context → table page ready (warm)",
+                NO_DB,
+                ready,
+                "bare Pyodide boot, warm",
+                Summary.of(_ms(warm_bare)),
+            )
+        )
+        self.row(
+            ServerRow(
+                "  its Pyodide part (pyodideMs, warm)",
+                NO_DB,
+                Summary.of(_ms([b.pyodide_ms for b in warm])),
+                "bare Pyodide boot, warm",
+                Summary.of(_ms(warm_bare)),
+            )
+        )
+        sdk = statistics.median(b.sdk_ms - b.pyodide_ms for b in warm)
+        start = statistics.median(b.ready_ms - b.sdk_ms for b in warm)
+        began = statistics.median(b.started_ms for b in warm)
+        self.note(
+            f"Boot ({plan.boot_contexts} fresh contexts per series, one at a time, ours and the "
+            f"bare page alternating, each series in its own Chromium): of the table page's warm "
+            f"ready time (median {fmt_ms(ready.median_ms)}), the SDK wheels (fetch + unpack) take "
+            f"{fmt_ms(sdk)} and importing and starting the Python controller {fmt_ms(start)}; "
+            f"boot.mjs itself starts {fmt_ms(began)} after navigation (not counted in either "
+            f"figure). Cold (first context of a fresh Chromium): ours "
+            f"{fmt_ms(ours[0].ready_ms)}, bare Pyodide {fmt_ms(bare[0])}. Every context starts "
+            "with an empty HTTP cache, so each one fetches the 14 MB of Pyodide from the server "
+            "again."
+        )
+
+    def _boot_table(self, browser: Browser, base: str, game_id: str) -> Boot:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/play/{game_id}")
+            page.wait_for_function(_BOOT_DONE, timeout=BOOT_TIMEOUT_S * 1000, polling=20)
+            figures: dict[str, Any] = page.evaluate("() => window.rejoinBoot")
+            if figures.get("error"):
+                raise RuntimeError(f"the table page failed to boot: {figures['error']}")
+            return Boot(
+                float(figures["started"]),
+                float(figures["pyodideMs"]),
+                float(figures["sdkMs"]),
+                float(figures["readyMs"]),
+            )
+        finally:
+            context.close()
+
+    def _boot_bare(self, browser: Browser, base: str) -> float:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/static/lobby.html")
+            elapsed = page.evaluate(_BARE_PYODIDE)
+            return float(elapsed)
+        finally:
+            context.close()
+
+    # --- 2. kill -9 → every page resumed -------------------------------------------------------
+
+    def resume(self, playwright: Playwright) -> None:
+        plan = self.plan
+        per_page: list[float] = []
+        slowest: list[float] = []
+        healthy: list[float] = []
+        offsets: list[float] = []
+        stuck: list[str] = []
+        with served(self.folder, "browser-resume") as server:
+            browser = launch(playwright)
+            try:
+                pages, joined_s = self._seat_pages(browser, server)
+                self.console.print(
+                    f"  {len(pages)} pages booted and joined in {joined_s:.1f} s", highlight=False
+                )
+                for kill in range(plan.kills):
+                    time.sleep(plan.settle_s)
+                    offset = self._clock_offsets(pages)
+                    offsets.extend(offset)
+                    outcome = self._kill_and_resume(server, pages, offset)
+                    resumed = [r for r in outcome.resumed if r is not None]
+                    lost = [i for i, r in enumerate(outcome.resumed) if r is None]
+                    per_page.extend(resumed)
+                    if resumed:
+                        slowest.append(max(resumed))
+                    healthy.append(outcome.healthy_s)
+                    stuck += [f"kill #{kill + 1}, page {i}: {outcome.seen[i]}" for i in lost]
+                    self.console.print(
+                        f"  kill #{kill + 1}: /healthz {fmt_ms(outcome.healthy_s * 1e3)} after "
+                        "the restart; pages connected "
+                        + (
+                            f"median {fmt_ms(statistics.median(resumed) * 1e3)}, max "
+                            f"{fmt_ms(max(resumed) * 1e3)} "
+                            f"({', '.join(f'{r * 1e3:.0f}' for r in sorted(resumed))} ms)"
+                            if resumed
+                            else "none"
+                        )
+                        + (
+                            f"; {len(lost)} page(s) NOT connected within {RESUME_TIMEOUT_S:g} s "
+                            f"(pages {lost}; reloaded)"
+                            if lost
+                            else ""
+                        ),
+                        highlight=False,
+                    )
+                    for i in lost:
+                        self._reload(pages[i])
+            finally:
+                browser.close()
+        pages_n = plan.tables * plan.seats
+        floor = Summary.of(healthy)
+        never = f"; {len(stuck)} never resumed" if stuck else ""
+        if per_page:
+            each = Summary.of(per_page)
+            self.row(
+                ServerRow(
+                    f"browser kill -9 → restart → page connected, per page ({pages_n} pages"
+                    f"{never})",
+                    SQLITE,
+                    each,
+                    "server alone: restart → /healthz 200",
+                    floor,
+                    Target("≤ 1 s (2 s required)", each.p99_ms <= 1000 and not stuck),
+                )
+            )
+        if slowest:
+            self.row(
+                ServerRow(
+                    f"  slowest of the {pages_n} pages, per kill{never}",
+                    SQLITE,
+                    Summary.of(slowest),
+                    "server alone: restart → /healthz 200",
+                    floor,
+                    Target("≤ 1 s (2 s required)", max(slowest) <= 1.0 and not stuck),
+                )
+            )
+        self.note(
+            f"Resume ({plan.kills} kills, {pages_n} browser contexts on {plan.tables} tables of "
+            f"{plan.seats}, a hand under way on each, every page connected for "
+            f"{plan.settle_s:g} s before each kill so that its backoff count has reset): timed "
+            "from the restart call (right after the killed server was reaped; the new process "
+            "spawned at once) to each page's #status reading 'connected' again after "
+            "'reconnecting', recorded in the page. Page clock vs ours "
+            "(performance.timeOrigin + now() against time.time(), read around one evaluate): "
+            f"largest gap {max(abs(o) for o in offsets):.1f} ms, subtracted. The floor polls "
+            "/healthz every 20 ms from this process; the pages dial on their own full-jitter "
+            "backoff (first retry within 100 ms, bound doubling), and dials before the new "
+            "process binds its port are refused, so part of the gap is their backoff."
+        )
+        if stuck:
+            errors = sorted({e for e in self.page_errors if e})
+            self.note(
+                f"{len(stuck)} page(s) never read 'connected' again within "
+                f"{RESUME_TIMEOUT_S:g} s of the restart (left out of the figures above, "
+                f"reloaded before the next kill): {'; '.join(stuck)}. Page errors seen during "
+                f"the kills: {' | '.join(errors) if errors else 'none'}."
+            )
+
+    def _reload(self, page: Page) -> None:
+        """A page stuck after a kill: reload it (it resumes its saved seat) and wait connected."""
+        page.reload()
+        self._wait_status(page, "connected", 0, BOOT_TIMEOUT_S)
+
+    def _seat_pages(self, browser: Browser, server: ServerProcess) -> tuple[list[Page], float]:
+        """Every page open first (their boots overlap), then each joins in turn; a hand started
+        at every table; every page connected at the server's seq."""
+        plan = self.plan
+        began = time.monotonic()
+        with httpx.Client(base_url=server.url, timeout=30.0) as http:
+            games = [create_game(http, plan.seats) for _ in range(plan.tables)]
+            seats: list[tuple[str, Page]] = []
+            contexts: list[BrowserContext] = []
+            for game_id in games:
+                for _ in range(plan.seats):
+                    context = browser.new_context()
+                    context.on("weberror", self._page_error)
+                    contexts.append(context)
+                    page = context.new_page()
+                    page.goto(f"{server.url}/play/{game_id}")
+                    seats.append((game_id, page))
+            for i, (_, page) in enumerate(seats):
+                form = page.locator("#join-form input[name=name]")
+                form.wait_for(state="visible", timeout=BOOT_TIMEOUT_S * 1000)
+                page.fill("#join-form input[name=name]", f"player {i}")
+                page.click("#join-form button[type=submit]")
+                self._wait_status(page, "connected", 0, BOOT_TIMEOUT_S)
+            for game_id in games:
+                page = next(p for g, p in seats if g == game_id)
+                saved = json.loads(
+                    page.evaluate("(k) => localStorage.getItem(k)", SEAT_KEY.format(game_id))
+                )
+                auth = {"authorization": f"Bearer {saved['sessionToken']}"}
+                reply = http.post(f"/api/game/{game_id}/start", headers=auth)
+                if reply.status_code != 200:
+                    raise RuntimeError(f"start a hand: {reply.status_code} {reply.text}")
+                state = http.get(f"/api/game/{game_id}/state", headers=auth)
+                seq = int(state.json()["gameState"]["seq"])
+                for g, p in seats:
+                    if g == game_id:
+                        self._wait_status(p, "connected", seq, 30.0)
+        return [page for _, page in seats], time.monotonic() - began
+
+    def _page_error(self, error: WebError) -> None:
+        lines = [line for line in str(error.error).splitlines() if line.strip()]
+        self.page_errors.append(lines[-1] if lines else "?")
+
+    def _wait_status(self, page: Page, status: str, min_seq: int, timeout_s: float) -> None:
+        page.wait_for_function(
+            _STATUS_AT_LEAST, arg=[status, min_seq], timeout=timeout_s * 1000, polling=20
+        )
+
+    def _clock_offsets(self, pages: list[Page]) -> list[float]:
+        """Per page, its epoch clock minus ours (ms), read around one evaluate: the MutationObserver
+        times are corrected by it. Also (re)installs the resume watch."""
+        offsets = []
+        for page in pages:
+            page.evaluate(_WATCH_RESUME)
+            before = time.time() * 1000
+            theirs = float(page.evaluate(_PAGE_CLOCK))
+            after = time.time() * 1000
+            offsets.append(theirs - (before + after) / 2)
+        return offsets
+
+    def _kill_and_resume(
+        self, server: ServerProcess, pages: list[Page], offsets: list[float]
+    ) -> Outcome:
+        """kill -9 and restart at once; per page the seconds from the restart call to connected
+        (None: not within `RESUME_TIMEOUT_S`), and the server's own restart → /healthz."""
+        self.page_errors.clear()
+        server.kill9()
+        restarted_ms = time.time() * 1000
+        healthy_s = server.restart()
+        deadline = time.monotonic() + RESUME_TIMEOUT_S
+        resumed: list[float | None] = []
+        seen: list[str] = []
+        for page, offset in zip(pages, offsets, strict=True):
+            try:
+                page.wait_for_function(
+                    "() => window.__benchResumedAt !== null",
+                    timeout=max(1.0, deadline - time.monotonic()) * 1000,
+                    polling=50,
+                )
+            except PlaywrightTimeout:
+                resumed.append(None)
+                seen.append(str(page.evaluate(_STATUS_TEXT)))
+                continue
+            at = float(page.evaluate("() => window.__benchResumedAt")) - offset
+            resumed.append((at - restarted_ms) / 1000)
+            seen.append("connected")
+        return Outcome(resumed, seen, healthy_s)
+
+    # --- printing -----------------------------------------------------------------------------
+
+    def note(self, text: str) -> None:
+        self.results.notes.append(text)
+
+    def row(self, row: ServerRow) -> None:
+        self.results.rows.append(row)
+        print_row(self.console, row)
+
+
+def run(console: Console, *, quick: bool) -> BrowserResults:
+    plan = QUICK_BROWSER if quick else FULL_BROWSER
+    with tempfile.TemporaryDirectory(prefix="rejoin_bench_browser_") as folder:
+        return BrowserSuite(plan, Path(folder), console).run()
+
+
+def render(results: BrowserResults, console: Console) -> None:
+    render_rows(
+        console,
+        "rejoin browser benchmarks (headless Chromium + Pyodide, real server processes on "
+        "SQLite; peers: bare Pyodide boot, the server's own restart → /healthz)",
+        results.rows,
+        "Browser notes:",
+        results.notes,
+        "p99 is nearest-rank: with fewer than 100 samples it is the maximum. Ratios are ours / "
+        "the compared figure (below 1x: ours takes less time).",
+    )
