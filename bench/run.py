@@ -1,5 +1,6 @@
-"""`python bench/run.py [--quick] [--only ws|rtt|fanout|storm|peer]`: every benchmark, ours beside
-the eventsourcing library's, then the WebSocket ones (`--only`: those alone, or one of them).
+"""`python bench/run.py [--quick] [--only ws|rtt|fanout|storm|peer|browser]`: every benchmark, ours
+beside the eventsourcing library's, then the WebSocket ones, then the browser ones in Chromium
+(`--only`: the WebSocket ones alone, one of them, or the browser ones).
 
 This file only makes `bench` importable when run as a script; the work is in `bench.suite`.
 """
