@@ -426,10 +426,15 @@ def test_lobby_to_action_requests_only_the_test_server(
     href = link.get_attribute("href") or ""
     assert href.startswith("/play/"), href
     game_id = href.removeprefix("/play/")
-    link.click()
-    page.wait_for_url(f"{server.url}/play/{game_id}")
+    seat_links = page.locator("#seat-links a.seat-link")
+    assert seat_links.count() == 2
+    assert seat_links.nth(1).get_attribute("href") == f"/play/{game_id}?seat=1"
+    # The link of the second seat takes this browser to that seat.
+    seat_links.nth(1).click()
+    page.wait_for_url(f"{server.url}/play/{game_id}?seat=1")
 
     seat = join(page, "Lobbyist", game_id)
+    assert page.locator(".seat.me").get_attribute("data-seat") == "1"
     other = http_player(api, game_id, "Other")
     page.locator("#start").wait_for(state="visible", timeout=STEP_MS)
     page.click("#start")

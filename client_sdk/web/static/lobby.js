@@ -30,6 +30,17 @@ createForm.addEventListener("submit", async (e) => {
       const path = `/play/${encodeURIComponent(answer.gameId)}`;
       link.href = path;
       link.textContent = new URL(path, location.href).href;
+      // One link per seat (seats are numbered from 0 on the wire, from 1 for people).
+      const seatLinks = document.getElementById("seat-links");
+      seatLinks.replaceChildren();
+      for (let seat = 0; seat < body.seats; seat++) {
+        const a = document.createElement("a");
+        a.className = "seat-link";
+        a.dataset.seat = String(seat);
+        a.href = `${path}?seat=${seat}`;
+        a.textContent = `seat ${seat + 1}`;
+        seatLinks.append(a, " ");
+      }
       created.hidden = false;
     } else {
       const message = answer && answer.error && answer.error.message;

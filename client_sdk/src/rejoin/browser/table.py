@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from js import location  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
@@ -119,6 +119,12 @@ def fatal_message(code: str, message: str) -> tuple[str, bool]:
     return known
 
 
+def requested_seat(query: str) -> int | None:
+    """The seat a lobby link asks for (`?seat=N`), if any: the server says if it is taken."""
+    values = parse_qs(query.lstrip("?")).get("seat", [])
+    return int(values[0]) if values and values[0].isdigit() else None
+
+
 def number_or_none(value: Any) -> int | None:
     """A JS number as an int; JS null (`jsnull`), undefined (None) or anything else as None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -163,7 +169,7 @@ class TablePage:
     async def join(self, name: str) -> None:
         client = self._new_client()
         try:
-            await client.join(name.strip())
+            await client.join(name.strip(), seat=requested_seat(str(location.search)))
         except HttpApiError as error:
             if error.code in ("game_completed", "game_not_found"):
                 # No seat was saved here, so there is none to forget.
