@@ -22,6 +22,7 @@ pytest-asyncio tests run after it in the same session.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -79,6 +80,12 @@ def _failure_screenshots(item: pytest.Item, contexts: list[TrackedContext]) -> l
             else:
                 saved.append(str(path))
     return saved
+
+
+@pytest.fixture(autouse=True)
+def fresh_artifacts(request: pytest.FixtureRequest) -> None:
+    """A test's artifact folder holds only its latest run's screenshots."""
+    shutil.rmtree(artifact_dir_for(request.node), ignore_errors=True)
 
 
 @pytest.fixture(scope="package")

@@ -70,6 +70,13 @@ WATCH_RESUME = """() => {
 }"""
 
 
+ERASE_TABLE = """() => {
+    document.querySelector('#seats').replaceChildren();
+    document.querySelector('#hole-cards').replaceChildren();
+    document.querySelector('#phase').dataset.phase = 'erased';
+}"""
+
+
 def create_game(base_url: str, **settings: Any) -> str:
     reply = httpx.post(f"{base_url}/api/games", json=settings, timeout=10)
     assert reply.status_code == 201, reply.text
@@ -152,6 +159,9 @@ def kill_and_restart(server: ServerProcess, pages: list[Page]) -> tuple[float, f
     server.kill9()
     for page in pages:
         page.wait_for_function("() => window.__e2eDropped === true", timeout=10_000)
+        # Rub out what the page drew before the kill: after the resume it must show the state
+        # the welcome brought, not a leftover.
+        page.evaluate(ERASE_TABLE)
     restarted_at_ms = time.time() * 1000
     healthy_after = server.restart()
     return restarted_at_ms, healthy_after
@@ -220,6 +230,23 @@ def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
             "cards => cards.map(c => c.dataset.card)"
         )
         assert shown_cards == own["holeCards"]
+    for seat in people:
+        # Presence is not an event: the others' "offline" badges go as they come back.
+        try:
+            seat.page.wait_for_function(
+                "() => document.querySelectorAll('.seat.disconnected').length === 0",
+                timeout=10_000,
+            )
+        except PlaywrightError as error:
+            shown = seat.page.evaluate(
+                "() => [...document.querySelectorAll('.seat.disconnected')]"
+                ".map(s => s.dataset.seat)"
+            )
+            view = server_view(base, game_id, seat.session_token)
+            raise AssertionError(
+                f"{seat.name} shows seats {shown} offline; the server: "
+                f"{[(s['seat'], s['connected']) for s in view['seats']]}"
+            ) from error
         screenshot(seat.page, request, f"{seat.name}-after-resume")
     with capsys.disabled():
         print(

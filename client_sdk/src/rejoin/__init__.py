@@ -1,7 +1,7 @@
 """rejoin: the client SDK. `GameClient` keeps a player's seat across drops and server restarts;
 token stores (`rejoin.tokens`) keep what it needs to resume between runs."""
 
-from rejoin.client import RESYNC, GameClient, StatusCallback
+from rejoin.client import RESYNC, GameClient, PresenceCallback, StatusCallback
 from rejoin.errors import (
     ActionAbandonedError,
     ActionRejectedError,
@@ -33,6 +33,7 @@ __all__ = [
     "HttpApiError",
     "MemoryTokenStore",
     "NotJoinedError",
+    "PresenceCallback",
     "RejoinError",
     "ResumeFigures",
     "SavedSeat",

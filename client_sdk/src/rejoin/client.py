@@ -66,7 +66,7 @@ from rejoin_protocol.session_outputs import (
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["GameClient", "StatusCallback"]
+__all__ = ["GameClient", "PresenceCallback", "StatusCallback"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ RESYNC: Final = "resync"
 """The `kind` of the item `events()` yields for a resync (no game event has this kind)."""
 
 StatusCallback = Callable[[StatusChanged], None]
+PresenceCallback = Callable[[str, bool], None]
+"""`callback(player_id, connected)`: the server's `presence` messages (not sequenced)."""
 _END: Final = object()  # the end of `events()`: closed, or failed
 
 
@@ -115,6 +117,7 @@ class GameClient:
         self._seq: int | None = None
         self._seat: int | None = None
         self._presence: dict[str, bool] = {}
+        self._presence_callbacks: list[PresenceCallback] = []
         self._dialled_at: float | None = None
         self._last_resume: ResumeFigures | None = None
         self._closed = False
@@ -151,12 +154,19 @@ class GameClient:
 
     @property
     def presence(self) -> dict[str, bool]:
-        """Who the server last said is connected, by player id (from `presence` messages)."""
+        """Who the server said came or went since the last welcome, by player id (`presence`
+        messages; the welcome's `gameState` says who was connected then)."""
         return dict(self._presence)
 
     @property
     def last_resume(self) -> ResumeFigures | None:
         return self._last_resume
+
+    def on_presence(self, callback: PresenceCallback) -> Callable[[], None]:
+        """Call `callback(player_id, connected)` when the server says another player came or
+        went (presence is not an event: a view drawn from events alone shows it late)."""
+        self._presence_callbacks.append(callback)
+        return lambda: self._presence_callbacks.remove(callback)
 
     def on_status(self, callback: StatusCallback) -> Callable[[], None]:
         """Call `callback` on every status change; returns the function that unsubscribes."""
@@ -376,6 +386,11 @@ class GameClient:
                 self._on_resumed(output)
             case PresenceChanged(player_id=player_id, connected=connected):
                 self._presence[player_id] = connected
+                for presence_callback in list(self._presence_callbacks):
+                    try:
+                        presence_callback(player_id, connected)
+                    except Exception:  # an application bug must not stop the session
+                        log.exception("presence callback %r failed", presence_callback)
             case SessionFailed():
                 self._on_failed(output)
             case _:
@@ -437,6 +452,7 @@ class GameClient:
     def _on_resumed(self, resumed: Resumed) -> None:
         now = self._now()
         self._state, self._seat = resumed.game_state, resumed.seat
+        self._presence.clear()  # the welcome's view is the new baseline
         self._seq = max(self._seq or 0, resumed.seq)
         self._last_resume = ResumeFigures(
             seq=resumed.seq,

@@ -252,6 +252,10 @@ export function createTableUi(doc) {
     const node = $("status");
     if (reason) node.title = reason;
     node.dataset.status = status;
+    // While not connected a click could only be queued for a game that may have moved on:
+    // the buttons stay visible but take no clicks until the next welcome.
+    $("actions").inert = status !== "connected";
+    $("actions").classList.toggle("paused", status !== "connected");
     node.dataset.seq = seq === null || seq === undefined ? "" : String(seq);
     const label = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", closed: "disconnected" }[status] || status;
     node.textContent = node.dataset.seq ? `${label} · seq ${node.dataset.seq}` : label;

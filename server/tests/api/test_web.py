@@ -24,6 +24,8 @@ def built_bundle(root: Path) -> Path:
     pyodide.mkdir(parents=True)
     (pyodide / "pyodide.mjs").write_text("export const loadPyodide = 1;")
     (pyodide / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0")
+    for name in ("pyodide.asm.mjs", "python_stdlib.zip", "pyodide-lock.json"):
+        (pyodide / name).write_text("x")
     (root / "dist").mkdir()
     (root / "dist" / "manifest.json").write_text(json.dumps({"wheels": []}))
     return root
@@ -48,7 +50,20 @@ def test_a_built_bundle_serves_the_pages_and_pyodide_with_the_right_types(tmp_pa
         assert (
             api.client.get("/static/boot.mjs").headers["content-type"].startswith("text/javascript")
         )
-        assert api.client.get("/sdk/manifest.json").json() == {"wheels": []}
+        manifest = api.client.get("/sdk/manifest.json")
+        assert manifest.json() == {"wheels": []}
+        # Rebuilt with the checkout: revalidated on every load.
+        assert manifest.headers["cache-control"] == "no-cache"
+        assert api.client.get("/static/boot.mjs").headers["cache-control"] == "no-cache"
+
+
+def test_a_partial_pyodide_is_a_missing_bundle(tmp_path: Path) -> None:
+    web = built_bundle(tmp_path / "web")
+    (web / "node_modules" / "pyodide" / "pyodide.asm.wasm").unlink()
+    with running(web_dir=str(web)) as api:
+        page = api.client.get(f"/play/{GAME_ID}")
+        assert page.status_code == 503
+        assert "pyodide.asm.wasm" in page.text
 
 
 def test_a_missing_bundle_says_how_to_build_it_and_the_api_still_works(tmp_path: Path) -> None:

@@ -59,8 +59,13 @@ class BrowserWebSocketLink:
 
     def close(self, code: int, reason: str) -> None:
         if self._socket is not None and not self._ended:
-            # The browser sends what was queued before the close frame.
-            self._socket.close(browser_close_code(code), reason[:120])
+            # The browser sends what was queued before the close frame. It throws on a reason
+            # over 123 UTF-8 bytes; a close that fails must not stop the session's outputs.
+            short = reason.encode()[:123].decode(errors="ignore")
+            try:
+                self._socket.close(browser_close_code(code), short)
+            except JsException:
+                log.exception("closing the WebSocket failed")
 
     def _on_open(self, _event: Any) -> None:
         self._guard(lambda: self._listener.link_opened(self.connection))

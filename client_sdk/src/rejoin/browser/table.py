@@ -40,6 +40,7 @@ __all__ = ["Handlers", "TablePage", "start"]
 log = logging.getLogger(__name__)
 
 ANOTHER_TAB: Final = "another_tab"
+FETCH_RETRY_S: Final = 0.5
 
 # What each fatal refusal means to a person at the table, and whether forgetting the seat (and
 # joining again as a new player) is the way out.
@@ -65,9 +66,9 @@ FATAL_MESSAGES: Final[dict[str, tuple[str, bool]]] = {
         True,
     ),
     "superseded": (
-        "This seat was taken over by another tab or device. This page has stopped; close the "
-        "other one and reload here to take the seat back.",
-        False,
+        "This seat was taken over by another device or browser that holds its token. This "
+        "page has stopped; to play from this browser, forget the seat and join again.",
+        True,
     ),
     ANOTHER_TAB: (
         "This table is already open in another tab of this browser, which holds its seat. "
@@ -122,7 +123,9 @@ def fatal_message(code: str, message: str) -> tuple[str, bool]:
 def requested_seat(query: str) -> int | None:
     """The seat a lobby link asks for (`?seat=N`), if any: the server says if it is taken."""
     values = parse_qs(query.lstrip("?")).get("seat", [])
-    return int(values[0]) if values and values[0].isdigit() else None
+    if not values or not values[0].isascii() or not values[0].isdecimal():
+        return None
+    return int(values[0])
 
 
 def number_or_none(value: Any) -> int | None:
@@ -147,6 +150,9 @@ class TablePage:
         self._refreshing = False
         self._refresh_again = False
         self._resuming_saved_seat = False
+        self._resume_from: int | None = None  # the saved seat's last seq, until events arrive
+        self._view: dict[str, Any] | None = None  # the view drawn last
+        self._joining = False
         self._handlers = create_proxy(Handlers(self))
         ui.bind(self._handlers)
 
@@ -164,9 +170,19 @@ class TablePage:
             self._ui.showJoin(None)
             return
         self._resuming_saved_seat = True
+        self._resume_from = saved.last_seq
         await self._play()
 
     async def join(self, name: str) -> None:
+        if self._joining or self._client is not None:
+            return  # a second click while the first join is on its way: one seat per browser
+        self._joining = True
+        try:
+            await self._join(name)
+        finally:
+            self._joining = False
+
+    async def _join(self, name: str) -> None:
         client = self._new_client()
         try:
             await client.join(name.strip(), seat=requested_seat(str(location.search)))
@@ -180,13 +196,20 @@ class TablePage:
         except ConnectionError as error:
             self._ui.showJoin(f"The server did not answer ({error}); try again.")
             return
+        except Exception as error:  # e.g. localStorage refused the seat (quota, privacy mode)
+            log.exception("joining failed")
+            self._ui.showJoin(f"The seat could not be kept in this browser: {error}")
+            return
         await self._play(client)
 
     async def act(self, type: Any, amount: int | None) -> None:
         if self._client is None:
             return
         try:
-            await self._client.act(type, amount)
+            # atSeq: the view whose button was clicked. A click that reaches the server after
+            # the game moved on (say it was queued while reconnecting) is refused, not applied
+            # to a later turn.
+            await self._client.act(type, amount, at_seq=self._view_seq)
         except ActionRejectedError as error:
             self._ui.showMessage(error.message)
         except RejoinError as error:
@@ -214,6 +237,7 @@ class TablePage:
     def _new_client(self) -> GameClient:
         client = GameClient(self._base, self.game_id, store=self._store)
         client.on_status(self._on_status)
+        client.on_presence(self._on_presence)
         return client
 
     async def _play(self, client: GameClient | None = None) -> None:
@@ -258,8 +282,29 @@ class TablePage:
             self._ui.showResume(round(took * 1000), resumed.missed, resumed.resync)
         self._resuming_saved_seat = False
         self._welcomed = True
-        seq = self._applied if self._applied is not None else client.seq
+        # What the page has shown, not what the welcome brought: its replayed events are still
+        # on their way to the log.
+        seq = self._applied if self._applied is not None else self._resume_from
         self._ui.setStatus("connected", seq, "welcomed")
+
+    def _on_presence(self, player_id: str, connected: bool) -> None:
+        """Presence is not an event: draw the view again with who is connected now."""
+        if self._view is not None:
+            self._ui.render(json.dumps(self._with_presence(self._view)))
+
+    def _with_presence(self, view: dict[str, Any]) -> dict[str, Any]:
+        """`view` with the presence the server announced since the last welcome (which may
+        have come before a welcome's view was drawn, or after a fetched view was computed)."""
+        news = self._client.presence if self._client is not None else {}
+        if not news:
+            return view
+        seats = [
+            {**seat, "connected": news[seat["playerId"]]}
+            if isinstance(seat, dict) and seat.get("playerId") in news
+            else seat
+            for seat in view.get("seats") or []
+        ]
+        return {**view, "seats": seats}
 
     def _failed(self, failure: SessionFailedError) -> None:
         final = (failure.details or {}).get("gameState")
@@ -270,6 +315,9 @@ class TablePage:
     def fatal(self, code: str, message: str, *, can_forget: bool | None = None) -> None:
         """Stop on a refusal and say why; `can_forget` overrides whether forgetting the saved
         seat is offered as the way out."""
+        if self._client is not None:
+            # Already stopped by the session; this lets go of its listeners (network events).
+            spawn(self._client.close(), "closing the client")
         text, forgettable = fatal_message(code, message)
         self._ui.setStatus("closed", self._applied, code)
         self._ui.showFatal(code, text, forgettable if can_forget is None else can_forget)
@@ -281,7 +329,8 @@ class TablePage:
         if seq < self._view_seq:
             return  # an older answer that arrived late
         self._view_seq = seq
-        self._ui.render(json.dumps(view))
+        self._view = view
+        self._ui.render(json.dumps(self._with_presence(view)))
 
     def _refresh(self) -> None:
         """Fetch the view once events have moved past it; one fetch at a time."""
@@ -292,17 +341,21 @@ class TablePage:
         spawn(self._fetch_view(), "fetching the table's state")
 
     async def _fetch_view(self) -> None:
+        """Until the drawn view is at least as new as the events shown. A failed fetch is tried
+        again (after FETCH_RETRY_S) while connected: the buttons of the player's turn come only
+        from the view. While not connected the next welcome brings the view anyway."""
         client = self._client
         try:
-            while client is not None:
+            while client is not None and client.status is SessionState.CONNECTED:
                 self._refresh_again = False
                 try:
                     self._draw(await client.fetch_state())
                 except (HttpApiError, ConnectionError) as error:
-                    # Offline or refused: the next welcome brings the view anyway.
                     log.info("could not fetch the state: %s", error)
-                    return
-                if not self._refresh_again:
+                    await asyncio.sleep(FETCH_RETRY_S)
+                    continue
+                behind = self._applied is not None and self._view_seq < self._applied
+                if not (self._refresh_again or behind):
                     return
         finally:
             self._refreshing = False

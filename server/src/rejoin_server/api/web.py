@@ -19,6 +19,7 @@ import html
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -35,6 +36,15 @@ __all__ = ["WebBundle", "default_web_dir", "routes"]
 # Pyodide hangs for ever on a .wasm not served as application/wasm; Python's table may lack both.
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".mjs")
+
+# What `loadPyodide()` fetches to boot offline (a partial `npm ci` would hang the page).
+PYODIDE_FILES = (
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
 
 BUILD_HINT = (
     "python3 -m pip install nox && python3 -m nox -s bundle   "
@@ -78,8 +88,9 @@ class WebBundle:
         gaps = []
         if not (self.static / "play.html").is_file():
             gaps.append(f"the pages ({self.static})")
-        if not (self.pyodide / "pyodide.mjs").is_file():
-            gaps.append(f"Pyodide ({self.pyodide}: `npm ci` has not run)")
+        absent = [name for name in PYODIDE_FILES if not (self.pyodide / name).is_file()]
+        if absent:
+            gaps.append(f"Pyodide ({self.pyodide}: {', '.join(absent)}; `npm ci` has not run)")
         if not (self.dist / "manifest.json").is_file():
             gaps.append(f"the SDK wheels ({self.dist}/manifest.json)")
         return gaps
@@ -107,9 +118,11 @@ def routes(bundle: WebBundle) -> list[BaseRoute]:
     return [
         Route("/", lobby, methods=["GET"]),
         Route("/play/{game_id}", play, methods=["GET"]),
-        Mount("/static", _files(bundle.static), name="static"),
+        # The pages' own scripts change with the checkout: revalidated on every load, so a page
+        # never runs an old table-ui.js against new SDK wheels.
+        Mount("/static", _files(bundle.static, revalidate=True), name="static"),
         Mount("/pyodide", _files(bundle.pyodide), name="pyodide"),
-        Mount("/sdk", _files(bundle.dist), name="sdk"),
+        Mount("/sdk", _files(bundle.dist, revalidate=True), name="sdk"),
     ]
 
 
@@ -117,9 +130,16 @@ class _BundleFiles(StaticFiles):
     """A folder of the bundle, which may be built after the server started: until it exists, its
     files answer 404 with how to build it (StaticFiles itself would fail with a 500)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, revalidate: bool) -> None:
         super().__init__(directory=directory, check_dir=False)
         self._folder = directory
+        self._revalidate = revalidate
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        if self._revalidate:
+            response.headers["Cache-Control"] = "no-cache"
+        return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._folder.is_dir():
@@ -133,8 +153,8 @@ class _BundleFiles(StaticFiles):
         await super().__call__(scope, receive, send)
 
 
-def _files(directory: Path) -> StaticFiles:
-    return _BundleFiles(directory)
+def _files(directory: Path, *, revalidate: bool = False) -> StaticFiles:
+    return _BundleFiles(directory, revalidate=revalidate)
 
 
 def _not_built(bundle: WebBundle, gaps: list[str]) -> Response:
