@@ -1,0 +1,41 @@
+"""`on_presence`: the server's word that another player came or went (not an event), reported
+as it arrives; `presence` holds what was said since the last welcome."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rejoin import GameClient, MemoryTokenStore
+from rejoin.http_api import post_json
+
+from .conftest import RealServer
+
+
+async def test_presence_is_reported_as_players_come_and_go(server: RealServer) -> None:
+    game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
+    bob_store = MemoryTokenStore()
+    alice, bob = GameClient(server.url, game_id), GameClient(server.url, game_id, store=bob_store)
+    await alice.join("alice")
+    bob_seat = await bob.join("bob")
+    await asyncio.wait_for(alice.connect(), 10)
+    heard: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+    alice.on_presence(lambda player, connected: heard.put_nowait((player, connected)))
+
+    await asyncio.wait_for(bob.connect(), 10)
+    assert await asyncio.wait_for(heard.get(), 10) == (bob_seat.player_id, True)
+    await bob.close()
+    assert await asyncio.wait_for(heard.get(), 10) == (bob_seat.player_id, False)
+    assert alice.presence == {bob_seat.player_id: False}
+
+    again = GameClient(server.url, game_id, store=bob_store)  # bob's seat, resumed
+    await asyncio.wait_for(again.connect(), 10)
+    assert await asyncio.wait_for(heard.get(), 10) == (bob_seat.player_id, True)
+    # A welcome's view says who is connected then: what was heard before it is dropped.
+    welcomed = asyncio.Event()
+    alice.on_status(lambda change: welcomed.set() if change.current.value == "connected" else None)
+    alice.network_changed(False)
+    alice.network_changed(True)
+    await asyncio.wait_for(welcomed.wait(), 10)
+    assert alice.presence == {}
+    await again.close()
+    await alice.close()
