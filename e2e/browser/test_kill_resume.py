@@ -74,6 +74,7 @@ ERASE_TABLE = """() => {
     document.querySelector('#seats').replaceChildren();
     document.querySelector('#hole-cards').replaceChildren();
     document.querySelector('#phase').dataset.phase = 'erased';
+    document.querySelector('#table').dataset.viewSeq = 'erased';
 }"""
 
 
@@ -221,6 +222,7 @@ def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
         view = server_view(base, game_id, seat.session_token)
         assert view["seq"] == before["seq"], "nothing may have moved while the server was down"
         assert status_of(seat.page) == ("connected", view["seq"])
+        assert seat.page.get_attribute("#table", "data-view-seq") == str(view["seq"])
         assert drawn_like_server(seat.page, view), (
             f"{seat.name} shows {shown_view(seat.page)}, the server says {view['phase']} "
             f"{[(s['seat'], s['stack'], s['bet']) for s in view['seats']]}"
@@ -266,7 +268,10 @@ def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
     for seat in people:
         wait_connected(seat.page, 10, seq=final["seq"])
         assert_exactly_once(
-            seat.page, server_seqs(base, game_id, seat.session_token), label=seat.name
+            seat.page,
+            server_seqs(base, game_id, seat.session_token),
+            through=final["seq"],
+            label=seat.name,
         )
     for bot in bots.bots:
         seqs = [int(e["seq"]) for e in bot.events]
@@ -325,7 +330,9 @@ def test_offline_for_3_s_the_missed_events_appear_none_twice(
         time.sleep(0.05)
     final_seq = server_view(base, game_id, seat.session_token)["seq"]
     wait_connected(page, 10, seq=final_seq)
-    assert_exactly_once(page, server_seqs(base, game_id, seat.session_token), label="offline")
+    assert_exactly_once(
+        page, server_seqs(base, game_id, seat.session_token), through=final_seq, label="offline"
+    )
     screenshot(page, request, "after-offline")
 
 
@@ -367,6 +374,9 @@ def test_five_browser_players_resume_at_once_after_a_kill(
     for seat in people:
         wait_connected(seat.page, 10, seq=final)
         assert_exactly_once(
-            seat.page, server_seqs(base, game_id, seat.session_token), label=seat.name
+            seat.page,
+            server_seqs(base, game_id, seat.session_token),
+            through=final,
+            label=seat.name,
         )
     screenshot(people[0].page, request, "ann-after-resume")

@@ -101,14 +101,15 @@ def logged_events(page: Page) -> list[tuple[int, str]]:
     return [(int(seq), str(kind)) for seq, kind in rows]
 
 
-def assert_exactly_once(page: Page, server_seqs: list[int], *, label: str) -> None:
-    """The page's log holds each of the server's seqs from its first one to its last exactly
-    once, in order: nothing lost, nothing twice."""
+def assert_exactly_once(page: Page, server_seqs: list[int], *, through: int, label: str) -> None:
+    """The page's log holds each of the server's seqs from its first one through `through` (at
+    least) exactly once, in order: nothing lost, nothing twice."""
     seqs = [seq for seq, kind in logged_events(page) if kind != "resync"]
+    assert seqs, f"{label}: the page shows no event"
+    assert seqs[-1] >= through, f"{label}: the page's log ends at {seqs[-1]}, before {through}"
     twice = sorted(seq for seq, count in Counter(seqs).items() if count > 1)
     assert not twice, f"{label}: events shown twice: {twice}"
     assert seqs == sorted(seqs), f"{label}: events out of order: {seqs}"
-    assert seqs, f"{label}: the page shows no event"
     # Up to the last seq both have read: the game may go on between the two reads (the caller
     # waits for the page to reach the seq it cares about first).
     last = min(seqs[-1], max(server_seqs, default=0))

@@ -166,12 +166,12 @@ class GameClient:
         """Call `callback(player_id, connected)` when the server says another player came or
         went (presence is not an event: a view drawn from events alone shows it late)."""
         self._presence_callbacks.append(callback)
-        return lambda: self._presence_callbacks.remove(callback)
+        return lambda: _discard(self._presence_callbacks, callback)
 
     def on_status(self, callback: StatusCallback) -> Callable[[], None]:
         """Call `callback` on every status change; returns the function that unsubscribes."""
         self._callbacks.append(callback)
-        return lambda: self._callbacks.remove(callback)
+        return lambda: _discard(self._callbacks, callback)
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -520,3 +520,9 @@ class GameClient:
         scheme, rest = self._base.split("://", 1)
         ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
         return f"{ws_scheme}://{rest}/api/game/{quote(self.game_id)}/ws"
+
+
+def _discard(callbacks: list[Any], callback: Any) -> None:
+    """Unsubscribing twice is harmless."""
+    if callback in callbacks:
+        callbacks.remove(callback)

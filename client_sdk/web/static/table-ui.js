@@ -37,6 +37,7 @@ export function createTableUi(doc) {
   let handlers = null;
   let deadline = null;
   let fatal = false;
+  let viewSeq = null; // the seq of the view whose buttons are shown: sent with a click (atSeq)
   let enableTimer = null;
 
   const gameIdFromPath = decodeURIComponent(doc.location.pathname.split("/play/")[1] || "");
@@ -146,7 +147,7 @@ export function createTableUi(doc) {
             showMessage(`Choose an amount from ${action.min} to ${action.max}.`);
             return;
           }
-          call("act", type, amount);
+          call("act", type, amount, viewSeq);
         };
         button.addEventListener("click", submit);
         input.addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
@@ -156,7 +157,7 @@ export function createTableUi(doc) {
       }
       const label = { fold: "Fold", check: "Check", call: `Call ${action.amount}`, allin: `All-in ${action.amount}` }[type] || type;
       const button = el("button", { type: "button", dataset: { action: type }, text: label });
-      button.addEventListener("click", () => call("act", type, null));
+      button.addEventListener("click", () => call("act", type, null, viewSeq));
       box.append(button);
     }
   }
@@ -188,13 +189,19 @@ export function createTableUi(doc) {
     $("join-form").elements.name.focus();
   }
 
-  function render(viewJson) {
+  // `quiet`: the same view again with other presence (someone came or went): the seats are
+  // redrawn, but a message stays and the buttons of an action on its way stay as they are.
+  function render(viewJson, quiet) {
     const raw = parse(viewJson);
     const view = { ...raw, seats: raw.seats || [], phase: raw.phase || "waiting" };
-    setButtonsDisabled(false);
     $("join").hidden = true;
     $("table").hidden = false;
-    $("message").textContent = "";
+    $("table").dataset.viewSeq = String(view.seq ?? "");
+    if (!quiet) {
+      viewSeq = Number.isInteger(view.seq) ? view.seq : null;
+      setButtonsDisabled(false);
+      $("message").textContent = "";
+    }
     if (view.gameId) $("game-id").textContent = view.gameId;
 
     $("hand").dataset.hand = String(view.handNumber ?? "");
@@ -229,7 +236,7 @@ export function createTableUi(doc) {
     $("clock").dataset.deadline = deadline ? String(deadline) : "";
     tick();
 
-    renderActions(legal);
+    if (!quiet) renderActions(legal);
     const funded = view.seats.filter((s) => s.playerId && s.stack > 0).length;
     $("start").hidden = fatal || view.status === "completed" || !["waiting", "hand_over"].includes(view.phase) || funded < 2;
   }

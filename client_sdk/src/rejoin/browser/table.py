@@ -153,6 +153,7 @@ class TablePage:
         self._resume_from: int | None = None  # the saved seat's last seq, until events arrive
         self._view: dict[str, Any] | None = None  # the view drawn last
         self._joining = False
+        self._epoch = 0  # counts authoritative draws (welcomes, resyncs)
         self._handlers = create_proxy(Handlers(self))
         ui.bind(self._handlers)
 
@@ -198,20 +199,25 @@ class TablePage:
             return
         except Exception as error:  # e.g. localStorage refused the seat (quota, privacy mode)
             log.exception("joining failed")
-            self._ui.showJoin(f"The seat could not be kept in this browser: {error}")
+            self._ui.showJoin(
+                f"Joining failed ({type(error).__name__}: {error}). If this browser cannot "
+                "keep data for this site (private mode, full storage), the seat cannot be kept."
+            )
             return
         await self._play(client)
 
-    async def act(self, type: Any, amount: int | None) -> None:
+    async def act(self, type: Any, amount: int | None, at_seq: int | None) -> None:
+        """`at_seq`: the seq of the view whose button was clicked. A click that reaches the
+        server after the game moved on is refused (`stale_state`), never applied to a later
+        turn; the page then fetches the view again."""
         if self._client is None:
             return
         try:
-            # atSeq: the view whose button was clicked. A click that reaches the server after
-            # the game moved on (say it was queued while reconnecting) is refused, not applied
-            # to a later turn.
-            await self._client.act(type, amount, at_seq=self._view_seq)
+            await self._client.act(type, amount, at_seq=at_seq)
         except ActionRejectedError as error:
             self._ui.showMessage(error.message)
+            if error.code == "stale_state":
+                self._refresh()
         except RejoinError as error:
             self._ui.showMessage(str(error))
 
@@ -253,7 +259,7 @@ class TablePage:
                 self._applied = int(event["seq"])
                 self._ui.appendEvent(json.dumps(event))
                 if event["kind"] == RESYNC:
-                    self._draw(event["data"]["gameState"])
+                    self._draw(event["data"]["gameState"], authoritative=True)
                 elif self._applied > self._view_seq:
                     self._refresh()
                 self._ui.setStatus(status_of(client.status, self._welcomed), self._applied)
@@ -261,6 +267,10 @@ class TablePage:
             self._failed(failure)
 
     def _on_status(self, change: StatusChanged) -> None:
+        if change.previous is SessionState.CONNECTED:
+            # Until the next welcome nothing is drawn again: presence only comes while
+            # connected, and the welcome's view replaces whatever was on the table.
+            self._view = None
         if change.current is SessionState.CONNECTED:
             # The welcome's outputs (its view, its resume figures) are handled after this
             # callback, in the same turn: draw them on the next one.
@@ -274,7 +284,7 @@ class TablePage:
             return
         resumed = client.last_resume
         if client.state is not None:
-            self._draw(client.state)
+            self._draw(client.state, authoritative=True)
         if resumed is not None and (resumed.outage is not None or self._resuming_saved_seat):
             # After a drop: from losing the connection to the welcome. After a reload (a seat
             # from localStorage): from dialling to the welcome.
@@ -288,9 +298,9 @@ class TablePage:
         self._ui.setStatus("connected", seq, "welcomed")
 
     def _on_presence(self, player_id: str, connected: bool) -> None:
-        """Presence is not an event: draw the view again with who is connected now."""
+        """Presence is not an event: draw the seats again with who is connected now."""
         if self._view is not None:
-            self._ui.render(json.dumps(self._with_presence(self._view)))
+            self._ui.render(json.dumps(self._with_presence(self._view)), True)
 
     def _with_presence(self, view: dict[str, Any]) -> dict[str, Any]:
         """`view` with the presence the server announced since the last welcome (which may
@@ -324,10 +334,15 @@ class TablePage:
 
     # --- the view ---------------------------------------------------------------------------
 
-    def _draw(self, view: dict[str, Any]) -> None:
+    def _draw(self, view: dict[str, Any], *, authoritative: bool = False) -> None:
+        """Draw `view` unless an answer older than the one drawn arrived late. A welcome's or a
+        resync's view is drawn whatever its seq: after a relaxed-durability crash the game may
+        stand at a lower seq than the page had seen, and that is the truth now."""
         seq = int(view.get("seq", -1))
-        if seq < self._view_seq:
-            return  # an older answer that arrived late
+        if authoritative:
+            self._epoch += 1  # a fetch started before this must not draw over it
+        elif seq < self._view_seq:
+            return
         self._view_seq = seq
         self._view = view
         self._ui.render(json.dumps(self._with_presence(view)))
@@ -348,14 +363,26 @@ class TablePage:
         try:
             while client is not None and client.status is SessionState.CONNECTED:
                 self._refresh_again = False
+                epoch = self._epoch
                 try:
-                    self._draw(await client.fetch_state())
-                except (HttpApiError, ConnectionError) as error:
+                    view = await client.fetch_state()
+                except ConnectionError as error:
                     log.info("could not fetch the state: %s", error)
                     await asyncio.sleep(FETCH_RETRY_S)
                     continue
+                except HttpApiError as error:
+                    if error.status < 500:
+                        log.warning("the state was refused: %s", error)  # retrying cannot help
+                        return
+                    log.info("could not fetch the state: %s", error)
+                    await asyncio.sleep(FETCH_RETRY_S)
+                    continue
+                if epoch == self._epoch:
+                    self._draw(view)
                 behind = self._applied is not None and self._view_seq < self._applied
-                if not (self._refresh_again or behind):
+                if behind:
+                    await asyncio.sleep(FETCH_RETRY_S / 10)
+                elif not self._refresh_again:
                     return
         finally:
             self._refreshing = False
@@ -370,8 +397,8 @@ class Handlers:
     def join(self, name: Any) -> None:
         spawn(self._page.join(str(name)), "joining")
 
-    def act(self, type: Any, amount: Any) -> None:
-        spawn(self._page.act(str(type), number_or_none(amount)), "acting")
+    def act(self, type: Any, amount: Any, at_seq: Any = None) -> None:
+        spawn(self._page.act(str(type), number_or_none(amount), number_or_none(at_seq)), "acting")
 
     def start(self) -> None:
         spawn(self._page.start_hand(), "starting a hand")
