@@ -18,7 +18,7 @@ from e2e.browser.conftest import ContextFactory
 from e2e.support.api import Api, JsonObject
 from e2e.support.browser import TrackedContext
 from e2e.support.poker import Player, Table, own_cards, play_to_completion
-from e2e.support.procs import ServerProcess
+from e2e.support.procs import ServerProcess, Spawn
 from e2e.support.table_page import (
     BOOT_TIMEOUT_S,
     SEAT_KEY,
@@ -59,6 +59,7 @@ FATAL_WORDS = {
     "another_tab": "already open in another tab",
     "game_completed": "This game is over",
     "game_not_found": "no such table",
+    "token_expired": "has expired",
 }
 
 
@@ -407,6 +408,27 @@ def test_completed_game_says_so_on_reload_and_to_a_new_player(
     assert status_of(late)[0] == "closed"
     assert_no_unexplained_errors(tracked)
     assert_no_unexplained_errors(stranger, join=410)
+
+
+# 3b. A seat left longer than the token's lifetime.
+
+
+def test_expired_token_says_so_and_offers_to_forget_the_seat(
+    context_factory: ContextFactory, spawn: Spawn, sqlite_url: str
+) -> None:
+    server = spawn(sqlite_url, "--token-ttl", "2s")
+    game_id = Api(server.url, server.admin_token).create_game().ok(201)["gameId"]
+    tracked = watched_context(context_factory, "sleeper", server)
+    page = open_table(tracked.context, server.url, game_id)
+    join(page, "Sleeper", game_id)
+    page.close()  # the seat stays in localStorage; its token runs out meanwhile
+    time.sleep(3.0)
+    again = open_table(tracked.context, server.url, game_id)
+    message = wait_fatal(again, "token_expired")
+    assert "expired" in message
+    assert_closed_without_join(again)
+    assert again.locator("#forget-seat").is_visible()
+    assert_no_unexplained_errors(tracked)
 
 
 # 5. A whole session from the lobby talks to the test server alone.
