@@ -26,7 +26,6 @@ Playwright, against real `python -m rejoin_server` processes on SQLite.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import statistics
 import tempfile
@@ -51,18 +50,9 @@ from rich.console import Console
 
 from bench.server_suite import ServerRow, Target, print_row, render_rows
 from bench.stats import Summary, fmt_ms
+from e2e.support.chromium import launch
 from e2e.support.procs import ServerProcess
 
-CHROMIUM = os.environ.get("REJOIN_CHROMIUM", "/usr/bin/chromium")
-# Playwright already passes --no-sandbox and --headless; these keep Chromium from calling out.
-LAUNCH_ARGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-gpu",
-)
 SQLITE = "SQLite"
 NO_DB = "—"
 BOOT_TIMEOUT_S = 120.0  # one Pyodide boot; ten at once on 2 cores take far longer than one
@@ -149,15 +139,6 @@ class Boot:
     pyodide_ms: float
     sdk_ms: float
     ready_ms: float
-
-
-def launch(playwright: Playwright) -> Browser:
-    if not Path(CHROMIUM).is_file():
-        raise RuntimeError(
-            f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium` (or set "
-            "REJOIN_CHROMIUM); never `playwright install`"
-        )
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=list(LAUNCH_ARGS))
 
 
 @contextmanager

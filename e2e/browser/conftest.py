@@ -31,7 +31,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from e2e.support.browser import TrackedContext, artifact_dir_for, launch, sanitize
+from e2e.support.browser import TrackedContext, artifact_dir_for, sanitize
+from e2e.support.chromium import launch
 from e2e.support.procs import ServerProcess, Spawn
 
 HERE = Path(__file__).parent

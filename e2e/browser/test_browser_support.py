@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright
 
 from e2e.support import browser as support
+from e2e.support import chromium
 from e2e.support.browser import (
-    ChromiumMissing,
     RequestLog,
     TrackedContext,
     artifact_dir,
@@ -29,6 +29,7 @@ from e2e.support.browser import (
     status,
     wait_status,
 )
+from e2e.support.chromium import ChromiumMissing
 from e2e.support.procs import Spawn
 
 from .conftest import ContextFactory
@@ -69,24 +70,24 @@ def write_page(root: Path, name: str, body: str) -> str:
 
 def test_chromium_launches(playwright_instance: Playwright) -> None:
     began = time.monotonic()
-    chromium = support.launch(playwright_instance)
+    started = chromium.launch(playwright_instance)
     launched = time.monotonic() - began
     try:
-        assert chromium.version.split(".")[0].isdigit()
-        page = chromium.new_page()
+        assert started.version.split(".")[0].isdigit()
+        page = started.new_page()
         page.set_content("<p id=p>hello</p>")
         assert page.inner_text("#p") == "hello"
     finally:
-        chromium.close()
-    print(f"Chromium {chromium.version} launched in {launched:.3f} s")  # shown with -s
+        started.close()
+    print(f"Chromium {started.version} launched in {launched:.3f} s")  # shown with -s
 
 
 def test_missing_chromium_is_an_error_not_a_skip(
     playwright_instance: Playwright, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(support, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(chromium, "CHROMIUM", "/nonexistent/chromium")
     with pytest.raises(ChromiumMissing, match="apt-get install -y chromium") as raised:
-        support.launch(playwright_instance)
+        chromium.launch(playwright_instance)
     assert "Chromium not found at /nonexistent/chromium" in str(raised.value)
     assert "REJOIN_CHROMIUM" in str(raised.value)
 

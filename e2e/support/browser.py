@@ -1,8 +1,7 @@
 """Chromium for the browser tests: launching it, and what a test needs to see into a page.
 
-- `launch(playwright)`: headless Debian Chromium (`REJOIN_CHROMIUM`, default /usr/bin/chromium)
-  with the flags that keep it from calling outside hosts. A missing Chromium is an error, never a
-  skip. Never `playwright install`: it downloads browsers, and cannot here.
+- `launch(playwright)` (from `support.chromium`): headless Debian Chromium (`REJOIN_CHROMIUM`,
+  default /usr/bin/chromium). A missing Chromium is an error, never a skip.
 - `RequestLog`: every request (and WebSocket) a browser context makes; `assert_only(origin)` fails
   naming each one that went anywhere but the test server.
 - `ErrorLog`: every `console.error` and uncaught page error, per page, for failure reports.
@@ -19,7 +18,6 @@ started: `asyncio.run` fails inside a browser test (use sync clients: httpx, `su
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -33,7 +31,6 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
-    Playwright,
     Request,
     WebError,
     WebSocket,
@@ -41,17 +38,6 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-CHROMIUM = os.environ.get("REJOIN_CHROMIUM", "/usr/bin/chromium")
-# Playwright already passes --no-sandbox (needed as root) and --headless. Without these Chromium
-# keeps trying to reach Google (updates, sync, variations, QUIC probes) during the tests.
-LAUNCH_ARGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-gpu",
-)
 # Playwright's own timeout for each action / navigation, in ms (a Pyodide boot takes 2-6 s).
 DEFAULT_TIMEOUT_MS = 30_000
 
@@ -65,22 +51,6 @@ _LOCAL_SCHEMES = ("data", "blob", "about")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # A WebSocket to the server is the same server: compare ws:// as http://, wss:// as https://.
 _SCHEME_FAMILY = {"ws": "http", "wss": "https"}
-
-
-class ChromiumMissing(RuntimeError):
-    """The Chromium executable is not there. Browser tests fail on it; they never skip."""
-
-
-def launch(playwright: Playwright, *, headless: bool = True) -> Browser:
-    """Start Chromium at `CHROMIUM` with `LAUNCH_ARGS`."""
-    if not Path(CHROMIUM).is_file():
-        raise ChromiumMissing(
-            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-            "(or set REJOIN_CHROMIUM)"
-        )
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=headless, args=list(LAUNCH_ARGS)
-    )
 
 
 # Origins.
