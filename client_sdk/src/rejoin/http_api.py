@@ -25,15 +25,7 @@ HTTP_TIMEOUT_S = 10.0
 async def post_json(
     url: str, body: dict[str, Any] | None, *, bearer: str | None = None
 ) -> dict[str, Any]:
-    if IN_BROWSER:
-        from rejoin.browser.fetch import fetch_json
-
-        return await fetch_json("POST", url, body, _auth(bearer), HTTP_TIMEOUT_S)
-    import httpx
-
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
-        reply = await http.post(url, json=body, headers=_auth(bearer))
-    return _body(reply)
+    return await _request("POST", url, body, _auth(bearer))
 
 
 async def get_json(
@@ -43,14 +35,21 @@ async def get_json(
     headers = {**_auth(bearer), "Accept": "application/json"}
     if http is not None:
         return _body(await http.get(url, headers=headers))
+    return await _request("GET", url, None, headers)
+
+
+async def _request(
+    method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
+) -> dict[str, Any]:
+    """One call: the browser's fetch under Pyodide, else a short-lived httpx client."""
     if IN_BROWSER:
         from rejoin.browser.fetch import fetch_json
 
-        return await fetch_json("GET", url, None, headers, HTTP_TIMEOUT_S)
+        return await fetch_json(method, url, body, headers, HTTP_TIMEOUT_S)
     import httpx
 
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as own:
-        reply = await own.get(url, headers=headers)
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
+        reply = await http.request(method, url, json=body, headers=headers)
     return _body(reply)
 
 
