@@ -25,7 +25,6 @@ Playwright, against real `python -m rejoin_server` processes on SQLite.
 
 from __future__ import annotations
 
-import json
 import secrets
 import statistics
 import tempfile
@@ -52,12 +51,12 @@ from bench.server_suite import ServerRow, Target, print_row, render_rows
 from bench.stats import Summary, fmt_ms
 from e2e.support.chromium import launch
 from e2e.support.procs import ServerProcess
+from e2e.support.table_page import saved_seat, wait_connected
 
 SQLITE = "SQLite"
 NO_DB = "—"
 BOOT_TIMEOUT_S = 120.0  # one Pyodide boot; ten at once on 2 cores take far longer than one
 RESUME_TIMEOUT_S = 30.0
-SEAT_KEY = "rejoin.seat.{}"
 # No action clock fires and no hand is dealt by itself while the pages are measured.
 TABLE_SETTINGS: dict[str, Any] = {"autoNextHand": False, "actionTimeoutMs": 600_000}
 
@@ -71,11 +70,6 @@ _BARE_PYODIDE = """async () => {
     const { loadPyodide } = await import("/pyodide/pyodide.mjs");
     await loadPyodide({ indexURL: "/pyodide/" });
     return performance.now() - began;
-}"""
-
-_STATUS_AT_LEAST = """([status, minSeq]) => {
-    const s = document.querySelector('#status');
-    return s !== null && s.dataset.status === status && Number(s.dataset.seq) >= minSeq;
 }"""
 
 # Records when #status first reads connected again after it read reconnecting (epoch ms).
@@ -380,7 +374,7 @@ class BrowserSuite:
     def _reload(self, page: Page) -> None:
         """A page stuck after a kill: reload it (it resumes its saved seat) and wait connected."""
         page.reload()
-        self._wait_status(page, "connected", 0, BOOT_TIMEOUT_S)
+        wait_connected(page, BOOT_TIMEOUT_S)
 
     def _seat_pages(self, browser: Browser, server: ServerProcess) -> tuple[list[Page], float]:
         """Every page open first (their boots overlap), then each joins in turn; a hand started
@@ -404,12 +398,10 @@ class BrowserSuite:
                 form.wait_for(state="visible", timeout=BOOT_TIMEOUT_S * 1000)
                 page.fill("#join-form input[name=name]", f"player {i}")
                 page.click("#join-form button[type=submit]")
-                self._wait_status(page, "connected", 0, BOOT_TIMEOUT_S)
+                wait_connected(page, BOOT_TIMEOUT_S)
             for game_id in games:
                 page = next(p for g, p in seats if g == game_id)
-                saved = json.loads(
-                    page.evaluate("(k) => localStorage.getItem(k)", SEAT_KEY.format(game_id))
-                )
+                saved = saved_seat(page, game_id)
                 auth = {"authorization": f"Bearer {saved['sessionToken']}"}
                 reply = http.post(f"/api/game/{game_id}/start", headers=auth)
                 if reply.status_code != 200:
@@ -418,17 +410,12 @@ class BrowserSuite:
                 seq = int(state.json()["gameState"]["seq"])
                 for g, p in seats:
                     if g == game_id:
-                        self._wait_status(p, "connected", seq, 30.0)
+                        wait_connected(p, 30.0, seq=seq)
         return [page for _, page in seats], time.monotonic() - began
 
     def _page_error(self, error: WebError) -> None:
         lines = [line for line in str(error.error).splitlines() if line.strip()]
         self.page_errors.append(lines[-1] if lines else "?")
-
-    def _wait_status(self, page: Page, status: str, min_seq: int, timeout_s: float) -> None:
-        page.wait_for_function(
-            _STATUS_AT_LEAST, arg=[status, min_seq], timeout=timeout_s * 1000, polling=20
-        )
 
     def _clock_offsets(self, pages: list[Page]) -> list[float]:
         """Per page, its epoch clock minus ours (ms), read around one evaluate: the MutationObserver

@@ -26,11 +26,10 @@ from e2e.support.browser import (
     artifact_dir,
     origin_of,
     screenshot,
-    status,
-    wait_status,
 )
 from e2e.support.chromium import ChromiumMissing
 from e2e.support.procs import Spawn
+from e2e.support.table_page import status, wait_status
 
 from .conftest import ContextFactory
 

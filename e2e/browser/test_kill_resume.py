@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from e2e.browser.conftest import ContextFactory
+from e2e.support.api import Api
 from e2e.support.bot_thread import BotsInThread
 from e2e.support.browser import screenshot
 from e2e.support.procs import ServerProcess, Spawn
@@ -30,10 +30,11 @@ from e2e.support.table_page import (
     logged_events,
     open_table,
     passive_click,
+    server_events,
     server_seqs,
     server_view,
     shown_view,
-    status_of,
+    status,
     wait_connected,
 )
 
@@ -78,20 +79,20 @@ ERASE_TABLE = """() => {
 }"""
 
 
-def create_game(base_url: str, **settings: Any) -> str:
-    reply = httpx.post(f"{base_url}/api/games", json=settings, timeout=10)
-    assert reply.status_code == 201, reply.text
-    game_id: str = reply.json()["gameId"]
+@pytest.fixture
+def db_server(db_url: str, spawn: Spawn) -> ServerProcess:
+    """A server on SQLite, then on PostgreSQL (the parent conftest's `db_url`)."""
+    return spawn(db_url)
+
+
+@pytest.fixture
+def db_api(db_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -> Api:
+    return make_api(db_server)
+
+
+def create_game(api: Api, **settings: Any) -> str:
+    game_id: str = api.create_game(**settings).ok(201)["gameId"]
     return game_id
-
-
-def start_hand(base_url: str, game_id: str, session_token: str) -> None:
-    reply = httpx.post(
-        f"{base_url}/api/game/{game_id}/start",
-        headers={"Authorization": f"Bearer {session_token}"},
-        timeout=10,
-    )
-    assert reply.status_code == 200, reply.text
 
 
 def seat_pages(
@@ -119,12 +120,7 @@ def drive(seats: list[Seat], until: Callable[[], bool], timeout_s: float, what: 
 
 def hand_actions(base_url: str, seat: Seat, hand_number: int) -> int:
     """Player actions (not blinds) in hand `hand_number`, from the server's log."""
-    reply = httpx.get(
-        f"{base_url}/api/game/{seat.game_id}/events?after=0",
-        headers={"Authorization": f"Bearer {seat.session_token}", "Accept": "application/json"},
-        timeout=10,
-    )
-    events = reply.json()["events"]
+    events = server_events(base_url, seat.game_id, seat.session_token)
     started = [e["seq"] for e in events if e["kind"] == "hand_started"]
     if len(started) < hand_number:
         return 0
@@ -137,7 +133,7 @@ def wait_resumed(page: Page, restarted_at_ms: float, seq: int | None = None) -> 
     kill (epoch ms, status, seq, reason) says where it was stuck."""
     try:
         wait_connected(page, RESUME_LIMIT_S + 10, seq=seq)
-    except PlaywrightError as error:
+    except AssertionError as error:
         history = page.evaluate("() => window.__e2eHistory")
         lines = "\n".join(
             f"  +{int(line.split()[0]) - restarted_at_ms:.0f} ms {line.split(' ', 1)[1]}"
@@ -178,17 +174,16 @@ def report(label: str, figures: list[float]) -> str:
 
 @pytest.mark.timeout(300)
 def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
-    db_url: str,
+    db_server: ServerProcess,
+    db_api: Api,
     request: pytest.FixtureRequest,
-    spawn: Spawn,
     context_factory: ContextFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    database = db_url.split(":", 1)[0]
-    server = spawn(db_url)
-    base = server.url
+    server, api, base = db_server, db_api, db_server.url
+    database = (server.database_url or "?").split(":", 1)[0]
     game_id = create_game(
-        base, seats=6, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS, startingStack=200
+        api, seats=6, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS, startingStack=200
     )
     people = seat_pages(context_factory, base, game_id, ["ann", "ben", "cat"])
     bots = BotsInThread(base, game_id, ["bot-1", "bot-2", "bot-3"], hands=1)
@@ -196,7 +191,7 @@ def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
     browser_seats = {
         int(server_view(base, game_id, s.session_token)["you"]["seat"]) for s in people
     }
-    start_hand(base, game_id, people[0].session_token)
+    api.start(game_id, people[0].session_token).ok(200)
 
     # Into the middle of a betting round: a hand under way, players have acted, and it is a
     # browser's turn (so nobody moves while the server is down).
@@ -221,7 +216,7 @@ def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
         resumed.append(resumed_after(seat.page, restarted_at_ms))
         view = server_view(base, game_id, seat.session_token)
         assert view["seq"] == before["seq"], "nothing may have moved while the server was down"
-        assert status_of(seat.page) == ("connected", view["seq"])
+        assert status(seat.page) == ("connected", view["seq"])
         assert seat.page.get_attribute("#table", "data-view-seq") == str(view["seq"])
         assert drawn_like_server(seat.page, view), (
             f"{seat.name} shows {shown_view(seat.page)}, the server says {view['phase']} "
@@ -281,16 +276,19 @@ def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
 
 @pytest.mark.timeout(180)
 def test_offline_for_3_s_the_missed_events_appear_none_twice(
-    server: ServerProcess, context_factory: ContextFactory, request: pytest.FixtureRequest
+    server: ServerProcess,
+    api: Api,
+    context_factory: ContextFactory,
+    request: pytest.FixtureRequest,
 ) -> None:
     base = server.url
-    game_id = create_game(base, seats=3, autoNextHand=True, nextHandDelayMs=200)
+    game_id = create_game(api, seats=3, autoNextHand=True, nextHandDelayMs=200)
     tracked = context_factory("offline", only_origin=base)
     page = open_table(tracked.context, base, game_id)
     seat = join(page, "ann", game_id)
     bots = BotsInThread(base, game_id, ["bot-1", "bot-2"], hands=3)
     bots.start()
-    start_hand(base, game_id, seat.session_token)
+    api.start(game_id, seat.session_token).ok(200)
 
     # The browser folds at its first turn, so the bots play on without it while it is away.
     def folded() -> bool:
@@ -305,7 +303,7 @@ def test_offline_for_3_s_the_missed_events_appear_none_twice(
     while not folded():
         assert time.monotonic() < deadline, "the browser never got to fold"
         time.sleep(0.05)
-    seen_before = status_of(page)[1] or 0
+    seen_before = status(page)[1] or 0
     page.evaluate(WATCH_RESUME)
     tracked.context.set_offline(True)
     went_offline = time.monotonic()
@@ -339,14 +337,15 @@ def test_offline_for_3_s_the_missed_events_appear_none_twice(
 @pytest.mark.timeout(300)
 def test_five_browser_players_resume_at_once_after_a_kill(
     server: ServerProcess,
+    api: Api,
     context_factory: ContextFactory,
     request: pytest.FixtureRequest,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     base = server.url
-    game_id = create_game(base, seats=5, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS)
+    game_id = create_game(api, seats=5, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS)
     people = seat_pages(context_factory, base, game_id, ["ann", "ben", "cat", "dan", "eve"])
-    start_hand(base, game_id, people[0].session_token)
+    api.start(game_id, people[0].session_token).ok(200)
     drive(
         people,
         lambda: hand_actions(base, people[0], 1) >= 2,

@@ -29,7 +29,7 @@ from e2e.support.table_page import (
     passive_click,
     saved_seat,
     server_view,
-    status_of,
+    status,
     wait_connected,
 )
 
@@ -179,7 +179,7 @@ def assert_no_traceback(page: Page) -> None:
 
 
 def assert_closed_without_join(page: Page) -> None:
-    state, _ = status_of(page)
+    state, _ = status(page)
     assert state == "closed", f"#status is {state}, not closed"
     assert not page.locator("#join").is_visible(), "the join form is shown"
     assert not page.locator("#join-form").is_visible(), "the join form is shown"
@@ -305,9 +305,9 @@ def test_second_tab_is_refused_and_takes_the_seat_once_the_first_is_gone(
     ack = actor.act("call").ok(200)
     wait_logged(first, int(ack["seq"]), "action")
     wait_connected(first, STEP_MS / 1000, seq=int(ack["seq"]))
-    assert status_of(first)[0] == "connected"
+    assert status(first)[0] == "connected"
     assert saved_seat(first, game_id)["playerId"] == player_id
-    assert status_of(second)[0] == "closed", "the second tab came alive"
+    assert status(second)[0] == "closed", "the second tab came alive"
 
     first.close()
     second.reload()
@@ -347,7 +347,7 @@ def test_tampered_or_unreadable_saved_seat_offers_to_forget_it(
     page.locator("#join-form input[name=name]").wait_for(state="visible", timeout=BOOT_MS)
     assert page.evaluate("(key) => localStorage.getItem(key)", key) is None
     assert not page.locator("#fatal").is_visible()
-    assert status_of(page)[0] == "connecting"
+    assert status(page)[0] == "connecting"
 
     # Not JSON at all: the same way out, no traceback, no uncaught error.
     page.evaluate("(key) => localStorage.setItem(key, '{not json')", key)
@@ -405,7 +405,7 @@ def test_completed_game_says_so_on_reload_and_to_a_new_player(
     late = open_table(stranger.context, server.url, game_id)
     submit_join(late, "Latecomer")
     wait_fatal(late, "game_completed")
-    assert status_of(late)[0] == "closed"
+    assert status(late)[0] == "closed"
     assert_no_unexplained_errors(tracked)
     assert_no_unexplained_errors(stranger, join=410)
 
@@ -509,7 +509,7 @@ def test_full_table_shows_the_servers_message_and_stays_usable(
     assert error.inner_text().strip() == expected
     assert error.is_visible()
     assert not page.locator("#fatal").is_visible()
-    assert status_of(page)[0] == "connecting"
+    assert status(page)[0] == "connecting"
     assert page.evaluate("(key) => localStorage.getItem(key)", SEAT_KEY.format(game_id)) is None
 
     # Still usable: the form takes another try, which is answered again.
@@ -548,7 +548,7 @@ def test_unknown_table_says_there_is_no_such_table(
     page = open_table(tracked.context, server.url, game_id)
     submit_join(page, "Lost")
     wait_fatal(page, "game_not_found")
-    assert status_of(page)[0] == "closed"
+    assert status(page)[0] == "closed"
     assert page.evaluate("(key) => localStorage.getItem(key)", SEAT_KEY.format(game_id)) is None
     # No seat was saved, so none is offered to forget.
     assert not page.locator("#forget-seat").is_visible()

@@ -7,9 +7,7 @@
 - `ErrorLog`: every `console.error` and uncaught page error, per page, for failure reports.
 - `artifact_dir(request)` / `screenshot(page, request, name)`: PNGs under
   `.reports/e2e-artifacts/<test>/` at the repository root.
-- `status(page)` / `wait_status(page, status, timeout_s)`: the table page's `#status` element,
-  whose `data-status` is connecting|connected|reconnecting|closed and `data-seq` the last seq
-  applied.
+- The table page's `#status` element: `support.table_page.status` / `wait_status`.
 
 The sync Playwright API keeps its asyncio loop marked as running in this thread while it is
 started: `asyncio.run` fails inside a browser test (use sync clients: httpx, `support.ws`).
@@ -19,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,15 +33,12 @@ from playwright.sync_api import (
     WebSocket,
 )
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # Playwright's own timeout for each action / navigation, in ms (a Pyodide boot takes 2-6 s).
 DEFAULT_TIMEOUT_MS = 30_000
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / ".reports" / "e2e-artifacts"
-
-STATUSES = ("connecting", "connected", "reconnecting", "closed")
 
 # URLs that are no request to anyone.
 _LOCAL_SCHEMES = ("data", "blob", "about")
@@ -280,58 +274,3 @@ def screenshot(page: Page, request: pytest.FixtureRequest, name: str) -> Path:
     path = artifact_dir(request) / f"{sanitize(name)}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-# The table page's status element.
-
-_READ_STATUS = """() => {
-    const el = document.querySelector('#status');
-    return el === null ? null : [el.dataset.status ?? null, el.dataset.seq ?? null];
-}"""
-
-_STATUS_IS = """([status, minSeq]) => {
-    const el = document.querySelector('#status');
-    if (el === null || el.dataset.status !== status) return false;
-    if (minSeq === null) return true;
-    const seq = Number.parseInt(el.dataset.seq ?? '', 10);
-    return Number.isFinite(seq) && seq >= minSeq;
-}"""
-
-
-def status(page: Page) -> tuple[str | None, int | None]:
-    """`#status`'s (data-status, data-seq) right now; None for what is missing or not a number."""
-    return _read_status(page)
-
-
-def _read_status(page: Page) -> tuple[str | None, int | None]:
-    found: list[str | None] | None = page.evaluate(_READ_STATUS)
-    if found is None:
-        return None, None
-    state, seq = found
-    try:
-        return state, int(seq) if seq is not None else None
-    except ValueError:
-        return state, None
-
-
-def wait_status(page: Page, status: str, timeout_s: float, *, min_seq: int | None = None) -> float:
-    """Wait until `#status` shows `status` (and, if given, data-seq >= `min_seq`); return the
-    seconds waited. Fails with the status last seen when time runs out."""
-    if status not in STATUSES:
-        raise ValueError(f"unknown status {status!r}; the page knows {', '.join(STATUSES)}")
-    began = time.monotonic()
-    try:
-        page.wait_for_function(
-            _STATUS_IS, arg=[status, min_seq], timeout=timeout_s * 1000, polling=10
-        )
-    except PlaywrightTimeout:
-        try:
-            seen: object = _read_status(page)
-        except PlaywrightError as again:
-            seen = f"unreadable ({again.message})"
-        want = status if min_seq is None else f"{status} with seq >= {min_seq}"
-        raise AssertionError(
-            f"#status did not become {want} within {timeout_s:.1f} s on {_page_url(page)}; "
-            f"last seen (status, seq) = {seen}"
-        ) from None
-    return time.monotonic() - began

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # Pyodide's boot takes 2-3 s on these machines, up to 5.5 s on a loaded one; with several pages
 # booting at once on 2 cores, more.
@@ -63,18 +65,62 @@ def join(page: Page, name: str, game_id: str) -> Seat:
     return Seat(page, name, game_id)
 
 
+# The page's status element.
+
+STATUSES = ("connecting", "connected", "reconnecting", "closed")
+
+_READ_STATUS = """() => {
+    const el = document.querySelector('#status');
+    return el === null ? null : [el.dataset.status ?? null, el.dataset.seq ?? null];
+}"""
+
+_STATUS_IS = """([status, minSeq]) => {
+    const el = document.querySelector('#status');
+    if (el === null || el.dataset.status !== status) return false;
+    if (minSeq === null) return true;
+    const seq = Number.parseInt(el.dataset.seq ?? '', 10);
+    return Number.isFinite(seq) && seq >= minSeq;
+}"""
+
+
+def status(page: Page) -> tuple[str | None, int | None]:
+    """`#status`'s (data-status, data-seq) right now; None for what is missing or not a number."""
+    found: list[str | None] | None = page.evaluate(_READ_STATUS)
+    if found is None:
+        return None, None
+    state, seq = found
+    try:
+        return state, int(seq) if seq is not None else None
+    except ValueError:
+        return state, None
+
+
+def wait_status(page: Page, wanted: str, timeout_s: float, *, min_seq: int | None = None) -> float:
+    """Wait until `#status` shows `wanted` (and, if given, data-seq >= `min_seq`); return the
+    seconds waited. Fails with the status last seen when time runs out."""
+    if wanted not in STATUSES:
+        raise ValueError(f"unknown status {wanted!r}; the page knows {', '.join(STATUSES)}")
+    began = time.monotonic()
+    try:
+        page.wait_for_function(
+            _STATUS_IS, arg=[wanted, min_seq], timeout=timeout_s * 1000, polling=10
+        )
+    except PlaywrightTimeout:
+        try:
+            seen: object = status(page)
+        except PlaywrightError as again:
+            seen = f"unreadable ({again.message})"
+        want = wanted if min_seq is None else f"{wanted} with seq >= {min_seq}"
+        raise AssertionError(
+            f"#status did not become {want} within {timeout_s:.1f} s on {page.url}; "
+            f"last seen (status, seq) = {seen}"
+        ) from None
+    return time.monotonic() - began
+
+
 def wait_connected(page: Page, timeout_s: float, *, seq: int | None = None) -> None:
     """Until `#status` says connected (at `seq` or later when given)."""
-    page.wait_for_function(
-        """(minSeq) => {
-            const s = document.querySelector('#status');
-            return s && s.dataset.status === 'connected'
-                && (minSeq === null || Number(s.dataset.seq) >= minSeq);
-        }""",
-        arg=seq,
-        timeout=timeout_s * 1000,
-        polling=20,
-    )
+    wait_status(page, "connected", timeout_s, min_seq=seq)
 
 
 def saved_seat(page: Page, game_id: str) -> dict[str, Any]:
@@ -82,14 +128,6 @@ def saved_seat(page: Page, game_id: str) -> dict[str, Any]:
     assert isinstance(text, str), f"no seat saved in this browser for {game_id}"
     seat: dict[str, Any] = json.loads(text)
     return seat
-
-
-def status_of(page: Page) -> tuple[str, int | None]:
-    found = page.evaluate(
-        "() => { const s = document.querySelector('#status');"
-        " return [s.dataset.status, s.dataset.seq]; }"
-    )
-    return str(found[0]), int(found[1]) if found[1] not in (None, "") else None
 
 
 def logged_events(page: Page) -> list[tuple[int, str]]:
@@ -132,14 +170,20 @@ def server_view(base_url: str, game_id: str, session_token: str) -> dict[str, An
     return view
 
 
-def server_seqs(base_url: str, game_id: str, session_token: str) -> list[int]:
+def server_events(base_url: str, game_id: str, session_token: str) -> list[dict[str, Any]]:
+    """The player's whole event log, from the server."""
     reply = httpx.get(
         f"{base_url}/api/game/{game_id}/events?after=0",
         headers={"Authorization": f"Bearer {session_token}", "Accept": "application/json"},
         timeout=10,
     )
     assert reply.status_code == 200, reply.text
-    return [int(event["seq"]) for event in reply.json()["events"]]
+    events: list[dict[str, Any]] = reply.json()["events"]
+    return events
+
+
+def server_seqs(base_url: str, game_id: str, session_token: str) -> list[int]:
+    return [int(event["seq"]) for event in server_events(base_url, game_id, session_token)]
 
 
 def shown_view(page: Page) -> dict[str, Any]:
@@ -173,11 +217,11 @@ def wait_drawn_like_server(page: Page, base_url: str, seat: Seat, timeout_s: flo
     deadline = time.monotonic() + timeout_s
     while True:
         view = server_view(base_url, seat.game_id, seat.session_token)
-        if drawn_like_server(page, view) and status_of(page)[1] == view["seq"]:
+        if drawn_like_server(page, view) and status(page)[1] == view["seq"]:
             return
         if time.monotonic() > deadline:
             raise AssertionError(
-                f"{seat.name}: the page shows {shown_view(page)} at {status_of(page)}, the "
+                f"{seat.name}: the page shows {shown_view(page)} at {status(page)}, the "
                 f"server {view['phase']} at seq {view['seq']}: "
                 f"{[(s['seat'], s['stack'], s['bet']) for s in view['seats']]}"
             )
