@@ -147,15 +147,11 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: median and p99 of ours and of peers, and the ratios. Not a test: no pass/fail.
     `-- --quick` for short counts, `-- --only ws` (or rtt, fanout, storm, peer) for the WebSocket
-    benchmarks alone. The Socket.IO peer needs Node.js 18+ and npm; `npm ci` installs its pinned
-    packages (bench/peers/socketio/package-lock.json)."""
+    benchmarks alone, `-- --only browser` for the browser ones (Chromium). The Socket.IO peer and
+    the browser bundle need Node.js and npm; `npm ci` installs their pinned packages
+    (bench/peers/socketio/package-lock.json, client_sdk/web/package-lock.json)."""
     session.install("-r", "requirements/bench.txt", *PACKAGES)
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if missing:
-        session.error(
-            f"{' and '.join(missing)} not found: the WebSocket benchmarks' Socket.IO peer "
-            "(bench/peers/socketio) needs Node.js 18+ and npm, e.g. `apt-get install nodejs npm`."
-        )
+    _require_node(session, "the Socket.IO peer (bench/peers/socketio) and the browser bundle")
     with session.chdir(ROOT / "bench" / "peers" / "socketio"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
     _build_bundle(session)  # the browser benchmarks boot the table page in Chromium
