@@ -26,8 +26,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from rejoin_server.settings import (
     DEFAULT_DATABASE_URL,
     Durability,
+    Rate,
     ServerSettings,
     parse_duration_ms,
+    parse_rate,
 )
 
 PROG = "rejoin-server"
@@ -39,6 +41,7 @@ ENV_ADMIN_TOKEN = "REJOIN_ADMIN_TOKEN"  # noqa: S105
 ENV_DURABILITY = "REJOIN_DURABILITY"
 ENV_SECRET_KEYS = "REJOIN_SECRET_KEYS"  # noqa: S105
 ENV_WEB_DIR = "REJOIN_WEB_DIR"
+ENV_TRUSTED_PROXIES = "REJOIN_TRUSTED_PROXIES"
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Exit status of a usage error (argparse's) and of a database that cannot be opened.
@@ -97,6 +100,31 @@ def _integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def _rate(text: str) -> Rate | None:
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _proxy(text: str) -> str:
+    """An address or a network (`10.0.0.5`, `10.0.0.0/8`, `::1`), as uvicorn's
+    forwarded_allow_ips takes them."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+        ) from None
+    return text.strip()
+
+
+def format_rate(rate: Rate | None) -> str:
+    return "off" if rate is None else str(rate)
+
+
 _SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
@@ -153,6 +181,7 @@ environment:
   {ENV_DATABASE_URL}   as --database-url
   {ENV_ADMIN_TOKEN}    as --admin-token (better than the flag: a command line is visible in ps)
   {ENV_DURABILITY}     as --durability
+  {ENV_TRUSTED_PROXIES} as --trusted-proxy, comma-separated
   {ENV_SECRET_KEYS}    keys that sign reconnect tokens, comma-separated, newest first; tokens
                         signed with an older key still verify, so rotate by putting a new key
                         first and dropping the oldest once its tokens have expired. Unset: a key
@@ -288,6 +317,15 @@ def build_parser() -> argparse.ArgumentParser:
         f"seq (default {format_duration_ms(d.idle_timeout_ms)}; longer than --ping-interval)",
     )
     add(
+        "--session-ttl",
+        metavar="DURATION",
+        type=_duration(positive=True),
+        help=f"lifetime of a session token (a player's bearer token); a connected client is "
+        f"sent fresh ones, and a reconnect elsewhere ends the older ones "
+        f"(default {format_duration_ms(d.session_ttl_ms)})",
+    )
+    _add_limits(parser)
+    add(
         "--web-dir",
         metavar="DIR",
         help=f"the browser bundle's folder (client_sdk/web: the demo pages, Pyodide, the SDK "
@@ -296,6 +334,113 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--log-level", choices=LOG_LEVELS, help="log level (default info)")
     return parser
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    """The options of the README's "Limits and abuse"."""
+    d = _DEFAULTS
+    group = parser.add_argument_group(
+        "limits", "bounds that keep anonymous clients from hurting the server (see the README)"
+    )
+    add = group.add_argument
+    add(
+        "--min-action-timeout",
+        metavar="DURATION",
+        type=_duration(positive=False),
+        help=f"the shortest actionTimeoutMs a new table may ask for "
+        f"(default {format_duration_ms(d.min_action_timeout_ms)})",
+    )
+    add(
+        "--min-next-hand-delay",
+        metavar="DURATION",
+        type=_duration(positive=False),
+        help=f"the shortest nextHandDelayMs a new table may ask for "
+        f"(default {format_duration_ms(d.min_next_hand_delay_ms)})",
+    )
+    add(
+        "--max-starting-stack",
+        metavar="CHIPS",
+        type=_integer(1, 1_000_000_000),
+        help=f"the largest startingStack a new table may ask for (default {d.max_starting_stack})",
+    )
+    add(
+        "--unattended-after",
+        metavar="DURATION",
+        type=_duration(positive=True),
+        help=f"a table where no seated player has acted or been connected for this long deals "
+        f"no new hand until one is back "
+        f"(default {format_duration_ms(d.unattended_after_ms)})",
+    )
+    add(
+        "--max-events-per-game",
+        metavar="N",
+        type=_integer(1),
+        help=f"a game is completed once it has this many events (default {d.max_events_per_game})",
+    )
+    add(
+        "--max-connections",
+        metavar="N",
+        type=_integer(1),
+        help=f"most connections open at once; more are refused at once with 503 (default "
+        f"{d.max_connections}, lowered to what the open-file limit allows)",
+    )
+    add(
+        "--header-timeout",
+        metavar="DURATION",
+        type=_duration(positive=True),
+        help=f"a request's headers must arrive within this (default "
+        f"{format_duration_ms(d.header_timeout_ms)})",
+    )
+    add(
+        "--body-timeout",
+        metavar="DURATION",
+        type=_duration(positive=True),
+        help=f"a request's body must arrive within this once its headers have (default "
+        f"{format_duration_ms(d.body_timeout_ms)})",
+    )
+    add(
+        "--keep-alive-timeout",
+        metavar="DURATION",
+        type=_duration(positive=True),
+        help=f"an idle keep-alive connection is closed after this (default "
+        f"{format_duration_ms(d.keep_alive_timeout_ms)})",
+    )
+    for flag, field, what in _RATE_OPTIONS:
+        add(
+            flag,
+            metavar="RATE",
+            type=_rate,
+            # Absent unless given: `off` parses to None, which must not read as "not given".
+            default=argparse.SUPPRESS,
+            help=f"{what} (default {format_rate(getattr(d, field))}; e.g. 30/m, 5/s; off: none)",
+        )
+    add(
+        "--trusted-proxy",
+        metavar="ADDRESS",
+        type=_proxy,
+        action="append",
+        help=f"a proxy (address or network) whose X-Forwarded-For names the client, for rate "
+        f"limits and /metrics; repeatable (env {ENV_TRUSTED_PROXIES}; default: none, the "
+        f"connection's own address counts)",
+    )
+    add(
+        "--retire-stored-key",
+        action="store_true",
+        help=f"with {ENV_SECRET_KEYS} set, the signing key the server once generated and "
+        "stored in the database stops verifying at once (default: after the longest token "
+        "lifetime)",
+    )
+
+
+# (flag, ServerSettings field, what it limits): 429 `rate_limited` with Retry-After beyond it.
+_RATE_OPTIONS = (
+    ("--rate-create", "rate_create", "games created per client address"),
+    ("--rate-join", "rate_join", "joins per client address"),
+    ("--rate-token", "rate_token", "connection tokens fetched per player"),
+    ("--rate-force-persist", "rate_force_persist", "persists with forceOverwrite per caller"),
+    ("--rate-connect", "rate_connect", "WebSocket connections per player"),
+    ("--rate-connect-address", "rate_connect_address", "WebSocket connections per address"),
+)
 
 
 def build_migrate_parser() -> argparse.ArgumentParser:
@@ -332,6 +477,22 @@ def _durability(text: str) -> str:
     if text not in ("strict", "relaxed"):
         raise argparse.ArgumentTypeError(f"{text!r} is not strict or relaxed")
     return text
+
+
+def _trusted_proxies(
+    parser: argparse.ArgumentParser, given: list[str] | None, env: Mapping[str, str]
+) -> tuple[str, ...]:
+    if given:
+        return tuple(given)
+    text = env.get(ENV_TRUSTED_PROXIES, "")
+    found = []
+    for part in text.split(","):
+        if part.strip():
+            try:
+                found.append(_proxy(part))
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"{ENV_TRUSTED_PROXIES}: {exc}")
+    return tuple(found)
 
 
 def _secret_keys(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -380,6 +541,19 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             max_storage_bytes=ns.max_storage_bytes,
             ping_interval_ms=_given(ns.ping_interval, d.ping_interval_ms),
             idle_timeout_ms=_given(ns.idle_timeout, d.idle_timeout_ms),
+            session_ttl_ms=_given(ns.session_ttl, d.session_ttl_ms),
+            min_action_timeout_ms=_given(ns.min_action_timeout, d.min_action_timeout_ms),
+            min_next_hand_delay_ms=_given(ns.min_next_hand_delay, d.min_next_hand_delay_ms),
+            max_starting_stack=_given(ns.max_starting_stack, d.max_starting_stack),
+            unattended_after_ms=_given(ns.unattended_after, d.unattended_after_ms),
+            max_events_per_game=_given(ns.max_events_per_game, d.max_events_per_game),
+            max_connections=_given(ns.max_connections, d.max_connections),
+            header_timeout_ms=_given(ns.header_timeout, d.header_timeout_ms),
+            body_timeout_ms=_given(ns.body_timeout, d.body_timeout_ms),
+            keep_alive_timeout_ms=_given(ns.keep_alive_timeout, d.keep_alive_timeout_ms),
+            **{field: getattr(ns, field, getattr(d, field)) for _, field, _ in _RATE_OPTIONS},
+            trusted_proxies=_trusted_proxies(parser, ns.trusted_proxy, env),
+            retire_stored_key=ns.retire_stored_key,
             web_dir=ns.web_dir or env.get(ENV_WEB_DIR) or None,
             host=_given(ns.host, d.host),
             port=_given(ns.port, d.port),

@@ -18,6 +18,43 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|h|d)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """`count` requests per `per_ms`, as a token bucket: up to `count` at once, then one every
+    `per_ms / count`. Written `30/m`, `5/s`, `100/10m`."""
+
+    count: int
+    per_ms: int
+
+    def __str__(self) -> str:
+        for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+            if self.per_ms % size == 0:
+                n = self.per_ms // size
+                return f"{self.count}/{'' if n == 1 else n}{unit}"
+        return f"{self.count}/{self.per_ms}ms"
+
+
+def parse_rate(text: str) -> Rate | None:
+    """`"30/m"` → Rate(30, 60000); `"off"` → None (no limit). Raises ValueError saying what is
+    accepted."""
+    if text.strip().lower() == "off":
+        return None
+    match = _RATE.match(text)
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not a rate: write a count and a period, e.g. 30/m, 5/s, 100/10m, "
+            "or off for no limit"
+        )
+    count, number, unit = match.groups()
+    per_ms = round(float(number or 1) * _UNIT_MS[unit])
+    if int(count) < 1 or per_ms < 1:
+        raise ValueError(f"{text!r}: the count and the period must be above zero (or write off)")
+    return Rate(int(count), per_ms)
+
+
 def parse_duration_ms(text: str) -> int:
     """`"30m"` → 1800000. A bare number is seconds. Raises ValueError saying what is accepted."""
     match = _DURATION.match(text)
@@ -41,8 +78,8 @@ class ServerSettings:
     durability: Durability = "strict"
     token_ttl_ms: int = 30 * 60_000
     # Lifetime of a session token (the bearer of a seated player's HTTP calls); every reconnect
-    # hands out a fresh one.
-    session_ttl_ms: int = 24 * 3_600_000
+    # hands out a fresh one, and a connected WebSocket is pushed one before it expires.
+    session_ttl_ms: int = 3_600_000
     snapshot_every: int = 100  # events between snapshots (hand boundaries always snapshot)
     keep_snapshots: int = 3
     replay_limit: int = 1000  # more missed events than this: `resync` with the fresh state
@@ -60,6 +97,37 @@ class ServerSettings:
     # The browser bundle's folder (`client_sdk/web`: pages, Pyodide, SDK wheels); None: the
     # checkout's own (see `api.web.default_web_dir`).
     web_dir: str | None = None
+    # --- limits (README "Limits and abuse") ---
+    # What a new table may ask for: anonymous clients create tables, and a table whose clocks run
+    # at zero plays itself thousands of events a second.
+    min_action_timeout_ms: int = 1_000
+    min_next_hand_delay_ms: int = 1_000
+    max_starting_stack: int = 1_000_000
+    # A table where no seated player has acted or been connected for this long deals no new
+    # round until one is back (the round in play still ends by its clocks).
+    unattended_after_ms: int = 60_000
+    # Past this many events a game is completed (reason `event_limit`).
+    max_events_per_game: int = 1_000_000
+    # Connections: at most this many open at once (lowered to what the open-file limit allows);
+    # a request's headers, then its body, must arrive within their timeouts; an idle keep-alive
+    # connection is closed after its timeout.
+    max_connections: int = 10_000
+    header_timeout_ms: int = 10_000
+    body_timeout_ms: int = 10_000
+    keep_alive_timeout_ms: int = 5_000
+    # Rate limits (None: no limit), per client address or per player (README).
+    rate_create: Rate | None = Rate(30, 60_000)
+    rate_join: Rate | None = Rate(120, 60_000)
+    rate_token: Rate | None = Rate(30, 60_000)
+    rate_force_persist: Rate | None = Rate(10, 60_000)
+    rate_connect: Rate | None = Rate(60, 60_000)
+    rate_connect_address: Rate | None = Rate(6_000, 60_000)
+    # Proxies whose X-Forwarded-For is believed (addresses or networks); none by default, so the
+    # client address is the connection's own.
+    trusted_proxies: tuple[str, ...] = ()
+    # With operator keys (REJOIN_SECRET_KEYS), the key the server once generated and stored stops
+    # verifying at once instead of after the longest token lifetime.
+    retire_stored_key: bool = False
     # Public URL pieces, only for what the CLI prints.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -74,6 +142,10 @@ class ServerSettings:
             "abandon_after_ms",
             "ping_interval_ms",
             "idle_timeout_ms",
+            "unattended_after_ms",
+            "header_timeout_ms",
+            "body_timeout_ms",
+            "keep_alive_timeout_ms",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -86,3 +158,7 @@ class ServerSettings:
             raise ValueError("retention_ms must not be negative")
         if self.snapshot_every < 1 or self.keep_snapshots < 1 or self.replay_limit < 0:
             raise ValueError("snapshot_every and keep_snapshots must be ≥ 1, replay_limit ≥ 0")
+        if self.min_action_timeout_ms < 0 or self.min_next_hand_delay_ms < 0:
+            raise ValueError("min_action_timeout_ms and min_next_hand_delay_ms must not be negative")
+        if self.max_starting_stack < 1 or self.max_events_per_game < 1 or self.max_connections < 1:
+            raise ValueError("max_starting_stack, max_events_per_game, max_connections must be ≥ 1")
