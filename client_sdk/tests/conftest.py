@@ -38,6 +38,8 @@ class RealServer:
         self.argv = [
             sys.executable, "-m", "rejoin_server", "--host", "127.0.0.1", "--port",
             str(self.port), "--database-url", f"sqlite:///{tmp_path / 'rejoin.db'}",
+            # The chaos test plays fast hands (a 50 ms delay between them).
+            "--min-next-hand-delay", "0",
         ]  # fmt: skip
         self._proc: subprocess.Popen[bytes] | None = None
 

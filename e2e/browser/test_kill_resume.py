@@ -282,7 +282,7 @@ def test_offline_for_3_s_the_missed_events_appear_none_twice(
     request: pytest.FixtureRequest,
 ) -> None:
     base = server.url
-    game_id = create_game(api, seats=3, autoNextHand=True, nextHandDelayMs=200)
+    game_id = create_game(api, seats=3, autoNextHand=True, nextHandDelayMs=1000)
     tracked = context_factory("offline", only_origin=base)
     page = open_table(tracked.context, base, game_id)
     seat = join(page, "ann", game_id)

@@ -69,7 +69,7 @@ def test_create_a_game_with_settings(api: Api) -> None:
         "startingStack": 1000,
         "actionTimeoutMs": 5000,
         "autoNextHand": False,
-        "nextHandDelayMs": 0,
+        "nextHandDelayMs": 1000,
     }
     reply = api.client.post("/api/games", json=settings)
     assert reply.status_code == 201
@@ -100,6 +100,37 @@ def test_create_a_game_with_settings(api: Api) -> None:
 )
 def test_create_refuses_bad_settings(api: Api, settings: dict[str, Any]) -> None:
     assert_error(api.client.post("/api/games", json=settings), ErrorCode.INVALID_REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"actionTimeoutMs": 0}, "actionTimeoutMs must be at least 1000 on this server, not 0"),
+        ({"actionTimeoutMs": 999}, "actionTimeoutMs must be at least 1000"),
+        ({"nextHandDelayMs": 0}, "nextHandDelayMs must be at least 1000 on this server, not 0"),
+        ({"startingStack": 10**9}, "startingStack must be at most 1000000 on this server"),
+        ({"bigBlind": 400, "startingStack": 300}, "startingStack must be between 400"),
+    ],
+)
+def test_create_keeps_a_new_table_within_the_servers_bounds(
+    api: Api, settings: dict[str, Any], says: str
+) -> None:
+    """Issue 12: zero clocks and a billion chips made a table that played itself for an hour."""
+    error = assert_error(api.client.post("/api/games", json=settings), ErrorCode.INVALID_REQUEST)
+    assert says in error["message"]
+
+
+def test_the_operator_sets_the_bounds_of_new_tables() -> None:
+    with running(
+        min_action_timeout_ms=100, min_next_hand_delay_ms=0, max_starting_stack=500
+    ) as api:
+        assert api.client.post(
+            "/api/games", json={"actionTimeoutMs": 100, "nextHandDelayMs": 0}
+        ).is_success
+        error = assert_error(
+            api.client.post("/api/games", json={"startingStack": 501}), ErrorCode.INVALID_REQUEST
+        )
+        assert "at most 500" in error["message"]
 
 
 # --- POST …/join ---------------------------------------------------------------------------------

@@ -719,3 +719,81 @@ async def test_events_after_with_more_queued_events_than_memory_keeps(
     assert store.stored_seqs(game_id)[-1] == stored_up_to
     found = await host.events_after(live, 0)
     assert [e.seq for e in found] == list(range(1, live.state.seq + 1))
+
+
+# --- a table nobody is at (issue 12: a table that plays itself) -----------------------------------
+
+
+async def test_a_table_nobody_is_at_finishes_its_hand_but_deals_no_next_one(
+    make_host: HostFactory, store: ScriptedStore, clock: FakeClock
+) -> None:
+    """Nobody connected and nobody acting for `unattended_after`: the hand in play still ends by
+    its clocks, but no new hand is dealt; a player connecting deals it at once."""
+    host = make_host(unattended_after_ms=5_000)
+    game_id, players = await started_table(host, actionTimeoutMs=1_000, nextHandDelayMs=1_000)
+    live = await host.get(game_id)
+    clock.advance(6_000)  # the players' last command (the start) is now 6 s old
+    await wait_until(lambda: "hand_ended" in stored_kinds(store, game_id), what="the timeout")
+    ended = live.state.seq
+    clock.advance(1_000)  # the next hand is due, but nobody is at the table
+    await wait_until(lambda: live.parked, what="the table to wait for a player")
+    assert live.timer is None
+    assert live.state.seq == ended
+    assert stored_kinds(store, game_id).count("hand_started") == 1
+
+    subscriber = host.subscribe(live, players[1])  # an SSE stream: a player is back
+    await wait_until(lambda: live.state.seq > ended, what="the next hand")
+    assert stored_kinds(store, game_id).count("hand_started") == 2
+    assert not live.parked
+    host.unsubscribe(live, subscriber)
+
+
+async def test_a_player_acting_over_http_keeps_the_table_dealing(
+    make_host: HostFactory, store: ScriptedStore, clock: FakeClock
+) -> None:
+    """No connection at all, but a player acted within `unattended_after`: that counts."""
+    host = make_host(unattended_after_ms=5_000)
+    game_id, _ = await started_table(host, actionTimeoutMs=30_000, nextHandDelayMs=1_000)
+    live = await host.get(game_id)
+    clock.advance(4_000)
+    await host.execute(game_id, Act(to_act(live), "fold"))  # ends the hand heads-up
+    ended = live.state.seq
+    clock.advance(1_000)
+    await wait_until(lambda: live.state.seq > ended, what="the next hand")
+    assert stored_kinds(store, game_id).count("hand_started") == 2
+
+
+async def test_a_connection_closed_lately_still_counts_as_there(
+    make_host: HostFactory, clock: FakeClock
+) -> None:
+    host = make_host(unattended_after_ms=5_000)
+    game_id, players = await started_table(host, actionTimeoutMs=30_000)
+    live = await host.get(game_id)
+    subscriber = host.subscribe(live, players[0])
+    clock.advance(60_000)
+    assert live.attended(clock(), 5_000)  # connected now, whatever the last command
+    host.unsubscribe(live, subscriber)
+    clock.advance(4_999)
+    assert live.attended(clock(), 5_000)
+    clock.advance(1)
+    assert not live.attended(clock(), 5_000)
+
+
+async def test_a_game_past_its_event_budget_is_completed_with_a_reason(
+    make_host: HostFactory, store: ScriptedStore
+) -> None:
+    host = make_host(max_events_per_game=12)
+    game_id, players = await started_table(host)
+    live = await host.get(game_id)
+    while live.state.status != "completed":
+        player = to_act(live)
+        legal = {a["type"] for a in live.state.view(player)["you"]["legalActions"]}
+        await host.execute(game_id, Act(player, "check" if "check" in legal else "call"))
+    kinds = stored_kinds(store, game_id)
+    assert kinds[-1] == "game_completed"
+    assert store.stored(game_id)[-1][2] == {"reason": "event_limit"}
+    # Completed right after the command that crossed the budget (a command may add a few events).
+    assert 12 < len(kinds) < 12 + 8
+    with pytest.raises(ApiError) as refused:
+        await host.execute(game_id, Act(players[0], "check"))
+    assert refused.value.code == ErrorCode.GAME_COMPLETED

@@ -36,7 +36,8 @@ class LoadSettings:
     big_blind: int = 2
     starting_stack: int = 200
     action_timeout_ms: int = 120_000
-    next_hand_delay_ms: int = 200
+    # The shortest a server allows by default (its --min-next-hand-delay).
+    next_hand_delay_ms: int = 1_000
 
 
 @dataclass(slots=True)

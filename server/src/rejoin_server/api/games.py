@@ -16,7 +16,7 @@ from rejoin_server.api.context import services
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Act, GameRuleError, Join, Start
-from rejoin_server.games.poker import PokerSettings
+from rejoin_server.games.poker import PokerSettings, TableLimits
 
 ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
 MAX_ACTION_ID = 64  # the longest actionId kept, over HTTP and WebSocket alike
@@ -31,8 +31,15 @@ def scoped_action_id(player_id: str, action_id: str) -> str:
 async def create_game(request: Request) -> Response:
     svc = services(request)
     body = await bodies.read_object(request, svc.settings.max_body_bytes, optional=True)
+    limits = TableLimits(
+        svc.settings.min_action_timeout_ms,
+        svc.settings.min_next_hand_delay_ms,
+        svc.settings.max_starting_stack,
+    )
     try:
-        settings = PokerSettings.parse(body).to_json()
+        parsed = PokerSettings.parse(body)
+        parsed.check_limits(limits)
+        settings = parsed.to_json()
     except GameRuleError as exc:
         raise ApiError(ErrorCode.INVALID_REQUEST, exc.message) from exc
     live = await svc.host.create_game(settings)

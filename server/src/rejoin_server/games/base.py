@@ -56,7 +56,15 @@ class Act:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Fire whatever is due at `now_ms`: an action clock that expired, the next hand after its delay."""
+    """Fire whatever is due at `now_ms`: an action clock that expired, the next hand after its delay.
+
+    `attended=False`: no seated player has acted or been connected for a while (the host decides).
+    Finish what is running by its clocks, but begin nothing new (poker deals no next hand), so a
+    table nobody is at does not play itself for ever. Nothing due but something new: return `[]`;
+    the host ticks again once a player is back.
+    """
+
+    attended: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 BOUNDARY_KINDS = frozenset({"hand_ended", "game_completed"})
 # How long `persist` waits for a game's queued writes before it answers storage_unavailable.
 PERSIST_FLUSH_S = 5.0
+# The `reason` of the `game_completed` that ends a game past `--max-events-per-game`.
+EVENT_LIMIT_REASON = "event_limit"
 # Games in play loaded at once by the background warm-up after a restart, and its first retry
 # while the store is down (doubling up to 5 s).
 WARM_UP_FIRST_RETRY_S = 0.1
@@ -349,6 +351,15 @@ class GameHost:
         if action_id is not None:
             live.remember_action(action_id, state.seq)
         live.publish(events)
+        if state.status != "completed" and state.seq >= self.settings.max_events_per_game:
+            # A game cannot grow its log without bound: past the budget it ends, saying why.
+            log.warning(
+                "game %s reached %d events (--max-events-per-game): completing it",
+                state.game_id,
+                state.seq,
+            )
+            await self._commit(live, state.handle(Abandon(EVENT_LIMIT_REASON), now), now, None)
+            return durable
         self._arm(live)
         return durable
 
@@ -372,6 +383,7 @@ class GameHost:
     # --- clocks ----------------------------------------------------------------------------------
 
     def _arm(self, live: LiveGame) -> None:
+        live.parked = False
         if live.timer is not None:
             live.timer.cancel()
             live.timer = None
@@ -399,9 +411,16 @@ class GameHost:
                 deadline = live.state.next_deadline()
                 now = self.clock()
                 if deadline is not None and deadline <= now:
-                    events = live.state.handle(Tick(), now)
+                    attended = live.attended(now, self.settings.unattended_after_ms)
+                    events = live.state.handle(Tick(attended), now)
                     if events:
                         await self._commit(live, events, now, None)  # re-arms the clock
+                        return
+                    if not attended:
+                        # Only a new round was due, and nobody is there to play it: wait for a
+                        # player (`attend`) instead of dealing to an empty table for ever.
+                        live.parked = True
+                        log.info("game %s: nobody at the table; the next round waits", live.game_id)
                         return
                     # Due but nothing to fire: re-arming now would spin; the next command will.
                     log.error("game %s: a deadline is due but a tick fired nothing", live.game_id)
@@ -467,6 +486,7 @@ class GameHost:
             subscriber.close()
         if count:
             live.connect(subscriber)
+            self.attend(live)
         return subscriber
 
     def take_seat(self, live: LiveGame, subscriber: Subscriber) -> None:
@@ -477,6 +497,12 @@ class GameHost:
         self.supersede(live, player_id)
         live.sockets[player_id] = subscriber
         live.connect(subscriber)
+        self.attend(live)
+
+    def attend(self, live: LiveGame) -> None:
+        """A player is at the table again: a game whose next round waited for one goes on."""
+        if live.parked and self._games.get(live.game_id) is live:
+            self._arm(live)
 
     def supersede(self, live: LiveGame, player_id: str) -> None:
         """The player's seat was resumed elsewhere (a `hello` or `POST …/reconnect` used their
@@ -492,6 +518,8 @@ class GameHost:
             and live.sockets.get(subscriber.player_id) is subscriber
         ):
             del live.sockets[subscriber.player_id]
+        if subscriber.counted:
+            live.last_connected_ms = self.clock()  # there until now
         live.disconnect(subscriber)
 
     async def missed_events(

@@ -114,6 +114,11 @@ class LiveGame:
     sockets: dict[str, Subscriber] = field(default_factory=dict)  # player_id → its WebSocket
     timer: asyncio.TimerHandle | None = None
     published_seq: int = 0  # the last event handed to readers (the state's seq when loaded)
+    # When a seated player's last live connection closed; with one open, a player is there now.
+    last_connected_ms: int = 0
+    # The clock found nothing but a new round to begin, and nobody there: no timer runs until a
+    # player connects or acts (`GameHost.attend`).
+    parked: bool = False
 
     @property
     def game_id(self) -> str:
@@ -150,6 +155,13 @@ class LiveGame:
         if not self.recent or self.recent[0].seq > seq + 1:
             return None
         return [event for event in self.recent if event.seq > seq]
+
+    def attended(self, now_ms: int, window_ms: int) -> bool:
+        """Is a seated player at the table: connected now (WebSocket or SSE), or connected or
+        acting (over plain HTTP too) within the last `window_ms`?"""
+        if self.connections:
+            return True
+        return now_ms - max(self.last_activity_ms, self.last_connected_ms) < window_ms
 
     def is_connected(self, player_id: str) -> bool:
         return self.connections.get(player_id, 0) > 0

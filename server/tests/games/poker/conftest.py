@@ -65,10 +65,10 @@ class Driver:
     def start(self, player: str | None = None) -> list[Event]:
         return self.run(Start(player or self.players[0]))
 
-    def tick(self, now: int | None = None) -> list[Event]:
+    def tick(self, now: int | None = None, *, attended: bool = True) -> list[Event]:
         if now is not None:
             self.now = now
-        return self.run(Tick())
+        return self.run(Tick(attended))
 
     def abandon(self, reason: str = "abandoned") -> list[Event]:
         return self.run(Abandon(reason))

@@ -74,3 +74,20 @@ def test_no_next_hand_without_two_players_with_chips(
     game.act("call")
     assert game.table.status == "completed"
     assert game.table.next_deadline() is None
+
+
+def test_an_unattended_tick_ends_the_hand_by_its_clocks_but_deals_no_next_one(
+    new_game: Callable[..., Game],
+) -> None:
+    """`Tick(attended=False)`: nobody is at the table (issue 12). What runs finishes; nothing new
+    begins until a tick that is attended."""
+    game = new_game(players=2, actionTimeoutMs=1_000, nextHandDelayMs=1_000)
+    game.start()
+    events = game.tick(game.table.next_deadline(), attended=False)
+    assert [e.kind for e in events] == ["timeout", "pot_awarded", "hand_ended"]
+    due = game.table.next_deadline()
+    assert due is not None
+    assert game.tick(due + 60_000, attended=False) == []
+    assert game.table.next_deadline() == due  # still due: the host ticks again later
+    assert game.tick(attended=True)[0].kind == "hand_started"
+    game.assert_consistent()

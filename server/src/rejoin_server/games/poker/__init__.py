@@ -12,7 +12,7 @@ from rejoin_server.games.poker import lazy_lookups
 lazy_lookups.install()
 
 from rejoin_server.games.poker.engine import PokerEngine  # noqa: E402
-from rejoin_server.games.poker.settings import PokerSettings  # noqa: E402
+from rejoin_server.games.poker.settings import PokerSettings, TableLimits  # noqa: E402
 from rejoin_server.games.poker.table import PokerTable  # noqa: E402
 
-__all__ = ["PokerEngine", "PokerSettings", "PokerTable"]
+__all__ = ["PokerEngine", "PokerSettings", "PokerTable", "TableLimits"]

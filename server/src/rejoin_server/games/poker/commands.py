@@ -56,7 +56,7 @@ def handle(table: PokerTable, command: Command, now_ms: int) -> list[Event]:
         case Act():
             _act(table, command, emit)
         case Tick():
-            _tick(table, emit)
+            _tick(table, command, emit)
         case Abandon():
             _abandon(table, command, emit)
     return emit.events
@@ -145,7 +145,7 @@ def _act(table: PokerTable, command: Act, emit: _Emitter) -> None:
     _drive(table, emit)
 
 
-def _tick(table: PokerTable, emit: _Emitter) -> None:
+def _tick(table: PokerTable, command: Tick, emit: _Emitter) -> None:
     # One due thing per tick: with zero delays a loop here could play hands forever.
     if table.status == "completed":
         return
@@ -157,7 +157,13 @@ def _tick(table: PokerTable, emit: _Emitter) -> None:
             _drive(table, emit)
         return
     due = table.next_deadline()
-    if table.settings.auto_next_hand and due is not None and emit.now_ms >= due:
+    # Nobody at the table: the hand that ran has ended by its clocks; the next waits for a player.
+    if (
+        command.attended
+        and table.settings.auto_next_hand
+        and due is not None
+        and emit.now_ms >= due
+    ):
         _start_hand(table, emit)
 
 

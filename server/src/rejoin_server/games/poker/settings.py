@@ -18,6 +18,17 @@ MAX_NAME_LENGTH = 32
 
 
 @dataclass(frozen=True, slots=True)
+class TableLimits:
+    """What this server lets a *new* table ask for (the operator's `--min-action-timeout`,
+    `--min-next-hand-delay`, `--max-starting-stack`). Tables already stored load with the wider
+    bounds of `PokerSettings.parse`, so tightening a limit never makes a stored game unloadable."""
+
+    min_action_timeout_ms: int = 1_000
+    min_next_hand_delay_ms: int = 1_000
+    max_starting_stack: int = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
 class PokerSettings:
     seats: int = 6
     small_blind: int = 1
@@ -60,6 +71,25 @@ class PokerSettings:
             auto_next_hand=auto_next_hand,
             next_hand_delay_ms=next_hand_delay_ms,
         )
+
+    def check_limits(self, limits: TableLimits) -> None:
+        """Raises `GameRuleError('invalid_request', …)` naming the first setting that is out of
+        this server's bounds for a new table, and the bound."""
+        if self.action_timeout_ms < limits.min_action_timeout_ms:
+            raise _invalid(
+                f"actionTimeoutMs must be at least {limits.min_action_timeout_ms} on this server, "
+                f"not {self.action_timeout_ms}"
+            )
+        if self.next_hand_delay_ms < limits.min_next_hand_delay_ms:
+            raise _invalid(
+                f"nextHandDelayMs must be at least {limits.min_next_hand_delay_ms} on this server, "
+                f"not {self.next_hand_delay_ms}"
+            )
+        if self.starting_stack > limits.max_starting_stack:
+            raise _invalid(
+                f"startingStack must be at most {limits.max_starting_stack} on this server, "
+                f"not {self.starting_stack}"
+            )
 
     def to_json(self) -> JsonDict:
         return {
