@@ -31,7 +31,7 @@ def _free_port() -> int:
 
 
 class RealServer:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *flags: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "server.log"
@@ -40,6 +40,7 @@ class RealServer:
             str(self.port), "--database-url", f"sqlite:///{tmp_path / 'rejoin.db'}",
             # The chaos test plays fast hands (a 50 ms delay between them).
             "--min-next-hand-delay", "0",
+            *flags,
         ]  # fmt: skip
         self._proc: subprocess.Popen[bytes] | None = None
 

@@ -23,11 +23,15 @@ class RejoinError(Exception):
 class HttpApiError(RejoinError):
     """The HTTP API answered with an error (or with something that is not its JSON)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(f"{code} ({status}): {message}")
         self.status = status
         self.code = code
         self.message = message
+        # `rate_limited`: the seconds the server asked the client to wait before asking again.
+        self.retry_after_s = retry_after_s
 
 
 class NotJoinedError(RejoinError):

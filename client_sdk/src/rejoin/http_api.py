@@ -8,6 +8,7 @@ pooled connection to the dead process. Under Pyodide they go over the browser's 
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from rejoin.errors import HttpApiError
@@ -20,6 +21,9 @@ __all__ = ["HTTP_TIMEOUT_S", "answer_body", "get_json", "post_json"]
 
 
 HTTP_TIMEOUT_S = 10.0
+# A call refused with `rate_limited` did nothing: it is sent again after the `Retry-After` the
+# server asked for, as long as the waits add up to no more than this; then the refusal is raised.
+RATE_LIMIT_PATIENCE_S = 30.0
 
 
 async def post_json(
@@ -39,6 +43,22 @@ async def get_json(
 
 
 async def _request(
+    method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
+) -> dict[str, Any]:
+    """One call, sent again while the server says `rate_limited` (within the patience)."""
+    waited = 0.0
+    while True:
+        try:
+            return await _request_once(method, url, body, headers)
+        except HttpApiError as exc:
+            wait = exc.retry_after_s
+            if exc.code != "rate_limited" or wait is None or waited + wait > RATE_LIMIT_PATIENCE_S:
+                raise
+        await asyncio.sleep(wait)
+        waited += wait
+
+
+async def _request_once(
     method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
 ) -> dict[str, Any]:
     """One call: the browser's fetch under Pyodide, else a short-lived httpx client."""
@@ -71,8 +91,13 @@ def answer_body(status: int, body: Any, method: str, url: str, text: str) -> dic
     if 200 <= status < 300 and isinstance(body, dict):
         return body
     error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        code, message = str(error.get("code")), str(error.get("message"))
-    else:
-        code, message = "http_error", f"{method} {url}: {text[:300]}"
-    raise HttpApiError(status, code, message)
+    if not isinstance(error, dict):
+        raise HttpApiError(status, "http_error", f"{method} {url}: {text[:300]}")
+    details = error.get("details")
+    retry_after = details.get("retryAfter") if isinstance(details, dict) else None
+    raise HttpApiError(
+        status,
+        str(error.get("code")),
+        str(error.get("message")),
+        float(retry_after) if isinstance(retry_after, int | float) else None,
+    )

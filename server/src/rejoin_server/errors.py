@@ -86,6 +86,17 @@ class StorageFull(RejoinError):
         self.problem = problem
 
 
+class RateLimited(RejoinError):
+    """A client asked too often (README "Limits and abuse"). The answer carries `Retry-After`."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, what: str, retry_after_s: int) -> None:
+        super().__init__(f"Too many {what}; try again in {retry_after_s} s.")
+        self.retry_after_s = retry_after_s
+        self.details = {"retryAfter": retry_after_s}
+
+
 class ApiError(RejoinError):
     """Any other refusal with its code chosen where it is raised (bad input, auth, tokens)."""
 

@@ -30,6 +30,12 @@ async def persist(request: Request) -> Response:
     force = bodies.boolean(body, "forceOverwrite")
     if claims is not None:
         seated(await svc.host.get(game_id), claims)
+    if force:
+        # A forced snapshot rewrites the whole state: cheap to ask for, dear to do.
+        caller = "admin" if claims is None else f"{game_id}/{claims.player_id}"
+        svc.limiter.check(
+            "force_persist", svc.settings.rate_force_persist, caller, "forced persists"
+        )
     version = await svc.host.persist(game_id, force)
     return ok({"success": True, "persistedAt": iso_ms(svc.host.clock()), "version": version})
 

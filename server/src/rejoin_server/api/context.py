@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
+from rejoin_server.api.ratelimit import RateLimiter
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
@@ -23,6 +24,7 @@ class Services:
     tokens: ReconnectTokens
     metrics: Metrics
     backend: str  # "sqlite", "postgresql" or "memory", for /healthz
+    limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -13,10 +13,12 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.auth import player_claims, seated
 from rejoin_server.api.context import services
+from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Act, GameRuleError, Join, Start
 from rejoin_server.games.poker import PokerSettings, TableLimits
+from rejoin_server.tokens.service import IssuedToken
 
 ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
 MAX_ACTION_ID = 64  # the longest actionId kept, over HTTP and WebSocket alike
@@ -30,6 +32,9 @@ def scoped_action_id(player_id: str, action_id: str) -> str:
 
 async def create_game(request: Request) -> Response:
     svc = services(request)
+    svc.limiter.check(
+        "create", svc.settings.rate_create, client_key(request), "games created from your address"
+    )
     body = await bodies.read_object(request, svc.settings.max_body_bytes, optional=True)
     limits = TableLimits(
         svc.settings.min_action_timeout_ms,
@@ -48,16 +53,24 @@ async def create_game(request: Request) -> Response:
 
 async def join(request: Request) -> Response:
     svc = services(request)
+    svc.limiter.check(
+        "join", svc.settings.rate_join, client_key(request), "joins from your address"
+    )
     game_id = request.path_params["game_id"]
     body = await bodies.read_object(request, svc.settings.max_body_bytes)
     name = bodies.required_string(body, "name", max_length=64)
     seat = bodies.integer(body, "seat", high=64)
     live = await svc.host.get(game_id)
     player_id = uuid.uuid4().hex
-    now = svc.host.clock()
-    # The token row first: if the store cannot take it, nobody has joined yet.
-    token = await svc.tokens.issue(game_id, player_id, now)
-    await svc.host.execute(game_id, Join(player_id, name, seat))
+    issued: list[IssuedToken] = []
+
+    async def issue_token() -> None:
+        # Once the game has taken the seat, before it is stored: a refused join writes no token
+        # row, and if the store cannot take the row, nobody has joined.
+        issued.append(await svc.tokens.issue(game_id, player_id, svc.host.clock()))
+
+    await svc.host.execute(game_id, Join(player_id, name, seat), prepare=issue_token)
+    token = issued[0]
     return ok(
         {
             "playerId": player_id,

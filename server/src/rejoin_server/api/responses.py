@@ -29,5 +29,10 @@ def error_body(code: ErrorCode, message: str, details: dict[str, Any] | None = N
 
 
 def error(code: ErrorCode, message: str, details: dict[str, Any] | None = None) -> JSON:
-    headers = {"WWW-Authenticate": "Bearer"} if code.http_status == 401 else None
+    headers = {}
+    if code.http_status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    retry_after = (details or {}).get("retryAfter")
+    if isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
     return JSON(error_body(code, message, details), status_code=code.http_status, headers=headers)

@@ -42,6 +42,7 @@ from rejoin_protocol.messages import (
 from rejoin_server.api import bodies
 from rejoin_server.api.channel import Channel, receive_frame
 from rejoin_server.api.context import Services, services
+from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.reconnect import (
     MAX_CLIENT_ID,
     MAX_PLAYER_ID,
@@ -49,7 +50,14 @@ from rejoin_server.api.reconnect import (
     resume_claims,
     seat_held,
 )
-from rejoin_server.errors import ApiError, GameNotFound, RejoinError, StorageUnavailable
+from rejoin_server.api.responses import error
+from rejoin_server.errors import (
+    ApiError,
+    GameNotFound,
+    RateLimited,
+    RejoinError,
+    StorageUnavailable,
+)
 from rejoin_server.timefmt import iso_ms
 
 log = logging.getLogger(__name__)
@@ -61,6 +69,22 @@ HELLO_TIMEOUT_S = 10.0
 async def channel(websocket: WebSocket) -> None:
     """The endpoint: handshake, then the channel until either side ends it."""
     svc = services(websocket)
+    try:
+        svc.limiter.check(
+            "connect_address",
+            svc.settings.rate_connect_address,
+            client_key(websocket),
+            "WebSocket connections from your address",
+        )
+    except RateLimited as exc:
+        svc.metrics.reconnects.labels(exc.code.value).inc()
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            # Refused before the upgrade, as a plain HTTP 429: a flood costs no handshake.
+            await websocket.send_denial_response(error(exc.code, exc.message, exc.details))
+        else:  # a server without the denial extension: say it on the socket (close 1013)
+            await websocket.accept()
+            await _refuse(websocket, svc, exc)
+        return
     await websocket.accept()
     started = time.perf_counter()
     try:
@@ -116,6 +140,10 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
         )
     _within_bounds(hello)
     claims = resume_claims(svc, hello.token, game_id, hello.player_id)
+    # Keyed by the verified token's player: nobody can spend another player's connections.
+    svc.limiter.check(
+        "connect", svc.settings.rate_connect, f"{game_id}/{claims.player_id}", "reconnects"
+    )
     live = await svc.host.get(game_id)
     player_id = hello.player_id
     async with svc.host.reading(live) as game:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -192,6 +192,7 @@ class GameHost:
                 stored_at_ms=restored.last_stored_ms,
                 last_snapshot_seq=restored.snapshot_version,
                 stored_snapshot_seq=restored.snapshot_version,
+                settings=restored.settings,
             )
             live.remember_actions(actions.items())
             self._games[game_id] = live
@@ -248,6 +249,7 @@ class GameHost:
             stored_at_ms=now,
             last_snapshot_seq=0,
             stored_snapshot_seq=0,
+            settings=settings,
         )
         self._games[game_id] = live
         self.metrics.games_active.set(len(self._games))
@@ -286,21 +288,31 @@ class GameHost:
         *,
         action_id: str | None = None,
         at_seq: int | None = None,
+        prepare: Callable[[], Awaitable[None]] | None = None,
     ) -> Outcome:
         """Apply one command. Raises `ApiError` with the game's rule code when it is refused.
 
         `action_id` makes the command idempotent: the same id again answers the first result. It is
         opaque here; callers scope it (the API prefixes the player's id).
 
+        `prepare` runs once the game has accepted the command and before its events are stored
+        (a join writes the new player's token row there: a refused join writes none). If it
+        raises, the game is put back as it was and nothing is stored.
+
         Once started, a command runs to its end even if the caller is cancelled (a WebSocket
         that closes while its action commits): its events are applied in memory before the
         commit, so stopping half-way would leave memory ahead of what was published and the
         actionId unremembered, and a resent action would then apply twice."""
         live = await self.get(game_id)
-        return await asyncio.shield(self._execute(live, command, action_id, at_seq))
+        return await asyncio.shield(self._execute(live, command, action_id, at_seq, prepare))
 
     async def _execute(
-        self, live: LiveGame, command: Command, action_id: str | None, at_seq: int | None
+        self,
+        live: LiveGame,
+        command: Command,
+        action_id: str | None,
+        at_seq: int | None,
+        prepare: Callable[[], Awaitable[None]] | None,
     ) -> Outcome:
         async with live.lock:
             self._still_loaded(live)
@@ -314,10 +326,19 @@ class GameHost:
                     "look at the new state and act again.",
                 )
             now = self.clock()
+            before = state.dump() if prepare is not None else None
             try:
                 events = state.handle(command, now)
             except GameRuleError as exc:
                 raise _rule_error(exc) from exc
+            if prepare is not None:
+                try:
+                    await prepare()
+                except BaseException:
+                    # Applied in memory only: nobody has seen it. Back to the state before it.
+                    assert before is not None
+                    live.state = self.engine.load(live.game_id, live.settings, before)
+                    raise
             durable = await self._commit(live, events, now, action_id)
             if isinstance(command, Join | Start | Act):
                 live.last_activity_ms = now

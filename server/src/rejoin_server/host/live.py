@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -119,6 +120,8 @@ class LiveGame:
     # The clock found nothing but a new round to begin, and nobody there: no timer runs until a
     # player connects or acts (`GameHost.attend`).
     parked: bool = False
+    # The game's settings as stored (what `GameEngine.load` takes back with a dump).
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def game_id(self) -> str:

@@ -27,6 +27,7 @@ class Restored:
     # One line per snapshot that was passed over, saying why (for logs and metrics).
     rejected_snapshots: list[str] = field(default_factory=list)
     last_stored_ms: int = 0  # when the game's row was last written (its last append)
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the game's stored settings
 
 
 def take_snapshot(state: GameState) -> SnapshotWrite:
@@ -59,11 +60,11 @@ async def restore(store: GameStore, engine: GameEngine, game_id: str) -> Restore
         else:
             raws = await store.read_events(game_id, snap.version)
         replayed = _replay(state, game_id, raws, log.game.last_seq)
-        return Restored(state, snap.version, replayed, rejected, log.game.updated_at)
+        return Restored(state, snap.version, replayed, rejected, log.game.updated_at, settings)
     state = engine.new_game(game_id, settings)
     raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
     replayed = _replay(state, game_id, raws, log.game.last_seq)
-    return Restored(state, 0, replayed, rejected, log.game.updated_at)
+    return Restored(state, 0, replayed, rejected, log.game.updated_at, settings)
 
 
 def _open_snapshot(
