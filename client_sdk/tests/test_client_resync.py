@@ -67,3 +67,32 @@ async def test_a_client_resumes_from_what_its_application_took_not_from_what_was
     assert resumed[0] == 3  # nothing the application had not taken was lost
     assert resumed == list(range(3, 3 + len(resumed)))
     await again.close()
+
+
+async def test_the_saved_seat_keeps_the_welcomes_epoch_and_asks_again_until_a_resync_is_taken(
+    server: RealServer,
+) -> None:
+    """Issue 12: the epoch goes back with the last seq, so a history the server lost in a crash
+    is answered with a resync; and until the application has taken that resync, what it holds
+    may be such a history, so a restart then must ask for a resync again."""
+    game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
+    store = MemoryTokenStore()
+    alice = GameClient(server.url, game_id, store=store)
+    seat = await alice.join("alice")
+    store.save(seat.with_changes(last_seq=None))
+    await asyncio.wait_for(alice.connect(), 10)
+    saved = store.load(game_id)
+    assert saved is not None
+    assert saved.last_seq is None  # the resync is queued, not taken
+    assert saved.epoch is not None
+    epoch, _, first = saved.epoch.rpartition(".")
+    assert epoch
+    assert first.isdigit()
+    async with asyncio.timeout(10):
+        async for item in alice.events():
+            assert item["kind"] == RESYNC
+            break
+    await alice.close()
+    saved = store.load(game_id)
+    assert saved is not None
+    assert saved.last_seq == 1  # taken: from here on it resumes as usual

@@ -68,8 +68,8 @@ def test_every_store_round_trips_seats_per_game(store: TokenStore) -> None:
     assert store.load("g1") is None
     store.save(seat("g1"))
     store.save(seat("g2", last_seq=None))
-    store.save(seat("g1", last_seq=9, token="rt-2"))
-    assert store.load("g1") == seat("g1", last_seq=9, token="rt-2")
+    store.save(seat("g1", last_seq=9, token="rt-2").with_changes(epoch="a1b2.7"))
+    assert store.load("g1") == seat("g1", last_seq=9, token="rt-2").with_changes(epoch="a1b2.7")
     assert store.load("g2") == seat("g2", last_seq=None)
     store.delete("g1")
     store.delete("g1")  # deleting what is gone is fine
@@ -170,3 +170,11 @@ def test_processes_sharing_one_file_never_undo_each_others_saves(tmp_path: Path)
         seat = store.load(f"game-{i}")
         assert seat is not None
         assert (seat.last_seq, seat.reconnect_token) == (200, "token-200")
+
+
+def test_a_seat_saved_before_epochs_existed_reads_back_without_one() -> None:
+    old = seat("g1").to_json()
+    del old["epoch"]
+    assert SavedSeat.from_json(old) == seat("g1")
+    with pytest.raises(TokenStoreCorrupt, match="epoch"):
+        SavedSeat.from_json({**old, "epoch": 7})

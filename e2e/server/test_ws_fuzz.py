@@ -96,6 +96,9 @@ RULE_CODES = {
 }
 SERVER_TYPES = ["welcome", "event", "ack", "error", "token", "presence"]
 CLIENT_TYPES = ["hello", "action", "ping", "pong"]
+# The fuzz says `hello` hundreds of times a minute for the same players: far past what the rate
+# limits let an honest client do (they have tests of their own, in test_abuse_floods.py).
+NO_CONNECT_LIMITS = ("--rate-connect", "off", "--rate-connect-address", "off")
 
 EXAMPLES = settings(
     max_examples=100,
@@ -335,10 +338,15 @@ class Seat:
     seen. A token is its id: the winner retrying gets its successor again, signed anew (another
     string for the same id)."""
 
-    def __init__(self, game_id: str, player_id: str, session: str, token: str) -> None:
+    def __init__(
+        self, game_id: str, player_id: str, session: str, token: str, player: Player | None = None
+    ) -> None:
         self.game_id = game_id
         self.player_id = player_id
         self.session = session
+        # The same seat as the HTTP helpers play it: each welcome wins the seat anew, so it must
+        # hold the welcome's session token too (the one before no longer works).
+        self.player = player
         self.token = token  # the newest string of the live token
         self.strings: dict[str, str] = {}  # token string -> token id
         self.newest: dict[str, str] = {}  # token id -> its newest string
@@ -352,7 +360,7 @@ class Seat:
 
     @classmethod
     def of(cls, player: Player) -> Seat:
-        return cls(player.game_id, player.player_id, player.session, player.token)
+        return cls(player.game_id, player.player_id, player.session, player.token, player)
 
     def _saw(self, token: str) -> str:
         jti = self.strings[token] = jti_of(token)
@@ -361,6 +369,9 @@ class Seat:
 
     def welcomed(self, client_id: str, welcome: Welcome) -> None:
         self.token = welcome.token.token
+        self.session = welcome.session_token
+        if self.player is not None:
+            self.player.session = welcome.session_token
         jti = self._saw(self.token)
         if jti != self.chain[-1]:  # not the winner retrying, which gets the live token again
             self.users.append(client_id)
@@ -692,7 +703,7 @@ GAME_PATHS = st.one_of(
 def test_any_first_frame_is_welcomed_or_refused_with_its_code(
     spawn: Spawn, tmp_path: Path, make_api: Callable[[ServerProcess], Api]
 ) -> None:
-    server = spawn(f"sqlite:///{tmp_path / 'f.db'}")
+    server = spawn(f"sqlite:///{tmp_path / 'f.db'}", *NO_CONNECT_LIMITS)
     api = make_api(server)
     table = Table.create(api, **SETTINGS)
     playing = [Seat.of(p) for p in table.join_many(2)]
@@ -1026,7 +1037,7 @@ def acts_over_its_socket(player: Player, socket: Socket, sentinel: int) -> Ack:
 def test_fuzzed_frames_get_their_answer_and_never_reach_another_player(
     spawn: Spawn, tmp_path: Path, make_api: Callable[[ServerProcess], Api]
 ) -> None:
-    server = spawn(f"sqlite:///{tmp_path / 'f.db'}")
+    server = spawn(f"sqlite:///{tmp_path / 'f.db'}", *NO_CONNECT_LIMITS)
     api = make_api(server)
     table = Table.create(api, **SETTINGS)
     fuzzer, other, third = table.join_many(3)

@@ -223,6 +223,7 @@ class Api:
         last_seq: int | None = None,
         client_id: str | None = None,
         body_game_id: str | None = None,
+        last_epoch: str | None = None,
     ) -> Reply:
         body: JsonObject = {
             "gameId": body_game_id or game_id,
@@ -233,6 +234,8 @@ class Api:
             body["lastSeq"] = last_seq
         if client_id is not None:
             body["clientId"] = client_id
+        if last_epoch is not None:
+            body["lastEpoch"] = last_epoch
         return self.request("POST", f"/api/game/{game_id}/reconnect", json_body=body)
 
     def persist(self, game_id: str, auth: str | None, force_overwrite: bool | None = None) -> Reply:

@@ -56,7 +56,11 @@ class Player:
         )
 
     def reconnect(
-        self, last_seq: int | None = None, client_id: str | None = None, token: str | None = None
+        self,
+        last_seq: int | None = None,
+        client_id: str | None = None,
+        token: str | None = None,
+        last_epoch: str | None = None,
     ) -> Reply:
         """POST reconnect with the stored token; on success keep the fresh tokens."""
         reply = self.api.reconnect(
@@ -65,6 +69,7 @@ class Player:
             token if token is not None else self.token,
             last_seq=last_seq,
             client_id=client_id if client_id is not None else self.client_id,
+            last_epoch=last_epoch,
         )
         if reply.status == 200 and isinstance(reply.body, dict):
             self.adopt(reply.body)

@@ -45,11 +45,22 @@ class Resume:
     last_seq: int | None = None
     session: str | None = None
     events: list[JsonObject] = field(default_factory=list)
+    epoch: str | None = None  # the latest welcome's history epoch, sent back as `lastEpoch`
+    # The player whose seat this is, kept holding the newest session token: a welcome wins the
+    # seat anew, after which the session token the player held before no longer works.
+    player: Player | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, player: Player, last_seq: int | None = None) -> Resume:
         """A client starting from what `join` gave the player."""
-        return cls(player.player_id, player.token, last_seq=last_seq, session=player.session)
+        return cls(
+            player.player_id, player.token, last_seq=last_seq, session=player.session, player=player
+        )
+
+    def adopt_session(self, session: str) -> None:
+        self.session = session
+        if self.player is not None:
+            self.player.session = session
 
 
 class WsClosed(AssertionError):
@@ -122,6 +133,8 @@ class WsClient:
         seq = resume.last_seq if last_seq is _KEEP else last_seq
         if seq is not None:
             message["lastSeq"] = seq
+            if resume.epoch is not None:
+                message["lastEpoch"] = resume.epoch
         self.send(message)
 
     def action(
@@ -182,13 +195,16 @@ class WsClient:
             resume.events.extend(message["missedEvents"])
             resume.last_seq = message["seq"]
             resume.token = message["token"]["token"]
-            resume.session = message["sessionToken"]
+            resume.adopt_session(message["sessionToken"])
+            resume.epoch = message.get("epoch")
         elif kind == "event":
             assert message["event"]["seq"] == message["seq"], f"seq mismatch: {message}"
             resume.events.append(message["event"])
             resume.last_seq = message["seq"]
         elif kind == "token":
             resume.token = message["token"]
+            if "sessionToken" in message:
+                resume.adopt_session(message["sessionToken"])
 
     def until(
         self,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rejoin_server.cli import Invocation, mask_url, parse_args
-from rejoin_server.settings import ServerSettings
+from rejoin_server.cli import Invocation, build_parser, mask_url, parse_args
+from rejoin_server.settings import Rate, ServerSettings, parse_rate
 
 # Every serve option, as documented in DESIGN §7 and the README.
 SERVE_OPTIONS = [
@@ -207,10 +207,100 @@ def test_help_lists_every_option_with_its_default_and_variable(
     assert " ".join(text.split()).count("default") >= len(SERVE_OPTIONS)
 
 
+def every_option() -> list[str]:
+    """Every option `rejoin-server --help` shows, read off the parser itself."""
+    return [
+        flag
+        for action in build_parser()._actions
+        for flag in action.option_strings
+        if flag.startswith("--") and flag != "--help"
+    ]
+
+
 def test_the_readme_documents_every_option() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    for option in SERVE_OPTIONS:
-        assert f"| `{option}` |" in readme, f"{option} is missing from the README's flag table"
+    assert set(SERVE_OPTIONS) <= set(every_option())
+    for option in every_option():
+        assert f"| `{option}` |" in readme, f"{option} is missing from the README's flag tables"
+
+
+def test_help_shows_every_limit_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--help"], {})
+    text = " ".join(capsys.readouterr().out.split())
+    for option in every_option():
+        assert option in text
+    for shown in (
+        "(default 1s)",
+        "(default 1000000)",
+        "(default 1m)",
+        "(default 10000,",
+        "(default 30/m;",
+        "(default 6000/m;",
+        "REJOIN_TRUSTED_PROXIES",
+    ):
+        assert shown in text, shown
+
+
+def test_limits_from_the_command_line() -> None:
+    settings = parse_args(
+        [
+            "--min-action-timeout=500ms",
+            "--min-next-hand-delay=0",
+            "--max-starting-stack=5000",
+            "--unattended-after=2m",
+            "--max-events-per-game=10",
+            "--max-connections=50",
+            "--header-timeout=3s",
+            "--body-timeout=4s",
+            "--keep-alive-timeout=2s",
+            "--rate-create=5/10s",
+            "--rate-join=off",
+            "--trusted-proxy=10.0.0.0/8",
+            "--trusted-proxy=::1",
+            "--session-ttl=2h",
+            "--retire-stored-key",
+        ],
+        {},
+    ).settings
+    assert (settings.min_action_timeout_ms, settings.min_next_hand_delay_ms) == (500, 0)
+    assert (settings.max_starting_stack, settings.max_events_per_game) == (5000, 10)
+    assert (settings.unattended_after_ms, settings.max_connections) == (120_000, 50)
+    assert (settings.header_timeout_ms, settings.body_timeout_ms) == (3000, 4000)
+    assert settings.keep_alive_timeout_ms == 2000
+    assert settings.rate_create == Rate(5, 10_000)
+    assert settings.rate_join is None  # off
+    assert settings.rate_token == ServerSettings().rate_token  # not given: the default
+    assert settings.trusted_proxies == ("10.0.0.0/8", "::1")
+    assert settings.session_ttl_ms == 7_200_000
+    assert settings.retire_stored_key
+    env = parse_args([], {"REJOIN_TRUSTED_PROXIES": "192.0.2.1, 198.51.100.0/24"}).settings
+    assert env.trusted_proxies == ("192.0.2.1", "198.51.100.0/24")
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--rate-join", "fast"], "is not a rate"),
+        (["--rate-join", "0/m"], "above zero"),
+        (["--trusted-proxy", "proxy.local"], "is not an IP address or network"),
+        (["--max-connections", "0"], "out of range"),
+    ],
+)
+def test_bad_limits_are_usage_errors(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert says in usage_error(argv, capsys)
+
+
+def test_a_rate_is_shown_as_written() -> None:
+    assert [str(r) for r in (Rate(30, 60_000), Rate(5, 10_000), Rate(1, 1500))] == [
+        "30/m",
+        "5/10s",
+        "1/1500ms",
+    ]
+    assert parse_rate(" 100 / 10m ") == Rate(100, 600_000)
+    assert parse_rate("OFF") is None
 
 
 def test_an_idle_timeout_must_outlast_the_ping_interval(

@@ -37,6 +37,7 @@ from rejoin.errors import (
     ActionAbandonedError,
     ActionRejectedError,
     ClientClosedError,
+    HttpApiError,
     NotJoinedError,
     SessionFailedError,
 )
@@ -212,6 +213,7 @@ class GameClient:
             token=saved.reconnect_token,
             client_id=saved.client_id,
             last_seq=saved.last_seq,
+            epoch=saved.epoch,
             config=self._config,
         )
         self._session.start(loop.time())
@@ -273,11 +275,16 @@ class GameClient:
         uses a short-lived one."""
         if self._saved is None:
             raise NotJoinedError(f"no seat in game {self.game_id}: join() or connect() first")
-        body = await get_json(
-            self._url(f"/api/game/{quote(self.game_id)}/state"),
-            bearer=self._saved.session_token,
-            http=http,
-        )
+        url = self._url(f"/api/game/{quote(self.game_id)}/state")
+        session = self._saved.session_token
+        try:
+            body = await get_json(url, bearer=session, http=http)
+        except HttpApiError as error:
+            # A welcome that came while the call was out replaced the session token (each
+            # resume gives the seat a new claim): ask again with the new one.
+            if error.code != "token_reused" or self._saved.session_token == session:
+                raise
+            body = await get_json(url, bearer=self._saved.session_token, http=http)
         state: dict[str, Any] = body["gameState"]
         return state
 
@@ -451,6 +458,12 @@ class GameClient:
 
     def _on_resumed(self, resumed: Resumed) -> None:
         now = self._now()
+        if resumed.resync:
+            # Until the application takes the resync, what it holds may be a history the server
+            # lost: a restart before then must ask for a resync again, not resume from there.
+            self._remember(last_seq=None, epoch=resumed.epoch)
+        else:
+            self._remember(epoch=resumed.epoch)
         self._state, self._seat = resumed.game_state, resumed.seat
         self._presence.clear()  # the welcome's view is the new baseline
         self._seq = max(self._seq or 0, resumed.seq)

@@ -71,6 +71,7 @@ hellos = st.builds(
     client_id=ids,
     last_seq=optional_counts,
     protocol=st.integers(min_value=1, max_value=1000),
+    last_epoch=st.none() | ids,
 )
 actions = st.builds(
     Action,
@@ -91,11 +92,12 @@ welcomes = st.builds(
     token=st.builds(TokenInfo, token=ids, expires_at=ids),
     session_token=ids,
     server_time=st.integers(min_value=0, max_value=2**53),
+    epoch=st.none() | ids,
 )
 events = st.builds(EventMessage, seq=counts, event=json_objects)
 acks = st.builds(Ack, action_id=ids, seq=counts, duplicate=st.booleans(), durable=st.booleans())
 errors = st.builds(Error, code=ids, message=st.text(max_size=40), action_id=st.none() | ids)
-tokens = st.builds(TokenMessage, token=ids, expires_at=ids)
+tokens = st.builds(TokenMessage, token=ids, expires_at=ids, session_token=st.none() | ids)
 presences = st.builds(Presence, player_id=ids, connected=st.booleans())
 
 CLIENT_STRATEGIES: dict[str, st.SearchStrategy[ClientMessage]] = {
@@ -156,6 +158,13 @@ def test_encode_is_compact_camel_case_and_omits_none() -> None:
         '{"type":"token","token":"t2","expiresAt":"2030-01-01T00:00:00Z"}'
     )
     assert Hello("p", "t", "c", 3).protocol == PROTOCOL_VERSION == 1
+    assert encode(Hello("p1", "tok", "c1", 7, last_epoch="a1b2.5")) == (
+        '{"type":"hello","playerId":"p1","token":"tok","clientId":"c1","lastSeq":7,'
+        '"lastEpoch":"a1b2.5","protocol":1}'
+    )
+    assert encode(TokenMessage("t2", "2030-01-01T00:00:00Z", session_token="s2")) == (
+        '{"type":"token","token":"t2","expiresAt":"2030-01-01T00:00:00Z","sessionToken":"s2"}'
+    )
 
 
 # --- DESIGN §4 shaped examples ----------------------------------------------------------------
@@ -213,7 +222,7 @@ def test_design_shaped_server_frames_decode() -> None:
         "type": "welcome", "playerId": "p1", "seat": 1, "seq": 42, "gameState": GAME_STATE,
         "missedEvents": MISSED, "resync": False,
         "token": {"token": "tok2", "expiresAt": "2030-01-01T00:30:00Z"},
-        "sessionToken": "sess", "serverTime": 1893456000000,
+        "sessionToken": "sess", "serverTime": 1893456000000, "epoch": "9f3c1a2b.17",
     }  # fmt: skip
     assert decode_server(json.dumps(welcome)) == Welcome(
         player_id="p1",
@@ -225,6 +234,7 @@ def test_design_shaped_server_frames_decode() -> None:
         token=TokenInfo("tok2", "2030-01-01T00:30:00Z"),
         session_token="sess",
         server_time=1893456000000,
+        epoch="9f3c1a2b.17",
     )
     assert decode_server(json.dumps({"type": "event", "seq": 43, "event": MISSED[0]})) == (
         EventMessage(43, MISSED[0])

@@ -65,13 +65,16 @@ def ids() -> Callable[[], str]:
     return lambda: f"a{next(counter)}"
 
 
-def new_session(last_seq: int | None = 3, draw: float = 1.0, **config: Any) -> ClientSession:
+def new_session(
+    last_seq: int | None = 3, draw: float = 1.0, epoch: str | None = None, **config: Any
+) -> ClientSession:
     """A session whose backoff always draws `draw` (1.0: the top of each bound)."""
     return ClientSession(
         player_id="p1",
         token="t0",
         client_id="c1",
         last_seq=last_seq,
+        epoch=epoch,
         config=SessionConfig(**config),
         random_source=lambda: draw,
         new_action_id=ids(),
@@ -82,7 +85,13 @@ def event(seq: int) -> dict[str, Any]:
     return {"seq": seq, "kind": "action", "at": 1000 + seq, "data": {"n": seq}}
 
 
-def welcome(seq: int, missed: Sequence[int] = (), resync: bool = False, token: str = "t1") -> str:
+def welcome(
+    seq: int,
+    missed: Sequence[int] = (),
+    resync: bool = False,
+    token: str = "t1",
+    epoch: str | None = None,
+) -> str:
     return encode(
         Welcome(
             player_id="p1",
@@ -94,6 +103,7 @@ def welcome(seq: int, missed: Sequence[int] = (), resync: bool = False, token: s
             token=TokenInfo(token, "2030-01-01T00:00:00.000Z"),
             session_token="s1",
             server_time=0,
+            epoch=epoch,
         )
     )
 
@@ -169,6 +179,34 @@ def test_an_open_transport_says_hello_with_the_token_client_id_and_last_seq() ->
         }
     ]
     assert session.wake_at == 16.0
+
+
+def test_the_epoch_of_the_last_welcome_goes_back_with_the_last_seq() -> None:
+    """Issue 12: the server tells a client of a history it lost (a crash) by its epoch."""
+    session = new_session(last_seq=7, epoch="e0.1")
+    session.start(0.0)
+    session.connection_opened(1, 0.0)
+    (hello,) = sent(session.outputs())
+    assert (hello["lastSeq"], hello["lastEpoch"]) == (7, "e0.1")
+    receive(session, 1, welcome(9, missed=[8, 9], epoch="e1.8"), 0.5)
+    resumed = of(Resumed, session.outputs())
+    assert [r.epoch for r in resumed] == ["e1.8"]
+    assert session.epoch == "e1.8"
+    session.connection_lost(1, 1.0, 1006)
+    assert session.wake_at is not None
+    session.time_passed(session.wake_at)
+    session.connection_opened(2, session.wake_at)
+    (hello,) = sent(session.outputs())
+    assert (hello["lastSeq"], hello["lastEpoch"]) == (9, "e1.8")
+
+
+def test_no_epoch_goes_without_a_last_seq() -> None:
+    session = new_session(last_seq=None, epoch="e0.1")
+    session.start(0.0)
+    session.connection_opened(1, 0.0)
+    (hello,) = sent(session.outputs())
+    assert "lastSeq" not in hello
+    assert "lastEpoch" not in hello
 
 
 def test_a_fresh_client_says_hello_without_a_last_seq() -> None:
@@ -792,6 +830,10 @@ def test_a_pushed_token_is_adopted_and_sent_in_the_next_hello() -> None:
     conn = connect(session)
     receive(session, conn, TokenMessage("t9", "2031-01-01T00:00:00.000Z"), 0.0)
     assert session.outputs() == [TokenIssued("t9", "2031-01-01T00:00:00.000Z", None)]
+    receive(session, conn, TokenMessage("t8", "2031-01-01T00:00:00.000Z", "s8"), 0.0)
+    assert session.outputs() == [TokenIssued("t8", "2031-01-01T00:00:00.000Z", "s8")]
+    receive(session, conn, TokenMessage("t9", "2031-01-01T00:00:00.000Z"), 0.0)
+    session.outputs()
     session.connection_lost(conn, 0.0, 1006)
     session.time_passed(1.0)
     session.connection_opened(conn + 1, 1.0)

@@ -49,6 +49,29 @@ def _migrate(url: str) -> None:
         migrate.upgrade(url)
 
 
+async def _signer(store: GameStore, settings: ServerSettings) -> TokenSigner:
+    """Keys given by the operator (REJOIN_SECRET_KEYS) sign. The key the server generated and
+    kept in the store signs when none are given; once they are, it only verifies, and only for
+    one token lifetime after the first start with them (tokens issued before stay valid until
+    they expire; after that, whoever can read the database can no longer forge tokens). With
+    `--retire-stored-key` it stops at once."""
+    now = now_ms()
+    stored = await store.signing_keys(secrets.token_urlsafe(32), now)
+    token_ttl_ms, session_ttl_ms = settings.token_ttl_ms, settings.session_ttl_ms
+    if not settings.secret_keys:
+        await store.retire_signing_keys(None)
+        return TokenSigner(stored, token_ttl_ms=token_ttl_ms, session_ttl_ms=session_ttl_ms)
+    retired_at = await store.retire_signing_keys(now) or now
+    grace = 0 if settings.retire_stored_key else max(token_ttl_ms, session_ttl_ms)
+    return TokenSigner(
+        list(settings.secret_keys),
+        token_ttl_ms=token_ttl_ms,
+        session_ttl_ms=session_ttl_ms,
+        retiring_keys=[key for key in stored if key not in settings.secret_keys],
+        retiring_until_ms=retired_at + grace,
+    )
+
+
 def _backend(store: GameStore) -> str:
     postgres = getattr(store, "postgres", None)
     if postgres is None:
@@ -71,13 +94,7 @@ def create_app(
             await asyncio.to_thread(_migrate, settings.database_url)
         store = store_factory(settings)
         await store.open()
-        stored = await store.signing_keys(secrets.token_urlsafe(32), now_ms())
-        # Keys given by the operator sign; the key kept in the store still verifies, so tokens
-        # issued before REJOIN_SECRET_KEYS was set stay valid until they expire.
-        keys = [*settings.secret_keys, *(k for k in stored if k not in settings.secret_keys)]
-        signer = TokenSigner(
-            keys, token_ttl_ms=settings.token_ttl_ms, session_ttl_ms=settings.session_ttl_ms
-        )
+        signer = await _signer(store, settings)
         metrics = Metrics()
         host = GameHost(store, PokerEngine(), settings, metrics)
         tokens = ReconnectTokens(store, signer, ttl_ms=settings.token_ttl_ms)

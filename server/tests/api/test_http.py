@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.app import create_app
 from rejoin_server.host import writer as writer_module
 from rejoin_server.settings import ServerSettings
+from rejoin_server.store.memory import MemoryGameStore
 
 from .support import (
     ADMIN,
@@ -47,7 +49,7 @@ def stranger(api: Api, game_id: str, player_id: str = "stranger") -> Player:
     """A player with a good session token for `game_id` but no seat in it."""
     signer = api.services.signer
     token = signer.reconnect_token(game_id, player_id, "0" * 32)
-    return Player(game_id, player_id, -1, signer.session_token(game_id, player_id), token)
+    return Player(game_id, player_id, -1, signer.session_token(game_id, player_id, ""), token)
 
 
 # --- POST /api/games -----------------------------------------------------------------------------
@@ -496,17 +498,32 @@ def test_server_sent_events_with_a_latin1_digit_last_event_id_is_not_a_500(
 
 
 def test_connection_token(api: Api) -> None:
+    """The seat's current reconnect token (not one more each call), and a fresh session token."""
     player = api.table(1)[0]
+    signer = api.services.signer
     url = f"/api/game/{player.game_id}/connection-token"
     reply = api.client.get(url, headers=player.auth)
     assert reply.status_code == 200
     token = reply.json()
-    assert set(token) == {"token", "expiresAt", "playerId"}
+    assert set(token) == {"token", "expiresAt", "playerId", "sessionToken"}
     assert token["playerId"] == player.player_id
     assert ISO_MS.match(token["expiresAt"])
-    assert token["token"] != player.reconnect
+    joined = signer.check_reconnect(player.reconnect).jti
+    assert signer.check_reconnect(token["token"]).jti == joined
+    again = api.client.get(url, headers=player.auth).json()
+    assert signer.check_reconnect(again["token"]).jti == joined
+    store = api.services.store
+    assert isinstance(store, MemoryGameStore)
+    assert len(store._tokens) == 1  # the join's, handed out again: no token minted
+    renewed = {"Authorization": f"Bearer {token['sessionToken']}"}
+    assert api.client.get(f"/api/game/{player.game_id}/state", headers=renewed).is_success
+
     fresh = api.reconnect(player, token["token"], lastSeq=0)
     assert fresh.status_code == 200, fresh.text
+    successor = fresh.json()["connectionToken"]["token"]
+    now_auth = {"Authorization": f"Bearer {fresh.json()['sessionToken']}"}
+    current = api.client.get(url, headers=now_auth).json()
+    assert signer.check_reconnect(current["token"]).jti == signer.check_reconnect(successor).jti
     assert_auth_errors(api, "GET", url, player)
 
 
@@ -528,6 +545,7 @@ def test_reconnect_replays_the_missed_events(api: Api) -> None:
         "missedEvents",
         "resync",
         "seq",
+        "epoch",
         "connectionToken",
         "sessionToken",
     }
@@ -540,7 +558,8 @@ def test_reconnect_replays_the_missed_events(api: Api) -> None:
     for event in holes:
         mine = event["data"]["playerId"] == first.player_id
         assert (event["data"]["cards"] is not None) == mine
-    assert data["gameState"] == api.state(first)["gameState"]
+    resumed = replace(first, session=data["sessionToken"])
+    assert data["gameState"] == api.state(resumed)["gameState"]
     assert data["connectionToken"]["playerId"] == first.player_id
     assert data["connectionToken"]["token"] != first.reconnect
     # The fresh session token works; the fresh reconnect token is the one to use next.
@@ -985,9 +1004,9 @@ def hole_cards_of(api: Api, player: Player) -> set[str]:
     return cards
 
 
-def seen_by(api: Api, watcher: Player, client_id: str) -> set[str]:
+def seen_by(api: Api, watcher: Player, client_id: str) -> tuple[set[str], Player]:
     """Every string in everything `watcher` can read: state, events (JSON and SSE), restore,
-    and a reconnect's state and missed events."""
+    and a reconnect's state and missed events; and the watcher after that reconnect."""
     url = f"/api/game/{watcher.game_id}"
     seen: list[object] = [
         api.state(watcher),
@@ -998,10 +1017,11 @@ def seen_by(api: Api, watcher: Player, client_id: str) -> set[str]:
     reply = api.reconnect(watcher, token, lastSeq=0, clientId=client_id)
     assert reply.status_code == 200, reply.text
     seen.append(reply.json())
+    watcher = replace(watcher, session=reply.json()["sessionToken"])  # the seat's new claim
     seq = api.state(watcher)["seq"]
     with api.client.stream("GET", f"{url}/events", headers=watcher.auth) as stream:
         seen.append(read_frames(stream.iter_lines(), seq))
-    return set().union(*(set(strings(value)) for value in seen))
+    return set().union(*(set(strings(value)) for value in seen)), watcher
 
 
 @pytest.mark.timeout(30)
@@ -1012,7 +1032,8 @@ def test_a_player_never_sees_another_players_hole_cards_before_showdown(api: Api
     for checkpoint in ("preflop", "flop"):
         assert api.state(watcher)["gameState"]["phase"] == checkpoint
         secret = set().union(*(hole_cards_of(api, other) for other in others))
-        visible = seen_by(api, watcher, client_id=checkpoint)
+        visible, watcher = seen_by(api, watcher, client_id=checkpoint)
+        players = [watcher, *others]
         assert not secret & visible, f"{watcher.player_id} saw {secret & visible}"
         assert hole_cards_of(api, watcher) <= visible  # the check does see cards
         while api.state(watcher)["gameState"]["phase"] == checkpoint:  # call or check around

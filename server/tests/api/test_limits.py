@@ -73,10 +73,10 @@ class TokenlessStore(MemoryGameStore):
         super().__init__()
         self.down = False
 
-    async def insert_token(self, row: TokenRow) -> None:
+    async def insert_token(self, row: TokenRow, *, claim: str | None = None) -> None:
         if self.down:
             raise StorageUnavailable("scripted outage")
-        await super().insert_token(row)
+        await super().insert_token(row, claim=claim)
 
 
 def test_a_join_whose_token_cannot_be_stored_joins_nobody() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,17 @@ class FlakyStore(MemoryGameStore):
             raise StorageUnavailable("connection refused (test)")
 
     async def consume_token(
-        self, jti: str, *, client_id: str, now_ms: int, replacement: TokenRow
+        self,
+        jti: str,
+        *,
+        client_id: str,
+        now_ms: int,
+        replacement: TokenRow,
+        claim: str | None = None,
     ) -> TokenUse:
         self._check()
         return await super().consume_token(
-            jti, client_id=client_id, now_ms=now_ms, replacement=replacement
+            jti, client_id=client_id, now_ms=now_ms, replacement=replacement, claim=claim
         )
 
     async def get_game(self, game_id: str) -> GameRecord | None:
@@ -152,6 +159,7 @@ def test_metrics_follow_what_happens() -> None:
         )
         assert ok_reply.status_code == 200, ok_reply.text
         missed = len(ok_reply.json()["missedEvents"])
+        ann = replace(ann, session=ok_reply.json()["sessionToken"])  # the seat's new claim
         bad = api.client.post(
             f"/api/game/{ann.game_id}/reconnect", json=reconnect_body(ann.player_id, "forged")
         )

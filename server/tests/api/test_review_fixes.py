@@ -80,9 +80,10 @@ async def test_reads_wait_for_an_in_flight_commit_and_then_show_it() -> None:
         base = f"/api/game/{game_id}"
         reads = {
             "state": client.get(f"{base}/state", headers=p1.auth),
+            # p0's: a reconnect wins the seat anew, so p1's session token would race it.
             "reconnect": client.post(
                 f"{base}/reconnect",
-                json={"playerId": p1.player_id, "reconnectToken": p1.reconnect, "lastSeq": 0},
+                json={"playerId": p0.player_id, "reconnectToken": p0.reconnect, "lastSeq": 0},
             ),
             "events": client.get(
                 f"{base}/events?after=0", headers={**p1.auth, "Accept": "application/json"}
@@ -113,7 +114,10 @@ async def test_reads_wait_for_an_in_flight_commit_and_then_show_it() -> None:
         reconnect = answers["reconnect"].json()
         assert reconnect["seq"] == in_flight
         assert [e["seq"] for e in reconnect["missedEvents"]] == list(range(1, in_flight + 1))
-        assert hole_cards(reconnect["gameState"], p1) == cards
+        mine = hole_cards(reconnect["gameState"], p0)  # p0's own view: its cards of the deal
+        assert mine is not None
+        assert len(mine) == 2
+        assert hole_cards(reconnect["gameState"], p1) is None
         events = answers["events"].json()
         assert events["seq"] == in_flight
         assert [e["seq"] for e in events["events"]] == list(range(1, in_flight + 1))

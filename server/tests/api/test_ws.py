@@ -43,7 +43,16 @@ from .support import (
     memory_store,
     running_async,
 )
-from .ws_support import WAIT_S, Closed, Sockets, WsClient, hello_frame, sockets, ws_path
+from .ws_support import (
+    WAIT_S,
+    Closed,
+    Sockets,
+    WsClient,
+    hello_frame,
+    resumed,
+    sockets,
+    ws_path,
+)
 
 WELCOME_KEYS = {
     "type",
@@ -56,6 +65,7 @@ WELCOME_KEYS = {
     "token",
     "sessionToken",
     "serverTime",
+    "epoch",
 }
 
 
@@ -122,7 +132,7 @@ def stranger(api: AsyncApi, game_id: str, player_id: str = "stranger") -> Player
     """A player with well-signed tokens for `game_id` (never issued) but no seat in it."""
     signer = api.services.signer
     token = signer.reconnect_token(game_id, player_id, "0" * 32)
-    return Player(game_id, player_id, -1, signer.session_token(game_id, player_id), token)
+    return Player(game_id, player_id, -1, signer.session_token(game_id, player_id, ""), token)
 
 
 def jti(api: AsyncApi, token: str) -> str:
@@ -190,13 +200,13 @@ async def test_hello_is_welcomed_with_the_seat_the_view_and_the_missed_events() 
         assert all(CARD.match(card) for card in mine)
         assert seats[second.player_id]["holeCards"] is None
         assert seats[first.player_id]["connected"] is True
-        assert view == (await api.state(first))["gameState"]
+        assert view == (await api.state(resumed(first, welcome)))["gameState"]
 
         # Every event after lastSeq, gapless, in this player's visibility: the other seat's
         # hole cards are there (same seq) but redacted.
         missed = welcome["missedEvents"]
         assert [e["seq"] for e in missed] == list(range(1, seq + 1))
-        assert missed == await events_after(api, first, 0)
+        assert missed == await events_after(api, resumed(first, welcome), 0)
         assert_hole_cards_only_mine(missed, first)
         theirs = await events_after(api, second, 0)
         assert [e["seq"] for e in theirs] == [e["seq"] for e in missed]
@@ -250,7 +260,7 @@ async def test_welcome_replays_only_what_came_after_last_seq() -> None:
         _, welcome = await ws.hello(first, last_seq=2)
         assert welcome["resync"] is False
         assert [e["seq"] for e in welcome["missedEvents"]] == list(range(3, seq + 1))
-        assert welcome["missedEvents"] == await events_after(api, first, 2)
+        assert welcome["missedEvents"] == await events_after(api, resumed(first, welcome), 2)
         _, welcome = await ws.hello(first, welcome["token"]["token"], last_seq=seq)
         assert (welcome["missedEvents"], welcome["resync"]) == ([], False)
 
@@ -390,13 +400,14 @@ async def test_events_after_the_welcome_arrive_in_order_in_each_players_visibili
         welcomes = {}
         for player in (first, second):
             sockets_[player.player_id], welcomes[player.player_id] = await ws.hello(player)
-        started = await api.start(second)
+        started = await api.start(resumed(second, welcomes[second.player_id]))
         for player in (first, second):
             after = welcomes[player.player_id]["seq"]
             frames = await read_events(sockets_[player.player_id], started["seq"])
             assert_gapless(frames, after)
             streamed = [f["event"] for f in frames]
-            assert streamed == await events_after(api, player, after)
+            now = resumed(player, welcomes[player.player_id])
+            assert streamed == await events_after(api, now, after)
             assert_hole_cards_only_mine(streamed, player)
 
 
@@ -407,6 +418,7 @@ async def test_an_action_is_acked_after_its_events_and_a_resend_is_a_duplicate()
         actor = await to_act(api, players)
         other = next(p for p in players if p is not actor)
         client, welcome = await ws.hello(actor)
+        actor = resumed(actor, welcome)
         watcher, _ = await ws.hello(other)
         assert welcome["seq"] == started["seq"]
 
@@ -443,7 +455,8 @@ async def test_the_same_action_id_over_http_and_the_socket_is_one_action() -> No
         players = await api.table(2)
         await api.start(players[0])
         actor = await to_act(api, players)
-        client, _ = await ws.hello(actor)
+        client, welcome = await ws.hello(actor)
+        actor = resumed(actor, welcome)
         reply = await act(api, actor, "call", action_id="same")
         assert reply.status_code == 200, reply.text
         seq = reply.json()["seq"]
@@ -460,7 +473,8 @@ async def test_a_refused_action_is_an_error_naming_it_and_the_connection_stays()
         started = await api.start(players[0])
         actor = await to_act(api, players)
         other = next(p for p in players if p is not actor)
-        client, _ = await ws.hello(actor)
+        client, welcome = await ws.hello(actor)
+        actor = resumed(actor, welcome)
         idle, _ = await ws.hello(other)
         await client.until("presence")
 
@@ -569,7 +583,8 @@ async def test_ping_is_answered_with_pong_carrying_the_same_t() -> None:
 async def test_a_hello_with_the_newest_token_supersedes_the_older_socket() -> None:
     async with server() as (api, ws):
         first, second = await api.table(2)
-        watcher, _ = await ws.hello(second)
+        watcher, watching = await ws.hello(second)
+        second = resumed(second, watching)
         old, welcome = await ws.hello(first, client_id="laptop")
         assert await watcher.until("presence") == (
             [],
@@ -612,6 +627,7 @@ async def test_presence_of_other_players_and_the_connected_flags() -> None:
         flags = {s["playerId"]: s["connected"] for s in welcome["gameState"]["seats"]}
         assert flags == {first.player_id: True, second.player_id: False}
 
+        first = resumed(first, welcome)
         joiner, welcome = await ws.hello(second)
         flags = {s["playerId"]: s["connected"] for s in welcome["gameState"]["seats"]}
         assert flags == {first.player_id: True, second.player_id: True}
@@ -690,7 +706,13 @@ async def test_a_fresh_token_is_pushed_once_half_the_lifetime_is_gone() -> None:
             assert (await client.receive(skip=()))["type"] == "ping"
         clock.offset = ttl // 2 + 1_000
         _, pushed = await client.until("token")
-        assert set(pushed) == {"type", "token", "expiresAt"}
+        assert set(pushed) == {"type", "token", "expiresAt", "sessionToken"}
+        # A fresh session token of the same claim: the welcome's still works too.
+        for session in (pushed["sessionToken"], welcome["sessionToken"]):
+            reply = await api.client.get(
+                f"/api/game/{player.game_id}/state", headers=bearer(session)
+            )
+            assert reply.status_code == 200, reply.text
         assert ISO_MS.match(pushed["expiresAt"])
         assert pushed["expiresAt"] > welcome["token"]["expiresAt"]
         fresh = pushed["token"]
@@ -722,6 +744,7 @@ async def test_a_reader_too_far_behind_is_closed_with_1013_and_the_table_goes_on
             patch.setattr(live_module, "SUBSCRIBER_QUEUE", 2)
             slow, slow_welcome = await ws.hello(slow_player)
         fine, fine_welcome = await ws.hello(other)
+        slow_player, other = resumed(slow_player, slow_welcome), resumed(other, fine_welcome)
         started = await api.start(other)
         assert started["seq"] - slow_welcome["seq"] > 2
 

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -188,6 +189,12 @@ async def _bounded(path: str, what: str, timeout_s: float) -> AsyncIterator[None
             yield
     except TimeoutError:
         raise AssertionError(f"no {what} frame on {path} within {timeout_s} s") from None
+
+
+def resumed(player: Player, welcome: Mapping[str, Any]) -> Player:
+    """`player` as a `welcome` left them: its hello won the seat anew, so their older session
+    token no longer works (issue 12) and their tokens are the welcome's."""
+    return replace(player, session=welcome["sessionToken"], reconnect=welcome["token"]["token"])
 
 
 def ws_path(game_id: str) -> str:

@@ -25,7 +25,14 @@ import orjson
 
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event, GameStatus
-from rejoin_server.store.base import Deleted, GameRecord, RawEvent, SnapshotWrite, StoredLog
+from rejoin_server.store.base import (
+    Deleted,
+    Epoch,
+    GameRecord,
+    RawEvent,
+    SnapshotWrite,
+    StoredLog,
+)
 from rejoin_server.store.memory import MemoryGameStore
 
 Outcome = Literal["stored", "unavailable", "committed-then-unavailable", "refused"]
@@ -104,6 +111,7 @@ class ScriptedStore(MemoryGameStore):
         now_ms: int,
         snapshot: SnapshotWrite | None = None,
         action_id: str | None = None,
+        history: Sequence[Epoch] | None = None,
     ) -> None:
         seqs = tuple(event.seq for event in events)
         gate = self._gates.get(game_id)
@@ -126,6 +134,7 @@ class ScriptedStore(MemoryGameStore):
                 now_ms=now_ms,
                 snapshot=snapshot,
                 action_id=action_id,
+                history=history,
             )
         except Exception:
             self.attempts.append((game_id, seqs, "refused"))

@@ -223,3 +223,29 @@ async def test_two_appends_of_one_game_in_flight_at_once_land_in_order(store: Ga
         log = await store.load(game_id)
         assert [e.seq for e in log.events] == [1, 2, 3, 4, 5, 6]
         assert log.game.last_seq == 6
+
+
+async def test_history_epochs_are_stored_with_an_append_and_kept_until_replaced(
+    store: GameStore,
+) -> None:
+    game_id, other = await new_game(store), await new_game(store)
+    await store.append(game_id, events(1, 2), status="playing", now_ms=1, history=[("a1", 1)])
+    record = await store.get_game(game_id)
+    assert record is not None
+    assert record.history == (("a1", 1),)
+    await store.append(game_id, events(3, 1), status="playing", now_ms=2)  # None: kept
+    await store.append(
+        game_id, events(4, 1), status="playing", now_ms=3, history=[("a1", 1), ("b2", 4)]
+    )
+    # Appends of several games at once (one batch on a SQL store), some with history.
+    await asyncio.gather(
+        store.append(game_id, events(5, 1), status="playing", now_ms=4),
+        store.append(other, events(1, 1), status="playing", now_ms=4, history=[("o1", 1)]),
+    )
+    stored = await store.get_game(game_id)
+    assert stored is not None
+    assert stored.history == (("a1", 1), ("b2", 4))
+    assert (await store.load(other)).game.history == (("o1", 1),)
+    fresh = await store.get_game(await new_game(store))
+    assert fresh is not None
+    assert fresh.history == ()

@@ -20,7 +20,15 @@ from rejoin_server.store import migrate, tables
 from rejoin_server.store.base import TokenRow
 from rejoin_server.store.urls import sqlalchemy_url
 
-TABLES = {"games", "events", "snapshots", "reconnect_tokens", "signing_keys", "alembic_version"}
+TABLES = {
+    "games",
+    "events",
+    "snapshots",
+    "reconnect_tokens",
+    "signing_keys",
+    "seat_claims",
+    "alembic_version",
+}
 
 
 def alembic_config() -> Config:
@@ -36,7 +44,7 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
         revision = MigrationContext.configure(conn).get_current_revision()
     engine.dispose()
     assert diff == []
-    assert revision == "0002"
+    assert revision == migrate.HEAD_REVISION
 
 
 def test_token_rows_map_straight_to_the_table() -> None:
@@ -115,5 +123,25 @@ def test_is_current_does_not_import_alembic(database_url: str) -> None:
 @pytest.mark.postgres
 def test_a_url_with_the_pooler_flag_migrates(postgres_url: str) -> None:
     url = f"{postgres_url}?pgbouncer=true"  # libpq would refuse the flag: it is never passed on
+    migrate.upgrade(url)
+    assert migrate.is_current(url)
+
+
+def test_0003_downgrades_and_upgrades_again(unmigrated_database_url: str) -> None:
+    url = unmigrated_database_url
+    migrate.upgrade(url)
+    engine = sa.create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0002")
+        inspector = sa.inspect(engine)
+        assert "seat_claims" not in inspector.get_table_names()
+        assert "history" not in {c["name"] for c in inspector.get_columns("games")}
+        assert "retired_at" not in {c["name"] for c in inspector.get_columns("signing_keys")}
+    finally:
+        engine.dispose()
+    assert not migrate.is_current(url)
     migrate.upgrade(url)
     assert migrate.is_current(url)

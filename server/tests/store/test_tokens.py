@@ -222,7 +222,7 @@ async def test_action_ids_of_many_games_appended_together(store: GameStore) -> N
 
 async def test_one_batch_of_several_games_keeps_each_action_id(sql_store: SqlGameStore) -> None:
     """White-box: hand the backend one batch directly, so the batch path (PostgreSQL's single
-    unnest statement, in two rounds here) is certainly the one taken."""
+    unnest statement, in two rounds here) is certainly the one taken; history epochs too."""
     game_ids = [await new_game(sql_store) for _ in range(4)]
     items = [
         _Append(
@@ -234,6 +234,8 @@ async def test_one_batch_of_several_games_keeps_each_action_id(sql_store: SqlGam
             None,
             ['{"n":0}', '{"n":1}'],
             None if (i + first) % 3 == 0 else f"{g}:{first}",
+            # History epochs ride along on some items of the batch, as they do in service.
+            f'[["{g[:8]}", {first}]]' if first == 1 or i % 2 else None,
         )
         for first in (1, 3)
         for i, g in enumerate(game_ids)
@@ -243,7 +245,9 @@ async def test_one_batch_of_several_games_keeps_each_action_id(sql_store: SqlGam
     for i, g in enumerate(game_ids):
         expected = {f"{g}:{first}": first + 1 for first in (1, 3) if (i + first) % 3 != 0}
         assert await sql_store.recent_actions(g) == expected
-        assert (await sql_store.load(g)).game.last_seq == 4
+        stored = (await sql_store.load(g)).game
+        assert stored.last_seq == 4
+        assert stored.history == ((g[:8], 3 if i % 2 else 1),)
 
 
 # --- races between connections ---------------------------------------------------------------
@@ -315,3 +319,73 @@ async def test_two_stores_keep_one_signing_key(database_url: str) -> None:
     finally:
         for s in stores:
             await s.close()
+
+
+# --- seat claims and the seat's current token (issue 12) --------------------------------------
+
+
+async def test_a_claim_is_set_with_a_token_and_changed_only_by_a_winning_use(
+    store: GameStore,
+) -> None:
+    game_id = await new_game(store)
+    first = token(game_id, "p1")
+    await store.insert_token(first, claim="c-join")
+    await store.insert_token(token(game_id, "p2"), claim="c-other")
+    assert await store.seat_claims(game_id) == {"p1": "c-join", "p2": "c-other"}
+
+    fresh = token(game_id, "p1", issued_at=NOW + 5)
+    won = await store.consume_token(
+        first.jti, client_id="c1", now_ms=NOW + 5, replacement=fresh, claim="c-resumed"
+    )
+    assert won.won
+    assert (await store.seat_claims(game_id))["p1"] == "c-resumed"
+    lost = await store.consume_token(
+        first.jti, client_id="c2", now_ms=NOW + 6, replacement=token(game_id, "p1"), claim="c-x"
+    )
+    assert not lost.won
+    assert (await store.seat_claims(game_id))["p1"] == "c-resumed"  # a loser claims nothing
+    rotated = await store.consume_token(
+        fresh.jti, client_id="c1", now_ms=NOW + 7, replacement=token(game_id, "p1")
+    )
+    assert rotated.won
+    assert (await store.seat_claims(game_id))["p1"] == "c-resumed"  # no claim: kept
+    await store.insert_token(token(game_id, "p1"))  # a token without a claim keeps it too
+    assert await store.seat_claims(game_id) == {"p1": "c-resumed", "p2": "c-other"}
+    assert await store.seat_claims(await new_game(store)) == {}
+
+
+async def test_claims_go_with_their_game(store: GameStore) -> None:
+    keep, drop, old = await new_game(store), await new_game(store), await new_game(store)
+    for game_id in (keep, drop, old):
+        await store.insert_token(token(game_id, "p1"), claim=f"claim-{game_id}")
+    await store.delete_game(drop)
+    await store.append(old, events(1, 1), status="completed", now_ms=NOW)
+    assert await store.evict_completed(NOW + 1) == [old]
+    assert await store.seat_claims(drop) == {}
+    assert await store.seat_claims(old) == {}
+    assert await store.seat_claims(keep) == {"p1": f"claim-{keep}"}
+
+
+async def test_the_current_token_is_the_newest_unused_unexpired_one(store: GameStore) -> None:
+    game_id = await new_game(store)
+    assert await store.current_token(game_id, "p1", NOW) is None
+    older = token(game_id, "p1", issued_at=NOW)
+    newer = token(game_id, "p1", issued_at=NOW + 10)
+    await store.insert_token(older)
+    await store.insert_token(newer)
+    await store.insert_token(token(game_id, "p2", issued_at=NOW + 20))
+    assert await store.current_token(game_id, "p1", NOW + 11) == newer
+    successor = token(game_id, "p1", issued_at=NOW + 12)
+    await store.consume_token(newer.jti, client_id="c", now_ms=NOW + 12, replacement=successor)
+    assert await store.current_token(game_id, "p1", NOW + 13) == successor
+    assert await store.current_token(game_id, "p1", successor.expires_at) is None  # expired
+
+
+async def test_stored_keys_are_retired_once_and_back_in_service_on_demand(
+    store: GameStore,
+) -> None:
+    await store.signing_keys("generated", NOW)
+    assert await store.retire_signing_keys(NOW + 10) == NOW + 10
+    assert await store.retire_signing_keys(NOW + 99) == NOW + 10  # the first time is kept
+    assert await store.retire_signing_keys(None) is None
+    assert await store.retire_signing_keys(NOW + 500) == NOW + 500

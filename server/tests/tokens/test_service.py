@@ -40,7 +40,7 @@ async def use(
     client_id: str | None,
     now_ms: int,
 ) -> IssuedToken:
-    return await tokens.use(signer.check_reconnect(issued.token), client_id, now_ms)
+    return await tokens.use(signer.check_reconnect(issued.token), client_id, now_ms, reclaim=True)
 
 
 async def refused(
@@ -212,7 +212,9 @@ async def test_a_jti_of_another_player_or_game_is_token_invalid(
     stolen_jti = jti(signer, issued)
     for game_id, player_id in (("game-1", "player-2"), ("game-2", "player-1")):
         with pytest.raises(ApiError) as caught:
-            await tokens.use(Claims(game_id, player_id, stolen_jti), "client-a", T0 + 2)
+            await tokens.use(
+                Claims(game_id, player_id, stolen_jti), "client-a", T0 + 2, reclaim=True
+            )
         assert caught.value.code == ErrorCode.TOKEN_INVALID
 
 

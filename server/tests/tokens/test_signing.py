@@ -48,8 +48,13 @@ def test_a_reconnect_token_round_trips() -> None:
 
 def test_a_session_token_round_trips() -> None:
     s = signer("key")
-    token = s.session_token("game-1", "player-1")
-    assert s.check_session(token) == Claims("game-1", "player-1", "")
+    token = s.session_token("game-1", "player-1", "claim-1")
+    assert s.check_session(token) == Claims("game-1", "player-1", "", "claim-1")
+
+
+def test_a_session_token_from_before_claims_has_the_empty_claim() -> None:
+    legacy = URLSafeTimedSerializer(["key"], salt="rejoin.session").dumps({"g": "g", "p": "p"})
+    assert signer("key").check_session(str(legacy)) == Claims("g", "p", "", "")
 
 
 def test_a_token_holds_ids_only() -> None:
@@ -110,7 +115,7 @@ def test_a_well_signed_token_with_a_bad_payload_is_invalid(payload: object) -> N
 
 def test_tokens_of_one_kind_are_not_accepted_as_the_other() -> None:
     s = signer("key")
-    session = s.session_token("game-1", "player-1")
+    session = s.session_token("game-1", "player-1", "c")
     reconnect = s.reconnect_token("game-1", "player-1", "jti-1")
     refused(ErrorCode.TOKEN_INVALID, s.check_reconnect, session)
     refused(ErrorCode.UNAUTHORIZED, s.check_session, reconnect)
@@ -144,9 +149,9 @@ def test_the_lifetime_follows_the_setting() -> None:
 def test_an_expired_or_bad_session_token_is_unauthorized_never_token_codes() -> None:
     s = signer("key")
     with signing_clock(seconds_ago=25 * 3_600):
-        old = s.session_token("game-1", "player-1")
+        old = s.session_token("game-1", "player-1", "c")
     refused(ErrorCode.UNAUTHORIZED, s.check_session, old)
-    forged = signer("other").session_token("game-1", "player-1")
+    forged = signer("other").session_token("game-1", "player-1", "c")
     refused(ErrorCode.UNAUTHORIZED, s.check_session, forged)
 
 
@@ -160,7 +165,7 @@ def test_a_rotated_key_still_verifies_and_the_newest_signs() -> None:
     assert signer("new").check_reconnect(new_token).jti == "jti-2"
     refused(ErrorCode.TOKEN_INVALID, signer("old").check_reconnect, new_token)
 
-    old_session = signer("old").session_token("game-1", "player-1")
+    old_session = signer("old").session_token("game-1", "player-1", "c")
     assert rotated.check_session(old_session).player_id == "player-1"
     refused(ErrorCode.UNAUTHORIZED, signer("new").check_session, old_session)
 
@@ -168,3 +173,28 @@ def test_a_rotated_key_still_verifies_and_the_newest_signs() -> None:
 def test_a_signer_needs_a_key() -> None:
     with pytest.raises(ValueError, match="key"):
         signer()
+
+
+def test_a_retiring_key_verifies_until_its_deadline_and_never_signs() -> None:
+    """The key a server generated, once the operator gives keys (issue 12): anyone who can read
+    the database holds it, so it must stop verifying."""
+    now = [1_000_000]
+    old_reconnect = signer("stored").reconnect_token("game-1", "player-1", "jti-1")
+    old_session = signer("stored").session_token("game-1", "player-1", "c")
+    s = TokenSigner(
+        ["operator"],
+        token_ttl_ms=TTL_MS,
+        session_ttl_ms=SESSION_TTL_MS,
+        retiring_keys=["stored"],
+        retiring_until_ms=1_000_500,
+        clock=lambda: now[0],
+    )
+    assert s.check_reconnect(old_reconnect).jti == "jti-1"
+    assert s.check_session(old_session).player_id == "player-1"
+    fresh = s.reconnect_token("game-1", "player-1", "jti-2")
+    refused(ErrorCode.TOKEN_INVALID, signer("stored").check_reconnect, fresh)  # it never signs
+    assert signer("operator").check_reconnect(fresh).jti == "jti-2"
+    now[0] = 1_000_500
+    refused(ErrorCode.TOKEN_INVALID, s.check_reconnect, old_reconnect)
+    refused(ErrorCode.UNAUTHORIZED, s.check_session, old_session)
+    assert s.check_reconnect(fresh).jti == "jti-2"

@@ -33,6 +33,9 @@ class SavedSeat:
     last_seq: int | None = 0
     """The seq of the last event the application was given; None asks the server for a resync.
     A fresh seat starts at 0 so that the first welcome replays the game so far."""
+    epoch: str | None = None
+    """The history epoch of the latest welcome (opaque), sent back with `last_seq`: if the
+    server lost the history those events came from (a crash), it answers with a resync."""
 
     def with_changes(self, **changes: Any) -> SavedSeat:
         return replace(self, **changes)
@@ -45,6 +48,7 @@ class SavedSeat:
             "reconnectToken": self.reconnect_token,
             "sessionToken": self.session_token,
             "lastSeq": self.last_seq,
+            "epoch": self.epoch,
         }
 
     @classmethod
@@ -65,6 +69,9 @@ class SavedSeat:
             not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0
         ):
             raise TokenStoreCorrupt("saved seat field 'lastSeq' must be null or an integer >= 0")
+        epoch = data.get("epoch")  # absent in seats saved before epochs existed
+        if epoch is not None and (not isinstance(epoch, str) or not epoch):
+            raise TokenStoreCorrupt("saved seat field 'epoch' must be null or a non-empty string")
         return cls(
             game_id=texts["gameId"],
             player_id=texts["playerId"],
@@ -72,6 +79,7 @@ class SavedSeat:
             reconnect_token=texts["reconnectToken"],
             session_token=texts["sessionToken"],
             last_seq=last_seq,
+            epoch=epoch,
         )
 
 

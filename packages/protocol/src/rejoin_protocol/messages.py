@@ -110,6 +110,9 @@ class Hello:
     client_id: str
     last_seq: int | None
     protocol: int = PROTOCOL_VERSION
+    # The `epoch` of the welcome that gave the client its history up to `last_seq`: the server
+    # answers with a resync when that history is not its own any more (lost in a crash).
+    last_epoch: str | None = None
 
     def _wire(self) -> dict[str, object]:
         wire: dict[str, object] = {
@@ -120,6 +123,8 @@ class Hello:
         }
         if self.last_seq is not None:
             wire["lastSeq"] = self.last_seq
+        if self.last_epoch is not None:
+            wire["lastEpoch"] = self.last_epoch
         wire["protocol"] = self.protocol
         return wire
 
@@ -208,9 +213,12 @@ class Welcome:
     token: TokenInfo
     session_token: str
     server_time: int
+    # The history epoch the client's events come from (opaque); kept, and sent back as
+    # `hello.lastEpoch`. None from a server that has no epochs.
+    epoch: str | None = None
 
     def _wire(self) -> dict[str, object]:
-        return {
+        wire: dict[str, object] = {
             "type": self.TYPE,
             "playerId": self.player_id,
             "seat": self.seat,
@@ -222,6 +230,9 @@ class Welcome:
             "sessionToken": self.session_token,
             "serverTime": self.server_time,
         }
+        if self.epoch is not None:
+            wire["epoch"] = self.epoch
+        return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,14 +291,23 @@ class Error:
 
 @dataclass(frozen=True, slots=True)
 class TokenMessage:
-    """`token`: a fresh reconnect token, pushed well before the current one expires."""
+    """`token`: a fresh reconnect token, pushed well before the current one expires, with a
+    fresh session token (the older one still works until it expires)."""
 
     TYPE: ClassVar[str] = "token"
     token: str
     expires_at: str
+    session_token: str | None = None
 
     def _wire(self) -> dict[str, object]:
-        return {"type": self.TYPE, "token": self.token, "expiresAt": self.expires_at}
+        wire: dict[str, object] = {
+            "type": self.TYPE,
+            "token": self.token,
+            "expiresAt": self.expires_at,
+        }
+        if self.session_token is not None:
+            wire["sessionToken"] = self.session_token
+        return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,6 +565,7 @@ def _decode_hello(r: _Reader) -> Hello:
         client_id=r.ident("clientId"),
         last_seq=r.optional_count("lastSeq"),
         protocol=r.positive("protocol"),
+        last_epoch=r.optional_ident("lastEpoch"),
     )
 
 
@@ -584,6 +605,7 @@ def _decode_welcome(r: _Reader) -> Welcome:
         token=TokenInfo(token=token.ident("token"), expires_at=token.ident("expiresAt")),
         session_token=r.ident("sessionToken"),
         server_time=r.integer("serverTime"),
+        epoch=r.optional_ident("epoch"),
     )
 
 
@@ -610,7 +632,11 @@ def _decode_error(r: _Reader) -> Error:
 
 
 def _decode_token(r: _Reader) -> TokenMessage:
-    return TokenMessage(token=r.ident("token"), expires_at=r.ident("expiresAt"))
+    return TokenMessage(
+        token=r.ident("token"),
+        expires_at=r.ident("expiresAt"),
+        session_token=r.optional_ident("sessionToken"),
+    )
 
 
 def _decode_presence(r: _Reader) -> Presence:

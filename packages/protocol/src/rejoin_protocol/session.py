@@ -117,6 +117,7 @@ class ClientSession:
         token: str,
         client_id: str,
         last_seq: int | None = None,
+        epoch: str | None = None,
         config: SessionConfig | None = None,
         random_source: Callable[[], float] = random.random,
         new_action_id: Callable[[], str] = _new_action_id,
@@ -126,6 +127,7 @@ class ClientSession:
         self._client_id = client_id
         self._token = token
         self._last_seq = last_seq
+        self._epoch = epoch  # the history epoch of the welcome that last_seq builds on
         self._gap_after: int | None = None  # the last seq at the latest gap since a welcome
         self._ask_resync = False  # the next hello goes without a last seq
         self._state = SessionState.IDLE
@@ -149,6 +151,11 @@ class ClientSession:
     def last_seq(self) -> int | None:
         """The seq of the last event delivered (or of the last resync); None before any."""
         return self._last_seq
+
+    @property
+    def epoch(self) -> str | None:
+        """The history epoch of the latest welcome (save it with the last seq)."""
+        return self._epoch
 
     @property
     def token(self) -> str:
@@ -186,7 +193,8 @@ class ClientSession:
         # After the same gap twice the server cannot fill it (say a relaxed-durability crash
         # lost events): ask without a last seq, which the server answers with a resync.
         last_seq = None if self._ask_resync else self._last_seq
-        self._send(Hello(self._player_id, self._token, self._client_id, last_seq))
+        epoch = None if last_seq is None else self._epoch
+        self._send(Hello(self._player_id, self._token, self._client_id, last_seq, last_epoch=epoch))
 
     def message_received(self, connection: int, text: str | bytes, now: float) -> None:
         """A text frame arrived on `connection`."""
@@ -285,9 +293,9 @@ class ClientSession:
                     )
             case Error():
                 self._on_error(message)
-            case TokenMessage(token=token, expires_at=expires_at):
+            case TokenMessage(token=token, expires_at=expires_at, session_token=session):
                 self._token = token
-                self._emit(TokenIssued(token, expires_at, None))
+                self._emit(TokenIssued(token, expires_at, session))
             case Presence(player_id=player_id, connected=connected):
                 self._emit(PresenceChanged(player_id, connected))
             case Ping(t=t):
@@ -303,6 +311,7 @@ class ClientSession:
             return
         # The hello spent the old token: keep the new one even if the replay below shows a gap.
         self._token = welcome.token.token
+        self._epoch = welcome.epoch
         self._emit(
             TokenIssued(welcome.token.token, welcome.token.expires_at, welcome.session_token)
         )
@@ -333,7 +342,13 @@ class ClientSession:
         self._fire(Trigger.WELCOMED, "welcomed")
         self._emit(
             Resumed(
-                welcome.seat, welcome.seq, welcome.game_state, welcome.resync, missed, offline_for
+                welcome.seat,
+                welcome.seq,
+                welcome.game_state,
+                welcome.resync,
+                missed,
+                offline_for,
+                welcome.epoch,
             )
         )
         for pending in self._outbox.pending():

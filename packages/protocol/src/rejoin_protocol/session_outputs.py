@@ -73,7 +73,8 @@ class StatusChanged:
 @dataclass(frozen=True, slots=True)
 class TokenIssued:
     """A fresh reconnect token (from `welcome` or `token`): save it, the older one is spent.
-    `session_token` is set when it came with a `welcome`."""
+    `session_token`, when set, replaces the session token too (a `welcome` always has one; a
+    `token` message from a server that renews session tokens does)."""
 
     token: str
     expires_at: str
@@ -110,6 +111,9 @@ class Resumed:
     """How many missed events were delivered (none on a resync)."""
     offline_for: float | None
     """Seconds from losing the previous welcomed connection to this welcome; None the first time."""
+    epoch: str | None = None
+    """The history epoch the seat's events now come from: save it with the last seq (the next
+    `hello` sends it back, so a history lost in a server crash is answered with a resync)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api.context import Services
 from rejoin_server.errors import ApiError
 from rejoin_server.host.live import LiveGame
+from rejoin_server.tokens.service import IssuedToken
 from rejoin_server.tokens.signing import Claims
 
 
@@ -54,9 +55,31 @@ def player_claims(
 
 
 def seated(live: LiveGame, claims: Claims) -> int:
+    """The seat of the session token's player, if the token is of the seat's current claim.
+    Raises `player_not_in_game`, or `token_reused` for a session token of an older claim."""
     seat = live.state.seat_of(claims.player_id)
     if seat is None:
         raise ApiError(
             ErrorCode.PLAYER_NOT_IN_GAME, "You hold no seat in this game; join it first."
         )
+    current = live.claims.get(claims.player_id)
+    if current is not None and claims.claim != current:
+        raise ApiError(
+            ErrorCode.TOKEN_REUSED,
+            "This session token is no longer valid: your seat was resumed since (by you on "
+            "another device or tab, or by someone holding your reconnect token). Use the "
+            "sessionToken of your latest reconnect, or reconnect again.",
+        )
     return seat
+
+
+def note_claim(live: LiveGame, token: IssuedToken) -> None:
+    """`token` came with a new claim on its seat (a join, a reconnect that won): from now on the
+    seat's session tokens must name it. The store holds it already, with the token."""
+    if token.claimed is not None:
+        live.claims[token.player_id] = token.claimed
+
+
+def session_token(svc: Services, live: LiveGame, player_id: str) -> str:
+    """A fresh session token of the seat's current claim."""
+    return svc.signer.session_token(live.game_id, player_id, live.claims.get(player_id, ""))

@@ -55,6 +55,7 @@ from rejoin_protocol.messages import (
     is_ident,
     wire,
 )
+from rejoin_server.api.auth import session_token
 from rejoin_server.api.context import Services
 from rejoin_server.api.games import MAX_ACTION_ID, scoped_action_id
 from rejoin_server.errors import RejoinError, StorageUnavailable
@@ -107,6 +108,8 @@ class Channel:
         self._player_id = subscriber.player_id
         self._client_id = client_id
         self._token = token
+        # When the session token the client holds expires (the welcome's, then each pushed one).
+        self._session_expires_at = svc.host.clock() + svc.settings.session_ttl_ms
         self._sent = sent  # the last seq sent (the welcome's seq at first)
         self._loop = asyncio.get_running_loop()
         self._heard = self._loop.time()  # when the client last sent anything
@@ -287,23 +290,32 @@ class Channel:
         await self._close(*end)
 
     def _maybe_refresh_token(self) -> None:
-        """Once half the reconnect token's life is gone, rotate it in a task of its own: a store
-        that is slow or down must not hold up the events (it is retried with backoff)."""
+        """Once half the reconnect token's life (or the session token's) is gone, rotate them in
+        a task of its own: a store that is slow or down must not hold up the events (it is
+        retried with backoff)."""
         svc = self._svc
         if self._refresh is not None or self._loop.time() < self._refresh_after:
             return
-        if svc.host.clock() < self._token.expires_at - svc.settings.token_ttl_ms * TOKEN_REFRESH_AT:
+        settings = svc.settings
+        due = min(
+            self._token.expires_at - settings.token_ttl_ms * TOKEN_REFRESH_AT,
+            self._session_expires_at - settings.session_ttl_ms * TOKEN_REFRESH_AT,
+        )
+        if svc.host.clock() < due:
             return
         self._refresh = self._loop.create_task(self._refresh_token())
 
     async def _refresh_token(self) -> None:
-        """Use the current token (as a reconnect would, with this client's id) and push its
-        successor behind the events already queued. Should that `token` message be lost, the
-        client's older token still leads to the successor, for the same clientId, while the
-        successor is unused and the older token unexpired (the winner-retrying rule of §3)."""
+        """Use the current token (as a reconnect would, with this client's id, keeping the seat's
+        claim) and push its successor, with a fresh session token, behind the events already
+        queued. Should that `token` message be lost, the client's older token still leads to the
+        successor, for the same clientId, while the successor is unused and the older token
+        unexpired (the winner-retrying rule of §3)."""
         svc = self._svc
         try:
-            fresh = await svc.tokens.use(self._token.claims, self._client_id, svc.host.clock())
+            fresh = await svc.tokens.use(
+                self._token.claims, self._client_id, svc.host.clock(), reclaim=False
+            )
         except RejoinError as exc:
             # A token used elsewhere means another connection has taken (or is taking) the seat:
             # it closes this one. Anything else is tried again, later each time.
@@ -317,7 +329,11 @@ class Channel:
             self._refresh = None
         self._token = fresh
         self._refresh_backoff = self._interval_s
-        self._subscriber.push(encode(TokenMessage(fresh.token, iso_ms(fresh.expires_at))))
+        self._session_expires_at = svc.host.clock() + svc.settings.session_ttl_ms
+        session = session_token(svc, self._live, self._player_id)
+        self._subscriber.push(
+            encode(TokenMessage(fresh.token, iso_ms(fresh.expires_at), session_token=session))
+        )
 
     # --- the socket ----------------------------------------------------------------------------
 

@@ -11,14 +11,14 @@ from starlette.responses import Response
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
-from rejoin_server.api.auth import player_claims, seated
+from rejoin_server.api.auth import note_claim, player_claims, seated, session_token
 from rejoin_server.api.context import services
 from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Act, GameRuleError, Join, Start
 from rejoin_server.games.poker import PokerSettings, TableLimits
-from rejoin_server.tokens.service import IssuedToken
+from rejoin_server.tokens.service import IssuedToken, new_claim
 
 ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
 MAX_ACTION_ID = 64  # the longest actionId kept, over HTTP and WebSocket alike
@@ -66,16 +66,19 @@ async def join(request: Request) -> Response:
 
     async def issue_token() -> None:
         # Once the game has taken the seat, before it is stored: a refused join writes no token
-        # row, and if the store cannot take the row, nobody has joined.
-        issued.append(await svc.tokens.issue(game_id, player_id, svc.host.clock()))
+        # row, and if the store cannot take the row, nobody has joined. The seat's first claim
+        # is stored with the row.
+        now = svc.host.clock()
+        issued.append(await svc.tokens.issue(game_id, player_id, now, claim=new_claim()))
 
     await svc.host.execute(game_id, Join(player_id, name, seat), prepare=issue_token)
     token = issued[0]
+    note_claim(live, token)
     return ok(
         {
             "playerId": player_id,
             "seat": live.state.seat_of(player_id),
-            "sessionToken": svc.signer.session_token(game_id, player_id),
+            "sessionToken": session_token(svc, live, player_id),
             "connectionToken": token.to_json(),
         },
         201,

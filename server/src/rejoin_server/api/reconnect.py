@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
-from rejoin_server.api.auth import player_claims, seated
+from rejoin_server.api.auth import note_claim, player_claims, seated, session_token
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError, RejoinError
@@ -21,6 +21,7 @@ from rejoin_server.tokens.signing import Claims
 MAX_PLAYER_ID = 64
 MAX_TOKEN = 1024
 MAX_CLIENT_ID = 128
+MAX_EPOCH = 64
 
 
 def resume_claims(svc: Services, token: str, game_id: str, player_id: str) -> Claims:
@@ -52,13 +53,22 @@ def seat_held(game: GameState, player_id: str) -> int:
 
 
 async def connection_token(request: Request) -> Response:
+    """The seat's current reconnect token (a new one only when it has none left), and a fresh
+    session token: how a player who plays over plain HTTP keeps both alive."""
     svc = services(request)
     game_id = request.path_params["game_id"]
     claims = player_claims(request, svc, game_id)
     live = await svc.host.get(game_id)
     seated(live, claims)
-    token = await svc.tokens.issue(game_id, claims.player_id, svc.host.clock())
-    return ok(token.to_json())
+    player_id = claims.player_id
+    svc.limiter.check(
+        "token",
+        svc.settings.rate_token,
+        f"{game_id}/{player_id}",
+        "connection tokens for your seat",
+    )
+    token = await svc.tokens.current(game_id, player_id, svc.host.clock())
+    return ok({**token.to_json(), "sessionToken": session_token(svc, live, player_id)})
 
 
 async def reconnect(request: Request) -> Response:
@@ -83,6 +93,7 @@ async def _reconnect(request: Request, svc: Services) -> Response:
     player_id = bodies.required_string(body, "playerId", max_length=MAX_PLAYER_ID)
     token = bodies.required_string(body, "reconnectToken", max_length=MAX_TOKEN)
     last_seq = bodies.integer(body, "lastSeq")
+    last_epoch = bodies.string(body, "lastEpoch", required=False, max_length=MAX_EPOCH)
     client_id = bodies.string(body, "clientId", required=False, max_length=MAX_CLIENT_ID)
 
     claims = resume_claims(svc, token, game_id, player_id)
@@ -98,10 +109,11 @@ async def _reconnect(request: Request, svc: Services) -> Response:
                 "This game is over; its final result is in `details.gameState`. Join a new game.",
                 details={"gameState": view},
             )
-        missed, resync = await svc.host.missed_events(live, player_id, last_seq)
+        missed, resync = await svc.host.missed_events(live, player_id, last_seq, last_epoch)
         seq = game.seq
     now = svc.host.clock()
-    fresh = await svc.tokens.use(claims, client_id, now)
+    fresh = await svc.tokens.use(claims, client_id, now, reclaim=True)
+    note_claim(live, fresh)
     # The seat is resumed here: a WebSocket still holding it is told so (4409), as DESIGN §3 says.
     svc.host.supersede(live, player_id)
     svc.metrics.missed_events.inc(len(missed))
@@ -113,7 +125,8 @@ async def _reconnect(request: Request, svc: Services) -> Response:
             "missedEvents": missed,
             "resync": resync,
             "seq": seq,
+            "epoch": live.history.token(),
             "connectionToken": fresh.to_json(),
-            "sessionToken": svc.signer.session_token(game_id, player_id),
+            "sessionToken": session_token(svc, live, player_id),
         }
     )

@@ -40,11 +40,13 @@ from rejoin_protocol.messages import (
     wire,
 )
 from rejoin_server.api import bodies
+from rejoin_server.api.auth import note_claim, session_token
 from rejoin_server.api.channel import Channel, receive_frame
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.reconnect import (
     MAX_CLIENT_ID,
+    MAX_EPOCH,
     MAX_PLAYER_ID,
     MAX_TOKEN,
     resume_claims,
@@ -154,7 +156,9 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
                 "This game is over; its final result is in `details.gameState`. Join a new game.",
                 details={"gameState": svc.host.view(live, player_id, also=player_id)},
             )
-        missed, resync = await svc.host.missed_events(live, player_id, hello.last_seq)
+        missed, resync = await svc.host.missed_events(
+            live, player_id, hello.last_seq, hello.last_epoch
+        )
         seq = game.seq
         # The view (with who is connected) and the subscription with no await between them:
         # presence changes take no lock, and one in between would be in neither. Subscribed
@@ -162,7 +166,8 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
         view = svc.host.view(live, player_id, also=player_id)
         subscriber = svc.host.subscribe(live, player_id, presence=True, count=False)
     try:
-        fresh = await svc.tokens.use(claims, hello.client_id, svc.host.clock())
+        fresh = await svc.tokens.use(claims, hello.client_id, svc.host.clock(), reclaim=True)
+        note_claim(live, fresh)
         svc.host.take_seat(live, subscriber)
         welcome = Welcome(
             player_id=player_id,
@@ -172,8 +177,9 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
             missed_events=missed,
             resync=resync,
             token=TokenInfo(fresh.token, iso_ms(fresh.expires_at)),
-            session_token=svc.signer.session_token(game_id, player_id),
+            session_token=session_token(svc, live, player_id),
             server_time=svc.host.clock(),
+            epoch=live.history.token(),
         )
         live_channel = Channel(
             websocket, svc, live, subscriber, client_id=hello.client_id, token=fresh, sent=seq
@@ -190,6 +196,7 @@ def _within_bounds(hello: Hello) -> None:
         ("playerId", hello.player_id, MAX_PLAYER_ID),
         ("token", hello.token, MAX_TOKEN),
         ("clientId", hello.client_id, MAX_CLIENT_ID),
+        ("lastEpoch", hello.last_epoch or "", MAX_EPOCH),
     ):
         if len(value) > longest:
             path = f"hello.{field}"

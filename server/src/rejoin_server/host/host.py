@@ -35,6 +35,7 @@ from rejoin_server.games.base import (
     Start,
     Tick,
 )
+from rejoin_server.host.history import History
 from rejoin_server.host.live import END_RELOADED, LiveGame, Subscriber
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.metrics import Metrics
@@ -178,6 +179,7 @@ class GameHost:
             started = time.perf_counter()
             restored = await restore(self.store, self.engine, game_id)
             actions = await self.store.recent_actions(game_id)
+            claims = await self.store.seat_claims(game_id)
             self.metrics.restore_seconds.observe(time.perf_counter() - started)
             for problem in restored.rejected_snapshots:
                 log.warning("game %s: %s; restored from an older state", game_id, problem)
@@ -193,6 +195,8 @@ class GameHost:
                 last_snapshot_seq=restored.snapshot_version,
                 stored_snapshot_seq=restored.snapshot_version,
                 settings=restored.settings,
+                claims=claims,
+                history=History.begin(restored.history, state.seq + 1),
             )
             live.remember_actions(actions.items())
             self._games[game_id] = live
@@ -355,7 +359,9 @@ class GameHost:
             or state.seq - live.last_snapshot_seq >= self.settings.snapshot_every
         ):
             snapshot = take_snapshot(state)
-        item = PendingWrite(state.game_id, events, state.status, now, snapshot, action_id)
+        item = PendingWrite(
+            state.game_id, events, state.status, now, snapshot, action_id, live.history.to_store()
+        )
         try:
             durable = await self.writer.write(item)
         except Exception:
@@ -397,6 +403,7 @@ class GameHost:
         if live is not None and seq > live.durable_seq:
             live.durable_seq = seq
             live.stored_at_ms = self.clock()
+            live.history.stored_through(seq)
 
     def _lost(self, game_id: str, exc: BaseException) -> None:
         self.forget(game_id)
@@ -544,14 +551,25 @@ class GameHost:
         live.disconnect(subscriber)
 
     async def missed_events(
-        self, live: LiveGame, player_id: str, last_seq: int | None
+        self, live: LiveGame, player_id: str, last_seq: int | None, last_epoch: str | None = None
     ) -> tuple[list[dict[str, Any]], bool]:
         """What a player resuming from `last_seq` missed, in their visibility, or `([], True)`
         (resync: the fresh state is the catch-up) when there is no `last_seq`, it is past the
-        end, or more than the replay limit is missing. Call it under `reading`."""
+        end, its history up to there is not ours (`last_epoch`: lost in a crash, see
+        `host.history`), or more than the replay limit is missing. Call it under `reading`."""
         state = live.state
         limit = self.settings.replay_limit
         if last_seq is None or last_seq > state.seq or state.seq - last_seq > limit:
+            return [], True
+        if not live.history.holds(last_epoch, last_seq):
+            log.info(
+                "game %s: player %s resumes from seq %d of a history this server does not "
+                "have (epoch %s): resync",
+                live.game_id,
+                player_id,
+                last_seq,
+                last_epoch,
+            )
             return [], True
         events = await self.events_after(live, last_seq)
         return [state.event_for(event, player_id).to_json() for event in events], False

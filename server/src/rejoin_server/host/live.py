@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from rejoin_server.games.base import Event, GameState
+from rejoin_server.host.history import History
 
 # ActionIds remembered per game: far more than any client keeps unacknowledged.
 ACTIONS_REMEMBERED = 1000
@@ -122,6 +123,11 @@ class LiveGame:
     parked: bool = False
     # The game's settings as stored (what `GameEngine.load` takes back with a dump).
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # player_id → the current claim on their seat: a session token naming another is refused.
+    # A seat with no entry (joined before claims existed) takes any session token.
+    claims: dict[str, str] = field(default_factory=dict)
+    # This incarnation's history epoch and the stored ones (`host.history`).
+    history: History = field(default_factory=lambda: History.begin((), 1))
 
     @property
     def game_id(self) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from rejoin_server.errors import SeqConflict, StorageUnavailable
 from rejoin_server.games.base import Event, GameStatus
 from rejoin_server.metrics import Metrics
-from rejoin_server.store.base import GameStore, SnapshotWrite
+from rejoin_server.store.base import Epoch, GameStore, SnapshotWrite
 from rejoin_server.store.codec import decode_object
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class PendingWrite:
     now_ms: int
     snapshot: SnapshotWrite | None
     action_id: str | None
+    history: Sequence[Epoch] | None = None  # the game's history epochs, when they change
 
     @property
     def last_seq(self) -> int:
@@ -165,6 +166,7 @@ class GameWriter:
             now_ms=item.now_ms,
             snapshot=item.snapshot,
             action_id=item.action_id,
+            history=item.history,
         )
         self._metrics.persist_seconds.observe(time.perf_counter() - started)
         self._on_stored(item.game_id, item.last_seq)

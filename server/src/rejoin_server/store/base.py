@@ -22,6 +22,10 @@ DEFAULT_KEEP_SNAPSHOTS = 3
 DEFAULT_KEY_ID = "default"
 
 
+# One history epoch: an incarnation of a game (one per load) and the first seq it wrote.
+Epoch = tuple[str, int]
+
+
 @dataclass(frozen=True, slots=True)
 class GameRecord:
     game_id: str
@@ -32,6 +36,8 @@ class GameRecord:
     updated_at: int
     completed_at: int | None
     last_seq: int
+    # The history epochs stored so far, oldest first (`append(history=…)`).
+    history: tuple[Epoch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,7 @@ class GameStore(Protocol):
         now_ms: int,
         snapshot: SnapshotWrite | None = None,
         action_id: str | None = None,
+        history: Sequence[Epoch] | None = None,
     ) -> None:
         """Write `events` (and the game's new status, and optionally a snapshot taken after them)
         in one transaction, group-committed with other games' appends that are ready at the same
@@ -142,7 +149,10 @@ class GameStore(Protocol):
         Raises `StorageUnavailable` when the database cannot be reached.
 
         `action_id` is the client actionId of the player action that caused these events; it is
-        stored on the last of them (ignored when there are none), for `recent_actions`."""
+        stored on the last of them (ignored when there are none), for `recent_actions`.
+
+        `history`, when given, replaces the game's stored history epochs (`GameRecord.history`)
+        in the same transaction: a new incarnation's epoch is stored with its first events."""
         ...
 
     async def load(self, game_id: str) -> StoredLog:
@@ -188,12 +198,19 @@ class GameStore(Protocol):
 
     # --- reconnect tokens and signing keys (DESIGN §3) -------------------------------------------
 
-    async def insert_token(self, row: TokenRow) -> None:
-        """Store a freshly issued token. A `jti` that is already stored raises `ValueError`."""
+    async def insert_token(self, row: TokenRow, *, claim: str | None = None) -> None:
+        """Store a freshly issued token. A `jti` that is already stored raises `ValueError`.
+        With `claim`, the seat's claim (`seat_claims`) becomes it in the same transaction."""
         ...
 
     async def consume_token(
-        self, jti: str, *, client_id: str, now_ms: int, replacement: TokenRow
+        self,
+        jti: str,
+        *,
+        client_id: str,
+        now_ms: int,
+        replacement: TokenRow,
+        claim: str | None = None,
     ) -> TokenUse:
         """Use token `jti` up, atomically, in one transaction: if it exists and is not consumed
         yet, set its `consumed_at=now_ms`, `client_id` and `next_jti=replacement.jti`, and store
@@ -202,10 +219,19 @@ class GameStore(Protocol):
         from any number of servers, exactly one wins: it is a compare-and-set in the database
         (`UPDATE … WHERE consumed_at IS NULL`), never a read then a write. Expiry is not checked
         here; the caller compares `expires_at` with its clock. A replacement whose jti is already
-        stored raises `ValueError` and consumes nothing."""
+        stored raises `ValueError` and consumes nothing. With `claim`, a winning call also makes
+        it the seat's claim, in the same transaction (a loser changes no claim)."""
         ...
 
     async def get_token(self, jti: str) -> TokenRow | None: ...
+
+    async def current_token(self, game_id: str, player_id: str, now_ms: int) -> TokenRow | None:
+        """The seat's newest token that is neither consumed nor expired at `now_ms`, if any."""
+        ...
+
+    async def seat_claims(self, game_id: str) -> dict[str, str]:
+        """player_id -> the current claim on their seat (see `insert_token`, `consume_token`)."""
+        ...
 
     async def delete_expired_tokens(self, before_ms: int) -> int:
         """Delete the tokens with `expires_at < before_ms`; return how many."""
@@ -215,4 +241,10 @@ class GameStore(Protocol):
         """The stored signing secrets, newest first. When none is stored yet, `candidate` is stored
         first, so the key a server generates on its first start survives restarts. Servers racing
         on an empty store all get the one candidate that was kept."""
+        ...
+
+    async def retire_signing_keys(self, since_ms: int | None) -> int | None:
+        """Mark the stored keys retired since `since_ms` (a key already retired keeps its earlier
+        time), or no longer retired (None: they sign again). Returns since when the stored keys
+        are retired (the earliest time), None when they are not."""
         ...

@@ -15,6 +15,7 @@ from rejoin_server.store.base import (
     DEFAULT_KEEP_SNAPSHOTS,
     DEFAULT_KEY_ID,
     Deleted,
+    Epoch,
     GameRecord,
     RawEvent,
     SnapshotWrite,
@@ -45,6 +46,9 @@ class MemoryGameStore:
         self._games: dict[str, _Game] = {}
         self._tokens: dict[str, TokenRow] = {}
         self._keys: list[tuple[int, str, str]] = []  # (created_at, key_id, secret)
+        self._keys_retired_at: int | None = None
+        # (game_id, player_id) -> the claim on that seat; deleted with the game, like tokens.
+        self._claims: dict[tuple[str, str], str] = {}
 
     async def open(self) -> None:
         return None
@@ -70,6 +74,7 @@ class MemoryGameStore:
         now_ms: int,
         snapshot: SnapshotWrite | None = None,
         action_id: str | None = None,
+        history: Sequence[Epoch] | None = None,
     ) -> None:
         game = self._games.get(game_id)
         if game is None:
@@ -90,7 +95,12 @@ class MemoryGameStore:
             completed_at = now_ms
         last = events[-1].seq if events else prev
         game.record = replace(
-            game.record, status=status, updated_at=now_ms, completed_at=completed_at, last_seq=last
+            game.record,
+            status=status,
+            updated_at=now_ms,
+            completed_at=completed_at,
+            last_seq=last,
+            history=game.record.history if history is None else tuple(history),
         )
         if snapshot is not None:
             game.snapshots[snapshot.version] = StoredSnapshot(
@@ -144,10 +154,13 @@ class MemoryGameStore:
         )
 
     def _delete_tokens(self, game_ids: list[str]) -> int:
+        """Delete the tokens and seat claims of these games; return how many tokens."""
         doomed = set(game_ids)
         jtis = [jti for jti, row in self._tokens.items() if row.game_id in doomed]
         for jti in jtis:
             del self._tokens[jti]
+        for seat in [seat for seat in self._claims if seat[0] in doomed]:
+            del self._claims[seat]
         return len(jtis)
 
     async def evict_completed(self, completed_before_ms: int) -> list[str]:
@@ -184,13 +197,21 @@ class MemoryGameStore:
         self._delete_tokens(victims)
         return victims
 
-    async def insert_token(self, row: TokenRow) -> None:
+    async def insert_token(self, row: TokenRow, *, claim: str | None = None) -> None:
         if row.jti in self._tokens:
             raise ValueError(f"reconnect token {row.jti!r} is already stored")
         self._tokens[row.jti] = row
+        if claim is not None:
+            self._claims[(row.game_id, row.player_id)] = claim
 
     async def consume_token(
-        self, jti: str, *, client_id: str, now_ms: int, replacement: TokenRow
+        self,
+        jti: str,
+        *,
+        client_id: str,
+        now_ms: int,
+        replacement: TokenRow,
+        claim: str | None = None,
     ) -> TokenUse:
         # No await inside: on one event loop this runs whole, which is the atomicity it needs.
         row = self._tokens.get(jti)
@@ -201,10 +222,26 @@ class MemoryGameStore:
         used = replace(row, consumed_at=now_ms, client_id=client_id, next_jti=replacement.jti)
         self._tokens[jti] = used
         self._tokens[replacement.jti] = replacement
+        if claim is not None:
+            self._claims[(replacement.game_id, replacement.player_id)] = claim
         return TokenUse(won=True, row=used)
 
     async def get_token(self, jti: str) -> TokenRow | None:
         return self._tokens.get(jti)
+
+    async def current_token(self, game_id: str, player_id: str, now_ms: int) -> TokenRow | None:
+        live = [
+            row
+            for row in self._tokens.values()
+            if row.game_id == game_id
+            and row.player_id == player_id
+            and row.consumed_at is None
+            and row.expires_at > now_ms
+        ]
+        return max(live, key=lambda row: (row.issued_at, row.jti), default=None)
+
+    async def seat_claims(self, game_id: str) -> dict[str, str]:
+        return {player: claim for (game, player), claim in self._claims.items() if game == game_id}
 
     async def delete_expired_tokens(self, before_ms: int) -> int:
         expired = [jti for jti, row in self._tokens.items() if row.expires_at < before_ms]
@@ -216,3 +253,10 @@ class MemoryGameStore:
         if not self._keys:
             self._keys.append((now_ms, DEFAULT_KEY_ID, candidate))
         return [secret for _, _, secret in sorted(self._keys, reverse=True)]
+
+    async def retire_signing_keys(self, since_ms: int | None) -> int | None:
+        if since_ms is None:
+            self._keys_retired_at = None
+        elif self._keys_retired_at is None:
+            self._keys_retired_at = since_ms
+        return self._keys_retired_at

@@ -15,7 +15,7 @@ from typing import Any
 
 from rejoin_server.errors import StateCorrupted
 from rejoin_server.games.base import Event, GameEngine, GameState
-from rejoin_server.store.base import GameStore, RawEvent, SnapshotWrite, StoredSnapshot
+from rejoin_server.store.base import Epoch, GameStore, RawEvent, SnapshotWrite, StoredSnapshot
 from rejoin_server.store.codec import canonical_json, checksum, decode_object
 
 
@@ -28,6 +28,7 @@ class Restored:
     rejected_snapshots: list[str] = field(default_factory=list)
     last_stored_ms: int = 0  # when the game's row was last written (its last append)
     settings: Mapping[str, Any] = field(default_factory=dict)  # the game's stored settings
+    history: tuple[Epoch, ...] = ()  # the game's stored history epochs
 
 
 def take_snapshot(state: GameState) -> SnapshotWrite:
@@ -60,11 +61,13 @@ async def restore(store: GameStore, engine: GameEngine, game_id: str) -> Restore
         else:
             raws = await store.read_events(game_id, snap.version)
         replayed = _replay(state, game_id, raws, log.game.last_seq)
-        return Restored(state, snap.version, replayed, rejected, log.game.updated_at, settings)
+        return Restored(
+            state, snap.version, replayed, rejected, log.game.updated_at, settings, log.game.history
+        )
     state = engine.new_game(game_id, settings)
     raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
     replayed = _replay(state, game_id, raws, log.game.last_seq)
-    return Restored(state, 0, replayed, rejected, log.game.updated_at, settings)
+    return Restored(state, 0, replayed, rejected, log.game.updated_at, settings, log.game.history)
 
 
 def _open_snapshot(

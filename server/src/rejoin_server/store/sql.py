@@ -47,6 +47,7 @@ from rejoin_server.store.base import (
     DEFAULT_KEEP_SNAPSHOTS,
     DEFAULT_KEY_ID,
     Deleted,
+    Epoch,
     GameRecord,
     RawEvent,
     SnapshotWrite,
@@ -73,7 +74,7 @@ _BUSY_TIMEOUT_MS = 5000
 _IDS_PER_STATEMENT = 500
 # The tables that hold a game's rows, in the order they are deleted (rows pointing at a game
 # before the game).
-_GAME_TABLES = ("reconnect_tokens", "events", "snapshots", "games")
+_GAME_TABLES = ("reconnect_tokens", "seat_claims", "events", "snapshots", "games")
 
 
 # SQLite reports schema mistakes with the same exception class as I/O failures.
@@ -90,6 +91,7 @@ class _Append:
     snapshot: SnapshotWrite | None
     data: Sequence[str]  # each event's data as JSON, encoded once
     action_id: str | None  # stored on the last event
+    history: str | None  # the game's history epochs as JSON, when they change
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,7 @@ class _TokenUse:
     client_id: str
     now_ms: int
     replacement: TokenRow
+    claim: str | None
 
 
 class _BatchRejected(Exception):
@@ -119,8 +122,8 @@ class _Dialect:
         self.json_text = "{}::text" if postgres else "{}"
         self.advance_game = (
             f"UPDATE games SET last_seq = {p}, status = {p}, updated_at = {p}, "
-            f"completed_at = COALESCE(completed_at, {p}), events_bytes = events_bytes + {p} "
-            f"WHERE game_id = {p} AND last_seq = {p}"
+            f"completed_at = COALESCE(completed_at, {p}), events_bytes = events_bytes + {p}, "
+            f"history = COALESCE({p}, history) WHERE game_id = {p} AND last_seq = {p}"
         )
         self.insert_event = (
             "INSERT INTO events (game_id, seq, kind, at, data, action_id) "
@@ -142,12 +145,13 @@ class _Dialect:
         self.advance_and_insert = """
             WITH v AS (
                 SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bigint[],
-                                     %s::bigint[], %s::text[], %s::bigint[])
-                    AS v(last, status, now, completed, added, game_id, prev)
+                                     %s::bigint[], %s::text[], %s::text[], %s::bigint[])
+                    AS v(last, status, now, completed, added, history, game_id, prev)
             ), adv AS (
                 UPDATE games AS g SET last_seq = v.last, status = v.status, updated_at = v.now,
                     completed_at = COALESCE(g.completed_at, v.completed),
-                    events_bytes = g.events_bytes + v.added
+                    events_bytes = g.events_bytes + v.added,
+                    history = COALESCE(v.history, g.history)
                 FROM v WHERE g.game_id = v.game_id AND g.last_seq = v.prev
                 RETURNING g.game_id
             ), ins AS (
@@ -161,7 +165,7 @@ class _Dialect:
             SELECT game_id FROM adv"""
         game_columns = (
             "game_id, kind, " + self.json_text.format("settings") + ", status, created_at, "
-            "updated_at, completed_at, last_seq"
+            "updated_at, completed_at, last_seq, history"
         )
         self.game_row = f"SELECT {game_columns} FROM games WHERE game_id = {p}"
         self.games = f"SELECT {game_columns} FROM games ORDER BY created_at, game_id"
@@ -203,6 +207,16 @@ class _Dialect:
             f"INSERT INTO reconnect_tokens ({token_columns}) VALUES ({', '.join([p] * 8)})"
         )
         self.token_row = f"SELECT {token_columns} FROM reconnect_tokens WHERE jti = {p}"
+        self.current_token = (
+            f"SELECT {token_columns} FROM reconnect_tokens WHERE game_id = {p} AND player_id = {p} "
+            f"AND consumed_at IS NULL AND expires_at > {p} ORDER BY issued_at DESC, jti DESC LIMIT 1"
+        )
+        self.claim_seat = (
+            "INSERT INTO seat_claims (game_id, player_id, claim, claimed_at) "
+            f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (game_id, player_id) DO UPDATE SET "
+            "claim = excluded.claim, claimed_at = excluded.claimed_at"
+        )
+        self.seat_claims = f"SELECT player_id, claim FROM seat_claims WHERE game_id = {p}"
         # The compare-and-set: only a row not consumed yet changes. The rows RETURNING hands back
         # are the UPDATE's row count (1: this call won) and the row as the winner stored it, with
         # no second read. Both databases have RETURNING (SQLite since 3.35).
@@ -212,6 +226,9 @@ class _Dialect:
         )
         self.delete_expired_tokens = f"DELETE FROM reconnect_tokens WHERE expires_at < {p}"
         self.signing_keys = "SELECT secret FROM signing_keys ORDER BY created_at DESC, key_id DESC"
+        self.retire_keys = f"UPDATE signing_keys SET retired_at = {p} WHERE retired_at IS NULL"
+        self.unretire_keys = "UPDATE signing_keys SET retired_at = NULL"
+        self.keys_retired_at = "SELECT min(retired_at) FROM signing_keys"
         # Only into an empty table, and on the fixed id: of servers racing here, the first insert
         # wins and the others' conflict is a no-op, so all of them read back the same secret.
         self.store_first_key = (
@@ -337,7 +354,7 @@ class _SqlBackend:
         # many games are in it. A game may appear twice in a batch; its second append must see
         # its first, so each round holds at most one append per game.
         for round_items in _rounds(items):
-            advance = _columns([_advance_row(item) for item in round_items], width=7)
+            advance = _columns([_advance_row(item) for item in round_items], width=8)
             events = _columns([row for item in round_items for row in _event_rows(item)], width=6)
             cursor.execute(self._sql.advance_and_insert, [*advance, *events])
             advanced = cursor.fetchall()
@@ -419,6 +436,19 @@ class _SqlBackend:
             row = cursor.fetchone()
         return None if row is None else TokenRow(*row)
 
+    def current_token(
+        self, conn: Connection, game_id: str, player_id: str, now_ms: int
+    ) -> TokenRow | None:
+        with self._transaction(conn, write=False) as cursor:
+            cursor.execute(self._sql.current_token, (game_id, player_id, now_ms))
+            row = cursor.fetchone()
+        return None if row is None else TokenRow(*row)
+
+    def seat_claims(self, conn: Connection, game_id: str) -> dict[str, str]:
+        with self._transaction(conn, write=False) as cursor:
+            cursor.execute(self._sql.seat_claims, (game_id,))
+            return {player_id: claim for player_id, claim in cursor.fetchall()}
+
     # --- other writes (on the writer thread, each its own transaction) ----------------------------
 
     def create_game(self, conn: Connection, record: GameRecord) -> None:
@@ -482,12 +512,17 @@ class _SqlBackend:
             tokens=counts["reconnect_tokens"],
         )
 
-    def insert_token(self, conn: Connection, row: TokenRow) -> None:
+    def insert_token(self, conn: Connection, row: TokenRow, claim: str | None) -> None:
         try:
             with self._transaction(conn, write=True) as cursor:
                 cursor.execute(self._sql.insert_token, _token_params(row))
+                if claim is not None:
+                    self._claim_seat(cursor, row, claim)
         except self._duplicate as exc:
             raise _duplicate_token(row.jti) from exc
+
+    def _claim_seat(self, cursor: Any, row: TokenRow, claim: str) -> None:
+        cursor.execute(self._sql.claim_seat, (row.game_id, row.player_id, claim, row.issued_at))
 
     def consume_tokens(self, conn: Connection, uses: list[_TokenUse]) -> list[TokenUse]:
         """Each use in turn, all in one transaction (on the writer thread, batched: see
@@ -514,6 +549,8 @@ class _SqlBackend:
         changed = cursor.fetchall()  # SQLite finishes the UPDATE only once it is read out
         if len(changed) == 1:
             cursor.execute(self._sql.insert_token, _token_params(replacement))
+            if use.claim is not None:
+                self._claim_seat(cursor, replacement, use.claim)
             return TokenUse(won=True, row=TokenRow(*changed[0]))
         # Lost (or no such token): read the row as the winner left it. On PostgreSQL this
         # statement sees what the winner committed while our UPDATE waited for it.
@@ -535,6 +572,16 @@ class _SqlBackend:
             cursor.execute(self._sql.store_first_key, (DEFAULT_KEY_ID, candidate, now_ms))
             cursor.execute(self._sql.signing_keys)
             return [secret for (secret,) in cursor.fetchall()]
+
+    def retire_signing_keys(self, conn: Connection, since_ms: int | None) -> int | None:
+        with self._transaction(conn, write=True) as cursor:
+            if since_ms is None:
+                cursor.execute(self._sql.unretire_keys)
+            else:
+                cursor.execute(self._sql.retire_keys, (since_ms,))
+            cursor.execute(self._sql.keys_retired_at)
+            (retired_at,) = cursor.fetchone()
+            return None if retired_at is None else int(retired_at)
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -560,7 +607,16 @@ def _advance_row(item: _Append) -> tuple[Any, ...]:
     last = item.events[-1].seq if item.events else item.prev_seq
     completed_at = item.now_ms if item.status == "completed" else None
     added = sum(len(text) for text in item.data)
-    return (last, item.status, item.now_ms, completed_at, added, item.game_id, item.prev_seq)
+    return (
+        last,
+        item.status,
+        item.now_ms,
+        completed_at,
+        added,
+        item.history,
+        item.game_id,
+        item.prev_seq,
+    )
 
 
 def _event_rows(item: _Append) -> list[tuple[Any, ...]]:
@@ -608,6 +664,7 @@ def _rounds(items: list[_Append]) -> list[list[_Append]]:
 
 def _game_record(row: Sequence[Any]) -> GameRecord:
     settings = orjson.loads(row[2]) if isinstance(row[2], str | bytes) else row[2]
+    history = tuple((str(epoch), int(first)) for epoch, first in orjson.loads(row[8] or "[]"))
     return GameRecord(
         game_id=row[0],
         kind=row[1],
@@ -617,6 +674,7 @@ def _game_record(row: Sequence[Any]) -> GameRecord:
         updated_at=row[5],
         completed_at=row[6],
         last_seq=row[7],
+        history=history,
     )
 
 
@@ -657,6 +715,7 @@ class SqlGameStore:
         now_ms: int,
         snapshot: SnapshotWrite | None = None,
         action_id: str | None = None,
+        history: Sequence[Epoch] | None = None,
     ) -> None:
         if events:
             prev = events[0].seq - 1
@@ -665,8 +724,9 @@ class SqlGameStore:
         else:
             return
         data = [orjson.dumps(e.data).decode() for e in events]
+        epochs = None if history is None else orjson.dumps([list(e) for e in history]).decode()
         await self._writer.write(
-            _Append(game_id, prev, events, status, now_ms, snapshot, data, action_id)
+            _Append(game_id, prev, events, status, now_ms, snapshot, data, action_id, epochs)
         )
 
     async def load(self, game_id: str) -> StoredLog:
@@ -710,17 +770,31 @@ class SqlGameStore:
 
     # --- reconnect tokens and signing keys ------------------------------------------------------
 
-    async def insert_token(self, row: TokenRow) -> None:
-        await self._writer.call(lambda conn: self._backend.insert_token(conn, row))
+    async def insert_token(self, row: TokenRow, *, claim: str | None = None) -> None:
+        await self._writer.call(lambda conn: self._backend.insert_token(conn, row, claim))
 
     async def consume_token(
-        self, jti: str, *, client_id: str, now_ms: int, replacement: TokenRow
+        self,
+        jti: str,
+        *,
+        client_id: str,
+        now_ms: int,
+        replacement: TokenRow,
+        claim: str | None = None,
     ) -> TokenUse:
-        use = _TokenUse(jti, client_id, now_ms, replacement)
+        use = _TokenUse(jti, client_id, now_ms, replacement, claim)
         return await self._writer.batched(self._backend.consume_tokens, use)
 
     async def get_token(self, jti: str) -> TokenRow | None:
         return await self._reader.call(lambda conn: self._backend.get_token(conn, jti))
+
+    async def current_token(self, game_id: str, player_id: str, now_ms: int) -> TokenRow | None:
+        return await self._reader.call(
+            lambda conn: self._backend.current_token(conn, game_id, player_id, now_ms)
+        )
+
+    async def seat_claims(self, game_id: str) -> dict[str, str]:
+        return await self._reader.call(lambda conn: self._backend.seat_claims(conn, game_id))
 
     async def delete_expired_tokens(self, before_ms: int) -> int:
         return await self._writer.call(
@@ -730,4 +804,9 @@ class SqlGameStore:
     async def signing_keys(self, candidate: str, now_ms: int) -> list[str]:
         return await self._writer.call(
             lambda conn: self._backend.signing_keys(conn, candidate, now_ms)
+        )
+
+    async def retire_signing_keys(self, since_ms: int | None) -> int | None:
+        return await self._writer.call(
+            lambda conn: self._backend.retire_signing_keys(conn, since_ms)
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -37,6 +37,10 @@ class Game(SQLModel, table=True):
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     # Bytes of event data appended so far: the quota check reads this instead of scanning events.
     events_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # The game's history epochs, JSON `[[epoch, first_seq], …]` oldest first: which incarnation of
+    # the game (one per load) wrote which seqs, so a client that saw events a crash erased is
+    # told to resync instead of resuming on top of a history that is gone.
+    history: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class GameEvent(SQLModel, table=True):
@@ -92,6 +96,18 @@ class ReconnectToken(SQLModel, table=True):
     next_jti: str | None = Field(default=None, max_length=32)
 
 
+class SeatClaim(SQLModel, table=True):
+    """Which claim on a seat is current: a session token names the claim it was issued with, and
+    once a reconnect wins the seat anew (a new claim), older session tokens stop working."""
+
+    __tablename__ = "seat_claims"
+
+    game_id: str = Field(primary_key=True, max_length=64)
+    player_id: str = Field(primary_key=True, max_length=64)
+    claim: str = Field(max_length=32)
+    claimed_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class SigningKey(SQLModel, table=True):
     """A secret the server generated to sign reconnect tokens when `REJOIN_SECRET_KEYS` is unset,
     kept so that tokens stay valid across restarts."""
@@ -101,3 +117,6 @@ class SigningKey(SQLModel, table=True):
     key_id: str = Field(primary_key=True, max_length=64)
     secret: str = Field(max_length=256)
     created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Since when the operator's own keys (REJOIN_SECRET_KEYS) sign instead; the key still
+    # verifies for one token lifetime after it. None while it is the key that signs.
+    retired_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

@@ -7,6 +7,11 @@ wins. A loser is told why:
 - a use within `CONFLICT_WINDOW_MS` of the winning one, while the winner's new token is still
   unused, is a race for the seat: `seat_conflict`;
 - anything later (or once the winner has moved on to its next token) is a replay: `token_reused`.
+
+A use that wins the seat anew (a reconnect, a `hello`) gives it a new *claim*, stored with the
+token in one transaction: session tokens name their claim, and older claims stop working. A
+connected channel rotating its own token keeps the claim. `current` answers the seat's newest
+live token rather than minting one more: a seat has one live reconnect token at a time.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from rejoin_server.tokens.signing import Claims, TokenSigner
 CONFLICT_WINDOW_MS = 5_000
 
 
+def new_claim() -> str:
+    return uuid.uuid4().hex
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     token: str
@@ -33,6 +42,9 @@ class IssuedToken:
     expires_at: int
     game_id: str
     jti: str
+    # The new claim on the seat this token came with (join, or a use that won the seat); None
+    # when the claim did not change (a rotation, the winner retrying, `current`).
+    claimed: str | None = None
 
     @property
     def claims(self) -> Claims:
@@ -56,29 +68,44 @@ class ReconnectTokens:
     def _row(self, game_id: str, player_id: str, now_ms: int) -> TokenRow:
         return TokenRow(uuid.uuid4().hex, game_id, player_id, now_ms, now_ms + self._ttl_ms)
 
-    def _issued(self, row: TokenRow) -> IssuedToken:
+    def _issued(self, row: TokenRow, claimed: str | None = None) -> IssuedToken:
         token = self._signer.reconnect_token(row.game_id, row.player_id, row.jti)
-        return IssuedToken(token, row.player_id, row.expires_at, row.game_id, row.jti)
+        return IssuedToken(token, row.player_id, row.expires_at, row.game_id, row.jti, claimed)
 
-    async def issue(self, game_id: str, player_id: str, now_ms: int) -> IssuedToken:
+    async def issue(
+        self, game_id: str, player_id: str, now_ms: int, *, claim: str | None = None
+    ) -> IssuedToken:
+        """A new token row; with `claim`, the seat's claim becomes it (a join)."""
         row = self._row(game_id, player_id, now_ms)
-        await self._store.insert_token(row)
-        return self._issued(row)
+        await self._store.insert_token(row, claim=claim)
+        return self._issued(row, claim)
 
-    async def use(self, claims: Claims, client_id: str | None, now_ms: int) -> IssuedToken:
-        """Consume the token of `claims`, return its successor. Raises the token_* codes and
-        `seat_conflict`."""
+    async def current(self, game_id: str, player_id: str, now_ms: int) -> IssuedToken:
+        """The seat's newest unused, unexpired token (signed anew), else a new one; the claim
+        stays as it is."""
+        row = await self._store.current_token(game_id, player_id, now_ms)
+        return (
+            self._issued(row) if row is not None else await self.issue(game_id, player_id, now_ms)
+        )
+
+    async def use(
+        self, claims: Claims, client_id: str | None, now_ms: int, *, reclaim: bool
+    ) -> IssuedToken:
+        """Consume the token of `claims`, return its successor. `reclaim`: the seat is won anew
+        (a reconnect or `hello`; False for a channel rotating its own token), so a win gives it
+        a new claim. Raises the token_* codes and `seat_conflict`."""
         replacement = self._row(claims.game_id, claims.player_id, now_ms)
+        claim = new_claim() if reclaim else None
         # A caller without a clientId can never be recognised as retrying.
         client = client_id or f"anonymous-{uuid.uuid4().hex}"
         result = await self._store.consume_token(
-            claims.jti, client_id=client, now_ms=now_ms, replacement=replacement
+            claims.jti, client_id=client, now_ms=now_ms, replacement=replacement, claim=claim
         )
         row = result.row
         if result.won:
             if row is not None and row.expires_at <= now_ms:
                 raise _expired()
-            return self._issued(replacement)
+            return self._issued(replacement, claim)
         if row is None or row.game_id != claims.game_id or row.player_id != claims.player_id:
             raise ApiError(
                 ErrorCode.TOKEN_INVALID,

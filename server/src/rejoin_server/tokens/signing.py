@@ -3,14 +3,18 @@
 - A **reconnect token** is single-use: an itsdangerous signature over ids only, `{g, p, j}` (game,
   player, `jti`). The signature proves the server issued it; the token row in the store says
   whether it was used. Nothing secret is inside.
-- A **session token** authorises a seated player's HTTP calls: a signature over `{g, p}`. It needs
-  no row: it cannot be replayed to take a seat, only to act as the player who already holds it.
+- A **session token** authorises a seated player's HTTP calls: a signature over `{g, p, c}`, where
+  `c` is the claim on the seat it was issued with. It needs no row: the host knows each seat's
+  current claim, and once a reconnect wins the seat anew (a new claim), older session tokens are
+  refused (`api.auth.seated`).
 
-Keys rotate: the newest key signs, every key listed verifies.
+Keys rotate: the newest key signs, every key listed verifies. Keys being retired (the key the
+server once generated, after the operator gave keys of their own) verify only until a deadline.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
+from rejoin_server.timefmt import now_ms
 
 _RECONNECT_SALT = "rejoin.reconnect"
 _SESSION_SALT = "rejoin.session"
@@ -27,17 +32,39 @@ _SESSION_SALT = "rejoin.session"
 class Claims:
     game_id: str
     player_id: str
-    jti: str = ""
+    jti: str = ""  # a reconnect token's
+    claim: str = ""  # a session token's claim on the seat ("" in tokens from before claims)
 
 
 class TokenSigner:
-    def __init__(self, keys_newest_first: list[str], *, token_ttl_ms: int, session_ttl_ms: int):
+    def __init__(
+        self,
+        keys_newest_first: list[str],
+        *,
+        token_ttl_ms: int,
+        session_ttl_ms: int,
+        retiring_keys: list[str] | None = None,
+        retiring_until_ms: int = 0,
+        clock: Callable[[], int] = now_ms,
+    ):
         if not keys_newest_first:
             raise ValueError("at least one signing key is needed")
         # itsdangerous signs with the last key of the list and tries every key to verify.
         keys = list(reversed(keys_newest_first))
         self._reconnect = URLSafeTimedSerializer(keys, salt=_RECONNECT_SALT)
         self._session = URLSafeTimedSerializer(keys, salt=_SESSION_SALT)
+        # Keys that verify (never sign) until `retiring_until_ms`, then not at all.
+        retiring = list(reversed(retiring_keys or []))
+        self._retiring = (
+            (
+                URLSafeTimedSerializer(retiring, salt=_RECONNECT_SALT),
+                URLSafeTimedSerializer(retiring, salt=_SESSION_SALT),
+            )
+            if retiring
+            else None
+        )
+        self._retiring_until_ms = retiring_until_ms
+        self._clock = clock
         # itsdangerous stamps whole seconds.
         self._token_ttl_s = max(1, token_ttl_ms // 1000)
         self._session_ttl_s = max(1, session_ttl_ms // 1000)
@@ -45,12 +72,12 @@ class TokenSigner:
     def reconnect_token(self, game_id: str, player_id: str, jti: str) -> str:
         return str(self._reconnect.dumps({"g": game_id, "p": player_id, "j": jti}))
 
-    def session_token(self, game_id: str, player_id: str) -> str:
-        return str(self._session.dumps({"g": game_id, "p": player_id}))
+    def session_token(self, game_id: str, player_id: str, claim: str) -> str:
+        return str(self._session.dumps({"g": game_id, "p": player_id, "c": claim}))
 
     def check_reconnect(self, token: str) -> Claims:
         """Raises `token_invalid` or `token_expired`."""
-        data = _loads(self._reconnect, token, self._token_ttl_s, "reconnect token", reconnect=True)
+        data = self._loads(token, session=False)
         jti = data.get("j")
         if not isinstance(jti, str) or not jti:
             raise _invalid("reconnect token")
@@ -59,10 +86,27 @@ class TokenSigner:
     def check_session(self, token: str) -> Claims:
         """Raises `unauthorized` (a session token is not a reconnect token: no token_* codes)."""
         try:
-            data = _loads(self._session, token, self._session_ttl_s, "session token")
+            data = self._loads(token, session=True)
         except ApiError as exc:
             raise ApiError(ErrorCode.UNAUTHORIZED, exc.message) from exc
-        return Claims(data["g"], data["p"])
+        claim = data.get("c", "")
+        return Claims(data["g"], data["p"], claim=claim if isinstance(claim, str) else "")
+
+    def _loads(self, token: str, *, session: bool) -> dict[str, Any]:
+        what = "session token" if session else "reconnect token"
+        max_age_s = self._session_ttl_s if session else self._token_ttl_s
+        serializer = self._session if session else self._reconnect
+        try:
+            return _loads(serializer, token, max_age_s, what, reconnect=not session)
+        except ApiError as exc:
+            retiring = self._retiring
+            if (
+                exc.code != ErrorCode.TOKEN_INVALID
+                or retiring is None
+                or self._clock() >= self._retiring_until_ms
+            ):
+                raise
+            return _loads(retiring[session], token, max_age_s, what, reconnect=not session)
 
 
 def _loads(

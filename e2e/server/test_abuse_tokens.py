@@ -1,0 +1,148 @@
+"""The abuse suite, tokens (issue 12), on real server processes.
+
+- The session token was a 24-hour master key: with it anyone could mint unlimited reconnect
+  tokens, and it kept working after the player reconnected. Now it is bound to the seat's current
+  claim (a reconnect that wins the seat ends the older ones, also across a kill -9), it lives an
+  hour (`--session-ttl`) and is renewed while connected, and `connection-token` hands out the
+  seat's one live reconnect token.
+- With `REJOIN_SECRET_KEYS` set, the key the server once generated and stored kept verifying: so
+  whoever could read the database could forge tokens. Now it verifies for one token lifetime
+  after the operator's keys arrive, or not at all with `--retire-stored-key`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from itsdangerous import URLSafeTimedSerializer
+
+from e2e.support.api import Api
+from e2e.support.databases import Rows
+from e2e.support.poker import Table
+from e2e.support.polling import wait_for
+from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.ws import Resume, WsClient
+
+
+def test_a_reconnect_ends_the_older_session_tokens_also_after_a_kill(
+    server: ServerProcess, api: Api, db_url: str
+) -> None:
+    table = Table.create(api, seats=2)
+    ann, _ = table.join_many(2)
+    stolen = ann.session
+    reply = ann.reconnect(last_seq=0).ok(200)  # ann comes back: a new claim on the seat
+    assert ann.session == reply["sessionToken"] != stolen
+    api.state(table.game_id, stolen).error("token_reused")
+    api.connection_token(table.game_id, stolen).error("token_reused")
+    assert api.state(table.game_id, ann.session).ok(200)["seq"] == 2
+
+    server.kill9()
+    server.restart()
+    api.reset()
+    api.state(table.game_id, stolen).error("token_reused")
+    assert api.state(table.game_id, ann.session).ok(200)["seq"] == 2
+    claims = Rows(db_url).query(
+        "SELECT player_id FROM seat_claims WHERE game_id = ?", [table.game_id]
+    )
+    assert sorted(player for (player,) in claims) == sorted(p.player_id for p in table.players)
+
+
+def test_connection_token_hands_out_the_seats_one_live_token(
+    server: ServerProcess, api: Api, db_url: str
+) -> None:
+    table = Table.create(api, seats=2)
+    ann, _ = table.join_many(2)
+    before = Rows(db_url).query(
+        "SELECT count(*) FROM reconnect_tokens WHERE game_id = ?", [table.game_id]
+    )[0][0]
+    answers = [api.connection_token(table.game_id, ann.session).ok(200) for _ in range(10)]
+    after = Rows(db_url).query(
+        "SELECT count(*) FROM reconnect_tokens WHERE game_id = ?", [table.game_id]
+    )[0][0]
+    assert after == before == 2  # one per seat: nothing minted
+    assert all(answer["sessionToken"] for answer in answers)
+    # The token it hands out is the seat's: using it takes the seat, and the join's is spent.
+    ann.reconnect(token=answers[-1]["token"], last_seq=0).ok(200)
+    ann.reconnect(token=answers[0]["token"], last_seq=0, client_id="elsewhere").error(
+        "seat_conflict", "token_reused"
+    )
+
+
+def test_session_tokens_expire_and_a_connected_client_is_sent_fresh_ones(
+    spawn: Spawn, db_url: str, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    server = spawn(db_url, "--session-ttl", "4s", "--token-ttl", "1h", "--ping-interval", "200ms")
+    api = make_api(server)
+    table = Table.create(api, seats=2)
+    ann, bob = table.join_many(2)
+    state = Resume.of(ann, last_seq=0)
+    client = WsClient(server.url, table.game_id, state)
+    client.hello()
+    client.welcome()
+    welcomed = state.session
+    assert welcomed is not None
+    # Half the session token's life gone: the channel pushes a fresh one (and a reconnect token).
+    pushed = client.until(lambda m: m["type"] == "token", "a pushed token", timeout=10)
+    assert pushed["sessionToken"] != welcomed
+    assert api.state(table.game_id, pushed["sessionToken"]).ok(200)
+    # A session token not renewed expires: bob's, from his join, after 4 s.
+    wait_for(
+        lambda: api.state(table.game_id, bob.session).status == 401,
+        timeout=15,
+        what="bob's session token to expire",
+    )
+    api.state(table.game_id, bob.session).error("unauthorized")
+    assert api.state(table.game_id, pushed["sessionToken"]).ok(200)
+    client.close()
+
+
+def stored_key(db_url: str) -> str:
+    ((secret,),) = Rows(db_url).query("SELECT secret FROM signing_keys")
+    return str(secret)
+
+
+def forged_session(secret: str, game_id: str, player_id: str, claim: str) -> str:
+    """What anyone who can read the database could sign with the key stored there."""
+    signer = URLSafeTimedSerializer([secret], salt="rejoin.session")
+    return str(signer.dumps({"g": game_id, "p": player_id, "c": claim}))
+
+
+def test_the_stored_key_stops_verifying_once_the_operator_gives_keys(
+    spawn: Spawn, db_url: str, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    server = spawn(db_url)  # no REJOIN_SECRET_KEYS: it generates a key and stores it
+    api = make_api(server)
+    table = Table.create(api, seats=2)
+    ann, _ = table.join_many(2)
+    secret = stored_key(db_url)
+    claim = URLSafeTimedSerializer([secret], salt="rejoin.session").loads(ann.session)["c"]
+    server.terminate()
+
+    def forgery() -> str:
+        return forged_session(secret, table.game_id, ann.player_id, claim)
+
+    keys = {"REJOIN_SECRET_KEYS": "operator-key-1"}
+    keyed = spawn(db_url, "--token-ttl", "3s", "--session-ttl", "3s", env=keys)
+    keyed_api = make_api(keyed)
+    ready_at = time.monotonic()
+    # For one token lifetime (3 s here) the stored key still verifies, so that tokens issued
+    # before the operator's keys keep working until they expire …
+    assert keyed_api.state(table.game_id, forgery()).ok(200)
+    # … and then no more: a token signed with the database's key now is refused.
+    wait_for(
+        lambda: keyed_api.state(table.game_id, forgery()).status == 401,
+        timeout=15,
+        what="the stored key to stop verifying",
+    )
+    assert time.monotonic() - ready_at >= 2.0
+    keyed_api.state(table.game_id, forgery()).error("unauthorized")
+    keyed.terminate()
+
+    # Back to no operator keys: the stored key signs (and verifies) again.
+    plain = spawn(db_url)
+    assert make_api(plain).state(table.game_id, forgery()).ok(200)
+    plain.terminate()
+    # `--retire-stored-key`: at once, whatever the lifetimes.
+    again = spawn(db_url, "--retire-stored-key", env=keys)
+    make_api(again).state(table.game_id, forgery()).error("unauthorized")
