@@ -9,6 +9,7 @@ tested in `test_cli.py`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -26,6 +27,7 @@ from starlette.applications import Starlette
 
 from rejoin_server import serve
 from rejoin_server.cli import parse_args
+from rejoin_server.logrepeats import RepeatFilter
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.migrate import HEAD_REVISION
 
@@ -340,3 +342,39 @@ def test_serve_says_how_to_build_a_missing_browser_bundle(
     assert fake.settings.web_dir == str(empty)
     assert f"browser bundle not built in {empty}" in lines[2]
     assert "nox -s bundle" in lines[2]
+
+
+# --- logging ----------------------------------------------------------------------------------
+
+
+def test_the_server_and_asyncio_log_a_repeated_line_once(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Out of file descriptors, asyncio reports each failed accept() (issue 12: a million lines
+    in 35 s); the server's own loggers could flood the same way."""
+    server_logger = logging.getLogger("rejoin_server")
+    asyncio_logger = logging.getLogger("asyncio")
+    # What _configure_logging sets up is undone after the test (pytest's caplog needs it).
+    monkeypatch.setattr(server_logger, "handlers", [])
+    monkeypatch.setattr(server_logger, "propagate", True)
+    monkeypatch.setattr(asyncio_logger, "filters", [])
+    level = server_logger.level
+    try:
+        serve._configure_logging("info")
+        serve._configure_logging("info")  # idempotent: one filter each
+        for port in range(100):
+            logging.getLogger("rejoin_server.connections").warning("refused %s", port)
+    finally:
+        server_logger.setLevel(level)
+    assert capsys.readouterr().err == "WARNING   rejoin_server.connections: refused 0\n"
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        for fd in range(100):
+            asyncio_logger.error(
+                f"socket.accept() out of system resource\nsocket: <fd={fd}>",
+                exc_info=OSError(24, "Too many open files"),
+            )
+    assert len([r for r in caplog.records if r.name == "asyncio"]) == 1
+    assert len([f for f in asyncio_logger.filters if isinstance(f, RepeatFilter)]) == 1

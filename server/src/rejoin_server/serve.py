@@ -4,7 +4,8 @@ alone (`run_migrate`).
 
 It owns everything after the command line: `StartupError` (a problem the operator can fix, which
 `cli.main` prints as one line, exit 2), the database check and migrations, the listening socket,
-the server's loggers and the access-log mask, and uvicorn's graceful shutdown.
+the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask, and uvicorn's
+graceful shutdown.
 
 `cli.main` imports this module only when there is something to run. It imports only the standard
 library and `cli` at the top; uvicorn, Starlette, SQLAlchemy and the app are imported inside the
@@ -20,6 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from rejoin_server.cli import PROG, Invocation, mask_url
+from rejoin_server.logrepeats import RepeatFilter
 
 if TYPE_CHECKING:
     import socket
@@ -113,14 +115,24 @@ def bind(host: str, port: int) -> socket.socket:
 
 def _configure_logging(level: str) -> None:
     """uvicorn configures its own loggers; the server's go to stderr at the same level. Only
-    `rejoin_server`: the root logger at INFO would make SQLAlchemy log every statement."""
+    `rejoin_server`: the root logger at INFO would make SQLAlchemy log every statement.
+    Repeated lines are collapsed (`logrepeats`) here and on asyncio's logger, which reports every
+    failed accept() (out of file descriptors: thousands a second) through the root logger."""
     logger = logging.getLogger("rejoin_server")
     logger.setLevel(logging.DEBUG if level == "trace" else level.upper())
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
+        handler.addFilter(RepeatFilter())
         logger.addHandler(handler)
         logger.propagate = False
+    _collapse_repeats(logging.getLogger("asyncio"))
+
+
+def _collapse_repeats(logger: logging.Logger) -> None:
+    """A `RepeatFilter` on the records `logger` itself logs (once, however often called)."""
+    if not any(isinstance(f, RepeatFilter) for f in logger.filters):
+        logger.addFilter(RepeatFilter())
 
 
 _SESSION_IN_QUERY = re.compile(r"([?&]session=)[^&\s]*")
@@ -190,6 +202,7 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
 
     # After uvicorn.Config, which sets up uvicorn's loggers.
     logging.getLogger("uvicorn.access").addFilter(_mask_session_in_access_log)
+    _collapse_repeats(logging.getLogger("uvicorn.error"))
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         Server(config).run(sockets=[sock])
