@@ -1,0 +1,92 @@
+"""Abusive connections against a real server (issue 12): a client hanging up mid-request (one INFO
+line).
+
+Every test runs on SQLite only: connections are handled before any database is touched, and the
+same way whatever the database, so PostgreSQL would add time and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from e2e.support.api import Api
+from e2e.support.poker import Table
+from e2e.support.polling import wait_for
+from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.rawhttp import dial
+
+TABLE = {"actionTimeoutMs": 600_000, "autoNextHand": False}
+POST_HEAD = (
+    b"POST /api/games HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 64\r\n\r\n"
+)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'rejoin.db'}"
+
+
+@pytest.fixture
+def server_on_sqlite(spawn: Spawn, sqlite_url: str) -> ServerProcess:
+    return spawn(sqlite_url)
+
+
+def log_since(server: ServerProcess, mark: int) -> str:
+    return server.log()[mark:]
+
+
+def server_lines(text: str) -> list[str]:
+    """The log's lines other than the access log's (one a request)."""
+    return [line for line in text.splitlines() if line and '- "' not in line]
+
+
+# --- hanging up ---------------------------------------------------------------------------------
+
+HUNG_UP = "the connection closed before the request body arrived"
+
+
+def test_a_client_hanging_up_mid_request_is_one_info_line(
+    server_on_sqlite: ServerProcess, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    server = server_on_sqlite
+    api = make_api(server)
+    table = Table.create(api, seats=2, **TABLE)
+    alice, _ = table.join_many(2)
+    mark = len(server.log())
+
+    # Headers that promise 64 bytes, 11 of them, then the client hangs up.
+    with dial(server.port, POST_HEAD + b'{"seats": 2'):
+        pass
+    # Whatever it makes of it, the server names the request (here an INFO line; before, an ERROR).
+    wait_for(
+        lambda: "POST /api/games" in "".join(server_lines(log_since(server, mark))),
+        timeout=10,
+        what="a log line about the request",
+        detail=server.log_tail,
+    )
+    # Mid event stream: the stream's start is read, then the client hangs up.
+    with dial(
+        server.port,
+        f"GET /api/game/{table.game_id}/events?after=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Accept: text/event-stream\r\nAuthorization: Bearer {alice.session}\r\n\r\n".encode(),
+    ) as sock:
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    # The server is fine and has noticed: a request after both is answered, and logged after.
+    assert api.healthz().status == 200
+    wait_for(
+        lambda: '"GET /healthz HTTP/1.1" 200' in log_since(server, mark),
+        timeout=10,
+        what="the access log line of /healthz",
+    )
+
+    text = log_since(server, mark)
+    hung_up = [line for line in text.splitlines() if HUNG_UP in line]
+    assert len(hung_up) == 1, text
+    assert hung_up[0].startswith("INFO"), hung_up
+    assert "POST /api/games" in hung_up[0]
+    assert "Traceback" not in text, text
+    assert "ERROR" not in text, text
