@@ -1,5 +1,5 @@
 """Abusive connections against a real server (issue 12): a client hanging up mid-request (one INFO
-line).
+line); a session token sent under an encoded key (kept out of the access log).
 
 Every test runs on SQLite only: connections are handled before any database is touched, and the
 same way whatever the database, so PostgreSQL would add time and nothing else.
@@ -90,3 +90,35 @@ def test_a_client_hanging_up_mid_request_is_one_info_line(
     assert "POST /api/games" in hung_up[0]
     assert "Traceback" not in text, text
     assert "ERROR" not in text, text
+
+
+# --- the access log -----------------------------------------------------------------------------
+
+
+def test_a_session_token_under_an_encoded_key_never_reaches_the_access_log(
+    server_on_sqlite: ServerProcess, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    server = server_on_sqlite
+    api = make_api(server)
+    table = Table.create(api, seats=2, **TABLE)
+    alice, _ = table.join_many(2)
+    secret = alice.session
+    mark = len(server.log())
+    keys = ["session", "%73ession", "sess%69on", "%73%65%73%73%69%6F%6E", "%73ession"]
+    for key in keys:
+        # The token works under each spelling: Starlette decodes the key.
+        reply = api.request(
+            "GET",
+            f"/api/game/{table.game_id}/events?after=0&{key}={secret}&x=1",
+            headers={"Accept": "application/json"},
+        )
+        assert reply.status == 200, reply.describe()
+
+    def logged() -> list[str] | None:
+        found = [line for line in log_since(server, mark).splitlines() if "/events?" in line]
+        return found if len(found) == len(keys) else None
+
+    lines = wait_for(logged, timeout=10, what="the access log lines", detail=server.log_tail)
+    assert secret not in server.log()
+    for line, key in zip(lines, keys, strict=True):
+        assert f"?after=0&{key}=***&x=1 " in line, line

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 
 from rejoin_server import serve
 from rejoin_server.cli import parse_args
@@ -378,3 +379,48 @@ def test_the_server_and_asyncio_log_a_repeated_line_once(
             )
     assert len([r for r in caplog.records if r.name == "asyncio"]) == 1
     assert len([f for f in asyncio_logger.filters if isinstance(f, RepeatFilter)]) == 1
+
+
+# --- the access log ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "logged"),
+    [
+        ("/api/game/g/events?session=SECRET", "/api/game/g/events?session=***"),
+        ("/e?after=3&session=SECRET&x=1", "/e?after=3&session=***&x=1"),
+        ("/e?%73ession=SECRET", "/e?%73ession=***"),
+        ("/e?sess%69on=SECRET", "/e?sess%69on=***"),
+        ("/e?%73%65%73%73%69%6F%6E=SECRET&after=1", "/e?%73%65%73%73%69%6F%6E=***&after=1"),
+        ("/e?session=A&%73ession=B", "/e?session=***&%73ession=***"),
+        ("/e?session=", "/e?session=***"),
+        ("/e?session", "/e?session=***"),
+        # Not the session parameter as Starlette reads them: left as they are.
+        ("/e?sessions=x&Session=y&x=session&session+=z", None),
+        ("/e?x=1;session=y", None),
+        ("/e", None),
+        ("/e?", None),
+    ],
+)
+def test_mask_session_masks_every_key_starlette_reads_as_session(
+    target: str, logged: str | None
+) -> None:
+    assert serve.mask_session(target) == (logged or target)
+    query = target.partition("?")[2]
+    assert (logged is not None) == ("session" in QueryParams(query)), "not as Starlette reads it"
+
+
+def test_the_access_log_filter_masks_the_request_target() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/game/g/events?%73ession=SECRET", "1.1", 200),
+        None,
+    )
+    assert serve._mask_session_in_access_log(record)
+    assert record.getMessage() == (
+        '127.0.0.1:5000 - "GET /api/game/g/events?%73ession=*** HTTP/1.1" 200'
+    )

@@ -16,9 +16,9 @@ in the listen queue instead of being refused.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn, TextIO
+from urllib.parse import parse_qsl
 
 from rejoin_server.cli import PROG, Invocation, mask_url
 from rejoin_server.logrepeats import RepeatFilter
@@ -135,16 +135,30 @@ def _collapse_repeats(logger: logging.Logger) -> None:
         logger.addFilter(RepeatFilter())
 
 
-_SESSION_IN_QUERY = re.compile(r"([?&]session=)[^&\s]*")
+def mask_session(target: str) -> str:
+    """A request target with the value of every `session` query parameter replaced by ***.
+
+    `GET …/events?session=…` carries a bearer token in the URL (EventSource cannot send headers).
+    The key is decoded as Starlette decodes it (`parse_qsl`, keep_blank_values), so a token sent
+    as `?%73ession=…`, which works, is masked too; the rest is left as written."""
+    path, question, query = target.partition("?")
+    if not question:
+        return target
+    fields = query.split("&")  # parse_qsl's one separator
+    masked = False
+    for i, field in enumerate(fields):
+        pairs = parse_qsl(field, keep_blank_values=True)
+        if pairs and pairs[0][0] == "session":
+            fields[i] = f"{field.partition('=')[0]}=***"
+            masked = True
+    return f"{path}?{'&'.join(fields)}" if masked else target
 
 
 def _mask_session_in_access_log(record: logging.LogRecord) -> bool:
-    """`GET …/events?session=…` carries a bearer token in the URL (EventSource cannot send
-    headers): keep it out of the access log."""
+    """Keeps session tokens out of the access log (`mask_session`)."""
     if isinstance(record.args, tuple):
         record.args = tuple(
-            _SESSION_IN_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
-            for arg in record.args
+            mask_session(arg) if isinstance(arg, str) else arg for arg in record.args
         )
     return True
 
