@@ -1,5 +1,6 @@
 """Abusive connections against a real server (issue 12): a client hanging up mid-request (one INFO
-line); a session token sent under an encoded key (kept out of the access log).
+line); a session token sent under an encoded key (kept out of the access log); X-Forwarded-For
+believed only from a trusted proxy.
 
 Every test runs on SQLite only: connections are handled before any database is touched, and the
 same way whatever the database, so PostgreSQL would add time and nothing else.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from e2e.support.api import Api
@@ -122,3 +124,38 @@ def test_a_session_token_under_an_encoded_key_never_reaches_the_access_log(
     assert secret not in server.log()
     for line, key in zip(lines, keys, strict=True):
         assert f"?after=0&{key}=***&x=1 " in line, line
+
+
+# --- X-Forwarded-For ----------------------------------------------------------------------------
+
+FORWARDED = {"X-Forwarded-For": "203.0.113.9"}
+
+
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy(
+    spawn: Spawn, sqlite_url: str, admin_token: str
+) -> None:
+    # No trusted proxy (uvicorn's FORWARDED_ALLOW_IPS is not read): a local caller that says it
+    # forwards for 203.0.113.9 is still the local caller, whom /metrics serves without a token.
+    server = spawn(sqlite_url, env={"FORWARDED_ALLOW_IPS": "*"})
+    mark = len(server.log())
+    assert httpx.get(f"{server.url}/metrics", headers=FORWARDED).status_code == 200
+    wait_for(
+        lambda: "127.0.0.1:" in log_since(server, mark) and "/metrics" in log_since(server, mark),
+        timeout=10,
+        what="the access log line of /metrics",
+    )
+    assert "203.0.113.9" not in log_since(server, mark)
+    server.terminate()
+
+    # Behind a proxy on 127.0.0.1 that the operator trusts, the forwarded address is the client:
+    # not loopback, so /metrics wants the admin token.
+    proxied = spawn(sqlite_url, "--trusted-proxy", "127.0.0.1")
+    assert httpx.get(f"{proxied.url}/metrics", headers=FORWARDED).status_code == 401
+    with_token = {**FORWARDED, "Authorization": f"Bearer {admin_token}"}
+    assert httpx.get(f"{proxied.url}/metrics", headers=with_token).status_code == 200
+    assert httpx.get(f"{proxied.url}/metrics").status_code == 200  # the proxy itself
+    wait_for(
+        lambda: '203.0.113.9:0 - "GET /metrics' in proxied.log(),
+        timeout=10,
+        what="the forwarded address in the access log",
+    )

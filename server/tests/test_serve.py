@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 
@@ -147,7 +148,10 @@ class FakeApp:
         self.settings = settings
         return Starlette()
 
-    def run_uvicorn(self, app: Starlette, sock: socket.socket, log_level: str) -> None:
+    def run_uvicorn(
+        self, app: Starlette, sock: socket.socket, log_level: str, settings: ServerSettings
+    ) -> None:
+        assert settings == self.settings
         self.ran = (sock.getsockname()[1], log_level)
         sock.close()
 
@@ -379,6 +383,51 @@ def test_the_server_and_asyncio_log_a_repeated_line_once(
             )
     assert len([r for r in caplog.records if r.name == "asyncio"]) == 1
     assert len([f for f in asyncio_logger.filters if isinstance(f, RepeatFilter)]) == 1
+
+
+# --- what uvicorn is given --------------------------------------------------------------------
+
+
+@pytest.fixture
+def configs(monkeypatch: pytest.MonkeyPatch) -> list[uvicorn.Config]:
+    """The Config of each `run_uvicorn`, which then returns at once instead of serving."""
+    seen: list[uvicorn.Config] = []
+
+    def run(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        seen.append(self.config)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    return seen
+
+
+def run_config(configs: list[uvicorn.Config], settings: ServerSettings) -> uvicorn.Config:
+    sock = serve.bind("127.0.0.1", 0)
+    try:
+        serve.run_uvicorn(Starlette(), sock, "warning", settings)
+    finally:
+        sock.close()
+    (config,) = configs
+    return config
+
+
+def test_run_uvicorn_trusts_no_forwarded_header_by_default(
+    configs: list[uvicorn.Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvicorn's own variable would trust anyone's X-Forwarded-For: it is not read.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    config = run_config(configs, ServerSettings())
+    assert config.proxy_headers is False
+    assert config.forwarded_allow_ips == []
+
+
+def test_trusted_proxies_are_the_only_ones_whose_forwarded_headers_count(
+    configs: list[uvicorn.Config],
+) -> None:
+    settings = ServerSettings(trusted_proxies=("10.1.2.3/8", "::1", "192.0.2.7"))
+    config = run_config(configs, settings)
+    assert config.proxy_headers is True
+    # As networks: uvicorn would take "10.1.2.3/8" for a name and never match it.
+    assert config.forwarded_allow_ips == ["10.0.0.0/8", "::1/128", "192.0.2.7/32"]
 
 
 # --- the access log ---------------------------------------------------------------------------

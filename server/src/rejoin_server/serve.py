@@ -4,8 +4,8 @@ alone (`run_migrate`).
 
 It owns everything after the command line: `StartupError` (a problem the operator can fix, which
 `cli.main` prints as one line, exit 2), the database check and migrations, the listening socket,
-the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask, and uvicorn's
-graceful shutdown.
+the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask, and uvicorn: the
+proxies whose X-Forwarded-For it believes, and its graceful shutdown.
 
 `cli.main` imports this module only when there is something to run. It imports only the standard
 library and `cli` at the top; uvicorn, Starlette, SQLAlchemy and the app are imported inside the
@@ -163,6 +163,14 @@ def _mask_session_in_access_log(record: logging.LogRecord) -> bool:
     return True
 
 
+def _forwarded_allow_ips(trusted_proxies: tuple[str, ...]) -> list[str]:
+    """--trusted-proxy values as networks uvicorn reads: it parses `10.0.0.1/8` strictly, finds
+    it no network, and would then compare it as text with client addresses, trusting nobody."""
+    import ipaddress
+
+    return [str(ipaddress.ip_network(proxy, strict=False)) for proxy in trusted_proxies]
+
+
 class _Terminated(BaseException):
     """SIGTERM, once uvicorn has shut down gracefully (see `run_uvicorn`)."""
 
@@ -171,9 +179,12 @@ def _terminated(signum: int, frame: FrameType | None) -> NoReturn:
     raise _Terminated
 
 
-def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
+def run_uvicorn(
+    app: Starlette, sock: socket.socket, log_level: str, settings: ServerSettings
+) -> None:
     """Serve until SIGTERM or SIGINT; uvicorn then stops accepting, ends event streams,
     waits up to GRACEFUL_SHUTDOWN_S and runs the app's lifespan shutdown (which flushes writes).
+    Of `settings`, uvicorn applies the proxies.
 
     Afterwards uvicorn re-raises the signal under the handler that was there before it. For
     SIGTERM that handler is ours and only ends `run`: a completed graceful shutdown exits 0, not
@@ -194,6 +205,11 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        # X-Forwarded-For (and -Proto) only from the operator's proxies: the client address is
+        # what /metrics and the rate limits judge by. Never None, which would have uvicorn trust
+        # the FORWARDED_ALLOW_IPS variable or, by default, any local process.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=_forwarded_allow_ips(settings.trusted_proxies),
         # The channel has its own heartbeat (`ping` messages, DESIGN §4), which browsers can see
         # and answer; protocol-level pings would only double it.
         ws_ping_interval=None,
@@ -264,7 +280,7 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     print(f"admin token: {token}", file=out, flush=True)
     print(_demo_line(settings, host), file=out, flush=True)
     _configure_logging(invocation.log_level)
-    run_uvicorn(app, sock, invocation.log_level)
+    run_uvicorn(app, sock, invocation.log_level, settings)
     return 0
 
 
