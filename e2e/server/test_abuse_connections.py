@@ -1,6 +1,6 @@
-"""Abusive connections against a real server (issue 12): a client hanging up mid-request (one INFO
-line); a session token sent under an encoded key (kept out of the access log); X-Forwarded-For
-believed only from a trusted proxy.
+"""Abusive connections against a real server (issue 12): requests that trickle in or stall, closed
+after their timeouts; a client hanging up mid-request (one INFO line); a session token sent under an
+encoded key (kept out of the access log); X-Forwarded-For believed only from a trusted proxy.
 
 Every test runs on SQLite only: connections are handled before any database is touched, and the
 same way whatever the database, so PostgreSQL would add time and nothing else.
@@ -18,7 +18,8 @@ from e2e.support.api import Api
 from e2e.support.poker import Table
 from e2e.support.polling import wait_for
 from e2e.support.procs import ServerProcess, Spawn
-from e2e.support.rawhttp import dial
+from e2e.support.rawhttp import HEALTHZ, dial, until_closed
+from e2e.support.ws import Resume, open_ws
 
 TABLE = {"actionTimeoutMs": 600_000, "autoNextHand": False}
 POST_HEAD = (
@@ -44,6 +45,95 @@ def log_since(server: ServerProcess, mark: int) -> str:
 def server_lines(text: str) -> list[str]:
     """The log's lines other than the access log's (one a request)."""
     return [line for line in text.splitlines() if line and '- "' not in line]
+
+
+# --- slow requests ------------------------------------------------------------------------------
+
+HEADER_S = 2.0
+BODY_S = 1.5
+KEEP_ALIVE_S = 1.0
+# How late a close may come (a loaded machine); never earlier than the timeout.
+LATE_S = 1.0
+TRICKLE_EVERY_S = 0.5
+
+
+def assert_closed_at(took: float, timeout: float, what: str) -> None:
+    assert timeout - 0.05 <= took <= timeout + LATE_S, f"{what}: closed after {took:.2f} s"
+
+
+def test_slow_requests_are_closed_after_their_timeouts(
+    spawn: Spawn, sqlite_url: str, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    server = spawn(
+        sqlite_url,
+        "--header-timeout",
+        f"{HEADER_S}s",
+        "--body-timeout",
+        f"{BODY_S}s",
+        "--keep-alive-timeout",
+        f"{KEEP_ALIVE_S}s",
+    )
+    api = make_api(server)
+    # A seated player's WebSocket and another's event stream: open longer than every timeout
+    # below, and never closed by them (their requests were read; the channel has its heartbeat).
+    table = Table.create(api, seats=2, **TABLE)
+    alice, bob = table.join_many(2)
+    table.start()
+    ws, _ = open_ws(server.url, table.game_id, Resume.of(alice, last_seq=0))
+    stream = dial(
+        server.port,
+        f"GET /api/game/{table.game_id}/events?after=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Accept: text/event-stream\r\nAuthorization: Bearer {bob.session}\r\n\r\n".encode(),
+    )
+    mark = len(server.log())
+
+    # Headers a byte every half second: closed at the header timeout, counted from the start.
+    with dial(server.port) as sock:
+        took, got = until_closed(sock, 10, trickle=HEALTHZ, every=TRICKLE_EVERY_S)
+    assert_closed_at(took, HEADER_S, "a header trickle")
+    assert got == b""
+    # Nothing at all: the same.
+    with dial(server.port) as sock:
+        took, got = until_closed(sock, 10)
+    assert_closed_at(took, HEADER_S, "a silent connection")
+
+    # Headers in, then a body that stalls: closed at the body timeout, counted from the headers.
+    with dial(server.port, POST_HEAD + b'{"seats": 2') as sock:
+        took, got = until_closed(sock, 10)
+    assert_closed_at(took, BODY_S, "a stalled body")
+    assert got == b""
+    # A body that trickles in a byte every half second: the same.
+    with dial(server.port, POST_HEAD) as sock:
+        took, got = until_closed(sock, 10, trickle=b" " * 64, every=TRICKLE_EVERY_S)
+    assert_closed_at(took, BODY_S, "a body trickle")
+
+    # An answered request, then nothing: closed at the keep-alive timeout.
+    with dial(server.port, HEALTHZ) as sock:
+        took, got = until_closed(sock, 10)
+    assert got.startswith(b"HTTP/1.1 200 "), got
+    assert_closed_at(took, KEEP_ALIVE_S, "an idle keep-alive connection")
+    # An answered request, then the next one trickled: its headers are timed from its first byte.
+    with dial(server.port, HEALTHZ) as sock:
+        took, got = until_closed(sock, 10, trickle=HEALTHZ, every=TRICKLE_EVERY_S)
+    assert got.startswith(b"HTTP/1.1 200 "), got
+    assert_closed_at(took, TRICKLE_EVERY_S + HEADER_S, "a trickle after a keep-alive answer")
+
+    # The WebSocket and the event stream are still open, and carry the next event.
+    move = table.act_passively()
+    ws.until_seq(move.ack["seq"])
+    ws.round_trip(1)
+    received = b""
+    stream.settimeout(5)
+    while f"id: {move.ack['seq']}\n".encode() not in received:
+        chunk = stream.recv(65536)
+        assert chunk, f"the event stream was closed: {received[-300:]!r}"
+        received += chunk
+    stream.close()
+    ws.close()
+
+    lines = server_lines(log_since(server, mark))
+    assert not [line for line in lines if line.startswith("ERROR")], lines
+    assert "Traceback" not in log_since(server, mark)
 
 
 # --- hanging up ---------------------------------------------------------------------------------

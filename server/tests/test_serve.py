@@ -29,6 +29,7 @@ from starlette.datastructures import QueryParams
 
 from rejoin_server import serve
 from rejoin_server.cli import parse_args
+from rejoin_server.connections import BoundedH11Protocol, ConnectionLimits
 from rejoin_server.logrepeats import RepeatFilter
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.migrate import HEAD_REVISION
@@ -410,14 +411,23 @@ def run_config(configs: list[uvicorn.Config], settings: ServerSettings) -> uvico
     return config
 
 
-def test_run_uvicorn_trusts_no_forwarded_header_by_default(
+def test_run_uvicorn_gives_uvicorn_the_limits_and_trusts_no_forwarded_header(
     configs: list[uvicorn.Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # uvicorn's own variable would trust anyone's X-Forwarded-For: it is not read.
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
-    config = run_config(configs, ServerSettings())
+    settings = ServerSettings(
+        max_connections=42, header_timeout_ms=2500, body_timeout_ms=1500, keep_alive_timeout_ms=750
+    )
+    config = run_config(configs, settings)
     assert config.proxy_headers is False
     assert config.forwarded_allow_ips == []
+    assert config.timeout_keep_alive == 0.75
+    # Not uvicorn's limit_concurrency (see `connections`): the cap is the protocol's.
+    assert config.limit_concurrency is None
+    assert isinstance(config.http, type)
+    assert issubclass(config.http, BoundedH11Protocol)
+    assert config.http.limits == ConnectionLimits(42, header_timeout_s=2.5, body_timeout_s=1.5)
 
 
 def test_trusted_proxies_are_the_only_ones_whose_forwarded_headers_count(

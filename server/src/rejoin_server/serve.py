@@ -4,8 +4,9 @@ alone (`run_migrate`).
 
 It owns everything after the command line: `StartupError` (a problem the operator can fix, which
 `cli.main` prints as one line, exit 2), the database check and migrations, the listening socket,
-the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask, and uvicorn: the
-proxies whose X-Forwarded-For it believes, and its graceful shutdown.
+the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask, and uvicorn: its
+connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the proxies whose
+X-Forwarded-For it believes, and its graceful shutdown.
 
 `cli.main` imports this module only when there is something to run. It imports only the standard
 library and `cli` at the top; uvicorn, Starlette, SQLAlchemy and the app are imported inside the
@@ -184,7 +185,7 @@ def run_uvicorn(
 ) -> None:
     """Serve until SIGTERM or SIGINT; uvicorn then stops accepting, ends event streams,
     waits up to GRACEFUL_SHUTDOWN_S and runs the app's lifespan shutdown (which flushes writes).
-    Of `settings`, uvicorn applies the proxies.
+    Of `settings`, uvicorn applies the connection limits, the timeouts and the proxies.
 
     Afterwards uvicorn re-raises the signal under the handler that was there before it. For
     SIGTERM that handler is ours and only ends `run`: a completed graceful shutdown exits 0, not
@@ -196,7 +197,13 @@ def run_uvicorn(
     import uvicorn
 
     from rejoin_protocol.messages import MAX_FRAME_BYTES
+    from rejoin_server.connections import BoundedH11Protocol, ConnectionLimits
 
+    limits = ConnectionLimits(
+        max_connections=settings.max_connections,
+        header_timeout_s=settings.header_timeout_ms / 1000,
+        body_timeout_s=settings.body_timeout_ms / 1000,
+    )
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
@@ -205,6 +212,10 @@ def run_uvicorn(
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        # h11, with the connection cap and the request deadlines uvicorn lacks.
+        http=BoundedH11Protocol.with_limits(limits),
+        # uvicorn types it int, but only hands it to loop.call_later, which takes any seconds.
+        timeout_keep_alive=settings.keep_alive_timeout_ms / 1000,  # type: ignore[arg-type]
         # X-Forwarded-For (and -Proto) only from the operator's proxies: the client address is
         # what /metrics and the rate limits judge by. Never None, which would have uvicorn trust
         # the FORWARDED_ALLOW_IPS variable or, by default, any local process.
