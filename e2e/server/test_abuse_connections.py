@@ -1,6 +1,8 @@
-"""Abusive connections against a real server (issue 12): requests that trickle in or stall, closed
-after their timeouts; a client hanging up mid-request (one INFO line); a session token sent under an
-encoded key (kept out of the access log); X-Forwarded-For believed only from a trusted proxy.
+"""Abusive connections against a real server (issue 12): a flood of sockets that never finish their
+headers under an open-file limit of 1,024, while six seated players play on; requests that trickle
+in or stall, closed after their timeouts; a client hanging up mid-request (one INFO line); a session
+token sent under an encoded key (kept out of the access log); X-Forwarded-For believed only from a
+trusted proxy.
 
 Every test runs on SQLite only: connections are handled before any database is touched, and the
 same way whatever the database, so PostgreSQL would add time and nothing else.
@@ -8,6 +10,9 @@ same way whatever the database, so PostgreSQL would add time and nothing else.
 
 from __future__ import annotations
 
+import re
+import statistics
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +23,7 @@ from e2e.support.api import Api
 from e2e.support.poker import Table
 from e2e.support.polling import wait_for
 from e2e.support.procs import ServerProcess, Spawn
-from e2e.support.rawhttp import HEALTHZ, dial, until_closed
+from e2e.support.rawhttp import HEALTHZ, Flood, dial, open_files_at_least, read_answer, until_closed
 from e2e.support.ws import Resume, open_ws
 
 TABLE = {"actionTimeoutMs": 600_000, "autoNextHand": False}
@@ -45,6 +50,186 @@ def log_since(server: ServerProcess, mark: int) -> str:
 def server_lines(text: str) -> list[str]:
     """The log's lines other than the access log's (one a request)."""
     return [line for line in text.splitlines() if line and '- "' not in line]
+
+
+# --- the flood ----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def ms(values: list[float]) -> str:
+    return (
+        f"median {statistics.median(values) * 1000:.1f} ms, p99 {percentile(values, 99) * 1000:.1f}"
+        f" ms, max {max(values) * 1000:.1f} ms (n={len(values)})"
+    )
+
+
+OPEN_FILES = 1024
+FLOOD = 1100
+ACTIONS = 40
+# Each seated player's action must be acknowledged within this, flood or not.
+ACK_BUDGET_S = 1.0
+# A connection past the cap must be answered (503) or closed within this.
+REFUSAL_BUDGET_S = 0.5
+PROBES = 20
+# What the flood may add to the server's log, all lines together (the issue: 432 MB in 35 s).
+LOG_BUDGET_BYTES = 64 * 1024
+HEADER_TIMEOUT_S = 10.0  # the default
+
+
+def ws_upgrade(game_id: str) -> bytes:
+    """The opening of a WebSocket connection to a game's channel (RFC 6455's sample key)."""
+    return (
+        f"GET /api/game/{game_id}/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+class Seated:
+    """Six players at one table, each acting over a WebSocket of their own. Who is to act is read
+    over `api`'s one keep-alive HTTP connection, opened before any flood: it must keep working."""
+
+    def __init__(self, server: ServerProcess, api: Api) -> None:
+        self.table = Table.create(api, seats=6, **TABLE)
+        players = self.table.join_many(6)
+        self.sockets = {
+            p.player_id: open_ws(server.url, self.table.game_id, Resume.of(p, last_seq=0))[0]
+            for p in players
+        }
+        self.table.start()
+
+    def act(self) -> float:
+        """The player to act checks or calls (else folds) over their socket; returns the seconds
+        from sending the action to its ack. A hand over, the next is started first."""
+        table = self.table
+        view = table.view()
+        if view["toAct"] is None:
+            table.start()
+            view = table.view()
+        player = table.by_seat(view["toAct"])
+        legal = {a["type"] for a in player.view()["you"]["legalActions"]}
+        type_ = next(t for t in ("check", "call", "fold") if t in legal)
+        client = self.sockets[player.player_id]
+        began = time.perf_counter()
+        client.ack(client.action(type_), timeout=ACK_BUDGET_S)
+        return time.perf_counter() - began
+
+    def play(self, count: int) -> list[float]:
+        return [self.act() for _ in range(count)]
+
+
+@pytest.mark.slow
+def test_a_flood_of_stalled_sockets_is_refused_while_seated_players_play(
+    spawn: Spawn, sqlite_url: str, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    """1,100 sockets that never finish their headers, against a server whose open-file limit is
+    1,024 (soft and hard) and whose timeouts are the defaults, but for keep-alive (the seated
+    players' HTTP connection must not idle out while the test looks elsewhere)."""
+    with open_files_at_least(FLOOD + 512):
+        server = spawn(sqlite_url, "--keep-alive-timeout", "60s", open_files=OPEN_FILES)
+        api = make_api(server)
+        seated = Seated(server, api)
+        # Connections open before the flood: one WebSocket per player, and `api`'s.
+        existing = len(seated.sockets) + 1
+        before = seated.play(ACTIONS)
+        mark = len(server.log())
+
+        flood = Flood(server.port, FLOOD).start()
+        flooded_at = time.monotonic()
+        try:
+            # Connections past the cap are answered 503 at once. A probe is accepted after every
+            # socket of the flood, so once it is answered the flood has been sorted too.
+            refusals = [refusal_time(server.port) for _ in range(PROBES)]
+            assert max(refusals) < REFUSAL_BUDGET_S, ms(refusals)
+            # A player dialling again is turned away like anyone new...
+            with dial(server.port, ws_upgrade(seated.table.game_id)) as again:
+                answer, _ = read_answer(again, timeout=5.0)
+            assert answer.status == 503, answer.data[:300]
+
+            cap = logged_cap(server)
+            flood.poll()
+            held = FLOOD - flood.with_status(503)
+            assert flood.with_status(503) + flood.held == FLOOD, "a flood socket closed unanswered"
+            assert held == cap - existing, f"held {held}, cap {cap}, {existing} open before"
+
+            # ...while the seated players play on, over their WebSockets and keep-alive HTTP.
+            during = seated.play(ACTIONS)
+            assert time.monotonic() - flooded_at < HEADER_TIMEOUT_S, "too slow to test the flood"
+            flood.poll()
+            assert flood.held == held, "stalled sockets were dropped before the header timeout"
+
+            # The stalled sockets are dropped at the header timeout; then anyone is served again.
+            def all_closed() -> bool:
+                flood.poll()
+                return flood.closed == FLOOD
+
+            wait_for(
+                all_closed,
+                timeout=HEADER_TIMEOUT_S + 10,
+                what="the server to drop every stalled socket",
+                detail=lambda: f"{flood.held} still held",
+            )
+            dropped_after = max(a.closed_at or 0 for a in flood.answers.values()) - flooded_at
+            assert dropped_after >= HEADER_TIMEOUT_S - 0.5
+            assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+            after = seated.play(5)
+        finally:
+            flood.close()
+
+    text = log_since(server, mark)
+    lines = server_lines(text)
+    print(
+        f"\nconnection cap {cap}; {held} stalled sockets held, {FLOOD - held} refused"
+        f"\nrefusal (connect to 503 or close): {ms(refusals)}"
+        f"\nack latency before the flood: {ms(before)}"
+        f"\nack latency during the flood: {ms(during)}"
+        f"\nack latency after the flood:  {ms(after)}"
+        f"\nstalled sockets dropped {dropped_after:.2f} s after the flood began"
+        f"\nlog grew by {len(text.encode())} bytes, {len(lines)} lines besides the access log:\n"
+        + "\n".join(lines)
+    )
+    assert max(during) < ACK_BUDGET_S
+    assert_quiet(text)
+    # One line a kind, however many connections (the rest are counted, not written).
+    assert sum("refused a connection" in line for line in lines) == 1, lines
+    assert sum("did not arrive within 10 s" in line for line in lines) == 1, lines
+    assert server.log().count("connections are kept open") == 1
+
+
+def refusal_time(port: int) -> float:
+    """Seconds from connecting (and sending a request) to a 503 or a close."""
+    with dial(port, HEALTHZ) as probe:
+        answer, took = read_answer(probe, timeout=5.0)
+    assert answer.closed_at is not None, (
+        f"a connection past the cap was neither answered nor closed in 5 s: {answer.data[:200]!r}"
+    )
+    assert answer.status in (503, None), answer.data[:300]
+    if answer.status == 503:
+        assert b"\r\nconnection: close\r\n" in answer.data.lower()
+        assert b"\r\nretry-after: " in answer.data.lower()
+    return took
+
+
+def logged_cap(server: ServerProcess) -> int:
+    """The connection cap the server said it keeps under its open-file limit."""
+    found = re.search(r"at most (\d+) connections are kept open", server.log())
+    assert found, f"no line about the open-file limit:\n{server.log_tail()}"
+    cap = int(found.group(1))
+    assert cap < OPEN_FILES
+    return cap
+
+
+def assert_quiet(text: str) -> None:
+    """A log that did not flood: small, no descriptor trouble, no error, no traceback."""
+    assert len(text.encode()) < LOG_BUDGET_BYTES, text[-3000:]
+    assert text.count("Too many open files") == 0, text[-3000:]
+    assert "out of system resource" not in text, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    assert not [line for line in server_lines(text) if line.startswith("ERROR")], text[-3000:]
 
 
 # --- slow requests ------------------------------------------------------------------------------

@@ -3,10 +3,10 @@ configure logging and serve the app with uvicorn until SIGTERM (`serve`), or run
 alone (`run_migrate`).
 
 It owns everything after the command line: `StartupError` (a problem the operator can fix, which
-`cli.main` prints as one line, exit 2), the database check and migrations, the listening socket,
-the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask, and uvicorn: its
-connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the proxies whose
-X-Forwarded-For it believes, and its graceful shutdown.
+`cli.main` prints as one line, exit 2), the database check and migrations, the open-file limit, the
+listening socket, the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask,
+and uvicorn: its connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the
+proxies whose X-Forwarded-For it believes, and its graceful shutdown.
 
 `cli.main` imports this module only when there is something to run. It imports only the standard
 library and `cli` at the top; uvicorn, Starlette, SQLAlchemy and the app are imported inside the
@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn, TextIO
 from urllib.parse import parse_qsl
 
+from rejoin_server import filelimit
 from rejoin_server.cli import PROG, Invocation, mask_url
 from rejoin_server.logrepeats import RepeatFilter
 
@@ -38,6 +39,15 @@ GRACEFUL_SHUTDOWN_S = 10
 # Connections that arrive while the server loads and starts wait in this queue instead of being
 # refused: after a restart, clients dial again within 100 ms and should not be turned away.
 LISTEN_BACKLOG = 2048
+# Connections asyncio accepts in one turn of its loop. It takes the `backlog` of create_server for
+# this as well as for the listen queue, and 2048 at once would take that many descriptors before
+# the first could be refused: past the open-file limit, accept() fails and asyncio logs it for each
+# one. A connection refused at the cap holds its descriptor for about five turns, so this many
+# times five must fit in filelimit.RESERVE.
+ACCEPTS_PER_TURN = 16
+
+
+log = logging.getLogger("rejoin_server")
 
 
 class StartupError(Exception):
@@ -181,11 +191,16 @@ def _terminated(signum: int, frame: FrameType | None) -> NoReturn:
 
 
 def run_uvicorn(
-    app: Starlette, sock: socket.socket, log_level: str, settings: ServerSettings
+    app: Starlette,
+    sock: socket.socket,
+    log_level: str,
+    settings: ServerSettings,
+    max_connections: int,
 ) -> None:
     """Serve until SIGTERM or SIGINT; uvicorn then stops accepting, ends event streams,
     waits up to GRACEFUL_SHUTDOWN_S and runs the app's lifespan shutdown (which flushes writes).
-    Of `settings`, uvicorn applies the connection limits, the timeouts and the proxies.
+    At most `max_connections` are open at once (--max-connections, lowered under the open-file
+    limit by `serve`); the others of `settings` that uvicorn applies are the timeouts and proxies.
 
     Afterwards uvicorn re-raises the signal under the handler that was there before it. For
     SIGTERM that handler is ours and only ends `run`: a completed graceful shutdown exits 0, not
@@ -200,7 +215,7 @@ def run_uvicorn(
     from rejoin_server.connections import BoundedH11Protocol, ConnectionLimits
 
     limits = ConnectionLimits(
-        max_connections=settings.max_connections,
+        max_connections=max_connections,
         header_timeout_s=settings.header_timeout_ms / 1000,
         body_timeout_s=settings.body_timeout_ms / 1000,
     )
@@ -212,6 +227,8 @@ def run_uvicorn(
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        # The listen queue is LISTEN_BACKLOG again once started (Server.startup below).
+        backlog=ACCEPTS_PER_TURN,
         # h11, with the connection cap and the request deadlines uvicorn lacks.
         http=BoundedH11Protocol.with_limits(limits),
         # uvicorn types it int, but only hands it to loop.call_later, which takes any seconds.
@@ -232,6 +249,13 @@ def run_uvicorn(
     )
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # create_server listened with ACCEPTS_PER_TURN; a restart's reconnecting clients
+            # need the whole queue. (listen() on a listening socket only sets its length.)
+            for listening in sockets or ():
+                listening.listen(LISTEN_BACKLOG)
+
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
             # uvicorn waits for open connections before the lifespan shutdown; event streams
@@ -259,6 +283,15 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     load (most of a restart), reconnecting clients wait in the listen queue instead of being
     refused and backing off."""
     settings = invocation.settings
+    # First, so that what follows may open as many files as the process is allowed.
+    files = filelimit.raise_soft_limit()
+    max_connections = filelimit.connection_cap(settings.max_connections, files)
+    if max_connections < 1:
+        raise StartupError(
+            f"the open-file limit is {files.soft}, too low to serve: the server keeps "
+            f"{filelimit.RESERVE} files for itself; raise it (`ulimit -n "
+            f"{filelimit.needed(settings.max_connections)}`, or LimitNOFILE= in a systemd unit)"
+        )
     sock = bind(settings.host, settings.port)
     try:
         prepare_database(settings.database_url, migrate=settings.migrate)
@@ -291,7 +324,10 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     print(f"admin token: {token}", file=out, flush=True)
     print(_demo_line(settings, host), file=out, flush=True)
     _configure_logging(invocation.log_level)
-    run_uvicorn(app, sock, invocation.log_level, settings)
+    short = filelimit.shortfall(settings.max_connections, files)
+    if short is not None:
+        log.warning("%s", short)
+    run_uvicorn(app, sock, invocation.log_level, settings, max_connections)
     return 0
 
 
