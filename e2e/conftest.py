@@ -2,8 +2,9 @@
 
 - `db_url`: SQLite (a fresh file) and PostgreSQL (a fresh database on REJOIN_TEST_POSTGRES_URL,
   dropped afterwards) in turn. An unreachable PostgreSQL fails the test; it never skips.
-- `spawn(db_url, *flags)`: a started, ready `ServerProcess`; every one is SIGKILLed at teardown if
-  still running, and a failing test's report carries the tail of each server's log.
+- `spawn(db_url, *flags)`: a started, ready `ServerProcess` (`open_files=N`: its open-file limit);
+  every one is SIGKILLed at teardown if still running, and a failing test's report carries the
+  tail of each server's log.
 - `server` / `api`: one server on `db_url` and a client for it with the admin token.
 - `throwaway_postgres`: a started `ThrowawayPostgres`, stopped and removed at teardown.
 """
@@ -65,12 +66,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def spawn(request: pytest.FixtureRequest, tmp_path: Path, admin_token: str) -> Iterator[Spawn]:
     """Start `python -m rejoin_server` on `database_url` with `flags`; wait until ready unless
-    `ready=False`. Everything started is killed at teardown."""
+    `ready=False`; with its open-file limit at `open_files` when given. Everything started is
+    killed at teardown."""
     started: list[ServerProcess] = []
     request.node.stash[SERVERS] = started
 
     def start(
-        database_url: str, *flags: str, env: dict[str, str] | None = None, ready: bool = True
+        database_url: str,
+        *flags: str,
+        env: dict[str, str] | None = None,
+        ready: bool = True,
+        open_files: int | None = None,
     ) -> ServerProcess:
         server = ServerProcess(
             tmp_path / f"server-{len(started) + 1}.log",
@@ -78,6 +84,7 @@ def spawn(request: pytest.FixtureRequest, tmp_path: Path, admin_token: str) -> I
             admin_token=admin_token,
             args=flags,
             env=env,
+            open_files=open_files,
         )
         started.append(server)
         server.start()

@@ -4,7 +4,9 @@ PostgreSQL cluster, fresh databases, and the pure helpers."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,14 +20,17 @@ from e2e.support.pgcluster import ThrowawayPostgres
 from e2e.support.poker import cards_in
 from e2e.support.polling import WaitTimeout, wait_for
 from e2e.support.procs import ServerProcess
+from e2e.support.rawhttp import read_answer, until_closed
 
 ROOT = Path(__file__).parent.parent
 FAKE = [sys.executable, "-m", "e2e.support.fake_server"]
 
 
-def fake_server(tmp_path: Path, *args: str) -> ServerProcess:
+def fake_server(tmp_path: Path, *args: str, open_files: int | None = None) -> ServerProcess:
     env = {"PYTHONPATH": str(ROOT)}
-    return ServerProcess(tmp_path / "fake.log", command=FAKE, args=args, env=env)
+    return ServerProcess(
+        tmp_path / "fake.log", command=FAKE, args=args, env=env, open_files=open_files
+    )
 
 
 def alive(pid: int) -> bool:
@@ -161,3 +166,45 @@ def test_spawn_fixture_kills_leftovers(tmp_path: Path) -> None:
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not alive(pid)
+
+
+def test_open_files_is_the_servers_limit_soft_and_hard(tmp_path: Path) -> None:
+    server = fake_server(tmp_path, open_files=300)
+    try:
+        server.start_ready(timeout=10)
+        limits = Path(f"/proc/{server.pid}/limits").read_text().splitlines()
+        (line,) = [line for line in limits if line.startswith("Max open files")]
+        assert line.split()[3:5] == ["300", "300"]
+    finally:
+        server.cleanup()
+
+
+def test_until_closed_trickles_bytes_and_times_the_close() -> None:
+    ours, theirs = socket.socketpair()
+    got = bytearray()
+
+    def peer() -> None:
+        with theirs:
+            while len(got) < 3:
+                got.extend(theirs.recv(1))
+            theirs.sendall(b"bye")
+
+    thread = threading.Thread(target=peer)
+    thread.start()
+    with ours:
+        took, received = until_closed(ours, 5, trickle=b"abcdef", every=0.05)
+    thread.join()
+    assert bytes(got) == b"abc"
+    assert received == b"bye"
+    assert 0.15 <= took < 2
+
+
+def test_read_answer_reads_to_the_close_and_finds_the_status() -> None:
+    ours, theirs = socket.socketpair()
+    with ours:
+        with theirs:
+            theirs.sendall(b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n")
+        answer, took = read_answer(ours, timeout=5)
+    assert answer.status == 503
+    assert answer.closed_at is not None
+    assert took < 2

@@ -3,12 +3,14 @@
 A `ServerProcess` runs `python -m rejoin_server` (or any command that serves `GET /healthz`) as a
 real child in its own process group, with stdout and stderr appended to one log file. `kill9()`
 sends a real SIGKILL to the whole group; `restart()` starts the same command on the same port.
+`open_files=N` starts it with its open-file limit at N, soft and hard (it cannot raise it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -57,9 +59,11 @@ class ServerProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
         command: Sequence[str] | None = None,
+        open_files: int | None = None,
     ) -> None:
         """`command` replaces `python -m rejoin_server` (for testing this class); it gets
-        `--host 127.0.0.1 --port P` appended like the server does."""
+        `--host 127.0.0.1 --port P` appended like the server does. `open_files`: RLIMIT_NOFILE
+        of the process, soft and hard."""
         self.port = port if port is not None else free_port()
         self.log_path = log_path
         self.database_url = database_url
@@ -69,6 +73,7 @@ class ServerProcess:
         self._base = (
             list(command) if command is not None else [sys.executable, "-m", "rejoin_server"]
         )
+        self.open_files = open_files
         self._proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -116,8 +121,14 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 env=self.env,
                 start_new_session=True,
+                preexec_fn=self._limit_open_files if self.open_files is not None else None,  # noqa: PLW1509 - setrlimit only, no locks
             )
         return self
+
+    def _limit_open_files(self) -> None:
+        """In the child, before exec: both limits, so the server cannot raise its own."""
+        assert self.open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> dict[str, Any]:
         """Poll `GET /healthz` until it answers 200; return its JSON. Fails (with the log) if the
@@ -222,4 +233,5 @@ class Spawn(Protocol):
         *flags: str,
         env: dict[str, str] | None = None,
         ready: bool = True,
+        open_files: int | None = None,
     ) -> ServerProcess: ...

@@ -9,6 +9,7 @@ tested in `test_cli.py`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -22,10 +23,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 
-from rejoin_server import serve
+from rejoin_server import filelimit, serve
 from rejoin_server.cli import parse_args
+from rejoin_server.connections import BoundedH11Protocol, ConnectionLimits
+from rejoin_server.filelimit import OpenFileLimit
+from rejoin_server.logrepeats import RepeatFilter
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.migrate import HEAD_REVISION
 
@@ -139,13 +145,23 @@ class FakeApp:
     def __init__(self) -> None:
         self.settings: ServerSettings | None = None
         self.ran: tuple[int, str] | None = None
+        self.max_connections: int | None = None
 
     def create_app(self, settings: ServerSettings) -> Starlette:
         self.settings = settings
         return Starlette()
 
-    def run_uvicorn(self, app: Starlette, sock: socket.socket, log_level: str) -> None:
+    def run_uvicorn(
+        self,
+        app: Starlette,
+        sock: socket.socket,
+        log_level: str,
+        settings: ServerSettings,
+        max_connections: int,
+    ) -> None:
+        assert settings == self.settings
         self.ran = (sock.getsockname()[1], log_level)
+        self.max_connections = max_connections
         sock.close()
 
 
@@ -340,3 +356,223 @@ def test_serve_says_how_to_build_a_missing_browser_bundle(
     assert fake.settings.web_dir == str(empty)
     assert f"browser bundle not built in {empty}" in lines[2]
     assert "nox -s bundle" in lines[2]
+
+
+# --- logging ----------------------------------------------------------------------------------
+
+
+def test_the_server_and_asyncio_log_a_repeated_line_once(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Out of file descriptors, asyncio reports each failed accept() (issue 12: a million lines
+    in 35 s); the server's own loggers could flood the same way."""
+    server_logger = logging.getLogger("rejoin_server")
+    asyncio_logger = logging.getLogger("asyncio")
+    # What _configure_logging sets up is undone after the test (pytest's caplog needs it).
+    monkeypatch.setattr(server_logger, "handlers", [])
+    monkeypatch.setattr(server_logger, "propagate", True)
+    monkeypatch.setattr(asyncio_logger, "filters", [])
+    level = server_logger.level
+    try:
+        serve._configure_logging("info")
+        serve._configure_logging("info")  # idempotent: one filter each
+        for port in range(100):
+            logging.getLogger("rejoin_server.connections").warning("refused %s", port)
+    finally:
+        server_logger.setLevel(level)
+    assert capsys.readouterr().err == "WARNING   rejoin_server.connections: refused 0\n"
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        for fd in range(100):
+            asyncio_logger.error(
+                f"socket.accept() out of system resource\nsocket: <fd={fd}>",
+                exc_info=OSError(24, "Too many open files"),
+            )
+    assert len([r for r in caplog.records if r.name == "asyncio"]) == 1
+    assert len([f for f in asyncio_logger.filters if isinstance(f, RepeatFilter)]) == 1
+
+
+# --- the open-file limit ----------------------------------------------------------------------
+
+
+def test_serve_caps_connections_under_the_open_file_limit_and_says_so(
+    fake: FakeApp,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limit = OpenFileLimit(1024, 1024)
+    monkeypatch.setattr(filelimit, "raise_soft_limit", lambda: limit)
+    db = f"sqlite:///{tmp_path / 'rejoin.db'}"
+    with caplog.at_level(logging.INFO, logger="rejoin_server"):
+        _serve(["--port", "0", "--database-url", db], {}, capsys)
+    assert fake.max_connections == 1024 - filelimit.RESERVE
+    said = [r for r in caplog.records if r.name == "rejoin_server"]
+    assert [(r.levelname, r.getMessage()) for r in said] == [
+        ("WARNING", filelimit.shortfall(10_000, limit))
+    ]
+
+
+def test_serve_with_room_for_every_connection_says_nothing_of_it(
+    fake: FakeApp,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(filelimit, "raise_soft_limit", lambda: OpenFileLimit(1024, 1024))
+    db = f"sqlite:///{tmp_path / 'rejoin.db'}"
+    with caplog.at_level(logging.INFO, logger="rejoin_server"):
+        _serve(["--port", "0", "--database-url", db, "--max-connections", "500"], {}, capsys)
+    assert fake.max_connections == 500
+    assert not [r for r in caplog.records if r.name == "rejoin_server"]
+
+
+def test_an_open_file_limit_too_low_to_serve_is_a_startup_error(
+    fake: FakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(filelimit, "raise_soft_limit", lambda: OpenFileLimit(100, 100))
+    invocation = parse_args(["--port", "0", "--database-url", f"sqlite:///{tmp_path / 'r.db'}"], {})
+    with pytest.raises(serve.StartupError, match="the open-file limit is 100, too low to serve"):
+        serve.serve(invocation, sys.stdout)
+    assert fake.settings is None
+    assert not (tmp_path / "r.db").exists()  # stopped before anything else
+
+
+# --- what uvicorn is given --------------------------------------------------------------------
+
+
+@pytest.fixture
+def configs(monkeypatch: pytest.MonkeyPatch) -> list[uvicorn.Config]:
+    """The Config of each `run_uvicorn`, which then returns at once instead of serving."""
+    seen: list[uvicorn.Config] = []
+
+    def run(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        seen.append(self.config)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    return seen
+
+
+def run_config(configs: list[uvicorn.Config], settings: ServerSettings, cap: int) -> uvicorn.Config:
+    sock = serve.bind("127.0.0.1", 0)
+    try:
+        serve.run_uvicorn(Starlette(), sock, "warning", settings, cap)
+    finally:
+        sock.close()
+    (config,) = configs
+    return config
+
+
+def test_run_uvicorn_gives_uvicorn_the_limits_and_trusts_no_forwarded_header(
+    configs: list[uvicorn.Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvicorn's own variable would trust anyone's X-Forwarded-For: it is not read.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    # --max-connections is 10000, the cap (under the open-file limit) 42: the cap counts.
+    settings = ServerSettings(
+        header_timeout_ms=2500, body_timeout_ms=1500, keep_alive_timeout_ms=750
+    )
+    config = run_config(configs, settings, 42)
+    assert config.proxy_headers is False
+    assert config.forwarded_allow_ips == []
+    assert config.timeout_keep_alive == 0.75
+    # Not uvicorn's limit_concurrency (see `connections`): the cap is the protocol's.
+    assert config.limit_concurrency is None
+    assert config.backlog == serve.ACCEPTS_PER_TURN
+    assert isinstance(config.http, type)
+    assert issubclass(config.http, BoundedH11Protocol)
+    assert config.http.limits == ConnectionLimits(42, header_timeout_s=2.5, body_timeout_s=1.5)
+
+
+def test_trusted_proxies_are_the_only_ones_whose_forwarded_headers_count(
+    configs: list[uvicorn.Config],
+) -> None:
+    settings = ServerSettings(trusted_proxies=("10.1.2.3/8", "::1", "192.0.2.7"))
+    config = run_config(configs, settings, 10)
+    assert config.proxy_headers is True
+    # As networks: uvicorn would take "10.1.2.3/8" for a name and never match it.
+    assert config.forwarded_allow_ips == ["10.0.0.0/8", "::1/128", "192.0.2.7/32"]
+
+
+# --- the access log ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "logged"),
+    [
+        ("/api/game/g/events?session=SECRET", "/api/game/g/events?session=***"),
+        ("/e?after=3&session=SECRET&x=1", "/e?after=3&session=***&x=1"),
+        ("/e?%73ession=SECRET", "/e?%73ession=***"),
+        ("/e?sess%69on=SECRET", "/e?sess%69on=***"),
+        ("/e?%73%65%73%73%69%6F%6E=SECRET&after=1", "/e?%73%65%73%73%69%6F%6E=***&after=1"),
+        ("/e?session=A&%73ession=B", "/e?session=***&%73ession=***"),
+        ("/e?session=", "/e?session=***"),
+        ("/e?session", "/e?session=***"),
+        # Not the session parameter as Starlette reads them: left as they are.
+        ("/e?sessions=x&Session=y&x=session&session+=z", None),
+        ("/e?x=1;session=y", None),
+        ("/e", None),
+        ("/e?", None),
+    ],
+)
+def test_mask_session_masks_every_key_starlette_reads_as_session(
+    target: str, logged: str | None
+) -> None:
+    assert serve.mask_session(target) == (logged or target)
+    query = target.partition("?")[2]
+    assert (logged is not None) == ("session" in QueryParams(query)), "not as Starlette reads it"
+
+
+def test_the_access_log_filter_masks_the_request_target() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/game/g/events?%73ession=SECRET", "1.1", 200),
+        None,
+    )
+    assert serve._mask_session_in_access_log(record)
+    assert record.getMessage() == (
+        '127.0.0.1:5000 - "GET /api/game/g/events?%73ession=*** HTTP/1.1" 200'
+    )
+
+
+# --- the listen queue -------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_the_listen_queue_holds_a_reconnect_storm_while_the_server_is_busy(
+    tmp_path: Path,
+) -> None:
+    """uvicorn's create_server listens with ACCEPTS_PER_TURN (see serve); once started, the
+    queue is LISTEN_BACKLOG long again: with the process stopped (as busy as it gets), 300
+    clients still complete their connections instead of waiting on SYN retries."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STAND_IN_APP, "--port", "0", "--log-level", "warning",
+         "--database-url", f"sqlite:///{tmp_path / 'rejoin.db'}"],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    clients: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().split()[3]
+        port = int(base.rsplit(":", 1)[1])
+        with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:
+            assert response.read() == b"ok"  # started: uvicorn has listened
+        proc.send_signal(signal.SIGSTOP)
+        for _ in range(300):
+            # A full queue drops the SYN, and the kernel retries it only after a second.
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=0.5))
+        proc.send_signal(signal.SIGCONT)
+    finally:
+        for client in clients:
+            client.close()
+        proc.send_signal(signal.SIGCONT)
+        proc.kill()
+        proc.communicate(timeout=30)

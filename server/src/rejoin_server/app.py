@@ -1,7 +1,8 @@
 """`create_app(settings)`: the Starlette app of DESIGN §2, with its resources opened in the lifespan.
 
 Every error reaches the client as DESIGN's error body with a stable code; only a bug answers 500,
-and then without a traceback (the traceback goes to the server log).
+and then without a traceback (the traceback goes to the server log). A client that hangs up before
+its request is read is no bug: one INFO line.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
@@ -117,6 +118,7 @@ def create_app(
         exception_handlers={
             RejoinError: _rejoin_error,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _bug,
         },
     )
@@ -176,6 +178,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = error(ErrorCode.INVALID_REQUEST, message)
     response.status_code = exc.status_code
     return response
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # Reading the body found the connection closed: the client hung up mid-request, or missed
+    # --body-timeout (`connections`). Handled here, for every endpoint that reads a body, rather
+    # than by `_bug`, whose ERROR and traceback would say the server failed.
+    log.info(
+        "%s %s: the connection closed before the request body arrived",
+        request.method,
+        request.url.path,
+    )
+    # Nobody reads it (uvicorn drops what is sent on a closed connection).
+    return error(ErrorCode.INVALID_REQUEST, "The request body did not arrive.")
 
 
 async def _bug(request: Request, exc: Exception) -> Response:

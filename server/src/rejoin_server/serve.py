@@ -3,8 +3,10 @@ configure logging and serve the app with uvicorn until SIGTERM (`serve`), or run
 alone (`run_migrate`).
 
 It owns everything after the command line: `StartupError` (a problem the operator can fix, which
-`cli.main` prints as one line, exit 2), the database check and migrations, the listening socket,
-the server's loggers and the access-log mask, and uvicorn's graceful shutdown.
+`cli.main` prints as one line, exit 2), the database check and migrations, the open-file limit, the
+listening socket, the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask,
+and uvicorn: its connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the
+proxies whose X-Forwarded-For it believes, and its graceful shutdown.
 
 `cli.main` imports this module only when there is something to run. It imports only the standard
 library and `cli` at the top; uvicorn, Starlette, SQLAlchemy and the app are imported inside the
@@ -15,11 +17,13 @@ in the listen queue instead of being refused.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn, TextIO
+from urllib.parse import parse_qsl
 
+from rejoin_server import filelimit
 from rejoin_server.cli import PROG, Invocation, mask_url
+from rejoin_server.logrepeats import RepeatFilter
 
 if TYPE_CHECKING:
     import socket
@@ -35,6 +39,15 @@ GRACEFUL_SHUTDOWN_S = 10
 # Connections that arrive while the server loads and starts wait in this queue instead of being
 # refused: after a restart, clients dial again within 100 ms and should not be turned away.
 LISTEN_BACKLOG = 2048
+# Connections asyncio accepts in one turn of its loop. It takes the `backlog` of create_server for
+# this as well as for the listen queue, and 2048 at once would take that many descriptors before
+# the first could be refused: past the open-file limit, accept() fails and asyncio logs it for each
+# one. A connection refused at the cap holds its descriptor for about five turns, so this many
+# times five must fit in filelimit.RESERVE.
+ACCEPTS_PER_TURN = 16
+
+
+log = logging.getLogger("rejoin_server")
 
 
 class StartupError(Exception):
@@ -113,28 +126,60 @@ def bind(host: str, port: int) -> socket.socket:
 
 def _configure_logging(level: str) -> None:
     """uvicorn configures its own loggers; the server's go to stderr at the same level. Only
-    `rejoin_server`: the root logger at INFO would make SQLAlchemy log every statement."""
+    `rejoin_server`: the root logger at INFO would make SQLAlchemy log every statement.
+    Repeated lines are collapsed (`logrepeats`) here and on asyncio's logger, which reports every
+    failed accept() (out of file descriptors: thousands a second) through the root logger."""
     logger = logging.getLogger("rejoin_server")
     logger.setLevel(logging.DEBUG if level == "trace" else level.upper())
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
+        handler.addFilter(RepeatFilter())
         logger.addHandler(handler)
         logger.propagate = False
+    _collapse_repeats(logging.getLogger("asyncio"))
 
 
-_SESSION_IN_QUERY = re.compile(r"([?&]session=)[^&\s]*")
+def _collapse_repeats(logger: logging.Logger) -> None:
+    """A `RepeatFilter` on the records `logger` itself logs (once, however often called)."""
+    if not any(isinstance(f, RepeatFilter) for f in logger.filters):
+        logger.addFilter(RepeatFilter())
+
+
+def mask_session(target: str) -> str:
+    """A request target with the value of every `session` query parameter replaced by ***.
+
+    `GET …/events?session=…` carries a bearer token in the URL (EventSource cannot send headers).
+    The key is decoded as Starlette decodes it (`parse_qsl`, keep_blank_values), so a token sent
+    as `?%73ession=…`, which works, is masked too; the rest is left as written."""
+    path, question, query = target.partition("?")
+    if not question:
+        return target
+    fields = query.split("&")  # parse_qsl's one separator
+    masked = False
+    for i, field in enumerate(fields):
+        pairs = parse_qsl(field, keep_blank_values=True)
+        if pairs and pairs[0][0] == "session":
+            fields[i] = f"{field.partition('=')[0]}=***"
+            masked = True
+    return f"{path}?{'&'.join(fields)}" if masked else target
 
 
 def _mask_session_in_access_log(record: logging.LogRecord) -> bool:
-    """`GET …/events?session=…` carries a bearer token in the URL (EventSource cannot send
-    headers): keep it out of the access log."""
+    """Keeps session tokens out of the access log (`mask_session`)."""
     if isinstance(record.args, tuple):
         record.args = tuple(
-            _SESSION_IN_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
-            for arg in record.args
+            mask_session(arg) if isinstance(arg, str) else arg for arg in record.args
         )
     return True
+
+
+def _forwarded_allow_ips(trusted_proxies: tuple[str, ...]) -> list[str]:
+    """--trusted-proxy values as networks uvicorn reads: it parses `10.0.0.1/8` strictly, finds
+    it no network, and would then compare it as text with client addresses, trusting nobody."""
+    import ipaddress
+
+    return [str(ipaddress.ip_network(proxy, strict=False)) for proxy in trusted_proxies]
 
 
 class _Terminated(BaseException):
@@ -145,9 +190,17 @@ def _terminated(signum: int, frame: FrameType | None) -> NoReturn:
     raise _Terminated
 
 
-def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
+def run_uvicorn(
+    app: Starlette,
+    sock: socket.socket,
+    log_level: str,
+    settings: ServerSettings,
+    max_connections: int,
+) -> None:
     """Serve until SIGTERM or SIGINT; uvicorn then stops accepting, ends event streams,
     waits up to GRACEFUL_SHUTDOWN_S and runs the app's lifespan shutdown (which flushes writes).
+    At most `max_connections` are open at once (--max-connections, lowered under the open-file
+    limit by `serve`); the others of `settings` that uvicorn applies are the timeouts and proxies.
 
     Afterwards uvicorn re-raises the signal under the handler that was there before it. For
     SIGTERM that handler is ours and only ends `run`: a completed graceful shutdown exits 0, not
@@ -159,7 +212,13 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
     import uvicorn
 
     from rejoin_protocol.messages import MAX_FRAME_BYTES
+    from rejoin_server.connections import BoundedH11Protocol, ConnectionLimits
 
+    limits = ConnectionLimits(
+        max_connections=max_connections,
+        header_timeout_s=settings.header_timeout_ms / 1000,
+        body_timeout_s=settings.body_timeout_ms / 1000,
+    )
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
@@ -168,6 +227,17 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        # The listen queue is LISTEN_BACKLOG again once started (Server.startup below).
+        backlog=ACCEPTS_PER_TURN,
+        # h11, with the connection cap and the request deadlines uvicorn lacks.
+        http=BoundedH11Protocol.with_limits(limits),
+        # uvicorn types it int, but only hands it to loop.call_later, which takes any seconds.
+        timeout_keep_alive=settings.keep_alive_timeout_ms / 1000,  # type: ignore[arg-type]
+        # X-Forwarded-For (and -Proto) only from the operator's proxies: the client address is
+        # what /metrics and the rate limits judge by. Never None, which would have uvicorn trust
+        # the FORWARDED_ALLOW_IPS variable or, by default, any local process.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=_forwarded_allow_ips(settings.trusted_proxies),
         # The channel has its own heartbeat (`ping` messages, DESIGN §4), which browsers can see
         # and answer; protocol-level pings would only double it.
         ws_ping_interval=None,
@@ -179,6 +249,13 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
     )
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # create_server listened with ACCEPTS_PER_TURN; a restart's reconnecting clients
+            # need the whole queue. (listen() on a listening socket only sets its length.)
+            for listening in sockets or ():
+                listening.listen(LISTEN_BACKLOG)
+
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
             # uvicorn waits for open connections before the lifespan shutdown; event streams
@@ -190,6 +267,7 @@ def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
 
     # After uvicorn.Config, which sets up uvicorn's loggers.
     logging.getLogger("uvicorn.access").addFilter(_mask_session_in_access_log)
+    _collapse_repeats(logging.getLogger("uvicorn.error"))
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         Server(config).run(sockets=[sock])
@@ -205,6 +283,15 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     load (most of a restart), reconnecting clients wait in the listen queue instead of being
     refused and backing off."""
     settings = invocation.settings
+    # First, so that what follows may open as many files as the process is allowed.
+    files = filelimit.raise_soft_limit()
+    max_connections = filelimit.connection_cap(settings.max_connections, files)
+    if max_connections < 1:
+        raise StartupError(
+            f"the open-file limit is {files.soft}, too low to serve: the server keeps "
+            f"{filelimit.RESERVE} files for itself; raise it (`ulimit -n "
+            f"{filelimit.needed(settings.max_connections)}`, or LimitNOFILE= in a systemd unit)"
+        )
     sock = bind(settings.host, settings.port)
     try:
         prepare_database(settings.database_url, migrate=settings.migrate)
@@ -237,7 +324,10 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     print(f"admin token: {token}", file=out, flush=True)
     print(_demo_line(settings, host), file=out, flush=True)
     _configure_logging(invocation.log_level)
-    run_uvicorn(app, sock, invocation.log_level)
+    short = filelimit.shortfall(settings.max_connections, files)
+    if short is not None:
+        log.warning("%s", short)
+    run_uvicorn(app, sock, invocation.log_level, settings, max_connections)
     return 0
 
 

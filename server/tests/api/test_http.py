@@ -4,8 +4,10 @@ body, input validation, auth, and what a player may see."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
+from collections.abc import MutableMapping
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +33,7 @@ from .support import (
     bearer,
     memory_store,
     running,
+    running_async,
     strings,
 )
 
@@ -991,6 +994,47 @@ def test_a_lying_content_length_is_not_a_500(api: Api) -> None:
         "/api/games", content=b"{}", headers={"Content-Length": "99999999999999999999"}
     )
     assert reply.status_code != 500
+
+
+async def test_a_client_hanging_up_mid_body_is_an_info_line_not_a_bug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Headers that promise 100 bytes, 10 of them, then the connection closes: the app answers
+    nobody and logs one INFO line, not the ERROR (and uvicorn's traceback) of a bug."""
+    received: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"seats": ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return received.pop(0)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/games",
+        "raw_path": b"/api/games",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    async with running_async() as running:
+        with caplog.at_level(logging.INFO, logger="rejoin_server"):
+            await running.app(scope, receive, send)  # raises nothing
+    records = [r for r in caplog.records if r.name.startswith("rejoin_server")]
+    assert [(r.levelname, r.getMessage()) for r in records] == [
+        ("INFO", "POST /api/games: the connection closed before the request body arrived")
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 # --- privacy -------------------------------------------------------------------------------------
