@@ -73,7 +73,7 @@ async def join(request: Request) -> Response:
 
     await svc.host.execute(game_id, Join(player_id, name, seat), prepare=issue_token)
     token = issued[0]
-    note_claim(live, token)
+    note_claim(svc, live, token)
     return ok(
         {
             "playerId": player_id,

@@ -113,7 +113,7 @@ async def _reconnect(request: Request, svc: Services) -> Response:
         seq = game.seq
     now = svc.host.clock()
     fresh = await svc.tokens.use(claims, client_id, now, reclaim=True)
-    note_claim(live, fresh)
+    note_claim(svc, live, fresh)
     # The seat is resumed here: a WebSocket still holding it is told so (4409), as DESIGN §3 says.
     svc.host.supersede(live, player_id)
     svc.metrics.missed_events.inc(len(missed))

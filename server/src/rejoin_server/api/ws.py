@@ -167,7 +167,7 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
         subscriber = svc.host.subscribe(live, player_id, presence=True, count=False)
     try:
         fresh = await svc.tokens.use(claims, hello.client_id, svc.host.clock(), reclaim=True)
-        note_claim(live, fresh)
+        note_claim(svc, live, fresh)
         svc.host.take_seat(live, subscriber)
         welcome = Welcome(
             player_id=player_id,
