@@ -159,6 +159,8 @@ class ServerSettings:
         if self.snapshot_every < 1 or self.keep_snapshots < 1 or self.replay_limit < 0:
             raise ValueError("snapshot_every and keep_snapshots must be ≥ 1, replay_limit ≥ 0")
         if self.min_action_timeout_ms < 0 or self.min_next_hand_delay_ms < 0:
-            raise ValueError("min_action_timeout_ms and min_next_hand_delay_ms must not be negative")
+            raise ValueError(
+                "min_action_timeout_ms and min_next_hand_delay_ms must not be negative"
+            )
         if self.max_starting_stack < 1 or self.max_events_per_game < 1 or self.max_connections < 1:
             raise ValueError("max_starting_stack, max_events_per_game, max_connections must be ≥ 1")
