@@ -813,6 +813,28 @@ def test_unknown_routes_and_methods_answer_json_errors(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/api/games", "POST"),
+        ("TRACE", "/api/game/{game}/join", "POST"),
+        # Two routes share this path; the answer names both.
+        ("PUT", "/api/game/{game}/persist", "DELETE, POST"),
+        ("GET", "/api/game/{game}/persist", "DELETE, POST"),
+        ("PATCH", "/api/game/{game}/state", "GET, HEAD"),
+        ("POST", "/api/game/{game}/events", "GET, HEAD"),
+        ("DELETE", "/healthz", "GET, HEAD"),
+        ("POST", "/openapi.json", "GET, HEAD"),
+    ],
+)
+def test_a_method_not_allowed_says_which_are(api: Api, method: str, path: str, allow: str) -> None:
+    game_id = api.create()
+    reply = api.client.request(method, path.format(game=game_id))
+    assert_error(reply, ErrorCode.INVALID_REQUEST, 405)
+    assert reply.headers["allow"] == allow
+    assert method in reply.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
     ("method", "path", "auth"),
     [
         ("POST", "join", False),
