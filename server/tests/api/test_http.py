@@ -78,6 +78,24 @@ def test_create_a_game_with_settings(api: Api) -> None:
     assert data["gameId"] != api.create()
 
 
+def test_integers_written_with_a_zero_fraction_are_integers(api: Api) -> None:
+    """JSON (and JSON Schema's `integer`) does not tell 6 from 6.0; a fraction is still refused."""
+    reply = api.client.post("/api/games", json={"seats": 3.0, "startingStack": 500.0})
+    assert reply.status_code == 201, reply.text
+    created = reply.json()
+    assert (created["seats"], created["startingStack"]) == (3, 500)
+    assert isinstance(created["seats"], int)
+    game_id = created["gameId"]
+    joined = api.client.post(f"/api/game/{game_id}/join", json={"name": "Ann", "seat": 2.0})
+    assert joined.status_code == 201, joined.text
+    assert joined.json()["seat"] == 2
+    player = api.join(game_id, "Bob")
+    reconnected = api.reconnect(player, lastSeq=1.0)
+    assert reconnected.status_code == 200, reconnected.text
+    assert [e["seq"] for e in reconnected.json()["missedEvents"]] == [2]
+    assert_error(api.reconnect(player, lastSeq=1.5), ErrorCode.INVALID_REQUEST)
+
+
 @pytest.mark.parametrize(
     "settings",
     [
@@ -85,7 +103,7 @@ def test_create_a_game_with_settings(api: Api) -> None:
         {"seats": 10},
         {"seats": True},
         {"seats": "6"},
-        {"seats": 6.0},
+        {"seats": 6.5},
         {"seats": None},
         {"smallBlind": 0},
         {"smallBlind": 5, "bigBlind": 2},
@@ -147,7 +165,7 @@ def test_join_errors(api: Api) -> None:
         {"name": "x" * 65},
         {"name": "Bob", "seat": True},
         {"name": "Bob", "seat": "0"},
-        {"name": "Bob", "seat": 0.0},
+        {"name": "Bob", "seat": 0.5},
         {"name": "Bob", "seat": -1},
         {"name": "Bob", "seat": 2},
         {"name": "Bob", "seat": 65},

@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
+from rejoin_server.json_numbers import whole_number
 
 GAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what a game id can be; anything else is not found
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -87,14 +88,16 @@ def required_string(body: dict[str, Any], key: str, *, max_length: int = 256) ->
 
 
 def integer(body: dict[str, Any], key: str, *, low: int = 0, high: int = 2**53) -> int | None:
+    """An optional integer field (`2` or `2.0`: see `json_numbers`); null is left out."""
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = whole_number(value)
+    if number is None:
         raise invalid(f"`{key}` must be an integer.")
-    if not low <= value <= high:
+    if not low <= number <= high:
         raise invalid(f"`{key}` must be between {low} and {high}.")
-    return value
+    return number
 
 
 def boolean(body: dict[str, Any], key: str) -> bool:
