@@ -1028,3 +1028,18 @@ def test_a_player_never_sees_another_players_hole_cards_before_showdown(api: Api
             actor = api.to_act(players)
             legal = {a["type"] for a in api.state(actor)["gameState"]["you"]["legalActions"]}
             assert api.act(actor, "call" if "call" in legal else "check").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["after=", "after=1&after=2", "after=5%0A", "after=-1", "after=1.0", "after=" + "9" * 16],
+)
+def test_events_after_must_be_one_plain_number(api: Api, query: str) -> None:
+    game_id = api.create()
+    player = api.join(game_id, "Ann")
+    reply = api.client.get(
+        f"/api/game/{game_id}/events?{query}",
+        headers={**player.auth, "Accept": "application/json"},
+    )
+    error = assert_error(reply, ErrorCode.INVALID_REQUEST)
+    assert "`after`" in error["message"]

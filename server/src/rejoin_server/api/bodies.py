@@ -40,7 +40,7 @@ def invalid(message: str) -> ApiError:
 async def read_object(request: Request, limit: int, *, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object. An empty body is `{}` when `optional`."""
     declared = request.headers.get("content-length")
-    if declared is not None and _DIGITS.match(declared) and int(declared) > limit:
+    if declared is not None and _DIGITS.fullmatch(declared) and int(declared) > limit:
         raise invalid(f"The request body is larger than {limit} bytes; send less.")
     chunks: list[bytes] = []
     size = 0
@@ -189,14 +189,18 @@ def _escape(cp: int) -> str:
 
 
 def query_int(request: Request, key: str) -> int | None:
-    raw = request.query_params.get(key)
-    if raw is None or raw == "":
+    """An optional non-negative integer in the query string, given at most once: `?after=` with
+    nothing, or `?after=1&after=2`, is a client bug, not "no value" nor the last one."""
+    given = request.query_params.getlist(key)
+    if not given:
         return None
-    if not _DIGITS.match(raw):
-        raise invalid(f"`{key}` must be a non-negative integer.")
-    return int(raw)
+    if len(given) > 1:
+        raise invalid(f"`{key}` must be given once, not {len(given)} times.")
+    if not _DIGITS.fullmatch(given[0]):
+        raise invalid(f"`{key}` must be a non-negative integer of at most 15 digits.")
+    return int(given[0])
 
 
 def is_seq(text: str) -> bool:
     """True for a plain ASCII number of at most 15 digits."""
-    return bool(_DIGITS.match(text))
+    return bool(_DIGITS.fullmatch(text))
