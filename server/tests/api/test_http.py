@@ -818,6 +818,45 @@ def test_openapi_lists_every_endpoint(api: Api) -> None:
     assert set(codes["enum"]) == {code.value for code in ErrorCode}
 
 
+def _schemas(value: object) -> list[dict[str, object]]:
+    """Every object schema anywhere under `value`."""
+    if isinstance(value, dict):
+        found = [value] if value.get("type") == "object" else []
+        return found + [s for v in value.values() for s in _schemas(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _schemas(v)]
+    return []
+
+
+def test_openapi_says_what_conformance_needs_and_stays_open(api: Api) -> None:
+    """What e2e/server/test_openapi_conformance.py relies on, and what must stay true as fields
+    are added: answers open to new fields, 429 where rate limits apply, the SSE answer, who needs
+    a bearer token."""
+    paths = api.client.get("/openapi.json").json()["paths"]
+    game = "/api/game/{gameId}"
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                for schema in _schemas(response):
+                    assert schema.get("additionalProperties") is not False, (method, path, status)
+    limited = {("post", "/api/games"), ("post", f"{game}/join"), ("get", f"{game}/connection-token"),
+               ("post", f"{game}/persist")}  # fmt: skip
+    for method, path in limited:
+        too_many = paths[path][method]["responses"]["429"]
+        assert too_many["headers"]["Retry-After"]["required"] is True
+    events = paths[f"{game}/events"]["get"]["responses"]["200"]["content"]
+    assert set(events) == {"application/json", "text/event-stream"}
+    # The reconnect token is in the body: no Authorization header to miss.
+    assert paths[f"{game}/reconnect"]["post"]["security"] == []
+    assert paths[f"{game}/state"]["get"]["security"] == [{"bearer": []}]
+    game_id = paths[f"{game}/state"]["get"]["parameters"][0]["schema"]
+    assert game_id["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
+    # Bodies the server checks field by field say so, and the create body takes no other key.
+    create = paths["/api/games"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert create["additionalProperties"] is False
+    assert create["properties"]["seats"] == {"type": "integer", "minimum": 2, "maximum": 9}
+
+
 def test_unknown_routes_and_methods_answer_json_errors(api: Api) -> None:
     for reply in (api.client.get("/nope"), api.client.post("/api/game/x/nope", json={})):
         assert reply.status_code == 404
