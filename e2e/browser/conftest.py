@@ -5,7 +5,7 @@
 - `context_factory(label=None, *, only_origin=None, **new_context_options)`: a new
   `TrackedContext` (one player: its own cookies and localStorage) with a `RequestLog` and an
   `ErrorLog` attached. With `only_origin`, its teardown also asserts that no request left it. All
-  are closed at teardown.
+  are closed at teardown, which fails if any page broke its Content-Security-Policy.
 - `context` / `pw_page`: one tracked context and a page in it.
 - `sqlite_url`: a fresh SQLite file; `server` is overridden here to run on it alone. A test that
   should also run on PostgreSQL asks for `spawn` and `db_url` (the parent conftest's) itself.
@@ -134,6 +134,9 @@ def context_factory(request: pytest.FixtureRequest, browser: Browser) -> Iterato
     for tracked in made:
         if id(tracked) in origins:
             tracked.requests.assert_only(origins[id(tracked)])
+    # The pages' Content-Security-Policy must never have to refuse anything they do.
+    violations = [f"{t.label}: {v}" for t in made for v in t.errors.csp_violations()]
+    assert not violations, "the page broke its Content-Security-Policy:\n" + "\n".join(violations)
 
 
 @pytest.fixture

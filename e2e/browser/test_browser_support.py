@@ -28,7 +28,7 @@ from e2e.support.browser import (
     screenshot,
 )
 from e2e.support.chromium import ChromiumMissing
-from e2e.support.procs import Spawn
+from e2e.support.procs import ServerProcess, Spawn
 from e2e.support.table_page import status, wait_status
 
 from .conftest import ContextFactory
@@ -346,3 +346,60 @@ def test_real_server_page_stays_on_its_origin(
     assert reply.status == 200
     tracked.requests.assert_only(server.url)
     assert not tracked.errors.entries
+
+
+def test_the_servers_page_policy_refuses_inline_code_and_the_error_log_sees_it(
+    server: ServerProcess, browser: Browser
+) -> None:
+    """The server's pages carry a Content-Security-Policy: code injected into a page does not
+    run, and each refusal reaches the ErrorLog as a CSP violation (which fails any test made
+    with `context_factory`; this one opens its context itself, as the violations are its point)."""
+    tracked = TrackedContext.open(browser, "csp")
+    try:
+        page = tracked.new_page()
+        reply = page.goto(f"{server.url}/")
+        assert reply is not None
+        assert "'wasm-unsafe-eval'" in reply.headers["content-security-policy"]
+        page.locator("#create-form").wait_for()
+        assert tracked.errors.csp_violations() == [], tracked.errors.report()
+        # DevTools' own evaluation is outside the policy; what it starts inside the page is not.
+        page.evaluate(
+            """() => {
+              const script = document.createElement("script");
+              script.textContent = "window.__injected = true";
+              document.head.append(script);
+              setTimeout("window.__evaluated = true", 0);
+            }"""
+        )
+        for _ in range(50):  # Playwright delivers console events only while it is called
+            if len(tracked.errors.csp_violations()) >= 2:
+                break
+            page.wait_for_timeout(100)
+        assert page.evaluate("() => [window.__injected, window.__evaluated]") == [None, None]
+        refused = "\n".join(v.text for v in tracked.errors.csp_violations())
+        assert "script-src-elem refused inline" in refused, tracked.errors.report()
+        assert "script-src refused eval" in refused, tracked.errors.report()
+    finally:
+        tracked.close()
+
+
+def test_another_site_cannot_frame_the_servers_pages(
+    site: tuple[str, Path], server: ServerProcess, browser: Browser
+) -> None:
+    base, root = site
+    write_page(root, "framer.html", f'<iframe id="victim" src="{server.url}/"></iframe>')
+    tracked = TrackedContext.open(browser, "framer")
+    try:
+        page = tracked.new_page()
+        with page.expect_response(f"{server.url}/") as framed:
+            page.goto(f"{base}/framer.html")
+        assert framed.value.headers["x-frame-options"] == "DENY"
+        page.wait_for_timeout(300)
+        frame = page.frame_locator("#victim")
+        # Chromium puts its error page in the frame instead of the lobby.
+        assert frame.locator("#create-form").count() == 0
+        assert any("frame-ancestors" in text for text in tracked.errors.texts), (
+            tracked.errors.report()
+        )
+    finally:
+        tracked.close()

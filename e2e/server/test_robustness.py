@@ -99,7 +99,7 @@ def cases(game: str, session: str, other_session: str, admin: str, seat: int) ->
         {"name": "Zed", "seat": -1},
         {"name": "Zed", "seat": 99},
         {"name": "Zed", "seat": True},
-        {"name": "Zed", "seat": 1.0},
+        {"name": "Zed", "seat": 1.5},
     ]
     for bad in join_bodies:
         out.append(Case(f"join {bad}", "POST", join, (BAD,), body=bad))

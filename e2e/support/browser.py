@@ -4,7 +4,9 @@
   default /usr/bin/chromium). A missing Chromium is an error, never a skip.
 - `RequestLog`: every request (and WebSocket) a browser context makes; `assert_only(origin)` fails
   naming each one that went anywhere but the test server.
-- `ErrorLog`: every `console.error` and uncaught page error, per page, for failure reports.
+- `ErrorLog`: every `console.error` and uncaught page error, per page, for failure reports;
+  `csp_violations()`: those that are the page's Content-Security-Policy refusing something (every
+  page reports each violation as a console error: `TrackedContext` installs `CSP_WATCH`).
 - `artifact_dir(request)` / `screenshot(page, request, name)`: PNGs under
   `.reports/e2e-artifacts/<test>/` at the repository root.
 - The table page's `#status` element: `support.table_page.status` / `wait_status`.
@@ -147,6 +149,17 @@ class RequestLog:
 
 # Console errors and page errors.
 
+CSP_VIOLATION = "CSP violation:"
+# Chromium logs most violations to the console itself, but not in one wording, and some (a
+# blocked WebAssembly compile) only as the exception the page then sees. The page's own
+# `securitypolicyviolation` event names every one alike. Init scripts run outside the policy.
+CSP_WATCH = f"""
+document.addEventListener("securitypolicyviolation", (e) => {{
+  console.error(`{CSP_VIOLATION} ${{e.effectiveDirective}} refused ${{e.blockedURI || "inline code"}}`
+    + ` (${{e.sourceFile || "?"}}:${{e.lineNumber}}; policy: ${{e.originalPolicy}})`);
+}});
+"""
+
 
 @dataclass(frozen=True)
 class PageError:
@@ -189,6 +202,10 @@ class ErrorLog:
     def for_page(self, page: Page) -> list[PageError]:
         return [entry for entry in self.entries if entry.source is page]
 
+    def csp_violations(self) -> list[PageError]:
+        """What a page's Content-Security-Policy refused (see `CSP_WATCH`)."""
+        return [entry for entry in self.entries if entry.text.startswith(CSP_VIOLATION)]
+
     @property
     def texts(self) -> list[str]:
         return [entry.text for entry in self.entries]
@@ -228,6 +245,7 @@ class TrackedContext:
         """`browser.new_context(**options)` with both logs attached before any page exists."""
         context = browser.new_context(**options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        context.add_init_script(CSP_WATCH)
         return cls(
             context, RequestLog(label).attach(context), ErrorLog(label).attach(context), label
         )

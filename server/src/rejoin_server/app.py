@@ -177,6 +177,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = str(exc.detail)
     response = error(ErrorCode.INVALID_REQUEST, message)
     response.status_code = exc.status_code
+    if exc.status_code == 405:
+        # RFC 9110: a 405 lists what the resource does allow. Starlette's names only the first
+        # route it matched, and `…/persist` is two routes (POST and DELETE). The static folders'
+        # own 405 already says GET, HEAD.
+        response.headers["Allow"] = ", ".join(_allowed_methods(request, exc))
     return response
 
 
@@ -191,6 +196,15 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     )
     # Nobody reads it (uvicorn drops what is sent on a closed connection).
     return error(ErrorCode.INVALID_REQUEST, "The request body did not arrive.")
+
+
+def _allowed_methods(request: Request, exc: HTTPException) -> list[str]:
+    allowed = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
+    path = request.scope.get("path", "")
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            allowed |= route.methods
+    return sorted(allowed)
 
 
 async def _bug(request: Request, exc: Exception) -> Response:

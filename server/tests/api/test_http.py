@@ -83,6 +83,24 @@ def test_create_a_game_with_settings(api: Api) -> None:
     assert data["gameId"] != api.create()
 
 
+def test_integers_written_with_a_zero_fraction_are_integers(api: Api) -> None:
+    """JSON (and JSON Schema's `integer`) does not tell 6 from 6.0; a fraction is still refused."""
+    reply = api.client.post("/api/games", json={"seats": 3.0, "startingStack": 500.0})
+    assert reply.status_code == 201, reply.text
+    created = reply.json()
+    assert (created["seats"], created["startingStack"]) == (3, 500)
+    assert isinstance(created["seats"], int)
+    game_id = created["gameId"]
+    joined = api.client.post(f"/api/game/{game_id}/join", json={"name": "Ann", "seat": 2.0})
+    assert joined.status_code == 201, joined.text
+    assert joined.json()["seat"] == 2
+    player = api.join(game_id, "Bob")
+    reconnected = api.reconnect(player, lastSeq=1.0)
+    assert reconnected.status_code == 200, reconnected.text
+    assert [e["seq"] for e in reconnected.json()["missedEvents"]] == [2]
+    assert_error(api.reconnect(player, lastSeq=1.5), ErrorCode.INVALID_REQUEST)
+
+
 @pytest.mark.parametrize(
     "settings",
     [
@@ -90,7 +108,7 @@ def test_create_a_game_with_settings(api: Api) -> None:
         {"seats": 10},
         {"seats": True},
         {"seats": "6"},
-        {"seats": 6.0},
+        {"seats": 6.5},
         {"seats": None},
         {"smallBlind": 0},
         {"smallBlind": 5, "bigBlind": 2},
@@ -183,7 +201,7 @@ def test_join_errors(api: Api) -> None:
         {"name": "x" * 65},
         {"name": "Bob", "seat": True},
         {"name": "Bob", "seat": "0"},
-        {"name": "Bob", "seat": 0.0},
+        {"name": "Bob", "seat": 0.5},
         {"name": "Bob", "seat": -1},
         {"name": "Bob", "seat": 2},
         {"name": "Bob", "seat": 65},
@@ -853,6 +871,45 @@ def test_openapi_lists_every_endpoint(api: Api) -> None:
     assert set(codes["enum"]) == {code.value for code in ErrorCode}
 
 
+def _schemas(value: object) -> list[dict[str, object]]:
+    """Every object schema anywhere under `value`."""
+    if isinstance(value, dict):
+        found = [value] if value.get("type") == "object" else []
+        return found + [s for v in value.values() for s in _schemas(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _schemas(v)]
+    return []
+
+
+def test_openapi_says_what_conformance_needs_and_stays_open(api: Api) -> None:
+    """What e2e/server/test_openapi_conformance.py relies on, and what must stay true as fields
+    are added: answers open to new fields, 429 where rate limits apply, the SSE answer, who needs
+    a bearer token."""
+    paths = api.client.get("/openapi.json").json()["paths"]
+    game = "/api/game/{gameId}"
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                for schema in _schemas(response):
+                    assert schema.get("additionalProperties") is not False, (method, path, status)
+    limited = {("post", "/api/games"), ("post", f"{game}/join"), ("get", f"{game}/connection-token"),
+               ("post", f"{game}/persist")}  # fmt: skip
+    for method, path in limited:
+        too_many = paths[path][method]["responses"]["429"]
+        assert too_many["headers"]["Retry-After"]["required"] is True
+    events = paths[f"{game}/events"]["get"]["responses"]["200"]["content"]
+    assert set(events) == {"application/json", "text/event-stream"}
+    # The reconnect token is in the body: no Authorization header to miss.
+    assert paths[f"{game}/reconnect"]["post"]["security"] == []
+    assert paths[f"{game}/state"]["get"]["security"] == [{"bearer": []}]
+    game_id = paths[f"{game}/state"]["get"]["parameters"][0]["schema"]
+    assert game_id["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
+    # Bodies the server checks field by field say so, and the create body takes no other key.
+    create = paths["/api/games"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert create["additionalProperties"] is False
+    assert create["properties"]["seats"] == {"type": "integer", "minimum": 2, "maximum": 9}
+
+
 def test_unknown_routes_and_methods_answer_json_errors(api: Api) -> None:
     for reply in (api.client.get("/nope"), api.client.post("/api/game/x/nope", json={})):
         assert reply.status_code == 404
@@ -863,6 +920,28 @@ def test_unknown_routes_and_methods_answer_json_errors(api: Api) -> None:
     reply = api.client.get("/api/games")
     assert reply.status_code == 405
     assert reply.json()["success"] is False
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/api/games", "POST"),
+        ("TRACE", "/api/game/{game}/join", "POST"),
+        # Two routes share this path; the answer names both.
+        ("PUT", "/api/game/{game}/persist", "DELETE, POST"),
+        ("GET", "/api/game/{game}/persist", "DELETE, POST"),
+        ("PATCH", "/api/game/{game}/state", "GET, HEAD"),
+        ("POST", "/api/game/{game}/events", "GET, HEAD"),
+        ("DELETE", "/healthz", "GET, HEAD"),
+        ("POST", "/openapi.json", "GET, HEAD"),
+    ],
+)
+def test_a_method_not_allowed_says_which_are(api: Api, method: str, path: str, allow: str) -> None:
+    game_id = api.create()
+    reply = api.client.request(method, path.format(game=game_id))
+    assert_error(reply, ErrorCode.INVALID_REQUEST, 405)
+    assert reply.headers["allow"] == allow
+    assert method in reply.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -1084,3 +1163,18 @@ def test_a_player_never_sees_another_players_hole_cards_before_showdown(api: Api
             actor = api.to_act(players)
             legal = {a["type"] for a in api.state(actor)["gameState"]["you"]["legalActions"]}
             assert api.act(actor, "call" if "call" in legal else "check").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["after=", "after=1&after=2", "after=5%0A", "after=-1", "after=1.0", "after=" + "9" * 16],
+)
+def test_events_after_must_be_one_plain_number(api: Api, query: str) -> None:
+    game_id = api.create()
+    player = api.join(game_id, "Ann")
+    reply = api.client.get(
+        f"/api/game/{game_id}/events?{query}",
+        headers={**player.auth, "Accept": "application/json"},
+    )
+    error = assert_error(reply, ErrorCode.INVALID_REQUEST)
+    assert "`after`" in error["message"]

@@ -4,8 +4,10 @@ with the content types a browser needs, and a page that says how to build a miss
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rejoin_server.api.web import WebBundle, default_web_dir
@@ -106,3 +108,70 @@ def test_the_default_folder_is_this_checkouts_client_sdk_web() -> None:
     assert found.name == "web"
     assert (found / "package.json").is_file()
     assert WebBundle.at(None).root == found
+
+
+def _assert_page_headers(reply: httpx.Response) -> None:
+    where = f"{reply.request.method} {reply.request.url.path} ({reply.status_code})"
+    assert reply.headers["content-type"].startswith("text/html"), where
+    policy = {
+        directive.split()[0]: directive.split()[1:]
+        for directive in reply.headers["content-security-policy"].split(";")
+        if directive.strip()
+    }
+    assert policy["default-src"] == ["'self'"], where
+    # Pyodide compiles WebAssembly; nothing else may be evaluated, and no inline script runs.
+    assert policy["script-src"] == ["'self'", "'wasm-unsafe-eval'"], where
+    assert policy["connect-src"] == ["'self'"], where
+    assert policy["object-src"] == ["'none'"], where
+    assert policy["frame-ancestors"] == ["'none'"], where
+    assert reply.headers["x-frame-options"] == "DENY", where
+    assert reply.headers["referrer-policy"] == "no-referrer", where
+    assert reply.headers["x-content-type-options"] == "nosniff", where
+
+
+def test_every_html_page_sends_the_security_headers(tmp_path: Path) -> None:
+    web = built_bundle(tmp_path / "web")
+    (web / "static" / "ui-preview.html").write_text("<title>preview</title>")
+    with running(web_dir=str(web)) as api:
+        pages = [
+            api.client.get("/"),
+            api.client.get(f"/play/{GAME_ID}"),
+            api.client.get("/play/<script>"),  # the not-found page
+            api.client.get("/static/ui-preview.html"),
+            api.client.head(f"/play/{GAME_ID}"),
+        ]
+        assert [p.status_code for p in pages] == [200, 200, 404, 200, 200]
+        for page in pages:
+            _assert_page_headers(page)
+        # A revalidated page keeps its policy.
+        first = pages[3]
+        again = api.client.get(
+            "/static/ui-preview.html", headers={"If-None-Match": first.headers["etag"]}
+        )
+        assert again.status_code == 304
+        assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
+        # Scripts are not pages: no policy of their own (the page's governs them).
+        assert "content-security-policy" not in api.client.get("/static/boot.mjs").headers
+
+
+def test_the_not_built_pages_send_the_security_headers(tmp_path: Path) -> None:
+    with running(web_dir=str(tmp_path / "empty")) as api:
+        pages = [api.client.get("/"), api.client.get(f"/play/{GAME_ID}")]
+        assert [p.status_code for p in pages] == [503, 503]
+        for page in pages:
+            _assert_page_headers(page)
+
+
+def test_the_repositorys_pages_have_no_inline_script_or_style() -> None:
+    """The policy runs no inline script and applies no inline style: a page that had one would
+    break in the browser, so none of the shipped pages may."""
+    static = default_web_dir() / "static"
+    pages = sorted(static.glob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text()
+        for script in re.findall(r"<script\b[^>]*>(.*?)</script>", text, re.DOTALL | re.IGNORECASE):
+            assert not script.strip(), f"{page.name}: inline script"
+        assert "<style" not in text.lower(), f"{page.name}: inline style"
+        assert not re.search(r"\son\w+\s*=", text, re.IGNORECASE), f"{page.name}: inline handler"
+        assert not re.search(r"\sstyle\s*=", text, re.IGNORECASE), f"{page.name}: style attribute"

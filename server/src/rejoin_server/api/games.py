@@ -22,6 +22,7 @@ from rejoin_server.tokens.service import IssuedToken, new_claim
 
 ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
 MAX_ACTION_ID = 64  # the longest actionId kept, over HTTP and WebSocket alike
+MAX_NAME = 64  # the longest name a join reads, before the game's own rule
 
 
 def scoped_action_id(player_id: str, action_id: str) -> str:
@@ -58,7 +59,9 @@ async def join(request: Request) -> Response:
     )
     game_id = request.path_params["game_id"]
     body = await bodies.read_object(request, svc.settings.max_body_bytes)
-    name = bodies.required_string(body, "name", max_length=64)
+    # The game has its own length rule (poker: 1 to 32 once trimmed); this bound only keeps a
+    # body's name from being stored at any length.
+    name = bodies.player_name(body, "name", max_length=MAX_NAME)
     seat = bodies.integer(body, "seat", high=64)
     live = await svc.host.get(game_id)
     player_id = uuid.uuid4().hex

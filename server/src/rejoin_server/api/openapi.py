@@ -1,8 +1,18 @@
 """`GET /openapi.json`: the OpenAPI 3.1 description of DESIGN §2's table, written out by hand
-(the endpoints validate their bodies themselves, so there are no models to derive it from)."""
+(the endpoints validate their bodies themselves, so there are no models to derive it from).
+
+It says what the server does, and e2e/server/test_openapi_conformance.py holds it to that with
+schemathesis against a running server: every bound a field has here is the one its endpoint
+enforces (the ids' and names' patterns come from `bodies`, the table's limits from the poker
+settings), and whatever the schema admits the server accepts but for rules between fields or with
+the game's state that JSON Schema cannot state (said in each field's description). Answers stay
+open: fields may be added to them. The rate-limited endpoints document 429 with `Retry-After`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -10,130 +20,427 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server.api import bodies
+from rejoin_server.api.games import ACTION_TYPES, MAX_ACTION_ID, MAX_NAME
+from rejoin_server.api.reconnect import MAX_CLIENT_ID, MAX_PLAYER_ID, MAX_TOKEN
 from rejoin_server.api.responses import ok
+from rejoin_server.games.poker import settings as poker
 
-_GAME_ID = {"name": "gameId", "in": "path", "required": True, "schema": {"type": "string"}}
-_INT = {"type": "integer"}
-_STR = {"type": "string"}
-_BOOL = {"type": "boolean"}
-_OBJ = {"type": "object"}
+Schema = dict[str, Any]
+
+_MAX_COUNT = 2**53  # `bodies.integer`'s default bound: exact in every JSON reader
+_MAX_SEQ_DIGITS = 15  # `bodies.query_int` reads at most 15 digits
+_STR: Schema = {"type": "string"}
+_BOOL: Schema = {"type": "boolean"}
+_OBJ: Schema = {"type": "object"}
+_TRUE: Schema = {"const": True}
+_TIME: Schema = {"type": "string", "format": "date-time"}
+_GAME_ID: Schema = {"type": "string", "pattern": bodies.GAME_ID.pattern}
+_SEQ: Schema = {"type": "integer", "minimum": 0}
 
 
-def _body(props: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    schema = {"type": "object", "properties": props, "required": list(required)}
-    return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
+def _int(low: int, high: int, description: str | None = None) -> Schema:
+    schema: Schema = {"type": "integer", "minimum": low, "maximum": high}
+    if description:
+        schema["description"] = description
+    return schema
 
 
-def _answer(status: int, props: dict[str, Any], description: str) -> dict[str, Any]:
-    schema = {"type": "object", "properties": props}
+def _text(max_length: int) -> Schema:
+    """What `bodies.string` accepts: 1 to `max_length` characters, no ASCII control character."""
     return {
-        str(status): {
-            "description": description,
-            "content": {"application/json": {"schema": schema}},
-        }
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_length,
+        "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
     }
 
 
-_TOKEN_PROPS: dict[str, Any] = {"token": _STR, "expiresAt": _STR, "playerId": _STR}
-_TOKEN = {"type": "object", "properties": _TOKEN_PROPS}
+def _or_null(schema: Schema) -> Schema:
+    """An optional field the server reads `null` in as left out (as the WebSocket protocol does)."""
+    return {**schema, "type": [schema["type"], "null"]}
 
-# (method, path, summary, who may call, request body, success status, answer properties)
-_ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any] | None, int, dict[str, Any]]] = [
-    ("post", "/api/games", "Create a poker table", "anyone",
-     _body({"seats": _INT, "smallBlind": _INT, "bigBlind": _INT, "startingStack": _INT,
-            "actionTimeoutMs": _INT, "autoNextHand": _BOOL, "nextHandDelayMs": _INT}),
-     201, {"gameId": _STR, "status": _STR}),
-    ("post", "/api/game/{gameId}/join", "Take a seat", "anyone",
-     _body({"name": _STR, "seat": _INT}, ("name",)),
-     201, {"playerId": _STR, "seat": _INT, "sessionToken": _STR, "connectionToken": _TOKEN}),
-    ("post", "/api/game/{gameId}/start", "Start the next hand", "seated player", None,
-     200, {"success": _BOOL, "handNumber": _INT, "seq": _INT}),
-    ("post", "/api/game/{gameId}/action", "Act (idempotent by actionId)", "seated player",
-     _body({"actionId": _STR, "type": {"enum": ["fold", "check", "call", "bet", "raise", "allin"]},
-            "amount": _INT, "atSeq": _INT}, ("actionId", "type")),
-     200, {"success": _BOOL, "seq": _INT, "duplicate": _BOOL, "durable": _BOOL}),
-    ("get", "/api/game/{gameId}/state", "The player's view", "seated player", None,
-     200, {"gameState": _OBJ, "seq": _INT}),
-    ("get", "/api/game/{gameId}/events", "Events after ?after= (SSE, or JSON with Accept)",
-     "seated player (?session= allowed)", None, 200, {"events": {"type": "array"}, "seq": _INT}),
-    ("get", "/api/game/{gameId}/connection-token", "A fresh reconnect token", "seated player",
-     None, 200, _TOKEN_PROPS),
-    ("post", "/api/game/{gameId}/reconnect", "Resume a seat with a reconnect token",
-     "holder of a reconnect token",
-     _body({"gameId": _STR, "playerId": _STR, "reconnectToken": _STR, "lastSeq": _INT,
-            "clientId": _STR}, ("playerId", "reconnectToken")),
-     200, {"success": _BOOL, "gameState": _OBJ, "reconnectedAt": _STR,
-           "missedEvents": {"type": "array"}, "resync": _BOOL, "seq": _INT,
-           "connectionToken": _TOKEN, "sessionToken": _STR}),
-    ("post", "/api/game/{gameId}/persist", "Snapshot the game now", "admin or seated player",
-     _body({"gameId": _STR, "forceOverwrite": _BOOL}),
-     200, {"success": _BOOL, "persistedAt": _STR, "version": _INT}),
-    ("get", "/api/game/{gameId}/restore", "The stored game (loaded if not in memory)",
-     "admin (full state) or seated player (own view)", None,
-     200, {"success": _BOOL, "gameState": _OBJ, "version": _INT, "persistedAt": _STR}),
-    ("delete", "/api/game/{gameId}/persist", "Delete a game and everything stored of it",
-     "admin; a seated player once completed", None,
-     200, {"success": _BOOL, "deleted": {"type": "object", "properties": {
-         "events": _INT, "snapshots": _INT, "tokens": _INT}}}),
-    ("get", "/healthz", "Health and degraded state", "anyone", None,
-     200, {"status": {"enum": ["ok", "degraded"]}, "storage": _STR, "pendingWrites": _INT}),
-]  # fmt: skip
+
+def _object(props: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
+    schema: Schema = {"type": "object", "properties": props, **extra}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _name() -> Schema:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": poker.MAX_NAME_LENGTH,
+        "pattern": bodies.name_pattern(),
+        "description": f"1 to {poker.MAX_NAME_LENGTH} characters once surrounding spaces are "
+        f"trimmed (at most {MAX_NAME} before); no control or invisible formatting characters "
+        "(the zero-width joiner and non-joiner are allowed), and at least one visible one.",
+    }
+
+
+_TOKEN = _object(
+    {"token": _STR, "expiresAt": _TIME, "playerId": _STR}, ("token", "expiresAt", "playerId")
+)
+_EVENT = _object(
+    {"seq": _SEQ, "kind": _STR, "at": {**_SEQ, "description": "ms since the epoch"}, "data": _OBJ},
+    ("seq", "kind", "at", "data"),
+    description="An event as this player may see it.",
+)
+# One Server-Sent Event (OpenAPI 3.1 describes a stream's items with the media type's schema).
+_SSE_EVENT = _object(
+    {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The event's seq."},
+        "event": {"type": "string", "description": "The event's kind."},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "The event as JSON, as in the JSON answer's `events`.",
+        },
+    },
+    ("data",),
+)
+_ERROR = _object(
+    {
+        "success": {"const": False},
+        "error": _object(
+            {
+                "code": {"enum": [c.value for c in ErrorCode]},
+                "message": {"type": "string", "description": "What to do about it."},
+                "details": _OBJ,
+            },
+            ("code", "message"),
+        ),
+    },
+    ("success", "error"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    method: str
+    path: str
+    summary: str
+    who: str
+    status: int
+    answer: Schema
+    body: Schema | None = None
+    body_required: bool = False
+    security: tuple[str, ...] = ()  # alternative schemes; none: anyone may call
+    parameters: tuple[Schema, ...] = ()
+    rate_limited: bool = False
+    description: str = ""
+
+
+def _operations() -> list[_Operation]:
+    """DESIGN §2's table; built on demand, as the name's pattern scans Unicode."""
+    chips = poker.MAX_CHIPS
+    session = ("bearer",)
+    return [
+        _Operation(
+            "post", "/api/games", "Create a poker table", "anyone", 201,
+            _object({"gameId": _GAME_ID, "status": _STR}, ("gameId", "status")),
+            body=_object(
+                {
+                    "seats": _int(poker.MIN_SEATS, poker.MAX_SEATS),
+                    "smallBlind": _int(1, chips),
+                    "bigBlind": _int(1, chips, "At least `smallBlind`."),
+                    "startingStack": _int(1, chips, "At least `bigBlind`."),
+                    "actionTimeoutMs": _int(0, poker.MAX_ACTION_TIMEOUT_MS),
+                    "autoNextHand": _BOOL,
+                    "nextHandDelayMs": _int(0, poker.MAX_NEXT_HAND_DELAY_MS),
+                },
+                additionalProperties=False,
+                description="Every setting may be left out for its default; an empty body is {}.",
+            ),
+            rate_limited=True,
+        ),
+        _Operation(
+            "post", "/api/game/{gameId}/join", "Take a seat", "anyone", 201,
+            _object(
+                {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
+                ("playerId", "seat", "sessionToken", "connectionToken"),
+            ),
+            body=_object(
+                {
+                    "name": _name(),
+                    "seat": _or_null(
+                        _int(0, poker.MAX_SEATS - 1, "Below the table's `seats`; left out: the "
+                             "first free seat.")
+                    ),
+                },
+                ("name",),
+            ),
+            body_required=True,
+            rate_limited=True,
+        ),
+        _Operation(
+            "post", "/api/game/{gameId}/start", "Start the next hand", "seated player", 200,
+            _object(
+                {"success": _TRUE, "handNumber": _SEQ, "seq": _SEQ},
+                ("success", "handNumber", "seq"),
+            ),
+            security=session,
+        ),
+        _Operation(
+            "post", "/api/game/{gameId}/action", "Act (idempotent by actionId)", "seated player",
+            200,
+            _object(
+                {"success": _TRUE, "seq": _SEQ, "duplicate": _BOOL, "durable": _BOOL},
+                ("success", "seq", "duplicate", "durable"),
+            ),
+            body=_object(
+                {
+                    "actionId": _text(MAX_ACTION_ID),
+                    "type": {"type": "string", "enum": list(ACTION_TYPES)},
+                    "amount": _or_null(_int(0, _MAX_COUNT)),
+                    "atSeq": _or_null(_int(0, _MAX_COUNT)),
+                },
+                ("actionId", "type"),
+                description="What is legal right now is the game's: a move against the rules "
+                "is refused with invalid_action, out of turn with not_your_turn.",
+            ),
+            body_required=True,
+            security=session,
+        ),
+        _Operation(
+            "get", "/api/game/{gameId}/state", "The player's view", "seated player", 200,
+            _object({"gameState": _OBJ, "seq": _SEQ}, ("gameState", "seq")),
+            security=session,
+        ),
+        _Operation(
+            "get", "/api/game/{gameId}/events", "Events after ?after=", "seated player", 200,
+            _object({"events": {"type": "array", "items": _EVENT}, "seq": _SEQ}, ("events", "seq")),
+            security=(*session, "sessionQuery"),
+            parameters=(
+                {
+                    "name": "after",
+                    "in": "query",
+                    "schema": _int(0, 10**_MAX_SEQ_DIGITS - 1),
+                    "description": "The last seq the client has (default 0).",
+                },
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "schema": _STR,
+                    "description": "An EventSource resuming: a seq replaces `after`; anything "
+                    "else is ignored.",
+                },
+            ),
+            description="Server-Sent Events (`id:` is the seq) unless the request accepts "
+            "application/json and not text/event-stream: then one page of events as JSON.",
+        ),
+        _Operation(
+            "get", "/api/game/{gameId}/connection-token", "A fresh reconnect token",
+            "seated player", 200, _TOKEN, security=session, rate_limited=True,
+        ),
+        _Operation(
+            "post", "/api/game/{gameId}/reconnect", "Resume a seat with a reconnect token",
+            "holder of a reconnect token (in the body)", 200,
+            _object(
+                {
+                    "success": _TRUE,
+                    "gameState": _OBJ,
+                    "reconnectedAt": _TIME,
+                    "missedEvents": {"type": "array", "items": _EVENT},
+                    "resync": _BOOL,
+                    "seq": _SEQ,
+                    "connectionToken": _TOKEN,
+                    "sessionToken": _STR,
+                },
+                ("success", "gameState", "reconnectedAt", "missedEvents", "resync", "seq",
+                 "connectionToken", "sessionToken"),
+            ),
+            body=_object(
+                {
+                    "gameId": _or_null(
+                        {**_GAME_ID, "description": "If given, the game in the path."}
+                    ),
+                    "playerId": _text(MAX_PLAYER_ID),
+                    "reconnectToken": _text(MAX_TOKEN),
+                    "lastSeq": _or_null(
+                        _int(0, _MAX_COUNT, "The last seq the client has; null: send the state.")
+                    ),
+                    "clientId": _or_null(_text(MAX_CLIENT_ID)),
+                },
+                ("playerId", "reconnectToken"),
+            ),
+            body_required=True,
+        ),
+        _Operation(
+            "post", "/api/game/{gameId}/persist", "Snapshot the game now",
+            "admin or seated player", 200,
+            _object(
+                {"success": _TRUE, "persistedAt": _TIME, "version": _SEQ},
+                ("success", "persistedAt", "version"),
+            ),
+            body=_object(
+                {
+                    "gameId": _or_null(
+                        {**_GAME_ID, "description": "If given, the game in the path."}
+                    ),
+                    "forceOverwrite": _BOOL,
+                },
+                description="May be left out.",
+            ),
+            security=session,
+            rate_limited=True,
+        ),
+        _Operation(
+            "get", "/api/game/{gameId}/restore", "The stored game (loaded if not in memory)",
+            "admin (full state) or seated player (own view)", 200,
+            _object(
+                {
+                    "success": _TRUE,
+                    "gameState": _OBJ,
+                    "version": _SEQ,
+                    "durableVersion": _SEQ,
+                    "persistedAt": _TIME,
+                },
+                ("success", "gameState", "version", "durableVersion", "persistedAt"),
+            ),
+            security=session,
+        ),
+        _Operation(
+            "delete", "/api/game/{gameId}/persist", "Delete a game and everything stored of it",
+            "admin; a seated player once completed", 200,
+            _object(
+                {
+                    "success": _TRUE,
+                    "deleted": _object(
+                        {"events": _SEQ, "snapshots": _SEQ, "tokens": _SEQ},
+                        ("events", "snapshots", "tokens"),
+                    ),
+                },
+                ("success", "deleted"),
+            ),
+            security=session,
+        ),
+        _Operation(
+            "get", "/healthz", "Health and degraded state", "anyone", 200,
+            _object(
+                {
+                    "status": {"enum": ["ok", "degraded"]},
+                    "storage": {"enum": ["available", "unavailable"]},
+                    "backend": _STR,
+                    "durability": {"enum": ["strict", "relaxed"]},
+                    "pendingWrites": _SEQ,
+                    "gamesActive": _SEQ,
+                },
+                ("status", "storage", "pendingWrites"),
+            ),
+        ),
+    ]  # fmt: skip
+
+
+def _json(schema: Schema) -> Schema:
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(op: _Operation) -> Schema:
+    success: Schema = {"description": "Success", "content": _json(op.answer)}
+    if op.path.endswith("/events"):
+        success["content"]["text/event-stream"] = {"schema": _SSE_EVENT}
+    responses: Schema = {
+        str(op.status): success,
+        "default": {
+            "description": "An error with a stable code (DESIGN §2)",
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        },
+    }
+    if op.rate_limited:
+        responses["429"] = {
+            "description": "rate_limited: too many of these from this address or player",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds until the next one is accepted.",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 0},
+                }
+            },
+            "content": _json({"$ref": "#/components/schemas/Error"}),
+        }
+    operation: Schema = {
+        "summary": op.summary,
+        "description": f"Who: {op.who}. {op.description}".strip(),
+        "responses": responses,
+        # Anyone may call an operation without a scheme (join, reconnect: its token is in the body).
+        "security": [{scheme: []} for scheme in op.security],
+    }
+    parameters = list(op.parameters)
+    if "{gameId}" in op.path:
+        parameters.insert(
+            0,
+            {
+                "name": "gameId",
+                "in": "path",
+                "required": True,
+                "schema": _GAME_ID,
+                "description": "Any other id is game_not_found.",
+            },
+        )
+    if parameters:
+        operation["parameters"] = parameters
+    if op.body is not None:
+        operation["requestBody"] = {"required": op.body_required, "content": _json(op.body)}
+    return operation
 
 
 @cache
 def build() -> dict[str, Any]:
-    error = {
-        "type": "object",
-        "properties": {
-            "success": {"const": False},
-            "error": {
-                "type": "object",
-                "properties": {"code": {"enum": [c.value for c in ErrorCode]}, "message": _STR},
-                "required": ["code", "message"],
-            },
-        },
-    }
     paths: dict[str, Any] = {}
-    for method, path, summary, who, body, status, props in _ENDPOINTS:
-        operation: dict[str, Any] = {
-            "summary": summary,
-            "description": f"Who: {who}.",
+    for op in _operations():
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    paths["/metrics"] = {
+        "get": {
+            "summary": "Prometheus metrics",
+            "description": "Who: anyone from the server's own host (loopback); elsewhere admin.",
+            "security": [{}, {"bearer": []}],
             "responses": {
-                **_answer(status, props, "Success"),
+                "200": {
+                    "description": "Prometheus text exposition format",
+                    "content": {"text/plain": {"schema": _STR}},
+                },
                 "default": {
                     "description": "An error with a stable code (DESIGN §2)",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
+                    "content": _json({"$ref": "#/components/schemas/Error"}),
                 },
             },
         }
-        if "{gameId}" in path:
-            operation["parameters"] = [_GAME_ID]
-        if body is not None:
-            operation["requestBody"] = body
-        if who != "anyone":
-            operation["security"] = [{"bearer": []}]
-        paths.setdefault(path, {})[method] = operation
-    paths["/metrics"] = {
-        "get": {
-            "summary": "Prometheus metrics (loopback, else admin)",
-            "responses": {"200": {"description": "Prometheus text"}},
-        }
     }
     paths["/openapi.json"] = {
-        "get": {"summary": "This schema", "responses": {"200": {"description": "OpenAPI 3.1"}}}
+        "get": {
+            "summary": "This schema",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": _json(_OBJ)}},
+        }
     }
     return {
         "openapi": "3.1.0",
         "info": {"title": "rejoin reference server", "version": "0.1.0"},
         "paths": paths,
         "components": {
-            "schemas": {"Error": error},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": _ERROR},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A seated player's session token (from join or reconnect), "
+                    "or the operator's admin token.",
+                },
+                "sessionQuery": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "session",
+                    "description": "The session token as `?session=`, for an EventSource, which "
+                    "cannot send headers.",
+                },
+            },
         },
     }
 
 
 async def schema(request: Request) -> Response:
-    return ok(build())
+    # The first build scans Unicode for the name's pattern: off the event loop.
+    return ok(await asyncio.to_thread(build))

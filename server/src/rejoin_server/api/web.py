@@ -11,6 +11,10 @@ from anywhere but this server:
 
 The server imports nothing of the SDK: it serves these as files. Without a built bundle the table
 page answers 503 with a page that says how to build it; the API works either way.
+
+Every HTML page (the lobby, the table, the not-built and not-found pages, any `.html` under
+`/static/`) carries `PAGE_HEADERS`: a Content-Security-Policy that lets a page load and connect
+to this server only, and never be framed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import html
 import mimetypes
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +36,7 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.responses import error
 
-__all__ = ["WebBundle", "default_web_dir", "routes"]
+__all__ = ["CONTENT_SECURITY_POLICY", "PAGE_HEADERS", "WebBundle", "default_web_dir", "routes"]
 
 # Pyodide hangs for ever on a .wasm not served as application/wasm; Python's table may lack both.
 mimetypes.add_type("application/wasm", ".wasm")
@@ -45,6 +50,30 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+
+# The pages' policy. Everything comes from this origin ('self' covers the same-origin WebSocket
+# in CSP Level 3). Pyodide compiles WebAssembly, which needs 'wasm-unsafe-eval' and nothing more:
+# no 'unsafe-eval', no inline script or style. `data:` images are the pages' empty favicon.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that predate it
+    # A table's address is its id: it is not handed to any other site a page links to.
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 BUILD_HINT = (
     "python3 -m pip install nox && python3 -m nox -s bundle   "
@@ -101,7 +130,7 @@ def routes(bundle: WebBundle) -> list[BaseRoute]:
         page = bundle.static / "lobby.html"
         if not page.is_file():
             return _not_built(bundle, [f"the pages ({bundle.static})"])
-        return FileResponse(page, headers={"Cache-Control": "no-cache"})
+        return FileResponse(page, headers={"Cache-Control": "no-cache", **PAGE_HEADERS})
 
     async def play(request: Request) -> Response:
         game_id = request.path_params["game_id"]
@@ -109,11 +138,14 @@ def routes(bundle: WebBundle) -> list[BaseRoute]:
             return HTMLResponse(
                 _page("No such table", f"<p>{html.escape(game_id[:80])!s} is not a table id.</p>"),
                 status_code=404,
+                headers=PAGE_HEADERS,
             )
         gaps = bundle.missing()
         if gaps:
             return _not_built(bundle, gaps)
-        return FileResponse(bundle.static / "play.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(
+            bundle.static / "play.html", headers={"Cache-Control": "no-cache", **PAGE_HEADERS}
+        )
 
     return [
         Route("/", lobby, methods=["GET"]),
@@ -135,10 +167,12 @@ class _BundleFiles(StaticFiles):
         self._folder = directory
         self._revalidate = revalidate
 
-    def file_response(self, *args: Any, **kwargs: Any) -> Response:
-        response = super().file_response(*args, **kwargs)
+    def file_response(self, full_path: PathLike[str] | str, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(full_path, *args, **kwargs)
         if self._revalidate:
             response.headers["Cache-Control"] = "no-cache"
+        if Path(full_path).suffix.lower() in (".html", ".htm"):
+            response.headers.update(PAGE_HEADERS)  # a 304 too: it refreshes the cached headers
         return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -166,7 +200,7 @@ def _not_built(bundle: WebBundle, gaps: list[str]) -> Response:
         f"in <code>{html.escape(str(bundle.root))}</code> (<code>--web-dir</code> or "
         "<code>REJOIN_WEB_DIR</code> to change).</p>"
     )
-    return HTMLResponse(_page("Bundle not built", body), status_code=503)
+    return HTMLResponse(_page("Bundle not built", body), status_code=503, headers=PAGE_HEADERS)
 
 
 def _page(title: str, body: str) -> str:

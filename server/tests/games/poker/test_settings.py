@@ -41,13 +41,19 @@ def test_all_settings_round_trip() -> None:
     assert PokerSettings.parse(raw).to_json() == raw
 
 
+def test_whole_numbers_written_as_floats_are_integers() -> None:
+    parsed = PokerSettings.parse({"seats": 4.0, "bigBlind": 2.0})
+    assert (parsed.seats, parsed.big_blind) == (4, 2)
+    assert isinstance(parsed.seats, int)
+
+
 @pytest.mark.parametrize(
     ("raw", "mentions"),
     [
         ({"seats": 1}, "seats"),
         ({"seats": 10}, "seats"),
         ({"seats": "6"}, "seats"),
-        ({"seats": 6.0}, "seats"),
+        ({"seats": 6.5}, "seats"),
         ({"seats": True}, "seats"),
         ({"smallBlind": 0}, "smallBlind"),
         ({"smallBlind": 2, "bigBlind": 1}, "bigBlind"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rejoin_server.games.base import GameRuleError, JsonDict
+from rejoin_server.json_numbers import whole_number
 
 MIN_SEATS = 2
 MAX_SEATS = 9
@@ -111,9 +112,9 @@ def _invalid(message: str) -> GameRuleError:
 
 
 def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = raw.get(key, default)
-    # bool is an int subclass; `true` for a number is a client bug worth reporting.
-    if not isinstance(value, int) or isinstance(value, bool):
+    # `true` for a number is a client bug worth reporting; `6.0` is JSON's 6 (`json_numbers`).
+    value = whole_number(raw.get(key, default))
+    if value is None:
         raise _invalid(f"{key} must be a whole number between {low} and {high}")
     if not low <= value <= high:
         raise _invalid(f"{key} must be between {low} and {high}, not {value}")
