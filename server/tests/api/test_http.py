@@ -910,6 +910,25 @@ def test_openapi_says_what_conformance_needs_and_stays_open(api: Api) -> None:
     assert create["properties"]["seats"] == {"type": "integer", "minimum": 2, "maximum": 9}
 
 
+def test_openapi_states_this_servers_bounds_of_a_new_table(api: Api) -> None:
+    def create_body(document: dict[str, Any]) -> dict[str, Any]:
+        operation = document["paths"]["/api/games"]["post"]
+        schema: dict[str, Any] = operation["requestBody"]["content"]["application/json"]["schema"]
+        return schema["properties"]
+
+    default = create_body(api.client.get("/openapi.json").json())
+    assert default["actionTimeoutMs"]["minimum"] == 1000
+    assert default["nextHandDelayMs"]["minimum"] == 1000
+    assert default["startingStack"]["maximum"] == 1_000_000
+    with running(
+        min_action_timeout_ms=0, min_next_hand_delay_ms=250, max_starting_stack=99
+    ) as other:
+        lowered = create_body(other.client.get("/openapi.json").json())
+    assert lowered["actionTimeoutMs"]["minimum"] == 0
+    assert lowered["nextHandDelayMs"]["minimum"] == 250
+    assert lowered["startingStack"]["maximum"] == 99
+
+
 def test_unknown_routes_and_methods_answer_json_errors(api: Api) -> None:
     for reply in (api.client.get("/nope"), api.client.post("/api/game/x/nope", json={})):
         assert reply.status_code == 404

@@ -12,6 +12,7 @@ import pytest
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies, openapi
 from rejoin_server.errors import ApiError
+from rejoin_server.games.poker import TableLimits
 
 from .support import Api, assert_error
 
@@ -83,7 +84,7 @@ def test_the_poker_length_rule_still_applies_after_the_character_rule(api: Api) 
 def test_the_documented_pattern_accepts_exactly_what_the_server_accepts() -> None:
     """Every code point alone and after a letter: the schema's pattern and `player_name` agree
     (surrogates aside: a JSON body cannot carry one)."""
-    document = openapi.build()
+    document = openapi.build(TableLimits())
     join = document["paths"]["/api/game/{gameId}/join"]["post"]
     schema = join["requestBody"]["content"]["application/json"]["schema"]["properties"]["name"]
     pattern = re.compile(schema["pattern"])

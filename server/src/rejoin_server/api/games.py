@@ -18,6 +18,7 @@ from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Act, GameRuleError, Join, Start
 from rejoin_server.games.poker import PokerSettings, TableLimits
+from rejoin_server.settings import ServerSettings
 from rejoin_server.tokens.service import IssuedToken, new_claim
 
 ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
@@ -31,20 +32,24 @@ def scoped_action_id(player_id: str, action_id: str) -> str:
     return f"{player_id}:{action_id}"
 
 
+def table_limits(settings: ServerSettings) -> TableLimits:
+    """The bounds this server keeps a new table within (its `--min-…`/`--max-…` flags)."""
+    return TableLimits(
+        settings.min_action_timeout_ms,
+        settings.min_next_hand_delay_ms,
+        settings.max_starting_stack,
+    )
+
+
 async def create_game(request: Request) -> Response:
     svc = services(request)
     svc.limiter.check(
         "create", svc.settings.rate_create, client_key(request), "games created from your address"
     )
     body = await bodies.read_object(request, svc.settings.max_body_bytes, optional=True)
-    limits = TableLimits(
-        svc.settings.min_action_timeout_ms,
-        svc.settings.min_next_hand_delay_ms,
-        svc.settings.max_starting_stack,
-    )
     try:
         parsed = PokerSettings.parse(body)
-        parsed.check_limits(limits)
+        parsed.check_limits(table_limits(svc.settings))
         settings = parsed.to_json()
     except GameRuleError as exc:
         raise ApiError(ErrorCode.INVALID_REQUEST, exc.message) from exc

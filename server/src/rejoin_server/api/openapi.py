@@ -21,8 +21,9 @@ from starlette.responses import Response
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
-from rejoin_server.api.games import ACTION_TYPES, MAX_ACTION_ID, MAX_NAME
-from rejoin_server.api.reconnect import MAX_CLIENT_ID, MAX_PLAYER_ID, MAX_TOKEN
+from rejoin_server.api.context import services
+from rejoin_server.api.games import ACTION_TYPES, MAX_ACTION_ID, MAX_NAME, table_limits
+from rejoin_server.api.reconnect import MAX_CLIENT_ID, MAX_EPOCH, MAX_PLAYER_ID, MAX_TOKEN
 from rejoin_server.api.responses import ok
 from rejoin_server.games.poker import settings as poker
 
@@ -133,8 +134,9 @@ class _Operation:
     description: str = ""
 
 
-def _operations() -> list[_Operation]:
-    """DESIGN §2's table; built on demand, as the name's pattern scans Unicode."""
+def _operations(limits: poker.TableLimits) -> list[_Operation]:
+    """DESIGN §2's table, with this server's bounds for a new table; built on demand, as the
+    name's pattern scans Unicode."""
     chips = poker.MAX_CHIPS
     session = ("bearer",)
     return [
@@ -146,10 +148,20 @@ def _operations() -> list[_Operation]:
                     "seats": _int(poker.MIN_SEATS, poker.MAX_SEATS),
                     "smallBlind": _int(1, chips),
                     "bigBlind": _int(1, chips, "At least `smallBlind`."),
-                    "startingStack": _int(1, chips, "At least `bigBlind`."),
-                    "actionTimeoutMs": _int(0, poker.MAX_ACTION_TIMEOUT_MS),
+                    "startingStack": _int(
+                        1, limits.max_starting_stack, "At least `bigBlind` (this server's most)."
+                    ),
+                    "actionTimeoutMs": _int(
+                        limits.min_action_timeout_ms,
+                        poker.MAX_ACTION_TIMEOUT_MS,
+                        "At least this server's --min-action-timeout.",
+                    ),
                     "autoNextHand": _BOOL,
-                    "nextHandDelayMs": _int(0, poker.MAX_NEXT_HAND_DELAY_MS),
+                    "nextHandDelayMs": _int(
+                        limits.min_next_hand_delay_ms,
+                        poker.MAX_NEXT_HAND_DELAY_MS,
+                        "At least this server's --min-next-hand-delay.",
+                    ),
                 },
                 additionalProperties=False,
                 description="Every setting may be left out for its default; an empty body is {}.",
@@ -232,8 +244,13 @@ def _operations() -> list[_Operation]:
             "application/json and not text/event-stream: then one page of events as JSON.",
         ),
         _Operation(
-            "get", "/api/game/{gameId}/connection-token", "A fresh reconnect token",
-            "seated player", 200, _TOKEN, security=session, rate_limited=True,
+            "get", "/api/game/{gameId}/connection-token",
+            "The seat's current reconnect token, and a fresh session token", "seated player", 200,
+            _object(
+                {**_TOKEN["properties"], "sessionToken": _STR},
+                (*_TOKEN["required"], "sessionToken"),
+            ),
+            security=session, rate_limited=True,
         ),
         _Operation(
             "post", "/api/game/{gameId}/reconnect", "Resume a seat with a reconnect token",
@@ -246,11 +263,13 @@ def _operations() -> list[_Operation]:
                     "missedEvents": {"type": "array", "items": _EVENT},
                     "resync": _BOOL,
                     "seq": _SEQ,
+                    "epoch": {**_STR, "description": "The history epoch: send it back as "
+                              "`lastEpoch` with `lastSeq` next time."},
                     "connectionToken": _TOKEN,
                     "sessionToken": _STR,
                 },
                 ("success", "gameState", "reconnectedAt", "missedEvents", "resync", "seq",
-                 "connectionToken", "sessionToken"),
+                 "epoch", "connectionToken", "sessionToken"),
             ),
             body=_object(
                 {
@@ -263,6 +282,11 @@ def _operations() -> list[_Operation]:
                         _int(0, _MAX_COUNT, "The last seq the client has; null: send the state.")
                     ),
                     "clientId": _or_null(_text(MAX_CLIENT_ID)),
+                    "lastEpoch": _or_null(
+                        {**_text(MAX_EPOCH), "description": "The `epoch` of the answer (or "
+                         "welcome) the client's events up to `lastSeq` came with: a history "
+                         "the server lost in a crash is answered with a resync."}
+                    ),
                 },
                 ("playerId", "reconnectToken"),
             ),
@@ -388,9 +412,9 @@ def _operation(op: _Operation) -> Schema:
 
 
 @cache
-def build() -> dict[str, Any]:
+def build(limits: poker.TableLimits) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for op in _operations():
+    for op in _operations(limits):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     paths["/metrics"] = {
         "get": {
@@ -443,4 +467,5 @@ def build() -> dict[str, Any]:
 
 async def schema(request: Request) -> Response:
     # The first build scans Unicode for the name's pattern: off the event loop.
-    return ok(await asyncio.to_thread(build))
+    limits = table_limits(services(request).settings)
+    return ok(await asyncio.to_thread(build, limits))
