@@ -913,8 +913,9 @@ def test_openapi_says_what_conformance_needs_and_stays_open(api: Api) -> None:
 def test_openapi_states_this_servers_bounds_of_a_new_table(api: Api) -> None:
     def create_body(document: dict[str, Any]) -> dict[str, Any]:
         operation = document["paths"]["/api/games"]["post"]
-        schema: dict[str, Any] = operation["requestBody"]["content"]["application/json"]["schema"]
-        return schema["properties"]
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        properties: dict[str, Any] = schema["properties"]
+        return properties
 
     default = create_body(api.client.get("/openapi.json").json())
     assert default["actionTimeoutMs"]["minimum"] == 1000
