@@ -272,7 +272,12 @@ async def write_games(
 ) -> Written:
     """`games` 6-seat tables played `hands` hands and stopped after the next flop, written to the
     store directly (snapshots at hand ends, as the server writes them). Their clocks start now and
-    their action clock is 24 h, so no deadline falls due while the benchmark runs."""
+    their action clock is 24 h, so no deadline falls due while the benchmark runs.
+
+    Their rows say `waiting`, not `playing`: the server running beside this loads every game in
+    play once at start (its warm-up), and on a busy machine that query could come after the first
+    game was written and load it before its first touch. A row's status plays no part in a
+    restore (the state's comes from the snapshot and the events)."""
     table_settings = {**bot_settings(6), "actionTimeoutMs": TABLE_SETTINGS["actionTimeoutMs"]}
     store = SqlGameStore(url)
     await store.open()
@@ -285,7 +290,7 @@ async def write_games(
             await store.create_game(game_id, engine.kind, table_settings, bot.now_ms)
             for events in bot.seat_players():
                 await store.append(
-                    game_id, events, status=bot.state.status, now_ms=bot.now_ms, snapshot=None
+                    game_id, events, status="waiting", now_ms=bot.now_ms, snapshot=None
                 )
             while bot.hand_number <= hands or not bot.mid_hand_after_flop():
                 if bot.finished:
@@ -293,7 +298,7 @@ async def write_games(
                 events = bot.step()
                 snap = take_snapshot(bot.state) if has_hand_end(events) else None
                 await store.append(
-                    game_id, events, status=bot.state.status, now_ms=bot.now_ms, snapshot=snap
+                    game_id, events, status="waiting", now_ms=bot.now_ms, snapshot=snap
                 )
             out.game_ids.append(game_id)
             out.seqs[game_id] = bot.state.seq
