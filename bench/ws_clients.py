@@ -59,6 +59,9 @@ class Seat:
     token: str
     client_id: str
     last_seq: int
+    # The session token of the seat's current claim: each welcome wins the seat anew, and a
+    # session token from before it no longer works (for `start`, say).
+    session: str = ""
 
 
 class Turn:
@@ -214,6 +217,7 @@ class Client:
                 )
         self.missed = len(missed)
         seat.token = message["token"]["token"]
+        seat.session = message["sessionToken"]
         seat.last_seq = message["seq"]
         self.turn.seq = message["seq"]
         for event in missed:
@@ -391,7 +395,8 @@ async def _fanout(
     clients = [Client(base_ws, s, tally, act=True, blinds=blinds) for s in seats]
     await open_all(clients)
     tasks = [asyncio.create_task(c.serve()) for c in clients]
-    out.put(("ready", index, None))
+    # The welcomes' session tokens, by seat: the parent starts each table's first hand with one.
+    out.put(("ready", index, {(s.game_id, s.player_id): s.session for s in seats}))
     await asyncio.to_thread(go.wait)
     begin = start_at.value
     tally.window = (begin, begin + window_s)

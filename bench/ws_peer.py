@@ -172,14 +172,20 @@ def ours_rounds(plan: WsPlan, url: str, db: str) -> Side:
             json.dump({"url": f"ws://127.0.0.1:{server.port}", "players": players}, spec)
         driver = Driver(["ours", spec.name])
         try:
-            side.connect_s = driver.expect("ready")["connectMs"] / 1e3
+            ready = driver.expect("ready")
+            side.connect_s = ready["connectMs"] / 1e3
+            sessions = ready["sessions"]  # every welcome takes the seat anew: its token works
             with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
                 for _ in range(plan.peer_rounds):
                     driver.send("cut", "cut")
                     time.sleep(AWAY_S)
                     for table in tables:
+                        for player in table.players:
+                            player.session = sessions[player.player_id]
                         play_http(http, table, plan.peer_actions)
-                    side.take(driver.send("reconnect", "recovered"))
+                    recovered = driver.send("reconnect", "recovered")
+                    sessions = recovered["sessions"]
+                    side.take(recovered)
         finally:
             driver.close()
             Path(spec.name).unlink(missing_ok=True)

@@ -119,13 +119,13 @@ class WsResults:
 # --- seating over HTTP --------------------------------------------------------------------------
 
 
-def seat_idle(client: httpx.Client, players: int) -> tuple[list[Seat], str]:
+def seat_idle(client: httpx.Client, players: int) -> list[Seat]:
     """A new table of `WS_TABLE_SETTINGS` with `players` joined and no hand dealt yet (the bots'
-    clients connect first and see the first hand start); the first player's session token."""
+    clients connect first and see the first hand start, with the session token of their
+    welcome)."""
     created = expect(client.post("/api/games", json=WS_TABLE_SETTINGS), 201)
     game_id = created["gameId"]
     seats: list[Seat] = []
-    session = ""
     for i in range(players):
         joined = expect(client.post(f"/api/game/{game_id}/join", json={"name": f"bot {i}"}), 201)
         seats.append(
@@ -136,10 +136,10 @@ def seat_idle(client: httpx.Client, players: int) -> tuple[list[Seat], str]:
                 joined["connectionToken"]["token"],
                 uuid.uuid4().hex,
                 0,
+                joined["sessionToken"],
             )
         )
-        session = session or joined["sessionToken"]
-    return seats, session
+    return seats
 
 
 def start_hand(client: httpx.Client, seat: Seat, session: str) -> None:
@@ -216,13 +216,13 @@ class WsSuite:
         )
 
     async def _heads_up(self, server: Proc, http: httpx.Client) -> Tally:
-        seats, session = seat_idle(http, 2)
+        seats = seat_idle(http, 2)
         tally = Tally(target_acks=self.plan.round_trips + ROUND_TRIP_WARMUP)
         clients = [Client(ws_base(server), s, tally, act=True, blinds=BLINDS) for s in seats]
         await open_all(clients)
         tasks = [asyncio.create_task(c.serve()) for c in clients]
         try:
-            start_hand(http, seats[0], session)
+            start_hand(http, seats[0], seats[0].session)  # the welcome's
             await asyncio.wait_for(tally.done.wait(), 60.0 + self.plan.round_trips * 0.05)
         finally:
             for task in tasks:
@@ -238,9 +238,7 @@ class WsSuite:
         url = self.dbs.url(db == POSTGRES, "ws_fanout")
         server = server_proc(url, f"ws-fanout-{db}")
         with running(server), httpx.Client(base_url=server.base_url, timeout=30.0) as http:
-            seated = [seat_idle(http, 6) for _ in range(plan.fanout_tables)]
-            tables = [seats for seats, _ in seated]
-            sessions = [session for _, session in seated]
+            tables = [seat_idle(http, 6) for _ in range(plan.fanout_tables)]
             ctx = context()
             out = ctx.Queue()
             go = ctx.Event()
@@ -266,9 +264,12 @@ class WsSuite:
             for proc in procs:
                 proc.start()
             try:
-                collect(out, procs, "ready")
-                for table, session in zip(tables, sessions, strict=True):
-                    start_hand(http, table[0], session)
+                welcomed: dict[tuple[str, str], str] = {}
+                for sessions in collect(out, procs, "ready").values():
+                    welcomed.update(sessions)
+                for table in tables:
+                    first = table[0]
+                    start_hand(http, first, welcomed[(first.game_id, first.player_id)])
                 begin = time.perf_counter() + plan.fanout_warmup_s
                 start_at.value = begin
                 go.set()

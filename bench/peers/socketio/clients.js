@@ -58,6 +58,8 @@ function ours(base, p) {
             c.bad = `welcome at ${m.seq} after ${from} carried ${missed.length} events`;
           }
           p.token = m.token.token;
+          // Each welcome wins the seat anew: only its session token works from here on.
+          p.sessionToken = m.sessionToken;
           p.lastSeq = m.seq;
           welcomed = true;
           resolve(performance.now());
@@ -150,6 +152,13 @@ function withTimeout(promise, what) {
   ]);
 }
 
+// Ours: each player's newest session token, for the HTTP actions the bench makes in their name.
+function sessionsOf(clients) {
+  return Object.fromEntries(
+    clients.filter((c) => c.p && c.p.sessionToken).map((c) => [c.p.playerId, c.p.sessionToken]),
+  );
+}
+
 async function main() {
   const [mode, ...args] = process.argv.slice(2);
   let clients;
@@ -163,7 +172,12 @@ async function main() {
   }
   let began = performance.now();
   await withTimeout(Promise.all(clients.map((c) => c.open())), "connect");
-  out({ phase: "ready", clients: clients.length, connectMs: performance.now() - began });
+  out({
+    phase: "ready",
+    clients: clients.length,
+    connectMs: performance.now() - began,
+    sessions: sessionsOf(clients),
+  });
 
   const lines = readline.createInterface({ input: process.stdin });
   for await (const line of lines) {
@@ -189,6 +203,7 @@ async function main() {
         cpuMs: (used.user + used.system) / 1000,
         problems: problems.slice(0, 5),
         problemCount: problems.length,
+        sessions: sessionsOf(clients),
       });
     } else if (command === "quit") {
       break;
