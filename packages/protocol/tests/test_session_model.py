@@ -16,6 +16,7 @@ its bounds. At the end the network heals, and the session must catch up: every e
 every action settled once and applied by the server once, in the order requested.
 """
 
+import random
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -90,7 +91,7 @@ class FakeServer:
         self.tokens = ["t0"]
         self.live: Link | None = None
         self.refusal: tuple[str, int] | None = None  # the next hello's error code and close
-        self.refuse_once = True
+        self.refused_for_good: tuple[str, int] | None = None  # every later hello's, once set
         for n in range(events):
             self.append({"n": n})
 
@@ -127,12 +128,13 @@ class FakeServer:
                 pass
 
     def hello(self, link: Link, hello: Hello, overlap: int) -> None:
-        if self.refusal is not None:
-            code, close = self.refusal
+        # A transient refusal answers one hello; a refusal for good stays behind it.
+        refusal = self.refusal or self.refused_for_good
+        if refusal is not None:
+            code, close = refusal
             link.to_client.append(encode(Error(code, f"refused: {code}")))
             link.close_after = close
-            if self.refuse_once:
-                self.refusal = None
+            self.refusal = None
             return
         last, seq = hello.last_seq, len(self.log)
         resync = last is None or last > seq or seq - last > self.replay_limit
@@ -176,13 +178,16 @@ class Sim:
         self.data = data
         self.server = server
         self.now = 0.0
+        # The backoff's jitter: drawn by Hypothesis while the network misbehaves, from a PRNG it
+        # seeds once the network heals (`run_until`).
+        self.jitter: random.Random = data.draw(st.randoms(use_true_random=False), label="backoff")
         self.session = ClientSession(
             player_id="p1",
             token="t0",
             client_id="c1",
             last_seq=last_seq,
             config=CONFIG,
-            random_source=data.draw(st.randoms(use_true_random=False), label="backoff").random,
+            random_source=self.backoff_jitter,
         )
         self.links: dict[int, Link] = {}
         self.dialling: int | None = None
@@ -196,6 +201,9 @@ class Sim:
         self.welcomed_at = 0.0
         self.session.start(self.now)
         self.pump()
+
+    def backoff_jitter(self) -> float:
+        return self.jitter.random()  # whichever source is current: the PRNG is swapped for healing
 
     # --- the session's outputs ------------------------------------------------------------------
 
@@ -430,13 +438,21 @@ class Sim:
                 error_code = draw(st.sampled_from(sorted(FATAL_ERROR_CODES)), label="fatal code")
                 close = ErrorCode(error_code).close_code
                 assert close is not None
-                self.server.refusal, self.server.refuse_once = (error_code, close), False
+                self.server.refused_for_good = (error_code, close)
             case _:
                 pass  # a step that needs a live connection when there is none
         self.pump()
 
     def run_until(self, done: Any) -> None:
         """Carry every frame and fire every timer, with no more faults, until `done()`."""
+        # One draw seeds the jitter, and the loop draws nothing from Hypothesis: an example that
+        # ran its buffer dry would be thrown away as invalid, so a session that never settles
+        # would pass unseen (or fail only under a larger buffer, such as schemathesis's plugin
+        # sets). It must fail at the bound below, whatever Hypothesis's settings and buffer.
+        # Each turn carries one frame or fires one timer, and healing takes a few dozen (55 at
+        # most in some 2,000 examples of each test): the bound only tells a session that never
+        # settles from a slow one.
+        self.jitter = random.Random(self.data.draw(st.integers(0, 2**32 - 1), label="heal seed"))
         for _ in range(10_000):
             if done():
                 return
@@ -550,6 +566,23 @@ def test_a_fatal_refusal_stops_the_session_for_good(data: st.DataObject) -> None
     for _ in range(3):
         sim.step(data.draw(st.sampled_from(["tick", "stale", "open"]), label="after"))
     assert session.state is S.CLOSED
+
+
+@settings(deadline=None, max_examples=10)
+@given(st.data())
+def test_a_transient_refusal_does_not_lift_a_refusal_for_good(data: st.DataObject) -> None:
+    """The model's own ground truth: a server that refuses for good and is then briefly
+    unavailable too refuses the next hello for now (storage_unavailable, close 1013) and every
+    later one for good. (It once let the transient refusal replace the one for good and then
+    answered every hello with it: a session that rightly retried for ever.)"""
+    sim = Sim(data, FakeServer(events=0, replay_limit=1000), last_seq=None)
+    sim.step("fatal_refusal")
+    sim.step("transient_refusal")
+    session = sim.session
+    sim.run_until(lambda: session.state is S.CLOSED)
+    assert sorted(sim.links) == [1, 2]  # refused for now, then for good
+    assert sim.server.refused_for_good is not None
+    assert [failure.code for failure in sim.failures] == [sim.server.refused_for_good[0]]
 
 
 def test_the_fake_server_replays_what_a_client_missed_and_dedupes_actions() -> None:
