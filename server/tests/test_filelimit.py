@@ -5,8 +5,10 @@ from __future__ import annotations
 import resource
 
 from rejoin_server.filelimit import (
+    MOST_ACCEPTS,
     RESERVE,
     OpenFileLimit,
+    accepts_per_turn,
     connection_cap,
     raise_soft_limit,
     shortfall,
@@ -49,3 +51,17 @@ def test_a_limit_too_low_for_max_connections_says_how_to_raise_it() -> None:
     assert "(hard limit unlimited)" in unlimited
     assert shortfall(10_000, OpenFileLimit(20_000, 20_000)) is None
     assert shortfall(100, OpenFileLimit(1024, 1024)) is None
+
+
+def test_a_turn_accepts_what_the_limit_leaves_spare_and_no_fewer_than_a_few() -> None:
+    """Past the cap each accepted connection holds a descriptor for a few turns before it is
+    refused; a turn must not take more than the limit leaves, but a restart's storm is served
+    faster the more it takes."""
+    tight = OpenFileLimit(1024, 1024)
+    assert accepts_per_turn(tight, connection_cap(10_000, tight)) == 16
+    roomy = OpenFileLimit(20_000, 20_000)
+    assert accepts_per_turn(roomy, connection_cap(10_000, roomy)) == (20_000 - 10_000 - 64) // 5
+    huge = OpenFileLimit(1 << 20, 1 << 20)
+    assert accepts_per_turn(huge, connection_cap(10_000, huge)) == MOST_ACCEPTS
+    unlimited = OpenFileLimit(resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+    assert accepts_per_turn(unlimited, 10_000) == MOST_ACCEPTS

@@ -158,10 +158,13 @@ class FakeApp:
         log_level: str,
         settings: ServerSettings,
         max_connections: int,
+        *,
+        accepts_per_turn: int = 0,
     ) -> None:
         assert settings == self.settings
         self.ran = (sock.getsockname()[1], log_level)
         self.max_connections = max_connections
+        self.accepts_per_turn = accepts_per_turn
         sock.close()
 
 
@@ -410,6 +413,7 @@ def test_serve_caps_connections_under_the_open_file_limit_and_says_so(
     with caplog.at_level(logging.INFO, logger="rejoin_server"):
         _serve(["--port", "0", "--database-url", db], {}, capsys)
     assert fake.max_connections == 1024 - filelimit.RESERVE
+    assert fake.accepts_per_turn == filelimit.FEWEST_ACCEPTS  # little to spare: a few a turn
     said = [r for r in caplog.records if r.name == "rejoin_server"]
     assert [(r.levelname, r.getMessage()) for r in said] == [
         ("WARNING", filelimit.shortfall(10_000, limit))
@@ -428,6 +432,7 @@ def test_serve_with_room_for_every_connection_says_nothing_of_it(
     with caplog.at_level(logging.INFO, logger="rejoin_server"):
         _serve(["--port", "0", "--database-url", db, "--max-connections", "500"], {}, capsys)
     assert fake.max_connections == 500
+    assert fake.accepts_per_turn == (1024 - 500 - filelimit.OWN_FILES) // filelimit.TURNS_HELD
     assert not [r for r in caplog.records if r.name == "rejoin_server"]
 
 
@@ -482,7 +487,7 @@ def test_run_uvicorn_gives_uvicorn_the_limits_and_trusts_no_forwarded_header(
     assert config.timeout_keep_alive == 0.75
     # Not uvicorn's limit_concurrency (see `connections`): the cap is the protocol's.
     assert config.limit_concurrency is None
-    assert config.backlog == serve.ACCEPTS_PER_TURN
+    assert config.backlog == filelimit.FEWEST_ACCEPTS  # run_config gives no accepts_per_turn
     assert isinstance(config.http, type)
     assert issubclass(config.http, BoundedH11Protocol)
     assert config.http.limits == ConnectionLimits(42, header_timeout_s=2.5, body_timeout_s=1.5)
@@ -550,7 +555,7 @@ def test_the_access_log_filter_masks_the_request_target() -> None:
 def test_the_listen_queue_holds_a_reconnect_storm_while_the_server_is_busy(
     tmp_path: Path,
 ) -> None:
-    """uvicorn's create_server listens with ACCEPTS_PER_TURN (see serve); once started, the
+    """uvicorn's create_server listens with the accepts per turn (see serve); once started, the
     queue is LISTEN_BACKLOG long again: with the process stopped (as busy as it gets), 300
     clients still complete their connections instead of waiting on SYN retries."""
     proc = subprocess.Popen(

@@ -39,12 +39,6 @@ GRACEFUL_SHUTDOWN_S = 10
 # Connections that arrive while the server loads and starts wait in this queue instead of being
 # refused: after a restart, clients dial again within 100 ms and should not be turned away.
 LISTEN_BACKLOG = 2048
-# Connections asyncio accepts in one turn of its loop. It takes the `backlog` of create_server for
-# this as well as for the listen queue, and 2048 at once would take that many descriptors before
-# the first could be refused: past the open-file limit, accept() fails and asyncio logs it for each
-# one. A connection refused at the cap holds its descriptor for about five turns, so this many
-# times five must fit in filelimit.RESERVE.
-ACCEPTS_PER_TURN = 16
 
 
 log = logging.getLogger("rejoin_server")
@@ -196,6 +190,8 @@ def run_uvicorn(
     log_level: str,
     settings: ServerSettings,
     max_connections: int,
+    *,
+    accepts_per_turn: int = filelimit.FEWEST_ACCEPTS,
 ) -> None:
     """Serve until SIGTERM or SIGINT; uvicorn then stops accepting, ends event streams,
     waits up to GRACEFUL_SHUTDOWN_S and runs the app's lifespan shutdown (which flushes writes).
@@ -227,8 +223,12 @@ def run_uvicorn(
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        # The listen queue is LISTEN_BACKLOG again once started (Server.startup below).
-        backlog=ACCEPTS_PER_TURN,
+        # Connections asyncio accepts in one turn of its loop: it takes create_server's `backlog`
+        # for this as well as for the listen queue, which is LISTEN_BACKLOG again once started
+        # (Server.startup below). As many as the open-file limit leaves room for: accepting more
+        # than that at once would take descriptors before the first could be refused (past the
+        # limit accept() fails), fewer slows a restart's reconnect storm (`filelimit`).
+        backlog=accepts_per_turn,
         # h11, with the connection cap and the request deadlines uvicorn lacks.
         http=BoundedH11Protocol.with_limits(limits),
         # uvicorn types it int, but only hands it to loop.call_later, which takes any seconds.
@@ -251,7 +251,7 @@ def run_uvicorn(
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
-            # create_server listened with ACCEPTS_PER_TURN; a restart's reconnecting clients
+            # create_server listened with `accepts_per_turn`; a restart's reconnecting clients
             # need the whole queue. (listen() on a listening socket only sets its length.)
             for listening in sockets or ():
                 listening.listen(LISTEN_BACKLOG)
@@ -327,7 +327,10 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     short = filelimit.shortfall(settings.max_connections, files)
     if short is not None:
         log.warning("%s", short)
-    run_uvicorn(app, sock, invocation.log_level, settings, max_connections)
+    accepts = filelimit.accepts_per_turn(files, max_connections)
+    run_uvicorn(
+        app, sock, invocation.log_level, settings, max_connections, accepts_per_turn=accepts
+    )
     return 0
 
 

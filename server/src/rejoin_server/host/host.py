@@ -179,7 +179,6 @@ class GameHost:
             started = time.perf_counter()
             restored = await restore(self.store, self.engine, game_id)
             actions = await self.store.recent_actions(game_id)
-            claims = await self.store.seat_claims(game_id)
             self.metrics.restore_seconds.observe(time.perf_counter() - started)
             for problem in restored.rejected_snapshots:
                 log.warning("game %s: %s; restored from an older state", game_id, problem)
@@ -195,7 +194,7 @@ class GameHost:
                 last_snapshot_seq=restored.snapshot_version,
                 stored_snapshot_seq=restored.snapshot_version,
                 settings=restored.settings,
-                claims=claims,
+                claims=dict(restored.claims),
                 history=History.begin(restored.history, state.seq + 1),
             )
             live.remember_actions(actions.items())

@@ -10,7 +10,7 @@ the event loop.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rejoin_server.games.base import Event, GameStatus
@@ -72,11 +72,13 @@ class RawEvent:
 @dataclass(frozen=True, slots=True)
 class StoredLog:
     """What a restore starts from: the game row, its snapshots newest first, and the events after
-    the newest snapshot (all events when there is none)."""
+    the newest snapshot (all events when there is none); and, read in the same go, the current
+    claim on each seat (player_id -> claim; see `insert_token`, `consume_token`)."""
 
     game: GameRecord
     snapshots: Sequence[StoredSnapshot]
     events: Sequence[RawEvent]
+    claims: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +202,7 @@ class GameStore(Protocol):
 
     async def insert_token(self, row: TokenRow, *, claim: str | None = None) -> None:
         """Store a freshly issued token. A `jti` that is already stored raises `ValueError`.
-        With `claim`, the seat's claim (`seat_claims`) becomes it in the same transaction."""
+        With `claim`, the seat's claim (`StoredLog.claims`) becomes it in the same transaction."""
         ...
 
     async def consume_token(
@@ -227,10 +229,6 @@ class GameStore(Protocol):
 
     async def current_token(self, game_id: str, player_id: str, now_ms: int) -> TokenRow | None:
         """The seat's newest token that is neither consumed nor expired at `now_ms`, if any."""
-        ...
-
-    async def seat_claims(self, game_id: str) -> dict[str, str]:
-        """player_id -> the current claim on their seat (see `insert_token`, `consume_token`)."""
         ...
 
     async def delete_expired_tokens(self, before_ms: int) -> int:

@@ -115,7 +115,10 @@ class MemoryGameStore:
             raise GameNotFound(game_id)
         snapshots = [game.snapshots[v] for v in sorted(game.snapshots, reverse=True)]
         after = snapshots[0].version if snapshots else 0
-        return StoredLog(game.record, snapshots, await self.read_events(game_id, after))
+        claims = {
+            player: claim for (game_of, player), claim in self._claims.items() if game_of == game_id
+        }
+        return StoredLog(game.record, snapshots, await self.read_events(game_id, after), claims)
 
     async def read_events(
         self, game_id: str, after_seq: int, limit: int | None = None
@@ -239,9 +242,6 @@ class MemoryGameStore:
             and row.expires_at > now_ms
         ]
         return max(live, key=lambda row: (row.issued_at, row.jti), default=None)
-
-    async def seat_claims(self, game_id: str) -> dict[str, str]:
-        return {player: claim for (game, player), claim in self._claims.items() if game == game_id}
 
     async def delete_expired_tokens(self, before_ms: int) -> int:
         expired = [jti for jti, row in self._tokens.items() if row.expires_at < before_ms]

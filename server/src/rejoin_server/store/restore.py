@@ -29,6 +29,7 @@ class Restored:
     last_stored_ms: int = 0  # when the game's row was last written (its last append)
     settings: Mapping[str, Any] = field(default_factory=dict)  # the game's stored settings
     history: tuple[Epoch, ...] = ()  # the game's stored history epochs
+    claims: Mapping[str, str] = field(default_factory=dict)  # player_id -> claim on their seat
 
 
 def take_snapshot(state: GameState) -> SnapshotWrite:
@@ -62,12 +63,21 @@ async def restore(store: GameStore, engine: GameEngine, game_id: str) -> Restore
             raws = await store.read_events(game_id, snap.version)
         replayed = _replay(state, game_id, raws, log.game.last_seq)
         return Restored(
-            state, snap.version, replayed, rejected, log.game.updated_at, settings, log.game.history
+            state,
+            snap.version,
+            replayed,
+            rejected,
+            log.game.updated_at,
+            settings,
+            log.game.history,
+            log.claims,
         )
     state = engine.new_game(game_id, settings)
     raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
     replayed = _replay(state, game_id, raws, log.game.last_seq)
-    return Restored(state, 0, replayed, rejected, log.game.updated_at, settings, log.game.history)
+    return Restored(
+        state, 0, replayed, rejected, log.game.updated_at, settings, log.game.history, log.claims
+    )
 
 
 def _open_snapshot(

@@ -224,6 +224,19 @@ class _Dialect:
             f"UPDATE reconnect_tokens SET consumed_at = {p}, client_id = {p}, next_jti = {p} "
             f"WHERE jti = {p} AND consumed_at IS NULL RETURNING {token_columns}"
         )
+        # PostgreSQL: the consume, the replacement and the claim in one statement. Each data-
+        # modifying part runs once; those selecting FROM `used` write nothing when the
+        # compare-and-set changed no row (a loser).
+        self.consume_token_at_once = (
+            f"WITH used AS ({self.consume_token}), "
+            f"fresh AS (INSERT INTO reconnect_tokens ({token_columns}) "
+            f"SELECT {', '.join([p] * 8)} FROM used), "
+            "claimed AS (INSERT INTO seat_claims (game_id, player_id, claim, claimed_at) "
+            f"SELECT {p}, {p}, {p}::text, {p} FROM used WHERE {p}::text IS NOT NULL "
+            "ON CONFLICT (game_id, player_id) DO UPDATE SET claim = excluded.claim, "
+            "claimed_at = excluded.claimed_at) "
+            f"SELECT {token_columns} FROM used"
+        )
         self.delete_expired_tokens = f"DELETE FROM reconnect_tokens WHERE expires_at < {p}"
         self.signing_keys = "SELECT secret FROM signing_keys ORDER BY created_at DESC, key_id DESC"
         self.retire_keys = f"UPDATE signing_keys SET retired_at = {p} WHERE retired_at IS NULL"
@@ -391,7 +404,9 @@ class _SqlBackend:
             after = snapshots[0].version if snapshots else 0
             cursor.execute(self._sql.events_after, (game_id, after))
             events = [RawEvent(*r) for r in cursor.fetchall()]
-            return StoredLog(game, snapshots, events)
+            cursor.execute(self._sql.seat_claims, (game_id,))
+            claims = {player_id: claim for player_id, claim in cursor.fetchall()}
+            return StoredLog(game, snapshots, events, claims)
 
     def read_events(
         self, conn: Connection, game_id: str, after_seq: int, limit: int | None
@@ -443,11 +458,6 @@ class _SqlBackend:
             cursor.execute(self._sql.current_token, (game_id, player_id, now_ms))
             row = cursor.fetchone()
         return None if row is None else TokenRow(*row)
-
-    def seat_claims(self, conn: Connection, game_id: str) -> dict[str, str]:
-        with self._transaction(conn, write=False) as cursor:
-            cursor.execute(self._sql.seat_claims, (game_id,))
-            return {player_id: claim for player_id, claim in cursor.fetchall()}
 
     # --- other writes (on the writer thread, each its own transaction) ----------------------------
 
@@ -543,14 +553,24 @@ class _SqlBackend:
 
     def _consume_token(self, cursor: Any, use: _TokenUse) -> TokenUse:
         replacement = use.replacement
-        cursor.execute(
-            self._sql.consume_token, (use.now_ms, use.client_id, replacement.jti, use.jti)
-        )
-        changed = cursor.fetchall()  # SQLite finishes the UPDATE only once it is read out
+        consumed = (use.now_ms, use.client_id, replacement.jti, use.jti)
+        if self._sql.postgres:
+            # One round trip for the compare-and-set, the replacement and the claim: a restart's
+            # storm of a thousand resumes pays it a thousand times.
+            claim = (replacement.game_id, replacement.player_id, use.claim, replacement.issued_at)
+            cursor.execute(
+                self._sql.consume_token_at_once,
+                (*consumed, *_token_params(replacement), *claim, use.claim),
+            )
+            changed = cursor.fetchall()
+        else:
+            cursor.execute(self._sql.consume_token, consumed)
+            changed = cursor.fetchall()  # SQLite finishes the UPDATE only once it is read out
+            if len(changed) == 1:
+                cursor.execute(self._sql.insert_token, _token_params(replacement))
+                if use.claim is not None:
+                    self._claim_seat(cursor, replacement, use.claim)
         if len(changed) == 1:
-            cursor.execute(self._sql.insert_token, _token_params(replacement))
-            if use.claim is not None:
-                self._claim_seat(cursor, replacement, use.claim)
             return TokenUse(won=True, row=TokenRow(*changed[0]))
         # Lost (or no such token): read the row as the winner left it. On PostgreSQL this
         # statement sees what the winner committed while our UPDATE waited for it.
@@ -792,9 +812,6 @@ class SqlGameStore:
         return await self._reader.call(
             lambda conn: self._backend.current_token(conn, game_id, player_id, now_ms)
         )
-
-    async def seat_claims(self, game_id: str) -> dict[str, str]:
-        return await self._reader.call(lambda conn: self._backend.seat_claims(conn, game_id))
 
     async def delete_expired_tokens(self, before_ms: int) -> int:
         return await self._writer.call(
