@@ -96,7 +96,10 @@ def test_a_table_nobody_is_at_stops_dealing_until_a_player_is_back(
     finally:
         client.close()
     # Gone again: the table stops within the window and a hand or two.
-    stands_still(alice)
+    stopped_again = stands_still(alice)
+    # A player over plain HTTP is back by starting the next hand (there is none to act in).
+    table.start()
+    assert last_seq(alice) > stopped_again
     assert "Traceback" not in server.log()
 
 

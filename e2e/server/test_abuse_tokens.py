@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
+import httpx
 from itsdangerous import URLSafeTimedSerializer
 
 from e2e.support.api import Api
@@ -23,6 +25,7 @@ from e2e.support.poker import Table
 from e2e.support.polling import wait_for
 from e2e.support.procs import ServerProcess, Spawn
 from e2e.support.ws import Resume, WsClient
+from rejoin_server.host.live import STREAMS_PER_PLAYER
 
 
 def test_a_reconnect_ends_the_older_session_tokens_also_after_a_kill(
@@ -146,3 +149,64 @@ def test_the_stored_key_stops_verifying_once_the_operator_gives_keys(
     # `--retire-stored-key`: at once, whatever the lifetimes.
     again = spawn(db_url, "--retire-stored-key", env=keys)
     make_api(again).state(table.game_id, forgery()).error("unauthorized")
+
+
+def test_an_event_stream_of_an_older_claim_ends_when_the_seat_is_won_back(
+    server: ServerProcess, api: Api
+) -> None:
+    """A copied session token had read the player's cards for as long as its stream stayed
+    open, whatever the player did."""
+    table = Table.create(api, seats=2)
+    ann, _ = table.join_many(2)
+    copied = ann.session
+    path = f"/api/game/{table.game_id}/events?after=2"  # the two joins: no backlog
+    headers = {"Authorization": f"Bearer {copied}", "Accept": "text/event-stream"}
+    timeout = httpx.Timeout(10.0, connect=5.0)
+    with (
+        httpx.Client(base_url=server.url, timeout=timeout) as client,
+        client.stream("GET", path, headers=headers) as stream,
+    ):
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        assert next(lines) == ": connected"
+        ann.reconnect(last_seq=0).ok(200)  # the player comes back
+        table.start()  # cards are dealt: none of them may reach the old stream
+        rest = list(lines)  # the server ends it (a read timeout here would fail the test)
+    assert not [line for line in rest if line.startswith("data:")], rest
+    api.events(table.game_id, copied).error("token_reused")
+
+
+def test_a_player_holds_a_few_event_streams_and_opening_more_ends_the_oldest(
+    server: ServerProcess, api: Api
+) -> None:
+    """One join must not be able to hold any number of connections open."""
+    table = Table.create(api, seats=2)
+    ann, _ = table.join_many(2)
+    path = f"/api/game/{table.game_id}/events?after=2"  # the two joins: no backlog
+    headers = {"Authorization": f"Bearer {ann.session}", "Accept": "text/event-stream"}
+    with contextlib.ExitStack() as opened:
+        client = opened.enter_context(
+            httpx.Client(base_url=server.url, timeout=httpx.Timeout(10.0, connect=5.0))
+        )
+        streams = []
+        for _ in range(STREAMS_PER_PLAYER + 1):
+            stream = opened.enter_context(client.stream("GET", path, headers=headers))
+            lines = stream.iter_lines()
+            assert next(lines) == ": connected"
+            streams.append(lines)
+        # The oldest was ended by the newest: nothing more on it but the blank line after
+        # `: connected`.
+        assert [line for line in streams[0] if line] == []
+        table.start()
+        for lines in streams[1:]:  # the others stay, and stream the deal
+            assert next(line for line in lines if line.startswith("id:"))
+
+
+def test_operator_keys_on_a_new_database_store_no_key_of_its_own(
+    spawn: Spawn, db_url: str, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    """A key generated but never used would have verified for an hour: readable in the
+    database, so forgeable."""
+    api = make_api(spawn(db_url, env={"REJOIN_SECRET_KEYS": "operator-key-1"}))
+    Table.create(api, seats=2).join_many(2)
+    assert Rows(db_url).query("SELECT count(*) FROM signing_keys")[0][0] == 0

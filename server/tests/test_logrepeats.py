@@ -106,8 +106,32 @@ def test_multi_line_reports_are_one_kind_by_their_first_line(
     assert text.count("Too many open files") == 1
     assert text.count("Traceback") == 1
     clock.now += 10
-    logger.error("socket.accept() out of system resource\nsocket: <fd=9>")
+    try:
+        raise error
+    except OSError:
+        logger.exception("socket.accept() out of system resource\nsocket: <fd=9>")
     assert "(499 more like this in the last 10 s)" in out.getvalue()
+
+
+def test_two_different_failures_are_both_written(
+    logged: tuple[logging.Logger, io.StringIO],
+) -> None:
+    """From ERROR up the text and the exception tell kinds apart: a second bug must not hide
+    behind a first one of the same template (two 500s, uvicorn's "Exception in ASGI
+    application" over two tracebacks)."""
+    logger, out = logged
+    logger.error("%s %s failed: %r", "POST", "/a", KeyError("x"))
+    logger.error("%s %s failed: %r", "POST", "/b", ValueError("y"))
+    for error in (KeyError("x"), ValueError("y"), ValueError("y")):
+        try:
+            raise error
+        except Exception:
+            logger.exception("Exception in ASGI application")
+    text = out.getvalue()
+    assert "POST /a failed: KeyError" in text
+    assert "POST /b failed: ValueError" in text
+    assert text.count("Exception in ASGI application") == 2  # the third is the second again
+    assert text.count("Traceback") == 2
 
 
 def test_a_message_with_a_percent_sign_and_no_arguments_keeps_it(

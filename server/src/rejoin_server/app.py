@@ -57,11 +57,12 @@ async def _signer(store: GameStore, settings: ServerSettings) -> TokenSigner:
     they expire; after that, whoever can read the database can no longer forge tokens). With
     `--retire-stored-key` it stops at once."""
     now = now_ms()
-    stored = await store.signing_keys(secrets.token_urlsafe(32), now)
     token_ttl_ms, session_ttl_ms = settings.token_ttl_ms, settings.session_ttl_ms
     if not settings.secret_keys:
+        stored = await store.signing_keys(secrets.token_urlsafe(32), now)
         await store.retire_signing_keys(None)
         return TokenSigner(stored, token_ttl_ms=token_ttl_ms, session_ttl_ms=session_ttl_ms)
+    stored = await store.signing_keys(None, now)  # none is generated: the operator's sign
     retired_at = await store.retire_signing_keys(now) or now
     grace = 0 if settings.retire_stored_key else max(token_ttl_ms, session_ttl_ms)
     return TokenSigner(

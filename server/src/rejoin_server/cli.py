@@ -438,8 +438,16 @@ _RATE_OPTIONS = (
     ("--rate-join", "rate_join", "joins per client address"),
     ("--rate-token", "rate_token", "connection tokens fetched per player"),
     ("--rate-force-persist", "rate_force_persist", "persists with forceOverwrite per caller"),
-    ("--rate-connect", "rate_connect", "WebSocket connections per player"),
-    ("--rate-connect-address", "rate_connect_address", "WebSocket connections per address"),
+    (
+        "--rate-connect",
+        "rate_connect",
+        "resumes per player (WebSocket hello, POST reconnect), counted when they win the seat",
+    ),
+    (
+        "--rate-connect-address",
+        "rate_connect_address",
+        "WebSocket connections and POST reconnects per address",
+    ),
 )
 
 

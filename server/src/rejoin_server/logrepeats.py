@@ -25,7 +25,26 @@ WINDOW_S = 10.0
 # not yet written). A flood is one kind; many kinds at once are lines that do not repeat.
 MAX_KINDS = 1000
 
-_Key = tuple[str, int, str]
+_Key = tuple[str, int, str, str]
+
+
+def _kind(record: logging.LogRecord) -> _Key:
+    """What makes two lines "the same". Below ERROR, the template: "closed the connection of %s"
+    for a thousand clients is one kind. From ERROR up, the text and the exception: two different
+    bugs in a row ("POST /a failed: KeyError", "POST /b failed: ValueError", or uvicorn's
+    "Exception in ASGI application" over two tracebacks) must both be written, while one failure
+    repeating (an accept() out of descriptors) is still one kind."""
+    if record.levelno < logging.ERROR:
+        text = str(record.msg)
+    else:
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: logging reports it later
+            text = str(record.msg)
+    failure = ""
+    if record.exc_info and record.exc_info[1] is not None:
+        failure = repr(record.exc_info[1])[:200]
+    return (record.name, record.levelno, text.partition("\n")[0], failure)
 
 
 @dataclass(slots=True)
@@ -49,7 +68,7 @@ class RepeatFilter(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, record.levelno, str(record.msg).partition("\n")[0])
+        key = _kind(record)
         now = self._clock()
         with self._lock:
             kind = self._kinds.get(key)

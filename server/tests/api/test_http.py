@@ -551,6 +551,18 @@ def test_connection_token(api: Api) -> None:
 # --- POST …/reconnect ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("epoch", ["x.²", "x", ".3", "x.3.4", "no-such-epoch.1"])
+def test_a_last_epoch_that_is_not_the_servers_is_a_resync_never_a_failure(
+    api: Api, epoch: str
+) -> None:
+    """A client's `lastEpoch` is only ever compared: one that is garbage, or names a history
+    the server does not have, is answered with the fresh state (`str.isdigit` takes "²")."""
+    ann, _ = api.table(2)
+    reply = api.reconnect(ann, lastSeq=1, lastEpoch=epoch)
+    assert reply.status_code == 200, reply.text
+    assert (reply.json()["resync"], reply.json()["missedEvents"]) == (True, [])
+
+
 def test_reconnect_replays_the_missed_events(api: Api) -> None:
     players = api.table(2)
     api.start(players[0])

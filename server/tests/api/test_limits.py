@@ -128,3 +128,25 @@ async def test_websocket_connections_are_limited(rule: str) -> None:
         assert error["code"] == "rate_limited"
         assert error["details"]["retryAfter"] >= 1
         assert close.code == CLOSE_TRY_AGAIN_LATER
+
+
+async def test_replaying_a_spent_token_does_not_use_up_the_players_resumes() -> None:
+    """A resume counts against the player once it wins the seat: someone replaying a spent token
+    of theirs (refused) cannot empty the bucket and lock the player out. HTTP reconnects and
+    WebSocket hellos share it."""
+    async with running_async(rate_connect=TWO_A_MINUTE) as api:
+        ann, _ = await api.table(2)
+        async with sockets(api.app) as opened:
+            _, welcome = await opened.hello(ann)
+            for _ in range(10):  # the join's token again, spent: refused, and not counted
+                close, error = await opened.refused(ann.game_id, hello_frame(ann))
+                assert error["code"] in {"seat_conflict", "token_reused"}
+            reply = await api.client.post(
+                f"/api/game/{ann.game_id}/reconnect",
+                json={"playerId": ann.player_id, "reconnectToken": welcome["token"]["token"]},
+            )
+            assert reply.status_code == 200, reply.text  # the second resume
+            spent = reply.json()["connectionToken"]["token"]
+            close, error = await opened.refused(ann.game_id, hello_frame(ann, spent))
+        assert error["code"] == "rate_limited"
+        assert close.code == CLOSE_TRY_AGAIN_LATER

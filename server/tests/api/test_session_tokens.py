@@ -76,7 +76,7 @@ def test_claims_outlive_the_game_in_memory(api: Api) -> None:
     assert api.state(replace(ann, session=reply.json()["sessionToken"]))["seq"] > 0
 
 
-async def test_a_hello_ends_the_older_session_tokens_and_its_rotation_does_not() -> None:
+async def test_a_hello_ends_the_older_session_tokens() -> None:
     async with running_async(token_ttl_ms=60_000) as api:
         ann, _ = await api.table(2)
         async with sockets(api.app) as ws:

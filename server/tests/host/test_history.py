@@ -26,7 +26,7 @@ def test_the_rules_of_holds() -> None:
     assert history.holds("zz.30", 29)  # before its first seq: what the store held at its load
     assert not history.holds("zz.30", 30)  # an epoch that stored nothing: its events are gone
     assert not history.holds("b.11", 15)  # not that epoch
-    for garbage in ("", "c", "c.", ".20", "c.x", "c.-1"):
+    for garbage in ("", "c", "c.", ".20", "c.x", "c.-1", "c.²", "c.2\n", "a.1.20"):
         assert not history.holds(garbage, 25), garbage
 
 

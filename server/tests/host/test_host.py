@@ -748,6 +748,22 @@ async def test_a_table_nobody_is_at_finishes_its_hand_but_deals_no_next_one(
     host.unsubscribe(live, subscriber)
 
 
+async def test_a_player_starting_the_hand_over_http_wakes_a_table_that_waited(
+    make_host: HostFactory, store: ScriptedStore, clock: FakeClock
+) -> None:
+    """At a table that waits there is no hand to act in: `start` is how an HTTP player is back."""
+    host = make_host(unattended_after_ms=5_000)
+    game_id, players = await started_table(host, actionTimeoutMs=1_000, nextHandDelayMs=1_000)
+    live = await host.get(game_id)
+    clock.advance(6_000)
+    await wait_until(lambda: "hand_ended" in stored_kinds(store, game_id), what="the timeout")
+    clock.advance(1_000)
+    await wait_until(lambda: live.parked, what="the table to wait for a player")
+    await host.execute(game_id, Start(players[1]))
+    assert stored_kinds(store, game_id).count("hand_started") == 2
+    assert not live.parked
+
+
 async def test_a_player_acting_over_http_keeps_the_table_dealing(
     make_host: HostFactory, store: ScriptedStore, clock: FakeClock
 ) -> None:
@@ -788,7 +804,17 @@ async def test_a_game_past_its_event_budget_is_completed_with_a_reason(
     while live.state.status != "completed":
         player = to_act(live)
         legal = {a["type"] for a in live.state.view(player)["you"]["legalActions"]}
-        await host.execute(game_id, Act(player, "check" if "check" in legal else "call"))
+        kind = "check" if "check" in legal else "call"
+        outcome = await host.execute(
+            game_id, Act(player, kind), action_id=f"{player}:{kind}{live.state.seq}"
+        )
+        # The action's own seq, not the game_completed the budget added after it.
+        assert store.stored(game_id)[outcome.seq - 1][1] != "game_completed"
+    # Sent again: the same answer (what the duplicate filter remembered).
+    again = await host.execute(
+        game_id, Act(player, kind), action_id=f"{player}:{kind}{outcome.seq - len(outcome.events)}"
+    )
+    assert (again.seq, again.duplicate) == (outcome.seq, True)
     kinds = stored_kinds(store, game_id)
     assert kinds[-1] == "game_completed"
     assert store.stored(game_id)[-1][2] == {"reason": "event_limit"}

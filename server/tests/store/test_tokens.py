@@ -98,22 +98,30 @@ async def test_consuming_an_unknown_token_finds_nothing(store: GameStore) -> Non
 
 
 async def test_a_replacement_that_exists_consumes_nothing(store: GameStore) -> None:
-    first, taken = token(), token()
-    await store.insert_token(first)
+    game_id = await new_game(store)
+    first, taken = token(game_id), token(game_id)
+    await store.insert_token(first, claim="joined")
     await store.insert_token(taken)
     with pytest.raises(ValueError, match="already stored"):
-        await store.consume_token(first.jti, client_id="c1", now_ms=NOW, replacement=taken)
+        await store.consume_token(
+            first.jti, client_id="c1", now_ms=NOW, replacement=taken, claim="never"
+        )
     assert await store.get_token(first.jti) == first
     assert await store.get_token(taken.jti) == taken
+    assert await claims_of(store, game_id) == {"p1": "joined"}  # nothing of it was written
 
 
 async def test_of_twenty_concurrent_consumers_exactly_one_wins(store: GameStore) -> None:
-    first = token()
-    await store.insert_token(first)
-    replacements = [token() for _ in range(20)]
+    """Batched in one transaction on a SQL store; each claims the seat: the winner's claim is it."""
+    game_id = await new_game(store)
+    first = token(game_id)
+    await store.insert_token(first, claim="joined")
+    replacements = [token(game_id) for _ in range(20)]
     uses = await asyncio.gather(
         *(
-            store.consume_token(first.jti, client_id=f"c{i}", now_ms=NOW + i, replacement=r)
+            store.consume_token(
+                first.jti, client_id=f"c{i}", now_ms=NOW + i, replacement=r, claim=f"claim-{i}"
+            )
             for i, r in enumerate(replacements)
         )
     )
@@ -125,6 +133,7 @@ async def test_of_twenty_concurrent_consumers_exactly_one_wins(store: GameStore)
     assert all(use.row == won for use in uses)
     stored = [await store.get_token(r.jti) for r in replacements]
     assert [r is not None for r in stored].count(True) == 1
+    assert await claims_of(store, game_id) == {"p1": f"claim-{winners[0]}"}
 
 
 async def test_expired_tokens_are_deleted(store: GameStore) -> None:
@@ -174,6 +183,12 @@ async def test_eviction_deletes_the_tokens_of_evicted_games(store: GameStore) ->
 async def test_the_first_candidate_key_is_kept(store: GameStore) -> None:
     assert await store.signing_keys("first-secret", NOW) == ["first-secret"]
     assert await store.signing_keys("second-secret", NOW + 1) == ["first-secret"]
+
+
+async def test_no_candidate_only_reads(store: GameStore) -> None:
+    assert await store.signing_keys(None, NOW) == []
+    assert await store.signing_keys("kept", NOW + 1) == ["kept"]
+    assert await store.signing_keys(None, NOW + 2) == ["kept"]
 
 
 async def test_racing_servers_keep_one_candidate(store: GameStore) -> None:

@@ -10,7 +10,6 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api.context import Services
 from rejoin_server.errors import ApiError
 from rejoin_server.host.live import LiveGame
-from rejoin_server.tokens.service import IssuedToken
 from rejoin_server.tokens.signing import Claims
 
 
@@ -71,18 +70,6 @@ def seated(live: LiveGame, claims: Claims) -> int:
             "sessionToken of your latest reconnect, or reconnect again.",
         )
     return seat
-
-
-def note_claim(svc: Services, live: LiveGame, token: IssuedToken) -> None:
-    """`token` came with a new claim on its seat (a join, a reconnect that won): from now on the
-    seat's session tokens must name it. The store holds it already, with the token; the game in
-    memory is told (and the one loaded since, should it have been reloaded meanwhile)."""
-    if token.claimed is None:
-        return
-    live.claims[token.player_id] = token.claimed
-    current = svc.host.loaded(token.game_id)
-    if current is not None:
-        current.claims[token.player_id] = token.claimed
 
 
 def session_token(svc: Services, live: LiveGame, player_id: str) -> str:

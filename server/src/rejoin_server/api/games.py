@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
-from rejoin_server.api.auth import note_claim, player_claims, seated, session_token
+from rejoin_server.api.auth import player_claims, seated, session_token
 from rejoin_server.api.context import services
 from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.responses import ok
@@ -81,7 +81,7 @@ async def join(request: Request) -> Response:
 
     await svc.host.execute(game_id, Join(player_id, name, seat), prepare=issue_token)
     token = issued[0]
-    note_claim(svc, live, token)
+    svc.host.note_claim(live, player_id, token.claimed)
     return ok(
         {
             "playerId": player_id,

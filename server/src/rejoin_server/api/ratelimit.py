@@ -46,21 +46,37 @@ class RateLimiter:
         # (rule, key) → (tokens left, when they were counted)
         self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
 
-    def check(self, rule: str, rate: Rate | None, key: str, what: str) -> None:
+    def check(
+        self, rule: str, rate: Rate | None, key: str, what: str, *, spend: bool = True
+    ) -> None:
         """Take one request from the bucket of (`rule`, `key`); raises `RateLimited` naming
-        `what` ("games created from your address") when it is empty. `rate` None: no limit."""
+        `what` ("games created from your address") when it is empty. `rate` None: no limit.
+
+        `spend=False` only looks: a request that counts once it has succeeded (`spend` after
+        it), so that failures someone else can cause never empty the bucket of a player."""
         if rate is None:
             return
+        tokens, now, per_token_s = self._refilled(rule, rate, key)
+        if tokens >= 1.0:
+            self._keep((rule, key), tokens - 1.0 if spend else tokens, now)
+            return
+        self._keep((rule, key), tokens, now)
+        raise RateLimited(what, max(1, math.ceil((1.0 - tokens) * per_token_s)))
+
+    def spend(self, rule: str, rate: Rate | None, key: str) -> None:
+        """Count one request that `check(spend=False)` let through and that has succeeded."""
+        if rate is None:
+            return
+        tokens, now, _ = self._refilled(rule, rate, key)
+        self._keep((rule, key), max(0.0, tokens - 1.0), now)
+
+    def _refilled(self, rule: str, rate: Rate, key: str) -> tuple[float, float, float]:
+        """The bucket's tokens now (taken out of the map: `_keep` puts it back), the time, and
+        the seconds one token takes to refill."""
         now = self._clock()
         per_token_s = rate.per_ms / 1000 / rate.count
-        bucket = (rule, key)
-        tokens, counted_at = self._buckets.pop(bucket, (float(rate.count), now))
-        tokens = min(float(rate.count), tokens + (now - counted_at) / per_token_s)
-        if tokens >= 1.0:
-            self._keep(bucket, tokens - 1.0, now)
-            return
-        self._keep(bucket, tokens, now)
-        raise RateLimited(what, max(1, math.ceil((1.0 - tokens) * per_token_s)))
+        tokens, counted_at = self._buckets.pop((rule, key), (float(rate.count), now))
+        return min(float(rate.count), tokens + (now - counted_at) / per_token_s), now, per_token_s
 
     def _keep(self, bucket: tuple[str, str], tokens: float, now: float) -> None:
         self._buckets[bucket] = (tokens, now)  # re-inserted: the most recently used is last

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
-from rejoin_server.api.auth import note_claim, player_claims, seated, session_token
+from rejoin_server.api.auth import player_claims, seated, session_token
 from rejoin_server.api.context import Services, services
+from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError, RejoinError
 from rejoin_server.games.base import GameState
@@ -40,6 +42,27 @@ def resume_claims(svc: Services, token: str, game_id: str, player_id: str) -> Cl
     return claims
 
 
+@dataclass(frozen=True, slots=True)
+class Resuming:
+    """A resume let through by the per-player limit, to be counted once it has won the seat."""
+
+    svc: Services
+    key: str
+
+    def succeeded(self) -> None:
+        self.svc.limiter.spend("resume", self.svc.settings.rate_connect, self.key)
+
+
+def limit_resumes(svc: Services, claims: Claims) -> Resuming:
+    """`--rate-connect`: resumes (a `hello`, a `POST …/reconnect`) per player. A resume counts
+    once it has won the seat, so someone replaying a spent token of the player (refused) cannot
+    empty the player's bucket; refusals count against their address (`--rate-connect-address`,
+    charged at the WebSocket's upgrade and at the HTTP reconnect)."""
+    key = f"{claims.game_id}/{claims.player_id}"
+    svc.limiter.check("resume", svc.settings.rate_connect, key, "reconnects", spend=False)
+    return Resuming(svc, key)
+
+
 def seat_held(game: GameState, player_id: str) -> int:
     """The seat `player_id` holds, or player_not_in_game: only a seated player can resume."""
     seat = game.seat_of(player_id)
@@ -53,8 +76,9 @@ def seat_held(game: GameState, player_id: str) -> int:
 
 
 async def connection_token(request: Request) -> Response:
-    """The seat's current reconnect token (a new one only when it has none left), and a fresh
-    session token: how a player who plays over plain HTTP keeps both alive."""
+    """The seat's live reconnect token (a new one once that is past half its life:
+    `ReconnectTokens.current`), and a fresh session token: how a player who plays over plain
+    HTTP keeps both alive."""
     svc = services(request)
     game_id = request.path_params["game_id"]
     claims = player_claims(request, svc, game_id)
@@ -85,6 +109,12 @@ async def reconnect(request: Request) -> Response:
 
 
 async def _reconnect(request: Request, svc: Services) -> Response:
+    svc.limiter.check(
+        "connect_address",
+        svc.settings.rate_connect_address,
+        client_key(request),
+        "reconnects from your address",
+    )
     game_id = request.path_params["game_id"]
     body = await bodies.read_object(request, svc.settings.max_body_bytes)
     body_game = bodies.string(body, "gameId", required=False, max_length=64)
@@ -97,6 +127,7 @@ async def _reconnect(request: Request, svc: Services) -> Response:
     client_id = bodies.string(body, "clientId", required=False, max_length=MAX_CLIENT_ID)
 
     claims = resume_claims(svc, token, game_id, player_id)
+    resuming = limit_resumes(svc, claims)
     live = await svc.host.get(game_id)
     # Everything the answer says is read first, under the game's lock (so it is committed), and
     # the token is used last: a failure before that leaves the token as it was.
@@ -113,7 +144,8 @@ async def _reconnect(request: Request, svc: Services) -> Response:
         seq = game.seq
     now = svc.host.clock()
     fresh = await svc.tokens.use(claims, client_id, now, reclaim=True)
-    note_claim(svc, live, fresh)
+    resuming.succeeded()
+    svc.host.note_claim(live, player_id, fresh.claimed)
     # The seat is resumed here: a WebSocket still holding it is told so (4409), as DESIGN §3 says.
     svc.host.supersede(live, player_id)
     svc.metrics.missed_events.inc(len(missed))

@@ -40,7 +40,7 @@ from rejoin_protocol.messages import (
     wire,
 )
 from rejoin_server.api import bodies
-from rejoin_server.api.auth import note_claim, session_token
+from rejoin_server.api.auth import session_token
 from rejoin_server.api.channel import Channel, receive_frame
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.ratelimit import client_key
@@ -49,6 +49,7 @@ from rejoin_server.api.reconnect import (
     MAX_EPOCH,
     MAX_PLAYER_ID,
     MAX_TOKEN,
+    limit_resumes,
     resume_claims,
     seat_held,
 )
@@ -142,10 +143,7 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
         )
     _within_bounds(hello)
     claims = resume_claims(svc, hello.token, game_id, hello.player_id)
-    # Keyed by the verified token's player: nobody can spend another player's connections.
-    svc.limiter.check(
-        "connect", svc.settings.rate_connect, f"{game_id}/{claims.player_id}", "reconnects"
-    )
+    resuming = limit_resumes(svc, claims)
     live = await svc.host.get(game_id)
     player_id = hello.player_id
     async with svc.host.reading(live) as game:
@@ -167,7 +165,8 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
         subscriber = svc.host.subscribe(live, player_id, presence=True, count=False)
     try:
         fresh = await svc.tokens.use(claims, hello.client_id, svc.host.clock(), reclaim=True)
-        note_claim(svc, live, fresh)
+        resuming.succeeded()
+        svc.host.note_claim(live, player_id, fresh.claimed, keep=subscriber)
         svc.host.take_seat(live, subscriber)
         welcome = Welcome(
             player_id=player_id,

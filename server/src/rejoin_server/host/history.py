@@ -25,6 +25,7 @@ history that was lost: the answer is a resync with the fresh state. A client tha
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ from rejoin_server.store.base import Epoch
 
 # Epochs kept in a game's row; a client resuming from an older one than these resyncs.
 EPOCHS_KEPT = 32
+# What a client sends back: "<epoch>.<first seq>". ASCII digits only: str.isdigit() takes "²",
+# which int() refuses.
+_TOKEN = re.compile(r"(?P<epoch>[^.]+)\.(?P<first>[0-9]{1,15})")
 
 
 @dataclass(slots=True)
@@ -68,10 +72,10 @@ class History:
         """Are a client's events up to `last_seq`, got under epoch `token`, ours?"""
         if token is None:
             return True
-        epoch, _, first_text = token.rpartition(".")
-        if not first_text.isdigit() or not epoch:
+        parsed = _TOKEN.fullmatch(token)
+        if parsed is None:
             return False
-        first = int(first_text)
+        epoch, first = parsed["epoch"], int(parsed["first"])
         if (epoch, first) == self.own or last_seq < first:
             return True
         for index, kept in enumerate(self.epochs[:-1]):

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from rejoin_protocol.errors import CLOSE_SUPERSEDED, ErrorCode
+from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError, GameNotFound, StateCorrupted, StorageUnavailable
 from rejoin_server.games.base import (
     Abandon,
@@ -36,7 +36,13 @@ from rejoin_server.games.base import (
     Tick,
 )
 from rejoin_server.host.history import History
-from rejoin_server.host.live import END_RELOADED, LiveGame, Subscriber
+from rejoin_server.host.live import (
+    END_RELOADED,
+    END_SUPERSEDED,
+    STREAMS_PER_PLAYER,
+    LiveGame,
+    Subscriber,
+)
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
@@ -90,6 +96,8 @@ class GameHost:
         )
         self._games: dict[str, LiveGame] = {}
         self._loading: dict[str, asyncio.Future[LiveGame]] = {}
+        # Seat claims taken while their game was loading: the load may have read the store first.
+        self._claimed_while_loading: dict[str, dict[str, str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
 
@@ -198,6 +206,7 @@ class GameHost:
                 history=History.begin(restored.history, state.seq + 1),
             )
             live.remember_actions(actions.items())
+            live.claims.update(self._claimed_while_loading.pop(game_id, {}))
             self._games[game_id] = live
             self.metrics.games_active.set(len(self._games))
             self._arm(live)
@@ -209,6 +218,7 @@ class GameHost:
                 raise
         finally:
             self._loading.pop(game_id, None)
+            self._claimed_while_loading.pop(game_id, None)
 
     def forget(self, game_id: str) -> None:
         """Drop a game from memory (deleted, evicted, or no longer safe to write)."""
@@ -342,10 +352,11 @@ class GameHost:
                     assert before is not None
                     live.state = self.engine.load(live.game_id, live.settings, before)
                     raise
+            seq = state.seq  # this command's; the commit may add a `game_completed` past it
             durable = await self._commit(live, events, now, action_id)
             if isinstance(command, Join | Start | Act):
                 live.last_activity_ms = now
-            return Outcome(state.seq, events, durable)
+            return Outcome(seq, events, durable)
 
     async def _commit(
         self, live: LiveGame, events: list[Event], now: int, action_id: str | None
@@ -504,9 +515,21 @@ class GameHost:
         self, live: LiveGame, player_id: str | None, *, presence: bool = False, count: bool = True
     ) -> Subscriber:
         """A reader of every event published from now on. `count`: it counts as the player being
-        connected at once (an SSE stream); a WebSocket counts only once its `hello` has won the
-        seat (`take_seat`)."""
-        subscriber = Subscriber(player_id, presence=presence)
+        connected at once (an SSE stream, of which a player holds at most `STREAMS_PER_PLAYER`:
+        the oldest ends); a WebSocket counts only once its `hello` has won the seat
+        (`take_seat`)."""
+        subscriber = Subscriber(player_id, presence=presence, stream=count)
+        if count and player_id is not None:
+            open_streams = sorted(
+                (
+                    s
+                    for s in live.subscribers
+                    if s.stream and s.player_id == player_id and s.end is None
+                ),
+                key=lambda s: s.serial,
+            )
+            for oldest in open_streams[: max(0, len(open_streams) - STREAMS_PER_PLAYER + 1)]:
+                oldest.close(END_SUPERSEDED)
         live.subscribers.add(subscriber)
         if self._closing:
             # Shutdown has begun: this reader must end too, not hold the server open.
@@ -536,7 +559,37 @@ class GameHost:
         token): their WebSocket, if any, is closed with 4409 `superseded`."""
         previous = live.sockets.pop(player_id, None)
         if previous is not None:
-            previous.close((CLOSE_SUPERSEDED, "superseded"))
+            previous.close(END_SUPERSEDED)
+
+    def note_claim(
+        self,
+        live: LiveGame,
+        player_id: str,
+        claim: str | None,
+        *,
+        keep: Subscriber | None = None,
+    ) -> None:
+        """A join, reconnect or `hello` won the seat with a new claim (`claim`; None: it did not,
+        nothing to do), stored with its token already. From now on the seat's session tokens must
+        name it, and the player's event streams opened under an older claim end (a copied session
+        token no longer reads the player's cards); `keep` is the new connection itself. The
+        player's WebSocket is `supersede`'s to close."""
+        if claim is None:
+            return
+        current = self._games.get(live.game_id)
+        for game in (live, current):
+            if game is None:
+                continue
+            game.claims[player_id] = claim
+            for subscriber in list(game.subscribers):
+                if (
+                    subscriber.player_id == player_id
+                    and subscriber is not keep
+                    and game.sockets.get(player_id) is not subscriber
+                ):
+                    subscriber.close(END_SUPERSEDED)
+        if live.game_id in self._loading:
+            self._claimed_while_loading.setdefault(live.game_id, {})[player_id] = claim
 
     def unsubscribe(self, live: LiveGame, subscriber: Subscriber) -> None:
         live.subscribers.discard(subscriber)

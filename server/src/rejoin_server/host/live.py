@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,11 +27,17 @@ ACTIONS_REMEMBERED = 1000
 RECENT_EVENTS = 1000
 # A subscriber that falls this far behind is dropped; it resumes from its last seq.
 SUBSCRIBER_QUEUE = 1000
+# Event streams (SSE) one player may hold open at once; opening one more ends their oldest. A
+# player has one WebSocket at a time (a newer one supersedes it); without a bound, one join could
+# hold any number of connections open.
+STREAMS_PER_PLAYER = 4
 
 # Why a subscriber's stream ended: a WebSocket close code and reason (SSE just ends).
 END_SHUTDOWN = (1012, "server restarting")
 END_RELOADED = (1012, "game reloaded: resume from your last seq")  # deleted, evicted or lost
 END_SLOW = (1013, "too far behind: resume from your last seq")
+# The seat was resumed elsewhere (DESIGN §3): the older connection ends, and does not come back.
+END_SUPERSEDED = (4409, "superseded")
 
 
 class Outgoing:
@@ -75,9 +82,15 @@ Item = Outgoing | PresenceNote | str | None
 class Subscriber:
     """A live reader of one player's visibility: an SSE stream or a WebSocket channel."""
 
-    def __init__(self, player_id: str | None, *, presence: bool = False) -> None:
+    _opened = itertools.count()
+
+    def __init__(
+        self, player_id: str | None, *, presence: bool = False, stream: bool = False
+    ) -> None:
         self.player_id = player_id
         self.presence = presence  # wants PresenceNote items
+        self.stream = stream  # an SSE stream (else a WebSocket channel)
+        self.serial = next(Subscriber._opened)  # the order subscribers were opened in
         self.counted = False  # counted in `LiveGame.connections`
         self.queue: asyncio.Queue[Item] = asyncio.Queue(SUBSCRIBER_QUEUE)
         self.end: tuple[int, str] | None = None  # set once: why the reader must stop

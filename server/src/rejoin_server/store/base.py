@@ -235,10 +235,11 @@ class GameStore(Protocol):
         """Delete the tokens with `expires_at < before_ms`; return how many."""
         ...
 
-    async def signing_keys(self, candidate: str, now_ms: int) -> list[str]:
+    async def signing_keys(self, candidate: str | None, now_ms: int) -> list[str]:
         """The stored signing secrets, newest first. When none is stored yet, `candidate` is stored
         first, so the key a server generates on its first start survives restarts. Servers racing
-        on an empty store all get the one candidate that was kept."""
+        on an empty store all get the one candidate that was kept. None: only read (a server
+        signing with the operator's keys stores none of its own)."""
         ...
 
     async def retire_signing_keys(self, since_ms: int | None) -> int | None:

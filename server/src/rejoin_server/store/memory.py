@@ -249,8 +249,8 @@ class MemoryGameStore:
             del self._tokens[jti]
         return len(expired)
 
-    async def signing_keys(self, candidate: str, now_ms: int) -> list[str]:
-        if not self._keys:
+    async def signing_keys(self, candidate: str | None, now_ms: int) -> list[str]:
+        if not self._keys and candidate is not None:
             self._keys.append((now_ms, DEFAULT_KEY_ID, candidate))
         return [secret for _, _, secret in sorted(self._keys, reverse=True)]
 

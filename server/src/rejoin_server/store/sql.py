@@ -583,11 +583,11 @@ class _SqlBackend:
             cursor.execute(self._sql.delete_expired_tokens, (before_ms,))
             return int(cursor.rowcount)
 
-    def signing_keys(self, conn: Connection, candidate: str, now_ms: int) -> list[str]:
+    def signing_keys(self, conn: Connection, candidate: str | None, now_ms: int) -> list[str]:
         with self._transaction(conn, write=True) as cursor:
             cursor.execute(self._sql.signing_keys)
             secrets = [secret for (secret,) in cursor.fetchall()]
-            if secrets:
+            if secrets or candidate is None:
                 return secrets
             cursor.execute(self._sql.store_first_key, (DEFAULT_KEY_ID, candidate, now_ms))
             cursor.execute(self._sql.signing_keys)
@@ -818,7 +818,7 @@ class SqlGameStore:
             lambda conn: self._backend.delete_expired_tokens(conn, before_ms)
         )
 
-    async def signing_keys(self, candidate: str, now_ms: int) -> list[str]:
+    async def signing_keys(self, candidate: str | None, now_ms: int) -> list[str]:
         return await self._writer.call(
             lambda conn: self._backend.signing_keys(conn, candidate, now_ms)
         )

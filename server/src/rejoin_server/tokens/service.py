@@ -81,12 +81,13 @@ class ReconnectTokens:
         return self._issued(row, claim)
 
     async def current(self, game_id: str, player_id: str, now_ms: int) -> IssuedToken:
-        """The seat's newest unused, unexpired token (signed anew), else a new one; the claim
-        stays as it is."""
+        """The seat's newest unused token (signed anew) while more than half its life is left,
+        else a new one, so that what is handed out lasts: a seat has one live token, two while
+        the older runs out. The claim stays as it is."""
         row = await self._store.current_token(game_id, player_id, now_ms)
-        return (
-            self._issued(row) if row is not None else await self.issue(game_id, player_id, now_ms)
-        )
+        if row is not None and row.expires_at - now_ms > self._ttl_ms / 2:
+            return self._issued(row)
+        return await self.issue(game_id, player_id, now_ms)
 
     async def use(
         self, claims: Claims, client_id: str | None, now_ms: int, *, reclaim: bool
