@@ -24,7 +24,7 @@ from rejoin_server.host import host as host_module
 from rejoin_server.host import live as live_module
 from rejoin_server.host.host import GameHost, Outcome
 from rejoin_server.host.live import LiveGame, Outgoing
-from rejoin_server.store.base import TokenRow
+from rejoin_server.store.base import StoredLog, TokenRow
 
 from .scripted_store import ScriptedStore
 from .support import T0, FakeClock, HostFactory, new_table, started_table, to_act
@@ -823,3 +823,31 @@ async def test_a_game_past_its_event_budget_is_completed_with_a_reason(
     with pytest.raises(ApiError) as refused:
         await host.execute(game_id, Act(players[0], "check"))
     assert refused.value.code == ErrorCode.GAME_COMPLETED
+
+
+async def test_a_claim_taken_while_its_game_loads_is_not_lost(make_host: HostFactory) -> None:
+    """A reconnect that won the seat while the game was being loaded again: the load may have
+    read the claims before the win was stored, and must not bring the older claim back."""
+
+    class SlowLoad(ScriptedStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = asyncio.Event()
+
+        async def load(self, game_id: str) -> StoredLog:
+            found = await super().load(game_id)  # read now, handed over later
+            await self.gate.wait()
+            return found
+
+    store = SlowLoad()
+    host = make_host(on=store)
+    game_id, players = await new_table(host)
+    old = await host.get(game_id)
+    host.forget(game_id)
+    loading = asyncio.create_task(host.get(game_id))
+    await settle()
+    host.note_claim(old, players[0], "won-meanwhile")
+    store.gate.set()
+    reloaded = await loading
+    assert reloaded is not old
+    assert reloaded.claims[players[0]] == "won-meanwhile"
