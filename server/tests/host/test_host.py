@@ -724,19 +724,30 @@ async def test_events_after_with_more_queued_events_than_memory_keeps(
 # --- a table nobody is at (issue 12: a table that plays itself) -----------------------------------
 
 
+async def waiting_table(
+    host: GameHost, store: ScriptedStore, clock: FakeClock
+) -> tuple[LiveGame, list[str]]:
+    """A heads-up hand nobody plays (`unattended_after_ms` 5 s): its clock folds it, and the
+    next hand, due 1 s later, waits for a player."""
+    game_id, players = await started_table(host, actionTimeoutMs=1_000, nextHandDelayMs=1_000)
+    live = await host.get(game_id)
+    clock.advance(6_000)  # the players' last command (the start) is now 6 s old
+    await wait_until(lambda: "hand_ended" in stored_kinds(store, game_id), what="the timeout")
+    clock.advance(1_000)  # the next hand is due, but nobody is at the table
+    await wait_until(lambda: live.parked, what="the table to wait for a player")
+    return live, players
+
+
 async def test_a_table_nobody_is_at_finishes_its_hand_but_deals_no_next_one(
     make_host: HostFactory, store: ScriptedStore, clock: FakeClock
 ) -> None:
     """Nobody connected and nobody acting for `unattended_after`: the hand in play still ends by
     its clocks, but no new hand is dealt; a player connecting deals it at once."""
     host = make_host(unattended_after_ms=5_000)
-    game_id, players = await started_table(host, actionTimeoutMs=1_000, nextHandDelayMs=1_000)
-    live = await host.get(game_id)
-    clock.advance(6_000)  # the players' last command (the start) is now 6 s old
-    await wait_until(lambda: "hand_ended" in stored_kinds(store, game_id), what="the timeout")
+    live, players = await waiting_table(host, store, clock)
+    game_id = live.game_id
     ended = live.state.seq
-    clock.advance(1_000)  # the next hand is due, but nobody is at the table
-    await wait_until(lambda: live.parked, what="the table to wait for a player")
+    assert stored_kinds(store, game_id)[-1] == "hand_ended"
     assert live.timer is None
     assert live.state.seq == ended
     assert stored_kinds(store, game_id).count("hand_started") == 1
@@ -753,14 +764,9 @@ async def test_a_player_starting_the_hand_over_http_wakes_a_table_that_waited(
 ) -> None:
     """At a table that waits there is no hand to act in: `start` is how an HTTP player is back."""
     host = make_host(unattended_after_ms=5_000)
-    game_id, players = await started_table(host, actionTimeoutMs=1_000, nextHandDelayMs=1_000)
-    live = await host.get(game_id)
-    clock.advance(6_000)
-    await wait_until(lambda: "hand_ended" in stored_kinds(store, game_id), what="the timeout")
-    clock.advance(1_000)
-    await wait_until(lambda: live.parked, what="the table to wait for a player")
-    await host.execute(game_id, Start(players[1]))
-    assert stored_kinds(store, game_id).count("hand_started") == 2
+    live, players = await waiting_table(host, store, clock)
+    await host.execute(live.game_id, Start(players[1]))
+    assert stored_kinds(store, live.game_id).count("hand_started") == 2
     assert not live.parked
 
 

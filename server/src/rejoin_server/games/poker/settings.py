@@ -22,11 +22,12 @@ MAX_NAME_LENGTH = 32
 class TableLimits:
     """What this server lets a *new* table ask for (the operator's `--min-action-timeout`,
     `--min-next-hand-delay`, `--max-starting-stack`). Tables already stored load with the wider
-    bounds of `PokerSettings.parse`, so tightening a limit never makes a stored game unloadable."""
+    bounds of `PokerSettings.parse`, so tightening a limit never makes a stored game unloadable.
+    The defaults are `ServerSettings`'."""
 
-    min_action_timeout_ms: int = 1_000
-    min_next_hand_delay_ms: int = 1_000
-    max_starting_stack: int = 1_000_000
+    min_action_timeout_ms: int
+    min_next_hand_delay_ms: int
+    max_starting_stack: int
 
 
 @dataclass(frozen=True, slots=True)
