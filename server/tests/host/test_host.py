@@ -20,8 +20,8 @@ from rejoin_server.games.base import (
     Join,
     Start,
 )
-from rejoin_server.host import host as host_module
 from rejoin_server.host import live as live_module
+from rejoin_server.host import operations as operations_module
 from rejoin_server.host.host import GameHost, Outcome
 from rejoin_server.host.live import LiveGame, Outgoing
 from rejoin_server.store.base import StoredLog, TokenRow
@@ -289,7 +289,7 @@ async def test_another_writer_of_the_game_fences_this_one(
 async def test_a_store_outage_makes_answers_not_durable_until_the_queue_drains(
     host: GameHost, store: ScriptedStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(host_module, "PERSIST_FLUSH_S", 0.01)
+    monkeypatch.setattr(operations_module, "PERSIST_FLUSH_S", 0.01)
     game_id, _ = await started_table(host)
     live = await host.get(game_id)
     store.down = True
@@ -694,7 +694,7 @@ async def test_persist_does_not_report_a_queued_snapshot_as_persisted(
     ended = await host.execute(game_id, Act(to_act(live), "fold"))
     assert "hand_ended" in kinds(ended.events)
     assert not ended.durable
-    monkeypatch.setattr(host_module, "PERSIST_FLUSH_S", 0.01)
+    monkeypatch.setattr(operations_module, "PERSIST_FLUSH_S", 0.01)
     with pytest.raises(ApiError) as refused:
         await host.persist(game_id, force=False)
     assert refused.value.code == ErrorCode.STORAGE_UNAVAILABLE

@@ -20,6 +20,7 @@ import orjson
 
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.history import History
+from rejoin_server.host.seqs import SeqMarks
 
 # ActionIds remembered per game: far more than any client keeps unacknowledged.
 ACTIONS_REMEMBERED = 1000
@@ -117,10 +118,7 @@ class LiveGame:
     state: GameState
     kind: str
     last_activity_ms: int  # the last player command (abandonment is measured from it)
-    durable_seq: int  # everything up to here is in the store
-    stored_at_ms: int  # when the store last took a write of this game
-    last_snapshot_seq: int  # the last snapshot taken (stored or queued)
-    stored_snapshot_seq: int  # the last snapshot known to be stored
+    marks: SeqMarks  # how far the events are published, stored and snapshotted
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     actions: OrderedDict[str, int] = field(default_factory=OrderedDict)
     recent: deque[Event] = field(default_factory=deque)
@@ -128,11 +126,10 @@ class LiveGame:
     connections: dict[str, int] = field(default_factory=dict)  # player_id → open channels
     sockets: dict[str, Subscriber] = field(default_factory=dict)  # player_id → its WebSocket
     timer: asyncio.TimerHandle | None = None
-    published_seq: int = 0  # the last event handed to readers (the state's seq when loaded)
     # When a seated player's last live connection closed; with one open, a player is there now.
     last_connected_ms: int = 0
     # The clock found nothing but a new round to begin, and nobody there: no timer runs until a
-    # player connects or acts (`GameHost.attend`).
+    # player connects or acts (`Clocks.attend`).
     parked: bool = False
     # The game's settings as stored (what `GameEngine.load` takes back with a dump).
     settings: Mapping[str, Any] = field(default_factory=dict)
@@ -146,6 +143,33 @@ class LiveGame:
     def game_id(self) -> str:
         return self.state.game_id
 
+    # The marks, read-only here: `SeqMarks` moves them.
+
+    @property
+    def published_seq(self) -> int:
+        return self.marks.published_seq
+
+    @property
+    def durable_seq(self) -> int:
+        return self.marks.durable_seq
+
+    @property
+    def stored_at_ms(self) -> int:
+        return self.marks.stored_at_ms
+
+    @property
+    def last_snapshot_seq(self) -> int:
+        return self.marks.last_snapshot_seq
+
+    @property
+    def stored_snapshot_seq(self) -> int:
+        return self.marks.stored_snapshot_seq
+
+    def note_stored(self, seq: int, now_ms: int) -> None:
+        """The writer stored this game's events up to `seq`."""
+        if self.marks.stored(seq, now_ms):
+            self.history.stored_through(seq)
+
     def remember_action(self, action_id: str, seq: int) -> None:
         self.actions[action_id] = seq
         while len(self.actions) > ACTIONS_REMEMBERED:
@@ -158,21 +182,21 @@ class LiveGame:
     def publish(self, events: Iterable[Event]) -> None:
         for event in events:
             self.recent.append(event)
-            self.published_seq = event.seq
+            self.marks.published(event.seq)
             outgoing = Outgoing(event)
             for subscriber in self.subscribers:
                 subscriber.push(outgoing)
         # Keep the newest RECENT_EVENTS, and beyond them every event not stored yet: while the
         # store is down, memory is the only place a missed event can be replayed from.
         recent = self.recent
-        while len(recent) > RECENT_EVENTS and recent[0].seq <= self.durable_seq:
+        while len(recent) > RECENT_EVENTS and self.marks.is_durable(recent[0].seq):
             recent.popleft()
 
     def recent_after(self, seq: int) -> list[Event] | None:
         """The published events after `seq` if memory holds all of them, else None (read the
         store). Measured against what was published, not `state.seq`: a command in flight has
         applied events that nobody may see yet."""
-        if seq >= self.published_seq:
+        if seq >= self.marks.published_seq:
             return []
         if not self.recent or self.recent[0].seq > seq + 1:
             return None

@@ -1,0 +1,157 @@
+"""The one path by which a game changes: a player's command, or a clock's tick.
+
+`execute`: validate and apply the command in memory, hand the events to the writer (strict
+durability waits for the commit), then publish them and arm the game's clock. Nothing is
+published or acknowledged before it is stored, unless the store is down (degraded) or the operator
+chose relaxed durability; then the answer says `durable: false`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.errors import ApiError
+from rejoin_server.games.base import (
+    Abandon,
+    Act,
+    Command,
+    Event,
+    GameEngine,
+    GameRuleError,
+    Join,
+    Start,
+)
+from rejoin_server.host.games import LoadedGames
+from rejoin_server.host.live import LiveGame
+from rejoin_server.host.writer import GameWriter, PendingWrite
+from rejoin_server.settings import ServerSettings
+from rejoin_server.store.restore import take_snapshot
+
+log = logging.getLogger(__name__)
+
+# Event kinds after which a game is at a natural boundary: its snapshot is small and loads fast.
+BOUNDARY_KINDS = frozenset({"hand_ended", "game_completed"})
+# The `reason` of the `game_completed` that ends a game past `--max-events-per-game`.
+EVENT_LIMIT_REASON = "event_limit"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    seq: int
+    events: list[Event]
+    durable: bool
+    duplicate: bool = False
+
+
+class CommandPath:
+    """The only code that sets a game's `last_activity_ms` after its load, and that takes
+    snapshots along with commits."""
+
+    def __init__(
+        self,
+        engine: GameEngine,
+        settings: ServerSettings,
+        writer: GameWriter,
+        games: LoadedGames,
+        *,
+        clock: Callable[[], int],
+        arm: Callable[[LiveGame], None],
+        forget: Callable[[str], None],
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._writer = writer
+        self._games = games
+        self._clock = clock
+        self._arm = arm  # start the game's clock at its next deadline
+        self._forget = forget  # drop a game from memory
+
+    async def execute(
+        self,
+        live: LiveGame,
+        command: Command,
+        action_id: str | None,
+        at_seq: int | None,
+        prepare: Callable[[], Awaitable[None]] | None,
+    ) -> Outcome:
+        """Apply one command to a loaded game (`GameHost.execute` says how)."""
+        async with live.lock:
+            self._games.require_current(live)
+            if action_id is not None and (seq := live.actions.get(action_id)) is not None:
+                return Outcome(seq, [], durable=live.marks.is_durable(seq), duplicate=True)
+            state = live.state
+            if at_seq is not None and at_seq != state.seq:
+                raise ApiError(
+                    ErrorCode.STALE_STATE,
+                    f"The game has moved on to seq {state.seq} (you acted at {at_seq}); "
+                    "look at the new state and act again.",
+                )
+            now = self._clock()
+            before = state.dump() if prepare is not None else None
+            try:
+                events = state.handle(command, now)
+            except GameRuleError as exc:
+                raise _rule_error(exc) from exc
+            if prepare is not None:
+                try:
+                    await prepare()
+                except BaseException:
+                    # Applied in memory only: nobody has seen it. Back to the state before it.
+                    assert before is not None
+                    live.state = self._engine.load(live.game_id, live.settings, before)
+                    raise
+            seq = state.seq  # this command's; the commit may add a `game_completed` past it
+            durable = await self.commit(live, events, now, action_id)
+            if isinstance(command, Join | Start | Act):
+                live.last_activity_ms = now
+            return Outcome(seq, events, durable)
+
+    async def commit(
+        self, live: LiveGame, events: list[Event], now: int, action_id: str | None = None
+    ) -> bool:
+        """Store (or queue) `events`, then publish them and re-arm the game's clock. True when
+        they are stored. The caller holds the game's lock."""
+        state = live.state
+        snapshot = None
+        if events and (
+            any(event.kind in BOUNDARY_KINDS for event in events)
+            or live.marks.snapshot_due(state.seq, self._settings.snapshot_every)
+        ):
+            snapshot = take_snapshot(state)
+        item = PendingWrite(
+            state.game_id, events, state.status, now, snapshot, action_id, live.history.to_store()
+        )
+        try:
+            durable = await self._writer.write(item)
+        except Exception:
+            # The store refused the write for good (another writer advanced this game, or it was
+            # deleted): memory is now ahead of the log and must not serve anyone.
+            self._forget(state.game_id)
+            raise
+        if snapshot is not None:
+            live.marks.snapshot_taken(state.seq, stored=durable)
+        if action_id is not None:
+            live.remember_action(action_id, state.seq)
+        live.publish(events)
+        if state.status != "completed" and state.seq >= self._settings.max_events_per_game:
+            # A game cannot grow its log without bound: past the budget it ends, saying why.
+            log.warning(
+                "game %s reached %d events (--max-events-per-game): completing it",
+                state.game_id,
+                state.seq,
+            )
+            await self.commit(live, state.handle(Abandon(EVENT_LIMIT_REASON), now), now)
+            return durable
+        self._arm(live)
+        return durable
+
+
+def _rule_error(exc: GameRuleError) -> ApiError:
+    try:
+        code = ErrorCode(exc.code)
+    except ValueError:
+        code = ErrorCode.INVALID_ACTION
+    return ApiError(code, exc.message)

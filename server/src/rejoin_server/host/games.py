@@ -1,0 +1,162 @@
+"""The games in memory: each loaded from the store on first touch, once however many requests
+ask for it at the same time.
+
+A load restores the game's state (its snapshot and the events after it), its recent actionIds,
+seat claims and history epochs. A game is dropped from memory when it is deleted, evicted, idle,
+or no longer safe to write (`GameHost.forget`); the next touch loads it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.errors import ApiError
+from rejoin_server.games.base import GameEngine
+from rejoin_server.host.history import History
+from rejoin_server.host.live import LiveGame
+from rejoin_server.host.seqs import SeqMarks
+from rejoin_server.host.tasks import Tasks
+from rejoin_server.host.writer import GameWriter
+from rejoin_server.metrics import Metrics
+from rejoin_server.store.base import GameStore
+from rejoin_server.store.restore import restore
+
+log = logging.getLogger(__name__)
+
+
+def still_storing(what: str) -> ApiError:
+    """The store is reachable but behind this game (its queue is draining): a 503 that is not an
+    outage, so it does not mark the store unavailable."""
+    return ApiError(ErrorCode.STORAGE_UNAVAILABLE, f"{what}; try again in a moment.")
+
+
+class LoadedGames:
+    def __init__(
+        self,
+        store: GameStore,
+        engine: GameEngine,
+        writer: GameWriter,
+        metrics: Metrics,
+        tasks: Tasks,
+        *,
+        clock: Callable[[], int],
+        on_loaded: Callable[[LiveGame], None],
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._writer = writer
+        self._metrics = metrics
+        self._tasks = tasks
+        self._clock = clock
+        self._on_loaded = on_loaded  # a game just loaded (its clock starts there)
+        self._games: dict[str, LiveGame] = {}
+        self._loading: dict[str, asyncio.Future[LiveGame]] = {}
+        # Seat claims taken while their game was loading: the load may have read the store first.
+        self._claimed_while_loading: dict[str, dict[str, str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._games)
+
+    def __iter__(self) -> Iterator[LiveGame]:
+        return iter(list(self._games.values()))
+
+    def loaded(self, game_id: str) -> LiveGame | None:
+        return self._games.get(game_id)
+
+    def is_current(self, live: LiveGame) -> bool:
+        """Is `live` the game's copy in memory (not one dropped since, nor replaced by a reload)?"""
+        return self._games.get(live.game_id) is live
+
+    def require_current(self, live: LiveGame) -> None:
+        """After waiting for a game's lock: it may have been dropped from memory meanwhile."""
+        if not self.is_current(live):
+            raise ApiError(
+                ErrorCode.STALE_STATE,
+                "This game was reloaded while your request waited; send it again.",
+            )
+
+    async def get(self, game_id: str) -> LiveGame:
+        """The game in memory, restored from the store on first touch. Raises `GameNotFound`,
+        `StateCorrupted`, `StorageUnavailable`."""
+        live = self._games.get(game_id)
+        if live is not None:
+            return live
+        loading = self._loading.get(game_id)
+        if loading is None:
+            loading = asyncio.get_running_loop().create_future()
+            self._loading[game_id] = loading
+            self._tasks.spawn(self._load(game_id, loading))
+        return await asyncio.shield(loading)
+
+    def add(self, live: LiveGame) -> None:
+        """A game created here: in memory from the start."""
+        self._games[live.game_id] = live
+        self._metrics.games_active.set(len(self._games))
+
+    def drop(self, game_id: str) -> LiveGame | None:
+        """Take a game out of memory; the caller ends its clock and its readers."""
+        live = self._games.pop(game_id, None)
+        if live is not None:
+            self._metrics.games_active.set(len(self._games))
+        return live
+
+    def claim_while_loading(self, game_id: str, player_id: str, claim: str) -> None:
+        """A seat claim taken now: if the game is loading, the load may have read the store
+        before the claim was written, so it applies the claim once it is done."""
+        if game_id in self._loading:
+            self._claimed_while_loading.setdefault(game_id, {})[player_id] = claim
+
+    def idle(self, now: int, idle_ms: int) -> list[str]:
+        """The games nobody needs in memory: no clock running (or completed), nobody streaming,
+        nothing queued, no action for `idle_ms`. They reload on the next touch."""
+        idle = []
+        for game_id, live in self._games.items():
+            if live.subscribers or live.lock.locked() or self._writer.has_pending(game_id):
+                continue
+            if live.state.status != "completed" and live.state.next_deadline() is not None:
+                continue
+            if now - live.last_activity_ms < idle_ms:
+                continue
+            idle.append(game_id)
+        return idle
+
+    async def _load(self, game_id: str, done: asyncio.Future[LiveGame]) -> None:
+        try:
+            if self._writer.has_pending(game_id):
+                # Dropped from memory with writes still queued: the store is behind what players
+                # saw, and a game loaded from it now would reuse their seqs.
+                raise still_storing("Its last moves are still being stored")
+            started = time.perf_counter()
+            restored = await restore(self._store, self._engine, game_id)
+            actions = await self._store.recent_actions(game_id)
+            self._metrics.restore_seconds.observe(time.perf_counter() - started)
+            for problem in restored.rejected_snapshots:
+                log.warning("game %s: %s; restored from an older state", game_id, problem)
+            state = restored.state
+            live = LiveGame(
+                state=state,
+                kind=self._engine.kind,
+                # Before its first command here, a game's last activity is its last write.
+                last_activity_ms=restored.last_stored_ms or self._clock(),
+                marks=SeqMarks(state.seq, restored.snapshot_version, restored.last_stored_ms),
+                settings=restored.settings,
+                claims=dict(restored.claims),
+                history=History.begin(restored.history, state.seq + 1),
+            )
+            live.remember_actions(actions.items())
+            live.claims.update(self._claimed_while_loading.pop(game_id, {}))
+            self.add(live)
+            self._on_loaded(live)
+            done.set_result(live)
+        except BaseException as exc:
+            done.set_exception(exc)
+            done.exception()  # retrieved here: a load nobody awaits must not warn
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._loading.pop(game_id, None)
+            self._claimed_while_loading.pop(game_id, None)
