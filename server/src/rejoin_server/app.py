@@ -24,7 +24,7 @@ from rejoin_server.api import admin, bodies, events, games, health, openapi, rec
 from rejoin_server.api.context import Services
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
-from rejoin_server.errors import GameNotFound, RejoinError, StateCorrupted, StorageUnavailable
+from rejoin_server.errors import GameNotFound, RejoinError, StateCorrupted
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
@@ -159,11 +159,10 @@ def _routes() -> list[BaseRoute]:
 
 async def _rejoin_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RejoinError)
-    if isinstance(exc, StorageUnavailable):
-        services = getattr(request.app.state, "services", None)
-        if services is not None:
-            services.host.writer.report_unavailable(exc)
-    elif isinstance(exc, StateCorrupted):
+    services = getattr(request.app.state, "services", None)
+    if services is not None:
+        services.host.note_failure(exc)
+    if isinstance(exc, StateCorrupted):
         log.error("%s %s: %s", request.method, request.url.path, exc)
     return error(exc.code, exc.message, exc.details)
 

@@ -58,7 +58,7 @@ from rejoin_protocol.messages import (
 from rejoin_server.api.auth import session_token
 from rejoin_server.api.context import Services
 from rejoin_server.api.games import MAX_ACTION_ID, scoped_action_id
-from rejoin_server.errors import RejoinError, StorageUnavailable
+from rejoin_server.errors import RejoinError
 from rejoin_server.games.base import Act
 from rejoin_server.host.live import END_SLOW, LiveGame, Outgoing, PresenceNote, Subscriber
 from rejoin_server.timefmt import iso_ms
@@ -217,8 +217,7 @@ class Channel:
                 at_seq=message.at_seq,
             )
         except RejoinError as exc:
-            if isinstance(exc, StorageUnavailable):
-                svc.host.writer.report_unavailable(exc)
+            svc.host.note_failure(exc)
             self._reply(Error(exc.code.value, exc.message, action_id, exc.details or None))
             return
         svc.metrics.action_seconds.observe(time.perf_counter() - started)
@@ -319,8 +318,7 @@ class Channel:
         except RejoinError as exc:
             # A token used elsewhere means another connection has taken (or is taking) the seat:
             # it closes this one. Anything else is tried again, later each time.
-            if isinstance(exc, StorageUnavailable):
-                svc.host.writer.report_unavailable(exc)
+            svc.host.note_failure(exc)
             log.info("token refresh for player %s: %s", self._player_id, exc)
             self._refresh_after = self._loop.time() + self._refresh_backoff
             self._refresh_backoff = min(self._refresh_backoff * 2, MAX_REFRESH_BACKOFF_S)

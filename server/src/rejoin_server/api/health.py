@@ -15,14 +15,14 @@ from rejoin_server.api.responses import ok
 
 async def healthz(request: Request) -> Response:
     svc = services(request)
-    writer = svc.host.writer
+    storage = svc.host.storage
     return ok(
         {
-            "status": "degraded" if writer.degraded else "ok",
-            "storage": "unavailable" if writer.degraded else "available",
+            "status": "ok" if storage.available else "degraded",
+            "storage": "available" if storage.available else "unavailable",
             "backend": svc.backend,
             "durability": svc.settings.durability,
-            "pendingWrites": writer.pending_events,
+            "pendingWrites": storage.pending_events,
             "gamesActive": svc.host.games_active,
         }
     )

@@ -59,7 +59,6 @@ from rejoin_server.errors import (
     GameNotFound,
     RateLimited,
     RejoinError,
-    StorageUnavailable,
 )
 from rejoin_server.timefmt import iso_ms
 
@@ -211,8 +210,7 @@ def _outcome(exc: BaseException) -> str:
 async def _refuse(websocket: WebSocket, svc: Services, exc: BaseException) -> None:
     """Tell the client why, then close with the matching code."""
     if isinstance(exc, RejoinError):
-        if isinstance(exc, StorageUnavailable):
-            svc.host.writer.report_unavailable(exc)
+        svc.host.note_failure(exc)
         message = Error(exc.code.value, exc.message, details=exc.details or None)
         close = exc.code.close_code or _close_without_code(exc.code)
     elif isinstance(exc, ProtocolError):
