@@ -83,7 +83,8 @@ class BoundedH11Protocol(H11Protocol):
         self._refused = False
         self._upgraded = False
         self._reading: Part | None = None  # what the deadline is waiting for, None: no deadline
-        self._deadline: asyncio.TimerHandle | None = None
+        self._read_deadline: asyncio.TimerHandle | None = None  # closes a request too slow to come
+        self._refusal_close: asyncio.TimerHandle | None = None  # closes a refused connection
 
     # The cap.
 
@@ -99,7 +100,7 @@ class BoundedH11Protocol(H11Protocol):
             # Closed at the next turn of the loop, once what the client has sent is read (a
             # timer runs after that turn's reads): closing with unread bytes has the kernel send
             # a reset, which can reach the client before the 503 and hide it.
-            self._deadline = self.loop.call_later(0, transport.close)
+            self._refusal_close = self.loop.call_later(0, transport.close)
             log.warning(
                 "refused a connection from %s: %d connections are open, the most allowed "
                 "(--max-connections, or fewer under the open-file limit)",
@@ -141,6 +142,9 @@ class BoundedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_reading()
+        if self._refusal_close is not None:
+            self._refusal_close.cancel()
+            self._refusal_close = None
         super().connection_lost(exc)
 
     def _read(self, part: Part) -> None:
@@ -148,16 +152,16 @@ class BoundedH11Protocol(H11Protocol):
         limits = self.limits
         timeout = limits.header_timeout_s if part == "headers" else limits.body_timeout_s
         self._reading = part
-        self._deadline = self.loop.call_later(timeout, self._too_slow, part, timeout)
+        self._read_deadline = self.loop.call_later(timeout, self._too_slow, part, timeout)
 
     def _stop_reading(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-        self._deadline = None
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+        self._read_deadline = None
         self._reading = None
 
     def _too_slow(self, part: Part, timeout: float) -> None:
-        self._deadline = None
+        self._read_deadline = None
         self._reading = None
         if self.transport.is_closing():
             return
