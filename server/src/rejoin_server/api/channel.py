@@ -58,7 +58,7 @@ from rejoin_protocol.messages import (
 from rejoin_server.api.auth import session_token
 from rejoin_server.api.context import Services
 from rejoin_server.api.games import MAX_ACTION_ID, scoped_action_id
-from rejoin_server.errors import RejoinError, StorageUnavailable
+from rejoin_server.errors import CodedError, StorageUnavailable
 from rejoin_server.games.base import Act
 from rejoin_server.host.live import END_SLOW, LiveGame, Outgoing, PresenceNote, Subscriber
 from rejoin_server.timefmt import iso_ms
@@ -216,7 +216,7 @@ class Channel:
                 action_id=scoped_action_id(self._player_id, action_id),
                 at_seq=message.at_seq,
             )
-        except RejoinError as exc:
+        except CodedError as exc:
             if isinstance(exc, StorageUnavailable):
                 svc.host.writer.report_unavailable(exc)
             self._reply(Error(exc.code.value, exc.message, action_id, exc.details or None))
@@ -316,7 +316,7 @@ class Channel:
             fresh = await svc.tokens.use(
                 self._token.claims, self._client_id, svc.host.clock(), reclaim=False
             )
-        except RejoinError as exc:
+        except CodedError as exc:
             # A token used elsewhere means another connection has taken (or is taking) the seat:
             # it closes this one. Anything else is tried again, later each time.
             if isinstance(exc, StorageUnavailable):

@@ -14,7 +14,7 @@ from rejoin_server.api.auth import player_claims, seated, session_token
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.responses import ok
-from rejoin_server.errors import ApiError, RejoinError
+from rejoin_server.errors import ApiError, CodedError
 from rejoin_server.games.base import GameState
 from rejoin_server.timefmt import iso_ms
 from rejoin_server.tokens.signing import Claims
@@ -100,7 +100,7 @@ async def reconnect(request: Request) -> Response:
     started = time.perf_counter()
     try:
         response = await _reconnect(request, svc)
-    except RejoinError as exc:
+    except CodedError as exc:
         svc.metrics.reconnects.labels(exc.code.value).inc()
         raise
     svc.metrics.reconnects.labels("ok").inc()

@@ -56,9 +56,9 @@ from rejoin_server.api.reconnect import (
 from rejoin_server.api.responses import error
 from rejoin_server.errors import (
     ApiError,
+    CodedError,
     GameNotFound,
     RateLimited,
-    RejoinError,
     StorageUnavailable,
 )
 from rejoin_server.timefmt import iso_ms
@@ -69,8 +69,8 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10.0
 
 
-async def channel(websocket: WebSocket) -> None:
-    """The endpoint: handshake, then the channel until either side ends it."""
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    """`…/ws`: the handshake, then the live `Channel` until either side ends it."""
     svc = services(websocket)
     try:
         svc.limiter.check(
@@ -94,7 +94,7 @@ async def channel(websocket: WebSocket) -> None:
         accepted = await _handshake(websocket, svc)
     except _HungUp:
         return
-    except (RejoinError, ProtocolError, _NoHello) as exc:
+    except (CodedError, ProtocolError, _NoHello) as exc:
         svc.metrics.reconnects.labels(_outcome(exc)).inc()
         await _refuse(websocket, svc, exc)
         return
@@ -203,14 +203,14 @@ def _within_bounds(hello: Hello) -> None:
 
 
 def _outcome(exc: BaseException) -> str:
-    if isinstance(exc, RejoinError):
+    if isinstance(exc, CodedError):
         return exc.code.value
     return ErrorCode.INVALID_REQUEST.value
 
 
 async def _refuse(websocket: WebSocket, svc: Services, exc: BaseException) -> None:
     """Tell the client why, then close with the matching code."""
-    if isinstance(exc, RejoinError):
+    if isinstance(exc, CodedError):
         if isinstance(exc, StorageUnavailable):
             svc.host.writer.report_unavailable(exc)
         message = Error(exc.code.value, exc.message, details=exc.details or None)
