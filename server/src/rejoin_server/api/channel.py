@@ -34,6 +34,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from rejoin_protocol.errors import (
     CLOSE_HEARTBEAT_TIMEOUT,
     CLOSE_INTERNAL,
+    CLOSE_NORMAL,
     CLOSE_PROTOCOL_ERROR,
     CLOSE_SERVER_RESTARTING,
     CLOSE_SUPERSEDED,
@@ -80,7 +81,7 @@ async def receive_frame(websocket: WebSocket) -> str | bytes:
     """The next text or binary frame; raises WebSocketDisconnect when the client is gone."""
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000))
+        raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL))
     text = message.get("text")
     if text is not None:
         return str(text)

@@ -6,9 +6,9 @@ where the channel also subscribes, so no event can fall between the welcome and 
 the reconnect token is used last, so a refusal before that leaves it as it was. Once the token is
 used, this socket holds the seat and an older one is closed with 4409 `superseded`.
 
-A refusal is an `error` message with its code, then a close with the code's close code (4401 for
-a bad token, 4404 for an unknown game, …; see `rejoin_protocol.errors`). The connection after the
-welcome is `channel.Channel`'s.
+A refusal is an `error` message with its code, then a close with the code's close code at `hello`
+(4401 for a bad token, 4404 for an unknown game, …: `ErrorCode.hello_close_code`). The connection
+after the welcome is `channel.Channel`'s.
 """
 
 from __future__ import annotations
@@ -22,13 +22,7 @@ from dataclasses import dataclass
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from rejoin_protocol.errors import (
-    CLOSE_INTERNAL,
-    CLOSE_PROTOCOL_ERROR,
-    CLOSE_SERVER_RESTARTING,
-    CLOSE_TRY_AGAIN_LATER,
-    ErrorCode,
-)
+from rejoin_protocol.errors import ErrorCode
 from rejoin_protocol.messages import (
     PROTOCOL_VERSION,
     Error,
@@ -209,40 +203,25 @@ def _outcome(exc: BaseException) -> str:
 
 
 async def _refuse(websocket: WebSocket, svc: Services, exc: BaseException) -> None:
-    """Tell the client why, then close with the matching code."""
+    """Tell the client why, then close with the close code its error code has at `hello`."""
     if isinstance(exc, CodedError):
         if isinstance(exc, StorageUnavailable):
             svc.host.writer.report_unavailable(exc)
         message = Error(exc.code.value, exc.message, details=exc.details or None)
-        close = exc.code.close_code or _close_without_code(exc.code)
     elif isinstance(exc, ProtocolError):
         message = Error(ErrorCode.INVALID_REQUEST.value, exc.message)
-        close = CLOSE_PROTOCOL_ERROR
     elif isinstance(exc, _NoHello):
         message = Error(
             ErrorCode.INVALID_REQUEST.value,
             f"No `hello` within {HELLO_TIMEOUT_S:g} s; send `hello` first, as soon as the "
             "socket opens.",
         )
-        close = CLOSE_PROTOCOL_ERROR
     else:
         message = Error(
             ErrorCode.INTERNAL.value,
             "The server failed on this connection; it has been logged. Reconnect in a moment.",
         )
-        close = CLOSE_INTERNAL
+    close = ErrorCode(message.code).hello_close_code
     with contextlib.suppress(Exception):  # the client may be gone already
         await websocket.send_text(orjson.dumps(wire(message)).decode())
         await websocket.close(close, message.code)
-
-
-def _close_without_code(code: ErrorCode) -> int:
-    """The close code of a refusal at `hello` whose error code has none of its own (codes that
-    answer an action without ending the connection)."""
-    if code in (ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_FULL):
-        return CLOSE_TRY_AGAIN_LATER
-    if code in (ErrorCode.INTERNAL, ErrorCode.STATE_CORRUPTED):
-        return CLOSE_INTERNAL
-    if code == ErrorCode.STALE_STATE:  # the game was reloaded while the hello waited
-        return CLOSE_SERVER_RESTARTING
-    return CLOSE_PROTOCOL_ERROR
