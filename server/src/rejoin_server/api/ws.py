@@ -1,10 +1,10 @@
 """`GET /api/game/{gameId}/ws`: the handshake of the live channel (DESIGN §4).
 
-The first frame must be `hello` (within `HELLO_TIMEOUT_S`). It is answered like `POST …/reconnect`:
-everything the `welcome` says (the seat, the view, the missed events) is read under the game's lock,
-where the channel also subscribes, so no event can fall between the welcome and the live stream;
-the reconnect token is used last, so a refusal before that leaves it as it was. Once the token is
-used, this socket holds the seat and an older one is closed with 4409 `superseded`.
+The first frame must be `hello` (within `HELLO_TIMEOUT_S`). It resumes the seat through
+`resume.resume`, the path `POST …/reconnect` takes too, which also subscribes this socket to the
+game's events under the lock that reads the welcome: no event can fall between the welcome and the
+live stream. Once the token is used, this socket holds the seat and an older one is closed with
+4409 `superseded`.
 
 A refusal is an `error` message with its code, then a close with the code's close code at `hello`
 (4401 for a bad token, 4404 for an unknown game, …: `ErrorCode.hello_close_code`). The connection
@@ -38,23 +38,10 @@ from rejoin_server.api.auth import session_token
 from rejoin_server.api.channel import Channel, receive_frame
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.ratelimit import client_key
-from rejoin_server.api.reconnect import (
-    MAX_CLIENT_ID,
-    MAX_EPOCH,
-    MAX_PLAYER_ID,
-    MAX_TOKEN,
-    limit_resumes,
-    resume_claims,
-    seat_held,
-)
+from rejoin_server.api.reconnect import MAX_CLIENT_ID, MAX_EPOCH, MAX_PLAYER_ID, MAX_TOKEN
 from rejoin_server.api.responses import error
-from rejoin_server.errors import (
-    ApiError,
-    CodedError,
-    GameNotFound,
-    RateLimited,
-    StorageUnavailable,
-)
+from rejoin_server.api.resume import ResumeRequest, resume
+from rejoin_server.errors import CodedError, GameNotFound, RateLimited, StorageUnavailable
 from rejoin_server.timefmt import iso_ms
 
 log = logging.getLogger(__name__)
@@ -136,46 +123,36 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
             "update the client.",
         )
     _within_bounds(hello)
-    claims = resume_claims(svc, hello.token, game_id, hello.player_id)
-    resuming = limit_resumes(svc, claims)
-    live = await svc.host.get(game_id)
-    player_id = hello.player_id
-    async with svc.host.reading(live) as game:
-        seat = seat_held(game, player_id)
-        if game.status == "completed":
-            raise ApiError(
-                ErrorCode.GAME_COMPLETED,
-                "This game is over; its final result is in `details.gameState`. Join a new game.",
-                details={"gameState": svc.host.view(live, player_id, also=player_id)},
-            )
-        missed, resync = await svc.host.missed_events(
-            live, player_id, hello.last_seq, hello.last_epoch
-        )
-        seq = game.seq
-        # The view (with who is connected) and the subscription with no await between them:
-        # presence changes take no lock, and one in between would be in neither. Subscribed
-        # under the lock, at a published seq: every later event reaches the queue.
-        view = svc.host.view(live, player_id, also=player_id)
-        subscriber = svc.host.subscribe(live, player_id, presence=True, count=False)
+    resumed = await resume(
+        svc,
+        ResumeRequest(
+            game_id, hello.player_id, hello.token, hello.client_id, hello.last_seq, hello.last_epoch
+        ),
+        subscribe=True,
+    )
+    live, subscriber, player_id = resumed.live, resumed.subscriber, resumed.player_id
+    assert subscriber is not None
     try:
-        fresh = await svc.tokens.use(claims, hello.client_id, svc.host.clock(), reclaim=True)
-        resuming.succeeded()
-        svc.host.note_claim(live, player_id, fresh.claimed, keep=subscriber)
-        svc.host.take_seat(live, subscriber)
         welcome = Welcome(
             player_id=player_id,
-            seat=seat,
-            seq=seq,
-            game_state=view,
-            missed_events=missed,
-            resync=resync,
-            token=TokenInfo(fresh.token, iso_ms(fresh.expires_at)),
+            seat=resumed.seat,
+            seq=resumed.seq,
+            game_state=resumed.view,
+            missed_events=resumed.missed,
+            resync=resumed.resync,
+            token=TokenInfo(resumed.token.token, iso_ms(resumed.token.expires_at)),
             session_token=session_token(svc, live, player_id),
             server_time=svc.host.clock(),
             epoch=live.history.token(),
         )
         live_channel = Channel(
-            websocket, svc, live, subscriber, client_id=hello.client_id, token=fresh, sent=seq
+            websocket,
+            svc,
+            live,
+            subscriber,
+            client_id=hello.client_id,
+            token=resumed.token,
+            sent=resumed.seq,
         )
     except BaseException:
         svc.host.unsubscribe(live, subscriber)  # not this socket's seat after all
