@@ -24,7 +24,7 @@ from rejoin_server.api import admin, bodies, events, games, health, openapi, rec
 from rejoin_server.api.context import Services
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
-from rejoin_server.errors import GameNotFound, RejoinError, StateCorrupted
+from rejoin_server.errors import CodedError, GameNotFound, StateCorrupted
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
@@ -117,7 +117,7 @@ def create_app(
         routes=[*_routes(), *web.routes(web.WebBundle.at(settings.web_dir))],
         lifespan=lifespan,
         exception_handlers={
-            RejoinError: _rejoin_error,
+            CodedError: _coded_error,
             HTTPException: _http_error,
             ClientDisconnect: _client_gone,
             Exception: _bug,
@@ -139,7 +139,7 @@ def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[
 def _routes() -> list[BaseRoute]:
     game = "/api/game/{game_id}"
     return [
-        WebSocketRoute(f"{game}/ws", ws.channel),
+        WebSocketRoute(f"{game}/ws", ws.websocket_endpoint),
         Route("/api/games", games.create_game, methods=["POST"]),
         _game_route(f"{game}/join", games.join, ["POST"]),
         _game_route(f"{game}/start", games.start, ["POST"]),
@@ -157,8 +157,8 @@ def _routes() -> list[BaseRoute]:
     ]
 
 
-async def _rejoin_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RejoinError)
+async def _coded_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CodedError)
     services = getattr(request.app.state, "services", None)
     if services is not None:
         services.host.note_failure(exc)

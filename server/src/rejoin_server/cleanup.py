@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from rejoin_server.errors import RejoinError, StorageUnavailable
+from rejoin_server.errors import CodedError, StorageUnavailable
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
@@ -81,7 +81,7 @@ class CleanupJob:
                     continue
                 try:
                     await self._host.abandon(record.game_id)
-                except RejoinError as exc:
+                except CodedError as exc:
                     log.warning("cleanup: game %s not abandoned: %s", record.game_id, exc)
                 else:
                     log.info(

@@ -11,8 +11,9 @@ from typing import Any
 from rejoin_protocol.errors import ErrorCode
 
 
-class RejoinError(Exception):
-    """An error a client may see. `message` is a sentence that says what to do."""
+class CodedError(Exception):
+    """An error a client may see, under its stable `code`. `message` is a sentence that says
+    what to do."""
 
     code: ErrorCode = ErrorCode.INTERNAL
 
@@ -22,7 +23,7 @@ class RejoinError(Exception):
         self.details: dict[str, Any] | None = None
 
 
-class GameNotFound(RejoinError):
+class GameNotFound(CodedError):
     code = ErrorCode.GAME_NOT_FOUND
 
     def __init__(self, game_id: str) -> None:
@@ -30,7 +31,7 @@ class GameNotFound(RejoinError):
         self.game_id = game_id
 
 
-class StateCorrupted(RejoinError):
+class StateCorrupted(CodedError):
     """A game's stored log cannot be turned back into a state."""
 
     code = ErrorCode.STATE_CORRUPTED
@@ -50,7 +51,7 @@ class StateCorrupted(RejoinError):
         return f"{self.message} ({self.detail})" if self.detail else self.message
 
 
-class SeqConflict(RejoinError):
+class SeqConflict(CodedError):
     """Another writer already stored this seq: the in-memory game is behind the log (fencing)."""
 
     code = ErrorCode.STALE_STATE
@@ -64,7 +65,7 @@ class SeqConflict(RejoinError):
         self.seq = seq
 
 
-class StorageUnavailable(RejoinError):
+class StorageUnavailable(CodedError):
     code = ErrorCode.STORAGE_UNAVAILABLE
 
     def __init__(self, problem: str) -> None:
@@ -76,17 +77,7 @@ class StorageUnavailable(RejoinError):
         return f"{self.message} ({self.problem})"
 
 
-class StorageFull(RejoinError):
-    code = ErrorCode.STORAGE_FULL
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(
-            f"The game store is full ({problem}); finish or delete games, or raise the quota."
-        )
-        self.problem = problem
-
-
-class RateLimited(RejoinError):
+class RateLimited(CodedError):
     """A client asked too often (README "Limits and abuse"). The answer carries `Retry-After`."""
 
     code = ErrorCode.RATE_LIMITED
@@ -97,7 +88,7 @@ class RateLimited(RejoinError):
         self.details = {"retryAfter": retry_after_s}
 
 
-class ApiError(RejoinError):
+class ApiError(CodedError):
     """Any other refusal with its code chosen where it is raised (bad input, auth, tokens)."""
 
     def __init__(

@@ -14,7 +14,7 @@ import asyncio
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import GameNotFound, RejoinError, StorageUnavailable
+from rejoin_server.errors import CodedError, GameNotFound, StorageUnavailable
 from rejoin_server.games.base import Act, Start
 from rejoin_server.host.host import GameHost
 from rejoin_server.host.live import LiveGame, Subscriber
@@ -97,7 +97,7 @@ async def test_a_game_dropped_with_writes_queued_is_not_loaded_until_they_are_st
     loads = store.loads
 
     # storage_unavailable (as `StorageUnavailable`, or an `ApiError` with its code)
-    with pytest.raises(RejoinError) as caught:
+    with pytest.raises(CodedError) as caught:
         await host.get(game_id)
     assert caught.value.code == ErrorCode.STORAGE_UNAVAILABLE
     assert host.loaded(game_id) is None

@@ -16,6 +16,7 @@ from js import WebSocket  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import JsException, create_proxy  # type: ignore[import-not-found]
 
 from rejoin.transport import LinkListener
+from rejoin_protocol.errors import CLOSE_NORMAL
 
 __all__ = ["BrowserWebSocketLink"]
 
@@ -26,7 +27,7 @@ _OPEN: Final = 1  # WebSocket.readyState
 
 def browser_close_code(code: int) -> int:
     """A browser's `close()` takes only 1000 and 3000-4999 (others throw): anything else is 1000."""
-    return code if code == 1000 or 3000 <= code <= 4999 else 1000
+    return code if code == CLOSE_NORMAL or 3000 <= code <= 4999 else CLOSE_NORMAL
 
 
 class BrowserWebSocketLink:

@@ -31,6 +31,8 @@ from typing import Any, assert_never
 from rejoin_protocol.backoff import Backoff, BackoffPolicy
 from rejoin_protocol.errors import (
     CLOSE_HEARTBEAT_TIMEOUT,
+    CLOSE_NORMAL,
+    CLOSE_SERVER_BROKE_PROTOCOL,
     CLOSE_SERVER_RESTARTING,
     FATAL_CLOSE_CODES,
     ErrorCode,
@@ -79,10 +81,6 @@ __all__ = [
     "SessionState",
     "SessionStateError",
 ]
-
-# Close codes this client sends (RFC 6455): the server reads them only for its logs.
-CLOSE_NORMAL = 1000
-CLOSE_SERVER_BROKE_PROTOCOL = 1002
 
 FATAL_ERROR_CODES: frozenset[str] = frozenset(
     code for code in ErrorCode if code.close_code in FATAL_CLOSE_CODES

@@ -34,6 +34,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from rejoin_protocol.errors import (
     CLOSE_HEARTBEAT_TIMEOUT,
     CLOSE_INTERNAL,
+    CLOSE_NORMAL,
     CLOSE_PROTOCOL_ERROR,
     CLOSE_SERVER_RESTARTING,
     CLOSE_SUPERSEDED,
@@ -58,7 +59,7 @@ from rejoin_protocol.messages import (
 from rejoin_server.api.auth import session_token
 from rejoin_server.api.context import Services
 from rejoin_server.api.games import MAX_ACTION_ID, scoped_action_id
-from rejoin_server.errors import RejoinError
+from rejoin_server.errors import CodedError
 from rejoin_server.games.base import Act
 from rejoin_server.host.live import END_SLOW, LiveGame, Outgoing, PresenceNote, Subscriber
 from rejoin_server.timefmt import iso_ms
@@ -80,7 +81,7 @@ async def receive_frame(websocket: WebSocket) -> str | bytes:
     """The next text or binary frame; raises WebSocketDisconnect when the client is gone."""
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000))
+        raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL))
     text = message.get("text")
     if text is not None:
         return str(text)
@@ -216,7 +217,7 @@ class Channel:
                 action_id=scoped_action_id(self._player_id, action_id),
                 at_seq=message.at_seq,
             )
-        except RejoinError as exc:
+        except CodedError as exc:
             svc.host.note_failure(exc)
             self._reply(Error(exc.code.value, exc.message, action_id, exc.details or None))
             return
@@ -315,7 +316,7 @@ class Channel:
             fresh = await svc.tokens.use(
                 self._token.claims, self._client_id, svc.host.clock(), reclaim=False
             )
-        except RejoinError as exc:
+        except CodedError as exc:
             # A token used elsewhere means another connection has taken (or is taking) the seat:
             # it closes this one. Anything else is tried again, later each time.
             svc.host.note_failure(exc)

@@ -1,14 +1,14 @@
 """`GET /api/game/{gameId}/ws`: the handshake of the live channel (DESIGN §4).
 
-The first frame must be `hello` (within `HELLO_TIMEOUT_S`). It is answered like `POST …/reconnect`:
-everything the `welcome` says (the seat, the view, the missed events) is read under the game's lock,
-where the channel also subscribes, so no event can fall between the welcome and the live stream;
-the reconnect token is used last, so a refusal before that leaves it as it was. Once the token is
-used, this socket holds the seat and an older one is closed with 4409 `superseded`.
+The first frame must be `hello` (within `HELLO_TIMEOUT_S`). It resumes the seat through
+`resume.resume`, the path `POST …/reconnect` takes too, which also subscribes this socket to the
+game's events under the lock that reads the welcome: no event can fall between the welcome and the
+live stream. Once the token is used, this socket holds the seat and an older one is closed with
+4409 `superseded`.
 
-A refusal is an `error` message with its code, then a close with the code's close code (4401 for
-a bad token, 4404 for an unknown game, …; see `rejoin_protocol.errors`). The connection after the
-welcome is `channel.Channel`'s.
+A refusal is an `error` message with its code, then a close with the code's close code at `hello`
+(4401 for a bad token, 4404 for an unknown game, …: `ErrorCode.hello_close_code`). The connection
+after the welcome is `channel.Channel`'s.
 """
 
 from __future__ import annotations
@@ -22,13 +22,7 @@ from dataclasses import dataclass
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from rejoin_protocol.errors import (
-    CLOSE_INTERNAL,
-    CLOSE_PROTOCOL_ERROR,
-    CLOSE_SERVER_RESTARTING,
-    CLOSE_TRY_AGAIN_LATER,
-    ErrorCode,
-)
+from rejoin_protocol.errors import ErrorCode
 from rejoin_protocol.messages import (
     PROTOCOL_VERSION,
     Error,
@@ -44,22 +38,10 @@ from rejoin_server.api.auth import session_token
 from rejoin_server.api.channel import Channel, receive_frame
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.ratelimit import client_key
-from rejoin_server.api.reconnect import (
-    MAX_CLIENT_ID,
-    MAX_EPOCH,
-    MAX_PLAYER_ID,
-    MAX_TOKEN,
-    limit_resumes,
-    resume_claims,
-    seat_held,
-)
+from rejoin_server.api.reconnect import MAX_CLIENT_ID, MAX_EPOCH, MAX_PLAYER_ID, MAX_TOKEN
 from rejoin_server.api.responses import error
-from rejoin_server.errors import (
-    ApiError,
-    GameNotFound,
-    RateLimited,
-    RejoinError,
-)
+from rejoin_server.api.resume import ResumeRequest, resume
+from rejoin_server.errors import CodedError, GameNotFound, RateLimited
 from rejoin_server.timefmt import iso_ms
 
 log = logging.getLogger(__name__)
@@ -68,8 +50,8 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10.0
 
 
-async def channel(websocket: WebSocket) -> None:
-    """The endpoint: handshake, then the channel until either side ends it."""
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    """`…/ws`: the handshake, then the live `Channel` until either side ends it."""
     svc = services(websocket)
     try:
         svc.limiter.check(
@@ -93,7 +75,7 @@ async def channel(websocket: WebSocket) -> None:
         accepted = await _handshake(websocket, svc)
     except _HungUp:
         return
-    except (RejoinError, ProtocolError, _NoHello) as exc:
+    except (CodedError, ProtocolError, _NoHello) as exc:
         svc.metrics.reconnects.labels(_outcome(exc)).inc()
         await _refuse(websocket, svc, exc)
         return
@@ -141,46 +123,36 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
             "update the client.",
         )
     _within_bounds(hello)
-    claims = resume_claims(svc, hello.token, game_id, hello.player_id)
-    resuming = limit_resumes(svc, claims)
-    live = await svc.host.get(game_id)
-    player_id = hello.player_id
-    async with svc.host.reading(live) as game:
-        seat = seat_held(game, player_id)
-        if game.status == "completed":
-            raise ApiError(
-                ErrorCode.GAME_COMPLETED,
-                "This game is over; its final result is in `details.gameState`. Join a new game.",
-                details={"gameState": svc.host.view(live, player_id, also=player_id)},
-            )
-        missed, resync = await svc.host.missed_events(
-            live, player_id, hello.last_seq, hello.last_epoch
-        )
-        seq = game.seq
-        # The view (with who is connected) and the subscription with no await between them:
-        # presence changes take no lock, and one in between would be in neither. Subscribed
-        # under the lock, at a published seq: every later event reaches the queue.
-        view = svc.host.view(live, player_id, also=player_id)
-        subscriber = svc.host.subscribe(live, player_id, presence=True, count=False)
+    resumed = await resume(
+        svc,
+        ResumeRequest(
+            game_id, hello.player_id, hello.token, hello.client_id, hello.last_seq, hello.last_epoch
+        ),
+        subscribe=True,
+    )
+    live, subscriber, player_id = resumed.live, resumed.subscriber, resumed.player_id
+    assert subscriber is not None
     try:
-        fresh = await svc.tokens.use(claims, hello.client_id, svc.host.clock(), reclaim=True)
-        resuming.succeeded()
-        svc.host.note_claim(live, player_id, fresh.claimed, keep=subscriber)
-        svc.host.take_seat(live, subscriber)
         welcome = Welcome(
             player_id=player_id,
-            seat=seat,
-            seq=seq,
-            game_state=view,
-            missed_events=missed,
-            resync=resync,
-            token=TokenInfo(fresh.token, iso_ms(fresh.expires_at)),
+            seat=resumed.seat,
+            seq=resumed.seq,
+            game_state=resumed.view,
+            missed_events=resumed.missed,
+            resync=resumed.resync,
+            token=TokenInfo(resumed.token.token, iso_ms(resumed.token.expires_at)),
             session_token=session_token(svc, live, player_id),
             server_time=svc.host.clock(),
             epoch=live.history.token(),
         )
         live_channel = Channel(
-            websocket, svc, live, subscriber, client_id=hello.client_id, token=fresh, sent=seq
+            websocket,
+            svc,
+            live,
+            subscriber,
+            client_id=hello.client_id,
+            token=resumed.token,
+            sent=resumed.seq,
         )
     except BaseException:
         svc.host.unsubscribe(live, subscriber)  # not this socket's seat after all
@@ -202,45 +174,30 @@ def _within_bounds(hello: Hello) -> None:
 
 
 def _outcome(exc: BaseException) -> str:
-    if isinstance(exc, RejoinError):
+    if isinstance(exc, CodedError):
         return exc.code.value
     return ErrorCode.INVALID_REQUEST.value
 
 
 async def _refuse(websocket: WebSocket, svc: Services, exc: BaseException) -> None:
-    """Tell the client why, then close with the matching code."""
-    if isinstance(exc, RejoinError):
+    """Tell the client why, then close with the close code its error code has at `hello`."""
+    if isinstance(exc, CodedError):
         svc.host.note_failure(exc)
         message = Error(exc.code.value, exc.message, details=exc.details or None)
-        close = exc.code.close_code or _close_without_code(exc.code)
     elif isinstance(exc, ProtocolError):
         message = Error(ErrorCode.INVALID_REQUEST.value, exc.message)
-        close = CLOSE_PROTOCOL_ERROR
     elif isinstance(exc, _NoHello):
         message = Error(
             ErrorCode.INVALID_REQUEST.value,
             f"No `hello` within {HELLO_TIMEOUT_S:g} s; send `hello` first, as soon as the "
             "socket opens.",
         )
-        close = CLOSE_PROTOCOL_ERROR
     else:
         message = Error(
             ErrorCode.INTERNAL.value,
             "The server failed on this connection; it has been logged. Reconnect in a moment.",
         )
-        close = CLOSE_INTERNAL
+    close = ErrorCode(message.code).hello_close_code
     with contextlib.suppress(Exception):  # the client may be gone already
         await websocket.send_text(orjson.dumps(wire(message)).decode())
         await websocket.close(close, message.code)
-
-
-def _close_without_code(code: ErrorCode) -> int:
-    """The close code of a refusal at `hello` whose error code has none of its own (codes that
-    answer an action without ending the connection)."""
-    if code in (ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.RATE_LIMITED, ErrorCode.STORAGE_FULL):
-        return CLOSE_TRY_AGAIN_LATER
-    if code in (ErrorCode.INTERNAL, ErrorCode.STATE_CORRUPTED):
-        return CLOSE_INTERNAL
-    if code == ErrorCode.STALE_STATE:  # the game was reloaded while the hello waited
-        return CLOSE_SERVER_RESTARTING
-    return CLOSE_PROTOCOL_ERROR

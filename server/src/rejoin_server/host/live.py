@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from rejoin_protocol.errors import CLOSE_SERVER_RESTARTING, CLOSE_SUPERSEDED, CLOSE_TRY_AGAIN_LATER
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.history import History
 from rejoin_server.host.seqs import SeqMarks
@@ -34,11 +35,12 @@ SUBSCRIBER_QUEUE = 1000
 STREAMS_PER_PLAYER = 4
 
 # Why a subscriber's stream ended: a WebSocket close code and reason (SSE just ends).
-END_SHUTDOWN = (1012, "server restarting")
-END_RELOADED = (1012, "game reloaded: resume from your last seq")  # deleted, evicted or lost
-END_SLOW = (1013, "too far behind: resume from your last seq")
+END_SHUTDOWN = (CLOSE_SERVER_RESTARTING, "server restarting")
+# The game was deleted, evicted or lost from memory:
+END_RELOADED = (CLOSE_SERVER_RESTARTING, "game reloaded: resume from your last seq")
+END_SLOW = (CLOSE_TRY_AGAIN_LATER, "too far behind: resume from your last seq")
 # The seat was resumed elsewhere (DESIGN §3): the older connection ends, and does not come back.
-END_SUPERSEDED = (4409, "superseded")
+END_SUPERSEDED = (CLOSE_SUPERSEDED, "superseded")
 
 
 class Outgoing:

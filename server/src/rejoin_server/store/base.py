@@ -195,7 +195,7 @@ class GameStore(Protocol):
     async def evict_for_quota(self, max_games: int | None, max_bytes: int | None) -> list[str]:
         """While usage is over a limit, delete the oldest completed game (with its tokens); return
         the ids deleted. Games still in play are never evicted (the caller refuses new games with
-        `StorageFull`)."""
+        `storage_full`)."""
         ...
 
     # --- reconnect tokens and signing keys (DESIGN §3) -------------------------------------------
