@@ -20,11 +20,13 @@ MAX_NAME_LENGTH = 32
 
 @dataclass(frozen=True, slots=True)
 class Bound:
-    """The range of a whole-number setting; `at_least`: the setting it may not be below."""
+    """The range of a whole-number setting; `at_least`: the setting it may not be below; `limit`:
+    the operator's flag that narrowed it, for a new table."""
 
     low: int
     high: int
     at_least: str | None = None
+    limit: str | None = None
 
 
 # The whole-number settings by key, in the order `parse` reads them: what a table's settings may
@@ -53,13 +55,15 @@ class TableLimits:
     def bounds(self) -> dict[str, Bound]:
         """`BOUNDS` narrowed to this server's limits."""
         narrowed = dict(BOUNDS)
-        for key, low in (
-            ("actionTimeoutMs", self.min_action_timeout_ms),
-            ("nextHandDelayMs", self.min_next_hand_delay_ms),
+        for key, low, flag in (
+            ("actionTimeoutMs", self.min_action_timeout_ms, "--min-action-timeout"),
+            ("nextHandDelayMs", self.min_next_hand_delay_ms, "--min-next-hand-delay"),
         ):
-            narrowed[key] = replace(BOUNDS[key], low=max(BOUNDS[key].low, low))
+            narrowed[key] = replace(BOUNDS[key], low=max(BOUNDS[key].low, low), limit=flag)
         stack = BOUNDS["startingStack"]
-        narrowed["startingStack"] = replace(stack, high=min(stack.high, self.max_starting_stack))
+        narrowed["startingStack"] = replace(
+            stack, high=min(stack.high, self.max_starting_stack), limit="--max-starting-stack"
+        )
         return narrowed
 
 
@@ -135,8 +139,8 @@ def settings_schema(limits: TableLimits) -> JsonDict:
     for key, bound in limits.bounds().items():
         schema: JsonDict = {"type": "integer", "minimum": bound.low, "maximum": bound.high}
         notes = [f"At least `{bound.at_least}`."] if bound.at_least else []
-        if bound != BOUNDS[key]:
-            notes.append("Within this server's bounds for a new table.")
+        if bound.limit:
+            notes.append(f"Within this server's {bound.limit}.")
         if notes:
             schema["description"] = " ".join(notes)
         properties[key] = schema
