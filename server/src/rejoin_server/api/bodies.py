@@ -33,7 +33,9 @@ from rejoin_server.store import widths
 
 # What a game id can be (anything else is not found); the store's column holds the longest.
 GAME_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{widths.GAME_ID}}}$")
-_DIGITS = re.compile(r"^[0-9]{1,15}$")  # ASCII only: str.isdigit() accepts "²", int() does not
+SEQ_DIGITS = 15  # the most digits a seq in a query or header may have
+# ASCII only: str.isdigit() accepts "²", int() does not.
+_DIGITS = re.compile(rf"^[0-9]{{1,{SEQ_DIGITS}}}$")
 
 # The longest values a request may carry, over HTTP and WebSocket alike: ids are bounded by the
 # store's columns (an actionId is stored scoped by player, so it gets less than its column).
@@ -45,6 +47,9 @@ MAX_TOKEN = 1024
 MAX_EPOCH = 64
 
 B = TypeVar("B", bound=Body)
+
+# A body's `gameId`, which may repeat the game in the path and must then be it.
+_GAME_IN_PATH = PathEcho("game_id", GAME_ID.pattern, widths.GAME_ID)
 
 
 async def read(request: Request, body: type[B], limit: int) -> B:
@@ -98,7 +103,7 @@ class Reconnect(Body):
 
     player_id: Annotated[str, Text(MAX_PLAYER_ID)]
     reconnect_token: Annotated[str, Text(MAX_TOKEN)]
-    game_id: Annotated[str | None, PathEcho("game_id", GAME_ID.pattern, widths.GAME_ID)] = None
+    game_id: Annotated[str | None, _GAME_IN_PATH] = None
     last_seq: Annotated[
         int | None, Integer(description="The last seq the client has; null: send the state.")
     ] = None
@@ -120,7 +125,7 @@ class Persist(Body):
     description: ClassVar[str] = "May be left out."
     may_be_empty: ClassVar[bool] = True
 
-    game_id: Annotated[str | None, PathEcho("game_id", GAME_ID.pattern, widths.GAME_ID)] = None
+    game_id: Annotated[str | None, _GAME_IN_PATH] = None
     force_overwrite: Annotated[bool, Flag()] = False
 
 
@@ -159,10 +164,10 @@ def query_int(request: Request, key: str) -> int | None:
     if len(given) > 1:
         raise invalid(f"`{key}` must be given once, not {len(given)} times.")
     if not _DIGITS.fullmatch(given[0]):
-        raise invalid(f"`{key}` must be a non-negative integer of at most 15 digits.")
+        raise invalid(f"`{key}` must be a non-negative integer of at most {SEQ_DIGITS} digits.")
     return int(given[0])
 
 
 def is_seq(text: str) -> bool:
-    """True for a plain ASCII number of at most 15 digits."""
+    """True for a plain ASCII number of at most `SEQ_DIGITS` digits."""
     return bool(_DIGITS.fullmatch(text))

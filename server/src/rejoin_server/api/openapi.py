@@ -29,7 +29,6 @@ from rejoin_server.games.poker import settings as poker
 
 Schema = dict[str, Any]
 
-_MAX_SEQ_DIGITS = 15  # `bodies.query_int` reads at most 15 digits
 _STR: Schema = {"type": "string"}
 _BOOL: Schema = {"type": "boolean"}
 _OBJ: Schema = {"type": "object"}
@@ -167,7 +166,7 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                 {
                     "name": "after",
                     "in": "query",
-                    "schema": _int(0, 10**_MAX_SEQ_DIGITS - 1),
+                    "schema": _int(0, 10**bodies.SEQ_DIGITS - 1),
                     "description": "The last seq the client has (default 0).",
                 },
                 {
