@@ -40,6 +40,7 @@ def invalid(message: str) -> ApiError:
 class Kind(ABC):
     """What one field takes: how a value is read, how it is described, what a missing one is told."""
 
+    __slots__ = ()
     null_is_absent: ClassVar[bool] = True
 
     @abstractmethod

@@ -21,8 +21,6 @@ from rejoin_server.games.poker import PokerSettings, TableLimits
 from rejoin_server.settings import ServerSettings
 from rejoin_server.tokens.service import IssuedToken, new_claim
 
-MAX_ACTION_ID = bodies.MAX_ACTION_ID  # what the WebSocket channel imports from here
-
 
 def scoped_action_id(player_id: str, action_id: str) -> str:
     """Action ids are the client's; scoped by player, so two clients numbering 1, 2, 3 never
