@@ -3,6 +3,8 @@
 // JSON strings) so no Pyodide proxies leak into the DOM code.
 
 const SUITS = { s: "♠", h: "♥", d: "♦", c: "♣" };
+// The protocol's action types (rejoin_protocol.messages.ACTION_TYPES), in the order buttons show;
+// client_sdk/tests/test_table_ui.py checks the two agree.
 const ACTION_ORDER = ["fold", "check", "call", "bet", "raise", "allin"];
 const ACTIVE_PHASES = new Set(["preflop", "flop", "turn", "river", "showdown"]);
 const FATAL_TEXT = {

@@ -331,6 +331,31 @@ def test_action_errors(api: Api) -> None:
     assert_auth_errors(api, "POST", url, actor, json=body)
 
 
+def test_the_websockets_nested_action_over_http_is_told_the_body_is_flat(api: Api) -> None:
+    """The WebSocket's `{action: {type, amount}, actionId}` sent to `POST …/action` is refused
+    with a message showing the flat shape, not a puzzling "`type` is required", and nothing is
+    applied."""
+    players = api.table(2)
+    api.start(players[0])
+    actor = api.to_act(players)
+    url = f"/api/game/{actor.game_id}/action"
+    seq = api.state(actor)["seq"]
+    for nested in (
+        {"action": {"type": "call"}, "actionId": "n-1"},
+        {"action": {"type": "raise", "amount": 6}, "actionId": "n-2", "atSeq": seq},
+        # The WebSocket frame as it is, `type` and all.
+        {"type": "action", "action": {"type": "call"}, "actionId": "n-3"},
+    ):
+        reply = api.client.post(url, json=nested, headers=actor.auth)
+        message = assert_error(reply, ErrorCode.INVALID_REQUEST)["message"]
+        assert "flat" in message, message
+        assert '"type": "raise"' in message, message  # the shape to send instead
+        assert "is required" not in message, message
+    assert api.state(actor)["seq"] == seq
+    flat = {"actionId": "n-1", "type": "call"}
+    assert api.client.post(url, json=flat, headers=actor.auth).status_code == 200
+
+
 # --- GET …/state ---------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Player names (`POST …/join`, `bodies.player_name`): no control or invisible formatting
+"""Player names (`POST …/join`, `names.player_name`): no control or invisible formatting
 characters, something visible in them, and the OpenAPI document's pattern says the same."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import unicodedata
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.api import bodies, openapi
+from rejoin_server.api import names, openapi
 from rejoin_server.api.games import table_limits
 from rejoin_server.errors import ApiError
 from rejoin_server.settings import ServerSettings
@@ -95,7 +95,7 @@ def test_the_documented_pattern_accepts_exactly_what_the_server_accepts() -> Non
             continue  # planes 4-13 hold no assigned character
         for name in (chr(cp), f"A{chr(cp)}"):
             try:
-                bodies.player_name({"name": name}, "name", max_length=64)
+                names.player_name(name, "name", max_length=64)
                 server = True
             except ApiError:
                 server = False

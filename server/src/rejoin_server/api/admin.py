@@ -23,20 +23,16 @@ async def persist(request: Request) -> Response:
     game_id = request.path_params["game_id"]
     admin = is_admin(request, svc)
     claims = None if admin else player_claims(request, svc, game_id)
-    body = await bodies.read_object(request, svc.settings.max_body_bytes, optional=True)
-    body_game = bodies.string(body, "gameId", required=False, max_length=64)
-    if body_game is not None and body_game != game_id:
-        raise bodies.invalid("`gameId` in the body differs from the game in the path.")
-    force = bodies.boolean(body, "forceOverwrite")
+    body = await bodies.read(request, bodies.Persist, svc.settings.max_body_bytes)
     if claims is not None:
         seated(await svc.host.get(game_id), claims)
-    if force:
+    if body.force_overwrite:
         # A forced snapshot rewrites the whole state: cheap to ask for, dear to do.
         caller = "admin" if claims is None else f"{game_id}/{claims.player_id}"
         svc.limiter.check(
             "force_persist", svc.settings.rate_force_persist, caller, "forced persists"
         )
-    version = await svc.host.persist(game_id, force)
+    version = await svc.host.persist(game_id, body.force_overwrite)
     return ok({"success": True, "persistedAt": iso_ms(svc.host.clock()), "version": version})
 
 

@@ -1,40 +1,132 @@
-"""Reading request bodies: bounded in size, a JSON object, fields of the right type; and the rule
-for a player's name (`player_name`, and `name_pattern` for the OpenAPI document).
+"""Request bodies: reading one (bounded in size, a JSON object), and the declaration of every
+endpoint's body (`Join`, `Action`, `Reconnect`, `Persist`), which is at once what the endpoint
+checks and what `/openapi.json` documents (`fields` says how). `POST /api/games` takes a table's
+settings, which the game declares and checks (`PokerSettings`).
 
-Every refusal is `invalid_request` with a message naming the field and what it must be. Booleans
-are not accepted where integers are (JSON `true` is not a seat number).
+Every refusal is `invalid_request` with a message naming the field and what it must be.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-import unicodedata
-from collections.abc import Iterator
-from functools import cache
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
 from starlette.requests import Request
 
-from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError
-from rejoin_server.json_numbers import whole_number
+from rejoin_protocol.messages import ACTION_TYPES
+from rejoin_server.api.fields import (
+    Body,
+    Flag,
+    Integer,
+    Name,
+    OneOf,
+    PathEcho,
+    Text,
+    invalid,
+    read_fields,
+)
+from rejoin_server.games.poker import settings as poker
+from rejoin_server.store import widths
 
-GAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what a game id can be; anything else is not found
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_DIGITS = re.compile(r"^[0-9]{1,15}$")  # ASCII only: str.isdigit() accepts "²", int() does not
+# What a game id can be (anything else is not found); the store's column holds the longest.
+GAME_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{widths.GAME_ID}}}$")
+SEQ_DIGITS = 15  # the most digits a seq in a query or header may have
+# ASCII only: str.isdigit() accepts "²", int() does not.
+_DIGITS = re.compile(rf"^[0-9]{{1,{SEQ_DIGITS}}}$")
 
-# What a name shown to other players may not hold: controls (Cc), format characters (Cf: bidi
-# overrides that reverse the text around them, zero-width spaces, the BOM), line and paragraph
-# separators (Zl, Zp) and lone surrogates (Cs). ZWJ and ZWNJ are format characters too, but emoji
-# sequences and several scripts (Persian, the Indic ones) need them inside a word.
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
-_JOINERS = frozenset({"\u200c", "\u200d"})
+# The longest values a request may carry, over HTTP and WebSocket alike: ids are bounded by the
+# store's columns (an actionId is stored scoped by player, so it gets less than its column).
+MAX_ACTION_ID = 64
+MAX_NAME = 64  # the longest name a join reads, before the game's own rule
+MAX_PLAYER_ID = widths.PLAYER_ID
+MAX_CLIENT_ID = widths.CLIENT_ID
+MAX_TOKEN = 1024
+MAX_EPOCH = 64
+
+B = TypeVar("B", bound=Body)
+
+# A body's `gameId`, which may repeat the game in the path and must then be it.
+_GAME_IN_PATH = PathEcho("game_id", GAME_ID.pattern, widths.GAME_ID)
 
 
-def invalid(message: str) -> ApiError:
-    return ApiError(ErrorCode.INVALID_REQUEST, message)
+async def read(request: Request, body: type[B], limit: int) -> B:
+    """The request's body, at most `limit` bytes, read as a `body`."""
+    raw = await read_object(request, limit, optional=body.may_be_empty)
+    return read_fields(body, raw, request.path_params)
+
+
+@dataclass(frozen=True, slots=True)
+class Join(Body):
+    """`POST …/join`."""
+
+    name: Annotated[str, Name(MAX_NAME, poker.MAX_NAME_LENGTH)]
+    seat: Annotated[
+        int | None,
+        Integer(
+            0, poker.MAX_SEATS - 1, "Below the table's `seats`; left out: the first free seat."
+        ),
+    ] = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action(Body):
+    """`POST …/action`: flat, unlike the WebSocket's `action` message, whose move is nested."""
+
+    description: ClassVar[str] = (
+        "What is legal right now is the game's: a move against the rules is refused with "
+        "invalid_action, out of turn with not_your_turn."
+    )
+
+    action_id: Annotated[str, Text(MAX_ACTION_ID)]
+    type: Annotated[str, OneOf(ACTION_TYPES)]
+    amount: Annotated[int | None, Integer()] = None
+    at_seq: Annotated[int | None, Integer()] = None
+
+    @classmethod
+    def check_shape(cls, body: Mapping[str, Any]) -> None:
+        # A client that speaks the WebSocket too may send that message here, as it is or without
+        # its `type`; "`type` is required" would send it looking for a field it believes it sent.
+        if "action" in body and body.get("type") in (None, "action"):
+            raise invalid(
+                "The HTTP action body is flat: send "
+                '{"actionId": "a-1", "type": "raise", "amount": 40} (amount and atSeq optional), '
+                'not the WebSocket message\'s nested {"action": {"type": …}, "actionId": …}.'
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect(Body):
+    """`POST …/reconnect`."""
+
+    player_id: Annotated[str, Text(MAX_PLAYER_ID)]
+    reconnect_token: Annotated[str, Text(MAX_TOKEN)]
+    game_id: Annotated[str | None, _GAME_IN_PATH] = None
+    last_seq: Annotated[
+        int | None, Integer(description="The last seq the client has; null: send the state.")
+    ] = None
+    client_id: Annotated[str | None, Text(MAX_CLIENT_ID)] = None
+    last_epoch: Annotated[
+        str | None,
+        Text(
+            MAX_EPOCH,
+            "The `epoch` of the answer (or welcome) the client's events up to `lastSeq` came "
+            "with: a history the server lost in a crash is answered with a resync.",
+        ),
+    ] = None
+
+
+@dataclass(frozen=True, slots=True)
+class Persist(Body):
+    """`POST …/persist`."""
+
+    description: ClassVar[str] = "May be left out."
+    may_be_empty: ClassVar[bool] = True
+
+    game_id: Annotated[str | None, _GAME_IN_PATH] = None
+    force_overwrite: Annotated[bool, Flag()] = False
 
 
 async def read_object(request: Request, limit: int, *, optional: bool = False) -> dict[str, Any]:
@@ -63,131 +155,6 @@ async def read_object(request: Request, limit: int, *, optional: bool = False) -
     return data
 
 
-def string(
-    body: dict[str, Any], key: str, *, required: bool = True, max_length: int = 256
-) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise invalid(f"`{key}` is required (a string).")
-        return None
-    if not isinstance(value, str) or not value:
-        raise invalid(f"`{key}` must be a non-empty string.")
-    if len(value) > max_length:
-        raise invalid(f"`{key}` must be at most {max_length} characters.")
-    if _CONTROL.search(value):
-        # PostgreSQL cannot store NUL in text, and no name or id needs control characters.
-        raise invalid(f"`{key}` must not contain control characters.")
-    return value
-
-
-def required_string(body: dict[str, Any], key: str, *, max_length: int = 256) -> str:
-    value = string(body, key, max_length=max_length)
-    assert value is not None
-    return value
-
-
-def integer(body: dict[str, Any], key: str, *, low: int = 0, high: int = 2**53) -> int | None:
-    """An optional integer field (`2` or `2.0`: see `json_numbers`); null is left out."""
-    value = body.get(key)
-    if value is None:
-        return None
-    number = whole_number(value)
-    if number is None:
-        raise invalid(f"`{key}` must be an integer.")
-    if not low <= number <= high:
-        raise invalid(f"`{key}` must be between {low} and {high}.")
-    return number
-
-
-def boolean(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, False)
-    if not isinstance(value, bool):
-        raise invalid(f"`{key}` must be true or false.")
-    return value
-
-
-def player_name(body: dict[str, Any], key: str, *, max_length: int) -> str:
-    """A name other players will see: a string of at most `max_length` characters, with no
-    control or format characters (ZWJ and ZWNJ aside), and something visible once spaces and
-    joiners are taken out. The game may have a rule of its own on top (poker: 1 to 32)."""
-    value = body.get(key)
-    if not isinstance(value, str):
-        raise invalid(f"`{key}` is required: the name to show at the table, as a string.")
-    if len(value) > max_length:
-        raise invalid(f"`{key}` must be at most {max_length} characters; choose a shorter name.")
-    hidden = next((c for c in value if _is_hidden(c)), None)
-    if hidden is not None:
-        raise invalid(
-            f"`{key}` must not contain control or invisible formatting characters "
-            f"(it has U+{ord(hidden):04X}); remove them and send the name as it should be shown."
-        )
-    if all(_is_blank(c) for c in value):
-        raise invalid(
-            f"`{key}` must have a visible character, not only spaces or zero-width joiners; "
-            "choose a name others can read."
-        )
-    return value
-
-
-def _is_hidden(char: str) -> bool:
-    return char not in _JOINERS and unicodedata.category(char) in _HIDDEN_CATEGORIES
-
-
-def _is_blank(char: str) -> bool:
-    return char in _JOINERS or char.isspace() or _is_hidden(char)
-
-
-@cache
-def name_pattern() -> str:
-    """`player_name`'s character rule as a JSON Schema pattern (ECMA-262 with the `u` flag; Python
-    reads it alike, but for `$` also matching before a final newline): allowed characters around
-    at least one visible one. Built from this Python's Unicode tables, so it says what this server
-    accepts. Scans every code point (a third of a second), once, when the OpenAPI document is
-    built.
-
-    Lone surrogates are left out: JSON bodies cannot carry them (the parser refuses them), and
-    validators built on Rust's regex (jsonschema-rs) reject a pattern that names them."""
-    hidden: list[int] = []
-    blank: list[int] = []
-    for cp in range(sys.maxunicode + 1):
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        char = chr(cp)
-        if _is_hidden(char):
-            hidden.append(cp)
-            blank.append(cp)
-        elif _is_blank(char):
-            blank.append(cp)
-    return f"^[^{_char_class(hidden)}]*[^{_char_class(blank)}][^{_char_class(hidden)}]*$"
-
-
-def _char_class(code_points: list[int]) -> str:
-    return "".join(
-        _escape(low) if low == high else f"{_escape(low)}-{_escape(high)}"
-        for low, high in _runs(code_points)
-    )
-
-
-def _runs(code_points: list[int]) -> Iterator[tuple[int, int]]:
-    """Sorted code points as (first, last) runs of consecutive ones."""
-    low = high = -2
-    for cp in code_points:
-        if cp != high + 1:
-            if low >= 0:
-                yield low, high
-            low = cp
-        high = cp
-    if low >= 0:
-        yield low, high
-
-
-def _escape(cp: int) -> str:
-    # `\uXXXX` reads the same in both dialects; beyond the BMP only the character itself does
-    # (Python writes `\U0001XXXX`, ECMA-262 `\u{1XXXX}`).
-    return f"\\u{cp:04x}" if cp <= 0xFFFF else chr(cp)
-
-
 def query_int(request: Request, key: str) -> int | None:
     """An optional non-negative integer in the query string, given at most once: `?after=` with
     nothing, or `?after=1&after=2`, is a client bug, not "no value" nor the last one."""
@@ -197,10 +164,10 @@ def query_int(request: Request, key: str) -> int | None:
     if len(given) > 1:
         raise invalid(f"`{key}` must be given once, not {len(given)} times.")
     if not _DIGITS.fullmatch(given[0]):
-        raise invalid(f"`{key}` must be a non-negative integer of at most 15 digits.")
+        raise invalid(f"`{key}` must be a non-negative integer of at most {SEQ_DIGITS} digits.")
     return int(given[0])
 
 
 def is_seq(text: str) -> bool:
-    """True for a plain ASCII number of at most 15 digits."""
+    """True for a plain ASCII number of at most `SEQ_DIGITS` digits."""
     return bool(_DIGITS.fullmatch(text))

@@ -57,8 +57,9 @@ from rejoin_protocol.messages import (
     wire,
 )
 from rejoin_server.api.auth import session_token
+from rejoin_server.api.bodies import MAX_ACTION_ID
 from rejoin_server.api.context import Services
-from rejoin_server.api.games import MAX_ACTION_ID, scoped_action_id
+from rejoin_server.api.games import scoped_action_id
 from rejoin_server.errors import CodedError
 from rejoin_server.games.base import Act
 from rejoin_server.host.live import END_SLOW, LiveGame, Outgoing, PresenceNote, Subscriber

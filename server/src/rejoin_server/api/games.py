@@ -21,10 +21,6 @@ from rejoin_server.games.poker import PokerSettings, TableLimits
 from rejoin_server.settings import ServerSettings
 from rejoin_server.tokens.service import IssuedToken, new_claim
 
-ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
-MAX_ACTION_ID = 64  # the longest actionId kept, over HTTP and WebSocket alike
-MAX_NAME = 64  # the longest name a join reads, before the game's own rule
-
 
 def scoped_action_id(player_id: str, action_id: str) -> str:
     """Action ids are the client's; scoped by player, so two clients numbering 1, 2, 3 never
@@ -63,11 +59,9 @@ async def join(request: Request) -> Response:
         "join", svc.settings.rate_join, client_key(request), "joins from your address"
     )
     game_id = request.path_params["game_id"]
-    body = await bodies.read_object(request, svc.settings.max_body_bytes)
-    # The game has its own length rule (poker: 1 to 32 once trimmed); this bound only keeps a
-    # body's name from being stored at any length.
-    name = bodies.player_name(body, "name", max_length=MAX_NAME)
-    seat = bodies.integer(body, "seat", high=64)
+    # The game has its own rule for the name's length (poker: 1 to 32 once trimmed); the body's
+    # bound only keeps a name from being stored at any length.
+    body = await bodies.read(request, bodies.Join, svc.settings.max_body_bytes)
     live = await svc.host.get(game_id)
     player_id = uuid.uuid4().hex
     issued: list[IssuedToken] = []
@@ -79,7 +73,7 @@ async def join(request: Request) -> Response:
         now = svc.host.clock()
         issued.append(await svc.tokens.issue(game_id, player_id, now, claim=new_claim()))
 
-    await svc.host.execute(game_id, Join(player_id, name, seat), prepare=issue_token)
+    await svc.host.execute(game_id, Join(player_id, body.name, body.seat), prepare=issue_token)
     token = issued[0]
     svc.host.note_claim(live, player_id, token.claimed)
     return ok(
@@ -109,20 +103,14 @@ async def action(request: Request) -> Response:
     svc = services(request)
     game_id = request.path_params["game_id"]
     claims = player_claims(request, svc, game_id)
-    body = await bodies.read_object(request, svc.settings.max_body_bytes)
-    action_id = bodies.required_string(body, "actionId", max_length=MAX_ACTION_ID)
-    kind = bodies.required_string(body, "type", max_length=16)
-    if kind not in ACTION_TYPES:
-        raise bodies.invalid(f"`type` must be one of {', '.join(ACTION_TYPES)}.")
-    amount = bodies.integer(body, "amount")
-    at_seq = bodies.integer(body, "atSeq")
+    body = await bodies.read(request, bodies.Action, svc.settings.max_body_bytes)
     live = await svc.host.get(game_id)
     seated(live, claims)
     outcome = await svc.host.execute(
         game_id,
-        Act(claims.player_id, kind, amount),
-        action_id=scoped_action_id(claims.player_id, action_id),
-        at_seq=at_seq,
+        Act(claims.player_id, body.type, body.amount),
+        action_id=scoped_action_id(claims.player_id, body.action_id),
+        at_seq=body.at_seq,
     )
     svc.metrics.action_seconds.observe(time.perf_counter() - started)
     return ok(

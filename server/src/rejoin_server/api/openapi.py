@@ -1,12 +1,12 @@
-"""`GET /openapi.json`: the OpenAPI 3.1 description of DESIGN §2's table, written out by hand
-(the endpoints validate their bodies themselves, so there are no models to derive it from).
+"""`GET /openapi.json`: the OpenAPI 3.1 description of DESIGN §2's table.
 
-It says what the server does, and e2e/server/test_openapi_conformance.py holds it to that with
-schemathesis against a running server: every bound a field has here is the one its endpoint
-enforces (the ids' and names' patterns come from `bodies`, the table's limits from the poker
-settings), and whatever the schema admits the server accepts but for rules between fields or with
-the game's state that JSON Schema cannot state (said in each field's description). Answers stay
-open: fields may be added to them. The rate-limited endpoints document 429 with `Retry-After`.
+Request bodies are described from the declarations the endpoints read them with (`bodies`, and
+the poker settings for a new table), so every bound documented is the one enforced; the answers
+are described here. e2e/server/test_openapi_conformance.py holds the document to what the server
+does with schemathesis against a running server: whatever the schema admits the server accepts
+but for rules between fields or with the game's state that JSON Schema cannot state (said in each
+field's description). Answers stay open: fields may be added to them. The rate-limited endpoints
+document 429 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -22,15 +22,13 @@ from starlette.responses import Response
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.context import services
-from rejoin_server.api.games import ACTION_TYPES, MAX_ACTION_ID, MAX_NAME, table_limits
-from rejoin_server.api.reconnect import MAX_CLIENT_ID, MAX_EPOCH, MAX_PLAYER_ID, MAX_TOKEN
+from rejoin_server.api.fields import Body, object_schema
+from rejoin_server.api.games import table_limits
 from rejoin_server.api.responses import ok
 from rejoin_server.games.poker import settings as poker
 
 Schema = dict[str, Any]
 
-_MAX_COUNT = 2**53  # `bodies.integer`'s default bound: exact in every JSON reader
-_MAX_SEQ_DIGITS = 15  # `bodies.query_int` reads at most 15 digits
 _STR: Schema = {"type": "string"}
 _BOOL: Schema = {"type": "boolean"}
 _OBJ: Schema = {"type": "object"}
@@ -47,38 +45,11 @@ def _int(low: int, high: int, description: str | None = None) -> Schema:
     return schema
 
 
-def _text(max_length: int) -> Schema:
-    """What `bodies.string` accepts: 1 to `max_length` characters, no ASCII control character."""
-    return {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": max_length,
-        "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
-    }
-
-
-def _or_null(schema: Schema) -> Schema:
-    """An optional field the server reads `null` in as left out (as the WebSocket protocol does)."""
-    return {**schema, "type": [schema["type"], "null"]}
-
-
 def _object(props: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
     schema: Schema = {"type": "object", "properties": props, **extra}
     if required:
         schema["required"] = list(required)
     return schema
-
-
-def _name() -> Schema:
-    return {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": poker.MAX_NAME_LENGTH,
-        "pattern": bodies.name_pattern(),
-        "description": f"1 to {poker.MAX_NAME_LENGTH} characters once surrounding spaces are "
-        f"trimmed (at most {MAX_NAME} before); no control or invisible formatting characters "
-        "(the zero-width joiner and non-joiner are allowed), and at least one visible one.",
-    }
 
 
 _TOKEN = _object(
@@ -119,6 +90,17 @@ _ERROR = _object(
 
 
 @dataclass(frozen=True, slots=True)
+class _RequestBody:
+    schema: Schema
+    required: bool
+
+
+def _declared(body: type[Body]) -> _RequestBody:
+    """A body as `bodies` declares it: the endpoint reads it with the same declaration."""
+    return _RequestBody(object_schema(body), required=not body.may_be_empty)
+
+
+@dataclass(frozen=True, slots=True)
 class _Operation:
     method: str
     path: str
@@ -126,8 +108,7 @@ class _Operation:
     who: str
     status: int
     answer: Schema
-    body: Schema | None = None
-    body_required: bool = False
+    body: _RequestBody | None = None
     security: tuple[str, ...] = ()  # alternative schemes; none: anyone may call
     parameters: tuple[Schema, ...] = ()
     rate_limited: bool = False
@@ -137,35 +118,12 @@ class _Operation:
 def _operations(limits: poker.TableLimits) -> list[_Operation]:
     """DESIGN §2's table, with this server's bounds for a new table; built on demand, as the
     name's pattern scans Unicode."""
-    chips = poker.MAX_CHIPS
     session = ("bearer",)
     return [
         _Operation(
             "post", "/api/games", "Create a poker table", "anyone", 201,
             _object({"gameId": _GAME_ID, "status": _STR}, ("gameId", "status")),
-            body=_object(
-                {
-                    "seats": _int(poker.MIN_SEATS, poker.MAX_SEATS),
-                    "smallBlind": _int(1, chips),
-                    "bigBlind": _int(1, chips, "At least `smallBlind`."),
-                    "startingStack": _int(
-                        1, limits.max_starting_stack, "At least `bigBlind` (this server's most)."
-                    ),
-                    "actionTimeoutMs": _int(
-                        limits.min_action_timeout_ms,
-                        poker.MAX_ACTION_TIMEOUT_MS,
-                        "At least this server's --min-action-timeout.",
-                    ),
-                    "autoNextHand": _BOOL,
-                    "nextHandDelayMs": _int(
-                        limits.min_next_hand_delay_ms,
-                        poker.MAX_NEXT_HAND_DELAY_MS,
-                        "At least this server's --min-next-hand-delay.",
-                    ),
-                },
-                additionalProperties=False,
-                description="Every setting may be left out for its default; an empty body is {}.",
-            ),
+            body=_RequestBody(poker.settings_schema(limits), required=False),
             rate_limited=True,
         ),
         _Operation(
@@ -174,17 +132,7 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                 {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
                 ("playerId", "seat", "sessionToken", "connectionToken"),
             ),
-            body=_object(
-                {
-                    "name": _name(),
-                    "seat": _or_null(
-                        _int(0, poker.MAX_SEATS - 1, "Below the table's `seats`; left out: the "
-                             "first free seat.")
-                    ),
-                },
-                ("name",),
-            ),
-            body_required=True,
+            body=_declared(bodies.Join),
             rate_limited=True,
         ),
         _Operation(
@@ -202,18 +150,7 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                 {"success": _TRUE, "seq": _SEQ, "duplicate": _BOOL, "durable": _BOOL},
                 ("success", "seq", "duplicate", "durable"),
             ),
-            body=_object(
-                {
-                    "actionId": _text(MAX_ACTION_ID),
-                    "type": {"type": "string", "enum": list(ACTION_TYPES)},
-                    "amount": _or_null(_int(0, _MAX_COUNT)),
-                    "atSeq": _or_null(_int(0, _MAX_COUNT)),
-                },
-                ("actionId", "type"),
-                description="What is legal right now is the game's: a move against the rules "
-                "is refused with invalid_action, out of turn with not_your_turn.",
-            ),
-            body_required=True,
+            body=_declared(bodies.Action),
             security=session,
         ),
         _Operation(
@@ -229,7 +166,7 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                 {
                     "name": "after",
                     "in": "query",
-                    "schema": _int(0, 10**_MAX_SEQ_DIGITS - 1),
+                    "schema": _int(0, 10**bodies.SEQ_DIGITS - 1),
                     "description": "The last seq the client has (default 0).",
                 },
                 {
@@ -271,26 +208,7 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                 ("success", "gameState", "reconnectedAt", "missedEvents", "resync", "seq",
                  "epoch", "connectionToken", "sessionToken"),
             ),
-            body=_object(
-                {
-                    "gameId": _or_null(
-                        {**_GAME_ID, "description": "If given, the game in the path."}
-                    ),
-                    "playerId": _text(MAX_PLAYER_ID),
-                    "reconnectToken": _text(MAX_TOKEN),
-                    "lastSeq": _or_null(
-                        _int(0, _MAX_COUNT, "The last seq the client has; null: send the state.")
-                    ),
-                    "clientId": _or_null(_text(MAX_CLIENT_ID)),
-                    "lastEpoch": _or_null(
-                        {**_text(MAX_EPOCH), "description": "The `epoch` of the answer (or "
-                         "welcome) the client's events up to `lastSeq` came with: a history "
-                         "the server lost in a crash is answered with a resync."}
-                    ),
-                },
-                ("playerId", "reconnectToken"),
-            ),
-            body_required=True,
+            body=_declared(bodies.Reconnect),
         ),
         _Operation(
             "post", "/api/game/{gameId}/persist", "Snapshot the game now",
@@ -299,15 +217,7 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                 {"success": _TRUE, "persistedAt": _TIME, "version": _SEQ},
                 ("success", "persistedAt", "version"),
             ),
-            body=_object(
-                {
-                    "gameId": _or_null(
-                        {**_GAME_ID, "description": "If given, the game in the path."}
-                    ),
-                    "forceOverwrite": _BOOL,
-                },
-                description="May be left out.",
-            ),
+            body=_declared(bodies.Persist),
             security=session,
             rate_limited=True,
         ),
@@ -407,7 +317,7 @@ def _operation(op: _Operation) -> Schema:
     if parameters:
         operation["parameters"] = parameters
     if op.body is not None:
-        operation["requestBody"] = {"required": op.body_required, "content": _json(op.body)}
+        operation["requestBody"] = {"required": op.body.required, "content": _json(op.body.schema)}
     return operation
 
 

@@ -16,12 +16,6 @@ from rejoin_server.api.resume import ResumeRequest, resume
 from rejoin_server.errors import CodedError
 from rejoin_server.timefmt import iso_ms
 
-# The longest ids a resume may name (the store's columns); a WebSocket `hello` has the same bounds.
-MAX_PLAYER_ID = 64
-MAX_TOKEN = 1024
-MAX_CLIENT_ID = 128
-MAX_EPOCH = 64
-
 
 async def connection_token(request: Request) -> Response:
     """The seat's live reconnect token (a new one once that is past half its life:
@@ -64,15 +58,9 @@ async def _reconnect(request: Request, svc: Services) -> Response:
         "reconnects from your address",
     )
     game_id = request.path_params["game_id"]
-    body = await bodies.read_object(request, svc.settings.max_body_bytes)
-    body_game = bodies.string(body, "gameId", required=False, max_length=64)
-    if body_game is not None and body_game != game_id:
-        raise bodies.invalid("`gameId` in the body differs from the game in the path.")
-    player_id = bodies.required_string(body, "playerId", max_length=MAX_PLAYER_ID)
-    token = bodies.required_string(body, "reconnectToken", max_length=MAX_TOKEN)
-    last_seq = bodies.integer(body, "lastSeq")
-    last_epoch = bodies.string(body, "lastEpoch", required=False, max_length=MAX_EPOCH)
-    client_id = bodies.string(body, "clientId", required=False, max_length=MAX_CLIENT_ID)
+    body = await bodies.read(request, bodies.Reconnect, svc.settings.max_body_bytes)
+    player_id, token = body.player_id, body.reconnect_token
+    last_seq, last_epoch, client_id = body.last_seq, body.last_epoch, body.client_id
 
     resumed = await resume(
         svc,

@@ -35,10 +35,10 @@ from rejoin_protocol.messages import (
 )
 from rejoin_server.api import bodies
 from rejoin_server.api.auth import session_token
+from rejoin_server.api.bodies import MAX_CLIENT_ID, MAX_EPOCH, MAX_PLAYER_ID, MAX_TOKEN
 from rejoin_server.api.channel import Channel, receive_frame
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.ratelimit import client_key
-from rejoin_server.api.reconnect import MAX_CLIENT_ID, MAX_EPOCH, MAX_PLAYER_ID, MAX_TOKEN
 from rejoin_server.api.responses import error
 from rejoin_server.api.resume import ResumeRequest, resume
 from rejoin_server.errors import CodedError, GameNotFound, RateLimited

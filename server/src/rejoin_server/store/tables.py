@@ -18,6 +18,8 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from rejoin_server.store import widths
+
 # JSONB where the database has it; the text of canonical JSON everywhere else.
 JsonColumnType: Any = JSON().with_variant(JSONB(), "postgresql")
 
@@ -27,7 +29,7 @@ class Game(SQLModel, table=True):
     # Eviction looks for the oldest completed games.
     __table_args__ = (Index("ix_games_status_completed_at", "status", "completed_at"),)
 
-    game_id: str = Field(primary_key=True, max_length=64)
+    game_id: str = Field(primary_key=True, max_length=widths.GAME_ID)
     kind: str = Field(max_length=32)
     settings: dict[str, Any] = Field(sa_column=Column(JsonColumnType, nullable=False))
     status: str = Field(max_length=16)
@@ -46,7 +48,7 @@ class Game(SQLModel, table=True):
 class GameEvent(SQLModel, table=True):
     __tablename__ = "events"
 
-    game_id: str = Field(primary_key=True, max_length=64, foreign_key="games.game_id")
+    game_id: str = Field(primary_key=True, max_length=widths.GAME_ID, foreign_key="games.game_id")
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     kind: str = Field(max_length=32)
     at: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -54,13 +56,13 @@ class GameEvent(SQLModel, table=True):
     # The client `actionId` of the player action that caused an append, on the last event of that
     # append: after a restart the server rebuilds its duplicate filter from these, so an action a
     # client resends (its ack was lost in the crash) is answered, not applied twice.
-    action_id: str | None = Field(default=None, max_length=128)
+    action_id: str | None = Field(default=None, max_length=widths.ACTION_ID)
 
 
 class Snapshot(SQLModel, table=True):
     __tablename__ = "snapshots"
 
-    game_id: str = Field(primary_key=True, max_length=64, foreign_key="games.game_id")
+    game_id: str = Field(primary_key=True, max_length=widths.GAME_ID, foreign_key="games.game_id")
     version: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     # Plain JSON (text) even on PostgreSQL: a snapshot is read whole and never queried inside,
     # and JSONB would store it in about 1.6 times the bytes.
@@ -85,13 +87,13 @@ class ReconnectToken(SQLModel, table=True):
     jti: str = Field(primary_key=True, max_length=32)  # uuid4().hex
     # No foreign key: a token may outlive its game by a moment (a reconnect racing a delete), and
     # the expiry cleanup removes it anyway.
-    game_id: str = Field(max_length=64)
-    player_id: str = Field(max_length=64)
+    game_id: str = Field(max_length=widths.GAME_ID)
+    player_id: str = Field(max_length=widths.PLAYER_ID)
     issued_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     consumed_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     # Who consumed it: the same client retrying gets the same answer again.
-    client_id: str | None = Field(default=None, max_length=128)
+    client_id: str | None = Field(default=None, max_length=widths.CLIENT_ID)
     # The token issued in its place when it was consumed.
     next_jti: str | None = Field(default=None, max_length=32)
 
@@ -102,8 +104,8 @@ class SeatClaim(SQLModel, table=True):
 
     __tablename__ = "seat_claims"
 
-    game_id: str = Field(primary_key=True, max_length=64)
-    player_id: str = Field(primary_key=True, max_length=64)
+    game_id: str = Field(primary_key=True, max_length=widths.GAME_ID)
+    player_id: str = Field(primary_key=True, max_length=widths.PLAYER_ID)
     claim: str = Field(max_length=32)
     claimed_at: int = Field(sa_column=Column(BigInteger, nullable=False))
 

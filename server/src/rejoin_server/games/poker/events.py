@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rejoin_protocol import messages
 from rejoin_server.games.base import JsonDict
 from rejoin_server.games.poker import cards as _cards
 
@@ -27,7 +28,8 @@ GAME_COMPLETED = "game_completed"
 # Written by the host when an operator rolls a game back; the state it follows is already restored.
 SNAPSHOT_RESTORED = "snapshot_restored"
 
-ACTION_TYPES = ("fold", "check", "call", "bet", "raise", "allin")
+# An `action` event's types are the protocol's (what a client may send): one list for both.
+ACTION_TYPES: tuple[str, ...] = messages.ACTION_TYPES
 STREET_NAMES = {3: "flop", 4: "turn", 5: "river"}
 # The longest `reason` of a `game_completed` without a winner.
 MAX_REASON_LENGTH = 64

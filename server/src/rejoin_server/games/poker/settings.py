@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rejoin_server.games.base import GameRuleError, JsonDict
@@ -19,6 +19,29 @@ MAX_NAME_LENGTH = 32
 
 
 @dataclass(frozen=True, slots=True)
+class Bound:
+    """The range of a whole-number setting; `at_least`: the setting it may not be below; `limit`:
+    the operator's flag that narrowed it, for a new table."""
+
+    low: int
+    high: int
+    at_least: str | None = None
+    limit: str | None = None
+
+
+# The whole-number settings by key, in the order `parse` reads them: what a table's settings may
+# hold, and (through `TableLimits.bounds`) what `POST /api/games` documents.
+BOUNDS: dict[str, Bound] = {
+    "seats": Bound(MIN_SEATS, MAX_SEATS),
+    "smallBlind": Bound(1, MAX_CHIPS),
+    "bigBlind": Bound(1, MAX_CHIPS, at_least="smallBlind"),
+    "startingStack": Bound(1, MAX_CHIPS, at_least="bigBlind"),
+    "actionTimeoutMs": Bound(0, MAX_ACTION_TIMEOUT_MS),
+    "nextHandDelayMs": Bound(0, MAX_NEXT_HAND_DELAY_MS),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class TableLimits:
     """What this server lets a *new* table ask for (the operator's `--min-action-timeout`,
     `--min-next-hand-delay`, `--max-starting-stack`). Tables already stored load with the wider
@@ -28,6 +51,20 @@ class TableLimits:
     min_action_timeout_ms: int
     min_next_hand_delay_ms: int
     max_starting_stack: int
+
+    def bounds(self) -> dict[str, Bound]:
+        """`BOUNDS` narrowed to this server's limits."""
+        narrowed = dict(BOUNDS)
+        for key, low, flag in (
+            ("actionTimeoutMs", self.min_action_timeout_ms, "--min-action-timeout"),
+            ("nextHandDelayMs", self.min_next_hand_delay_ms, "--min-next-hand-delay"),
+        ):
+            narrowed[key] = replace(BOUNDS[key], low=max(BOUNDS[key].low, low), limit=flag)
+        stack = BOUNDS["startingStack"]
+        narrowed["startingStack"] = replace(
+            stack, high=min(stack.high, self.max_starting_stack), limit="--max-starting-stack"
+        )
+        return narrowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,48 +87,34 @@ class PokerSettings:
         unknown = sorted(set(raw) - set(_KEYS))
         if unknown:
             raise _invalid(f"unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(_KEYS)}")
-        defaults = cls()
-        seats = _int(raw, "seats", defaults.seats, MIN_SEATS, MAX_SEATS)
-        small_blind = _int(raw, "smallBlind", defaults.small_blind, 1, MAX_CHIPS)
-        big_blind = _int(raw, "bigBlind", defaults.big_blind, small_blind, MAX_CHIPS)
-        starting_stack = _int(raw, "startingStack", defaults.starting_stack, big_blind, MAX_CHIPS)
-        action_timeout_ms = _int(
-            raw, "actionTimeoutMs", defaults.action_timeout_ms, 0, MAX_ACTION_TIMEOUT_MS
-        )
-        next_hand_delay_ms = _int(
-            raw, "nextHandDelayMs", defaults.next_hand_delay_ms, 0, MAX_NEXT_HAND_DELAY_MS
-        )
-        auto_next_hand = raw.get("autoNextHand", defaults.auto_next_hand)
+        defaults = cls().to_json()
+        numbers: dict[str, int] = {}
+        for key, bound in BOUNDS.items():
+            low = bound.low if bound.at_least is None else numbers[bound.at_least]
+            numbers[key] = _int(raw, key, defaults[key], low, bound.high)
+        auto_next_hand = raw.get("autoNextHand", defaults["autoNextHand"])
         if not isinstance(auto_next_hand, bool):
             raise _invalid("autoNextHand must be true or false")
         return cls(
-            seats=seats,
-            small_blind=small_blind,
-            big_blind=big_blind,
-            starting_stack=starting_stack,
-            action_timeout_ms=action_timeout_ms,
+            seats=numbers["seats"],
+            small_blind=numbers["smallBlind"],
+            big_blind=numbers["bigBlind"],
+            starting_stack=numbers["startingStack"],
+            action_timeout_ms=numbers["actionTimeoutMs"],
             auto_next_hand=auto_next_hand,
-            next_hand_delay_ms=next_hand_delay_ms,
+            next_hand_delay_ms=numbers["nextHandDelayMs"],
         )
 
     def check_limits(self, limits: TableLimits) -> None:
         """Raises `GameRuleError('invalid_request', …)` naming the first setting that is out of
-        this server's bounds for a new table, and the bound."""
-        if self.action_timeout_ms < limits.min_action_timeout_ms:
-            raise _invalid(
-                f"actionTimeoutMs must be at least {limits.min_action_timeout_ms} on this server, "
-                f"not {self.action_timeout_ms}"
-            )
-        if self.next_hand_delay_ms < limits.min_next_hand_delay_ms:
-            raise _invalid(
-                f"nextHandDelayMs must be at least {limits.min_next_hand_delay_ms} on this server, "
-                f"not {self.next_hand_delay_ms}"
-            )
-        if self.starting_stack > limits.max_starting_stack:
-            raise _invalid(
-                f"startingStack must be at most {limits.max_starting_stack} on this server, "
-                f"not {self.starting_stack}"
-            )
+        this server's bounds for a new table (`limits.bounds()`), and the bound."""
+        values = self.to_json()
+        for key, bound in limits.bounds().items():
+            value = values[key]
+            if value < bound.low:
+                raise _invalid(f"{key} must be at least {bound.low} on this server, not {value}")
+            if value > bound.high:
+                raise _invalid(f"{key} must be at most {bound.high} on this server, not {value}")
 
     def to_json(self) -> JsonDict:
         return {
@@ -106,6 +129,28 @@ class PokerSettings:
 
 
 _KEYS = tuple(PokerSettings().to_json())
+
+
+def settings_schema(limits: TableLimits) -> JsonDict:
+    """The JSON Schema of a new table's settings (the body of `POST /api/games`): `BOUNDS` within
+    `limits`, the one flag, and no other key. A rule between two settings is in the description,
+    as JSON Schema cannot state it."""
+    properties: JsonDict = {}
+    for key, bound in limits.bounds().items():
+        schema: JsonDict = {"type": "integer", "minimum": bound.low, "maximum": bound.high}
+        notes = [f"At least `{bound.at_least}`."] if bound.at_least else []
+        if bound.limit:
+            notes.append(f"Within this server's {bound.limit}.")
+        if notes:
+            schema["description"] = " ".join(notes)
+        properties[key] = schema
+    properties["autoNextHand"] = {"type": "boolean"}
+    return {
+        "type": "object",
+        "properties": {key: properties[key] for key in _KEYS},
+        "additionalProperties": False,
+        "description": "Every setting may be left out for its default; an empty body is {}.",
+    }
 
 
 def _invalid(message: str) -> GameRuleError:
