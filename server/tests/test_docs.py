@@ -5,6 +5,7 @@ somewhere. A change to the code that the docs do not follow fails here, not in a
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import get_args
 
@@ -177,3 +178,51 @@ def test_the_readme_links_every_docs_page() -> None:
         if page.name != "README.md":
             assert f"docs/{page.name}" in readme, f"README.md does not link docs/{page.name}"
             assert f"({page.name})" in index, f"docs/README.md does not link {page.name}"
+
+
+# --- nothing outside the repository ----------------------------------------------------------
+
+_DESIGN = "DE" + "SIGN"  # spelled apart, so that this file is no instance of what it looks for
+OUTSIDE = re.compile(
+    "|".join(
+        [
+            r"\.\./shar" + "ed",
+            "shared/no" + "tes",
+            "steering re" + "pository",
+            rf"\b{_DESIGN}\b",
+            rf"{_DESIGN}\.md",
+            "seed sp" + "ec",
+        ]
+    )
+)
+
+
+def tracked_text_files() -> list[Path]:
+    """Every file git tracks whose content is text (UTF-8, no NUL)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
+    ).stdout.split(b"\0")
+    files = []
+    for name in filter(None, listed):
+        path = ROOT / name.decode()
+        data = path.read_bytes() if path.is_file() else b"\0"
+        if b"\0" not in data:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            files.append(path)
+    return files
+
+
+def test_nothing_refers_to_a_file_outside_the_repository() -> None:
+    files = tracked_text_files()
+    assert ROOT / "README.md" in files  # the listing works: the tree is a git checkout
+    assert ROOT / "docs" / "protocol.md" in files
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert not found, "references to files outside the repository:\n" + "\n".join(found)
