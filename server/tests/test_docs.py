@@ -1,6 +1,7 @@
 """The documentation in `docs/` says what the code does: every error code with its status and close
-code, every WebSocket message and close code, every route of the app, and links that lead
-somewhere. A change to the code that the docs do not follow fails here, not in a reader's hands."""
+code, every WebSocket message and close code, every route of the app, every option; its links lead
+somewhere, and nothing in the repository points to a file outside it. A change to the code that
+the docs do not follow fails here, not in a reader's hands."""
 
 from __future__ import annotations
 
