@@ -405,8 +405,8 @@ class WsSuite:
             f"touch of every game, every handshake and welcome); attempts per client median "
             f"{statistics.median(attempts):g}, max {max(attempts)}. Our server binds its port "
             "before its imports, so dials wait in the listen queue; the bare app binds once "
-            "started, so its clients are refused and back off until then (floor ~0.6 s in "
-            "shared/notes/perf-floors.md)."
+            "started, so its clients are refused and back off until then (a floor of about "
+            "0.6 s on a 2-core machine: the cost of binding the port late)."
         )
 
     def _storm_cpu_note(self, who: str, db: str, run: StormRun) -> None:
