@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Final, assert_never
-from urllib.parse import quote
 
 from rejoin.clock import Clock, LoopClock, WakeTimer
 from rejoin.errors import (
@@ -44,7 +43,7 @@ from rejoin.results import ActionResult, ResumeFigures
 from rejoin.seat_keeper import SeatKeeper
 from rejoin.subscribers import Subscribers
 from rejoin.tokens import MemoryTokenStore, SavedSeat, TokenStore
-from rejoin.transport import IN_BROWSER, LinkFactory, Links
+from rejoin.transport import IN_BROWSER, LinkFactory, Links, game_ws_url
 from rejoin_protocol.messages import ActionType
 from rejoin_protocol.session import ClientSession, SessionConfig, SessionState
 from rejoin_protocol.session_outputs import (
@@ -313,7 +312,7 @@ class GameClient:
         match output:
             case Dial(connection=connection):
                 self._dialled_at = self._clock.time()
-                self._links.dial(self._ws_url(), connection, self)
+                self._links.dial(game_ws_url(self._base, self.game_id), connection, self)
             case Send(connection=connection, text=text):
                 self._links.send(connection, text)
             case CloseTransport(connection=connection, code=code, reason=reason):
@@ -350,20 +349,12 @@ class GameClient:
         if answer is None or answer.done():
             return  # requested by nobody waiting any more (the act() was cancelled)
         match output:
-            case ActionAcked():
-                answer.set_result(
-                    ActionResult(output.action_id, output.seq, output.duplicate, output.durable)
-                )
-            case ActionRejected():
-                answer.set_exception(
-                    ActionRejectedError(
-                        output.action_id, output.code, output.message, output.details
-                    )
-                )
-            case ActionAbandoned():
-                answer.set_exception(
-                    self._failure or ActionAbandonedError(output.action_id, output.sent)
-                )
+            case ActionAcked(action_id=action_id, seq=seq, duplicate=duplicate, durable=durable):
+                answer.set_result(ActionResult(action_id, seq, duplicate, durable))
+            case ActionRejected(action_id=action_id, code=code, message=message, details=details):
+                answer.set_exception(ActionRejectedError(action_id, code, message, details))
+            case ActionAbandoned(action_id=action_id, sent=sent):
+                answer.set_exception(self._failure or ActionAbandonedError(action_id, sent))
 
     def _on_failed(self, failed: SessionFailed) -> None:
         self._failure = SessionFailedError(
@@ -400,8 +391,3 @@ class GameClient:
         if self._session is None:
             raise RuntimeError("connect() first")
         return self._session
-
-    def _ws_url(self) -> str:
-        scheme, rest = self._base.split("://", 1)
-        ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
-        return f"{ws_scheme}://{rest}/api/game/{quote(self.game_id)}/ws"

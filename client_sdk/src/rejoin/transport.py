@@ -12,10 +12,19 @@ import asyncio
 import logging
 import sys
 from typing import Final
+from urllib.parse import quote
 
 from rejoin.link import Link, LinkFactory, LinkListener
 
-__all__ = ["IN_BROWSER", "Link", "LinkFactory", "LinkListener", "Links", "default_link_factory"]
+__all__ = [
+    "IN_BROWSER",
+    "Link",
+    "LinkFactory",
+    "LinkListener",
+    "Links",
+    "default_link_factory",
+    "game_ws_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +41,13 @@ def default_link_factory() -> LinkFactory:
     from rejoin.ws_link import WebSocketLink
 
     return WebSocketLink
+
+
+def game_ws_url(base_url: str, game_id: str) -> str:
+    """The WebSocket of game `game_id` on the server at `base_url` (`http[s]://host:port`)."""
+    scheme, rest = base_url.split("://", 1)
+    ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    return f"{ws_scheme}://{rest}/api/game/{quote(game_id)}/ws"
 
 
 class Links:
