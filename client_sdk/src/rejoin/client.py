@@ -196,6 +196,7 @@ class GameClient:
         self._session.start(self._clock.time())
         self._pump()
         if IN_BROWSER:
+            # A platform switch: `browser.network` needs Pyodide's `js`, so only a page imports it.
             from rejoin.browser.network import watch_network
 
             self._unwatch_network = watch_network(self.network_changed)
