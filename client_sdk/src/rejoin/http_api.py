@@ -3,21 +3,34 @@
 Under CPython they go over httpx: one short-lived `httpx.AsyncClient` per call, since they are
 rare (once per seat, or on demand) and a client that outlives a server restart must not hold a
 pooled connection to the dead process. Under Pyodide they go over the browser's `fetch`
-(`browser.fetch`). Either way a refusal is an `HttpApiError` with the server's error code.
+(`browser.fetch`). Either way `http_answer.answer_body` reads the answer, and a refusal is an
+`HttpApiError` with the server's error code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from rejoin.errors import HttpApiError
+from rejoin.http_answer import answer_body
+from rejoin.tokens import SavedSeat
 from rejoin.transport import IN_BROWSER
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HTTP_TIMEOUT_S", "answer_body", "get_json", "post_json"]
+__all__ = [
+    "HTTP_TIMEOUT_S",
+    "answer_body",
+    "fetch_game_state",
+    "get_json",
+    "join_game",
+    "post_json",
+]
 
 
 HTTP_TIMEOUT_S = 10.0
@@ -42,6 +55,45 @@ async def get_json(
     return await _request("GET", url, None, headers)
 
 
+async def join_game(
+    base_url: str, game_id: str, name: str, seat: int | None = None
+) -> tuple[SavedSeat, int]:
+    """`POST …/join`: the seat to save (under a new client id) and the number of the seat taken."""
+    body: dict[str, Any] = {"name": name}
+    if seat is not None:
+        body["seat"] = seat
+    joined = await post_json(f"{base_url}/api/game/{quote(game_id)}/join", body)
+    saved = SavedSeat(
+        game_id=game_id,
+        player_id=joined["playerId"],
+        client_id=uuid.uuid4().hex,
+        reconnect_token=joined["connectionToken"]["token"],
+        session_token=joined["sessionToken"],
+    )
+    return saved, int(joined["seat"])
+
+
+async def fetch_game_state(
+    base_url: str,
+    game_id: str,
+    session_token: Callable[[], str],
+    http: httpx.AsyncClient | None = None,
+) -> dict[str, Any]:
+    """`GET …/state`: the player's view, with the bearer token `session_token()` gives."""
+    url = f"{base_url}/api/game/{quote(game_id)}/state"
+    bearer = session_token()
+    try:
+        body = await get_json(url, bearer=bearer, http=http)
+    except HttpApiError as error:
+        # A welcome that came while the call was out replaced the session token (each resume
+        # gives the seat a new claim): ask again with the new one.
+        if error.code != "token_reused" or session_token() == bearer:
+            raise
+        body = await get_json(url, bearer=session_token(), http=http)
+    state: dict[str, Any] = body["gameState"]
+    return state
+
+
 async def _request(
     method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
 ) -> dict[str, Any]:
@@ -63,6 +115,8 @@ async def _request_once(
 ) -> dict[str, Any]:
     """One call: the browser's fetch under Pyodide, else a short-lived httpx client."""
     if IN_BROWSER:
+        # A platform switch: `browser.fetch` needs Pyodide's `js` and `pyodide` modules, and
+        # httpx is not needed in a browser; each is imported only where it runs.
         from rejoin.browser.fetch import fetch_json
 
         return await fetch_json(method, url, body, headers, HTTP_TIMEOUT_S)
@@ -83,21 +137,3 @@ def _body(reply: httpx.Response) -> dict[str, Any]:
     except ValueError:
         body = None
     return answer_body(reply.status_code, body, reply.request.method, str(reply.url), reply.text)
-
-
-def answer_body(status: int, body: Any, method: str, url: str, text: str) -> dict[str, Any]:
-    """The JSON object of a 2xx answer; anything else as an `HttpApiError` with the server's code
-    (`http_error` when the answer is not the server's error form, e.g. from a proxy)."""
-    if 200 <= status < 300 and isinstance(body, dict):
-        return body
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        raise HttpApiError(status, "http_error", f"{method} {url}: {text[:300]}")
-    details = error.get("details")
-    retry_after = details.get("retryAfter") if isinstance(details, dict) else None
-    raise HttpApiError(
-        status,
-        str(error.get("code")),
-        str(error.get("message")),
-        float(retry_after) if isinstance(retry_after, int | float) else None,
-    )

@@ -1,55 +1,39 @@
-"""What `GameClient` needs from a transport, and which one it gets where it runs.
+"""Which link a `GameClient` gets where it runs, and the links it holds open.
 
-A link is one WebSocket connection that reports to a `LinkListener` (the client) and owns no
-decisions. Under CPython it is `ws_link.WebSocketLink` (the `websockets` library); under Pyodide
-it is `browser.link.BrowserWebSocketLink` (the browser's own `WebSocket`). Both are imported only
-when chosen, so that neither's dependencies are needed where the other runs.
+Under CPython a link is `ws_link.WebSocketLink` (the `websockets` library); under Pyodide it is
+`browser.link.BrowserWebSocketLink` (the browser's own `WebSocket`). Both are imported only when
+chosen, so that neither's dependencies are needed where the other runs. What a link is (`Link`,
+`LinkListener`, `LinkFactory`) lives in `rejoin.link`, imported by both, and is re-exported here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
-from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Final
+from urllib.parse import quote
 
-__all__ = ["IN_BROWSER", "Link", "LinkFactory", "LinkListener", "default_link_factory"]
+from rejoin.link import Link, LinkFactory, LinkListener
+
+__all__ = [
+    "IN_BROWSER",
+    "Link",
+    "LinkFactory",
+    "LinkListener",
+    "Links",
+    "default_link_factory",
+    "game_ws_url",
+]
+
+log = logging.getLogger(__name__)
 
 IN_BROWSER: Final = sys.platform == "emscripten"
 """True under Pyodide (in a browser page or on Node.js)."""
 
 
-class LinkListener(Protocol):
-    def link_opened(self, connection: int) -> None: ...
-
-    def link_frame(self, connection: int, frame: str | bytes) -> None: ...
-
-    def link_lost(self, connection: int, code: int | None, reason: str) -> None: ...
-
-
-class Link(Protocol):
-    """Connection number `connection` of a session, dialling from the moment it is created."""
-
-    @property
-    def connection(self) -> int: ...
-
-    @property
-    def task(self) -> asyncio.Future[None]:
-        """Done when the link has ended and reported `link_lost` (or was abandoned by `close`)."""
-        ...
-
-    def send(self, text: str) -> None:
-        """Queue a text frame; frames go out in the order they were queued."""
-
-    def close(self, code: int, reason: str) -> None:
-        """Close after what is already queued; a dial still in progress is abandoned."""
-
-
-LinkFactory = Callable[[str, int, LinkListener], Link]
-"""`factory(url, connection, listener)` starts a link."""
-
-
 def default_link_factory() -> LinkFactory:
+    # A platform switch: each implementation is imported only where it runs (see above).
     if IN_BROWSER:
         from rejoin.browser.link import BrowserWebSocketLink
 
@@ -57,3 +41,51 @@ def default_link_factory() -> LinkFactory:
     from rejoin.ws_link import WebSocketLink
 
     return WebSocketLink
+
+
+def game_ws_url(base_url: str, game_id: str) -> str:
+    """The WebSocket of game `game_id` on the server at `base_url` (`http[s]://host:port`)."""
+    scheme, rest = base_url.split("://", 1)
+    ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    return f"{ws_scheme}://{rest}/api/game/{quote(game_id)}/ws"
+
+
+class Links:
+    """The links of one client by connection number: dialled, written to and closed as its
+    session says, and awaited when the client closes."""
+
+    def __init__(self, factory: LinkFactory | None) -> None:
+        self._factory = factory  # chosen at the first dial when None
+        self._open: dict[int, Link] = {}
+        self._running: set[asyncio.Future[None]] = set()
+
+    def dial(self, url: str, connection: int, listener: LinkListener) -> None:
+        if self._factory is None:
+            self._factory = default_link_factory()
+        link = self._factory(url, connection, listener)
+        self._open[connection] = link
+        self._running.add(link.task)
+        link.task.add_done_callback(self._ended)
+
+    def send(self, connection: int, text: str) -> None:
+        """Send on `connection` if it is still open (a link already lost drops the frame)."""
+        if (link := self._open.get(connection)) is not None:
+            link.send(text)
+
+    def close(self, connection: int, code: int, reason: str) -> None:
+        if (link := self._open.pop(connection, None)) is not None:
+            link.close(code, reason)
+
+    def lost(self, connection: int) -> None:
+        """`connection` reported its end: nothing is sent on it any more."""
+        self._open.pop(connection, None)
+
+    async def wait_ended(self) -> None:
+        """Until every link started has ended (a failed one is logged, not raised)."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _ended(self, task: asyncio.Future[None]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("WebSocket link failed", exc_info=error)

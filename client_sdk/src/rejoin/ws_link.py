@@ -15,7 +15,7 @@ from typing import Final
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from rejoin.transport import LinkListener
+from rejoin.link import LinkListener
 
 __all__ = ["WebSocketLink"]
 

@@ -9,7 +9,7 @@ from js import AbortSignal  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import JsException  # type: ignore[import-not-found]
 from pyodide.http import pyfetch  # type: ignore[import-not-found]
 
-from rejoin.http_api import answer_body
+from rejoin.http_answer import answer_body
 
 __all__ = ["fetch_json"]
 

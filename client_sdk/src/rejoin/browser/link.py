@@ -15,7 +15,7 @@ from typing import Any, Final
 from js import WebSocket  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import JsException, create_proxy  # type: ignore[import-not-found]
 
-from rejoin.transport import LinkListener
+from rejoin.link import LinkListener
 from rejoin_protocol.errors import CLOSE_NORMAL
 
 __all__ = ["BrowserWebSocketLink"]

@@ -10,6 +10,7 @@ join form and the buttons.
   after events arrive, one fetch at a time, so the page never folds the game's rules itself.
 - `#status` follows the session: `connecting` until the first welcome, `connected`,
   `reconnecting` while a lost connection is being resumed, `closed` after a fatal refusal.
+  Those words and the message of each fatal refusal are in `table_text`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, quote
 from js import location  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
+from rejoin.browser.table_text import ANOTHER_TAB, FATAL_MESSAGES, fatal_message, status_of
 from rejoin.client import RESYNC, GameClient
 from rejoin.errors import (
     ActionRejectedError,
@@ -35,56 +37,12 @@ from rejoin.tokens import BrowserTokenStore, TokenStoreCorrupt
 from rejoin_protocol.session import SessionState
 from rejoin_protocol.session_outputs import StatusChanged
 
-__all__ = ["Handlers", "TablePage", "start"]
+# FATAL_MESSAGES: kept importable from here, where the page's words were before `table_text`.
+__all__ = ["FATAL_MESSAGES", "Handlers", "TablePage", "start"]
 
 log = logging.getLogger(__name__)
 
-ANOTHER_TAB: Final = "another_tab"
 FETCH_RETRY_S: Final = 0.5
-
-# What each fatal refusal means to a person at the table, and whether forgetting the seat (and
-# joining again as a new player) is the way out.
-FATAL_MESSAGES: Final[dict[str, tuple[str, bool]]] = {
-    "token_invalid": (
-        "The seat saved in this browser has an invalid token (it was altered, or this server "
-        "does not know it). Forget the seat and join again.",
-        True,
-    ),
-    "token_expired": (
-        "The seat saved in this browser has expired (it was away longer than the token's "
-        "lifetime). Forget the seat and join again.",
-        True,
-    ),
-    "token_reused": (
-        "This seat's token was already used by another connection, so it cannot be resumed "
-        "from here. Forget the seat and join again.",
-        True,
-    ),
-    "seat_conflict": (
-        "Another connection resumed this seat at the same moment and won it. Forget the seat "
-        "and join again, or close the other connection and reload.",
-        True,
-    ),
-    "superseded": (
-        "This seat was taken over by another device or browser that holds its token. This "
-        "page has stopped; to play from this browser, forget the seat and join again.",
-        True,
-    ),
-    ANOTHER_TAB: (
-        "This table is already open in another tab of this browser, which holds its seat. "
-        "Use that tab, or close it and reload this one.",
-        False,
-    ),
-    "game_completed": ("This game is over.", False),
-    "game_not_found": (
-        "There is no such table on this server (it was deleted, or the link is wrong).",
-        True,
-    ),
-    "player_not_in_game": (
-        "The seat saved in this browser is no longer in this game. Forget it and join again.",
-        True,
-    ),
-}
 
 _tasks: set[asyncio.Task[Any]] = set()
 
@@ -101,23 +59,6 @@ def spawn(coroutine: Any, what: str) -> None:
             log.error("%s failed", what, exc_info=error)
 
     task.add_done_callback(done)
-
-
-def status_of(state: SessionState, welcomed: bool) -> str:
-    """The `#status` word for a session state: before the first welcome everything is
-    `connecting`; after it, anything short of connected is `reconnecting`."""
-    if state is SessionState.CONNECTED:
-        return "connected"
-    if state is SessionState.CLOSED:
-        return "closed"
-    return "reconnecting" if welcomed else "connecting"
-
-
-def fatal_message(code: str, message: str) -> tuple[str, bool]:
-    known = FATAL_MESSAGES.get(code)
-    if known is None:
-        return f"The server refused this seat: {message}", True
-    return known
 
 
 def requested_seat(query: str) -> int | None:

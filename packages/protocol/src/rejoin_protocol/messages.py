@@ -30,6 +30,11 @@ Rules the decoders follow:
 Constructing a message does not validate it (mypy checks the types; the receiving side's decoder
 checks the values), so the hot path pays for validation once. Standard library only, so it runs
 unchanged under CPython and Pyodide.
+
+Longer than 400 lines because it is the one place that owns the wire shape: each message's
+encoding sits beside its dataclass and its decoder beside the others, all reading through one
+`_Reader` that holds the validation rules above; split, one message's fields, encoding and
+checks would live in different files.
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ The rules this module obeys:
   code is in `FATAL_CLOSE_CODES`, or a close with one of those codes. Everything else backs off.
 
 Standard library only, so it runs unchanged under Pyodide.
+
+Longer than 400 lines because it is one state machine: the inputs, the handling of each server
+message and the connection bookkeeping read and change the same state, so splitting them would
+spread one transition over several files. What stands apart already has its own module (the
+outputs, the state table, the backoff and the action outbox).
 """
 
 from __future__ import annotations

@@ -1,0 +1,79 @@
+"""What the demo table page says: the `#status` word for a session state, and what each fatal
+refusal means to a person at the table.
+
+Plain Python, unlike the rest of `rejoin.browser` (no `js`, no `pyodide`), so that the words can
+be read and tested outside a browser.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from rejoin_protocol.session import SessionState
+
+__all__ = ["ANOTHER_TAB", "FATAL_MESSAGES", "fatal_message", "status_of"]
+
+ANOTHER_TAB: Final = "another_tab"
+
+# What each fatal refusal means to a person at the table, and whether forgetting the seat (and
+# joining again as a new player) is the way out.
+FATAL_MESSAGES: Final[dict[str, tuple[str, bool]]] = {
+    "token_invalid": (
+        "The seat saved in this browser has an invalid token (it was altered, or this server "
+        "does not know it). Forget the seat and join again.",
+        True,
+    ),
+    "token_expired": (
+        "The seat saved in this browser has expired (it was away longer than the token's "
+        "lifetime). Forget the seat and join again.",
+        True,
+    ),
+    "token_reused": (
+        "This seat's token was already used by another connection, so it cannot be resumed "
+        "from here. Forget the seat and join again.",
+        True,
+    ),
+    "seat_conflict": (
+        "Another connection resumed this seat at the same moment and won it. Forget the seat "
+        "and join again, or close the other connection and reload.",
+        True,
+    ),
+    "superseded": (
+        "This seat was taken over by another device or browser that holds its token. This "
+        "page has stopped; to play from this browser, forget the seat and join again.",
+        True,
+    ),
+    ANOTHER_TAB: (
+        "This table is already open in another tab of this browser, which holds its seat. "
+        "Use that tab, or close it and reload this one.",
+        False,
+    ),
+    "game_completed": ("This game is over.", False),
+    "game_not_found": (
+        "There is no such table on this server (it was deleted, or the link is wrong).",
+        True,
+    ),
+    "player_not_in_game": (
+        "The seat saved in this browser is no longer in this game. Forget it and join again.",
+        True,
+    ),
+}
+
+
+def status_of(state: SessionState, welcomed: bool) -> str:
+    """The `#status` word for a session state: before the first welcome everything is
+    `connecting`; after it, anything short of connected is `reconnecting`."""
+    if state is SessionState.CONNECTED:
+        return "connected"
+    if state is SessionState.CLOSED:
+        return "closed"
+    return "reconnecting" if welcomed else "connecting"
+
+
+def fatal_message(code: str, message: str) -> tuple[str, bool]:
+    """What to show for the refusal `code`, and whether forgetting the seat is the way out; a
+    code this page does not know shows the server's own `message`."""
+    known = FATAL_MESSAGES.get(code)
+    if known is None:
+        return f"The server refused this seat: {message}", True
+    return known

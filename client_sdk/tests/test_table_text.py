@@ -1,0 +1,42 @@
+"""The demo table page's words (`rejoin.browser.table_text`), which import nothing of Pyodide: the
+`#status` word of each session state, and the message of each fatal refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from rejoin.browser.table_text import ANOTHER_TAB, FATAL_MESSAGES, fatal_message, status_of
+from rejoin_protocol.errors import FATAL_CLOSE_CODES, ErrorCode
+from rejoin_protocol.session import SessionState
+
+
+@pytest.mark.parametrize(
+    ("state", "before_welcome", "after_welcome"),
+    [
+        (SessionState.IDLE, "connecting", "reconnecting"),
+        (SessionState.CONNECTING, "connecting", "reconnecting"),
+        (SessionState.HANDSHAKING, "connecting", "reconnecting"),
+        (SessionState.BACKING_OFF, "connecting", "reconnecting"),
+        (SessionState.CONNECTED, "connected", "connected"),
+        (SessionState.CLOSED, "closed", "closed"),
+    ],
+)
+def test_the_status_word_says_reconnecting_only_after_a_first_welcome(
+    state: SessionState, before_welcome: str, after_welcome: str
+) -> None:
+    assert status_of(state, welcomed=False) == before_welcome
+    assert status_of(state, welcomed=True) == after_welcome
+
+
+def test_every_fatal_refusal_the_server_can_send_has_its_own_message() -> None:
+    fatal_codes = {code.value for code in ErrorCode if code.close_code in FATAL_CLOSE_CODES}
+    assert fatal_codes - {"unauthorized", "forbidden"} <= set(FATAL_MESSAGES)
+    assert "superseded" in FATAL_MESSAGES  # a close reason, not an error code
+    assert ANOTHER_TAB in FATAL_MESSAGES
+
+
+def test_a_game_that_is_over_offers_no_forgetting_and_an_unknown_code_shows_the_server() -> None:
+    assert fatal_message("game_completed", "x") == ("This game is over.", False)
+    text, forgettable = fatal_message("brand_new_code", "the server's words")
+    assert text == "The server refused this seat: the server's words"
+    assert forgettable
