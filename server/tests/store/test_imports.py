@@ -22,7 +22,7 @@ from counter_game import CounterEngine
 from rejoin_server.games.base import Act
 from rejoin_server.store import SqlGameStore, migrate
 from rejoin_server.store.base import TokenRow
-from rejoin_server.store.restore import restore, take_snapshot
+from rejoin_server.store.restore import restore_game, take_snapshot
 
 URL = sys.argv[1]
 
@@ -43,7 +43,7 @@ async def main() -> None:
                     game_id, events, status=state.status, now_ms=10 + n, snapshot=snap,
                     action_id=f"a{n}",
                 )
-        assert (await restore(store, engine, "g1")).state.dump()["total"] == 15
+        assert (await restore_game(store, engine, "g1")).state.dump()["total"] == 15
         assert len(await store.read_events("g1", 0)) == 5
         assert (await store.load("g1")).game.last_seq == 5
         assert await store.recent_actions("g1", limit=2) == {"a4": 4, "a5": 5}

@@ -47,7 +47,7 @@ from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import Deleted, GameStore
-from rejoin_server.store.restore import decode_event, restore, take_snapshot
+from rejoin_server.store.restore import decode_event, restore_game, take_snapshot
 from rejoin_server.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class GameHost:
                 # saw, and a game loaded from it now would reuse their seqs.
                 raise _still_storing("Its last moves are still being stored")
             started = time.perf_counter()
-            restored = await restore(self.store, self.engine, game_id)
+            restored = await restore_game(self.store, self.engine, game_id)
             actions = await self.store.recent_actions(game_id)
             self.metrics.restore_seconds.observe(time.perf_counter() - started)
             for problem in restored.rejected_snapshots:
