@@ -9,8 +9,9 @@ import uuid
 import pytest
 
 from rejoin_server.games.base import Event
-from rejoin_server.store.base import Deleted, GameStore, TokenRow, TokenUse
-from rejoin_server.store.sql import SqlGameStore, _Append
+from rejoin_server.store import appends
+from rejoin_server.store.base import AppendWrite, Deleted, GameStore, TokenRow, TokenUse
+from rejoin_server.store.sql import SqlGameStore
 
 NOW = 1_700_000_000_000
 TTL = 30 * 60 * 1000
@@ -240,23 +241,23 @@ async def test_one_batch_of_several_games_keeps_each_action_id(sql_store: SqlGam
     unnest statement, in two rounds here) is certainly the one taken; history epochs too."""
     game_ids = [await new_game(sql_store) for _ in range(4)]
     items = [
-        _Append(
+        AppendWrite(
             g,
             first - 1,
             events(first, 2),
+            ['{"n":0}', '{"n":1}'],
             "playing",
             NOW,
             None,
-            ['{"n":0}', '{"n":1}'],
             None if (i + first) % 3 == 0 else f"{g}:{first}",
             # History epochs ride along on some items of the batch, as they do in service.
-            f'[["{g[:8]}", {first}]]' if first == 1 or i % 2 else None,
+            ((g[:8], first),) if first == 1 or i % 2 else None,
         )
         for first in (1, 3)
         for i, g in enumerate(game_ids)
     ]
-    backend = sql_store._backend
-    await sql_store._writer.call(lambda conn: backend.write_batch(conn, items))
+    db = sql_store._db
+    await sql_store._writer.call(lambda conn: appends.write_batch(db, conn, items))
     for i, g in enumerate(game_ids):
         expected = {f"{g}:{first}": first + 1 for first in (1, 3) if (i + first) % 3 != 0}
         assert await sql_store.recent_actions(g) == expected
