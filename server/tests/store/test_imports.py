@@ -100,3 +100,25 @@ def test_importing_the_store_package_loads_no_sql_store() -> None:
         "assert SqlGameStore.__module__ == 'rejoin_server.store.sql'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_the_server_needs_no_pytest() -> None:
+    # pytest is a dependency of `rejoin_server.testing` only (the `testing` extra): every other
+    # module imports with it missing.
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "sys.modules['pytest'] = None  # as if it were not installed: importing it fails\n"
+        "import rejoin_server\n"
+        "for module in pkgutil.walk_packages(rejoin_server.__path__, 'rejoin_server.'):\n"
+        "    skip = module.name.startswith('rejoin_server.testing')\n"
+        "    skip = skip or module.name.endswith('__main__')  # which starts a server\n"
+        "    if not skip:\n"
+        "        importlib.import_module(module.name)\n"
+        "try:\n"
+        "    import rejoin_server.testing.store_contract\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('the contract suite imported without pytest')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
