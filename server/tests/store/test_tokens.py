@@ -11,7 +11,7 @@ import pytest
 from rejoin_server.store import appends
 from rejoin_server.store.base import AppendWrite
 from rejoin_server.store.sql import SqlGameStore
-from rejoin_server.testing.store_fixtures import NOW, events, new_game, token
+from rejoin_server.testing.store_samples import NOW, events, new_game, token
 
 
 async def test_one_batch_of_several_games_keeps_each_action_id(sql_store: SqlGameStore) -> None:

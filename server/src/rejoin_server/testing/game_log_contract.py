@@ -10,7 +10,7 @@ import pytest
 from rejoin_server.errors import GameNotFound, SeqConflict
 from rejoin_server.games.base import GameStatus
 from rejoin_server.store.base import Deleted, GameStore
-from rejoin_server.testing.store_fixtures import NOW, events, new_game, snapshot
+from rejoin_server.testing.store_samples import NOW, events, new_game, snapshot
 
 
 class GameLogContract:

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from rejoin_server.store.base import Deleted, GameStore, TokenRow, TokenUse
-from rejoin_server.testing.store_fixtures import (
+from rejoin_server.testing.store_samples import (
     NOW,
     TTL,
     claims_of,
