@@ -1,10 +1,10 @@
-"""The `GameStore` interface and the records it hands back.
+"""The `GameStore` base class, the records it hands back, and the logic every store shares.
 
 A store keeps, per game: a row (kind, settings, status, times, last seq), the event log keyed
 `(game_id, seq)` and the last K snapshots; and, apart from game state, a row per reconnect token
 and the server's generated signing keys. It never interprets events or states: restoring a game
-from them is `store.restore`'s job. Every method is a coroutine; implementations do their I/O off
-the event loop.
+from them is `store.restore.restore_game`'s job. Every method is a coroutine; implementations do
+their I/O off the event loop.
 """
 
 from __future__ import annotations
