@@ -1,4 +1,4 @@
-"""Our side: `SqlGameStore` appends, `restore`, and the stored snapshot size.
+"""Our side: `SqlGameStore` appends, `restore_game`, and the stored snapshot size.
 
 Appends are timed per command as the server will do them: the snapshot at a hand boundary
 (`take_snapshot`, canonical JSON + SHA-256) and `await store.append(...)`. With many tables, one
@@ -17,7 +17,7 @@ from bench.workload import SEATS, AppendRun, Batch, Recording, RestoreRun, merge
 from rejoin_server.games.base import GameEngine
 from rejoin_server.store import migrate
 from rejoin_server.store.codec import canonical_json, checksum, decode_object
-from rejoin_server.store.restore import decode_event, restore, take_snapshot
+from rejoin_server.store.restore import decode_event, restore_game, take_snapshot
 from rejoin_server.store.sql import SqlGameStore
 
 
@@ -121,7 +121,7 @@ async def restore_mid_hand(
     url: str, engine: GameEngine, game_id: str, hands: int, repeats: int
 ) -> tuple[RestoreRun, Recording, dict[str, Any]]:
     """Play `hands` hands (snapshots at hand boundaries), stop after the flop of the next one,
-    then time `restore` `repeats` times; every restored state must equal the live one."""
+    then time `restore_game` `repeats` times; every restored state must equal the live one."""
     store = SqlGameStore(url)
     await store.open()
     try:
@@ -137,16 +137,16 @@ async def restore_mid_hand(
             rec.timed.append(batch)
         live = bot.state.dump()
 
-        first = await restore(store, engine, game_id)
+        first = await restore_game(store, engine, game_id)
         assert first.state.dump() == live, "restore rebuilt a different state"
         assert first.snapshot_version > 0, "restore did not start from a snapshot"
         samples: list[float] = []
         for _ in range(repeats):
             began = time.perf_counter()
-            restored = await restore(store, engine, game_id)
+            restored = await restore_game(store, engine, game_id)
             samples.append(time.perf_counter() - began)
             assert restored.state.dump() == live, "restore rebuilt a different state"
-        # The storage part alone: what `restore` does before the game's own work (`engine.load`
+        # The storage part alone: what `restore_game` does before the game's own work (`engine.load`
         # of the snapshot and `apply` of the events after it).
         storage: list[float] = []
         for _ in range(repeats):

@@ -6,7 +6,7 @@ and `app.save(game)` writes them in one transaction. At a hand boundary a snapsh
 application's snapshot store, as our server snapshots then.
 
 The aggregate holds a live `PokerTable`: applying a `Recorded` event folds it into the table, so a
-reconstruction (`app.repository.get`) does the same game work as our `restore` (load the snapshot's
+reconstruction (`app.repository.get`) does the same game work as our `restore_game` (load the snapshot's
 dump, apply the events after it). While a table is played live the table already holds the event
 (it made it), and applying it again is skipped, so the peer's timed appends carry no extra game work.
 

@@ -5,7 +5,7 @@
   One client on loopback, keep-alive, one request at a time; then every player at once.
 - **restore**: games written to the store while the server runs (so its start-up warm-up never saw
   them), then `GET …/restore` as admin, once per game: every request is a first touch, a load from
-  the store. Beside it, the same load in-process (`restore` + `recent_actions`, what
+  the store. Beside it, the same load in-process (`restore_game` + `recent_actions`, what
   `GameHost._load` does) on the same games.
 - **action**: `POST …/action` round trips (strict durability, then a relaxed server), beside the
   same play in-process through `GameHost.execute` and through `PokerTable.handle` +
@@ -50,7 +50,7 @@ from rejoin_server.games.base import Act, GameEngine, Join, Start
 from rejoin_server.host.host import BOUNDARY_KINDS, GameHost
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import Durability, ServerSettings
-from rejoin_server.store.restore import restore, take_snapshot
+from rejoin_server.store.restore import restore_game, take_snapshot
 from rejoin_server.store.sql import SqlGameStore
 
 RETRY_S = 0.01  # how often a client dials a server that is not up yet
@@ -343,7 +343,7 @@ async def restore_in_process(url: str, engine: GameEngine, written: Written) -> 
         samples: list[float] = []
         for game_id in written.game_ids:
             began = time.perf_counter()
-            restored = await restore(store, engine, game_id)
+            restored = await restore_game(store, engine, game_id)
             await store.recent_actions(game_id)
             samples.append(time.perf_counter() - began)
             written.replayed.append(restored.events_replayed)

@@ -7,12 +7,9 @@ import os
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
-from sqlmodel import SQLModel
 
-from rejoin_server.store import tables as _tables  # noqa: F401  (registers the tables)
+from rejoin_server.store.tables import metadata as target_metadata
 from rejoin_server.store.urls import sqlalchemy_url
-
-target_metadata = SQLModel.metadata
 
 
 def _run(connection: Connection) -> None:

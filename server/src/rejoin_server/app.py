@@ -150,7 +150,7 @@ def _routes() -> list[BaseRoute]:
         _game_route(f"{game}/reconnect", reconnect.reconnect, ["POST"]),
         _game_route(f"{game}/persist", admin.persist, ["POST"]),
         _game_route(f"{game}/persist", admin.delete, ["DELETE"]),
-        _game_route(f"{game}/restore", admin.restore, ["GET"]),
+        _game_route(f"{game}/restore", admin.restore_state, ["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
         Route("/openapi.json", openapi.schema, methods=["GET"]),

@@ -17,7 +17,7 @@ from rejoin_server.errors import StorageUnavailable
 from rejoin_server.host import writer as writer_module
 from rejoin_server.serve import _mask_session_in_access_log
 from rejoin_server.settings import ServerSettings
-from rejoin_server.store.base import GameRecord, TokenRow, TokenUse
+from rejoin_server.store.base import GameRecord, TokenClaimUse, TokenUse
 from rejoin_server.store.memory import MemoryGameStore
 
 from .support import ADMIN, assert_error, running
@@ -34,19 +34,9 @@ class FlakyStore(MemoryGameStore):
         if self.down:
             raise StorageUnavailable("connection refused (test)")
 
-    async def consume_token(
-        self,
-        jti: str,
-        *,
-        client_id: str,
-        now_ms: int,
-        replacement: TokenRow,
-        claim: str | None = None,
-    ) -> TokenUse:
+    async def _consume_token(self, use: TokenClaimUse) -> TokenUse:
         self._check()
-        return await super().consume_token(
-            jti, client_id=client_id, now_ms=now_ms, replacement=replacement, claim=claim
-        )
+        return await super()._consume_token(use)
 
     async def get_game(self, game_id: str) -> GameRecord | None:
         self._check()

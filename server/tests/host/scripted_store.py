@@ -1,7 +1,7 @@
 """A `MemoryGameStore` whose writes can be scripted to fail, to half-fail, or to wait.
 
-- `down = True`: every `append` (and `get_game`, when `reads_fail_too`) raises `StorageUnavailable`
-  until it is set back to False;
+- `down = True`: every `append` that writes something (and `get_game`, when `reads_fail_too`)
+  raises `StorageUnavailable` until it is set back to False;
 - `fail_next(n)`: the next `n` appends raise `StorageUnavailable` and store nothing;
 - `commit_then_fail_next(n)`: the next `n` appends are committed, then raise `StorageUnavailable`
   (the answer of a commit that went through was lost: an ambiguous commit);
@@ -12,27 +12,21 @@
   calls of `list_games`, `delete_game`, `read_events` raise `StorageUnavailable`
   (`list_games_calls` counts every `list_games` call).
 
-Every append attempt is recorded in `attempts` as `(game_id, seqs, outcome)`.
+Every append attempt that writes something (events or a snapshot) is recorded in `attempts` as
+`(game_id, seqs, outcome)`; `append_unscripted` stores past all of this.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event, GameStatus
-from rejoin_server.store.base import (
-    Deleted,
-    Epoch,
-    GameRecord,
-    RawEvent,
-    SnapshotWrite,
-    StoredLog,
-)
+from rejoin_server.store.base import AppendWrite, Deleted, GameRecord, RawEvent, StoredLog
 from rejoin_server.store.memory import MemoryGameStore
 
 Outcome = Literal["stored", "unavailable", "committed-then-unavailable", "refused"]
@@ -54,6 +48,7 @@ class ScriptedStore(MemoryGameStore):
         self._fail_delete = 0
         self._fail_read_events = 0
         self.list_games_calls = 0
+        self._unscripted = False
 
     # --- scripting -------------------------------------------------------------------------------
 
@@ -102,18 +97,21 @@ class ScriptedStore(MemoryGameStore):
 
     # --- the scripted GameStore ------------------------------------------------------------------
 
-    async def append(
-        self,
-        game_id: str,
-        events: Sequence[Event],
-        *,
-        status: GameStatus,
-        now_ms: int,
-        snapshot: SnapshotWrite | None = None,
-        action_id: str | None = None,
-        history: Sequence[Epoch] | None = None,
-    ) -> None:
-        seqs = tuple(event.seq for event in events)
+    async def append_unscripted(self, game_id: str, events: Sequence[Event], **kw: Any) -> None:
+        """`append` past the script, unrecorded: another writer of the same database (another
+        server that loaded the game) storing behind this store's back."""
+        self._unscripted = True
+        try:
+            await self.append(game_id, events, **kw)
+        finally:
+            self._unscripted = False
+
+    async def _write_append(self, write: AppendWrite) -> None:
+        if self._unscripted:
+            await super()._write_append(write)
+            return
+        game_id = write.game_id
+        seqs = tuple(event.seq for event in write.events)
         gate = self._gates.get(game_id)
         if gate is not None:
             self._held[game_id] = self._held.get(game_id, 0) + 1
@@ -127,15 +125,7 @@ class ScriptedStore(MemoryGameStore):
             self.attempts.append((game_id, seqs, "unavailable"))
             raise StorageUnavailable("scripted outage")
         try:
-            await super().append(
-                game_id,
-                events,
-                status=status,
-                now_ms=now_ms,
-                snapshot=snapshot,
-                action_id=action_id,
-                history=history,
-            )
+            await super()._write_append(write)
         except Exception:
             self.attempts.append((game_id, seqs, "refused"))
             raise

@@ -240,7 +240,7 @@ async def test_a_genuine_conflict_in_the_queue_reports_the_game_lost() -> None:
     h.store.down = True
     assert await h.writer.write(h.item(game, 3)) is False  # seqs 1..3
     # Meanwhile another writer (another server that loaded the game) stored seq 1 only.
-    await super(ScriptedStore, h.store).append(
+    await h.store.append_unscripted(
         game, [Event(1, "added", T0, {"n": 100})], status="playing", now_ms=T0
     )
     h.store.down = False
@@ -262,7 +262,7 @@ async def test_a_genuine_conflict_as_long_as_the_queue_is_not_taken_for_our_own_
     h.store.down = True
     assert await h.writer.write(h.item(game, 3)) is False
     theirs = [Event(seq, "added", T0, {"n": 100 + seq}) for seq in (1, 2, 3, 4)]
-    await super(ScriptedStore, h.store).append(game, theirs, status="playing", now_ms=T0)
+    await h.store.append_unscripted(game, theirs, status="playing", now_ms=T0)
     h.store.down = False
     assert await h.writer.flush(5.0)
     assert [g for g, _ in h.calls.lost] == [game], (
@@ -278,7 +278,7 @@ async def test_the_writer_is_not_degraded_after_giving_a_game_up() -> None:
     game = await h.game("g")
     h.store.down = True
     assert await h.writer.write(h.item(game, 2)) is False
-    await super(ScriptedStore, h.store).append(
+    await h.store.append_unscripted(
         game, [Event(1, "added", T0, {"n": 100})], status="playing", now_ms=T0
     )
     h.store.down = False

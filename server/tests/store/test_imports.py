@@ -22,7 +22,7 @@ from counter_game import CounterEngine
 from rejoin_server.games.base import Act
 from rejoin_server.store import SqlGameStore, migrate
 from rejoin_server.store.base import TokenRow
-from rejoin_server.store.restore import restore, take_snapshot
+from rejoin_server.store.restore import restore_game, take_snapshot
 
 URL = sys.argv[1]
 
@@ -43,7 +43,7 @@ async def main() -> None:
                     game_id, events, status=state.status, now_ms=10 + n, snapshot=snap,
                     action_id=f"a{n}",
                 )
-        assert (await restore(store, engine, "g1")).state.dump()["total"] == 15
+        assert (await restore_game(store, engine, "g1")).state.dump()["total"] == 15
         assert len(await store.read_events("g1", 0)) == 5
         assert (await store.load("g1")).game.last_seq == 5
         assert await store.recent_actions("g1", limit=2) == {"a4": 4, "a5": 5}
@@ -100,3 +100,25 @@ def test_importing_the_store_package_loads_no_sql_store() -> None:
         "assert SqlGameStore.__module__ == 'rejoin_server.store.sql'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_the_server_needs_no_pytest() -> None:
+    # pytest is a dependency of `rejoin_server.testing` only (the `testing` extra): every other
+    # module imports with it missing.
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "sys.modules['pytest'] = None  # as if it were not installed: importing it fails\n"
+        "import rejoin_server\n"
+        "for module in pkgutil.walk_packages(rejoin_server.__path__, 'rejoin_server.'):\n"
+        "    skip = module.name.startswith('rejoin_server.testing')\n"
+        "    skip = skip or module.name.endswith('__main__')  # which starts a server\n"
+        "    if not skip:\n"
+        "        importlib.import_module(module.name)\n"
+        "try:\n"
+        "    import rejoin_server.testing.store_contract\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('the contract suite imported without pytest')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)

@@ -14,9 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlmodel import SQLModel
 
-from rejoin_server.store import migrate, tables
+from rejoin_server.store import migrate, schema, tables
 from rejoin_server.store.base import TokenRow
 from rejoin_server.store.urls import sqlalchemy_url
 
@@ -37,20 +36,45 @@ def alembic_config() -> Config:
     return config
 
 
-def test_migrated_schema_matches_the_models(database_url: str) -> None:
-    engine = sa.create_engine(sqlalchemy_url(database_url))
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
-        revision = MigrationContext.configure(conn).get_current_revision()
-    engine.dispose()
+def test_migrating_an_empty_database_gives_exactly_the_declared_schema(
+    unmigrated_database_url: str,
+) -> None:
+    url = unmigrated_database_url
+    migrate.upgrade(url)
+    engine = sa.create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, tables.metadata)
+            revision = context.get_current_revision()
+        inspector = sa.inspect(engine)
+        migrated = {
+            name: [column["name"] for column in inspector.get_columns(name)]
+            for name in inspector.get_table_names()
+            if name != "alembic_version"
+        }
+    finally:
+        engine.dispose()
     assert diff == []
     assert revision == migrate.HEAD_REVISION
+    # compare_metadata does not look at the order of columns: the tables hold them as declared.
+    assert migrated == {t.name: [c.name for c in t.columns] for t in schema.TABLES}
+
+
+def test_the_sqlalchemy_tables_are_the_declared_schema() -> None:
+    assert [t.name for t in schema.TABLES] == list(tables.metadata.tables)
+    for table in schema.TABLES:
+        built = tables.metadata.tables[table.name]
+        assert [c.name for c in table.columns] == [c.name for c in built.columns]
+        assert [c.name for c in table.columns if c.primary_key] == [
+            c.name for c in built.primary_key.columns
+        ]
 
 
 def test_token_rows_map_straight_to_the_table() -> None:
-    # The SQL store selects and inserts TokenRow's fields, in order, as the table's columns.
-    columns = tables.ReconnectToken.__table__.columns  # type: ignore[attr-defined]
-    assert list(TokenRow.__dataclass_fields__) == [c.name for c in columns]
+    # The SQL store reads a row of reconnect_tokens back as a TokenRow, and TokenRow is the whole
+    # row: no column is left unread.
+    assert list(TokenRow.__dataclass_fields__) == [c.name for c in schema.RECONNECT_TOKENS.columns]
 
 
 def test_head_revision_is_the_newest_script() -> None:

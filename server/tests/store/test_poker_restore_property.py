@@ -24,7 +24,7 @@ from rejoin_server.games.base import Act, GameState, Join, Start, Tick
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.games.poker import cards as poker_cards
 from rejoin_server.store.base import GameStore
-from rejoin_server.store.restore import restore, take_snapshot
+from rejoin_server.store.restore import restore_game, take_snapshot
 from rejoin_server.store.sql import SqlGameStore
 
 ENGINE = PokerEngine()
@@ -63,7 +63,7 @@ class Table:
         assert chips_in_play(view) == 60 * seated, view
 
     async def assert_restores(self) -> None:
-        restored = (await restore(self.store, ENGINE, self.game_id)).state
+        restored = (await restore_game(self.store, ENGINE, self.game_id)).state
         assert restored.seq == self.state.seq
         assert restored.dump() == self.state.dump()
         assert views(restored, self.players) == views(self.state, self.players)

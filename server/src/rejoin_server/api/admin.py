@@ -36,7 +36,7 @@ async def persist(request: Request) -> Response:
     return ok({"success": True, "persistedAt": iso_ms(svc.host.clock()), "version": version})
 
 
-async def restore(request: Request) -> Response:
+async def restore_state(request: Request) -> Response:
     svc = services(request)
     game_id = request.path_params["game_id"]
     admin = is_admin(request, svc)

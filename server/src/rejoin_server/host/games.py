@@ -23,7 +23,7 @@ from rejoin_server.host.tasks import Tasks
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
 from rejoin_server.store.base import GameStore
-from rejoin_server.store.restore import restore
+from rejoin_server.store.restore import restore_game
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class LoadedGames:
                 # saw, and a game loaded from it now would reuse their seqs.
                 raise still_storing("Its last moves are still being stored")
             started = time.perf_counter()
-            restored = await restore(self._store, self._engine, game_id)
+            restored = await restore_game(self._store, self._engine, game_id)
             actions = await self._store.recent_actions(game_id)
             self._metrics.restore_seconds.observe(time.perf_counter() - started)
             for problem in restored.rejected_snapshots:

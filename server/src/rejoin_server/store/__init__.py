@@ -1,5 +1,6 @@
-"""Durable storage of games: the `GameStore` interface, its SQLite and PostgreSQL implementations,
-an in-memory double for unit tests, migrations and restore.
+"""Durable storage of games: the `GameStore` base class, its SQLite and PostgreSQL implementation,
+an in-memory double for unit tests, the schema (`store.schema`) and its migrations, and restore.
+Every store passes the contract suite `rejoin_server.testing.store_contract`.
 
 `SqlGameStore` is imported on first use, not with the package: importing any `store` module (say
 `store.migrate`, which the server checks at every start) must not pay for the SQL store's imports.

@@ -1,17 +1,20 @@
-"""The `GameStore` interface and the records it hands back.
+"""The `GameStore` base class, the records it hands back, and the logic every store shares.
 
 A store keeps, per game: a row (kind, settings, status, times, last seq), the event log keyed
 `(game_id, seq)` and the last K snapshots; and, apart from game state, a row per reconnect token
 and the server's generated signing keys. It never interprets events or states: restoring a game
-from them is `store.restore`'s job. Every method is a coroutine; implementations do their I/O off
-the event loop.
+from them is `store.restore.restore_game`'s job. Every method is a coroutine; implementations do
+their I/O off the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
+
+import orjson
 
 from rejoin_server.games.base import Event, GameStatus
 
@@ -119,20 +122,75 @@ class Usage:
     bytes: int
 
 
-class GameStore(Protocol):
-    """Durable home of games. Implementations: SQLite, PostgreSQL, and memory (unit tests only)."""
+@dataclass(frozen=True, slots=True)
+class AppendWrite:
+    """One `append` that writes something, checked and encoded once (`GameStore.append`) for the
+    implementation's `_write_append`. `prev_seq` is the seq the game's row must still hold."""
 
+    game_id: str
+    prev_seq: int
+    events: Sequence[Event]
+    data: Sequence[str]  # each event's data as JSON, encoded once
+    status: GameStatus
+    now_ms: int
+    snapshot: SnapshotWrite | None
+    action_id: str | None  # stored on the last event
+    history: tuple[Epoch, ...] | None  # None: the stored epochs stay
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaimUse:
+    """One `consume_token` call, for the implementation's `_consume_token` (a SQL store batches
+    them)."""
+
+    jti: str
+    client_id: str
+    now_ms: int
+    replacement: TokenRow
+    claim: str | None
+
+
+def duplicate_token(jti: str) -> ValueError:
+    """What storing a token whose jti is already stored raises."""
+    return ValueError(f"reconnect token {jti!r} is already stored")
+
+
+def first_action_seqs(carried: Iterable[tuple[int, str]]) -> dict[str, int]:
+    """action_id -> seq from `(seq, action_id)` pairs given oldest first: should one id appear
+    twice, the earliest seq (the one that took effect) is kept."""
+    found: dict[str, int] = {}
+    for seq, action_id in carried:
+        found.setdefault(action_id, seq)
+    return found
+
+
+class GameStore(ABC):
+    """Durable home of games. Implementations: SQLite, PostgreSQL, and memory (unit tests only).
+
+    A store subclasses this and implements the abstract methods. Four public methods check and
+    shape their arguments here, once for every store, and hand on to an underscored half:
+    `create_game` to `_insert_game`, `append` to `_write_append`, `recent_actions` to
+    `_recent_actions`, `consume_token` to `_consume_token`. `rejoin_server.testing.store_contract`
+    is the suite a store must pass."""
+
+    @abstractmethod
     async def open(self) -> None:
         """Connect. Tables must exist already (`store.migrate.upgrade`)."""
-        ...
 
+    @abstractmethod
     async def close(self) -> None:
         """Finish pending writes and disconnect."""
-        ...
 
     async def create_game(
         self, game_id: str, kind: str, settings: Mapping[str, Any], now_ms: int
-    ) -> GameRecord: ...
+    ) -> GameRecord:
+        record = GameRecord(game_id, kind, dict(settings), "waiting", now_ms, now_ms, None, 0)
+        await self._insert_game(record)
+        return record
+
+    @abstractmethod
+    async def _insert_game(self, record: GameRecord) -> None:
+        """Store a new game's row."""
 
     async def append(
         self,
@@ -155,20 +213,38 @@ class GameStore(Protocol):
 
         `history`, when given, replaces the game's stored history epochs (`GameRecord.history`)
         in the same transaction: a new incarnation's epoch is stored with its first events."""
-        ...
+        if events:
+            prev = events[0].seq - 1
+        elif snapshot is not None:
+            prev = snapshot.version
+        else:
+            return
+        data = [orjson.dumps(e.data).decode() for e in events]
+        epochs = None if history is None else tuple(history)
+        write = AppendWrite(
+            game_id, prev, events, data, status, now_ms, snapshot, action_id, epochs
+        )
+        await self._write_append(write)
 
+    @abstractmethod
+    async def _write_append(self, write: AppendWrite) -> None:
+        """Store one append (see `append`) or raise `SeqConflict`, `GameNotFound`,
+        `StorageUnavailable`."""
+
+    @abstractmethod
     async def load(self, game_id: str) -> StoredLog:
         """Raises `GameNotFound`."""
-        ...
 
+    @abstractmethod
     async def read_events(
         self, game_id: str, after_seq: int, limit: int | None = None
     ) -> list[RawEvent]:
         """Events with seq > `after_seq`, in order."""
-        ...
 
+    @abstractmethod
     async def get_game(self, game_id: str) -> GameRecord | None: ...
 
+    @abstractmethod
     async def list_games(self, status: GameStatus | None = None) -> list[GameRecord]: ...
 
     async def recent_actions(self, game_id: str, limit: int = 1000) -> dict[str, int]:
@@ -176,34 +252,40 @@ class GameStore(Protocol):
         one. After a restart the server seeds its duplicate filter from this, so an action a client
         resends because the crash ate its ack is answered with its first result, not applied
         twice. Should one id appear twice, the earliest seq (the one that took effect) is kept."""
-        ...
+        if limit <= 0:
+            return {}
+        return await self._recent_actions(game_id, limit)
 
+    @abstractmethod
+    async def _recent_actions(self, game_id: str, limit: int) -> dict[str, int]:
+        """`recent_actions` for a `limit` of at least 1."""
+
+    @abstractmethod
     async def delete_game(self, game_id: str) -> Deleted:
         """Remove every row of one game, its reconnect tokens included. A game that does not
         exist deletes nothing but stray tokens carrying its id."""
-        ...
 
+    @abstractmethod
     async def evict_completed(self, completed_before_ms: int) -> list[str]:
         """Delete the games completed before `completed_before_ms` (with their tokens); return
         their ids."""
-        ...
 
+    @abstractmethod
     async def usage(self) -> Usage:
         """How many games are stored and roughly how many bytes of events and snapshots."""
-        ...
 
+    @abstractmethod
     async def evict_for_quota(self, max_games: int | None, max_bytes: int | None) -> list[str]:
         """While usage is over a limit, delete the oldest completed game (with its tokens); return
         the ids deleted. Games still in play are never evicted (the caller refuses new games with
         `storage_full`)."""
-        ...
 
     # --- reconnect tokens and signing keys (DESIGN §3) -------------------------------------------
 
+    @abstractmethod
     async def insert_token(self, row: TokenRow, *, claim: str | None = None) -> None:
         """Store a freshly issued token. A `jti` that is already stored raises `ValueError`.
         With `claim`, the seat's claim (`StoredLog.claims`) becomes it in the same transaction."""
-        ...
 
     async def consume_token(
         self,
@@ -223,27 +305,32 @@ class GameStore(Protocol):
         here; the caller compares `expires_at` with its clock. A replacement whose jti is already
         stored raises `ValueError` and consumes nothing. With `claim`, a winning call also makes
         it the seat's claim, in the same transaction (a loser changes no claim)."""
-        ...
+        return await self._consume_token(TokenClaimUse(jti, client_id, now_ms, replacement, claim))
 
+    @abstractmethod
+    async def _consume_token(self, use: TokenClaimUse) -> TokenUse:
+        """`consume_token`, its arguments in one record."""
+
+    @abstractmethod
     async def get_token(self, jti: str) -> TokenRow | None: ...
 
+    @abstractmethod
     async def current_token(self, game_id: str, player_id: str, now_ms: int) -> TokenRow | None:
         """The seat's newest token that is neither consumed nor expired at `now_ms`, if any."""
-        ...
 
+    @abstractmethod
     async def delete_expired_tokens(self, before_ms: int) -> int:
         """Delete the tokens with `expires_at < before_ms`; return how many."""
-        ...
 
+    @abstractmethod
     async def signing_keys(self, candidate: str | None, now_ms: int) -> list[str]:
         """The stored signing secrets, newest first. When none is stored yet, `candidate` is stored
         first, so the key a server generates on its first start survives restarts. Servers racing
         on an empty store all get the one candidate that was kept. None: only read (a server
         signing with the operator's keys stores none of its own)."""
-        ...
 
+    @abstractmethod
     async def retire_signing_keys(self, since_ms: int | None) -> int | None:
         """Mark the stored keys retired since `since_ms` (a key already retired keeps its earlier
         time), or no longer retired (None: they sign again). Returns since when the stored keys
         are retired (the earliest time), None when they are not."""
-        ...

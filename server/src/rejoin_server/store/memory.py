@@ -3,27 +3,26 @@ where durability is the point. It passes the same contract suite as the SQL stor
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import orjson
 
 from rejoin_server.errors import GameNotFound, SeqConflict
-from rejoin_server.games.base import Event, GameStatus
+from rejoin_server.games.base import GameStatus
 from rejoin_server.store.base import (
     DEFAULT_KEEP_SNAPSHOTS,
     DEFAULT_KEY_ID,
+    AppendWrite,
     Deleted,
-    Epoch,
     GameRecord,
+    GameStore,
     RawEvent,
-    SnapshotWrite,
     StoredLog,
     StoredSnapshot,
+    TokenClaimUse,
     TokenRow,
     TokenUse,
     Usage,
+    duplicate_token,
+    first_action_seqs,
 )
 from rejoin_server.store.quota import CompletedGame, quota_victims
 
@@ -40,7 +39,7 @@ class _Game:
         return self.events_bytes + sum(len(s.state.encode()) for s in self.snapshots.values())
 
 
-class MemoryGameStore:
+class MemoryGameStore(GameStore):
     def __init__(self, *, keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS) -> None:
         self._keep = keep_snapshots
         self._games: dict[str, _Game] = {}
@@ -56,55 +55,38 @@ class MemoryGameStore:
     async def close(self) -> None:
         return None
 
-    async def create_game(
-        self, game_id: str, kind: str, settings: Mapping[str, Any], now_ms: int
-    ) -> GameRecord:
-        if game_id in self._games:
-            raise ValueError(f"game {game_id!r} already exists")
-        record = GameRecord(game_id, kind, dict(settings), "waiting", now_ms, now_ms, None, 0)
-        self._games[game_id] = _Game(record)
-        return record
+    async def _insert_game(self, record: GameRecord) -> None:
+        if record.game_id in self._games:
+            raise ValueError(f"game {record.game_id!r} already exists")
+        self._games[record.game_id] = _Game(record)
 
-    async def append(
-        self,
-        game_id: str,
-        events: Sequence[Event],
-        *,
-        status: GameStatus,
-        now_ms: int,
-        snapshot: SnapshotWrite | None = None,
-        action_id: str | None = None,
-        history: Sequence[Epoch] | None = None,
-    ) -> None:
-        game = self._games.get(game_id)
+    async def _write_append(self, write: AppendWrite) -> None:
+        game = self._games.get(write.game_id)
         if game is None:
-            raise GameNotFound(game_id)
-        prev = events[0].seq - 1 if events else (snapshot.version if snapshot else None)
-        if prev is None:
-            return
+            raise GameNotFound(write.game_id)
+        events, prev = write.events, write.prev_seq
         if game.record.last_seq != prev or any(e.seq in game.events for e in events):
-            raise SeqConflict(game_id, prev + 1)
-        for e in events:
-            data = orjson.dumps(e.data).decode()
+            raise SeqConflict(write.game_id, prev + 1)
+        for e, data in zip(events, write.data, strict=True):
             game.events[e.seq] = RawEvent(e.seq, e.kind, e.at, data)
             game.events_bytes += len(data)
-        if events and action_id is not None:
-            game.actions[events[-1].seq] = action_id
+        if events and write.action_id is not None:
+            game.actions[events[-1].seq] = write.action_id
         completed_at = game.record.completed_at
-        if status == "completed" and completed_at is None:
-            completed_at = now_ms
-        last = events[-1].seq if events else prev
+        if write.status == "completed" and completed_at is None:
+            completed_at = write.now_ms
         game.record = replace(
             game.record,
-            status=status,
-            updated_at=now_ms,
+            status=write.status,
+            updated_at=write.now_ms,
             completed_at=completed_at,
-            last_seq=last,
-            history=game.record.history if history is None else tuple(history),
+            last_seq=events[-1].seq if events else prev,
+            history=game.record.history if write.history is None else write.history,
         )
+        snapshot = write.snapshot
         if snapshot is not None:
             game.snapshots[snapshot.version] = StoredSnapshot(
-                snapshot.version, snapshot.state.decode(), snapshot.checksum, now_ms
+                snapshot.version, snapshot.state.decode(), snapshot.checksum, write.now_ms
             )
             for version in sorted(game.snapshots)[: -self._keep]:
                 del game.snapshots[version]
@@ -138,14 +120,11 @@ class MemoryGameStore:
         records = [r for r in records if status is None or r.status == status]
         return sorted(records, key=lambda r: (r.created_at, r.game_id))
 
-    async def recent_actions(self, game_id: str, limit: int = 1000) -> dict[str, int]:
+    async def _recent_actions(self, game_id: str, limit: int) -> dict[str, int]:
         game = self._games.get(game_id)
-        if game is None or limit <= 0:
+        if game is None:
             return {}
-        found: dict[str, int] = {}
-        for seq in sorted(game.actions)[-limit:]:
-            found.setdefault(game.actions[seq], seq)
-        return found
+        return first_action_seqs((seq, game.actions[seq]) for seq in sorted(game.actions)[-limit:])
 
     async def delete_game(self, game_id: str) -> Deleted:
         tokens = self._delete_tokens([game_id])
@@ -202,31 +181,26 @@ class MemoryGameStore:
 
     async def insert_token(self, row: TokenRow, *, claim: str | None = None) -> None:
         if row.jti in self._tokens:
-            raise ValueError(f"reconnect token {row.jti!r} is already stored")
+            raise duplicate_token(row.jti)
         self._tokens[row.jti] = row
         if claim is not None:
             self._claims[(row.game_id, row.player_id)] = claim
 
-    async def consume_token(
-        self,
-        jti: str,
-        *,
-        client_id: str,
-        now_ms: int,
-        replacement: TokenRow,
-        claim: str | None = None,
-    ) -> TokenUse:
+    async def _consume_token(self, use: TokenClaimUse) -> TokenUse:
         # No await inside: on one event loop this runs whole, which is the atomicity it needs.
-        row = self._tokens.get(jti)
+        row = self._tokens.get(use.jti)
         if row is None or row.consumed_at is not None:
             return TokenUse(won=False, row=row)
+        replacement = use.replacement
         if replacement.jti in self._tokens:
-            raise ValueError(f"reconnect token {replacement.jti!r} is already stored")
-        used = replace(row, consumed_at=now_ms, client_id=client_id, next_jti=replacement.jti)
-        self._tokens[jti] = used
+            raise duplicate_token(replacement.jti)
+        used = replace(
+            row, consumed_at=use.now_ms, client_id=use.client_id, next_jti=replacement.jti
+        )
+        self._tokens[use.jti] = used
         self._tokens[replacement.jti] = replacement
-        if claim is not None:
-            self._claims[(replacement.game_id, replacement.player_id)] = claim
+        if use.claim is not None:
+            self._claims[(replacement.game_id, replacement.player_id)] = use.claim
         return TokenUse(won=True, row=used)
 
     async def get_token(self, jti: str) -> TokenRow | None:

@@ -45,7 +45,7 @@ def decode_event(game_id: str, raw: RawEvent) -> Event:
     return Event(seq=raw.seq, kind=raw.kind, at=raw.at, data=data)
 
 
-async def restore(store: GameStore, engine: GameEngine, game_id: str) -> Restored:
+async def restore_game(store: GameStore, engine: GameEngine, game_id: str) -> Restored:
     """Raises `GameNotFound` or `StateCorrupted`."""
     log = await store.load(game_id)
     settings = log.game.settings

@@ -1,8 +1,7 @@
 """The widths of the store's text columns that a request can fill, in characters.
 
-`store.tables` declares its columns with these, and the API bounds what it accepts by them, so a
-value the API lets through always fits its column. Kept apart from `store.tables` because the
-running server must not import SQLModel (see that module) just to read a few numbers.
+`store.schema` declares its columns with these, and the API bounds what it accepts by them, so a
+value the API lets through always fits its column.
 """
 
 from __future__ import annotations

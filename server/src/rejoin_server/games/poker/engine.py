@@ -7,7 +7,7 @@ from typing import Any
 
 from rejoin_server.games.base import GameRuleError
 from rejoin_server.games.poker.settings import PokerSettings
-from rejoin_server.games.poker.snapshot import restore
+from rejoin_server.games.poker.snapshot import restore_table
 from rejoin_server.games.poker.table import PokerTable
 
 
@@ -25,5 +25,5 @@ class PokerEngine:
         except GameRuleError as exc:
             raise ValueError(f"the stored settings are invalid: {exc.message}") from exc
         table = PokerTable(game_id, parsed)
-        restore(table, data)
+        restore_table(table, data)
         return table

@@ -1,14 +1,14 @@
-"""The compact `dump()` of a table and its inverse, `restore`.
+"""The compact `dump()` of a table and its inverse, `restore_table`.
 
 A dump keeps the table (seats as `[seat, playerId, name, stack]`, button, hand number, status, next
 hand time) and under `h` the hand on the table:
 
 - a hand being played, as its replay log (`Hand.log_json`): dealt seats, hole cards in dealing
-  order, board, decisions as `f`/`c`/`r<to>`. `restore` feeds that log back into a fresh pokerkit
+  order, board, decisions as `f`/`c`/`r<to>`. `restore_table` feeds that log back into a fresh pokerkit
   state, so nothing pokerkit-internal is ever stored;
 - a hand that has ended (`e: 1`), as the plain data the table still shows until the next hand
   starts (`EndedHand`): dealt seats, their hole cards in that order, board, folded seats. Nothing
-  is left to play, so `restore` rebuilds it without pokerkit.
+  is left to play, so `restore_table` rebuilds it without pokerkit.
 
 Both carry the seats shown at showdown (`w`). A game abandoned mid-hand (status `c`) keeps the
 hand being played, without a deadline (`d`). Absent keys mean "none" to keep snapshots small; keys
@@ -73,7 +73,7 @@ def _ended_json(hand: EndedHand) -> JsonDict:
     return out
 
 
-def restore(table: PokerTable, data: Mapping[str, Any]) -> None:
+def restore_table(table: PokerTable, data: Mapping[str, Any]) -> None:
     """Fill a fresh `table` from `dump_table` output; ValueError if `data` is not such a dump."""
     try:
         _restore(table, data)

@@ -104,7 +104,7 @@ class PokerTable:
     def dump(self) -> JsonDict:
         return dump_table(self)
 
-    # Restoring (snapshot.restore) and joining.
+    # Restoring (snapshot.restore_table) and joining.
 
     def set_position(self, seq: int, status: GameStatus) -> None:
         self._seq, self._status = seq, status

@@ -1,0 +1,142 @@
+"""The SQL store's write path, on the writer thread: a new game's row, and a batch of appends in one
+transaction.
+
+Fencing: an append is a compare-and-set on `games.last_seq` (the row must still hold the seq the
+writer built on), and `(game_id, seq)` is the events' primary key. A second writer of the same
+game fails with `SeqConflict`; history never forks. When one append of a batch fails its fence the
+batch raises `BatchRejected`, and the worker retries its appends one by one to find which.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from rejoin_server.errors import GameNotFound, SeqConflict
+from rejoin_server.store.base import AppendWrite, GameRecord, SnapshotWrite
+from rejoin_server.store.rows import EventRow, GameAdvance, NewGame, SnapshotRow
+
+if TYPE_CHECKING:
+    from rejoin_server.store.connection import Connection, Database
+    from rejoin_server.store.postgres import PostgresStatements
+    from rejoin_server.store.statements import Statements
+
+
+class BatchRejected(Exception):
+    """A batch's fence failed somewhere; the worker retries its items one by one to find where."""
+
+
+def write_batch(db: Database, conn: Connection, items: list[AppendWrite]) -> None:
+    with db.transaction(conn, write=True) as cursor:
+        try:
+            if db.pg is not None:
+                _advance_postgres(db.pg, cursor, items)
+            else:
+                _advance_sqlite(db, cursor, items)
+        except db.duplicate as exc:
+            if len(items) == 1 and items[0].events:
+                raise SeqConflict(items[0].game_id, items[0].events[0].seq) from exc
+            raise
+        for item in items:
+            if item.snapshot is not None:
+                _write_snapshot(db, cursor, item.game_id, item.snapshot, item.now_ms)
+
+
+def _advance_sqlite(db: Database, cursor: Any, items: list[AppendWrite]) -> None:
+    # SQLite runs in-process: a statement per row costs microseconds, no round trips.
+    cursor.executemany(db.sql.advance_game, [_advance_row(item) for item in items])
+    if cursor.rowcount != len(items):
+        raise _fence_error(db.sql, cursor, items)
+    rows = [row for item in items for row in _event_rows(item)]
+    if rows:
+        cursor.executemany(db.sql.insert_event, rows)
+
+
+def _advance_postgres(sql: PostgresStatements, cursor: Any, items: list[AppendWrite]) -> None:
+    # One statement per batch (arrays unnested server-side): a single round trip however many
+    # games are in it. A game may appear twice in a batch; its second append must see its first,
+    # so each round holds at most one append per game.
+    for round_items in rounds(items):
+        advance = columns([_advance_row(item) for item in round_items], len(GameAdvance._fields))
+        rows = [row for item in round_items for row in _event_rows(item)]
+        cursor.execute(sql.advance_and_insert, [*advance, *columns(rows, len(EventRow._fields))])
+        advanced = cursor.fetchall()
+        if len(advanced) != len(round_items):
+            raise _fence_error(sql, cursor, items)
+
+
+def _fence_error(sql: Statements, cursor: Any, items: list[AppendWrite]) -> Exception:
+    if len(items) > 1:
+        return BatchRejected()
+    item = items[0]
+    cursor.execute(sql.last_seq, (item.game_id,))
+    if cursor.fetchone() is None:
+        return GameNotFound(item.game_id)
+    return SeqConflict(item.game_id, item.prev_seq + 1)
+
+
+def _write_snapshot(
+    db: Database, cursor: Any, game_id: str, snap: SnapshotWrite, now_ms: int
+) -> None:
+    row = SnapshotRow(game_id, snap.version, snap.state.decode(), snap.checksum, now_ms)
+    cursor.execute(db.sql.upsert_snapshot, row)
+    cursor.execute(db.sql.prune_snapshots, (game_id, game_id, db.keep_snapshots))
+
+
+def _advance_row(item: AppendWrite) -> GameAdvance:
+    history = item.history
+    return GameAdvance(
+        last_seq=item.events[-1].seq if item.events else item.prev_seq,
+        status=item.status,
+        updated_at=item.now_ms,
+        completed_at=item.now_ms if item.status == "completed" else None,
+        events_bytes=sum(len(text) for text in item.data),
+        history=None if history is None else orjson.dumps([list(e) for e in history]).decode(),
+        game_id=item.game_id,
+        prev_seq=item.prev_seq,
+    )
+
+
+def _event_rows(item: AppendWrite) -> list[EventRow]:
+    last = len(item.events) - 1
+    return [
+        EventRow(item.game_id, e.seq, e.kind, e.at, text, item.action_id if i == last else None)
+        for i, (e, text) in enumerate(zip(item.events, item.data, strict=True))
+    ]
+
+
+def columns(rows: list[Any], width: int) -> list[list[Any]]:
+    """Rows to columns, the shape `unnest` takes."""
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+def rounds(items: list[AppendWrite]) -> list[list[AppendWrite]]:
+    """Split a batch so that no game appears twice in a round, keeping each game's order."""
+    found: list[list[AppendWrite]] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        index = seen.get(item.game_id, 0)
+        seen[item.game_id] = index + 1
+        if index == len(found):
+            found.append([])
+        found[index].append(item)
+    return found
+
+
+def insert_game(db: Database, conn: Connection, record: GameRecord) -> None:
+    """A new game's row: nothing appended yet."""
+    settings = orjson.dumps(record.settings).decode()
+    row = NewGame(
+        record.game_id,
+        record.kind,
+        settings,
+        record.status,
+        record.created_at,
+        record.updated_at,
+        completed_at=None,
+        last_seq=0,
+        events_bytes=0,
+    )
+    with db.transaction(conn, write=True) as cursor:
+        cursor.execute(db.sql.insert_game, row)

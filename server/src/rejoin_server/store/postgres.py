@@ -1,0 +1,72 @@
+"""The statements only PostgreSQL runs: a whole batch of appends, and a token's consume with its
+replacement and claim, each in one round trip. SQLite runs in-process, where a statement per row
+costs microseconds; PostgreSQL pays a network round trip per statement, and a restart's storm of a
+thousand resumes (or a batch of hundreds of appends) would pay it a thousand times.
+
+Arrays go in through `unnest`, one array per column (see `store.appends.columns`), typed from the
+schema: a number column as `bigint[]`, anything else as `text[]` (JSON cast back on the way in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rejoin_server.store.rows import EventRow, GameAdvance, SeatClaimRow
+from rejoin_server.store.schema import EVENTS, GAMES, RECONNECT_TOKENS, SEAT_CLAIMS, Table
+from rejoin_server.store.statements import TOKEN_FIELDS, Statements
+
+# The fields of a row tuple that are not columns, and the column whose type they share.
+_LIKE = {"prev_seq": "last_seq"}
+
+
+def _arrays(table: Table, names: Sequence[str]) -> str:
+    """One `unnest` argument per name: the array of that column's values."""
+    kinds = (table.column(_LIKE.get(name, name)).type for name in names)
+    return ", ".join("%s::bigint[]" if kind == "bigint" else "%s::text[]" for kind in kinds)
+
+
+def _typed(table: Table, names: Sequence[str]) -> str:
+    """Placeholders with their column's type: a NULL selected into an INSERT needs one."""
+    kinds = (table.column(name).type for name in names)
+    return ", ".join({"bigint": "%s::bigint", "string": "%s::text"}.get(k, "%s") for k in kinds)
+
+
+class PostgresStatements(Statements):
+    def __init__(self) -> None:
+        super().__init__(postgres=True)
+        advance = ", ".join(GameAdvance._fields)
+        event_columns = self.columns(EVENTS, EventRow._fields)
+        # The batch append: advance every game whose last_seq still matches (the fence), then
+        # insert the events of exactly the games that advanced.
+        self.advance_and_insert = (
+            f"WITH v AS (SELECT * FROM unnest({_arrays(GAMES, GameAdvance._fields)}) "
+            f"AS v({advance})), "
+            f"adv AS (UPDATE games AS g SET {self.advance_set('g.{}', 'v.{}')} "
+            "FROM v WHERE g.game_id = v.game_id AND g.last_seq = v.prev_seq "
+            "RETURNING g.game_id), "
+            f"ins AS (INSERT INTO events ({event_columns}) "
+            f"SELECT {', '.join(self._cast_in(EVENTS, name, 'e.') for name in EventRow._fields)} "
+            f"FROM unnest({_arrays(EVENTS, EventRow._fields)}) AS e({event_columns}) "
+            "WHERE e.game_id IN (SELECT game_id FROM adv)) "
+            "SELECT game_id FROM adv"
+        )
+        # The consume, the replacement and the claim in one statement. Each data-modifying part
+        # runs once; those selecting FROM `used` write nothing when the compare-and-set changed
+        # no row (a loser). Parameters: the consume's, the replacement's (`TOKEN_FIELDS`), the
+        # claim's (`SeatClaimRow`), then the claim again (None: no claim is written).
+        claim = SeatClaimRow._fields
+        tokens = self.columns(RECONNECT_TOKENS, TOKEN_FIELDS)
+        self.consume_token_at_once = (
+            f"WITH used AS ({self.consume_token}), "
+            f"fresh AS (INSERT INTO reconnect_tokens ({tokens}) "
+            f"SELECT {_typed(RECONNECT_TOKENS, TOKEN_FIELDS)} FROM used), "
+            f"claimed AS (INSERT INTO seat_claims ({self.columns(SEAT_CLAIMS, claim)}) "
+            f"SELECT {_typed(SEAT_CLAIMS, claim)} FROM used WHERE %s::text IS NOT NULL "
+            f"{self.overwrite(SEAT_CLAIMS, claim)}) "
+            f"SELECT {tokens} FROM used"
+        )
+
+    def _cast_in(self, table: Table, name: str, alias: str) -> str:
+        """A text value from an array, as column `name` stores it."""
+        kind = table.column(name).type
+        return f"{alias}{name}::{kind}" if kind in ("json", "jsonb") else f"{alias}{name}"
