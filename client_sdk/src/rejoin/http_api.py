@@ -63,6 +63,7 @@ async def _request_once(
 ) -> dict[str, Any]:
     """One call: the browser's fetch under Pyodide, else a short-lived httpx client."""
     if IN_BROWSER:
+        # Lazy platform switch: browser.fetch imports this module (answer_body) back.
         from rejoin.browser.fetch import fetch_json
 
         return await fetch_json(method, url, body, headers, HTTP_TIMEOUT_S)

@@ -51,9 +51,11 @@ LinkFactory = Callable[[str, int, LinkListener], Link]
 
 def default_link_factory() -> LinkFactory:
     if IN_BROWSER:
+        # Lazy platform switch: the browser link imports this module (LinkListener) back.
         from rejoin.browser.link import BrowserWebSocketLink
 
         return BrowserWebSocketLink
+    # Lazy platform switch: ws_link imports this module (LinkListener) back, and `websockets`.
     from rejoin.ws_link import WebSocketLink
 
     return WebSocketLink

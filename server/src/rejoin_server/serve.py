@@ -8,10 +8,11 @@ listening socket, the server's loggers (repeats collapsed, `logrepeats`) and the
 and uvicorn: its connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the
 proxies whose X-Forwarded-For it believes, and its graceful shutdown.
 
-`cli.main` imports this module only when there is something to run. It imports only the standard
-library and `cli` at the top; uvicorn, Starlette, SQLAlchemy and the app are imported inside the
-functions, after the port is bound: while they load (most of a restart), reconnecting clients wait
-in the listen queue instead of being refused.
+`cli.main` imports this module only when there is something to run; this module never imports
+`cli` (what both need, `Invocation`, lies below them in `invocation`). At the top it imports only
+the standard library, `invocation` and two small helpers; uvicorn, Starlette, SQLAlchemy and the
+app are imported inside the functions, after the port is bound: while they load (most of a
+restart), reconnecting clients wait in the listen queue instead of being refused.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from urllib.parse import parse_qsl
 
 from rejoin_server import filelimit
-from rejoin_server.cli import PROG, Invocation, mask_url
+from rejoin_server.invocation import PROG, Invocation, mask_url
 from rejoin_server.logrepeats import RepeatFilter
 
 if TYPE_CHECKING:

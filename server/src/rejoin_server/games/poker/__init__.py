@@ -2,9 +2,11 @@
 
 Modules: `settings` (table settings), `cards` (card strings, CSPRNG draws), `events` (event kinds and
 data), `hand` (pokerkit wrapper for one hand), `actions` (legal actions, judging a decision),
-`table` (the `GameState` and `apply`), `commands` (`handle`), `view` (player views, redaction),
-`snapshot` (compact dump/restore), `engine` (`PokerEngine`), `lazy_lookups` (a faster pokerkit
-import: it must run before pokerkit is imported, so it comes first).
+`state` (`TableState`: what a table holds, below everything else), `appliers` (`apply`, the only
+code that changes a table), `commands` (`handle`), `view` (player views, redaction),
+`snapshot` (compact dump/restore), `table` (`PokerTable`, the `GameState` made of them), `engine`
+(`PokerEngine`), `lazy_lookups` (a faster pokerkit import: it must run before pokerkit is
+imported, so it comes first).
 """
 
 from rejoin_server.games.poker import lazy_lookups
