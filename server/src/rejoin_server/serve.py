@@ -252,6 +252,9 @@ def run_uvicorn(
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
+            # Only now: loading pokerkit beside the imports and the lifespan slowed both (one
+            # interpreter lock), so the health check and games without a hand waited for it too.
+            _warm_up()
             # create_server listened with `accepts_per_turn`; a restart's reconnecting clients
             # need the whole queue. (listen() on a listening socket only sets its length.)
             for listening in sockets or ():
@@ -333,6 +336,14 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         app, sock, invocation.log_level, settings, max_connections, accepts_per_turn=accepts
     )
     return 0
+
+
+def _warm_up() -> None:
+    """Start loading the poker rules (pokerkit) in the background, once the server answers: it is
+    most of a restart's CPU, and only games with a hand on the table wait for it (`warmup`)."""
+    from rejoin_server.games.poker import warmup
+
+    warmup.start()
 
 
 def _demo_line(settings: ServerSettings, host: str) -> str:
