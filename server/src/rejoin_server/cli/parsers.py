@@ -45,7 +45,7 @@ seconds). SIGTERM shuts down gracefully; nothing committed is lost even to SIGKI
 """
 
 
-def add_database_url(parser: argparse.ArgumentParser) -> None:
+def _add_database_url(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",
         metavar="URL",
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=values.integer(0, 65535),
         help=f"port to listen on (default {d.port}; 0 picks a free one)",
     )
-    add_database_url(parser)
+    _add_database_url(parser)
     add(
         "--admin-token",
         metavar="TOKEN",
@@ -311,5 +311,5 @@ def build_migrate_parser() -> argparse.ArgumentParser:
         description="Run the database migrations alone (the server runs them at start unless "
         "--no-migrate), print the revision and exit.",
     )
-    add_database_url(parser)
+    _add_database_url(parser)
     return parser

@@ -15,14 +15,10 @@ cards, folds) stays as a plain `EndedHand`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rejoin_server.games.base import GameStatus
+from rejoin_server.games.poker.hand import EndedHand, Hand
 from rejoin_server.games.poker.settings import PokerSettings
-
-if TYPE_CHECKING:
-    # Types only: the hand module loads pokerkit, which a table waits for only once a hand runs.
-    from rejoin_server.games.poker.hand import EndedHand, Hand
 
 
 @dataclass(slots=True)
