@@ -327,6 +327,65 @@ def test_a_real_process_serves_and_shuts_down_gracefully_on_sigterm(tmp_path: Pa
     assert "Traceback" not in err
 
 
+WARMING_APP = textwrap.dedent(
+    """
+    import contextlib, sys, time, types
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        print(f"pokerkit at start-up: {'pokerkit' in sys.modules}", flush=True)
+        yield
+
+    def loaded(request):  # sync: Starlette runs it in a thread, so polling here blocks nothing
+        deadline = time.monotonic() + 30
+        while "pokerkit" not in sys.modules and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return PlainTextResponse(str("pokerkit" in sys.modules))
+
+    def create_app(settings):
+        return Starlette(routes=[Route("/loaded", loaded)], lifespan=lifespan)
+
+    module = types.ModuleType("rejoin_server.app")
+    module.create_app = create_app
+    sys.modules["rejoin_server.app"] = module
+    from rejoin_server.cli import main
+    sys.exit(main())
+    """
+)
+
+
+@pytest.mark.timeout(60)
+def test_pokerkit_loads_in_the_background_once_the_server_has_started(tmp_path: Path) -> None:
+    """The app starts without pokerkit (`games.poker.warmup`); nothing in the stand-in app asks
+    for it, and it is loaded soon after all the same."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-c", WARMING_APP, "--port", "0", "--log-level", "warning"),
+            *("--database-url", f"sqlite:///{tmp_path / 'rejoin.db'}"),
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        listening = proc.stdout.readline()
+        assert listening.startswith("rejoin-server listening on http://127.0.0.1:"), proc.stderr
+        base = listening.split()[3]
+        with urllib.request.urlopen(f"{base}/loaded", timeout=30) as response:
+            assert response.read() == b"True"
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert lines[2] == "pokerkit at start-up: False\n", lines
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 async def test_accepted_connections_have_nagle_off() -> None:
     """asyncio sets TCP_NODELAY on accepted sockets only when the listening socket says it is TCP;
     without it every answer's body waits ~40 ms for the client's delayed ACK."""

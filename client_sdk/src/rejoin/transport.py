@@ -35,9 +35,11 @@ IN_BROWSER: Final = sys.platform == "emscripten"
 def default_link_factory() -> LinkFactory:
     # A platform switch: each implementation is imported only where it runs (see above).
     if IN_BROWSER:
+        # Lazy platform switch: the browser link imports this module (LinkListener) back.
         from rejoin.browser.link import BrowserWebSocketLink
 
         return BrowserWebSocketLink
+    # Lazy platform switch: ws_link imports this module (LinkListener) back, and `websockets`.
     from rejoin.ws_link import WebSocketLink
 
     return WebSocketLink

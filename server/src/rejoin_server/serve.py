@@ -8,10 +8,11 @@ listening socket, the server's loggers (repeats collapsed, `logrepeats`) and the
 and uvicorn: its connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the
 proxies whose X-Forwarded-For it believes, and its graceful shutdown.
 
-`cli.main` imports this module only when there is something to run. It imports only the standard
-library and `cli` at the top; uvicorn, Starlette, SQLAlchemy and the app are imported inside the
-functions, after the port is bound: while they load (most of a restart), reconnecting clients wait
-in the listen queue instead of being refused.
+`cli.main` imports this module only when there is something to run; this module never imports
+`cli` (what both need, `Invocation`, lies below them in `invocation`). At the top it imports only
+the standard library, `invocation` and two small helpers; uvicorn, Starlette, SQLAlchemy and the
+app are imported inside the functions, after the port is bound: while they load (most of a
+restart), reconnecting clients wait in the listen queue instead of being refused.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from urllib.parse import parse_qsl
 
 from rejoin_server import filelimit
-from rejoin_server.cli import PROG, Invocation, mask_url
+from rejoin_server.invocation import PROG, Invocation, mask_url
 from rejoin_server.logrepeats import RepeatFilter
 
 if TYPE_CHECKING:
@@ -251,6 +252,9 @@ def run_uvicorn(
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
+            # Only now: loading pokerkit beside the imports and the lifespan slowed both (one
+            # interpreter lock), so the health check and games without a hand waited for it too.
+            _warm_up()
             # create_server listened with `accepts_per_turn`; a restart's reconnecting clients
             # need the whole queue. (listen() on a listening socket only sets its length.)
             for listening in sockets or ():
@@ -332,6 +336,14 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         app, sock, invocation.log_level, settings, max_connections, accepts_per_turn=accepts
     )
     return 0
+
+
+def _warm_up() -> None:
+    """Start loading the poker rules (pokerkit) in the background, once the server answers: it is
+    most of a restart's CPU, and only games with a hand on the table wait for it (`warmup`)."""
+    from rejoin_server.games.poker import warmup
+
+    warmup.start()
 
 
 def _demo_line(settings: ServerSettings, host: str) -> str:

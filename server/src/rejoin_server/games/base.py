@@ -98,7 +98,12 @@ class GameRuleError(Exception):
 
 
 class GameState(Protocol):
-    """One live game in memory."""
+    """One live game in memory: the whole game, every secret included (all hole cards), folded from
+    its event log. It never goes to a client (its `dump()` goes to the store, for snapshots).
+
+    Not the wire protocol's `gameState`, which is one player's *view* of it, the JSON that `view()`
+    builds with other players' secrets left out (in a WebSocket `welcome`, `GET …/state`, …).
+    """
 
     @property
     def game_id(self) -> str: ...
@@ -131,7 +136,9 @@ class GameState(Protocol):
     def seat_of(self, player_id: str) -> int | None: ...
 
     def view(self, player_id: str | None) -> JsonDict:
-        """The state as `player_id` may see it (DESIGN §4 `gameState`); None = a spectator's view."""
+        """The state as `player_id` may see it (DESIGN §4 `gameState`); None = a spectator's view.
+
+        This is the wire's `gameState`: a redacted JSON view of this `GameState`, not the object."""
         ...
 
     def event_for(self, event: Event, player_id: str | None) -> Event:

@@ -10,7 +10,7 @@ end of the hand, the end of the game. Cards are drawn here, at the moment they a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rejoin_server.games.base import (
     Abandon,
@@ -25,28 +25,27 @@ from rejoin_server.games.base import (
 from rejoin_server.games.poker import cards as _cards
 from rejoin_server.games.poker import events as ev
 from rejoin_server.games.poker.actions import decide, timeout_decision
+from rejoin_server.games.poker.appliers import apply
 from rejoin_server.games.poker.hand import blind_seats
 from rejoin_server.games.poker.settings import MAX_NAME_LENGTH
-
-if TYPE_CHECKING:
-    from rejoin_server.games.poker.table import PokerTable
+from rejoin_server.games.poker.state import TableState
 
 
 class _Emitter:
     """Numbers, applies and collects the events of one `handle` call."""
 
-    def __init__(self, table: PokerTable, now_ms: int) -> None:
+    def __init__(self, table: TableState, now_ms: int) -> None:
         self.table = table
         self.now_ms = now_ms
         self.events: list[Event] = []
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         event = Event(seq=self.table.seq + 1, kind=kind, at=self.now_ms, data=data)
-        self.table.apply(event)
+        apply(self.table, event)
         self.events.append(event)
 
 
-def handle(table: PokerTable, command: Command, now_ms: int) -> list[Event]:
+def handle(table: TableState, command: Command, now_ms: int) -> list[Event]:
     emit = _Emitter(table, now_ms)
     match command:
         case Join():
@@ -62,12 +61,12 @@ def handle(table: PokerTable, command: Command, now_ms: int) -> list[Event]:
     return emit.events
 
 
-def _not_completed(table: PokerTable) -> None:
+def _not_completed(table: TableState) -> None:
     if table.status == "completed":
         raise GameRuleError("game_completed", "This game is over; create or join another game.")
 
 
-def _join(table: PokerTable, command: Join, emit: _Emitter) -> None:
+def _join(table: TableState, command: Join, emit: _Emitter) -> None:
     _not_completed(table)
     if not isinstance(command.player_id, str) or not command.player_id:
         raise GameRuleError("invalid_request", "A player id is required to join.")
@@ -104,7 +103,7 @@ def _join(table: PokerTable, command: Join, emit: _Emitter) -> None:
     )
 
 
-def _seated(table: PokerTable, player_id: str) -> int:
+def _seated(table: TableState, player_id: str) -> int:
     # A game that is over is over for everyone, seated or not.
     _not_completed(table)
     seat = table.seat_of(player_id)
@@ -113,7 +112,7 @@ def _seated(table: PokerTable, player_id: str) -> int:
     return seat
 
 
-def _start(table: PokerTable, command: Start, emit: _Emitter) -> None:
+def _start(table: TableState, command: Start, emit: _Emitter) -> None:
     _seated(table, command.player_id)
     if table.hand_running:
         raise GameRuleError(
@@ -129,7 +128,7 @@ def _start(table: PokerTable, command: Start, emit: _Emitter) -> None:
     _start_hand(table, emit)
 
 
-def _act(table: PokerTable, command: Act, emit: _Emitter) -> None:
+def _act(table: TableState, command: Act, emit: _Emitter) -> None:
     seat = _seated(table, command.player_id)
     hand = table.hand
     if hand is None:
@@ -145,7 +144,7 @@ def _act(table: PokerTable, command: Act, emit: _Emitter) -> None:
     _drive(table, emit)
 
 
-def _tick(table: PokerTable, command: Tick, emit: _Emitter) -> None:
+def _tick(table: TableState, command: Tick, emit: _Emitter) -> None:
     # One due thing per tick: with zero delays a loop here could play hands forever.
     if table.status == "completed":
         return
@@ -167,7 +166,7 @@ def _tick(table: PokerTable, command: Tick, emit: _Emitter) -> None:
         _start_hand(table, emit)
 
 
-def _abandon(table: PokerTable, command: Abandon, emit: _Emitter) -> None:
+def _abandon(table: TableState, command: Abandon, emit: _Emitter) -> None:
     _not_completed(table)
     reason = command.reason
     if not isinstance(reason, str) or not 0 < len(reason) <= ev.MAX_REASON_LENGTH:
@@ -179,7 +178,7 @@ def _abandon(table: PokerTable, command: Abandon, emit: _Emitter) -> None:
     emit(ev.GAME_COMPLETED, ev.game_abandoned(reason))
 
 
-def _start_hand(table: PokerTable, emit: _Emitter) -> None:
+def _start_hand(table: TableState, emit: _Emitter) -> None:
     button = table.next_button()
     order = table.deal_order(button)
     sb, bb = blind_seats(order)
@@ -190,7 +189,7 @@ def _start_hand(table: PokerTable, emit: _Emitter) -> None:
     _drive(table, emit)
 
 
-def _drive(table: PokerTable, emit: _Emitter) -> None:
+def _drive(table: TableState, emit: _Emitter) -> None:
     """Deal, show, pay and close until a player (or a clock) must act next."""
     while (hand := table.hand) is not None:
         seat = hand.next_hole_seat()

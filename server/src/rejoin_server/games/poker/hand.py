@@ -5,6 +5,10 @@ hand ranking and payouts. This class only maps table seats to pokerkit player in
 feeds it cards chosen elsewhere (`cards.draw`), and keeps a compact log (`log_json`) from which
 `replay` rebuilds the identical pokerkit state.
 
+pokerkit is imported inside the functions that use it, never when this module loads: its import
+takes most of a restart's CPU, and `warmup` loads it in the background instead (a call that comes
+first waits for it there).
+
 Seat order: `seats` lists the dealt-in seats from the button's left round to the button, which is
 pokerkit's player order for every table size (heads-up, pokerkit makes the last player, the button,
 post the small blind and act first before the flop).
@@ -16,33 +20,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from pokerkit import (
-    Automation,
-    BlindOrStraddlePosting,
-    ChipsPushing,
-    HoleCardsShowingOrMucking,
-    Mode,
-    NoLimitTexasHoldem,
-    StandardHighHand,
-    State,
-)
+from typing import TYPE_CHECKING
 
 from rejoin_server.games.base import JsonDict
 from rejoin_server.games.poker import cards as _cards
 
-# Everything but dealing and the players' decisions. Card burning stays manual so that a burn is an
-# unknown card ("??") instead of one pokerkit picks from its own shuffled deck.
-_AUTOMATIONS = (
-    Automation.ANTE_POSTING,
-    Automation.BET_COLLECTION,
-    Automation.BLIND_OR_STRADDLE_POSTING,
-    Automation.RUNOUT_COUNT_SELECTION,
-    Automation.HOLE_CARDS_SHOWING_OR_MUCKING,
-    Automation.HAND_KILLING,
-    Automation.CHIPS_PUSHING,
-    Automation.CHIPS_PULLING,
-)
+if TYPE_CHECKING:
+    from pokerkit import NoLimitTexasHoldem, State
+
 _BURN = "??"
 _LOG_TOKENS = re.compile(r"f|c|r[0-9]+")
 _LOG = re.compile(r"(?:f|c|r[0-9]+)*")
@@ -52,8 +37,22 @@ _LOG = re.compile(r"(?:f|c|r[0-9]+)*")
 def _game(small_blind: int, big_blind: int) -> NoLimitTexasHoldem:
     """pokerkit's definition of the game for these blinds: immutable, so made once and shared by
     every hand (`game(stacks, players)` then makes a fresh state)."""
+    from pokerkit import Automation, Mode, NoLimitTexasHoldem
+
+    # Everything but dealing and the players' decisions. Card burning stays manual so that a burn
+    # is an unknown card ("??") instead of one pokerkit picks from its own shuffled deck.
+    automations = (
+        Automation.ANTE_POSTING,
+        Automation.BET_COLLECTION,
+        Automation.BLIND_OR_STRADDLE_POSTING,
+        Automation.RUNOUT_COUNT_SELECTION,
+        Automation.HOLE_CARDS_SHOWING_OR_MUCKING,
+        Automation.HAND_KILLING,
+        Automation.CHIPS_PUSHING,
+        Automation.CHIPS_PULLING,
+    )
     return NoLimitTexasHoldem(
-        _AUTOMATIONS,
+        automations,
         True,
         0,
         (small_blind, big_blind),
@@ -123,6 +122,8 @@ class Hand:
 
     def blinds(self) -> list[tuple[int, str, int]]:
         """(seat, "small"|"big", amount) as pokerkit posted them; a short stack posts what it has."""
+        from pokerkit import BlindOrStraddlePosting
+
         posted = {
             op.player_index: op.amount
             for op in self._state.operations
@@ -282,6 +283,8 @@ class Hand:
 
     def shows(self) -> list[tuple[int, tuple[str, str]]]:
         """The hands pokerkit turned face up, in showdown order; losers who could muck did."""
+        from pokerkit import HoleCardsShowingOrMucking
+
         return [
             (self.seats[op.player_index], self.hole[self.seats[op.player_index]])
             for op in self._state.operations
@@ -292,12 +295,16 @@ class Hand:
         """The best five-card hand's name, e.g. "Two pair"; "" before there are five cards."""
         if len(self.board) < 3:
             return ""
+        from pokerkit import StandardHighHand
+
         hand = StandardHighHand.from_game("".join(self.hole[seat]), "".join(self.board))
         return str(hand.entry.label.value)
 
     def awards(self) -> list[Award]:
         """Pots as pokerkit pushed them. pokerkit merges adjacent pots left with the same players
         after losing hands are killed, so a player who wins every pot gets one award."""
+        from pokerkit import ChipsPushing
+
         pots = list(self._state.pots)
         out = []
         for op in self._state.operations:

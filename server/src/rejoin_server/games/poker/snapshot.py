@@ -18,15 +18,13 @@ are short for the same reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rejoin_server.games.base import GameStatus, JsonDict
 from rejoin_server.games.poker import cards as _cards
 from rejoin_server.games.poker.hand import EndedHand, Hand
 from rejoin_server.games.poker.settings import MAX_NAME_LENGTH
-
-if TYPE_CHECKING:
-    from rejoin_server.games.poker.table import PokerTable
+from rejoin_server.games.poker.state import TableState
 
 VERSION = 1
 _STATUS: dict[GameStatus, str] = {"waiting": "w", "playing": "p", "completed": "c"}
@@ -34,7 +32,7 @@ _STATUS_BACK: dict[str, GameStatus] = {code: status for status, code in _STATUS.
 _BOARD_SIZES = (0, 3, 4, 5)
 
 
-def dump_table(table: PokerTable) -> JsonDict:
+def dump_table(table: TableState) -> JsonDict:
     out: JsonDict = {
         "v": VERSION,
         "q": table.seq,
@@ -73,7 +71,7 @@ def _ended_json(hand: EndedHand) -> JsonDict:
     return out
 
 
-def restore_table(table: PokerTable, data: Mapping[str, Any]) -> None:
+def restore_table(table: TableState, data: Mapping[str, Any]) -> None:
     """Fill a fresh `table` from `dump_table` output; ValueError if `data` is not such a dump."""
     try:
         _restore(table, data)
@@ -81,7 +79,7 @@ def restore_table(table: PokerTable, data: Mapping[str, Any]) -> None:
         raise ValueError(f"not a valid poker table dump: {exc!r}") from exc
 
 
-def _restore(table: PokerTable, data: Mapping[str, Any]) -> None:
+def _restore(table: TableState, data: Mapping[str, Any]) -> None:
     if data["v"] != VERSION:
         raise ValueError(f"dump version {data['v']!r} is not {VERSION}")
     table.set_position(_int(data["q"]), _STATUS_BACK[data["st"]])
@@ -111,7 +109,7 @@ def _restore(table: PokerTable, data: Mapping[str, Any]) -> None:
     table.shown = shown
 
 
-def _replay(table: PokerTable, seats: list[int], stacks: list[int], log: Mapping[str, Any]) -> Hand:
+def _replay(table: TableState, seats: list[int], stacks: list[int], log: Mapping[str, Any]) -> Hand:
     return Hand.replay(
         seats,
         stacks,

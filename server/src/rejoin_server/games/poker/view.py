@@ -10,17 +10,14 @@ A game abandoned mid-hand still shows that hand (board, pots, bets), but nobody 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from rejoin_server.games.base import Event, JsonDict
 from rejoin_server.games.poker import events as ev
 from rejoin_server.games.poker.actions import legal_actions, min_raise_to
-
-if TYPE_CHECKING:
-    from rejoin_server.games.poker.table import PokerTable
+from rejoin_server.games.poker.state import TableState
 
 
-def build_view(table: PokerTable, player_id: str | None) -> JsonDict:
+def build_view(table: TableState, player_id: str | None) -> JsonDict:
     viewer = None if player_id is None else table.seat_of(player_id)
     running = table.hand
     on_table = running if running is not None else table.last_hand
@@ -54,7 +51,7 @@ def build_view(table: PokerTable, player_id: str | None) -> JsonDict:
     }
 
 
-def _phase(table: PokerTable) -> str:
+def _phase(table: TableState) -> str:
     hand = table.hand
     if hand is None:
         return "hand_over" if table.last_hand is not None else "waiting"
@@ -63,7 +60,7 @@ def _phase(table: PokerTable) -> str:
     return ev.STREET_NAMES.get(len(hand.board), "preflop")
 
 
-def _seat(table: PokerTable, number: int, viewer: int | None) -> JsonDict:
+def _seat(table: TableState, number: int, viewer: int | None) -> JsonDict:
     seat = table.seats[number]
     running = table.hand
     hand = running if running is not None else table.last_hand
@@ -90,7 +87,7 @@ def _seat(table: PokerTable, number: int, viewer: int | None) -> JsonDict:
     }
 
 
-def redact(table: PokerTable, event: Event, player_id: str | None) -> Event:
+def redact(table: TableState, event: Event, player_id: str | None) -> Event:
     if event.kind != ev.HOLE_CARDS:
         return event
     # By player, not by seat: whoever sits at a seat later must not see its earlier cards.

@@ -1,0 +1,46 @@
+"""The `rejoin-server` command line (also `python -m rejoin_server`): serve, or run the migrations
+alone.
+
+The package owns the parsers and their help texts (`parsers`), the checks of option values
+(`values`), the environment variables and `parse_args(argv, env)` (`args`): a pure function from a
+command line and an environment to an `Invocation` (the command and the `ServerSettings` the app is
+built from), so every option is tested without a server. `main` hands the invocation to
+`rejoin_server.serve`, which does the I/O: migrations, binding the port, uvicorn. The dependency
+runs one way: `cli` → `serve` → `invocation` (what both share), never back.
+
+Import time is part of restart time (a kill -9 is followed by a relaunch that players are waiting
+for), so this package imports only the standard library, `settings` and `invocation` at the top,
+and `serve` only inside `main`: `--help` and a bad option never load uvicorn, Starlette or
+SQLAlchemy, and serving loads them once, when needed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from rejoin_server.cli.args import parse_args
+from rejoin_server.cli.parsers import build_migrate_parser, build_parser
+from rejoin_server.invocation import EXIT_USAGE, PROG, Invocation, mask_url
+
+__all__ = ["Invocation", "build_migrate_parser", "build_parser", "main", "mask_url", "parse_args"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script. Exit status: 0 (also after SIGTERM, once shut down gracefully), 2 for
+    a usage error or a database that cannot be opened (one line on stderr, no traceback), 3 when
+    the app fails to start (uvicorn's), 130 on Ctrl+C."""
+    invocation = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
+    # Only now, with something to run: `--help` and usage errors never import `serve`.
+    from rejoin_server.serve import StartupError, run_migrate, serve
+
+    try:
+        if invocation.command == "migrate":
+            return run_migrate(invocation, sys.stdout)
+        return serve(invocation, sys.stdout)
+    except StartupError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,133 @@
+"""`parse_args`: a command line and an environment → an `Invocation`, as a pure function, so that
+every option is tested without a server.
+
+Flags beat environment variables, which beat the defaults of `ServerSettings`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar, cast
+
+from rejoin_server.cli import values
+from rejoin_server.cli.parsers import (
+    ENV_ADMIN_TOKEN,
+    ENV_DATABASE_URL,
+    ENV_DURABILITY,
+    ENV_SECRET_KEYS,
+    ENV_TRUSTED_PROXIES,
+    ENV_WEB_DIR,
+    RATE_OPTIONS,
+    build_migrate_parser,
+    build_parser,
+)
+from rejoin_server.invocation import Invocation
+from rejoin_server.settings import DEFAULT_DATABASE_URL, Durability, ServerSettings
+
+_DEFAULTS = ServerSettings()
+_T = TypeVar("_T")
+
+
+def _given(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
+def _from_env(
+    parser: argparse.ArgumentParser,
+    env: Mapping[str, str],
+    name: str,
+    check: Callable[[str], str],
+) -> str | None:
+    """An environment variable, checked like its flag; an empty one counts as unset."""
+    text = env.get(name, "")
+    if not text:
+        return None
+    try:
+        return check(text)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"{name}: {exc}")
+
+
+def _trusted_proxies(
+    parser: argparse.ArgumentParser, given: list[str] | None, env: Mapping[str, str]
+) -> tuple[str, ...]:
+    if given:
+        return tuple(given)
+    text = env.get(ENV_TRUSTED_PROXIES, "")
+    found = []
+    for part in text.split(","):
+        if part.strip():
+            try:
+                found.append(values.proxy(part))
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"{ENV_TRUSTED_PROXIES}: {exc}")
+    return tuple(found)
+
+
+def _secret_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(key.strip() for key in env.get(ENV_SECRET_KEYS, "").split(",") if key.strip())
+
+
+def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
+    """The command line (without the program name) and environment → what to run, with what
+    settings. Flags beat environment variables, which beat the defaults of `ServerSettings`.
+    A bad value exits with argparse's usage error (status 2) naming the option or variable."""
+    args = list(argv)
+    if args[:1] == ["migrate"]:
+        parser = build_migrate_parser()
+        ns = parser.parse_args(args[1:])
+        url = ns.database_url or _from_env(parser, env, ENV_DATABASE_URL, values.database_url)
+        settings = ServerSettings(database_url=url or DEFAULT_DATABASE_URL)
+        return Invocation("migrate", settings)
+
+    if args[:1] == ["serve"]:
+        args = args[1:]
+    parser = build_parser()
+    ns = parser.parse_args(args)
+    d = _DEFAULTS
+    url = ns.database_url or _from_env(parser, env, ENV_DATABASE_URL, values.database_url)
+    admin_token = ns.admin_token
+    given_by = "--admin-token" if admin_token is not None else None
+    if admin_token is None:
+        admin_token = _from_env(parser, env, ENV_ADMIN_TOKEN, values.admin_token)
+        given_by = ENV_ADMIN_TOKEN if admin_token is not None else None
+    durability = ns.durability or _from_env(parser, env, ENV_DURABILITY, values.durability)
+    try:
+        settings = ServerSettings(
+            database_url=url or DEFAULT_DATABASE_URL,
+            admin_token=admin_token,
+            secret_keys=_secret_keys(env),
+            durability=cast(Durability, durability or d.durability),
+            token_ttl_ms=_given(ns.token_ttl, d.token_ttl_ms),
+            snapshot_every=_given(ns.snapshot_every, d.snapshot_every),
+            keep_snapshots=_given(ns.keep_snapshots, d.keep_snapshots),
+            replay_limit=_given(ns.replay_limit, d.replay_limit),
+            migrate=not ns.no_migrate,
+            cleanup_interval_ms=_given(ns.cleanup_interval, d.cleanup_interval_ms),
+            retention_ms=_given(ns.retention, d.retention_ms),
+            abandon_after_ms=_given(ns.abandon_after, d.abandon_after_ms),
+            max_games=ns.max_games,
+            max_storage_bytes=ns.max_storage_bytes,
+            ping_interval_ms=_given(ns.ping_interval, d.ping_interval_ms),
+            idle_timeout_ms=_given(ns.idle_timeout, d.idle_timeout_ms),
+            session_ttl_ms=_given(ns.session_ttl, d.session_ttl_ms),
+            min_action_timeout_ms=_given(ns.min_action_timeout, d.min_action_timeout_ms),
+            min_next_hand_delay_ms=_given(ns.min_next_hand_delay, d.min_next_hand_delay_ms),
+            max_starting_stack=_given(ns.max_starting_stack, d.max_starting_stack),
+            unattended_after_ms=_given(ns.unattended_after, d.unattended_after_ms),
+            max_events_per_game=_given(ns.max_events_per_game, d.max_events_per_game),
+            max_connections=_given(ns.max_connections, d.max_connections),
+            header_timeout_ms=_given(ns.header_timeout, d.header_timeout_ms),
+            body_timeout_ms=_given(ns.body_timeout, d.body_timeout_ms),
+            keep_alive_timeout_ms=_given(ns.keep_alive_timeout, d.keep_alive_timeout_ms),
+            **{field: getattr(ns, field, getattr(d, field)) for _, field, _ in RATE_OPTIONS},
+            trusted_proxies=_trusted_proxies(parser, ns.trusted_proxy, env),
+            retire_stored_key=ns.retire_stored_key,
+            web_dir=ns.web_dir or env.get(ENV_WEB_DIR) or None,
+            host=_given(ns.host, d.host),
+            port=_given(ns.port, d.port),
+        )
+    except ValueError as exc:  # ServerSettings' own checks; the option types catch these first
+        parser.error(str(exc))
+    return Invocation("serve", settings, ns.log_level or "info", given_by)

@@ -1,0 +1,315 @@
+"""The parsers of `rejoin-server`: every option with its help text, the environment variables
+they can come from, and the epilog that lists them.
+
+Every default a help text shows comes from `ServerSettings`; the options themselves default to
+None ("not given"), so that `args.parse_args` can tell a flag from its environment variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rejoin_server.cli import values
+from rejoin_server.invocation import PROG
+from rejoin_server.settings import DEFAULT_DATABASE_URL, ServerSettings
+
+ENV_DATABASE_URL = "REJOIN_DATABASE_URL"
+# Names of variables, not secrets (S105).
+ENV_ADMIN_TOKEN = "REJOIN_ADMIN_TOKEN"  # noqa: S105
+ENV_DURABILITY = "REJOIN_DURABILITY"
+ENV_SECRET_KEYS = "REJOIN_SECRET_KEYS"  # noqa: S105
+ENV_WEB_DIR = "REJOIN_WEB_DIR"
+ENV_TRUSTED_PROXIES = "REJOIN_TRUSTED_PROXIES"
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+_DEFAULTS = ServerSettings()
+
+EPILOG = f"""\
+commands:
+  serve (the default)   run the server with the options above
+  migrate               run the database migrations alone, print the revision and exit:
+                        {PROG} migrate [--database-url URL]
+
+environment:
+  {ENV_DATABASE_URL}   as --database-url
+  {ENV_ADMIN_TOKEN}    as --admin-token (better than the flag: a command line is visible in ps)
+  {ENV_DURABILITY}     as --durability
+  {ENV_TRUSTED_PROXIES} as --trusted-proxy, comma-separated
+  {ENV_SECRET_KEYS}    keys that sign reconnect tokens, comma-separated, newest first; tokens
+                        signed with an older key still verify, so rotate by putting a new key
+                        first and dropping the oldest once its tokens have expired. Unset: a key
+                        is generated once and kept in the database. There is no flag for it.
+A flag beats its environment variable. Durations: 500ms, 15s, 30m, 12h, 7d (a bare number is
+seconds). SIGTERM shuts down gracefully; nothing committed is lost even to SIGKILL.
+"""
+
+
+def _add_database_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        type=values.database_url,
+        help=f"sqlite:///path/to/file.db or postgresql://user:password@host:5432/db "
+        f"(env {ENV_DATABASE_URL}; default {DEFAULT_DATABASE_URL})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `rejoin-server [serve] [options]`. Every default shown comes from
+    `ServerSettings`; None means the option was not given (its env variable or default applies)."""
+    d = _DEFAULTS
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        usage=f"{PROG} [serve] [options]\n       {PROG} migrate [--database-url URL]",
+        description="The rejoin game server: games written ahead to SQLite or PostgreSQL, "
+        "that survive kill -9.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--host", help=f"address to listen on (default {d.host}; 0.0.0.0 for every interface)")
+    add(
+        "--port",
+        type=values.integer(0, 65535),
+        help=f"port to listen on (default {d.port}; 0 picks a free one)",
+    )
+    _add_database_url(parser)
+    add(
+        "--admin-token",
+        metavar="TOKEN",
+        type=values.admin_token,
+        help=f"bearer token of the operator (env {ENV_ADMIN_TOKEN}; default: a random one, "
+        "printed at start)",
+    )
+    add(
+        "--durability",
+        choices=("strict", "relaxed"),
+        help=f"strict: an action is committed before anyone sees it; relaxed: written behind, "
+        f"may lose the last few ms on a crash (env {ENV_DURABILITY}; default {d.durability})",
+    )
+    add(
+        "--token-ttl",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"lifetime of a reconnect token (default {values.format_duration_ms(d.token_ttl_ms)})",
+    )
+    add(
+        "--snapshot-every",
+        metavar="N",
+        type=values.integer(1),
+        help=f"events between snapshots of a game; hand ends always snapshot "
+        f"(default {d.snapshot_every})",
+    )
+    add(
+        "--keep-snapshots",
+        metavar="K",
+        type=values.integer(1),
+        help=f"snapshots kept per game, the newest (default {d.keep_snapshots})",
+    )
+    add(
+        "--replay-limit",
+        metavar="N",
+        type=values.integer(0),
+        help=f"most missed events replayed on reconnect; beyond it the client gets the fresh "
+        f"state instead (default {d.replay_limit})",
+    )
+    add(
+        "--no-migrate",
+        action="store_true",
+        help="do not run the database migrations at start; the database must already be at the "
+        f"current revision (see `{PROG} migrate`) (default: migrate)",
+    )
+    add(
+        "--cleanup-interval",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"how often the cleanup runs: expired tokens, abandoned and expired games, the "
+        f"storage quota "
+        f"(default {values.format_duration_ms(d.cleanup_interval_ms)})",
+    )
+    add(
+        "--retention",
+        metavar="DURATION",
+        type=values.duration(positive=False),
+        help=f"how long completed games are kept before they are deleted "
+        f"(default {values.format_duration_ms(d.retention_ms)})",
+    )
+    add(
+        "--abandon-after",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"a game with no player action for this long is completed "
+        f"(default {values.format_duration_ms(d.abandon_after_ms)})",
+    )
+    add(
+        "--max-games",
+        metavar="N",
+        type=values.integer(1),
+        help="most games stored; beyond it the oldest completed games are deleted, never one in "
+        "play (default: no limit)",
+    )
+    add(
+        "--max-storage-bytes",
+        metavar="BYTES",
+        type=values.integer(1),
+        help="most bytes of stored events and snapshots; beyond it the oldest completed games are "
+        "deleted, never one in play (default: no limit)",
+    )
+    add(
+        "--ping-interval",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"how often the server pings each WebSocket client "
+        f"(default {values.format_duration_ms(d.ping_interval_ms)})",
+    )
+    add(
+        "--idle-timeout",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"a WebSocket client silent this long is disconnected; it resumes from its last "
+        f"seq (default {values.format_duration_ms(d.idle_timeout_ms)}; longer than --ping-interval)",
+    )
+    add(
+        "--session-ttl",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"lifetime of a session token (a player's bearer token); a connected client is "
+        f"sent fresh ones, and a reconnect elsewhere ends the older ones "
+        f"(default {values.format_duration_ms(d.session_ttl_ms)})",
+    )
+    _add_limits(parser)
+    add(
+        "--web-dir",
+        metavar="DIR",
+        help=f"the browser bundle's folder (client_sdk/web: the demo pages, Pyodide, the SDK "
+        f"wheels built by `nox -s bundle`) served at /, /play/ID, /static/, /pyodide/ and /sdk/ "
+        f"(env {ENV_WEB_DIR}; default: client_sdk/web of this checkout)",
+    )
+    add("--log-level", choices=LOG_LEVELS, help="log level (default info)")
+    return parser
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    """The options of the README's "Limits and abuse"."""
+    d = _DEFAULTS
+    group = parser.add_argument_group(
+        "limits", "bounds that keep anonymous clients from hurting the server (see the README)"
+    )
+    add = group.add_argument
+    add(
+        "--min-action-timeout",
+        metavar="DURATION",
+        type=values.duration(positive=False),
+        help=f"the shortest actionTimeoutMs a new table may ask for "
+        f"(default {values.format_duration_ms(d.min_action_timeout_ms)})",
+    )
+    add(
+        "--min-next-hand-delay",
+        metavar="DURATION",
+        type=values.duration(positive=False),
+        help=f"the shortest nextHandDelayMs a new table may ask for "
+        f"(default {values.format_duration_ms(d.min_next_hand_delay_ms)})",
+    )
+    add(
+        "--max-starting-stack",
+        metavar="CHIPS",
+        type=values.integer(1, 1_000_000_000),
+        help=f"the largest startingStack a new table may ask for (default {d.max_starting_stack})",
+    )
+    add(
+        "--unattended-after",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"a table where no seated player has acted or been connected for this long deals "
+        f"no new hand until one is back "
+        f"(default {values.format_duration_ms(d.unattended_after_ms)})",
+    )
+    add(
+        "--max-events-per-game",
+        metavar="N",
+        type=values.integer(1),
+        help=f"a game is completed once it has this many events (default {d.max_events_per_game})",
+    )
+    add(
+        "--max-connections",
+        metavar="N",
+        type=values.integer(1),
+        help=f"most connections open at once; more are refused at once with 503 (default "
+        f"{d.max_connections}, lowered to what the open-file limit allows)",
+    )
+    add(
+        "--header-timeout",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"a request's headers must arrive within this (default "
+        f"{values.format_duration_ms(d.header_timeout_ms)})",
+    )
+    add(
+        "--body-timeout",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"a request's body must arrive within this once its headers have (default "
+        f"{values.format_duration_ms(d.body_timeout_ms)})",
+    )
+    add(
+        "--keep-alive-timeout",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help=f"an idle keep-alive connection is closed after this (default "
+        f"{values.format_duration_ms(d.keep_alive_timeout_ms)})",
+    )
+    for flag, field, what in RATE_OPTIONS:
+        add(
+            flag,
+            metavar="RATE",
+            type=values.rate,
+            # Absent unless given: `off` parses to None, which must not read as "not given".
+            default=argparse.SUPPRESS,
+            help=f"{what} (default {values.format_rate(getattr(d, field))}; e.g. 30/m, 5/s; off: none)",
+        )
+    add(
+        "--trusted-proxy",
+        metavar="ADDRESS",
+        type=values.proxy,
+        action="append",
+        help=f"a proxy (address or network) whose X-Forwarded-For names the client, for rate "
+        f"limits and /metrics; repeatable (env {ENV_TRUSTED_PROXIES}; default: none, the "
+        f"connection's own address counts)",
+    )
+    add(
+        "--retire-stored-key",
+        action="store_true",
+        help=f"with {ENV_SECRET_KEYS} set, the signing key the server once generated and "
+        "stored in the database stops verifying at once (default: after the longest token "
+        "lifetime)",
+    )
+
+
+# (flag, ServerSettings field, what it limits): 429 `rate_limited` with Retry-After beyond it.
+RATE_OPTIONS = (
+    ("--rate-create", "rate_create", "games created per client address"),
+    ("--rate-join", "rate_join", "joins per client address"),
+    ("--rate-token", "rate_token", "connection tokens fetched per player"),
+    ("--rate-force-persist", "rate_force_persist", "persists with forceOverwrite per caller"),
+    (
+        "--rate-connect",
+        "rate_connect",
+        "resumes per player (WebSocket hello, POST reconnect), counted when they win the seat",
+    ),
+    (
+        "--rate-connect-address",
+        "rate_connect_address",
+        "WebSocket connections and POST reconnects per address",
+    ),
+)
+
+
+def build_migrate_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} migrate",
+        description="Run the database migrations alone (the server runs them at start unless "
+        "--no-migrate), print the revision and exit.",
+    )
+    _add_database_url(parser)
+    return parser

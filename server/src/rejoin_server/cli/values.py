@@ -1,0 +1,105 @@
+"""The option values of `rejoin-server`: argparse `type=` functions that check one value each
+(and the environment variables read as their flag), and the inverse formatting for help texts.
+
+A bad value raises `argparse.ArgumentTypeError`, which argparse turns into a usage error naming
+the option (exit 2); `args` does the same for environment variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from rejoin_server.invocation import mask_url
+from rejoin_server.settings import Rate, parse_duration_ms, parse_rate
+
+_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def format_duration_ms(ms: int) -> str:
+    """The inverse of `parse_duration_ms` for help texts: 1800000 → "30m"."""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms and ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def format_rate(rate: Rate | None) -> str:
+    return "off" if rate is None else str(rate)
+
+
+def duration(*, positive: bool) -> Callable[[str], int]:
+    """A duration (500ms, 15s, 30m, 12h, 7d; a bare number is seconds) in ms."""
+
+    def parse(text: str) -> int:
+        try:
+            ms = parse_duration_ms(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if positive and ms <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
+        return ms
+
+    return parse
+
+
+def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """A whole number (`_` allowed as a separator) from `minimum` to `maximum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range: use {bound}")
+        return value
+
+    return parse
+
+
+def rate(text: str) -> Rate | None:
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def proxy(text: str) -> str:
+    """An address or a network (`10.0.0.5`, `10.0.0.0/8`, `::1`), as uvicorn's
+    forwarded_allow_ips takes them."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+        ) from None
+    return text.strip()
+
+
+def database_url(text: str) -> str:
+    """Only the scheme is checked here (without SQLAlchemy, which `--help` must not import);
+    whether the database opens is found out at start."""
+    scheme, sep, _ = text.partition("://")
+    if not sep or scheme.partition("+")[0].lower() not in _SCHEMES:
+        raise argparse.ArgumentTypeError(
+            f"{mask_url(text)!r} is not a database URL rejoin can use: write "
+            "sqlite:///path/to/file.db or postgresql://user@host:5432/db"
+        )
+    return text
+
+
+def admin_token(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the admin token must not be empty")
+    return text
+
+
+def durability(text: str) -> str:
+    """`REJOIN_DURABILITY` (the flag itself is checked by argparse's `choices`)."""
+    if text not in ("strict", "relaxed"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not strict or relaxed")
+    return text
