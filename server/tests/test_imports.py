@@ -242,3 +242,47 @@ def test_no_module_is_long_without_a_reason() -> None:
         f"over {MAX_LINES} lines: split these, or say why in the module docstring with "
         f"{LONG_MARKER!r}: " + ", ".join(long)
     )
+
+
+# The layers (docs/architecture.md, "Map of the code"): importer prefix → prefixes it must never
+# import. The store is below the host and the API; the host is below the API; a game knows only
+# the game seam; the server and the SDK share nothing but the protocol, which imports neither.
+FORBIDDEN_LAYERS: dict[str, tuple[str, ...]] = {
+    "rejoin_server.store": ("rejoin_server.api", "rejoin_server.host", "rejoin_server.tokens"),
+    "rejoin_server.host": ("rejoin_server.api", "rejoin_server.app", "rejoin_server.serve"),
+    "rejoin_server.games": (
+        "rejoin_server.api",
+        "rejoin_server.host",
+        "rejoin_server.store",
+        "rejoin_server.tokens",
+    ),
+    "rejoin_server": ("rejoin.",),
+    "rejoin.": ("rejoin_server",),
+    "rejoin_protocol": ("rejoin_server", "rejoin."),
+}
+
+
+def _under(name: str, prefix: str) -> bool:
+    """Whether module `name` is `prefix` or inside it (`rejoin.` means the SDK package)."""
+    if prefix.endswith("."):
+        return name == prefix[:-1] or name.startswith(prefix)
+    return name == prefix or name.startswith(f"{prefix}.")
+
+
+def test_the_layers_import_one_way() -> None:
+    crossings = sorted(
+        f"{importer} → {imported} (line {line})"
+        for importer, edges in _graph().items()
+        for imported, line in edges.items()
+        for layer, forbidden in FORBIDDEN_LAYERS.items()
+        if _under(importer, layer) and any(_under(imported, f) for f in forbidden)
+    )
+    assert not crossings, "imports against the layering: " + ", ".join(crossings)
+
+
+def test_the_layer_check_sees_a_crossing() -> None:
+    """The check above is not vacuous: the prefixes match real modules on both sides."""
+    assert any(_under(name, "rejoin_server.store") for name in MODULES)
+    assert any(_under(name, "rejoin.") for name in MODULES)
+    assert not _under("rejoin_server.store", "rejoin.")
+    assert _under("rejoin.client", "rejoin.")
