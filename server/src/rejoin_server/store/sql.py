@@ -8,9 +8,9 @@ and `store.removal` (deletes and eviction), each taking the `store.connection.Da
 thread's connection; their SQL text is `store.statements` (and `store.postgres` for what only
 PostgreSQL runs), built from the tables declared in `store.schema`.
 
-The store imports no SQLAlchemy, SQLModel or pydantic, nor `store.tables`, which needs them,
-because start-up time is restart time: after a kill -9 every player waits for the relaunched
-server, and those imports cost more than the rest of the store together. Measured on the 2-core VM
+The store imports neither SQLAlchemy nor `store.tables`, which needs it, because start-up time is
+restart time: after a kill -9 every player waits for the relaunched server, and those imports cost
+more than the rest of the store together. Measured on the 2-core VM
 (medians of 5 runs, old and new interleaved): `import rejoin_server.store.sql` took 424 ms with
 them and takes 73 ms without; `import rejoin_server.app`, 1,097 ms and 375 ms. `store.tables`
 builds the SQLAlchemy tables for the migrations from the same `store.schema`; the tests check the
