@@ -8,9 +8,10 @@ asyncio loop, lifespan on; for WebSockets the same library, no protocol-level pi
 compression). It is what any Starlette
 app on this machine pays per request and per launch, so our figures are read as multiples of it.
 
-`--server-imports` imports the server's modules (`rejoin_server.app`: Starlette, SQLAlchemy,
-SQLModel, psycopg, pokerkit, prometheus_client …) before serving and does nothing with them: the
-launch-to-answer floor of any process that needs those libraries.
+`--server-imports` imports what the server loads before it serves (`rejoin_server.app` and the
+libraries it imports: Starlette, orjson, itsdangerous, prometheus_client …; not pokerkit, which the
+server loads in a warm-up thread once it serves) and does nothing with it: the launch-to-answer
+floor of any process that needs those libraries.
 
 This file runs as a script in its own process and imports nothing of `bench`, so that its start-up
 time is only what it says.
