@@ -20,8 +20,8 @@ from bench import ours
 from bench import server_bench as sb
 from bench.databases import Databases
 from bench.server_procs import (
-    Proc,
     ServerDatabases,
+    discard,
     floor_proc,
     running,
     server_databases,
@@ -30,6 +30,7 @@ from bench.server_procs import (
 from bench.stats import Summary, fmt_ms, fmt_ratio, ratio
 from rejoin_server.games.base import GameEngine
 from rejoin_server.games.poker import PokerEngine
+from rejoin_testkit.processes import ServerProcess
 
 SQLITE = "SQLite"
 POSTGRES = "PostgreSQL"
@@ -141,7 +142,7 @@ class ServerSuite:
 
     # --- the benchmarks ---------------------------------------------------------------------------
 
-    def reconnect(self, db: str, floor: Proc) -> None:
+    def reconnect(self, db: str, floor: ServerProcess) -> None:
         plan = self.plan
         url = self.dbs.url(db == POSTGRES, "reconnect")
         with running(server_proc(url, f"reconnect-{db}")) as server:
@@ -212,7 +213,7 @@ class ServerSuite:
             f"{db} restore (the load alone)", "rejoin_restore_seconds", http, sequential=True
         )
 
-    def actions(self, db: str, floor: Proc) -> None:
+    def actions(self, db: str, floor: ServerProcess) -> None:
         plan = self.plan
         postgres = db == POSTGRES
         with running(server_proc(self.dbs.url(postgres, "action"), f"action-{db}")) as server:
@@ -286,11 +287,11 @@ class ServerSuite:
         url = self.dbs.url(db == POSTGRES, "kill")
         server = server_proc(url, f"kill-{db}")
         try:
-            server.start()
+            server.start_ready()
             tables = sb.seat_players(server, plan.kill_tables, plan.kill_seats)
             storms = sb.kill_storms(server, tables, plan.kill_repeats, plan.settle_s)
         finally:
-            server.stop()
+            discard(server)
         players = len(storms[0].answers)
         first = Summary.of([s.first_s for s in storms])
         everyone = Summary.of([s.all_s for s in storms])
@@ -356,10 +357,10 @@ class ServerSuite:
     def launch_floor(self, name: str, clients: int, *, server_imports: bool) -> LaunchFloor:
         proc = floor_proc(name, server_imports=server_imports)
         try:
-            proc.start()
+            proc.start_ready()
             storms = sb.floor_storms(proc, clients, self.plan.kill_repeats, self.plan.settle_s)
         finally:
-            proc.stop()
+            discard(proc)
         return LaunchFloor(
             Summary.of([s.accept_s for s in storms]),
             Summary.of([s.first_s for s in storms]),

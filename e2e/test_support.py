@@ -14,13 +14,14 @@ import httpx
 import psycopg
 import pytest
 
-from e2e.support.api import parse_utc
-from e2e.support.databases import Rows, postgres_database
+from e2e.support.databases import Rows
 from e2e.support.pgcluster import ThrowawayPostgres
 from e2e.support.poker import cards_in
-from e2e.support.polling import WaitTimeout, wait_for
-from e2e.support.procs import ServerProcess
 from e2e.support.rawhttp import read_answer, until_closed
+from rejoin_testkit.api import parse_utc
+from rejoin_testkit.fixtures import postgres_database
+from rejoin_testkit.polling import WaitTimeout, wait_for
+from rejoin_testkit.processes import ServerProcess
 
 ROOT = Path(__file__).parent.parent
 FAKE = [sys.executable, "-m", "e2e.support.fake_server"]
@@ -65,7 +66,7 @@ def test_server_process_kill9_restart_terminate(tmp_path: Path) -> None:
         assert 0.3 <= took < 10
         assert server.terminate() == 0
         assert "SIGTERM, bye" in server.log()
-        assert server.log().count("=== e2e: start #") == 2
+        assert server.log().count("=== testkit: start #") == 2
     finally:
         server.cleanup()
 

@@ -19,20 +19,19 @@ from rejoin import FileTokenStore, GameClient, MemoryTokenStore, SessionFailedEr
 from rejoin_protocol.messages import ActionType
 from rejoin_protocol.session import SessionConfig
 from rejoin_protocol.session_outputs import StatusChanged
-
-from .conftest import RealServer
+from rejoin_testkit.processes import ServerProcess
 
 WAIT_S = 30.0  # an upper bound for hangs, never a measure of anything
 
 
-def post(server: RealServer, path: str, body: dict[str, Any], bearer: str | None = None) -> Any:
+def post(server: ServerProcess, path: str, body: dict[str, Any], bearer: str | None = None) -> Any:
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
     reply = httpx.post(f"{server.url}{path}", json=body, headers=headers, timeout=10)
     assert reply.is_success, reply.text
     return reply.json()
 
 
-def server_events(server: RealServer, client: GameClient) -> list[dict[str, Any]]:
+def server_events(server: ServerProcess, client: GameClient) -> list[dict[str, Any]]:
     reply = httpx.get(
         f"{server.url}/api/game/{client.game_id}/events",
         params={"after": 0},
@@ -69,7 +68,7 @@ async def caught_up(arrived: asyncio.Condition, events: list[Any], count: int) -
 
 
 async def test_clients_resume_after_kill9_with_every_event_once(
-    server: RealServer, tmp_path: Path
+    server: ServerProcess, tmp_path: Path
 ) -> None:
     game = post(
         server, "/api/games", {"seats": 2, "actionTimeoutMs": 600_000, "autoNextHand": False}
@@ -160,7 +159,7 @@ async def test_clients_resume_after_kill9_with_every_event_once(
 
 
 async def test_a_spent_token_fails_connect_and_act_with_the_servers_code(
-    server: RealServer,
+    server: ServerProcess,
 ) -> None:
     game_id = post(server, "/api/games", {"seats": 2})["gameId"]
     store = MemoryTokenStore()

@@ -18,10 +18,9 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from e2e.browser.conftest import ContextFactory
-from e2e.support.api import Api
 from e2e.support.bot_thread import BotsInThread
 from e2e.support.browser import screenshot
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
     Seat,
     assert_exactly_once,
@@ -37,6 +36,8 @@ from e2e.support.table_page import (
     status,
     wait_connected,
 )
+from rejoin_testkit.api import Api
+from rejoin_testkit.processes import ServerProcess
 
 RESUME_LIMIT_S = 2.0  # the bound; the goal is 1 s
 SLOW_CLOCK_MS = 600_000  # no action clock fires while the test looks at the table

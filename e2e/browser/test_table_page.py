@@ -15,10 +15,9 @@ from typing import Any
 from playwright.sync_api import Page, WebSocket
 
 from e2e.browser.conftest import ContextFactory
-from e2e.support.api import Api, JsonObject
 from e2e.support.browser import TrackedContext
-from e2e.support.poker import Player, Table, own_cards, play_to_completion
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import own_cards
+from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
     BOOT_TIMEOUT_S,
     SEAT_KEY,
@@ -32,6 +31,9 @@ from e2e.support.table_page import (
     status,
     wait_connected,
 )
+from rejoin_testkit.api import Api, JsonObject
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table, play_to_completion
 
 SLOW_CLOCK_MS = 600_000  # no action clock fires while a test looks at the table
 BOOT_MS = BOOT_TIMEOUT_S * 1000

@@ -7,17 +7,13 @@ import time
 
 import pytest
 
-from e2e.support.api import Api, JsonObject, parse_utc
 from e2e.support.databases import Rows
-from e2e.support.poker import (
-    Table,
-    cards_in,
-    own_cards,
-    play_to_completion,
-    without_presence,
-)
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import cards_in, own_cards, without_presence
+from e2e.support.spawn import Spawn
+from rejoin_testkit.api import Api, JsonObject, parse_utc
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table, play_to_completion
 
 TABLE = {"seats": 4, "actionTimeoutMs": 600_000, "autoNextHand": False}
 

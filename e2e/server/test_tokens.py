@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from e2e.support.api import Api, Reply, parse_utc
-from e2e.support.poker import Table
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
+from rejoin_testkit.api import Api, Reply, parse_utc
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 RACERS = 20
 TABLE = {"seats": 4, "actionTimeoutMs": 600_000, "autoNextHand": False}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 import sqlite3
@@ -34,17 +33,7 @@ from rejoin_server.filelimit import OpenFileLimit
 from rejoin_server.logrepeats import RepeatFilter
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.migrate import HEAD_REVISION
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def clean_env() -> dict[str, str]:
-    """The test process's environment without any REJOIN_* setting that would leak in."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("REJOIN_")}
+from rejoin_testkit.processes import clean_env, free_port
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -108,7 +97,7 @@ def test_a_sqlite_file_that_cannot_be_opened_is_one_line_and_exit_2(
 
 @pytest.mark.parametrize("command", [["migrate"], []])
 def test_an_unreachable_postgres_is_one_line_and_exit_2(command: list[str], tmp_path: Path) -> None:
-    url = f"postgresql://rejoin:hunter2@127.0.0.1:{closed_port()}/games"
+    url = f"postgresql://rejoin:hunter2@127.0.0.1:{free_port()}/games"
     done = run_cli(*command, "--database-url", url, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(
@@ -217,7 +206,7 @@ def test_serve_migrates_prints_where_and_the_generated_token_then_runs(
 def test_serve_does_not_print_a_token_it_was_given(
     fake: FakeApp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"postgresql://u:hunter2@127.0.0.1:{closed_port()}/db"
+    url = f"postgresql://u:hunter2@127.0.0.1:{free_port()}/db"
     sqlite_url = f"sqlite:///{tmp_path / 'rejoin.db'}"
     lines = _serve(
         ["--port", "0", "--database-url", sqlite_url],
@@ -244,7 +233,7 @@ def test_serve_on_a_port_in_use_is_a_startup_error(fake: FakeApp, tmp_path: Path
 
 
 def test_a_database_error_releases_the_port(fake: FakeApp, tmp_path: Path) -> None:
-    port = closed_port()
+    port = free_port()
     invocation = parse_args(
         ["--port", str(port), "--database-url", f"sqlite:///{tmp_path / 'no' / 'dir.db'}"], {}
     )
