@@ -1,5 +1,6 @@
-"""Closing a client ends everything waiting on it, with a typed error (found in review:
-`connect()` waited for ever when closed before its first welcome)."""
+"""Closing a client ends everything waiting on it, with a typed error (`connect()` too, when
+closed before its first welcome: it would otherwise wait for ever); a token store that fails does
+not stop the game."""
 
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ class FlakyStore(MemoryTokenStore):
 
 
 async def test_a_failing_store_does_not_stop_the_game(server: ServerProcess) -> None:
-    """Found in review: a store that raised inside the client's pump killed its timer (a hang)
-    or was taken for a lost connection (endless reconnects)."""
+    """A store that raises inside the client's pump must neither kill its timer (a hang) nor be
+    taken for a lost connection (endless reconnects)."""
     game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
     store = FlakyStore()
     alice, bob = GameClient(server.url, game_id, store=store), GameClient(server.url, game_id)

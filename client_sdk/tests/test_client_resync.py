@@ -38,8 +38,9 @@ async def test_a_resync_is_an_item_of_the_event_stream(server: ServerProcess) ->
 async def test_a_client_resumes_from_what_its_application_took_not_from_what_was_queued(
     server: ServerProcess,
 ) -> None:
-    """Found in review: the saved last seq counted events once queued, so a client that ended
-    with events still queued lost them for good on its next run."""
+    """The saved last seq counts events once the application took them, not once queued: a
+    client that ended with events still queued would otherwise lose them for good on its next
+    run."""
     game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
     store = MemoryTokenStore()
     alice, bob = GameClient(server.url, game_id, store=store), GameClient(server.url, game_id)
