@@ -54,6 +54,22 @@ def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
     return env
 
 
+def run_server_command(
+    *args: str, cwd: Path, python_options: Sequence[str] = (), timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python [python_options] -m rejoin_server ARGS` in `cwd`, run to its end with a clean
+    environment (`clean_env`); its stdout and stderr as text."""
+    return subprocess.run(  # noqa: S603 - argv is built here, not from input
+        [sys.executable, *python_options, "-m", "rejoin_server", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 class ServerProcess:
     """One server as a child process; start, kill -9, terminate and restart it at will."""
 
