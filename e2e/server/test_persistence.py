@@ -242,8 +242,8 @@ def test_an_abandoned_game_is_completed_then_deleted_after_retention(
     try:
         table = started_table(api, players=2, actions=0)
         alice = table.players[0]
-        wait_for(
-            lambda: alice.view()["status"] == "completed",
+        table.wait_for_status(
+            "completed",
             timeout=15,
             what="the cleanup job to complete the idle game",
             detail=server.log_tail,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api import Api, JsonObject, Reply, new_action_id, parse_utc
+from .polling import wait_for
 
 MAX_ACTIONS = 400
 
@@ -145,6 +146,18 @@ class Table:
         view = self.players[0].view()
         self.seq = self.players[0].last_seq
         return view
+
+    def wait_for_status(
+        self, status: str, *, timeout: float, what: str, detail: Callable[[], str] | None = None
+    ) -> JsonObject:
+        """Poll the view until the game's `status` is `status` (e.g. a cleanup job completing it);
+        that view. `what` and `detail` as for `wait_for`."""
+
+        def reached() -> JsonObject | None:
+            view = self.view()
+            return view if view["status"] == status else None
+
+        return wait_for(reached, timeout=timeout, what=what, detail=detail)
 
     def to_act(self) -> Player | None:
         seat = self.view()["toAct"]
