@@ -164,15 +164,19 @@ class ServerProcess:
             )
         self.started_at = time.perf_counter()
         if self.stamp_stdout:
-            self._reader = threading.Thread(target=self._stamp, args=(self._proc,), daemon=True)
+            self._reader = threading.Thread(
+                target=self._stamp, args=(self._proc, self.lines), daemon=True
+            )
             self._reader.start()
         return self
 
-    def _stamp(self, proc: subprocess.Popen[bytes]) -> None:
-        """In a thread: every stdout line with the perf_counter it was read at."""
+    @staticmethod
+    def _stamp(proc: subprocess.Popen[bytes], lines: list[tuple[float, str]]) -> None:
+        """In a thread: every stdout line of one start with the perf_counter it was read at (into
+        that start's list, so a late line of a killed process never lands in the next one's)."""
         assert proc.stdout is not None
         for raw in proc.stdout:
-            self.lines.append((time.perf_counter(), raw.decode(errors="replace").rstrip()))
+            lines.append((time.perf_counter(), raw.decode(errors="replace").rstrip()))
 
     def line_at(self, text: str) -> float | None:
         """When the first stdout line containing `text` was read (`stamp_stdout` only), if it was."""
