@@ -62,17 +62,24 @@ def joined(game_id: str, reply: httpx.Response) -> Player:
     return Player(game_id, data["playerId"], data["seat"], data["sessionToken"], token)
 
 
-class Api:
-    """A running app (lifespan entered) and shortcuts for its endpoints."""
+class _Served:
+    """An app whose lifespan is entered, and its services (the sync and the async driver)."""
 
-    def __init__(self, client: TestClient, app: Starlette) -> None:
-        self.client = client
+    def __init__(self, app: Starlette) -> None:
         self.app = app
 
     @property
     def services(self) -> Services:
         found: Services = self.app.state.services
         return found
+
+
+class Api(_Served):
+    """A running app (lifespan entered) and shortcuts for its endpoints."""
+
+    def __init__(self, client: TestClient, app: Starlette) -> None:
+        super().__init__(app)
+        self.client = client
 
     def run(self, func: Any, *args: Any) -> Any:
         """Call `func(*args)` (sync or async) on the app's event loop."""
@@ -231,18 +238,13 @@ async def read_stream(
     return await _drive(app, _get_scope(route, query.encode(), encoded), until, timeout_s, False)
 
 
-class AsyncApi:
+class AsyncApi(_Served):
     """The app with its lifespan entered, driven by an `httpx.AsyncClient` on the test's own loop:
     requests can be started as tasks and held open (e.g. behind a commit the store holds)."""
 
     def __init__(self, client: httpx.AsyncClient, app: Starlette) -> None:
+        super().__init__(app)
         self.client = client
-        self.app = app
-
-    @property
-    def services(self) -> Services:
-        found: Services = self.app.state.services
-        return found
 
     async def create(self, **settings: Any) -> str:
         return str(answer(await self.client.post("/api/games", json=settings), 201)["gameId"])
