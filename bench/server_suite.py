@@ -14,11 +14,11 @@ import statistics
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.table import Table
 
 from bench import ours
 from bench import server_bench as sb
 from bench.databases import Databases
+from bench.report import Target, columns_table, target_cell
 from bench.server_procs import (
     ServerDatabases,
     discard,
@@ -80,12 +80,6 @@ QUICK_PLAN = ServerPlan(
     kill_repeats=5,
     settle_s=0.2,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    text: str
-    met: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,22 +447,23 @@ def render_rows(
     footer: str,
 ) -> None:
     """The closing table of a server-side suite (this one and the WebSocket one), its notes."""
-    table = Table(title=title)
-    for header, justify in (
-        ("benchmark", "left"),
-        ("db", "left"),
-        ("n", "right"),
-        ("p50", "right"),
-        ("p99", "right"),
-        ("/s", "right"),
-        ("compared with", "left"),
-        ("its p50", "right"),
-        ("its p99", "right"),
-        ("p50 ratio", "right"),
-        ("p99 ratio", "right"),
-        ("target", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    table = columns_table(
+        title,
+        (
+            ("benchmark", "left"),
+            ("db", "left"),
+            ("n", "right"),
+            ("p50", "right"),
+            ("p99", "right"),
+            ("/s", "right"),
+            ("compared with", "left"),
+            ("its p50", "right"),
+            ("its p99", "right"),
+            ("p50 ratio", "right"),
+            ("p99 ratio", "right"),
+            ("target", "left"),
+        ),
+    )
     for row in rows:
         mine, theirs = row.ours, row.theirs
         cells = [
@@ -489,12 +484,7 @@ def render_rows(
             ]
         else:
             cells += [""] * 5
-        if row.target is not None:
-            mark = "[green]met[/]" if row.target.met else "[red]MISSED[/]"
-            cells.append(f"{row.target.text} {mark}")
-        else:
-            cells.append("")
-        table.add_row(*cells)
+        table.add_row(*cells, target_cell(row.target))
     console.print(table)
     console.print(notes_heading, style="bold")
     for note in notes:

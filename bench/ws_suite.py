@@ -35,6 +35,7 @@ from rich.console import Console
 from bench import server_bench as sb
 from bench import ws_peer
 from bench.databases import Databases
+from bench.report import Target
 from bench.server_games import TABLE_SETTINGS, expect, seat_table
 from bench.server_procs import (
     ServerDatabases,
@@ -44,7 +45,7 @@ from bench.server_procs import (
     server_databases,
     server_proc,
 )
-from bench.server_suite import ServerRow, Target, print_row, render_rows
+from bench.server_suite import ServerRow, print_row, render_rows
 from bench.stats import Summary, fmt_ms, percentile
 from bench.ws_clients import Client, Seat, Tally, echo_round_trips, fanout_process, open_all
 from bench.ws_storm import (
