@@ -24,7 +24,11 @@ nox.options.sessions = ["tests", "e2e", "lint"]
 nox.options.reuse_venv = "yes"
 
 ROOT = Path(__file__).parent
-PACKAGES = ["-e", "packages/protocol", "-e", "server", "-e", "client_sdk"]
+# packages/testkit (rejoin-testkit) is development only: the scaffolding of the tests and benchmarks,
+# installed in every session beside the three distributions and never published.
+PACKAGES = [
+    "-e", "packages/protocol", "-e", "server", "-e", "client_sdk", "-e", "packages/testkit",
+]  # fmt: skip
 REPORTS = ROOT / ".reports"
 WEB = ROOT / "client_sdk" / "web"
 PROTOCOL_PYODIDE = ROOT / "packages" / "protocol" / "pyodide"
@@ -131,6 +135,7 @@ def lint(session: nox.Session) -> None:
     session.run(
         "mypy",
         "packages/protocol/src",
+        "packages/testkit/src",
         "server/src",
         "client_sdk/src",
         "client_sdk/tests",

@@ -47,11 +47,12 @@ from playwright.sync_api import (
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from rich.console import Console
 
-from bench.server_suite import ServerRow, Target, print_row, render_rows
+from bench.report import Target
+from bench.server_suite import ServerRow, print_row, render_rows
 from bench.stats import Summary, fmt_ms
 from e2e.support.chromium import launch
-from e2e.support.procs import ServerProcess
 from e2e.support.table_page import saved_seat, wait_connected
+from rejoin_testkit.processes import ServerProcess
 
 SQLITE = "SQLite"
 NO_DB = "—"

@@ -1,23 +1,22 @@
 """The databases of one run: a fresh PostgreSQL database and a temporary folder for SQLite files.
 
 The PostgreSQL server comes from REJOIN_BENCH_POSTGRES_URL (default the test URL). The run creates
-`rejoin_bench_<random>` there and drops it at the end, also when a benchmark fails or is
-interrupted. Each benchmark gets its own SQLite file in the temporary folder.
+`rejoin_bench_<random>` there (`rejoin_testkit.postgres`) and drops it at the end, also when a
+benchmark fails or is interrupted. Each benchmark gets its own SQLite file in the temporary folder.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
 from sqlalchemy.engine import URL, make_url
+
+from rejoin_testkit.postgres import throwaway_database
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -50,15 +49,8 @@ def bench_databases() -> Iterator[Databases]:
             "postgres://", "postgresql://", 1
         )
     )
-    name = f"rejoin_bench_{secrets.token_hex(4)}"
-    admin = _libpq(server)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        with tempfile.TemporaryDirectory(prefix="rejoin_bench_") as folder:
-            yield Databases(_libpq(server.set(database=name)), Path(folder))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with (
+        throwaway_database(_libpq(server), prefix="rejoin_bench") as url,
+        tempfile.TemporaryDirectory(prefix="rejoin_bench_") as folder,
+    ):
+        yield Databases(url, Path(folder))

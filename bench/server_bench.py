@@ -37,21 +37,21 @@ from bench.play import settings as bot_settings
 from bench.server_games import (
     JSON_HEADERS,
     TABLE_SETTINGS,
-    Player,
-    Table,
     admin_headers,
     choose,
     expect,
     mid_hand,
     play_http,
+    reconnect_body,
 )
-from bench.server_procs import Proc
 from rejoin_server.games.base import Act, GameEngine, Join, Start
 from rejoin_server.host.host import BOUNDARY_KINDS, GameHost
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import Durability, ServerSettings
 from rejoin_server.store.restore import restore_game, take_snapshot
 from rejoin_server.store.sql import SqlGameStore
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table
 
 RETRY_S = 0.01  # how often a client dials a server that is not up yet
 PROBE_S = 0.002  # how often the port probe dials
@@ -151,12 +151,12 @@ class Storm:
 # --- the floor ----------------------------------------------------------------------------------
 
 
-def floor_sequential(proc: Proc, requests: int) -> Timed:
+def floor_sequential(proc: ServerProcess, requests: int) -> Timed:
     """Sequential `POST /echo` round trips, keep-alive, one untimed request first."""
     body = orjson.dumps({"actionId": uuid.uuid4().hex, "type": "check", "atSeq": 42})
     headers = {**JSON_HEADERS, "authorization": f"Bearer {'x' * 150}"}
     samples: list[float] = []
-    with httpx.Client(base_url=proc.base_url, timeout=30.0) as client:
+    with httpx.Client(base_url=proc.url, timeout=30.0) as client:
         expect(client.post("/echo", content=body, headers=headers))
         for _ in range(requests):
             began = time.perf_counter()
@@ -192,21 +192,21 @@ async def _burst(
     return Timed(samples, wall)
 
 
-def floor_burst(proc: Proc, clients: int, rounds: int) -> Timed:
+def floor_burst(proc: ServerProcess, clients: int, rounds: int) -> Timed:
     body = orjson.dumps({"actionId": uuid.uuid4().hex, "type": "check", "atSeq": 42})
     headers = {**JSON_HEADERS, "authorization": f"Bearer {'x' * 150}"}
 
     async def send(client: httpx.AsyncClient, index: int) -> None:
         expect(await client.post("/echo", content=body, headers=headers))
 
-    return asyncio.run(_burst(proc.base_url, clients, rounds, send))
+    return asyncio.run(_burst(proc.url, clients, rounds, send))
 
 
 # --- 1. reconnect -------------------------------------------------------------------------------
 
 
-def seat_players(proc: Proc, tables: int, per_table: int) -> list[Table]:
-    with httpx.Client(base_url=proc.base_url, timeout=30.0) as client:
+def seat_players(proc: ServerProcess, tables: int, per_table: int) -> list[Table]:
+    with httpx.Client(base_url=proc.url, timeout=30.0) as client:
         return mid_hand(client, per_table, tables)
 
 
@@ -215,43 +215,43 @@ def _back(round_: int, player: int) -> int:
     return 2 + (round_ + player) % 4
 
 
-def reconnect_sequential(proc: Proc, tables: list[Table], rounds: int) -> Timed:
+def reconnect_sequential(proc: ServerProcess, tables: list[Table], rounds: int) -> Timed:
     """Every player reconnects in turn, `rounds` times (one untimed round first)."""
     players = [(t, p) for t in tables for p in t.players]
     samples: list[float] = []
-    with httpx.Client(base_url=proc.base_url, timeout=30.0) as client:
+    with httpx.Client(base_url=proc.url, timeout=30.0) as client:
         before = read_histogram(client, "rejoin_reconnect_seconds")
         for round_ in range(rounds + 1):
             for index, (table, player) in enumerate(players):
-                body = player.reconnect_body(table.seq - _back(round_, index))
+                body = reconnect_body(player, table.seq - _back(round_, index))
                 url = f"/api/game/{table.game_id}/reconnect"
                 began = time.perf_counter()
                 response = client.post(url, content=body, headers=JSON_HEADERS)
                 elapsed = time.perf_counter() - began
-                player.take(expect(response))
+                player.adopt(expect(response))
                 if round_:
                     samples.append(elapsed)
         server = read_histogram(client, "rejoin_reconnect_seconds").minus(before)
     return Timed(samples, server=server)
 
 
-def reconnect_burst(proc: Proc, tables: list[Table], rounds: int) -> Timed:
+def reconnect_burst(proc: ServerProcess, tables: list[Table], rounds: int) -> Timed:
     """Every player reconnects at once, `rounds` times."""
     players = [(t, p) for t in tables for p in t.players]
     sent = [0]
 
     async def send(client: httpx.AsyncClient, index: int) -> None:
         table, player = players[index]
-        body = player.reconnect_body(table.seq - _back(sent[0] // len(players), index))
+        body = reconnect_body(player, table.seq - _back(sent[0] // len(players), index))
         sent[0] += 1
         response = await client.post(
             f"/api/game/{table.game_id}/reconnect", content=body, headers=JSON_HEADERS
         )
-        player.take(expect(response))
+        player.adopt(expect(response))
 
-    with httpx.Client(base_url=proc.base_url, timeout=30.0) as client:
+    with httpx.Client(base_url=proc.url, timeout=30.0) as client:
         before = read_histogram(client, "rejoin_reconnect_seconds")
-        timed = asyncio.run(_burst(proc.base_url, len(players), rounds, send))
+        timed = asyncio.run(_burst(proc.url, len(players), rounds, send))
         timed.server = read_histogram(client, "rejoin_reconnect_seconds").minus(before)
     return timed
 
@@ -308,11 +308,11 @@ async def write_games(
         await store.close()
 
 
-def restore_first_touch(proc: Proc, written: Written) -> Timed:
+def restore_first_touch(proc: ServerProcess, written: Written) -> Timed:
     """`GET …/restore` as admin, once per game, none of them in the server's memory; the first
     one is not timed (the endpoint's first use, e.g. SQLAlchemy compiling its query)."""
     samples: list[float] = []
-    with httpx.Client(base_url=proc.base_url, timeout=30.0) as client:
+    with httpx.Client(base_url=proc.url, timeout=30.0) as client:
         health = expect(client.get("/healthz"))
         if health.get("gamesActive"):
             raise RuntimeError(f"the server already holds {health['gamesActive']} games")
@@ -355,9 +355,9 @@ async def restore_in_process(url: str, engine: GameEngine, written: Written) -> 
 # --- 3. per action ------------------------------------------------------------------------------
 
 
-def actions_http(proc: Proc, actions: int) -> Timed:
+def actions_http(proc: ServerProcess, actions: int) -> Timed:
     """One 6-seat table played over HTTP: `actions` timed `POST …/action` (after 10 untimed)."""
-    with httpx.Client(base_url=proc.base_url, timeout=30.0) as client:
+    with httpx.Client(base_url=proc.url, timeout=30.0) as client:
         table = mid_hand(client, 6, 1)[0]
         play_http(client, table, 10)
         before = read_histogram(client, "rejoin_action_seconds")
@@ -484,19 +484,19 @@ async def _until_answered(client: httpx.AsyncClient, attempt: Attempt, retries: 
     raise RuntimeError(f"no answer within {STORM_TIMEOUT_S:g} s")
 
 
-async def storm(proc: Proc, attempts: Sequence[Attempt]) -> Storm:
+async def storm(proc: ServerProcess, attempts: Sequence[Attempt]) -> Storm:
     """SIGKILL `proc`, relaunch it on the same port at once, and send every attempt; all times
     from the kill. One probe dials the port every PROBE_S until it takes a connection; then every
     attempt is sent (retried every RETRY_S on a transport error or a 503). Letting dozens of
     clients dial a closed port every few ms instead would burn the CPU the starting server needs
     (two cores), which hurts the bare app most: uvicorn opens its port only once it is ready."""
     t0 = time.perf_counter()
-    proc.sigkill()
+    proc.kill9()
     dead = time.perf_counter()
-    spawned = proc.launch()
+    spawned = proc.start().started_at
     limits = httpx.Limits(max_connections=len(attempts), max_keepalive_connections=len(attempts))
     retries = [0]
-    async with httpx.AsyncClient(base_url=proc.base_url, timeout=30.0, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=proc.url, timeout=30.0, limits=limits) as client:
         probe = asyncio.create_task(_accepting(proc.port))
 
         async def dial(attempt: Attempt) -> float:
@@ -520,13 +520,13 @@ async def storm(proc: Proc, attempts: Sequence[Attempt]) -> Storm:
 
 def reconnect_attempt(table: Table, player: Player, back: int) -> Attempt:
     async def attempt(client: httpx.AsyncClient) -> bool:
-        body = player.reconnect_body(table.seq - back)
+        body = reconnect_body(player, table.seq - back)
         response = await client.post(
             f"/api/game/{table.game_id}/reconnect", content=body, headers=JSON_HEADERS
         )
         if response.status_code == 503:  # storage not reachable yet: a client retries
             return False
-        player.take(expect(response))
+        player.adopt(expect(response))
         return True
 
     return attempt
@@ -542,7 +542,9 @@ def echo_attempt() -> Attempt:
     return attempt
 
 
-def kill_storms(proc: Proc, tables: list[Table], repeats: int, settle_s: float) -> list[Storm]:
+def kill_storms(
+    proc: ServerProcess, tables: list[Table], repeats: int, settle_s: float
+) -> list[Storm]:
     """`repeats` times: let the server settle, SIGKILL it, relaunch, every player reconnects."""
     storms: list[Storm] = []
     for rep in range(repeats):
@@ -554,7 +556,7 @@ def kill_storms(proc: Proc, tables: list[Table], repeats: int, settle_s: float) 
     return storms
 
 
-def floor_storms(proc: Proc, clients: int, repeats: int, settle_s: float) -> list[Storm]:
+def floor_storms(proc: ServerProcess, clients: int, repeats: int, settle_s: float) -> list[Storm]:
     storms: list[Storm] = []
     for _ in range(repeats):
         time.sleep(settle_s)

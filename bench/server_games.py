@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
 
 from bench.server_procs import ADMIN_TOKEN
+from rejoin_testkit.api import Api
+from rejoin_testkit.tables import Player, Table
 
 JsonObject = dict[str, Any]
 
@@ -34,43 +35,22 @@ TABLE_SETTINGS: JsonObject = {
 JSON_HEADERS = {"content-type": "application/json"}
 
 
-@dataclass(slots=True)
-class Player:
-    game_id: str
-    player_id: str
-    seat: int
-    session: str
-    token: str  # the newest reconnect token: every reconnect returns its successor
-    client_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def auth(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.session}"}
-
-    def reconnect_body(self, last_seq: int) -> bytes:
-        return orjson.dumps(
-            {
-                "gameId": self.game_id,
-                "playerId": self.player_id,
-                "reconnectToken": self.token,
-                "lastSeq": last_seq,
-                "clientId": self.client_id,
-            }
-        )
-
-    def take(self, answer: JsonObject) -> None:
-        """Keep what a reconnect answered: the fresh reconnect token and session token."""
-        self.token = answer["connectionToken"]["token"]
-        self.session = answer["sessionToken"]
+def bearer(player: Player) -> dict[str, str]:
+    return {"authorization": f"Bearer {player.session}"}
 
 
-@dataclass(slots=True)
-class Table:
-    game_id: str
-    players: list[Player]
-    seq: int = 0
-
-    def by_seat(self, seat: int) -> Player:
-        return next(p for p in self.players if p.seat == seat)
+def reconnect_body(player: Player, last_seq: int) -> bytes:
+    """A `POST …/reconnect` body with the player's newest reconnect token (every reconnect returns
+    its successor, which `Player.adopt` keeps)."""
+    return orjson.dumps(
+        {
+            "gameId": player.game_id,
+            "playerId": player.player_id,
+            "reconnectToken": player.token,
+            "lastSeq": last_seq,
+            "clientId": player.client_id,
+        }
+    )
 
 
 def choose(view: Mapping[str, Any]) -> tuple[int, str] | None:
@@ -103,29 +83,22 @@ def admin_headers() -> dict[str, str]:
 # --- over HTTP ----------------------------------------------------------------------------------
 
 
-def seat_table(client: httpx.Client, players: int) -> Table:
-    """A new table with `players` players joined and the first hand dealt."""
-    created = expect(client.post("/api/games", json=TABLE_SETTINGS), 201)
-    game_id = created["gameId"]
-    seated: list[Player] = []
+def seat_table(
+    client: httpx.Client, players: int, settings: JsonObject = TABLE_SETTINGS, *, deal: bool = True
+) -> Table:
+    """A new table with `players` players joined and, with `deal`, the first hand dealt."""
+    table = Table.create(Api(str(client.base_url), client=client), **settings)
     for i in range(players):
-        joined = expect(client.post(f"/api/game/{game_id}/join", json={"name": f"bot {i}"}), 201)
-        seated.append(
-            Player(
-                game_id,
-                joined["playerId"],
-                joined["seat"],
-                joined["sessionToken"],
-                joined["connectionToken"]["token"],
-            )
-        )
-    table = Table(game_id, seated)
-    table.seq = expect(client.post(f"/api/game/{game_id}/start", headers=seated[0].auth()))["seq"]
+        table.join(f"bot {i}")
+    if deal:
+        table.start()
     return table
 
 
 def view_of(client: httpx.Client, table: Table) -> JsonObject:
-    answer = expect(client.get(f"/api/game/{table.game_id}/state", headers=table.players[0].auth()))
+    answer = expect(
+        client.get(f"/api/game/{table.game_id}/state", headers=bearer(table.players[0]))
+    )
     table.seq = answer["seq"]
     state = answer["gameState"]
     assert isinstance(state, dict)
@@ -140,13 +113,13 @@ def play_http(client: httpx.Client, table: Table, actions: int) -> list[float]:
         view = view_of(client, table)
         chosen = choose(view)
         if chosen is None:
-            auth = table.players[0].auth()
+            auth = bearer(table.players[0])
             expect(client.post(f"/api/game/{table.game_id}/start", headers=auth))
             continue
         seat, kind = chosen
         player = table.by_seat(seat)
         body = orjson.dumps({"actionId": uuid.uuid4().hex, "type": kind, "atSeq": table.seq})
-        headers = {**JSON_HEADERS, **player.auth()}
+        headers = {**JSON_HEADERS, **bearer(player)}
         url = f"/api/game/{table.game_id}/action"
         began = time.perf_counter()
         response = client.post(url, content=body, headers=headers)

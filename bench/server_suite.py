@@ -14,14 +14,14 @@ import statistics
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.table import Table
 
 from bench import ours
 from bench import server_bench as sb
 from bench.databases import Databases
+from bench.report import Target, columns_table, target_cell
 from bench.server_procs import (
-    Proc,
     ServerDatabases,
+    discard,
     floor_proc,
     running,
     server_databases,
@@ -30,6 +30,7 @@ from bench.server_procs import (
 from bench.stats import Summary, fmt_ms, fmt_ratio, ratio
 from rejoin_server.games.base import GameEngine
 from rejoin_server.games.poker import PokerEngine
+from rejoin_testkit.processes import ServerProcess
 
 SQLITE = "SQLite"
 POSTGRES = "PostgreSQL"
@@ -79,12 +80,6 @@ QUICK_PLAN = ServerPlan(
     kill_repeats=5,
     settle_s=0.2,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    text: str
-    met: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +136,7 @@ class ServerSuite:
 
     # --- the benchmarks ---------------------------------------------------------------------------
 
-    def reconnect(self, db: str, floor: Proc) -> None:
+    def reconnect(self, db: str, floor: ServerProcess) -> None:
         plan = self.plan
         url = self.dbs.url(db == POSTGRES, "reconnect")
         with running(server_proc(url, f"reconnect-{db}")) as server:
@@ -212,7 +207,7 @@ class ServerSuite:
             f"{db} restore (the load alone)", "rejoin_restore_seconds", http, sequential=True
         )
 
-    def actions(self, db: str, floor: Proc) -> None:
+    def actions(self, db: str, floor: ServerProcess) -> None:
         plan = self.plan
         postgres = db == POSTGRES
         with running(server_proc(self.dbs.url(postgres, "action"), f"action-{db}")) as server:
@@ -286,11 +281,11 @@ class ServerSuite:
         url = self.dbs.url(db == POSTGRES, "kill")
         server = server_proc(url, f"kill-{db}")
         try:
-            server.start()
+            server.start_ready()
             tables = sb.seat_players(server, plan.kill_tables, plan.kill_seats)
             storms = sb.kill_storms(server, tables, plan.kill_repeats, plan.settle_s)
         finally:
-            server.stop()
+            discard(server)
         players = len(storms[0].answers)
         first = Summary.of([s.first_s for s in storms])
         everyone = Summary.of([s.all_s for s in storms])
@@ -356,10 +351,10 @@ class ServerSuite:
     def launch_floor(self, name: str, clients: int, *, server_imports: bool) -> LaunchFloor:
         proc = floor_proc(name, server_imports=server_imports)
         try:
-            proc.start()
+            proc.start_ready()
             storms = sb.floor_storms(proc, clients, self.plan.kill_repeats, self.plan.settle_s)
         finally:
-            proc.stop()
+            discard(proc)
         return LaunchFloor(
             Summary.of([s.accept_s for s in storms]),
             Summary.of([s.first_s for s in storms]),
@@ -452,22 +447,23 @@ def render_rows(
     footer: str,
 ) -> None:
     """The closing table of a server-side suite (this one and the WebSocket one), its notes."""
-    table = Table(title=title)
-    for header, justify in (
-        ("benchmark", "left"),
-        ("db", "left"),
-        ("n", "right"),
-        ("p50", "right"),
-        ("p99", "right"),
-        ("/s", "right"),
-        ("compared with", "left"),
-        ("its p50", "right"),
-        ("its p99", "right"),
-        ("p50 ratio", "right"),
-        ("p99 ratio", "right"),
-        ("target", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    table = columns_table(
+        title,
+        (
+            ("benchmark", "left"),
+            ("db", "left"),
+            ("n", "right"),
+            ("p50", "right"),
+            ("p99", "right"),
+            ("/s", "right"),
+            ("compared with", "left"),
+            ("its p50", "right"),
+            ("its p99", "right"),
+            ("p50 ratio", "right"),
+            ("p99 ratio", "right"),
+            ("target", "left"),
+        ),
+    )
     for row in rows:
         mine, theirs = row.ours, row.theirs
         cells = [
@@ -488,12 +484,7 @@ def render_rows(
             ]
         else:
             cells += [""] * 5
-        if row.target is not None:
-            mark = "[green]met[/]" if row.target.met else "[red]MISSED[/]"
-            cells.append(f"{row.target.text} {mark}")
-        else:
-            cells.append("")
-        table.add_row(*cells)
+        table.add_row(*cells, target_cell(row.target))
     console.print(table)
     console.print(notes_heading, style="bold")
     for note in notes:

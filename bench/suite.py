@@ -23,6 +23,7 @@ from rich.table import Table
 
 from bench import browser, ours, peer, server_suite, ws_suite
 from bench.databases import Databases, bench_databases
+from bench.report import Target, columns_table, target_cell
 from bench.stats import Summary, fmt_ms, fmt_ratio, ratio
 from bench.workload import SEATS, AppendRun, Recording
 from rejoin_server.games.base import GameEngine
@@ -53,12 +54,6 @@ FULL = Plan(
 QUICK = Plan(
     single_actions=300, tables=100, table_actions=5, hands=50, restore_repeats=30, size_hands=5
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    text: str
-    met: bool
 
 
 @dataclass(slots=True)
@@ -301,22 +296,23 @@ class Suite:
 
 
 def render(results: Results, plan: Plan, console: Console, elapsed: float) -> None:
-    table = Table(title="rejoin benchmarks (ours vs eventsourcing 9.5.6, same databases)")
-    for header, justify in (
-        ("benchmark", "left"),
-        ("db", "left"),
-        ("ours p50", "right"),
-        ("ours p99", "right"),
-        ("ours/s", "right"),
-        ("theirs p50", "right"),
-        ("theirs p99", "right"),
-        ("theirs/s", "right"),
-        ("ours/theirs p50", "right"),
-        ("p99", "right"),
-        ("/s", "right"),
-        ("target", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    table = columns_table(
+        "rejoin benchmarks (ours vs eventsourcing 9.5.6, same databases)",
+        (
+            ("benchmark", "left"),
+            ("db", "left"),
+            ("ours p50", "right"),
+            ("ours p99", "right"),
+            ("ours/s", "right"),
+            ("theirs p50", "right"),
+            ("theirs p99", "right"),
+            ("theirs/s", "right"),
+            ("ours/theirs p50", "right"),
+            ("p99", "right"),
+            ("/s", "right"),
+            ("target", "left"),
+        ),
+    )
     for row in results.rows:
         mine, theirs = row.ours, row.theirs
         cells = [
@@ -337,12 +333,7 @@ def render(results: Results, plan: Plan, console: Console, elapsed: float) -> No
             ]
         else:
             cells += [""] * 6
-        if row.target is not None:
-            mark = "[green]met[/]" if row.target.met else "[red]MISSED[/]"
-            cells.append(f"{row.target.text} {mark}")
-        else:
-            cells.append("")
-        table.add_row(*cells)
+        table.add_row(*cells, target_cell(row.target))
     console.print(table)
 
     sizes = Table(

@@ -41,9 +41,16 @@ from rich.console import Console
 
 from bench import server_bench as sb
 from bench.server_games import expect, play_http
-from bench.server_procs import Proc, ServerDatabases, free_port, server_proc
+from bench.server_procs import (
+    READY_TIMEOUT_S,
+    ServerDatabases,
+    discard,
+    server_proc,
+    stderr_file,
+)
 from bench.server_suite import ServerRow
 from bench.stats import Summary, fmt_ms
+from rejoin_testkit.processes import ServerProcess, free_port
 
 if TYPE_CHECKING:
     from bench.ws_suite import WsPlan, WsResults
@@ -155,7 +162,7 @@ def ours_rounds(plan: WsPlan, url: str, db: str) -> Side:
     side = Side()
     server = server_proc(url, f"ws-peer-{db}")
     try:
-        server.start()
+        server.start_ready()
         tables = sb.seat_players(server, plan.peer_clients // 6, 6)
         players = [
             {
@@ -175,7 +182,7 @@ def ours_rounds(plan: WsPlan, url: str, db: str) -> Side:
             ready = driver.expect("ready")
             side.connect_s = ready["connectMs"] / 1e3
             sessions = ready["sessions"]  # every welcome takes the seat anew: its token works
-            with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
+            with httpx.Client(base_url=server.url, timeout=30.0) as http:
                 for _ in range(plan.peer_rounds):
                     driver.send("cut", "cut")
                     time.sleep(AWAY_S)
@@ -190,20 +197,27 @@ def ours_rounds(plan: WsPlan, url: str, db: str) -> Side:
             driver.close()
             Path(spec.name).unlink(missing_ok=True)
     finally:
-        server.stop()
+        discard(server)
     return side
 
 
 def theirs_rounds(plan: WsPlan, events: int) -> Side:
     side = Side()
     port = free_port()
-    server = Proc(["node", str(PEER_DIR / "server.js"), str(port)], port, "socketio")
+    server = ServerProcess(
+        stderr_file("socketio"),
+        command=["node", str(PEER_DIR / "server.js"), str(port)],
+        port=port,
+        address_flags=False,  # it takes its port as its one argument
+        stamp_stdout=True,
+        ready_timeout=READY_TIMEOUT_S,
+    )
     try:
-        server.start()
+        server.start_ready()
         driver = Driver(["socketio", f"http://127.0.0.1:{port}", str(plan.peer_clients)])
         try:
             side.connect_s = driver.expect("ready")["connectMs"] / 1e3
-            with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
+            with httpx.Client(base_url=server.url, timeout=30.0) as http:
                 # One event first: a socket that has received nothing has no offset to resume.
                 counter = expect(http.post("/emit", params={"n": 1}))["counter"]
                 driver.send(f"sync {counter}", "synced")
@@ -215,7 +229,7 @@ def theirs_rounds(plan: WsPlan, events: int) -> Side:
         finally:
             driver.close()
     finally:
-        server.stop()
+        discard(server)
     return side
 
 

@@ -26,13 +26,13 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from typing import Any
 
-from bench.server_procs import Proc
 from bench.ws_clients import Seat, StormShare, storm_process
+from rejoin_testkit.processes import ServerProcess
 
 WORKER_TIMEOUT_S = 180.0
 
 
-def ws_base(proc: Proc) -> str:
+def ws_base(proc: ServerProcess) -> str:
     return f"ws://127.0.0.1:{proc.port}"
 
 
@@ -77,8 +77,9 @@ def stop(procs: Sequence[BaseProcess]) -> None:
             proc.join()
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int | None) -> float:
     """User + system CPU time of a live process, from /proc."""
+    assert pid is not None, "the process was never started"
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -98,7 +99,7 @@ class StormRun:
 
 
 def storm(
-    proc: Proc, seats: list[Seat], *, floor: bool, processes: int, settle_s: float
+    proc: ServerProcess, seats: list[Seat], *, floor: bool, processes: int, settle_s: float
 ) -> tuple[StormRun, list[Seat]]:
     """One kill -9 → relaunch → every client welcomed again; the seats with their new tokens."""
     ctx = context()
@@ -114,8 +115,8 @@ def storm(
         collect(out, procs, "ready")
         time.sleep(settle_s)
         t0 = time.perf_counter()
-        proc.sigkill()
-        spawned = proc.launch()
+        proc.kill9()
+        spawned = proc.start().started_at
         done: dict[int, StormShare] = collect(out, procs, "done")
         server_cpu = cpu_seconds(proc.pid)
     finally:

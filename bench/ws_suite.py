@@ -35,17 +35,17 @@ from rich.console import Console
 from bench import server_bench as sb
 from bench import ws_peer
 from bench.databases import Databases
-from bench.server_games import TABLE_SETTINGS, Player, expect
-from bench.server_games import Table as HttpTable
+from bench.report import Target
+from bench.server_games import TABLE_SETTINGS, expect, seat_table
 from bench.server_procs import (
-    Proc,
     ServerDatabases,
+    discard,
     floor_proc,
     running,
     server_databases,
     server_proc,
 )
-from bench.server_suite import ServerRow, Target, print_row, render_rows
+from bench.server_suite import ServerRow, print_row, render_rows
 from bench.stats import Summary, fmt_ms, percentile
 from bench.ws_clients import Client, Seat, Tally, echo_round_trips, fanout_process, open_all
 from bench.ws_storm import (
@@ -58,6 +58,8 @@ from bench.ws_storm import (
     storm,
     ws_base,
 )
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table
 
 SQLITE = "SQLite"
 POSTGRES = "PostgreSQL"
@@ -123,23 +125,11 @@ def seat_idle(client: httpx.Client, players: int) -> list[Seat]:
     """A new table of `WS_TABLE_SETTINGS` with `players` joined and no hand dealt yet (the bots'
     clients connect first and see the first hand start, with the session token of their
     welcome)."""
-    created = expect(client.post("/api/games", json=WS_TABLE_SETTINGS), 201)
-    game_id = created["gameId"]
-    seats: list[Seat] = []
-    for i in range(players):
-        joined = expect(client.post(f"/api/game/{game_id}/join", json={"name": f"bot {i}"}), 201)
-        seats.append(
-            Seat(
-                game_id,
-                joined["playerId"],
-                joined["seat"],
-                joined["connectionToken"]["token"],
-                uuid.uuid4().hex,
-                0,
-                joined["sessionToken"],
-            )
-        )
-    return seats
+    table = seat_table(client, players, WS_TABLE_SETTINGS, deal=False)
+    return [
+        Seat(table.game_id, p.player_id, p.seat, p.token, p.client_id, 0, p.session)
+        for p in table.players
+    ]
 
 
 def start_hand(client: httpx.Client, seat: Seat, session: str) -> None:
@@ -147,11 +137,11 @@ def start_hand(client: httpx.Client, seat: Seat, session: str) -> None:
     expect(client.post(f"/api/game/{seat.game_id}/start", headers=headers))
 
 
-def seats_of(tables: list[HttpTable]) -> list[Seat]:
+def seats_of(tables: list[Table]) -> list[Seat]:
     return [_seat(t, p) for t in tables for p in t.players]
 
 
-def _seat(table: HttpTable, player: Player) -> Seat:
+def _seat(table: Table, player: Player) -> Seat:
     return Seat(
         table.game_id, player.player_id, player.seat, player.token, player.client_id, table.seq
     )
@@ -190,7 +180,7 @@ class WsSuite:
     def round_trip(self, db: str, echo: Summary) -> None:
         url = self.dbs.url(db == POSTGRES, "ws_rtt")
         server = server_proc(url, f"ws-rtt-{db}")
-        with running(server), httpx.Client(base_url=server.base_url, timeout=30.0) as http:
+        with running(server), httpx.Client(base_url=server.url, timeout=30.0) as http:
             before = sb.read_histogram(http, "rejoin_action_seconds")
             tally = asyncio.run(self._heads_up(server, http))
             hist = sb.read_histogram(http, "rejoin_action_seconds").minus(before)
@@ -215,7 +205,7 @@ class WsSuite:
             + (f" Errors: {tally.errors[:3]}" if tally.errors else "")
         )
 
-    async def _heads_up(self, server: Proc, http: httpx.Client) -> Tally:
+    async def _heads_up(self, server: ServerProcess, http: httpx.Client) -> Tally:
         seats = seat_idle(http, 2)
         tally = Tally(target_acks=self.plan.round_trips + ROUND_TRIP_WARMUP)
         clients = [Client(ws_base(server), s, tally, act=True, blinds=BLINDS) for s in seats]
@@ -237,7 +227,7 @@ class WsSuite:
         plan = self.plan
         url = self.dbs.url(db == POSTGRES, "ws_fanout")
         server = server_proc(url, f"ws-fanout-{db}")
-        with running(server), httpx.Client(base_url=server.base_url, timeout=30.0) as http:
+        with running(server), httpx.Client(base_url=server.url, timeout=30.0) as http:
             tables = [seat_idle(http, 6) for _ in range(plan.fanout_tables)]
             ctx = context()
             out = ctx.Queue()
@@ -335,7 +325,7 @@ class WsSuite:
         walls: list[float] = []
         per_client: list[float] = []
         try:
-            proc.start()
+            proc.start_ready()
             for _ in range(plan.storm_repeats):
                 run, seats = storm(
                     proc, seats, floor=True, processes=plan.processes, settle_s=plan.settle_s
@@ -344,7 +334,7 @@ class WsSuite:
                 per_client.extend(run.welcomed)
                 self._storm_cpu_note("bare app", "floor", run)
         finally:
-            proc.stop()
+            discard(proc)
         self._floor_storm = (Summary.of(walls), Summary.of(per_client))
         return walls
 
@@ -358,7 +348,7 @@ class WsSuite:
         attempts: list[int] = []
         server_cpu: list[float] = []
         try:
-            server.start()
+            server.start_ready()
             tables = sb.seat_players(server, plan.storm_tables, 6)
             seats = seats_of(tables)
             for _ in range(plan.storm_repeats):
@@ -373,7 +363,7 @@ class WsSuite:
                     listening.append(run.listening_s)
                 self._storm_cpu_note("ours", db, run)
         finally:
-            server.stop()
+            discard(server)
         floor_wall, floor_each = self._floor_storm
         everyone = Summary.of(walls)
         players = len(seats)

@@ -2,6 +2,7 @@
 
 - `db_url`: SQLite (a fresh file) and PostgreSQL (a fresh database on REJOIN_TEST_POSTGRES_URL,
   dropped afterwards) in turn. An unreachable PostgreSQL fails the test; it never skips.
+  `sqlite_url`: a fresh SQLite file alone.
 - `spawn(db_url, *flags)`: a started, ready `ServerProcess` (`open_files=N`: its open-file limit);
   every one is SIGKILLed at teardown if still running, and a failing test's report carries the
   tail of each server's log.
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from e2e.support.api import Api
-from e2e.support.databases import postgres_database
 from e2e.support.pgcluster import ThrowawayPostgres
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
+from rejoin_testkit.api import Api
+from rejoin_testkit.fixtures import postgres_database
+from rejoin_testkit.processes import ServerProcess
 
 DEFAULT_TIMEOUT_S = 240
 SERVERS = pytest.StashKey[list[ServerProcess]]()
@@ -59,8 +61,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'rejoin.db'}"
         return
-    with postgres_database() as url:
+    with postgres_database(prefix="rejoin_e2e") as url:
         yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for one server (it migrates it at start), for the tests that run on
+    SQLite alone."""
+    return f"sqlite:///{tmp_path / 'rejoin.db'}"
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""The e2e machinery on its own: process control against a stand-in server, the throwaway
-PostgreSQL cluster, fresh databases, and the pure helpers."""
+"""The test machinery on its own (rejoin_testkit and e2e/support): process control against a
+stand-in server, the throwaway PostgreSQL cluster, fresh databases, and the pure helpers."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ import httpx
 import psycopg
 import pytest
 
-from e2e.support.api import parse_utc
-from e2e.support.databases import Rows, postgres_database
+from e2e.support.databases import Rows
 from e2e.support.pgcluster import ThrowawayPostgres
 from e2e.support.poker import cards_in
-from e2e.support.polling import WaitTimeout, wait_for
-from e2e.support.procs import ServerProcess
 from e2e.support.rawhttp import read_answer, until_closed
+from rejoin_testkit.api import parse_utc
+from rejoin_testkit.fixtures import postgres_database
+from rejoin_testkit.polling import WaitTimeout, wait_for
+from rejoin_testkit.processes import ServerProcess, free_port
 
 ROOT = Path(__file__).parent.parent
 FAKE = [sys.executable, "-m", "e2e.support.fake_server"]
@@ -65,7 +66,47 @@ def test_server_process_kill9_restart_terminate(tmp_path: Path) -> None:
         assert 0.3 <= took < 10
         assert server.terminate() == 0
         assert "SIGTERM, bye" in server.log()
-        assert server.log().count("=== e2e: start #") == 2
+        assert server.log().count("=== testkit: start #") == 2
+    finally:
+        server.cleanup()
+
+
+def test_stamped_stdout_says_when_each_line_came_and_restarts_afresh(tmp_path: Path) -> None:
+    """What the benchmarks time a restart with: stdout read line by line, each line stamped."""
+    server = ServerProcess(
+        tmp_path / "fake.log", command=FAKE, env={"PYTHONPATH": str(ROOT)}, stamp_stdout=True
+    )
+    try:
+        server.start_ready(timeout=10)
+        listening = server.line_at("fake-server listening")
+        assert listening is not None
+        assert server.started_at <= listening <= time.perf_counter()
+        assert server.line_at("no such line") is None
+        assert "fake-server listening" not in server.log()  # stdout went to the stamps
+
+        first_start = server.started_at
+        server.kill9()
+        server.start_ready(timeout=10)
+        assert server.started_at > first_start
+        again = server.line_at("fake-server listening")
+        assert again is not None
+        assert again >= server.started_at  # the lines of the newest start only
+    finally:
+        server.cleanup()
+
+
+def test_a_command_that_takes_its_port_otherwise_gets_no_address_flags(tmp_path: Path) -> None:
+    port = free_port()
+    server = ServerProcess(
+        tmp_path / "fake.log",
+        command=[*FAKE, "--port", str(port)],
+        env={"PYTHONPATH": str(ROOT)},
+        port=port,
+        address_flags=False,
+    )
+    assert server.argv == [*FAKE, "--port", str(port)]
+    try:
+        assert server.start_ready(timeout=10).wait_ready()["status"] == "ok"
     finally:
         server.cleanup()
 

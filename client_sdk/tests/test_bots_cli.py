@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from .conftest import RealServer, _free_port
+from rejoin_testkit.processes import ServerProcess, free_port
 
 RUN_TIMEOUT_S = 120.0  # an upper bound for hangs, never a measure of anything
 
@@ -22,7 +22,7 @@ def run_bots(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_two_tables_of_three_bots_play_two_hands_each(server: RealServer) -> None:
+def test_two_tables_of_three_bots_play_two_hands_each(server: ServerProcess) -> None:
     # `call` bots never bust anyone, so both tables deal both hands whatever the cards.
     done = run_bots(
         "--server", server.url, "--tables", "2", "--players", "3", "--hands", "2",
@@ -41,7 +41,7 @@ def test_two_tables_of_three_bots_play_two_hands_each(server: RealServer) -> Non
 
 
 def test_an_unreachable_server_is_a_clear_error_and_a_nonzero_exit() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     done = run_bots("--server", url, "--tables", "1", "--players", "2", "--hands", "1")
     assert done.returncode == 2
     assert f"cannot reach the server at {url}" in " ".join(done.stdout.split())

@@ -23,8 +23,7 @@ from rejoin.bots import Bot, LoadSettings
 from rejoin.bots.load import table_settings
 from rejoin.bots.strategy import call_strategy
 from rejoin.http_api import get_json, post_json
-
-from .conftest import RealServer
+from rejoin_testkit.processes import ServerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +45,7 @@ async def until(check: Callable[[], Awaitable[bool]]) -> None:
             await asyncio.sleep(0.01)
 
 
-async def get(server: RealServer, path: str, bearer: str | None) -> Any:
+async def get(server: ServerProcess, path: str, bearer: str | None) -> Any:
     assert bearer is not None
     return await get_json(f"{server.url}{path}", bearer=bearer)
 
@@ -56,7 +55,7 @@ def without_connected(view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "seats": seats}
 
 
-async def kill_at_random_moments(server: RealServer, bots: list[Bot], rng: random.Random) -> int:
+async def kill_at_random_moments(server: ServerProcess, bots: list[Bot], rng: random.Random) -> int:
     kills = 0
     for threshold in sorted(rng.sample(range(*KILL_AFTER_ACKS), KILLS)):
 
@@ -79,7 +78,7 @@ async def kill_at_random_moments(server: RealServer, bots: list[Bot], rng: rando
     return kills
 
 
-async def test_six_bots_play_through_three_kill9s(server: RealServer) -> None:
+async def test_six_bots_play_through_three_kill9s(server: ServerProcess) -> None:
     rng = random.Random(SEED)
     settings = LoadSettings(
         server=server.url,

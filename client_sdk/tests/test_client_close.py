@@ -1,24 +1,20 @@
-"""Closing a client ends everything waiting on it, with a typed error (found in review:
-`connect()` waited for ever when closed before its first welcome)."""
+"""Closing a client ends everything waiting on it, with a typed error (`connect()` too, when
+closed before its first welcome: it would otherwise wait for ever); a token store that fails does
+not stop the game."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
 from rejoin import ClientClosedError, GameClient, MemoryTokenStore, SavedSeat, SessionState
 from rejoin.http_api import post_json
-
-from .conftest import RealServer
+from rejoin_testkit.processes import ServerProcess, free_port
 
 
 def nobody_listens() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 async def test_close_before_the_first_welcome_ends_connect_and_later_acts() -> None:
@@ -53,9 +49,9 @@ class FlakyStore(MemoryTokenStore):
         super().save(seat)
 
 
-async def test_a_failing_store_does_not_stop_the_game(server: RealServer) -> None:
-    """Found in review: a store that raised inside the client's pump killed its timer (a hang)
-    or was taken for a lost connection (endless reconnects)."""
+async def test_a_failing_store_does_not_stop_the_game(server: ServerProcess) -> None:
+    """A store that raises inside the client's pump must neither kill its timer (a hang) nor be
+    taken for a lost connection (endless reconnects)."""
     game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
     store = FlakyStore()
     alice, bob = GameClient(server.url, game_id, store=store), GameClient(server.url, game_id)

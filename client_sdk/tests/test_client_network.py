@@ -13,8 +13,7 @@ from rejoin.http_api import post_json
 from rejoin_protocol.backoff import BackoffPolicy
 from rejoin_protocol.session import SessionConfig
 from rejoin_protocol.session_outputs import StatusChanged
-
-from .conftest import RealServer
+from rejoin_testkit.processes import ServerProcess
 
 
 def status(client: GameClient) -> SessionState:
@@ -23,7 +22,7 @@ def status(client: GameClient) -> SessionState:
 
 
 async def test_offline_drops_the_link_and_online_resumes_at_once_with_what_was_missed(
-    server: RealServer,
+    server: ServerProcess,
 ) -> None:
     game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
     # A backoff far longer than the test: only `network_changed(True)` can make alice dial.
@@ -72,7 +71,7 @@ async def test_offline_drops_the_link_and_online_resumes_at_once_with_what_was_m
 
 
 async def test_a_wake_up_already_due_when_armed_is_scheduled_not_refused(
-    server: RealServer, monkeypatch: pytest.MonkeyPatch
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pyodide's event loop refuses `call_at` with a time already past (CPython's runs it at
     once). A backoff of ~0 s is past by the time the client arms its timer; a client that

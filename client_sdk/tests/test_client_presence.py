@@ -7,11 +7,10 @@ import asyncio
 
 from rejoin import GameClient, MemoryTokenStore
 from rejoin.http_api import post_json
+from rejoin_testkit.processes import ServerProcess
 
-from .conftest import RealServer
 
-
-async def test_presence_is_reported_as_players_come_and_go(server: RealServer) -> None:
+async def test_presence_is_reported_as_players_come_and_go(server: ServerProcess) -> None:
     game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
     bob_store = MemoryTokenStore()
     alice, bob = GameClient(server.url, game_id), GameClient(server.url, game_id, store=bob_store)

@@ -9,38 +9,34 @@ client's events must equal, one for one, what the server's event log gives that 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rejoin import FileTokenStore, GameClient, MemoryTokenStore, SessionFailedError, SessionState
 from rejoin_protocol.messages import ActionType
 from rejoin_protocol.session import SessionConfig
 from rejoin_protocol.session_outputs import StatusChanged
-
-from .conftest import RealServer
+from rejoin_testkit.api import Api
+from rejoin_testkit.processes import ServerProcess
 
 WAIT_S = 30.0  # an upper bound for hangs, never a measure of anything
 
 
-def post(server: RealServer, path: str, body: dict[str, Any], bearer: str | None = None) -> Any:
-    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-    reply = httpx.post(f"{server.url}{path}", json=body, headers=headers, timeout=10)
-    assert reply.is_success, reply.text
-    return reply.json()
+@pytest.fixture
+def api(server: ServerProcess) -> Iterator[Api]:
+    """The HTTP driver for what the test does beside its clients (create, deal, read the log)."""
+    driver = Api(server.url)
+    yield driver
+    driver.close()
 
 
-def server_events(server: RealServer, client: GameClient) -> list[dict[str, Any]]:
-    reply = httpx.get(
-        f"{server.url}/api/game/{client.game_id}/events",
-        params={"after": 0},
-        headers={"Authorization": f"Bearer {client.session_token}", "Accept": "application/json"},
-        timeout=10,
-    )
-    assert reply.status_code == 200, reply.text
-    events: list[dict[str, Any]] = reply.json()["events"]
+def server_events(api: Api, client: GameClient) -> list[dict[str, Any]]:
+    """The server's log as `client`'s player may read it."""
+    answer = api.events(client.game_id, client.session_token, after=0).ok(200)
+    events: list[dict[str, Any]] = answer["events"]
     return events
 
 
@@ -69,11 +65,9 @@ async def caught_up(arrived: asyncio.Condition, events: list[Any], count: int) -
 
 
 async def test_clients_resume_after_kill9_with_every_event_once(
-    server: RealServer, tmp_path: Path
+    server: ServerProcess, api: Api, tmp_path: Path
 ) -> None:
-    game = post(
-        server, "/api/games", {"seats": 2, "actionTimeoutMs": 600_000, "autoNextHand": False}
-    )
+    game = api.create_game(seats=2, actionTimeoutMs=600_000, autoNextHand=False).ok(201)
     game_id = game["gameId"]
     # A short silence timeout would only make the test slower to notice a hang, not faster.
     config = SessionConfig()
@@ -104,7 +98,7 @@ async def test_clients_resume_after_kill9_with_every_event_once(
     assert alice.last_resume is not None
     assert alice.last_resume.outage is None
 
-    post(server, f"/api/game/{game_id}/start", {}, bearer=alice.session_token)
+    api.start(game_id, alice.session_token).ok(200)
     acted = 0
     for _ in range(3):  # preflop call and check, a check on the flop
         actor, action = await to_act(clients)
@@ -122,6 +116,7 @@ async def test_clients_resume_after_kill9_with_every_event_once(
     assert actor.status is not SessionState.CONNECTED
 
     await asyncio.to_thread(server.restart)
+    api.reset()  # its pooled connections died with the server
     result = await asyncio.wait_for(offline_act, WAIT_S)
     acted += 1
     async with asyncio.timeout(WAIT_S):
@@ -133,7 +128,7 @@ async def test_clients_resume_after_kill9_with_every_event_once(
     acted += 1
 
     for name, client in zip(seen, clients, strict=True):
-        expected = server_events(server, client)
+        expected = server_events(api, client)
         await caught_up(arrived, seen[name], len(expected))
         assert seen[name] == expected, name
         assert [e["seq"] for e in seen[name]] == list(range(1, len(expected) + 1))
@@ -143,7 +138,7 @@ async def test_clients_resume_after_kill9_with_every_event_once(
         assert resume.outage > 0
         assert not resume.resync
 
-    log = server_events(server, actor)
+    log = server_events(api, actor)
     # The ack's seq is the last event the action produced (a street may follow its `action`).
     applied = [e for e in log if e["kind"] == "action" and e["seq"] <= result.seq][-1]
     assert applied["data"] == {**applied["data"], "seat": actor.seat, "type": action}
@@ -160,9 +155,9 @@ async def test_clients_resume_after_kill9_with_every_event_once(
 
 
 async def test_a_spent_token_fails_connect_and_act_with_the_servers_code(
-    server: RealServer,
+    server: ServerProcess, api: Api
 ) -> None:
-    game_id = post(server, "/api/games", {"seats": 2})["gameId"]
+    game_id = api.create_game(seats=2).ok(201)["gameId"]
     store = MemoryTokenStore()
     first = GameClient(server.url, game_id, store=store)
     joined = await first.join("alice")

@@ -6,11 +6,10 @@ import asyncio
 
 from rejoin import RESYNC, GameClient, MemoryTokenStore
 from rejoin.http_api import post_json
+from rejoin_testkit.processes import ServerProcess
 
-from .conftest import RealServer
 
-
-async def test_a_resync_is_an_item_of_the_event_stream(server: RealServer) -> None:
+async def test_a_resync_is_an_item_of_the_event_stream(server: ServerProcess) -> None:
     game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
     store = MemoryTokenStore()
     alice, bob = GameClient(server.url, game_id, store=store), GameClient(server.url, game_id)
@@ -37,10 +36,11 @@ async def test_a_resync_is_an_item_of_the_event_stream(server: RealServer) -> No
 
 
 async def test_a_client_resumes_from_what_its_application_took_not_from_what_was_queued(
-    server: RealServer,
+    server: ServerProcess,
 ) -> None:
-    """Found in review: the saved last seq counted events once queued, so a client that ended
-    with events still queued lost them for good on its next run."""
+    """The saved last seq counts events once the application took them, not once queued: a
+    client that ended with events still queued would otherwise lose them for good on its next
+    run."""
     game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
     store = MemoryTokenStore()
     alice, bob = GameClient(server.url, game_id, store=store), GameClient(server.url, game_id)
@@ -70,7 +70,7 @@ async def test_a_client_resumes_from_what_its_application_took_not_from_what_was
 
 
 async def test_the_saved_seat_keeps_the_welcomes_epoch_and_asks_again_until_a_resync_is_taken(
-    server: RealServer,
+    server: ServerProcess,
 ) -> None:
     """Issue 12: the epoch goes back with the last seq, so a history the server lost in a crash
     is answered with a resync; and until the application has taken that resync, what it holds

@@ -12,15 +12,15 @@ from rejoin import http_api
 from rejoin.errors import HttpApiError
 from rejoin.http_api import post_json
 
-from .conftest import RealServer
+from .conftest import sqlite_server
 
 
 async def test_a_rate_limited_call_is_sent_again_after_retry_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = RealServer(tmp_path, "--rate-create", "1/2s")
+    server = sqlite_server(tmp_path, "--rate-create", "1/2s")
     try:
-        server.start()
+        server.start_ready()
         url = f"{server.url}/api/games"
         await post_json(url, {"seats": 2})
         began = time.monotonic()

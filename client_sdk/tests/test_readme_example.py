@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import RealServer
+from rejoin_testkit.processes import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "client_sdk" / "examples" / "simple_bot.py"
@@ -30,7 +30,7 @@ def test_the_readme_bot_is_the_example_file() -> None:
     assert len(EXAMPLE.read_text().splitlines()) < 30
 
 
-def test_the_example_plays_a_hand_and_exits(server: RealServer) -> None:
+def test_the_example_plays_a_hand_and_exits(server: ServerProcess) -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLE), server.url],
         capture_output=True,

@@ -155,8 +155,8 @@ for seq in range(1, count + 1):
 
 
 def test_processes_sharing_one_file_never_undo_each_others_saves(tmp_path: Path) -> None:
-    """Found in review: save reads the file, changes one game and writes it back; without a
-    lock a process could write back another's older seat (whose next resume then fails)."""
+    """Save reads the file, changes one game and writes it back: without its lock a process
+    could write back another's older seat (whose next resume then fails)."""
     path = str(tmp_path / "seats.json")
     workers = [
         subprocess.Popen([sys.executable, "-c", SAVE_MANY, path, f"game-{i}", "200"])

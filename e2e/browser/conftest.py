@@ -7,8 +7,8 @@
   `ErrorLog` attached. With `only_origin`, its teardown also asserts that no request left it. All
   are closed at teardown, which fails if any page broke its Content-Security-Policy.
 - `context` / `pw_page`: one tracked context and a page in it.
-- `sqlite_url`: a fresh SQLite file; `server` is overridden here to run on it alone. A test that
-  should also run on PostgreSQL asks for `spawn` and `db_url` (the parent conftest's) itself.
+- `server` is overridden here to run on SQLite alone (the parent conftest's `sqlite_url`). A test
+  that should also run on PostgreSQL asks for `spawn` and `db_url` (the parent conftest's) itself.
 
 Every test here gets the `browser` marker (`pytest e2e -m "not browser"`). A failing test's report
 carries each context's console errors, page errors and request log tail, and a screenshot of each
@@ -33,7 +33,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from e2e.support.browser import TrackedContext, artifact_dir_for, sanitize
 from e2e.support.chromium import launch
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
+from rejoin_testkit.processes import ServerProcess
 
 HERE = Path(__file__).parent
 CONTEXTS = pytest.StashKey[list[TrackedContext]]()
@@ -147,12 +148,6 @@ def context(context_factory: ContextFactory) -> TrackedContext:
 @pytest.fixture
 def pw_page(context: TrackedContext) -> Page:
     return context.new_page()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A fresh SQLite file for one server (it migrates it at start)."""
-    return f"sqlite:///{tmp_path / 'rejoin.db'}"
 
 
 @pytest.fixture

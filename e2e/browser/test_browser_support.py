@@ -28,8 +28,9 @@ from e2e.support.browser import (
     screenshot,
 )
 from e2e.support.chromium import ChromiumMissing
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
 from e2e.support.table_page import status, wait_status
+from rejoin_testkit.processes import ServerProcess
 
 from .conftest import ContextFactory
 

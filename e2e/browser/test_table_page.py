@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playwright.sync_api import Page, WebSocket
 
 from e2e.browser.conftest import ContextFactory
-from e2e.support.api import Api, JsonObject
 from e2e.support.browser import TrackedContext
-from e2e.support.poker import Player, Table, own_cards, play_to_completion
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import own_cards
+from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
     BOOT_TIMEOUT_S,
     SEAT_KEY,
@@ -32,6 +32,10 @@ from e2e.support.table_page import (
     status,
     wait_connected,
 )
+from rejoin_testkit.api import Api, JsonObject, parse_utc
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table, play_to_completion
 
 SLOW_CLOCK_MS = 600_000  # no action clock fires while a test looks at the table
 BOOT_MS = BOOT_TIMEOUT_S * 1000
@@ -98,6 +102,40 @@ def page_player(api: Api, seat: Seat) -> Player:
         session=saved["sessionToken"],
         token=saved["reconnectToken"],
     )
+
+
+class AnnouncedExpiries:
+    """When the reconnect tokens a page was given expire, as the server announced them in the
+    `welcome` and `token` frames of the page's WebSockets (the join's token is spent by the
+    first welcome, and a connected page is sent fresh ones before its token runs out)."""
+
+    def __init__(self, page: Page) -> None:
+        self.announced: list[datetime] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: str | bytes) -> None:
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(message, dict):
+            return
+        if message.get("type") == "welcome":
+            self.announced.append(parse_utc(message["token"]["expiresAt"], "expiresAt"))
+        elif message.get("type") == "token":
+            self.announced.append(parse_utc(message["expiresAt"], "expiresAt"))
+
+    def wait_all_expired(self) -> None:
+        """Until the newest token is past its expiry. A token's expiry shows only by using it
+        (which would spend a live one), so this polls the clock against the announced expiry,
+        plus the second the server's whole-second stamps may add."""
+        assert self.announced, "the page was sent no reconnect token over a WebSocket"
+        refused_from = max(self.announced) + timedelta(seconds=1)
+        wait_for(
+            lambda: datetime.now(UTC) >= refused_from,
+            timeout=(refused_from - datetime.now(UTC)).total_seconds() + 5,
+            what=f"the page's newest reconnect token to expire ({refused_from.isoformat()})",
+        )
 
 
 def watched_context(factory: ContextFactory, label: str, server: ServerProcess) -> TrackedContext:
@@ -420,9 +458,10 @@ def test_expired_token_says_so_and_offers_to_forget_the_seat(
     game_id = Api(server.url, server.admin_token).create_game().ok(201)["gameId"]
     tracked = watched_context(context_factory, "sleeper", server)
     page = open_table(tracked.context, server.url, game_id)
+    tokens = AnnouncedExpiries(page)
     join(page, "Sleeper", game_id)
     page.close()  # the seat stays in localStorage; its token runs out meanwhile
-    time.sleep(3.0)
+    tokens.wait_all_expired()
     again = open_table(tracked.context, server.url, game_id)
     message = wait_fatal(again, "token_expired")
     assert "expired" in message

@@ -14,28 +14,23 @@ import re
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
 
-from e2e.support.api import Api
-from e2e.support.poker import Table
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
 from e2e.support.rawhttp import HEALTHZ, Flood, dial, open_files_at_least, read_answer, until_closed
+from e2e.support.spawn import Spawn
 from e2e.support.ws import Resume, open_ws
+from rejoin_testkit.api import Api
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 TABLE = {"actionTimeoutMs": 600_000, "autoNextHand": False}
 POST_HEAD = (
     b"POST /api/games HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     b"Content-Length: 64\r\n\r\n"
 )
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'rejoin.db'}"
 
 
 @pytest.fixture

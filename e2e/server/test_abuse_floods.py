@@ -12,11 +12,12 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from e2e.support.api import Api, Reply
 from e2e.support.databases import Rows
-from e2e.support.poker import Table
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
 from e2e.support.ws import ws_url
+from rejoin_testkit.api import Api, Reply
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 DEFAULT_CREATES_PER_MINUTE = 30
 DEFAULT_JOINS_PER_MINUTE = 120

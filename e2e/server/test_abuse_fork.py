@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 
-from e2e.support.api import Api
 from e2e.support.pgcluster import ThrowawayPostgres
-from e2e.support.poker import Table, assert_gapless
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import assert_gapless
+from e2e.support.spawn import Spawn
 from e2e.support.ws import Resume, WsClient
+from rejoin_testkit.api import Api
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
 

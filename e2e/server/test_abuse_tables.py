@@ -14,11 +14,12 @@ from collections.abc import Callable
 
 import pytest
 
-from e2e.support.api import Api, JsonObject
-from e2e.support.poker import Player, Table
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
 from e2e.support.ws import Resume, WsClient
+from rejoin_testkit.api import Api, JsonObject
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table
 
 # Fast clocks for the tests: the operator may lower the bounds (here to 100 ms), and the
 # attendance window is 2 s instead of a minute.

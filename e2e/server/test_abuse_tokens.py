@@ -19,13 +19,14 @@ from collections.abc import Callable
 import httpx
 from itsdangerous import URLSafeTimedSerializer
 
-from e2e.support.api import Api
 from e2e.support.databases import Rows
-from e2e.support.poker import Table
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
 from e2e.support.ws import Resume, WsClient
 from rejoin_server.host.live import STREAMS_PER_PLAYER
+from rejoin_testkit.api import Api
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 
 def test_a_reconnect_ends_the_older_session_tokens_also_after_a_kill(

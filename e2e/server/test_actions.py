@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from e2e.support.api import Api
-from e2e.support.poker import Table
-from e2e.support.procs import ServerProcess
+from rejoin_testkit.api import Api
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
 

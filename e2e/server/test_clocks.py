@@ -7,11 +7,12 @@ import time
 
 import pytest
 
-from e2e.support.api import Api
 from e2e.support.databases import Rows
-from e2e.support.poker import Table, assert_gapless
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess
+from e2e.support.poker import assert_gapless
+from rejoin_testkit.api import Api
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 CLOCK_MS = 2000
 FIRE_WITHIN_S = 5.0

@@ -9,16 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from e2e.support.api import Api, JsonObject, parse_utc
-from e2e.support.poker import (
-    Player,
-    Table,
-    assert_gapless,
-    chips_on_table,
-    seqs,
-    without_presence,
-)
-from e2e.support.procs import ServerProcess
+from e2e.support.poker import assert_gapless, chips_on_table, seqs, without_presence
+from rejoin_testkit.api import Api, JsonObject, parse_utc
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table
 
 # Seed spec: "Players can reconnect within 2 seconds of server restart" (spawn to last reconnect).
 RESUME_BUDGET_S = float(os.environ.get("REJOIN_E2E_RESUME_BUDGET_S", "2.0"))

@@ -11,12 +11,14 @@ from collections.abc import Callable
 
 import pytest
 
-from e2e.support.api import Api, JsonObject
 from e2e.support.databases import Rows
 from e2e.support.pgcluster import ThrowawayPostgres
-from e2e.support.poker import Move, Table, assert_gapless, chips_on_table
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import assert_gapless, chips_on_table
+from e2e.support.spawn import Spawn
+from rejoin_testkit.api import Api, JsonObject
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Move, Table
 
 TABLE = {"seats": 2, "actionTimeoutMs": 600_000, "autoNextHand": False}
 DRAIN_TIMEOUT_S = 60.0

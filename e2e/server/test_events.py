@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from e2e.support.api import Api, JsonObject
-from e2e.support.poker import Table, assert_gapless
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import assert_gapless
+from e2e.support.spawn import Spawn
 from rejoin_server.serve import GRACEFUL_SHUTDOWN_S as GRACE_S
+from rejoin_testkit.api import Api, JsonObject
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
 

@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from e2e.support.api import Api
-from e2e.support.poker import Table
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
+from rejoin_testkit.api import Api
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 SEED = 20261204

@@ -7,17 +7,13 @@ import time
 
 import pytest
 
-from e2e.support.api import Api, JsonObject, parse_utc
 from e2e.support.databases import Rows
-from e2e.support.poker import (
-    Table,
-    cards_in,
-    own_cards,
-    play_to_completion,
-    without_presence,
-)
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import cards_in, own_cards, without_presence
+from e2e.support.spawn import Spawn
+from rejoin_testkit.api import Api, JsonObject, parse_utc
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table, play_to_completion
 
 TABLE = {"seats": 4, "actionTimeoutMs": 600_000, "autoNextHand": False}
 
@@ -246,8 +242,8 @@ def test_an_abandoned_game_is_completed_then_deleted_after_retention(
     try:
         table = started_table(api, players=2, actions=0)
         alice = table.players[0]
-        wait_for(
-            lambda: alice.view()["status"] == "completed",
+        table.wait_for_status(
+            "completed",
             timeout=15,
             what="the cleanup job to complete the idle game",
             detail=server.log_tail,

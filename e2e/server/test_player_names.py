@@ -3,9 +3,9 @@ with what to change; names that need joiners are seated, stored and read back af
 
 from __future__ import annotations
 
-from e2e.support.api import Api
-from e2e.support.poker import Table
-from e2e.support.procs import ServerProcess
+from rejoin_testkit.api import Api
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 EMOJI = "\U0001f469\u200d\U0001f4bb"  # woman technologist: two emoji joined by a ZWJ
 PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # a word that needs a ZWNJ

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from e2e.support.api import Api, JsonObject
-from e2e.support.poker import Player, Table, cards_in, own_cards
-from e2e.support.procs import ServerProcess
+from e2e.support.poker import cards_in, own_cards
+from rejoin_testkit.api import Api, JsonObject
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table
 
 TABLE = {"seats": 4, "actionTimeoutMs": 600_000, "autoNextHand": False}
 

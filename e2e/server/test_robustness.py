@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from e2e.support.api import Api, Reply
-from e2e.support.poker import Table, without_presence
-from e2e.support.procs import ServerProcess
+from e2e.support.poker import without_presence
+from rejoin_testkit.api import Api, Reply
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 MEGABYTE = 1024 * 1024
 BAD = "invalid_request"

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from e2e.support.api import Api, Reply, parse_utc
-from e2e.support.poker import Table
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.spawn import Spawn
+from rejoin_testkit.api import Api, Reply, parse_utc
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 RACERS = 20
 TABLE = {"seats": 4, "actionTimeoutMs": 600_000, "autoNextHand": False}
@@ -170,8 +170,8 @@ def test_reconnect_to_a_completed_game(spawn: Spawn, db_url: str) -> None:
     try:
         table = started_table(api)
         alice = table.players[0]
-        wait_for(
-            lambda: alice.view()["status"] == "completed",
+        table.wait_for_status(
+            "completed",
             timeout=15,
             what="the cleanup job to complete the abandoned game",
             detail=server.log_tail,

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from e2e.support.api import Api
-from e2e.support.poker import Move, Table, assert_gapless
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess
+from e2e.support.poker import assert_gapless
+from rejoin_testkit.api import Api
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Move, Table
 
 TABLES = 4
 ACKS_BEFORE_KILL = 40

@@ -4,11 +4,13 @@ not), fresh tokens pushed to a connected client, and SIGTERM closing every socke
 
 from __future__ import annotations
 
-from e2e.support.api import Api, parse_utc
-from e2e.support.poker import Table, without_presence
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import without_presence
+from e2e.support.spawn import Spawn
 from e2e.support.ws import Resume, WsClient, open_ws
 from rejoin_server.serve import GRACEFUL_SHUTDOWN_S as GRACE_S
+from rejoin_testkit.api import Api, parse_utc
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Table
 
 TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
 # The heartbeat test's server: pings five times a second, drops a client silent for a second.

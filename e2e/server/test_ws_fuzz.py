@@ -44,9 +44,8 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from e2e.support.api import Api, JsonObject
-from e2e.support.poker import Player, Table, assert_gapless, chips_on_table, play_to_completion
-from e2e.support.procs import ServerProcess, Spawn
+from e2e.support.poker import assert_gapless, chips_on_table
+from e2e.support.spawn import Spawn
 from rejoin_protocol.errors import ErrorCode
 from rejoin_protocol.messages import (
     ACTION_TYPES,
@@ -68,6 +67,9 @@ from rejoin_protocol.messages import (
     decode_server,
     is_ident,
 )
+from rejoin_testkit.api import Api, JsonObject
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table, play_to_completion
 
 # Every read is bounded: a server that answers nothing fails the test instead of hanging it.
 READ_TIMEOUT_S = 10.0

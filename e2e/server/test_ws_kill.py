@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from e2e.support.api import Api, JsonObject, SseMessage, sse_messages
-from e2e.support.poker import Player, Table, assert_gapless, seqs, without_presence
-from e2e.support.polling import wait_for
-from e2e.support.procs import ServerProcess
+from e2e.support.poker import assert_gapless, seqs, without_presence
 from e2e.support.ws import Resume, WsClient, open_ws
+from rejoin_testkit.api import Api, JsonObject, SseMessage, sse_messages
+from rejoin_testkit.polling import wait_for
+from rejoin_testkit.processes import ServerProcess
+from rejoin_testkit.tables import Player, Table
 
 TABLE = {"actionTimeoutMs": 600_000, "autoNextHand": False}
 # What a client sees when the server vanishes without a close frame.

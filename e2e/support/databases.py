@@ -1,60 +1,16 @@
-"""Databases for server processes, and direct access to their rows.
-
-`postgres_database()` creates a fresh database on the test PostgreSQL (REJOIN_TEST_POSTGRES_URL) and
-drops it afterwards; an unreachable PostgreSQL is a failure, never a skip. `Rows` reads and
-tampers with a server's tables behind its back (events, snapshots), the way a disk or an operator
-could, on SQLite and PostgreSQL alike.
+"""Direct access to a server's rows: `Rows` reads and tampers with its tables behind its back
+(events, snapshots), the way a disk or an operator could, on SQLite and PostgreSQL alike. (Fresh
+PostgreSQL databases come from `rejoin_testkit`.)
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-import pytest
-from psycopg import sql
-
-POSTGRES_URL = os.environ.get(
-    "REJOIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-def with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
-
-
-def connect_admin(url: str = POSTGRES_URL) -> psycopg.Connection[Any]:
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {url} ({exc}). Start it (e.g. "
-            "`pg_ctlcluster 15 main start`) or point REJOIN_TEST_POSTGRES_URL at one. "
-            "The e2e tests never skip PostgreSQL.",
-            pytrace=False,
-        )
-
-
-@contextmanager
-def postgres_database(url: str = POSTGRES_URL) -> Iterator[str]:
-    """A fresh, empty database on the PostgreSQL at `url` (the server migrates it itself)."""
-    name = f"rejoin_e2e_{uuid.uuid4().hex[:12]}"
-    with connect_admin(url) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(url, name)
-    finally:
-        with connect_admin(url) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def is_sqlite(url: str) -> bool:

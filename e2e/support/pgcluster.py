@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .procs import free_port
+from rejoin_testkit.processes import free_port
 
 OS_USER = "postgres"
 

@@ -1,185 +1,16 @@
-"""Playing the reference poker game over HTTP: tables, players and the checks tests repeat.
-
-A `Player` remembers what a real client keeps (session token, reconnect token, client id, last
-seq); a `Table` knows its players and who is to act. The play helpers only ever act for the player
-the server says is to act, with an action from that player's `legalActions`.
+"""Reading the reference poker game's views: the checks e2e tests repeat (chips on the table,
+cards anywhere in JSON, gapless logs). Playing a table is `rejoin_testkit.tables`.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-from .api import Api, JsonObject, Reply, new_action_id, parse_utc
+from rejoin_testkit.api import JsonObject
 
 CARD = re.compile(r"^(?:[2-9TJQKA][cdhs])+$")
-MAX_ACTIONS = 400
-
-
-@dataclass(slots=True)
-class Player:
-    api: Api
-    game_id: str
-    player_id: str
-    seat: int
-    name: str
-    session: str
-    token: str
-    client_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    last_seq: int = 0
-
-    # What a client does.
-
-    def state_reply(self) -> Reply:
-        return self.api.state(self.game_id, self.session)
-
-    def view(self) -> JsonObject:
-        """This player's `gameState` (asserting 200); remembers its seq."""
-        body = self.state_reply().ok(200)
-        state: JsonObject = body["gameState"]
-        self.last_seq = int(body["seq"])
-        return state
-
-    def act(
-        self,
-        type_: str,
-        amount: int | None = None,
-        *,
-        action_id: str | None = None,
-        at_seq: int | None = None,
-    ) -> Reply:
-        return self.api.act(
-            self.game_id, self.session, type_, amount, action_id=action_id, at_seq=at_seq
-        )
-
-    def reconnect(
-        self,
-        last_seq: int | None = None,
-        client_id: str | None = None,
-        token: str | None = None,
-        last_epoch: str | None = None,
-    ) -> Reply:
-        """POST reconnect with the stored token; on success keep the fresh tokens."""
-        reply = self.api.reconnect(
-            self.game_id,
-            self.player_id,
-            token if token is not None else self.token,
-            last_seq=last_seq,
-            client_id=client_id if client_id is not None else self.client_id,
-            last_epoch=last_epoch,
-        )
-        if reply.status == 200 and isinstance(reply.body, dict):
-            self.adopt(reply.body)
-        return reply
-
-    def adopt(self, body: JsonObject) -> None:
-        """Keep the tokens of a successful reconnect answer."""
-        self.token = body["connectionToken"]["token"]
-        self.session = body["sessionToken"]
-        self.last_seq = int(body["seq"])
-
-    def events(self, after: int | None = None) -> list[JsonObject]:
-        body = self.api.events(self.game_id, self.session, after).ok(200)
-        events: list[JsonObject] = body["events"]
-        return events
-
-
-@dataclass(frozen=True, slots=True)
-class Move:
-    """An action a helper made and its acknowledgement (`{success, seq, duplicate, durable}`)."""
-
-    player: Player
-    type: str
-    action_id: str
-    ack: JsonObject
-
-
-@dataclass(slots=True)
-class Table:
-    api: Api
-    game_id: str
-    settings: JsonObject
-    players: list[Player] = field(default_factory=list)
-
-    @classmethod
-    def create(cls, api: Api, **settings: Any) -> Table:
-        body = api.create_game(**settings).ok(201)
-        assert body["status"] == "waiting", body
-        return cls(api, body["gameId"], body)
-
-    def join(self, name: str, seat: int | None = None) -> Player:
-        body = self.api.join(self.game_id, name, seat).ok(201)
-        assert body["connectionToken"]["playerId"] == body["playerId"], body
-        parse_utc(body["connectionToken"]["expiresAt"], "connectionToken.expiresAt")
-        player = Player(
-            api=self.api,
-            game_id=self.game_id,
-            player_id=body["playerId"],
-            seat=body["seat"],
-            name=name,
-            session=body["sessionToken"],
-            token=body["connectionToken"]["token"],
-        )
-        self.players.append(player)
-        return player
-
-    def join_many(self, count: int) -> list[Player]:
-        names = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan"]
-        return [self.join(names[i]) for i in range(count)]
-
-    def start(self, by: Player | None = None) -> JsonObject:
-        player = by or self.players[0]
-        return self.api.start(self.game_id, player.session).ok(200)
-
-    def by_seat(self, seat: int) -> Player:
-        for player in self.players:
-            if player.seat == seat:
-                return player
-        raise AssertionError(f"nobody of this test sits at seat {seat}")
-
-    def view(self) -> JsonObject:
-        return self.players[0].view()
-
-    def to_act(self) -> Player | None:
-        seat = self.view()["toAct"]
-        return None if seat is None else self.by_seat(seat)
-
-    def act_passively(self) -> Move:
-        """The player to act checks if they can, else calls (else folds)."""
-        return self.act_first_of("check", "call", "fold")
-
-    def act_first_of(self, *preferred: str) -> Move:
-        """The player to act takes the first of `preferred` that is legal for them."""
-        player = self.to_act()
-        assert player is not None, f"nobody is to act: {self.view()}"
-        legal = {a["type"]: a for a in player.view()["you"]["legalActions"]}
-        type_ = next((t for t in preferred if t in legal), None)
-        assert type_ is not None, f"none of {preferred} is legal: {sorted(legal)}"
-        action_id = new_action_id()
-        reply = player.act(type_, action_id=action_id)
-        ack = reply.ok(200)
-        return Move(player, type_, action_id, ack)
-
-    def play_until(
-        self, done: Callable[[JsonObject], bool], limit: int = MAX_ACTIONS
-    ) -> JsonObject:
-        """Act passively until `done(view)`; returns that view."""
-        for _ in range(limit):
-            view = self.view()
-            if done(view):
-                return view
-            self.act_passively()
-        raise AssertionError(f"not done after {limit} actions: {self.view()}")
-
-    def play_hand_out(self) -> JsonObject:
-        """Play passively until no hand is running (the hand is over or the game completed)."""
-        return self.play_until(lambda v: v["toAct"] is None)
-
-
-# Reading views.
 
 
 def chips_on_table(view: JsonObject) -> int:
@@ -234,16 +65,3 @@ def assert_gapless(events: list[JsonObject]) -> None:
     """seq 1, 2, 3 … with no gap and no duplicate."""
     got = seqs(events)
     assert got == list(range(1, len(got) + 1)), f"the log is not gapless from 1: {got}"
-
-
-def play_to_completion(table: Table, max_hands: int = 60) -> JsonObject:
-    """Heads-up all-in every hand until one player holds every chip; returns the final view."""
-    for _ in range(max_hands):
-        view = table.view()
-        if view["status"] == "completed":
-            return view
-        if view["toAct"] is None:
-            table.start()
-            continue
-        table.act_first_of("allin", "call", "check")
-    raise AssertionError(f"no winner after {max_hands} hands of all-in: {table.view()}")

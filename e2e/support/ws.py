@@ -23,9 +23,9 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from .api import JsonObject, new_action_id
-from .poker import Player
-from .polling import WaitTimeout
+from rejoin_testkit.api import JsonObject, new_action_id
+from rejoin_testkit.polling import WaitTimeout
+from rejoin_testkit.tables import Player
 
 PROTOCOL = 1
 READ_TIMEOUT_S = 10.0

@@ -7,57 +7,24 @@ start it: a skipped database test would let CI pass without testing the database
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from rejoin_server.store import migrate
 from rejoin_server.store.base import GameStore
 from rejoin_server.store.memory import MemoryGameStore
 from rejoin_server.store.sql import SqlGameStore
-
-POSTGRES_URL = os.environ.get(
-    "REJOIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
-
-
-@contextmanager
-def _new_postgres_database() -> Iterator[str]:
-    """An empty database on the test PostgreSQL (no tables), dropped afterwards."""
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}). Start it (e.g. "
-            "`pg_ctlcluster 15 main start`) or point REJOIN_TEST_POSTGRES_URL at one.",
-            pytrace=False,
-        )
-    name = f"rejoin_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _with_database(POSTGRES_URL, name)
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+from rejoin_testkit.fixtures import postgres_database
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated database on the test PostgreSQL, dropped at the end of the session."""
-    with _new_postgres_database() as url:
+    with postgres_database() as url:
         migrate.upgrade(url)
         yield url
 
@@ -100,7 +67,7 @@ def unmigrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> I
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'unmigrated.db'}"
         return
-    with _new_postgres_database() as url:
+    with postgres_database() as url:
         yield url
 
 

@@ -6,15 +6,13 @@ Running what was parsed (migrate, serve, the start-up errors) is tested in `test
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from rejoin_server.cli import Invocation, build_parser, mask_url, parse_args
 from rejoin_server.settings import Rate, ServerSettings, parse_rate
+from rejoin_testkit.processes import run_server_command
 
 # Every serve option, as documented in DESIGN §7 and the README.
 SERVE_OPTIONS = [
@@ -37,11 +35,6 @@ SERVE_OPTIONS = [
     "--idle-timeout",
     "--log-level",
 ]
-
-
-def clean_env() -> dict[str, str]:
-    """The test process's environment without any REJOIN_* setting that would leak in."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("REJOIN_")}
 
 
 def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str], **env: str) -> str:
@@ -401,15 +394,7 @@ def test_mask_url_hides_passwords_only(url: str, shown: str) -> None:
 
 def test_help_imports_no_web_or_database_library(tmp_path: Path) -> None:
     """Restart speed: `--help` (and every usage error) must not pay for uvicorn or SQLAlchemy."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "rejoin_server", "--help"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_server_command("--help", cwd=tmp_path, python_options=("-X", "importtime"))
     assert done.returncode == 0, done.stderr
     imported = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
     assert "rejoin_server.cli" in imported

@@ -179,7 +179,7 @@ async def test_a_header_trickle_is_closed_at_the_header_timeout_from_the_start()
 
 async def test_a_body_is_timed_from_its_headers_not_from_the_connection() -> None:
     protocol, transport = Server().connect()
-    await asyncio.sleep(HEADER_S / 2)
+    await asyncio.sleep(HEADER_S / 2)  # on purpose: the headers come late, yet in time
     headers_at = now()
     protocol.data_received(POST_HEAD + b"12345")  # half of the body, then nothing
     took = await transport.closed_after(headers_at)
@@ -233,7 +233,7 @@ async def test_a_slow_answer_is_not_cut() -> None:
 
     protocol, transport = Server(app=slow).connect()
     protocol.data_received(GET)
-    await asyncio.sleep(2 * (HEADER_S + BODY_S))
+    await asyncio.sleep(2 * (HEADER_S + BODY_S))  # past both deadlines: nothing may close it
     assert not transport.is_closing()
     gate.set()
     await answered(transport)
@@ -249,5 +249,5 @@ async def test_a_body_left_unread_by_an_early_answer_ends_the_deadline_once_it_i
     protocol.data_received(POST_HEAD)
     await answered(transport)
     protocol.data_received(b"0123456789")  # the rest of the request, drained by uvicorn
-    await asyncio.sleep(2 * (HEADER_S + BODY_S))
+    await asyncio.sleep(2 * (HEADER_S + BODY_S))  # past both deadlines: nothing may close it
     assert not transport.is_closing()

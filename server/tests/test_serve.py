@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 import sqlite3
@@ -34,37 +33,14 @@ from rejoin_server.filelimit import OpenFileLimit
 from rejoin_server.logrepeats import RepeatFilter
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.migrate import HEAD_REVISION
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def clean_env() -> dict[str, str]:
-    """The test process's environment without any REJOIN_* setting that would leak in."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("REJOIN_")}
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rejoin_server", *args],
-        cwd=cwd,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
+from rejoin_testkit.processes import clean_env, free_port, run_server_command
 
 # --- migrate, and databases that cannot be opened --------------------------------------------
 
 
 def test_migrate_creates_the_tables_and_prints_the_revision(tmp_path: Path) -> None:
     path = tmp_path / "games.db"
-    done = run_cli("migrate", "--database-url", f"sqlite:///{path}", cwd=tmp_path)
+    done = run_server_command("migrate", "--database-url", f"sqlite:///{path}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"database sqlite:///{path} migrated to revision {HEAD_REVISION}\n"
     with sqlite3.connect(path) as conn:
@@ -73,7 +49,7 @@ def test_migrate_creates_the_tables_and_prints_the_revision(tmp_path: Path) -> N
     assert {"games", "events", "snapshots", "alembic_version"} <= tables
     assert revision == HEAD_REVISION
 
-    again = run_cli("migrate", "--database-url", f"sqlite:///{path}", cwd=tmp_path)
+    again = run_server_command("migrate", "--database-url", f"sqlite:///{path}", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout == f"database sqlite:///{path} already at revision {HEAD_REVISION}\n"
 
@@ -98,7 +74,7 @@ def test_a_sqlite_file_that_cannot_be_opened_is_one_line_and_exit_2(
     else:
         path = tmp_path / "no" / "such" / "dir" / "rejoin.db"
     url = f"sqlite:///{path}"
-    done = run_cli(*command, "--database-url", url, cwd=tmp_path)
+    done = run_server_command(*command, "--database-url", url, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"rejoin-server: error: cannot open the database {url}: ")
     assert done.stderr.count("\n") == 1
@@ -108,8 +84,8 @@ def test_a_sqlite_file_that_cannot_be_opened_is_one_line_and_exit_2(
 
 @pytest.mark.parametrize("command", [["migrate"], []])
 def test_an_unreachable_postgres_is_one_line_and_exit_2(command: list[str], tmp_path: Path) -> None:
-    url = f"postgresql://rejoin:hunter2@127.0.0.1:{closed_port()}/games"
-    done = run_cli(*command, "--database-url", url, cwd=tmp_path)
+    url = f"postgresql://rejoin:hunter2@127.0.0.1:{free_port()}/games"
+    done = run_server_command(*command, "--database-url", url, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(
         "rejoin-server: error: cannot open the database postgresql://rejoin:***@127.0.0.1:"
@@ -120,14 +96,14 @@ def test_an_unreachable_postgres_is_one_line_and_exit_2(command: list[str], tmp_
 
 
 def test_an_invalid_database_url_is_exit_2(tmp_path: Path) -> None:
-    done = run_cli("--database-url", "mysql://localhost/games", cwd=tmp_path)
+    done = run_server_command("--database-url", "mysql://localhost/games", cwd=tmp_path)
     assert done.returncode == 2
     assert "argument --database-url: 'mysql://localhost/games' is not a database URL" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_no_migrate_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
-    done = run_cli(
+    done = run_server_command(
         "--no-migrate", "--database-url", f"sqlite:///{tmp_path / 'new.db'}", cwd=tmp_path
     )
     assert done.returncode == 2
@@ -217,7 +193,7 @@ def test_serve_migrates_prints_where_and_the_generated_token_then_runs(
 def test_serve_does_not_print_a_token_it_was_given(
     fake: FakeApp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"postgresql://u:hunter2@127.0.0.1:{closed_port()}/db"
+    url = f"postgresql://u:hunter2@127.0.0.1:{free_port()}/db"
     sqlite_url = f"sqlite:///{tmp_path / 'rejoin.db'}"
     lines = _serve(
         ["--port", "0", "--database-url", sqlite_url],
@@ -244,7 +220,7 @@ def test_serve_on_a_port_in_use_is_a_startup_error(fake: FakeApp, tmp_path: Path
 
 
 def test_a_database_error_releases_the_port(fake: FakeApp, tmp_path: Path) -> None:
-    port = closed_port()
+    port = free_port()
     invocation = parse_args(
         ["--port", str(port), "--database-url", f"sqlite:///{tmp_path / 'no' / 'dir.db'}"], {}
     )
@@ -591,16 +567,30 @@ def test_mask_session_masks_every_key_starlette_reads_as_session(
     assert (logged is not None) == ("session" in QueryParams(query)), "not as Starlette reads it"
 
 
-def test_the_access_log_filter_masks_the_request_target() -> None:
-    record = logging.LogRecord(
+def access_log_record(client: str, target: str) -> logging.LogRecord:
+    """What uvicorn's access logger hands its filters for one `GET target` answered 200."""
+    return logging.LogRecord(
         "uvicorn.access",
         logging.INFO,
         __file__,
         1,
         '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", "/api/game/g/events?%73ession=SECRET", "1.1", 200),
+        (client, "GET", target, "1.1", 200),
         None,
     )
+
+
+def test_session_tokens_are_masked_in_access_logs() -> None:
+    target = "/api/game/g/events?after=3&session=SECRET.x&z=1"
+    record = access_log_record("127.0.0.1:5", target)
+    assert serve._mask_session_in_access_log(record)
+    line = record.getMessage()
+    assert "SECRET" not in line
+    assert "after=3&session=***&z=1" in line
+
+
+def test_the_access_log_filter_masks_the_request_target() -> None:
+    record = access_log_record("127.0.0.1:5000", "/api/game/g/events?%73ession=SECRET")
     assert serve._mask_session_in_access_log(record)
     assert record.getMessage() == (
         '127.0.0.1:5000 - "GET /api/game/g/events?%73ession=*** HTTP/1.1" 200'

@@ -285,8 +285,8 @@ def test_a_gap_inside_the_replay_delivers_up_to_it_then_resumes_from_there() -> 
 
 
 def test_the_same_gap_twice_asks_for_a_resync_instead_of_retrying_for_ever() -> None:
-    """Found in review: a server that could not fill a gap (events lost in a relaxed-durability
-    crash) was asked for the same events every 100 ms, for ever."""
+    """A server that cannot fill a gap (events lost in a relaxed-durability crash) must not be
+    asked for the same events every 100 ms, for ever."""
     session = new_session(last_seq=3)
     session.start(0.0)
     for attempt, conn in enumerate((1, 2)):

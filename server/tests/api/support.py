@@ -48,17 +48,38 @@ def bearer(token: str) -> dict[str, str]:
 ADMIN_AUTH = bearer(ADMIN)
 
 
-class Api:
-    """A running app (lifespan entered) and shortcuts for its endpoints."""
+def answer(reply: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The JSON object of a reply that must have `status` (the sync and the async `Api` alike)."""
+    assert reply.status_code == status, reply.text
+    data: dict[str, Any] = reply.json()
+    return data
 
-    def __init__(self, client: TestClient, app: Starlette) -> None:
-        self.client = client
+
+def joined(game_id: str, reply: httpx.Response) -> Player:
+    """The player a `POST …/join` answer seated."""
+    data = answer(reply, 201)
+    token = data["connectionToken"]["token"]
+    return Player(game_id, data["playerId"], data["seat"], data["sessionToken"], token)
+
+
+class _Served:
+    """An app whose lifespan is entered, and its services (the sync and the async driver)."""
+
+    def __init__(self, app: Starlette) -> None:
         self.app = app
 
     @property
     def services(self) -> Services:
         found: Services = self.app.state.services
         return found
+
+
+class Api(_Served):
+    """A running app (lifespan entered) and shortcuts for its endpoints."""
+
+    def __init__(self, client: TestClient, app: Starlette) -> None:
+        super().__init__(app)
+        self.client = client
 
     def run(self, func: Any, *args: Any) -> Any:
         """Call `func(*args)` (sync or async) on the app's event loop."""
@@ -67,41 +88,23 @@ class Api:
         return portal.call(func, *args)
 
     def create(self, **settings: Any) -> str:
-        reply = self.client.post("/api/games", json=settings)
-        assert reply.status_code == 201, reply.text
-        game_id: str = reply.json()["gameId"]
-        return game_id
+        return str(answer(self.client.post("/api/games", json=settings), 201)["gameId"])
 
     def join(self, game_id: str, name: str = "Ann", seat: int | None = None) -> Player:
         body: dict[str, Any] = {"name": name}
         if seat is not None:
             body["seat"] = seat
-        reply = self.client.post(f"/api/game/{game_id}/join", json=body)
-        assert reply.status_code == 201, reply.text
-        data = reply.json()
-        return Player(
-            game_id,
-            data["playerId"],
-            data["seat"],
-            data["sessionToken"],
-            data["connectionToken"]["token"],
-        )
+        return joined(game_id, self.client.post(f"/api/game/{game_id}/join", json=body))
 
     def table(self, players: int = 2, **settings: Any) -> list[Player]:
         game_id = self.create(**settings)
         return [self.join(game_id, f"Player {i}") for i in range(players)]
 
     def start(self, player: Player) -> dict[str, Any]:
-        reply = self.client.post(f"/api/game/{player.game_id}/start", headers=player.auth)
-        assert reply.status_code == 200, reply.text
-        data: dict[str, Any] = reply.json()
-        return data
+        return answer(self.client.post(f"/api/game/{player.game_id}/start", headers=player.auth))
 
     def state(self, player: Player) -> dict[str, Any]:
-        reply = self.client.get(f"/api/game/{player.game_id}/state", headers=player.auth)
-        assert reply.status_code == 200, reply.text
-        data: dict[str, Any] = reply.json()
-        return data
+        return answer(self.client.get(f"/api/game/{player.game_id}/state", headers=player.auth))
 
     def to_act(self, players: list[Player]) -> Player:
         seat = self.state(players[0])["gameState"]["toAct"]
@@ -124,9 +127,7 @@ class Api:
             f"/api/game/{player.game_id}/events{query}",
             headers={**player.auth, "Accept": "application/json"},
         )
-        assert reply.status_code == 200, reply.text
-        data: dict[str, Any] = reply.json()
-        return data
+        return answer(reply)
 
     def reconnect(self, player: Player, token: str | None = None, **body: Any) -> httpx.Response:
         payload = {
@@ -237,52 +238,32 @@ async def read_stream(
     return await _drive(app, _get_scope(route, query.encode(), encoded), until, timeout_s, False)
 
 
-class AsyncApi:
+class AsyncApi(_Served):
     """The app with its lifespan entered, driven by an `httpx.AsyncClient` on the test's own loop:
     requests can be started as tasks and held open (e.g. behind a commit the store holds)."""
 
     def __init__(self, client: httpx.AsyncClient, app: Starlette) -> None:
+        super().__init__(app)
         self.client = client
-        self.app = app
-
-    @property
-    def services(self) -> Services:
-        found: Services = self.app.state.services
-        return found
 
     async def create(self, **settings: Any) -> str:
-        reply = await self.client.post("/api/games", json=settings)
-        assert reply.status_code == 201, reply.text
-        game_id: str = reply.json()["gameId"]
-        return game_id
+        return str(answer(await self.client.post("/api/games", json=settings), 201)["gameId"])
 
     async def join(self, game_id: str, name: str = "Ann") -> Player:
         reply = await self.client.post(f"/api/game/{game_id}/join", json={"name": name})
-        assert reply.status_code == 201, reply.text
-        data = reply.json()
-        return Player(
-            game_id,
-            data["playerId"],
-            data["seat"],
-            data["sessionToken"],
-            data["connectionToken"]["token"],
-        )
+        return joined(game_id, reply)
 
     async def table(self, players: int = 2, **settings: Any) -> list[Player]:
         game_id = await self.create(**settings)
         return [await self.join(game_id, f"Player {i}") for i in range(players)]
 
     async def start(self, player: Player) -> dict[str, Any]:
-        reply = await self.client.post(f"/api/game/{player.game_id}/start", headers=player.auth)
-        assert reply.status_code == 200, reply.text
-        data: dict[str, Any] = reply.json()
-        return data
+        url = f"/api/game/{player.game_id}/start"
+        return answer(await self.client.post(url, headers=player.auth))
 
     async def state(self, player: Player) -> dict[str, Any]:
-        reply = await self.client.get(f"/api/game/{player.game_id}/state", headers=player.auth)
-        assert reply.status_code == 200, reply.text
-        data: dict[str, Any] = reply.json()
-        return data
+        url = f"/api/game/{player.game_id}/state"
+        return answer(await self.client.get(url, headers=player.auth))
 
 
 @asynccontextmanager

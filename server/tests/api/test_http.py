@@ -11,16 +11,20 @@ from collections.abc import MutableMapping
 from dataclasses import replace
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 from itsdangerous.timed import TimestampSigner
 from starlette.testclient import TestClient
 
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server.api import events as events_module
 from rejoin_server.app import create_app
 from rejoin_server.host import writer as writer_module
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.memory import MemoryGameStore
 
+from ..host.scripted_store import ScriptedStore
 from .support import (
     ADMIN,
     ADMIN_AUTH,
@@ -356,6 +360,42 @@ def test_the_websockets_nested_action_over_http_is_told_the_body_is_flat(api: Ap
     assert api.client.post(url, json=flat, headers=actor.auth).status_code == 200
 
 
+def legal_types(api: Api, player: Player) -> list[str]:
+    return [a["type"] for a in api.state(player)["gameState"]["you"]["legalActions"]]
+
+
+def test_two_players_may_use_the_same_action_id(api: Api) -> None:
+    """actionIds are per player: per game, the second player's "1" would answer the first
+    player's result (duplicate: true) and their action would never be applied."""
+    players = api.table(2)
+    api.start(players[0])
+    first = api.to_act(players)
+    reply = api.act(first, "call", action_id="1")
+    assert reply.status_code == 200, reply.text
+    one = reply.json()
+    assert one["duplicate"] is False
+
+    second = api.to_act(players)
+    assert second != first
+    kind = "check" if "check" in legal_types(api, second) else "call"
+    reply = api.act(second, kind, action_id="1")
+    assert reply.status_code == 200, reply.text
+    two = reply.json()
+    assert two["duplicate"] is False
+    assert two["seq"] > one["seq"]
+    assert api.state(first)["seq"] == two["seq"]
+    kinds = [e["kind"] for e in api.events(first, after=one["seq"] - 1)["events"]]
+    assert kinds.count("action") == 2  # both applied
+
+    again = api.act(first, "call", action_id="1")
+    assert again.status_code == 200, again.text
+    assert again.json() == {**one, "duplicate": True}
+    again = api.act(second, kind, action_id="1")
+    assert again.status_code == 200, again.text
+    assert again.json() == {**two, "duplicate": True}
+    assert api.state(first)["seq"] == two["seq"]
+
+
 # --- GET …/state ---------------------------------------------------------------------------------
 
 
@@ -505,7 +545,9 @@ def test_events_as_server_sent_events(api: Api) -> None:
         live = read_frames(lines, acted)
         assert [int(f["id"]) for f in live] == list(range(seq + 1, acted + 1))
         assert live[0]["event"] == "action"
-    assert second.player_id  # the other player never connected
+    seats = api.state(first)["gameState"]["seats"]
+    theirs = next(s for s in seats if s["playerId"] == second.player_id)
+    assert theirs["connected"] is False  # the other player never connected
 
 
 @pytest.mark.timeout(30)
@@ -538,6 +580,46 @@ def test_server_sent_events_with_a_latin1_digit_last_event_id_is_not_a_500(
     )
     assert status != 500, f"Last-Event-ID {last_id!r} answers 500: {body[:200]!r}"
     assert status in (200, 422), body
+
+
+def test_a_quiet_event_stream_sends_ping_comments(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heartbeat is a comment: as an event with seq -1 the stream would skip it as already
+    sent, and a quiet stream would send nothing at all."""
+    monkeypatch.setattr(events_module, "HEARTBEAT_S", 0.01)
+    p0, _ = api.table(2)
+    seq = api.start(p0)["seq"]
+    status, body = api.stream_until(f"/api/game/{p0.game_id}/events?after=0", p0.auth, b": ping")
+    assert status == 200, body
+    assert b"\n: ping\n\n" in body, body
+    backlog, _, _ = body.partition(b": ping")
+    assert f"id: {seq}\n".encode() in backlog  # the backlog first, then the heartbeats
+
+
+@pytest.mark.parametrize("via", ["last-event-id", "after"])
+def test_a_resume_point_beyond_the_games_seq_is_stale_state(api: Api, via: str) -> None:
+    """A stream opened (200) at a bogus id would silently drop every event up to it: a client
+    resuming from a seq of another game (or a rolled-back one) would miss events."""
+    p0, _ = api.table(2)
+    seq = api.state(p0)["seq"]
+    path = f"/api/game/{p0.game_id}/events"
+
+    def open_at(after: int) -> tuple[int, bytes]:
+        if via == "after":
+            return api.stream_until(f"{path}?after={after}", p0.auth, b"\n\n")
+        return api.stream_until(path, {**p0.auth, "Last-Event-ID": str(after)}, b"\n\n")
+
+    status, body = open_at(seq + 1)
+    assert status == 409, body
+    reply = httpx.Response(status, headers={"content-type": "application/json"}, content=body)
+    error = assert_error(reply, ErrorCode.STALE_STATE)
+    assert str(seq) in error["message"]
+    assert orjson.loads(body)["error"]["code"] == "stale_state"
+
+    status, body = open_at(seq)  # at the end exactly: a stream with nothing to catch up
+    assert status == 200, body
+    assert body.startswith(b": connected")
 
 
 # --- GET …/connection-token ----------------------------------------------------------------------
@@ -631,7 +713,7 @@ def test_reconnect_replays_the_missed_events(api: Api) -> None:
     assert again.status_code == 200
     assert again.json()["missedEvents"] == []
     assert again.json()["resync"] is False
-    assert second.player_id not in {first.player_id}
+    assert second.player_id != first.player_id
 
 
 def test_reconnect_without_last_seq_or_past_the_replay_limit_is_a_resync() -> None:
@@ -729,6 +811,29 @@ def test_reconnect_to_a_completed_game_answers_the_final_state(api: Api) -> None
     assert view["you"]["playerId"] == first.player_id
     mine = next(s for s in view["seats"] if s["seat"] == first.seat)
     assert mine["holeCards"] is not None
+
+
+def test_a_reconnect_whose_missed_events_cannot_be_read_leaves_its_token_unused() -> None:
+    """The token is consumed last, after the missed events were read: consumed first, a 503
+    would leave the player with a used token (the retry would answer token_reused)."""
+    store = ScriptedStore()
+    with running(store) as api:
+        p0, p1 = api.table(2)
+        api.start(p0)
+        api.forget(p0.game_id)  # reloaded on the next touch with no events in memory …
+        seq = api.state(p1)["seq"]
+        store.fail_read_events_next(1)  # … so the replay reads the store, which fails once
+        assert_error(api.reconnect(p1, lastSeq=0), ErrorCode.STORAGE_UNAVAILABLE)
+
+        again = api.reconnect(p1, lastSeq=0)
+        assert again.status_code == 200, again.text
+        data = again.json()
+        assert data["seq"] == seq
+        assert [e["seq"] for e in data["missedEvents"]] == list(range(1, seq + 1))
+        assert data["resync"] is False
+        # and that token is now used (by another client a moment ago: seat_conflict)
+        code = api.reconnect(p1).json()["error"]["code"]
+        assert code in {"seat_conflict", "token_reused"}
 
 
 # --- persist, restore, delete --------------------------------------------------------------------

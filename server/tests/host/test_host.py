@@ -659,6 +659,20 @@ async def test_last_activity_counts_player_commands_only(host: GameHost, clock: 
     assert live.last_activity_ms == T0 + 5  # a timeout is not a player's doing
 
 
+async def test_after_a_load_the_last_activity_is_the_last_stored_write(
+    host: GameHost, clock: FakeClock
+) -> None:
+    """A load is not activity: otherwise every restart (or eviction and reload) would give an
+    abandoned game a fresh allowance, and it would never be abandoned while it kept being
+    touched."""
+    game_id, _ = await new_table(host)
+    written_at = clock.now
+    clock.advance(3_600_000)
+    host.forget(game_id)
+    live = await host.get(game_id)
+    assert live.last_activity_ms == written_at
+
+
 async def test_persist_writes_a_snapshot_whose_checksum_verifies(
     host: GameHost, store: ScriptedStore
 ) -> None:

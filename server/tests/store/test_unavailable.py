@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -10,16 +9,11 @@ import pytest
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event
 from rejoin_server.store.sql import SqlGameStore
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from rejoin_testkit.processes import free_port
 
 
 async def test_an_unreachable_postgres_is_storage_unavailable() -> None:
-    store = SqlGameStore(f"postgresql://postgres@127.0.0.1:{closed_port()}/test")
+    store = SqlGameStore(f"postgresql://postgres@127.0.0.1:{free_port()}/test")
     await store.open()
     try:
         with pytest.raises(StorageUnavailable) as caught:

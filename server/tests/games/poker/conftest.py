@@ -174,6 +174,34 @@ def deck(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return queue
 
 
+@pytest.fixture
+def uneven_stacks(new_game: Callable[..., Driver], deck: list[str]) -> Driver:
+    """Three players of 100; the first hand (rigged: a fold, a raise to 50 called, checked down
+    to a showdown) leaves the stacks at 100 / 50 / 150, and the second hand is dealt, button 1
+    first to act."""
+    game = new_game(players=3, startingStack=100)
+    deck.extend(["7c", "2d", "As", "Ah", "Kc", "Qd", "9c", "8d", "3h", "4s", "Jc"])
+    game.start()
+    game.act("fold")
+    game.act("raise", 50)
+    game.act("call")
+    for _ in range(6):
+        game.act("check")
+    game.tick(game.table.next_deadline())
+    return game
+
+
+@pytest.fixture
+def all_in_called(new_game: Callable[..., Driver], deck: list[str]) -> tuple[Driver, list[Event]]:
+    """Two players of 10 go all in preflop and seat 1 wins every chip (a rigged deck): the game
+    and the events of the call."""
+    game = new_game(players=2, startingStack=10)
+    deck.extend(["As", "Ah", "7c", "2d", "9c", "8d", "3h", "4s", "Jc"])
+    game.start()
+    game.act("allin")
+    return game, game.act("call")
+
+
 def kinds(events: list[Event]) -> list[str]:
     return [e.kind for e in events]
 

@@ -142,12 +142,8 @@ def test_abandon_twice_is_refused(new_game: Callable[..., Game]) -> None:
     refused(game, Abandon("operator"), "game_completed")
 
 
-def test_abandon_after_a_winner_is_refused(new_game: Callable[..., Game], deck: list[str]) -> None:
-    game = new_game(players=2, startingStack=10)
-    deck.extend(["As", "Ah", "7c", "2d", "9c", "8d", "3h", "4s", "Jc"])
-    game.start()
-    game.act("allin")
-    game.act("call")
+def test_abandon_after_a_winner_is_refused(all_in_called: tuple[Game, list[Event]]) -> None:
+    game, _ = all_in_called
     assert game.table.status == "completed"
     refused(game, Abandon(), "game_completed")
 

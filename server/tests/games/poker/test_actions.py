@@ -55,16 +55,8 @@ def test_legal_actions_after_the_flop(new_game: Callable[..., Game]) -> None:
     ]
 
 
-def test_allin_for_less_than_a_call(new_game: Callable[..., Game], deck: list[str]) -> None:
-    game = new_game(players=3, startingStack=100)
-    deck.extend(["7c", "2d", "As", "Ah", "Kc", "Qd", "9c", "8d", "3h", "4s", "Jc"])
-    game.start()
-    game.act("fold")
-    game.act("raise", 50)
-    game.act("call")
-    for _ in range(6):
-        game.act("check")
-    game.tick(game.table.next_deadline())  # stacks 100 / 50 / 150, button 1 acts first
+def test_allin_for_less_than_a_call(uneven_stacks: Game) -> None:
+    game = uneven_stacks  # stacks 100 / 50 / 150, button 1 acts first
     game.act("fold")
     game.act("raise", 120)  # seat 2 (small blind) raises more than seat 0 has
     assert game.to_act == 0

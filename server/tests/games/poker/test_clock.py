@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rejoin_server.games.base import Event
+
 Game = Any  # conftest's Driver
 
 
@@ -65,13 +67,9 @@ def test_next_hand_waits_for_its_delay(new_game: Callable[..., Game]) -> None:
 
 
 def test_no_next_hand_without_two_players_with_chips(
-    new_game: Callable[..., Game], deck: list[str]
+    all_in_called: tuple[Game, list[Event]],
 ) -> None:
-    game = new_game(players=2, startingStack=10)
-    deck.extend(["As", "Ah", "7c", "2d", "9c", "8d", "3h", "4s", "Jc"])
-    game.start()
-    game.act("allin")
-    game.act("call")
+    game, _ = all_in_called
     assert game.table.status == "completed"
     assert game.table.next_deadline() is None
 

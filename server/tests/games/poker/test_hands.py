@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rejoin_server.games.base import Event
+
 Game = Any  # conftest's Driver
 
 
@@ -122,16 +124,8 @@ def test_three_way_all_in_with_side_pots(
     game.assert_consistent()
 
 
-def test_pots_while_a_side_pot_is_open(new_game: Callable[..., Game], deck: list[str]) -> None:
-    game = new_game(players=3, startingStack=100)
-    deck.extend(["7c", "2d", "As", "Ah", "Kc", "Qd", "9c", "8d", "3h", "4s", "Jc"])
-    game.start()
-    game.act("fold")
-    game.act("raise", 50)
-    game.act("call")
-    for _ in range(6):
-        game.act("check")
-    game.tick(game.table.next_deadline())
+def test_pots_while_a_side_pot_is_open(uneven_stacks: Game) -> None:
+    game = uneven_stacks  # stacks 100 / 50 / 150
     game.act("allin")  # seat 1: 50
     game.act("call")  # seat 2: 50 of 150
     game.act("call")  # seat 0, big blind: 50 of 100
@@ -230,13 +224,9 @@ def test_busted_player_stays_seated_but_is_not_dealt_in(
 
 
 def test_game_completes_when_one_player_holds_every_chip(
-    new_game: Callable[..., Game], deck: list[str]
+    all_in_called: tuple[Game, list[Event]],
 ) -> None:
-    game = new_game(players=2, startingStack=10)
-    deck.extend(["As", "Ah", "7c", "2d", "9c", "8d", "3h", "4s", "Jc"])
-    game.start()
-    game.act("allin")
-    events = game.act("call")
+    game, events = all_in_called
     assert [e.kind for e in events][-2:] == ["hand_ended", "game_completed"]
     assert dict(events[-1].data) == {"seat": 1, "playerId": "player000001"}
     view = game.table.view(None)

@@ -1,13 +1,9 @@
-"""Regressions of the review fixes, over HTTP.
-
-- a read (state, reconnect, events, restore) never shows events whose commit is in flight;
-- a reconnect that fails before it answers leaves its token unused;
-- actionIds are scoped per player;
-- SSE heartbeats, and `stale_state` for a resume point beyond the game's seq;
-- relaxed durability: `persist` waits for the game's queued writes.
+"""HTTP requests while a game's commit is held in the store: a read (state, reconnect, events,
+restore) waits for the commit and never shows events whose commit is in flight; under relaxed
+durability `persist` waits for the game's queued writes.
 
 Requests that must stay open behind a held commit run as tasks on the test's own loop
-(`running_async`); the rest use the `TestClient`.
+(`running_async`).
 """
 
 from __future__ import annotations
@@ -16,23 +12,13 @@ import asyncio
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
-from rejoin_protocol.errors import ErrorCode
-from rejoin_server.api import events as events_module
 from rejoin_server.host import writer as writer_module
 
 from ..host.scripted_store import ScriptedStore
 from ..host.waiting import wait_until
-from .support import (
-    ADMIN_AUTH,
-    Api,
-    Player,
-    assert_error,
-    running,
-    running_async,
-)
+from .support import ADMIN_AUTH, Player, running_async
 
 # How long a request that must wait is given to (wrongly) answer: a bound on a negative, so
 # short; a wrong answer comes within a few loop turns.
@@ -51,17 +37,10 @@ def hole_cards(view: dict[str, Any], player: Player) -> list[str] | None:
     return cards
 
 
-def legal_types(api: Api, player: Player) -> list[str]:
-    return [a["type"] for a in api.state(player)["gameState"]["you"]["legalActions"]]
-
-
-# --- 1. reads see only committed events ----------------------------------------------------------
-
-
 async def test_reads_wait_for_an_in_flight_commit_and_then_show_it() -> None:
-    """Before the fix, every read answered at once from memory: the deal's seq and the player's
-    hole cards while the deal's append had not returned (a kill -9 then would have lost events a
-    client had seen)."""
+    """No read answers from memory ahead of the store: showing the deal's seq and the player's
+    hole cards while the deal's append has not returned would let a kill -9 lose events a client
+    had seen."""
     store = ScriptedStore()
     async with running_async(store) as api:
         p0, p1 = await api.table(2)
@@ -127,7 +106,7 @@ async def test_reads_wait_for_an_in_flight_commit_and_then_show_it() -> None:
 
 async def test_a_read_waiting_for_a_commit_never_shows_the_uncommitted_deal() -> None:
     """The same, checked from the reader's side at the moment it answers: whatever it shows is in
-    the store already (before the fix: p1's hole cards of a deal not stored yet)."""
+    the store already (never p1's hole cards of a deal not stored yet)."""
     store = ScriptedStore()
     async with running_async(store) as api:
         p0, p1 = await api.table(2)
@@ -150,116 +129,10 @@ async def test_a_read_waiting_for_a_commit_never_shows_the_uncommitted_deal() ->
         assert seq in stored_then, f"seq {seq} was shown while the store held {stored_then}"
 
 
-# --- 2. reconnect uses its token last ------------------------------------------------------------
-
-
-def test_a_reconnect_whose_missed_events_cannot_be_read_leaves_its_token_unused() -> None:
-    """Before the fix the token was consumed before the missed events were read: the 503 left the
-    player with a used token (the retry answered token_reused)."""
-    store = ScriptedStore()
-    with running(store) as api:
-        p0, p1 = api.table(2)
-        api.start(p0)
-        api.forget(p0.game_id)  # reloaded on the next touch with no events in memory …
-        seq = api.state(p1)["seq"]
-        store.fail_read_events_next(1)  # … so the replay reads the store, which fails once
-        assert_error(api.reconnect(p1, lastSeq=0), ErrorCode.STORAGE_UNAVAILABLE)
-
-        again = api.reconnect(p1, lastSeq=0)
-        assert again.status_code == 200, again.text
-        data = again.json()
-        assert data["seq"] == seq
-        assert [e["seq"] for e in data["missedEvents"]] == list(range(1, seq + 1))
-        assert data["resync"] is False
-        # and that token is now used (by another client a moment ago: seat_conflict)
-        code = api.reconnect(p1).json()["error"]["code"]
-        assert code in {"seat_conflict", "token_reused"}
-
-
-# --- 3. actionIds per player ---------------------------------------------------------------------
-
-
-def test_two_players_may_use_the_same_action_id(api: Api) -> None:
-    """Before the fix actionIds were per game: the second player's "1" answered the first
-    player's result (duplicate: true) and their action was never applied."""
-    players = api.table(2)
-    api.start(players[0])
-    first = api.to_act(players)
-    reply = api.act(first, "call", action_id="1")
-    assert reply.status_code == 200, reply.text
-    one = reply.json()
-    assert one["duplicate"] is False
-
-    second = api.to_act(players)
-    assert second != first
-    kind = "check" if "check" in legal_types(api, second) else "call"
-    reply = api.act(second, kind, action_id="1")
-    assert reply.status_code == 200, reply.text
-    two = reply.json()
-    assert two["duplicate"] is False
-    assert two["seq"] > one["seq"]
-    assert api.state(first)["seq"] == two["seq"]
-    kinds = [e["kind"] for e in api.events(first, after=one["seq"] - 1)["events"]]
-    assert kinds.count("action") == 2  # both applied
-
-    again = api.act(first, "call", action_id="1")
-    assert again.status_code == 200, again.text
-    assert again.json() == {**one, "duplicate": True}
-    again = api.act(second, kind, action_id="1")
-    assert again.status_code == 200, again.text
-    assert again.json() == {**two, "duplicate": True}
-    assert api.state(first)["seq"] == two["seq"]
-
-
-# --- 4. server-sent events -----------------------------------------------------------------------
-
-
-def test_a_quiet_event_stream_sends_ping_comments(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Before the fix the heartbeat was an event with seq -1 that the stream then skipped as
-    already sent: a quiet stream sent nothing at all."""
-    monkeypatch.setattr(events_module, "HEARTBEAT_S", 0.01)
-    p0, _ = api.table(2)
-    seq = api.start(p0)["seq"]
-    status, body = api.stream_until(f"/api/game/{p0.game_id}/events?after=0", p0.auth, b": ping")
-    assert status == 200, body
-    assert b"\n: ping\n\n" in body, body
-    backlog, _, _ = body.partition(b": ping")
-    assert f"id: {seq}\n".encode() in backlog  # the backlog first, then the heartbeats
-
-
-@pytest.mark.parametrize("via", ["last-event-id", "after"])
-def test_a_resume_point_beyond_the_games_seq_is_stale_state(api: Api, via: str) -> None:
-    """Before the fix the stream opened (200) and silently dropped every event up to the bogus
-    id: a client resuming from a seq of another game (or a rolled-back one) missed events."""
-    p0, _ = api.table(2)
-    seq = api.state(p0)["seq"]
-    path = f"/api/game/{p0.game_id}/events"
-
-    def open_at(after: int) -> tuple[int, bytes]:
-        if via == "after":
-            return api.stream_until(f"{path}?after={after}", p0.auth, b"\n\n")
-        return api.stream_until(path, {**p0.auth, "Last-Event-ID": str(after)}, b"\n\n")
-
-    status, body = open_at(seq + 1)
-    assert status == 409, body
-    reply = httpx.Response(status, headers={"content-type": "application/json"}, content=body)
-    error = assert_error(reply, ErrorCode.STALE_STATE)
-    assert str(seq) in error["message"]
-    assert orjson.loads(body)["error"]["code"] == "stale_state"
-
-    status, body = open_at(seq)  # at the end exactly: a stream with nothing to catch up
-    assert status == 200, body
-    assert body.startswith(b": connected")
-
-
-# --- 7. persist under relaxed durability ---------------------------------------------------------
-
-
 async def test_relaxed_persist_waits_for_the_games_queued_writes() -> None:
-    """Before the fix `persist` answered storage_unavailable (503) whenever a relaxed game had
-    writes queued, i.e. right after almost any command, with the store healthy."""
+    """`persist` waits for the queue instead of answering storage_unavailable (503) whenever a
+    relaxed game has writes queued, i.e. right after almost any command, with the store
+    healthy."""
     store = ScriptedStore()
     async with running_async(store, durability="relaxed") as api:
         p0, _ = await api.table(2)

@@ -118,20 +118,33 @@ class Api:
     """One base URL, an admin token, and an httpx client with keep-alive."""
 
     def __init__(
-        self, base_url: str, admin_token: str | None = None, timeout: float = 15.0
+        self,
+        base_url: str,
+        admin_token: str | None = None,
+        timeout: float = 15.0,
+        *,
+        client: httpx.Client | None = None,
     ) -> None:
+        """`client`: send through that one (a benchmark's own, with its pool and timeouts) instead
+        of a client of this `Api`'s; whoever made it closes it."""
         self.base_url = base_url
         self.admin_token = admin_token
         self._timeout = timeout
-        self._client = httpx.Client(base_url=base_url, timeout=timeout)
+        self._owned = client is None
+        self._client = client if client is not None else self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=self._timeout)
 
     def close(self) -> None:
-        self._client.close()
+        if self._owned:
+            self._client.close()
 
     def reset(self) -> None:
-        """Drop pooled connections (after a kill -9, say)."""
-        self._client.close()
-        self._client = httpx.Client(base_url=self.base_url, timeout=self._timeout)
+        """Drop pooled connections (after a kill -9, say): a client of its own from now on."""
+        self.close()
+        self._client = self._new_client()
+        self._owned = True
 
     # The raw call.
 
