@@ -1,4 +1,4 @@
-"""Tables played through a real server's HTTP API (DESIGN §2), and the same play in-process.
+"""Tables played through a real server's HTTP API (docs/http-api.md), and the same play in-process.
 
 Every table is `TABLE_SETTINGS`: deep stacks and a 24-hour action clock, so that no timeout fires
 during a benchmark and no table ends; no automatic next hand, so that the driver deals each hand

@@ -1,4 +1,4 @@
-"""Python WebSocket players of our server (DESIGN §4) for the WS benchmarks, on `websockets`.
+"""Python WebSocket players of our server (docs/protocol.md) for the WS benchmarks, on `websockets`.
 
 A `Client` is one player's socket: it says `hello` with its newest reconnect token and last seq,
 keeps what the `welcome` and later `token` messages give it, answers the server's `ping`, and, as

@@ -166,7 +166,7 @@ async def test_a_spent_token_fails_connect_and_act_with_the_servers_code(
     stale = MemoryTokenStore()
     stale.save(joined.with_changes(client_id="another-device"))
     second = GameClient(server.url, game_id, store=stale)
-    # The server answers seat_conflict while the seat's holder is connected (DESIGN §3:
+    # The server answers seat_conflict while the seat's holder is connected (docs/protocol.md:
     # concurrent attempts), token_reused otherwise; both are refusals retrying cannot fix.
     refusals = {"seat_conflict", "token_reused"}
     with pytest.raises(SessionFailedError) as failed_connect:

@@ -1,6 +1,6 @@
 """The abuse suite, floods (issue 12): creates, joins and WebSocket connects from one address as
 fast as it can send them, against a real server with its default limits (or one lowered, said
-where). Every answer is one of DESIGN's: 2xx, the game's own refusal, or 429 `rate_limited` with
+where). Every answer is a documented one: 2xx, the game's own refusal, or 429 `rate_limited` with
 `Retry-After`; a refusal does nothing (no game, no token row); the server stays healthy."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The critical path of the seed spec: kill -9 the server in the middle of a betting round, restart
+"""The critical path: kill -9 the server in the middle of a betting round, restart
 it, and every player is back in their seat with the exact state and every event they missed."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every endpoint fed garbage answers with its documented error (DESIGN §2 form, status matching the
+"""Every endpoint fed garbage answers with its documented error (docs/http-api.md's form, status matching the
 code), never a 500 and never a traceback - and the server log has no traceback afterwards."""
 
 from __future__ import annotations

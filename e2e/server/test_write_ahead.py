@@ -1,5 +1,5 @@
 """Write-ahead under load: several tables play at once, the server is killed -9 in the middle of it,
-and every action any client saw acknowledged is in the log after the restart (DESIGN §1)."""
+and every action any client saw acknowledged is in the log after the restart (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Protocol fuzzing of `GET /api/game/{gameId}/ws` (DESIGN §4) against a real server process.
+"""Protocol fuzzing of `GET /api/game/{gameId}/ws` (docs/protocol.md) against a real server process.
 
 Hypothesis writes the frames; a real `python -m rejoin_server` on SQLite answers them over real
 sockets (the `websockets` client). What a frame *is* (which message, or which field is at fault)
@@ -326,7 +326,7 @@ def readable_action_id(frame: str | bytes) -> str | None:
 
 
 def jti_of(token: str) -> str:
-    """The token id inside a reconnect token (DESIGN §3: an itsdangerous signature over
+    """The token id inside a reconnect token (docs/architecture.md: an itsdangerous signature over
     `{g, p, j}`, its payload zlib-compressed when it starts with a dot); read, not verified."""
     payload = token.removeprefix(".").split(".", maxsplit=1)[0]
     data = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))

@@ -1,4 +1,4 @@
-"""A small WebSocket client for `GET /api/game/{gameId}/ws` (DESIGN §4), for tests.
+"""A small WebSocket client for `GET /api/game/{gameId}/ws` (docs/protocol.md), for tests.
 
 A `WsClient` is one connection (the `websockets` library's synchronous client): JSON frames out,
 every message it reads kept in order, and what a real client keeps to resume in a `Resume` that

@@ -14,7 +14,7 @@ from rejoin_server.cli import Invocation, build_parser, mask_url, parse_args
 from rejoin_server.settings import Rate, ServerSettings, parse_rate
 from rejoin_testkit.processes import run_server_command
 
-# Every serve option, as documented in DESIGN §7 and the README.
+# Every serve option, as documented in docs/operations.md and the README.
 SERVE_OPTIONS = [
     "--host",
     "--port",

@@ -1,5 +1,5 @@
 """The exceptions of the SDK: one per way a request can end other than as asked, each with the
-fields an application branches on (`code` is the server's stable error code of DESIGN §2)."""
+fields an application branches on (`code` is the server's stable error code: docs/http-api.md)."""
 
 from __future__ import annotations
 

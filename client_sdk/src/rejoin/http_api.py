@@ -1,4 +1,4 @@
-"""The few HTTP calls of DESIGN §2 the client makes itself (join, start, the player's view).
+"""The few HTTP calls of docs/http-api.md the client makes itself (join, start, the player's view).
 
 Under CPython they go over httpx: one short-lived `httpx.AsyncClient` per call, since they are
 rare (once per seat, or on demand) and a client that outlives a server restart must not hold a

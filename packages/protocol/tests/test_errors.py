@@ -1,8 +1,8 @@
 from rejoin_protocol import errors
 from rejoin_protocol.errors import ErrorCode
 
-# DESIGN §2, verbatim: code -> HTTP status. Clients branch on these; a change is a breaking change.
-DESIGN_TABLE = {
+# docs/http-api.md, verbatim: code -> HTTP status. Clients branch on these; a change is a breaking change.
+DOCUMENTED_STATUSES = {
     "invalid_request": 422, "unauthorized": 401, "forbidden": 403, "game_not_found": 404,
     "game_completed": 410, "game_active": 409, "seat_taken": 409, "table_full": 409,
     "not_your_turn": 409, "invalid_action": 422, "stale_state": 409, "no_hand_in_progress": 409,
@@ -13,7 +13,7 @@ DESIGN_TABLE = {
 
 
 def test_every_code_of_the_design_and_no_other() -> None:
-    assert {code.value: code.http_status for code in ErrorCode} == DESIGN_TABLE
+    assert {code.value: code.http_status for code in ErrorCode} == DOCUMENTED_STATUSES
 
 
 def test_token_errors_close_the_socket_with_4401() -> None:

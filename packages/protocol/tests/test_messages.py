@@ -167,7 +167,7 @@ def test_encode_is_compact_camel_case_and_omits_none() -> None:
     )
 
 
-# --- DESIGN §4 shaped examples ----------------------------------------------------------------
+# --- docs/protocol.md shaped examples ---------------------------------------------------------
 
 GAME_STATE: dict[str, Any] = {
     "gameId": "g1",

@@ -1,6 +1,6 @@
-"""`create_app(settings)`: the Starlette app of DESIGN §2, with its resources opened in the lifespan.
+"""`create_app(settings)`: the Starlette app of docs/http-api.md, with its resources opened in the lifespan.
 
-Every error reaches the client as DESIGN's error body with a stable code; only a bug answers 500,
+Every error reaches the client as the documented error body with a stable code; only a bug answers 500,
 and then without a traceback (the traceback goes to the server log). A client that hangs up before
 its request is read is no bug: one INFO line.
 """

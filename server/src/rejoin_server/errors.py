@@ -1,4 +1,4 @@
-"""The server's domain errors: a small tree, each with a stable DESIGN §2 code.
+"""The server's domain errors: a small tree, each with a stable code (docs/http-api.md).
 
 Transports map `code` to an HTTP status or a WebSocket close code through `rejoin_protocol.errors`;
 nothing else decides a status.

@@ -239,7 +239,7 @@ def run_uvicorn(
         # the FORWARDED_ALLOW_IPS variable or, by default, any local process.
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=_forwarded_allow_ips(settings.trusted_proxies),
-        # The channel has its own heartbeat (`ping` messages, DESIGN §4), which browsers can see
+        # The channel has its own heartbeat (`ping` messages, docs/protocol.md), which browsers can see
         # and answer; protocol-level pings would only double it.
         ws_ping_interval=None,
         ws_ping_timeout=None,

@@ -90,7 +90,7 @@ class ServerSettings:
     max_games: int | None = None
     max_storage_bytes: int | None = None
     max_body_bytes: int = 64 * 1024
-    # The WebSocket heartbeat (DESIGN §4): the server sends `ping` this often, and drops a client
+    # The WebSocket heartbeat (docs/protocol.md): the server sends `ping` this often, and drops a client
     # it has heard nothing from for `idle_timeout_ms` (it resumes from its last seq).
     ping_interval_ms: int = 5_000
     idle_timeout_ms: int = 15_000

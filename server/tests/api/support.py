@@ -313,7 +313,7 @@ def running(store: MemoryGameStore | None = None, **settings: Any) -> Iterator[A
 def assert_error(
     reply: httpx.Response, code: ErrorCode | str, status: int | None = None
 ) -> dict[str, Any]:
-    """The reply is DESIGN §2's error body with `code`, and the status that code has."""
+    """The reply is docs/http-api.md's error body with `code`, and the status that code has."""
     code = ErrorCode(code)
     expected = status if status is not None else code.http_status
     assert reply.status_code == expected, f"{reply.status_code} {reply.text}"

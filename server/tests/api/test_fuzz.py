@@ -1,5 +1,5 @@
 """Random bodies on every POST endpoint: whatever arrives, the answer is never a 500 and every
-refusal is DESIGN §2's error body with the status its code has."""
+refusal is docs/http-api.md's error body with the status its code has."""
 
 from __future__ import annotations
 

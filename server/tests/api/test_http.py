@@ -1,4 +1,4 @@
-"""The HTTP API of DESIGN §2, in-process: every endpoint's answer and documented errors, the error
+"""The HTTP API of docs/http-api.md, in-process: every endpoint's answer and documented errors, the error
 body, input validation, auth, and what a player may see."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The WebSocket channel of DESIGN §4, in-process: the `hello` handshake and each of its refusals
+"""The WebSocket channel of docs/protocol.md, in-process: the `hello` handshake and each of its refusals
 (error frame and close code), the live stream (events in seq order per visibility, acks behind the
 events of their action), the two-socket rules of §3 (superseded, seat_conflict), presence, the
 heartbeat, token rotation, slow consumers and graceful shutdown.

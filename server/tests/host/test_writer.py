@@ -254,7 +254,7 @@ async def test_a_genuine_conflict_in_the_queue_reports_the_game_lost() -> None:
 
 
 async def test_a_genuine_conflict_as_long_as_the_queue_is_not_taken_for_our_own_commit() -> None:
-    """Fencing (DESIGN §1): another writer stored seqs 1..3 with other events while ours were
+    """Fencing (docs/architecture.md): another writer stored seqs 1..3 with other events while ours were
     queued. The log covering our last seq does not make it our commit: the content differs, so the
     game must be reported lost rather than marked durable with a history the log does not hold."""
     h = Harness()

@@ -1,4 +1,4 @@
-"""Database URLs as DESIGN §7 and hosted providers write them, read with the standard library."""
+"""Database URLs as docs/operations.md and hosted providers write them, read with the standard library."""
 
 from __future__ import annotations
 

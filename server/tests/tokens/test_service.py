@@ -1,5 +1,5 @@
 """`ReconnectTokens` over the in-memory store: issuing, the single use, first-wins races, the same
-client retrying, replays and unknown tokens (DESIGN §3)."""
+client retrying, replays and unknown tokens (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The delay before retry n (counting from 0) is uniform in `[0, min(cap, first * factor**n))`, the
 "full jitter" schedule: a server that restarts under a thousand clients is not hit by all of them
 in the same millisecond. `first` bounds the first retry, because a restarted server is back in well
-under a second (DESIGN §5). The random source is injected, so tests choose the draws. Standard
+under a second (docs/protocol.md). The random source is injected, so tests choose the draws. Standard
 library only.
 
 When to reset the count is the caller's decision (the session resets it only after a connection

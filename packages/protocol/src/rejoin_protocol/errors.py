@@ -1,4 +1,4 @@
-"""The stable error codes of DESIGN §2, with their HTTP status and WebSocket close codes.
+"""The stable error codes (docs/http-api.md), with their HTTP status and WebSocket close codes.
 
 Clients branch on `code`; the table below is the one place that maps a code to a transport, and
 the `CLOSE_*` constants are every WebSocket close code either side sends. Standard library only,

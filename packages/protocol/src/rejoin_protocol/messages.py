@@ -1,4 +1,4 @@
-"""The WebSocket messages of DESIGN §4: one frozen dataclass each, their JSON encoding and decoding.
+"""The WebSocket messages of docs/protocol.md: one frozen dataclass each, their JSON encoding and decoding.
 
 This module owns the wire shape of every frame on `GET /api/game/{gameId}/ws`: the `type` names,
 the camelCase keys, which fields are optional, and what a well-formed value is. It does not own
@@ -274,7 +274,7 @@ class Ack:
 
 @dataclass(frozen=True, slots=True)
 class Error:
-    """`error`: a request failed; `code` is one of DESIGN §2 (kept a str for newer codes).
+    """`error`: a request failed; `code` is one of docs/http-api.md's codes (kept a str for newer codes).
 
     `details`, when present, carries what the error is about, as in the HTTP error body: for
     `game_completed` at `hello`, the final `gameState`."""
@@ -372,7 +372,7 @@ def _refuse_constant(name: str) -> float:
 
 # Deeper frames are refused before json.loads: its C scanner recurses once per level, and under
 # Pyodide that overflows the JavaScript stack (a fatal error that kills the interpreter) at a few
-# thousand levels, long before any RecursionError. No message of DESIGN §4 nests this deep.
+# thousand levels, long before any RecursionError. No message of docs/protocol.md nests this deep.
 MAX_NESTING = 100
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")

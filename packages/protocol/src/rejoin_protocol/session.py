@@ -1,4 +1,4 @@
-"""The sans-I/O client session of DESIGN §5: resume, exactly-once events, the action outbox, the
+"""The sans-I/O client session (docs/protocol.md): resume, exactly-once events, the action outbox, the
 heartbeat and backoff, as a state machine that does no I/O and never reads the clock.
 
 The rules this module obeys:

@@ -1,4 +1,4 @@
-"""A small synchronous client for the DESIGN §2 HTTP API, for tests.
+"""A small synchronous client for the HTTP API of docs/http-api.md, for tests.
 
 Every call returns a `Reply` (status, parsed JSON, raw text) and never raises on an HTTP error:
 tests assert on errors as much as on successes. `Reply.ok()` and `Reply.error(code)` do the
@@ -51,7 +51,7 @@ class Reply:
         return None
 
     def assert_error_shape(self) -> JsonObject:
-        """Assert DESIGN §2's error form, its status matching its code; return `error`."""
+        """Assert the error form of docs/http-api.md, its status matching its code; return `error`."""
         assert isinstance(self.body, dict), f"an error must be a JSON object: {self.describe()}"
         assert self.body.get("success") is False, f"error without success:false: {self.describe()}"
         error = self.body.get("error")
@@ -176,7 +176,7 @@ class Api:
             body = None
         return Reply(method, path, response.status_code, response.text, response.headers, body)
 
-    # DESIGN §2, one method per row.
+    # docs/http-api.md, one method per endpoint.
 
     def healthz(self) -> Reply:
         return self.request("GET", "/healthz")

@@ -1,1 +1,1 @@
-"""The HTTP API of DESIGN §2: one module per group of endpoints, plus bodies, auth and answers."""
+"""The HTTP API of docs/http-api.md: one module per group of endpoints, plus bodies, auth and answers."""

@@ -1,4 +1,4 @@
-"""`GET /openapi.json`: the OpenAPI 3.1 description of DESIGN §2's table.
+"""`GET /openapi.json`: the OpenAPI 3.1 description of docs/http-api.md's table.
 
 Request bodies are described from the declarations the endpoints read them with (`bodies`, and
 the poker settings for a new table), so every bound documented is the one enforced; the answers
@@ -116,7 +116,7 @@ class _Operation:
 
 
 def _operations(limits: poker.TableLimits) -> list[_Operation]:
-    """DESIGN §2's table, with this server's bounds for a new table; built on demand, as the
+    """docs/http-api.md's table, with this server's bounds for a new table; built on demand, as the
     name's pattern scans Unicode."""
     session = ("bearer",)
     return [
@@ -279,7 +279,7 @@ def _operation(op: _Operation) -> Schema:
     responses: Schema = {
         str(op.status): success,
         "default": {
-            "description": "An error with a stable code (DESIGN §2)",
+            "description": "An error with a stable code (docs/http-api.md)",
             "content": _json({"$ref": "#/components/schemas/Error"}),
         },
     }
@@ -337,7 +337,7 @@ def build(limits: poker.TableLimits) -> dict[str, Any]:
                     "content": {"text/plain": {"schema": _STR}},
                 },
                 "default": {
-                    "description": "An error with a stable code (DESIGN §2)",
+                    "description": "An error with a stable code (docs/http-api.md)",
                     "content": _json({"$ref": "#/components/schemas/Error"}),
                 },
             },

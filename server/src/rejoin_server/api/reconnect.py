@@ -1,4 +1,4 @@
-"""Getting back into a seat: `GET …/connection-token` and `POST …/reconnect` (DESIGN §3)."""
+"""Getting back into a seat: `GET …/connection-token` and `POST …/reconnect` (docs/architecture.md)."""
 
 from __future__ import annotations
 

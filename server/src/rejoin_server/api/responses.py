@@ -1,4 +1,4 @@
-"""Answers: JSON via orjson, and the one error body of DESIGN §2."""
+"""Answers: JSON via orjson, and the one error body of docs/http-api.md."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The browser side: the lobby at `/`, the table page at `/play/{gameId}`, and the files they load.
 
-Everything comes from one folder, the SDK's `client_sdk/web` (DESIGN §6), so a page never fetches
+Everything comes from one folder, the SDK's `client_sdk/web` (docs/operations.md), so a page never fetches
 from anywhere but this server:
 
 | path | folder | what |

@@ -1,4 +1,4 @@
-"""`GET /api/game/{gameId}/ws`: the handshake of the live channel (DESIGN §4).
+"""`GET /api/game/{gameId}/ws`: the handshake of the live channel (docs/protocol.md).
 
 The first frame must be `hello` (within `HELLO_TIMEOUT_S`). It resumes the seat through
 `resume.resume`, the path `POST …/reconnect` takes too, which also subscribes this socket to the

@@ -87,7 +87,7 @@ Command = Join | Start | Act | Tick | Abandon
 
 @dataclass(slots=True)
 class GameRuleError(Exception):
-    """A command the rules refuse. `code` is one of DESIGN §2's error codes (e.g. `not_your_turn`)."""
+    """A command the rules refuse. `code` is an error code of docs/http-api.md (e.g. `not_your_turn`)."""
 
     code: str
     message: str
@@ -136,7 +136,7 @@ class GameState(Protocol):
     def seat_of(self, player_id: str) -> int | None: ...
 
     def view(self, player_id: str | None) -> JsonDict:
-        """The state as `player_id` may see it (DESIGN §4 `gameState`); None = a spectator's view.
+        """The state as `player_id` may see it (`gameState`, docs/protocol.md); None = a spectator's view.
 
         This is the wire's `gameState`: a redacted JSON view of this `GameState`, not the object."""
         ...

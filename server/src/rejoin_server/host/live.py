@@ -39,7 +39,7 @@ END_SHUTDOWN = (CLOSE_SERVER_RESTARTING, "server restarting")
 # The game was deleted, evicted or lost from memory:
 END_RELOADED = (CLOSE_SERVER_RESTARTING, "game reloaded: resume from your last seq")
 END_SLOW = (CLOSE_TRY_AGAIN_LATER, "too far behind: resume from your last seq")
-# The seat was resumed elsewhere (DESIGN §3): the older connection ends, and does not come back.
+# The seat was resumed elsewhere (docs/protocol.md): the older connection ends, and does not come back.
 END_SUPERSEDED = (CLOSE_SUPERSEDED, "superseded")
 
 

@@ -91,7 +91,7 @@ class Presence:
 
     def take_seat(self, live: LiveGame, subscriber: Subscriber) -> None:
         """`subscriber` is now the player's WebSocket: the one it replaces is closed with 4409
-        `superseded` (DESIGN §3), and the player counts as connected."""
+        `superseded` (docs/protocol.md), and the player counts as connected."""
         player_id = subscriber.player_id
         assert player_id is not None
         self.supersede(live, player_id)

@@ -94,7 +94,7 @@ class Deleted:
 
 @dataclass(frozen=True, slots=True)
 class TokenRow:
-    """The stored side of a reconnect token (DESIGN §3); times are epoch milliseconds."""
+    """The stored side of a reconnect token (docs/architecture.md); times are epoch milliseconds."""
 
     jti: str
     game_id: str
@@ -280,7 +280,7 @@ class GameStore(ABC):
         the ids deleted. Games still in play are never evicted (the caller refuses new games with
         `storage_full`)."""
 
-    # --- reconnect tokens and signing keys (DESIGN §3) -------------------------------------------
+    # --- reconnect tokens and signing keys (docs/architecture.md) --------------------------------
 
     @abstractmethod
     async def insert_token(self, row: TokenRow, *, claim: str | None = None) -> None:

@@ -117,7 +117,7 @@ SNAPSHOTS = Table(
     ),
 )
 
-# One row per reconnect token (DESIGN §3): the signed token carries only ids, so whether it was
+# One row per reconnect token (docs/architecture.md): the signed token carries only ids, so whether it was
 # already used, and by whom, lives here. Kept apart from game state: consuming a token is a
 # compare-and-set on `consumed_at`, never a write to the game.
 RECONNECT_TOKENS = Table(

@@ -56,7 +56,7 @@ class _Backend(Database):
 
 
 class SqlGameStore(GameStore):
-    """A `GameStore` on SQLite or PostgreSQL, chosen by the URL (DESIGN §7 forms). An in-memory
+    """A `GameStore` on SQLite or PostgreSQL, chosen by the URL (docs/operations.md). An in-memory
     SQLite URL is refused (ValueError): the reader and the writer would see two databases."""
 
     def __init__(self, url: str, *, keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS) -> None:

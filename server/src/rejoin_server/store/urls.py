@@ -1,4 +1,4 @@
-"""Database URLs as users write them (DESIGN §7), read with the standard library.
+"""Database URLs as users write them (docs/operations.md), read with the standard library.
 
 The forms: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, and `postgresql://…` (also
 `postgres://…`, as hosted providers print it, and any `+driver` suffix: psycopg 3 is always used).
@@ -83,7 +83,7 @@ class DatabaseUrl:
 
 
 def parse_url(url: str) -> DatabaseUrl:
-    """Split a DESIGN §7 database URL; anything but SQLite and PostgreSQL raises ValueError."""
+    """Split a database URL (docs/operations.md); anything but SQLite and PostgreSQL raises ValueError."""
     scheme, sep, rest = url.partition("://")
     backend = scheme.partition("+")[0].lower()
     if not sep or backend not in ("sqlite", "postgresql", "postgres"):

@@ -1,4 +1,4 @@
-"""Issuing and using reconnect tokens: the single-use rule of DESIGN §3.
+"""Issuing and using reconnect tokens: the single-use rule (docs/protocol.md, resume rules).
 
 Using a token is one compare-and-set in the store (`consume_token`): of concurrent uses exactly one
 wins. A loser is told why:

@@ -1,4 +1,4 @@
-"""Signing and checking the two bearer strings a player holds (DESIGN §3).
+"""Signing and checking the two bearer strings a player holds (docs/architecture.md).
 
 - A **reconnect token** is single-use: an itsdangerous signature over ids only, `{g, p, j}` (game,
   player, `jti`). The signature proves the server issued it; the token row in the store says

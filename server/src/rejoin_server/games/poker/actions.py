@@ -26,7 +26,7 @@ class Decision:
 
 
 def legal_actions(hand: Hand) -> list[JsonDict]:
-    """The DESIGN §4 `legalActions` of the player to act."""
+    """The `legalActions` (docs/http-api.md) of the player to act."""
     if hand.actor_seat is None:
         return []
     out: list[JsonDict] = []

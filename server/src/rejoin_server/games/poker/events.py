@@ -1,7 +1,7 @@
 """The poker event kinds, builders for their `data`, and strict readers used when applying them.
 
 Builders are the only place an event's shape is written down, so the table, the tests and the
-DESIGN §4 list agree. Readers raise ValueError with the field name, which `apply` reports as a
+docs/protocol.md list agree. Readers raise ValueError with the field name, which `apply` reports as a
 malformed event.
 """
 

@@ -1,4 +1,4 @@
-"""What one player may see: the DESIGN §4 `gameState` view and the redaction of events.
+"""What one player may see: the `gameState` view (docs/protocol.md) and the redaction of events.
 
 The only secrets are hole cards. A viewer sees their own, and others' once shown at showdown
 (`table.shown`); a `hole_cards` event of another seat reaches them with `cards: None` and the same
