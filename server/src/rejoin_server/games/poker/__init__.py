@@ -6,11 +6,15 @@ data), `hand` (pokerkit wrapper for one hand), `actions` (legal actions, judging
 code that changes a table), `commands` (`handle`), `view` (player views, redaction),
 `snapshot` (compact dump/restore), `table` (`PokerTable`, the `GameState` made of them), `engine`
 (`PokerEngine`), `warmup` (pokerkit loaded in the background: importing this package does not
-load it).
+load it), `lazy_lookups` (pokerkit loaded without the hand tables of other variants).
 """
 
+from rejoin_server.games.poker import lazy_lookups
 from rejoin_server.games.poker.engine import PokerEngine
 from rejoin_server.games.poker.settings import PokerSettings, TableLimits
 from rejoin_server.games.poker.table import PokerTable
 
 __all__ = ["PokerEngine", "PokerSettings", "PokerTable", "TableLimits"]
+
+# Before anything imports pokerkit (nothing here does at import): a hook, nothing loaded yet.
+lazy_lookups.install()

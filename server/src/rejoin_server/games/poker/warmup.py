@@ -1,7 +1,7 @@
 """Loading pokerkit in the background, so that a restarted server answers before it has.
 
-At import, pokerkit builds a table of hand rankings for every variant it knows: about 250 ms of
-CPU here, as much as the rest of a restart. Nothing needs pokerkit until a hand is dealt, replayed
+Importing pokerkit costs about 100 ms of CPU here (with `lazy_lookups`; 250 ms without), a good
+part of a restart. Nothing needs pokerkit until a hand is dealt, replayed
 from a snapshot or ranked, so `hand` imports it only inside the functions that use it, and `serve`
 calls `start` once uvicorn has started: the server answers (the health check first) while
 pokerkit loads in a daemon thread. Started any earlier, beside the app's imports and start-up, it
@@ -12,8 +12,7 @@ until it ends.
 The first call that does need pokerkit imports it like any module: Python's import lock makes it
 wait for the warm-up thread to finish (or import pokerkit itself when no warm-up runs, as in
 tests), so being early never fails. A waiting call on the event loop holds the loop until then,
-which also leaves the warm-up thread the whole interpreter. Only public import machinery is used,
-so any pokerkit release works.
+which also leaves the warm-up thread the whole interpreter.
 """
 
 from __future__ import annotations
