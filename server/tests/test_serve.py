@@ -231,31 +231,47 @@ def test_a_database_error_releases_the_port(fake: FakeApp, tmp_path: Path) -> No
         again.bind(("127.0.0.1", port))
 
 
-STAND_IN_APP = textwrap.dedent(
+def stand_in_app(lifespan: str, route: str, handler: str) -> str:
+    """A script that runs the real `rejoin-server` command with a stand-in `rejoin_server.app`:
+    its lifespan's body (`lifespan`), and one route served by `handler` (the source of a function
+    of the same name as the route's last segment)."""
+    name = route.rsplit("/", 1)[-1]
+    return "\n".join(
+        [
+            "import contextlib, sys, time, types",
+            "from starlette.applications import Starlette",
+            "from starlette.responses import PlainTextResponse",
+            "from starlette.routing import Route",
+            "",
+            "@contextlib.asynccontextmanager",
+            "async def lifespan(app):",
+            textwrap.indent(textwrap.dedent(lifespan).strip(), "    "),
+            "",
+            textwrap.dedent(handler).strip(),
+            "",
+            "def create_app(settings):",
+            f"    return Starlette(routes=[Route({route!r}, {name})], lifespan=lifespan)",
+            "",
+            'module = types.ModuleType("rejoin_server.app")',
+            "module.create_app = create_app",
+            'sys.modules["rejoin_server.app"] = module',
+            "from rejoin_server.cli import main",
+            "sys.exit(main())",
+        ]
+    )
+
+
+STAND_IN_APP = stand_in_app(
     """
-    import contextlib, sys, types
-    from starlette.applications import Starlette
-    from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        print("lifespan started", flush=True)
-        yield
-        print("lifespan stopped", flush=True)
-
+    print("lifespan started", flush=True)
+    yield
+    print("lifespan stopped", flush=True)
+    """,
+    "/healthz",
+    """
     async def healthz(request):
         return PlainTextResponse("ok")
-
-    def create_app(settings):
-        return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
-
-    module = types.ModuleType("rejoin_server.app")
-    module.create_app = create_app
-    sys.modules["rejoin_server.app"] = module
-    from rejoin_server.cli import main
-    sys.exit(main())
-    """
+    """,
 )
 
 
@@ -303,33 +319,19 @@ def test_a_real_process_serves_and_shuts_down_gracefully_on_sigterm(tmp_path: Pa
     assert "Traceback" not in err
 
 
-WARMING_APP = textwrap.dedent(
+WARMING_APP = stand_in_app(
     """
-    import contextlib, sys, time, types
-    from starlette.applications import Starlette
-    from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        print(f"pokerkit at start-up: {'pokerkit' in sys.modules}", flush=True)
-        yield
-
+    print(f"pokerkit at start-up: {'pokerkit' in sys.modules}", flush=True)
+    yield
+    """,
+    "/loaded",
+    """
     def loaded(request):  # sync: Starlette runs it in a thread, so polling here blocks nothing
         deadline = time.monotonic() + 30
         while "pokerkit" not in sys.modules and time.monotonic() < deadline:
             time.sleep(0.01)
         return PlainTextResponse(str("pokerkit" in sys.modules))
-
-    def create_app(settings):
-        return Starlette(routes=[Route("/loaded", loaded)], lifespan=lifespan)
-
-    module = types.ModuleType("rejoin_server.app")
-    module.create_app = create_app
-    sys.modules["rejoin_server.app"] = module
-    from rejoin_server.cli import main
-    sys.exit(main())
-    """
+    """,
 )
 
 
