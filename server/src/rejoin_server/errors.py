@@ -78,7 +78,7 @@ class StorageUnavailable(CodedError):
 
 
 class RateLimited(CodedError):
-    """A client asked too often (README "Limits and abuse"). The answer carries `Retry-After`."""
+    """A client asked too often (docs/operations.md, "Limits"). The answer carries `Retry-After`."""
 
     code = ErrorCode.RATE_LIMITED
 

@@ -97,7 +97,7 @@ class ServerSettings:
     # The browser bundle's folder (`client_sdk/web`: pages, Pyodide, SDK wheels); None: the
     # checkout's own (see `api.web.default_web_dir`).
     web_dir: str | None = None
-    # --- limits (README "Limits and abuse") ---
+    # --- limits (docs/operations.md, "Limits") ----
     # What a new table may ask for: anonymous clients create tables, and a table whose clocks run
     # at zero plays itself thousands of events a second.
     min_action_timeout_ms: int = 1_000
@@ -115,7 +115,7 @@ class ServerSettings:
     header_timeout_ms: int = 10_000
     body_timeout_ms: int = 10_000
     keep_alive_timeout_ms: int = 5_000
-    # Rate limits (None: no limit), per client address or per player (README).
+    # Rate limits (None: no limit), per client address or per player (docs/operations.md).
     rate_create: Rate | None = Rate(30, 60_000)
     rate_join: Rate | None = Rate(120, 60_000)
     rate_token: Rate | None = Rate(30, 60_000)

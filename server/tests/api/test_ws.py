@@ -1,6 +1,6 @@
 """The WebSocket channel of docs/protocol.md, in-process: the `hello` handshake and each of its refusals
 (error frame and close code), the live stream (events in seq order per visibility, acks behind the
-events of their action), the two-socket rules of §3 (superseded, seat_conflict), presence, the
+events of their action), the two-socket rules of docs/protocol.md (superseded, seat_conflict), presence, the
 heartbeat, token rotation, slow consumers and graceful shutdown.
 
 The sockets are driven through the app's ASGI interface on the test's own loop (`ws_support`);

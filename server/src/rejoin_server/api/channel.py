@@ -311,7 +311,7 @@ class Channel:
         claim) and push its successor, with a fresh session token, behind the events already
         queued. Should that `token` message be lost, the client's older token still leads to the
         successor, for the same clientId, while the successor is unused and the older token
-        unexpired (the winner-retrying rule of §3)."""
+        unexpired (the winner-retrying rule of docs/protocol.md, "Resume rules")."""
         svc = self._svc
         try:
             fresh = await svc.tokens.use(

@@ -191,10 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    """The options of the README's "Limits and abuse"."""
+    """The options of docs/operations.md's "Limits"."""
     d = _DEFAULTS
     group = parser.add_argument_group(
-        "limits", "bounds that keep anonymous clients from hurting the server (see the README)"
+        "limits",
+        "bounds that keep anonymous clients from hurting the server (see docs/operations.md, Limits)",
     )
     add = group.add_argument
     add(
