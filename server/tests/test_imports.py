@@ -8,9 +8,10 @@ a type-only import is still a dependency a reader follows; a cycle of either kin
 split over two modules. `from pkg import name` is an edge to `pkg.name` when that is a module, else
 to `pkg`; importing a submodule is not counted as importing its package's `__init__`.
 
-The only cycles allowed are the deliberate lazy platform switches in `ALLOWED_EDGES` (the SDK
-picks its browser or CPython implementation at run time), and each of those imports must carry a
-`#` comment on the line just above it (or after it on its line), saying why.
+`ALLOWED_EDGES` lists the deliberate lazy platform switches (the SDK picks its browser or
+CPython implementation at run time). None closes a cycle today; they are the only imports that
+would be let through if one did, and each must carry a `#` comment on the line just above it (or
+after it on its line), saying why.
 
 A module may be longer than `MAX_LINES` only when its docstring says why, with the phrase in
 `LONG_MARKER` ("Longer than 400 lines: …" and the reason).
@@ -32,7 +33,7 @@ SOURCE_TREES = (
     ROOT / "packages" / "protocol" / "src",
 )
 
-# (importer, imported): the lazy platform switches, the one kind of cycle allowed.
+# (importer, imported): the lazy platform switches, each commented where it is made.
 ALLOWED_EDGES: dict[tuple[str, str], str] = {
     ("rejoin.transport", "rejoin.ws_link"): "the CPython WebSocket link, chosen at run time",
     ("rejoin.transport", "rejoin.browser.link"): "the browser WebSocket link under Pyodide",

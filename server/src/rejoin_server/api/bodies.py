@@ -38,7 +38,9 @@ SEQ_DIGITS = 15  # the most digits a seq in a query or header may have
 _DIGITS = re.compile(rf"^[0-9]{{1,{SEQ_DIGITS}}}$")
 
 # The longest values a request may carry, over HTTP and WebSocket alike: ids are bounded by the
-# store's columns (an actionId is stored scoped by player, so it gets less than its column).
+# store's columns. An actionId is stored scoped by player, `{playerId}:{actionId}`, so it gets
+# less than its column: with the server's 32-character player ids (uuid4 hex) that is at most 97
+# characters of `widths.ACTION_ID`'s 128.
 MAX_ACTION_ID = 64
 MAX_NAME = 64  # the longest name a join reads, before the game's own rule
 MAX_PLAYER_ID = widths.PLAYER_ID
