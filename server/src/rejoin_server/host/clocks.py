@@ -12,8 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from rejoin_server.games.base import Event, Tick
-from rejoin_server.host.games import LoadedGames
 from rejoin_server.host.live import LiveGame
+from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.tasks import Tasks
 
 log = logging.getLogger(__name__)

@@ -3,14 +3,14 @@
 The host is a facade over one module per concern; each piece of a loaded game's state has one
 owner among them:
 
-- `host.games` (`LoadedGames`): which games are in memory, each loaded once on first touch.
-- `host.commands` (`CommandPath`): the one path by which a game changes, and its snapshots;
+- `host.loaded_games` (`LoadedGames`): which games are in memory, each loaded once on first touch.
+- `host.command_path` (`CommandPath`): the one path by which a game changes, and its snapshots;
   `last_activity_ms`.
 - `host.seqs` (`SeqMarks`): how far a game's events are published, stored and snapshotted.
 - `host.writer` (`GameWriter`): getting the events into the store in order, degraded or not.
 - `host.clocks` (`Clocks`): each game's timer, and parking a table nobody is at.
 - `host.presence` (`Presence`): readers, WebSockets, seat claims, `last_connected_ms`.
-- `host.reading`, `host.quota`, `host.operations`, `host.warmup`: reads, room for a new game,
+- `host.reading`, `host.room`, `host.operations`, `host.preload`: reads, room for a new game,
   operator actions, loading the games in play after a restart.
 
 Games load lazily: the first request that touches a game restores it (one load however many
@@ -31,16 +31,16 @@ from typing import Any
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Command, Event, GameEngine, GameState
 from rejoin_server.host.clocks import Clocks
-from rejoin_server.host.commands import BOUNDARY_KINDS, CommandPath, Outcome
-from rejoin_server.host.games import LoadedGames
+from rejoin_server.host.command_path import BOUNDARY_KINDS, CommandPath, Outcome
 from rejoin_server.host.live import LiveGame, Subscriber
+from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.operations import Operations
+from rejoin_server.host.preload import warm_up
 from rejoin_server.host.presence import Presence
-from rejoin_server.host.quota import make_room
 from rejoin_server.host.reading import Reading
+from rejoin_server.host.room import make_room
 from rejoin_server.host.seqs import SeqMarks
 from rejoin_server.host.tasks import Tasks
-from rejoin_server.host.warmup import warm_up
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError, GameNotFound, StateCorrupted
 from rejoin_server.games.base import Abandon, Command
-from rejoin_server.host.games import LoadedGames, still_storing
+from rejoin_server.host.loaded_games import LoadedGames, still_storing
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.store.base import Deleted, GameStore
 from rejoin_server.store.restore import take_snapshot

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rejoin_server.host.games import LoadedGames
 from rejoin_server.host.live import (
     END_RELOADED,
     END_SUPERSEDED,
@@ -19,6 +18,7 @@ from rejoin_server.host.live import (
     LiveGame,
     Subscriber,
 )
+from rejoin_server.host.loaded_games import LoadedGames
 
 
 class Presence:

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from rejoin_server.games.base import Event, GameState
-from rejoin_server.host.games import LoadedGames, still_storing
 from rejoin_server.host.live import LiveGame
+from rejoin_server.host.loaded_games import LoadedGames, still_storing
 from rejoin_server.store.base import GameStore
 from rejoin_server.store.restore import decode_event
 

@@ -24,8 +24,8 @@ from rejoin_server.games.base import (
     Join,
     Start,
 )
-from rejoin_server.host.games import LoadedGames
 from rejoin_server.host.live import LiveGame
+from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.restore import take_snapshot
