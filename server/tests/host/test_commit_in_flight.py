@@ -77,7 +77,9 @@ async def test_a_command_whose_caller_is_cancelled_mid_commit_still_completes(
     acting.cancel()
     await asyncio.sleep(0)
     store.release(game_id)
-    await wait_until(lambda: live.published_seq == live.state.seq, what="the events published")
+    await wait_until(
+        lambda: live.marks.published_seq == live.state.seq, what="the events published"
+    )
     assert acting.cancelled()
     assert live.actions.get("a1") == live.state.seq
     again = await host.execute(game_id, Act(players[0], "call"), action_id="a1")

@@ -72,7 +72,7 @@ async def test_a_client_of_a_history_lost_in_a_crash_gets_a_resync(
     await play(before, game_id, 2)
     seen = live.state.seq
     assert seen > durable
-    assert live.durable_seq == durable
+    assert live.marks.durable_seq == durable
     await before.stop(flush_timeout_s=0.01)  # the process dies with its queue
     store.down = False
 

@@ -212,7 +212,7 @@ async def test_a_forgotten_game_reloads_on_first_touch_with_the_same_view(
     assert {p: host.view(reloaded, p) for p in [*players, None]} == views
     assert reloaded.state.next_deadline() == deadline
     assert reloaded.state.dump() == dump
-    assert reloaded.durable_seq == reloaded.state.seq
+    assert reloaded.marks.durable_seq == reloaded.state.seq
     # And it plays on from there.
     outcome = await host.execute(game_id, Act(to_act(reloaded), "call"))
     assert outcome.seq > live.state.seq
@@ -296,7 +296,7 @@ async def test_a_store_outage_makes_answers_not_durable_until_the_queue_drains(
     outcome = await host.execute(game_id, Act(to_act(live), "call"), action_id="a1")
     assert not outcome.durable
     assert host.writer.degraded
-    assert live.durable_seq < outcome.seq
+    assert live.marks.durable_seq < outcome.seq
     again = await host.execute(game_id, Act("p0", "call"), action_id="a1")
     assert (again.duplicate, again.durable) == (True, False)
     with pytest.raises(ApiError) as refused:
@@ -305,7 +305,7 @@ async def test_a_store_outage_makes_answers_not_durable_until_the_queue_drains(
 
     store.down = False
     assert await host.writer.flush(5.0)
-    assert live.durable_seq == outcome.seq
+    assert live.marks.durable_seq == outcome.seq
     assert store.stored_seqs(game_id) == list(range(1, outcome.seq + 1))
     again = await host.execute(game_id, Act("p0", "call"), action_id="a1")
     assert (again.duplicate, again.durable) == (True, True)
@@ -323,7 +323,7 @@ async def test_relaxed_durability_answers_before_the_write(
     assert not host.writer.degraded
     assert await host.writer.flush(5.0)
     assert store.stored_seqs(game_id) == list(range(1, outcome.seq + 1))
-    assert live.durable_seq == outcome.seq
+    assert live.marks.durable_seq == outcome.seq
 
 
 async def test_stop_stores_what_is_queued(make_host: HostFactory, store: ScriptedStore) -> None:
@@ -369,7 +369,7 @@ async def test_an_action_clock_fires_a_timeout_event(
     fired = store.stored(game_id)[seq:]
     assert [kind for _, kind, _ in fired] == ["timeout", "pot_awarded", "hand_ended"]
     assert fired[0][2] == {"seat": actor_seat, "action": "fold"}  # facing the big blind: fold
-    assert live.durable_seq == live.state.seq
+    assert live.marks.durable_seq == live.state.seq
     assert live.state.next_deadline() == T0 + 20 + 3_000  # the next hand, by the game's clock
 
 
@@ -483,7 +483,7 @@ async def test_persist_snapshots_on_demand_and_skips_a_current_snapshot(
 
     host.forget(game_id)
     reloaded = await host.get(game_id)
-    assert reloaded.last_snapshot_seq == 2
+    assert reloaded.marks.last_snapshot_seq == 2
     assert await host.persist(game_id, force=False) == 2
 
 
@@ -509,7 +509,7 @@ async def test_a_hand_boundary_snapshots_by_itself(host: GameHost, store: Script
     assert "hand_ended" in kinds(ended.events)
     log = await store.load(game_id)
     assert [s.version for s in log.snapshots] == [ended.seq]
-    assert live.last_snapshot_seq == ended.seq
+    assert live.marks.last_snapshot_seq == ended.seq
 
 
 async def test_delete_removes_everything_of_the_game(host: GameHost, store: ScriptedStore) -> None:

@@ -71,7 +71,7 @@ def test_a_live_game_marks_its_epoch_stored_only_when_its_events_reach_the_store
     )
     live.note_stored(4, T0 + 1)  # not past what was stored at load: no news
     assert live.history.to_store() is not None
-    assert live.stored_at_ms == T0
+    assert live.marks.stored_at_ms == T0
     live.note_stored(5, T0 + 2)
     assert live.history.to_store() is None
-    assert (live.durable_seq, live.stored_at_ms) == (5, T0 + 2)
+    assert (live.marks.durable_seq, live.marks.stored_at_ms) == (5, T0 + 2)

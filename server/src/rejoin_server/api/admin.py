@@ -54,8 +54,8 @@ async def restore_state(request: Request) -> Response:
                 "gameState": game_state,
                 "version": game.seq,
                 # Below `version` while writes are queued (degraded mode, relaxed durability).
-                "durableVersion": live.durable_seq,
-                "persistedAt": iso_ms(live.stored_at_ms),
+                "durableVersion": live.marks.durable_seq,
+                "persistedAt": iso_ms(live.marks.stored_at_ms),
             }
         )
 

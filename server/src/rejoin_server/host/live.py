@@ -145,28 +145,6 @@ class LiveGame:
     def game_id(self) -> str:
         return self.state.game_id
 
-    # The marks, read-only here: `SeqMarks` moves them.
-
-    @property
-    def published_seq(self) -> int:
-        return self.marks.published_seq
-
-    @property
-    def durable_seq(self) -> int:
-        return self.marks.durable_seq
-
-    @property
-    def stored_at_ms(self) -> int:
-        return self.marks.stored_at_ms
-
-    @property
-    def last_snapshot_seq(self) -> int:
-        return self.marks.last_snapshot_seq
-
-    @property
-    def stored_snapshot_seq(self) -> int:
-        return self.marks.stored_snapshot_seq
-
     def note_stored(self, seq: int, now_ms: int) -> None:
         """The writer stored this game's events up to `seq`."""
         if self.marks.stored(seq, now_ms):

@@ -50,7 +50,7 @@ class Operations:
             unstored = live.marks.unstored(state.seq)
             if self._writer.has_pending(game_id) or unstored > 0:
                 raise still_storing(f"{unstored} of its events are not stored yet")
-            if not force and live.stored_snapshot_seq == state.seq and state.seq > 0:
+            if not force and live.marks.stored_snapshot_seq == state.seq and state.seq > 0:
                 return state.seq
             snapshot = take_snapshot(state)
             await self._store.append(
