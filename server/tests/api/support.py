@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -239,32 +239,54 @@ async def read_stream(
     return await _drive(app, _get_scope(route, query.encode(), encoded), until, timeout_s, False)
 
 
+class _Written(httpx.BaseTransport):
+    """A transport that sends nothing: it keeps the request it is handed (see `AsyncApi`)."""
+
+    def __init__(self) -> None:
+        self.request: httpx.Request | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.request = request
+        return httpx.Response(204)
+
+
 class AsyncApi(_Served):
     """The app with its lifespan entered, driven by an `httpx.AsyncClient` on the test's own loop:
-    requests can be started as tasks and held open (e.g. behind a commit the store holds)."""
+    requests can be started as tasks and held open (e.g. behind a commit the store holds).
+
+    testkit's driver is synchronous, so it only writes each request here (into `_Written`); the
+    async client sends it. Path, body and headers are thus the same as `Api`'s and the e2e tests'."""
 
     def __init__(self, client: httpx.AsyncClient, app: Starlette) -> None:
         super().__init__(app)
         self.client = client
+        self._written = _Written()
+        writer = httpx.Client(base_url=client.base_url, transport=self._written)
+        self._http = HttpApi(str(client.base_url), ADMIN, client=writer)
+
+    async def _send(self, call: Callable[[HttpApi], Reply]) -> httpx.Response:
+        """Send the request `call` makes with testkit's driver, through the async client."""
+        call(self._http)
+        request, self._written.request = self._written.request, None
+        assert request is not None, "the call wrote no request"
+        return await self.client.send(request)
 
     async def create(self, **settings: Any) -> str:
-        return str(answer(await self.client.post("/api/games", json=settings), 201)["gameId"])
+        reply = await self._send(lambda http: http.create_game(**settings))
+        return str(answer(reply, 201)["gameId"])
 
     async def join(self, game_id: str, name: str = "Ann") -> Player:
-        reply = await self.client.post(f"/api/game/{game_id}/join", json={"name": name})
-        return joined(game_id, reply)
+        return joined(game_id, await self._send(lambda http: http.join(game_id, name)))
 
     async def table(self, players: int = 2, **settings: Any) -> list[Player]:
         game_id = await self.create(**settings)
         return [await self.join(game_id, f"Player {i}") for i in range(players)]
 
     async def start(self, player: Player) -> dict[str, Any]:
-        url = f"/api/game/{player.game_id}/start"
-        return answer(await self.client.post(url, headers=player.auth))
+        return answer(await self._send(lambda http: http.start(player.game_id, player.session)))
 
     async def state(self, player: Player) -> dict[str, Any]:
-        url = f"/api/game/{player.game_id}/state"
-        return answer(await self.client.get(url, headers=player.auth))
+        return answer(await self._send(lambda http: http.state(player.game_id, player.session)))
 
 
 @asynccontextmanager
