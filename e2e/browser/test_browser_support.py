@@ -264,8 +264,13 @@ def test_console_errors_and_page_errors_are_collected(
         </script>""",
     )
     page = context.new_page()
-    page.goto(f"{base}/errors.html")
-    page.wait_for_timeout(100)  # the setTimeout throw
+    # The throw comes after the load (a setTimeout): wait for it on the context, where the log
+    # listens, so the log has it when the wait returns.
+    thrown = context.context.expect_event(
+        "weberror", predicate=lambda error: "uncaught kaboom" in error.error.message
+    )
+    with thrown:
+        page.goto(f"{base}/errors.html")
     errors = context.errors
     kinds = [(e.kind, e.text) for e in errors.entries]
     assert ("console.error", "boom from console 42") in kinds
@@ -392,10 +397,13 @@ def test_another_site_cannot_frame_the_servers_pages(
     tracked = TrackedContext.open(browser, "framer")
     try:
         page = tracked.new_page()
-        with page.expect_response(f"{server.url}/") as framed:
+        # Chromium reports the refusal as a console error, maybe after the load: wait for it.
+        refused = tracked.context.expect_console_message(
+            predicate=lambda message: "frame-ancestors" in message.text
+        )
+        with refused, page.expect_response(f"{server.url}/") as framed:
             page.goto(f"{base}/framer.html")
         assert framed.value.headers["x-frame-options"] == "DENY"
-        page.wait_for_timeout(300)
         frame = page.frame_locator("#victim")
         # Chromium puts its error page in the frame instead of the lobby.
         assert frame.locator("#create-form").count() == 0

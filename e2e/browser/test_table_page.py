@@ -8,7 +8,6 @@ talks to the test server alone.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -260,7 +259,7 @@ def tamper(token: str) -> str:
     return f"{head}.{flipped}"
 
 
-# 1. A reload resumes the seat.
+# A reload resumes the seat.
 
 
 def test_reload_resumes_the_same_seat_with_its_cards(
@@ -306,7 +305,7 @@ def test_reload_resumes_the_same_seat_with_its_cards(
     assert_no_unexplained_errors(tracked)
 
 
-# 2. A second tab of the same browser.
+# A second tab of the same browser.
 
 
 def test_second_tab_is_refused_and_takes_the_seat_once_the_first_is_gone(
@@ -359,7 +358,7 @@ def test_second_tab_is_refused_and_takes_the_seat_once_the_first_is_gone(
     assert_no_unexplained_errors(tracked)
 
 
-# 3. A tampered or unreadable saved seat.
+# A tampered or unreadable saved seat.
 
 
 def test_tampered_or_unreadable_saved_seat_offers_to_forget_it(
@@ -405,7 +404,7 @@ def test_tampered_or_unreadable_saved_seat_offers_to_forget_it(
     )
 
 
-# 4. A completed game.
+# A completed game.
 
 
 def test_completed_game_says_so_on_reload_and_to_a_new_player(
@@ -448,7 +447,7 @@ def test_completed_game_says_so_on_reload_and_to_a_new_player(
     assert_no_unexplained_errors(stranger, join=410)
 
 
-# 3b. A seat left longer than the token's lifetime.
+# A seat left longer than the token's lifetime.
 
 
 def test_expired_token_says_so_and_offers_to_forget_the_seat(
@@ -470,7 +469,7 @@ def test_expired_token_says_so_and_offers_to_forget_the_seat(
     assert_no_unexplained_errors(tracked)
 
 
-# 5. A whole session from the lobby talks to the test server alone.
+# A whole session from the lobby talks to the test server alone.
 
 
 def test_lobby_to_action_requests_only_the_test_server(
@@ -518,16 +517,20 @@ def test_lobby_to_action_requests_only_the_test_server(
 
 def wait_own_action(player: Player) -> JsonObject:
     """The server's `action` event of `player`'s seat, waiting for it a little."""
-    deadline = time.monotonic() + STEP_MS / 1000
-    while True:
-        for event in player.events():
-            if event["kind"] == "action" and event["data"].get("seat") == player.seat:
-                return event
-        assert time.monotonic() < deadline, "the page's click made no action on the server"
-        time.sleep(0.05)
+
+    def own_action() -> JsonObject | None:
+        mine = (e for e in player.events() if e["kind"] == "action")
+        return next((e for e in mine if e["data"].get("seat") == player.seat), None)
+
+    return wait_for(
+        own_action,
+        timeout=STEP_MS / 1000,
+        what="the page's click to make an action on the server",
+        interval=0.05,
+    )
 
 
-# 6. Join form errors.
+# Join form errors.
 
 
 def test_full_table_shows_the_servers_message_and_stays_usable(
@@ -575,7 +578,7 @@ def test_full_table_shows_the_servers_message_and_stays_usable(
     assert_no_unexplained_errors(tracked, join=409)
 
 
-# 7. An unknown table.
+# An unknown table.
 
 
 def test_unknown_table_says_there_is_no_such_table(

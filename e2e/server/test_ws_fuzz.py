@@ -2,8 +2,8 @@
 
 Hypothesis writes the frames; a real `python -m rejoin_server` on SQLite answers them over real
 sockets (the `websockets` client). What a frame *is* (which message, or which field is at fault)
-is decided by `rejoin_protocol.decode_client`, the decoder the server itself uses; what the server
-must *do* with it is the rule of the channel:
+is decided by `rejoin_protocol.messages.decode_client`, the decoder the server itself uses; what
+the server must *do* with it is the rule of the channel:
 
 - before `welcome`: a `hello` with a live token of a seated player of that game is welcomed;
   anything else gets one `error`, then a close with its code (4400 not a message / not `hello` /

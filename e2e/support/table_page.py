@@ -21,6 +21,8 @@ from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from rejoin_testkit.polling import wait_for
+
 # Pyodide's boot takes 2-3 s on these machines, up to 5.5 s on a loaded one; with several pages
 # booting at once on 2 cores, more.
 BOOT_TIMEOUT_S = 90.0
@@ -214,18 +216,28 @@ def drawn_like_server(page: Page, view: dict[str, Any]) -> bool:
 
 
 def wait_drawn_like_server(page: Page, base_url: str, seat: Seat, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    seen: list[dict[str, Any]] = []  # the server's last view, for the failure message
+
+    def drawn() -> bool:
         view = server_view(base_url, seat.game_id, seat.session_token)
-        if drawn_like_server(page, view) and status(page)[1] == view["seq"]:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{seat.name}: the page shows {shown_view(page)} at {status(page)}, the "
-                f"server {view['phase']} at seq {view['seq']}: "
-                f"{[(s['seat'], s['stack'], s['bet']) for s in view['seats']]}"
-            )
-        time.sleep(0.05)
+        seen.append(view)
+        return drawn_like_server(page, view) and status(page)[1] == view["seq"]
+
+    def detail() -> str:
+        view = seen[-1]
+        return (
+            f"{seat.name}: the page shows {shown_view(page)} at {status(page)}, the "
+            f"server {view['phase']} at seq {view['seq']}: "
+            f"{[(s['seat'], s['stack'], s['bet']) for s in view['seats']]}"
+        )
+
+    wait_for(
+        drawn,
+        timeout=timeout_s,
+        what=f"{seat.name}'s page to draw the server's view",
+        interval=0.05,
+        detail=detail,
+    )
 
 
 def passive_click(page: Page) -> str | None:

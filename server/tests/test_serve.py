@@ -261,6 +261,30 @@ def stand_in_app(lifespan: str, route: str, handler: str) -> str:
     )
 
 
+def launch_stand_in(tmp_path: Path, app_script: str) -> subprocess.Popen[str]:
+    """Run a `stand_in_app` script as `rejoin-server --port 0` on a SQLite file in `tmp_path`,
+    with its standard output and error piped as text."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-c", app_script, "--port", "0", "--log-level", "warning"),
+            *("--database-url", f"sqlite:///{tmp_path / 'rejoin.db'}"),
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def listening_at(proc: subprocess.Popen[str]) -> str:
+    """The base URL of the server's first line ("rejoin-server listening on …")."""
+    assert proc.stdout is not None
+    listening = proc.stdout.readline()
+    assert listening.startswith("rejoin-server listening on http://127.0.0.1:"), proc.stderr
+    return listening.split()[3]
+
+
 STAND_IN_APP = stand_in_app(
     """
     print("lifespan started", flush=True)
@@ -279,29 +303,10 @@ STAND_IN_APP = stand_in_app(
 def test_a_real_process_serves_and_shuts_down_gracefully_on_sigterm(tmp_path: Path) -> None:
     """Through real uvicorn with a stand-in app: the printed port answers, SIGTERM runs the app's
     lifespan shutdown, and the process then exits 0."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            STAND_IN_APP,
-            "--port",
-            "0",
-            "--log-level",
-            "warning",
-            "--database-url",
-            f"sqlite:///{tmp_path / 'rejoin.db'}",
-        ],
-        cwd=tmp_path,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = launch_stand_in(tmp_path, STAND_IN_APP)
     try:
+        base = listening_at(proc)
         assert proc.stdout is not None
-        listening = proc.stdout.readline()
-        assert listening.startswith("rejoin-server listening on http://127.0.0.1:"), proc.stderr
-        base = listening.split()[3]
         assert proc.stdout.readline().startswith("admin token: ")
         assert proc.stdout.readline().startswith("demo table: http://127.0.0.1:")
         # The port was bound before the app started: this waits in the queue, it is not refused.
@@ -339,22 +344,10 @@ WARMING_APP = stand_in_app(
 def test_pokerkit_loads_in_the_background_once_the_server_has_started(tmp_path: Path) -> None:
     """The app starts without pokerkit (`games.poker.warmup`); nothing in the stand-in app asks
     for it, and it is loaded soon after all the same."""
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-c", WARMING_APP, "--port", "0", "--log-level", "warning"),
-            *("--database-url", f"sqlite:///{tmp_path / 'rejoin.db'}"),
-        ],
-        cwd=tmp_path,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = launch_stand_in(tmp_path, WARMING_APP)
     try:
+        base = listening_at(proc)
         assert proc.stdout is not None
-        listening = proc.stdout.readline()
-        assert listening.startswith("rejoin-server listening on http://127.0.0.1:"), proc.stderr
-        base = listening.split()[3]
         with urllib.request.urlopen(f"{base}/loaded", timeout=30) as response:
             assert response.read() == b"True"
         lines = [proc.stdout.readline() for _ in range(3)]
@@ -609,15 +602,10 @@ def test_the_listen_queue_holds_a_reconnect_storm_while_the_server_is_busy(
     """uvicorn's create_server listens with the accepts per turn (see serve); once started, the
     queue is LISTEN_BACKLOG long again: with the process stopped (as busy as it gets), 300
     clients still complete their connections instead of waiting on SYN retries."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", STAND_IN_APP, "--port", "0", "--log-level", "warning",
-         "--database-url", f"sqlite:///{tmp_path / 'rejoin.db'}"],
-        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = launch_stand_in(tmp_path, STAND_IN_APP)
     clients: list[socket.socket] = []
     try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().split()[3]
+        base = listening_at(proc)
         port = int(base.rsplit(":", 1)[1])
         with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:
             assert response.read() == b"ok"  # started: uvicorn has listened

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,6 +20,8 @@ from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.memory import MemoryGameStore
+from rejoin_testkit.api import Api as HttpApi
+from rejoin_testkit.api import Reply
 
 ADMIN = "admin-secret-token"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -55,6 +56,12 @@ def answer(reply: httpx.Response, status: int = 200) -> dict[str, Any]:
     return data
 
 
+def _response(reply: Reply) -> httpx.Response:
+    """The httpx response behind a testkit reply: these tests assert on httpx's form."""
+    assert reply.response is not None, reply.describe()
+    return reply.response
+
+
 def joined(game_id: str, reply: httpx.Response) -> Player:
     """The player a `POST …/join` answer seated."""
     data = answer(reply, 201)
@@ -75,11 +82,16 @@ class _Served:
 
 
 class Api(_Served):
-    """A running app (lifespan entered) and shortcuts for its endpoints."""
+    """A running app (lifespan entered) and shortcuts for its endpoints.
+
+    The requests themselves (path, body, headers) are `rejoin_testkit`'s, the driver the e2e tests
+    and the benchmarks use, sent through the `TestClient` so that they reach this app in-process;
+    this class adds what only an in-process app allows (`run`, `raw_get`, `stream_until`)."""
 
     def __init__(self, client: TestClient, app: Starlette) -> None:
         super().__init__(app)
         self.client = client
+        self.http = HttpApi(str(client.base_url), ADMIN, client=client)
 
     def run(self, func: Any, *args: Any) -> Any:
         """Call `func(*args)` (sync or async) on the app's event loop."""
@@ -88,23 +100,20 @@ class Api(_Served):
         return portal.call(func, *args)
 
     def create(self, **settings: Any) -> str:
-        return str(answer(self.client.post("/api/games", json=settings), 201)["gameId"])
+        return str(answer(_response(self.http.create_game(**settings)), 201)["gameId"])
 
     def join(self, game_id: str, name: str = "Ann", seat: int | None = None) -> Player:
-        body: dict[str, Any] = {"name": name}
-        if seat is not None:
-            body["seat"] = seat
-        return joined(game_id, self.client.post(f"/api/game/{game_id}/join", json=body))
+        return joined(game_id, _response(self.http.join(game_id, name, seat)))
 
     def table(self, players: int = 2, **settings: Any) -> list[Player]:
         game_id = self.create(**settings)
         return [self.join(game_id, f"Player {i}") for i in range(players)]
 
     def start(self, player: Player) -> dict[str, Any]:
-        return answer(self.client.post(f"/api/game/{player.game_id}/start", headers=player.auth))
+        return answer(_response(self.http.start(player.game_id, player.session)))
 
     def state(self, player: Player) -> dict[str, Any]:
-        return answer(self.client.get(f"/api/game/{player.game_id}/state", headers=player.auth))
+        return answer(_response(self.http.state(player.game_id, player.session)))
 
     def to_act(self, players: list[Player]) -> Player:
         seat = self.state(players[0])["gameState"]["toAct"]
@@ -114,30 +123,22 @@ class Api(_Served):
     def act(
         self, player: Player, type_: str, amount: int | None = None, action_id: str | None = None
     ) -> httpx.Response:
-        body: dict[str, Any] = {"actionId": action_id or uuid.uuid4().hex, "type": type_}
-        if amount is not None:
-            body["amount"] = amount
-        url = f"/api/game/{player.game_id}/action"
-        reply: httpx.Response = self.client.post(url, json=body, headers=player.auth)
-        return reply
+        reply = self.http.act(player.game_id, player.session, type_, amount, action_id=action_id)
+        return _response(reply)
 
     def events(self, player: Player, after: int | None = None) -> dict[str, Any]:
-        query = "" if after is None else f"?after={after}"
-        reply = self.client.get(
-            f"/api/game/{player.game_id}/events{query}",
-            headers={**player.auth, "Accept": "application/json"},
-        )
-        return answer(reply)
+        return answer(_response(self.http.events(player.game_id, player.session, after)))
 
     def reconnect(self, player: Player, token: str | None = None, **body: Any) -> httpx.Response:
+        """POST reconnect with exactly this body: no `gameId` unless given, and any field as given
+        (malformed ones too), which testkit's typed `reconnect` would not send."""
         payload = {
             "playerId": player.player_id,
             "reconnectToken": token or player.reconnect,
             **body,
         }
         url = f"/api/game/{player.game_id}/reconnect"
-        reply: httpx.Response = self.client.post(url, json=payload)
-        return reply
+        return _response(self.http.request("POST", url, json_body=payload))
 
     def raw_get(self, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
         """GET `path` with header bytes exactly as given (TestClient re-encodes non-ASCII header
@@ -238,32 +239,54 @@ async def read_stream(
     return await _drive(app, _get_scope(route, query.encode(), encoded), until, timeout_s, False)
 
 
+class _Written(httpx.BaseTransport):
+    """A transport that sends nothing: it keeps the request it is handed (see `AsyncApi`)."""
+
+    def __init__(self) -> None:
+        self.request: httpx.Request | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.request = request
+        return httpx.Response(204)
+
+
 class AsyncApi(_Served):
     """The app with its lifespan entered, driven by an `httpx.AsyncClient` on the test's own loop:
-    requests can be started as tasks and held open (e.g. behind a commit the store holds)."""
+    requests can be started as tasks and held open (e.g. behind a commit the store holds).
+
+    testkit's driver is synchronous, so it only writes each request here (into `_Written`); the
+    async client sends it. Path, body and headers are thus the same as `Api`'s and the e2e tests'."""
 
     def __init__(self, client: httpx.AsyncClient, app: Starlette) -> None:
         super().__init__(app)
         self.client = client
+        self._written = _Written()
+        writer = httpx.Client(base_url=client.base_url, transport=self._written)
+        self._http = HttpApi(str(client.base_url), ADMIN, client=writer)
+
+    async def _send(self, call: Callable[[HttpApi], Reply]) -> httpx.Response:
+        """Send the request `call` makes with testkit's driver, through the async client."""
+        call(self._http)
+        request, self._written.request = self._written.request, None
+        assert request is not None, "the call wrote no request"
+        return await self.client.send(request)
 
     async def create(self, **settings: Any) -> str:
-        return str(answer(await self.client.post("/api/games", json=settings), 201)["gameId"])
+        reply = await self._send(lambda http: http.create_game(**settings))
+        return str(answer(reply, 201)["gameId"])
 
     async def join(self, game_id: str, name: str = "Ann") -> Player:
-        reply = await self.client.post(f"/api/game/{game_id}/join", json={"name": name})
-        return joined(game_id, reply)
+        return joined(game_id, await self._send(lambda http: http.join(game_id, name)))
 
     async def table(self, players: int = 2, **settings: Any) -> list[Player]:
         game_id = await self.create(**settings)
         return [await self.join(game_id, f"Player {i}") for i in range(players)]
 
     async def start(self, player: Player) -> dict[str, Any]:
-        url = f"/api/game/{player.game_id}/start"
-        return answer(await self.client.post(url, headers=player.auth))
+        return answer(await self._send(lambda http: http.start(player.game_id, player.session)))
 
     async def state(self, player: Player) -> dict[str, Any]:
-        url = f"/api/game/{player.game_id}/state"
-        return answer(await self.client.get(url, headers=player.auth))
+        return answer(await self._send(lambda http: http.state(player.game_id, player.session)))
 
 
 @asynccontextmanager

@@ -23,6 +23,7 @@ from rejoin_server.app import create_app
 from rejoin_server.host import writer as writer_module
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.memory import MemoryGameStore
+from rejoin_testkit.polling import wait_for
 
 from ..host.scripted_store import ScriptedStore
 from .support import (
@@ -1158,10 +1159,12 @@ def test_a_store_outage_is_degraded_mode_not_an_error(monkeypatch: pytest.Monkey
         assert_error(api.client.post(url, headers=actor.auth), ErrorCode.STORAGE_UNAVAILABLE)
 
         store.down = False
-        deadline = time.monotonic() + 5
-        while api.client.get("/healthz").json()["status"] != "ok":
-            assert time.monotonic() < deadline, "the queue never drained"
-            time.sleep(0.005)
+        wait_for(
+            lambda: api.client.get("/healthz").json()["status"] == "ok",
+            timeout=5,
+            what="the queue to drain",
+            interval=0.005,
+        )
         assert api.client.get("/healthz").json()["pendingWrites"] == 0
         again = api.act(actor, "call", action_id="during-outage").json()
         assert again == {**acted, "duplicate": True, "durable": True}

@@ -32,6 +32,9 @@ class Reply:
     text: str
     headers: httpx.Headers
     body: Any = None  # parsed JSON, None when the body is not JSON
+    # The response itself, for a caller that asserts on it as httpx gives it (the server's
+    # in-process tests share their assertions with other httpx callers).
+    response: httpx.Response | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
         return f"{self.method} {self.path} -> {self.status}: {self.text[:2000]}"
@@ -174,7 +177,9 @@ class Api:
             body = response.json()
         except ValueError:
             body = None
-        return Reply(method, path, response.status_code, response.text, response.headers, body)
+        return Reply(
+            method, path, response.status_code, response.text, response.headers, body, response
+        )
 
     # docs/http-api.md, one method per endpoint.
 
