@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from rejoin_server.settings import ServerSettings
+    from rejoin_server.store.single_node import SqliteHold
 
 # Seconds uvicorn waits, after SIGTERM, for open connections and tasks before cancelling them.
 # Open requests get this long to finish; event streams are ended at once (see run_uvicorn).
@@ -97,6 +98,17 @@ def prepare_database(url: str, *, migrate: bool) -> str | None:
         f"the database {mask_url(url)} is not at schema revision {migrations.HEAD_REVISION} "
         f"(it is new or older): run `{PROG} migrate` first, or start without --no-migrate"
     )
+
+
+def _hold_database(url: str) -> SqliteHold | None:
+    """A SQLite file is served by one process (`store.single_node`); held until the process
+    ends."""
+    from rejoin_server.store.single_node import DatabaseInUse, hold_sqlite_file
+
+    try:
+        return hold_sqlite_file(url)
+    except DatabaseInUse as exc:
+        raise StartupError(str(exc)) from None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -297,8 +309,10 @@ def serve(invocation: Invocation, out: TextIO) -> int:
             f"{filelimit.needed(settings.max_connections)}`, or LimitNOFILE= in a systemd unit)"
         )
     sock = bind(settings.host, settings.port)
+    hold: SqliteHold | None = None
     try:
         prepare_database(settings.database_url, migrate=settings.migrate)
+        hold = _hold_database(settings.database_url)
         if settings.admin_token is None:
             import secrets
 
@@ -312,6 +326,8 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         app = create_app(settings)
     except BaseException:
         sock.close()
+        if hold is not None:
+            hold.release()
         raise
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     token = (
