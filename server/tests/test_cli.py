@@ -6,6 +6,7 @@ Running what was parsed (migrate, serve, the start-up errors) is tested in `test
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ SERVE_OPTIONS = [
     "--host",
     "--port",
     "--database-url",
+    "--node-id",
     "--admin-token",
     "--durability",
     "--token-ttl",
@@ -327,6 +329,8 @@ def test_signing_keys_have_no_flag(capsys: pytest.CaptureFixture[str]) -> None:
         (["--admin-token", " "], "argument --admin-token: the admin token must not be empty"),
         (["--database-url", "mysql://u:hunter2@h/db"], "argument --database-url"),
         (["--database-url", "rejoin.db"], "argument --database-url"),
+        (["--node-id", "web 1"], "argument --node-id: 'web 1' is not a node id"),
+        (["--node-id", "x" * 65], "argument --node-id"),
     ],
 )
 def test_bad_values_are_usage_errors_naming_the_option(
@@ -342,6 +346,7 @@ def test_bad_values_are_usage_errors_naming_the_option(
     [
         ("REJOIN_DURABILITY", "fast"),
         ("REJOIN_DATABASE_URL", "redis://localhost"),
+        ("REJOIN_NODE_ID", "web/1"),
     ],
 )
 def test_bad_environment_variables_are_usage_errors_naming_the_variable(
@@ -400,3 +405,11 @@ def test_help_imports_no_web_or_database_library(tmp_path: Path) -> None:
     assert "rejoin_server.cli" in imported
     assert "rejoin_server.serve" not in imported
     assert not imported & {"uvicorn", "starlette", "sqlalchemy", "sqlmodel", "alembic", "psycopg"}
+
+
+def test_the_node_id_comes_from_the_flag_or_the_environment_else_hostname_and_port() -> None:
+    assert parse_args(["--node-id", "web-1"], {"REJOIN_NODE_ID": "env-1"}).settings.node == "web-1"
+    assert parse_args([], {"REJOIN_NODE_ID": "env-1"}).settings.node == "env-1"
+    settings = parse_args(["--port", "9001"], {}).settings
+    assert settings.node_id is None
+    assert settings.node == f"{socket.gethostname()}:9001"[-64:]

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -22,6 +23,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import admin, bodies, events, games, health, openapi, reconnect, web, ws
 from rejoin_server.api.context import Services
+from rejoin_server.api.node import NodeHeader
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
 from rejoin_server.errors import CodedError, GameNotFound, StateCorrupted
@@ -115,6 +117,7 @@ def create_app(
 
     return Starlette(
         routes=[*_routes(), *web.routes(web.WebBundle.at(settings.web_dir))],
+        middleware=[Middleware(NodeHeader, node=settings.node)],
         lifespan=lifespan,
         exception_handlers={
             CodedError: _coded_error,

@@ -7,12 +7,16 @@ directly. Durations are held in milliseconds, the unit the game clocks use.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 from typing import Literal
 
 Durability = Literal["strict", "relaxed"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./rejoin.db"
+
+# What a node id may be made of: it goes into a header (`X-Rejoin-Node`) and a proxy's config.
+NODE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -128,11 +132,26 @@ class ServerSettings:
     # With operator keys (REJOIN_SECRET_KEYS), the key the server once generated and stored stops
     # verifying at once instead of after the longest token lifetime.
     retire_stored_key: bool = False
-    # Public URL pieces, only for what the CLI prints.
+    # This node's name in a cluster (`--node-id`); None: `hostname:port` (see `node`).
+    node_id: str | None = None
+    # Public URL pieces, for what the CLI prints and the default node id.
     host: str = "127.0.0.1"
     port: int = 8000
 
+    @property
+    def node(self) -> str:
+        """This node's id: `--node-id`, else `hostname:port` (the port it really has), cut to
+        what a node id may hold."""
+        if self.node_id is not None:
+            return self.node_id
+        default = re.sub(r"[^A-Za-z0-9._:-]", "-", f"{socket.gethostname()}:{self.port}")
+        return default[-64:]
+
     def __post_init__(self) -> None:
+        if self.node_id is not None and not NODE_ID.fullmatch(self.node_id):
+            raise ValueError(
+                f"node_id must be 1 to 64 of A-Z a-z 0-9 . _ : -, not {self.node_id!r}"
+            )
         if self.durability not in ("strict", "relaxed"):
             raise ValueError(f"durability must be strict or relaxed, not {self.durability!r}")
         for name in (

@@ -966,6 +966,30 @@ def test_healthz(api: Api) -> None:
     assert data["pendingWrites"] == 0
     assert data["backend"] == "memory"
     assert data["durability"] == "strict"
+    assert data["node"] == reply.headers["x-rejoin-node"]
+    assert data["games"] == data["gamesActive"] == 0
+    api.table(2)
+    assert api.client.get("/healthz").json()["games"] == 1
+
+
+def test_every_answer_names_the_node_that_gave_it() -> None:
+    """`X-Rejoin-Node` on answers, errors and pages alike (behind a proxy, which node served a
+    request is otherwise invisible)."""
+    with running(node_id="web-7") as named:
+        player = named.table(2)[0]
+        for reply in (
+            named.client.get("/healthz"),
+            named.client.get(f"/api/game/{player.game_id}/state", headers=player.auth),
+            named.client.get("/api/game/nope/state", headers=player.auth),  # an error
+            named.client.post("/api/games", content=b"{"),  # a body that is not JSON
+            named.client.get("/no/such/path"),
+            named.client.get("/"),  # the lobby page
+        ):
+            assert reply.headers.get("x-rejoin-node") == "web-7", (reply.request.url, reply)
+            assert reply.headers.get_list("x-rejoin-node") == ["web-7"]  # once, not per layer
+        # A WebSocket's upgrade is an answer too.
+        with named.client.websocket_connect(f"/api/game/{player.game_id}/ws") as socket:
+            assert socket.extra_headers == [(b"x-rejoin-node", b"web-7")]
 
 
 def test_metrics_need_the_admin_off_loopback(api: Api) -> None:

@@ -24,6 +24,9 @@ async def healthz(request: Request) -> Response:
             "durability": svc.settings.durability,
             "pendingWrites": storage.pending_events,
             "gamesActive": svc.host.games_active,
+            # The cluster's names: which node answered, and how many games it hosts.
+            "node": svc.settings.node,
+            "games": svc.host.games_active,
         }
     )
 

@@ -15,6 +15,7 @@ from rejoin_server.cli.parsers import (
     ENV_ADMIN_TOKEN,
     ENV_DATABASE_URL,
     ENV_DURABILITY,
+    ENV_NODE_ID,
     ENV_SECRET_KEYS,
     ENV_TRUSTED_PROXIES,
     ENV_WEB_DIR,
@@ -125,6 +126,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             trusted_proxies=_trusted_proxies(parser, ns.trusted_proxy, env),
             retire_stored_key=ns.retire_stored_key,
             web_dir=ns.web_dir or env.get(ENV_WEB_DIR) or None,
+            node_id=ns.node_id or _from_env(parser, env, ENV_NODE_ID, values.node_id),
             host=_given(ns.host, d.host),
             port=_given(ns.port, d.port),
         )

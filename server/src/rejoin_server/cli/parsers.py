@@ -20,6 +20,7 @@ ENV_DURABILITY = "REJOIN_DURABILITY"
 ENV_SECRET_KEYS = "REJOIN_SECRET_KEYS"  # noqa: S105
 ENV_WEB_DIR = "REJOIN_WEB_DIR"
 ENV_TRUSTED_PROXIES = "REJOIN_TRUSTED_PROXIES"
+ENV_NODE_ID = "REJOIN_NODE_ID"
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -36,6 +37,7 @@ environment:
   {ENV_ADMIN_TOKEN}    as --admin-token (better than the flag: a command line is visible in ps)
   {ENV_DURABILITY}     as --durability
   {ENV_TRUSTED_PROXIES} as --trusted-proxy, comma-separated
+  {ENV_NODE_ID}       as --node-id
   {ENV_SECRET_KEYS}    keys that sign reconnect tokens, comma-separated, newest first; tokens
                         signed with an older key still verify, so rotate by putting a new key
                         first and dropping the oldest once its tokens have expired. Unset: a key
@@ -75,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"port to listen on (default {d.port}; 0 picks a free one)",
     )
     _add_database_url(parser)
+    add(
+        "--node-id",
+        metavar="ID",
+        type=values.node_id,
+        help="this node's name, in every answer's X-Rejoin-Node header and in /healthz "
+        f"(env {ENV_NODE_ID}; default hostname:port)",
+    )
     add(
         "--admin-token",
         metavar="TOKEN",

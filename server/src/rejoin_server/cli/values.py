@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 
 from rejoin_server.invocation import mask_url
-from rejoin_server.settings import Rate, parse_duration_ms, parse_rate
+from rejoin_server.settings import NODE_ID, Rate, parse_duration_ms, parse_rate
 
 _SCHEMES = ("sqlite", "postgresql", "postgres")
 
@@ -95,6 +95,14 @@ def database_url(text: str) -> str:
 def admin_token(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("the admin token must not be empty")
+    return text
+
+
+def node_id(text: str) -> str:
+    if not NODE_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a node id: use 1 to 64 of A-Z a-z 0-9 . _ : - (e.g. web-1)"
+        )
     return text
 
 
