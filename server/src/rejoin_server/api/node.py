@@ -2,9 +2,9 @@
 
 Behind a proxy that spreads players over several nodes, which node served a request is otherwise
 invisible: the header tells a client, a test and an operator reading a proxy's log. Added as the
-response starts, so it is on every answer that passes through the app (errors included, a
-WebSocket's upgrade, and one refused before its upgrade); a connection the server refuses before the app sees it
-(`--max-connections`) and a 500 from a bug do not carry it.
+response starts, so it is on every answer that passes through the app: errors included, a
+WebSocket's upgrade, and one refused before its upgrade. A connection the server refuses before
+the app sees it (`--max-connections`) and a 500 from a bug do not carry it.
 """
 
 from __future__ import annotations

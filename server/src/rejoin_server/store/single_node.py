@@ -43,7 +43,9 @@ def hold_sqlite_file(url: str) -> SqliteHold | None:
     path = database.database
     if database.postgres or path is None or path == ":memory:":
         return None
-    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    # Read-only is enough for flock, so a file the server may not write still gets the store's
+    # own error (when it first writes), not one from here.
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
