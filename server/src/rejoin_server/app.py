@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -91,6 +92,9 @@ def create_app(
     """The app. `store_factory` lets unit tests use the in-memory store. With the SQL store and
     `settings.migrate`, the lifespan brings the database up to date first (the CLI migrates
     before it builds the app, and turns this off)."""
+    # The node id, resolved once: its default asks the system for the host name, and /healthz
+    # and the X-Rejoin-Node header would each ask again.
+    settings = replace(settings, node_id=settings.node)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
