@@ -65,6 +65,26 @@ class SeqConflict(CodedError):
         self.seq = seq
 
 
+class Fenced(SeqConflict):
+    """The game's ownership epoch moved on: another node took it over, and this node may never
+    write to it again (docs/cluster.md)."""
+
+    def __init__(self, game_id: str, seq: int) -> None:
+        super().__init__(game_id, seq)
+        self.message = (
+            f"Game {game_id!r} is now hosted by another node; reconnect and it will serve you."
+        )
+
+
+class OwnedElsewhere(Exception):
+    """A live node other than this one owns the game (`GameStore.claim_game`)."""
+
+    def __init__(self, game_id: str, owner: str) -> None:
+        super().__init__(f"game {game_id!r} is owned by node {owner!r}")
+        self.game_id = game_id
+        self.owner = owner
+
+
 class StorageUnavailable(CodedError):
     code = ErrorCode.STORAGE_UNAVAILABLE
 

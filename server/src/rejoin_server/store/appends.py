@@ -2,9 +2,11 @@
 transaction.
 
 Fencing: an append is a compare-and-set on `games.last_seq` (the row must still hold the seq the
-writer built on), and `(game_id, seq)` is the events' primary key. A second writer of the same
-game fails with `SeqConflict`; history never forks. When one append of a batch fails its fence the
-batch raises `BatchRejected`, and the worker retries its appends one by one to find which.
+writer built on) and on `games.owner_epoch` (the node must still own the game, docs/cluster.md),
+and `(game_id, seq)` is the events' primary key. A second writer of the same game fails with
+`SeqConflict`, a node that lost the game with `Fenced`; history never forks. When one append of a
+batch fails its fence the batch raises `BatchRejected`, and the worker retries its appends one by
+one to find which.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from rejoin_server.errors import GameNotFound, SeqConflict
+from rejoin_server.errors import Fenced, GameNotFound, SeqConflict
 from rejoin_server.store.base import AppendWrite, GameRecord, SnapshotWrite
 from rejoin_server.store.rows import EventRow, GameAdvance, NewGame, SnapshotRow
 
@@ -71,8 +73,11 @@ def _fence_error(sql: Statements, cursor: Any, items: list[AppendWrite]) -> Exce
         return BatchRejected()
     item = items[0]
     cursor.execute(sql.last_seq, (item.game_id,))
-    if cursor.fetchone() is None:
+    row = cursor.fetchone()
+    if row is None:
         return GameNotFound(item.game_id)
+    if item.owner_epoch is not None and row[1] != item.owner_epoch:
+        return Fenced(item.game_id, item.prev_seq + 1)
     return SeqConflict(item.game_id, item.prev_seq + 1)
 
 
@@ -95,6 +100,7 @@ def _advance_row(item: AppendWrite) -> GameAdvance:
         history=None if history is None else orjson.dumps([list(e) for e in history]).decode(),
         game_id=item.game_id,
         prev_seq=item.prev_seq,
+        owner_epoch=item.owner_epoch,
     )
 
 
@@ -137,6 +143,8 @@ def insert_game(db: Database, conn: Connection, record: GameRecord) -> None:
         completed_at=None,
         last_seq=0,
         events_bytes=0,
+        owner=record.owner,
+        owner_epoch=record.owner_epoch,
     )
     with db.transaction(conn, write=True) as cursor:
         cursor.execute(db.sql.insert_game, row)

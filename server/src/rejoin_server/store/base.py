@@ -41,6 +41,17 @@ class GameRecord:
     last_seq: int
     # The history epochs stored so far, oldest first (`append(history=…)`).
     history: tuple[Epoch, ...] = ()
+    # The node hosting the game and its ownership epoch (`claim_game`); None: no node does.
+    owner: str | None = None
+    owner_epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A won `claim_game`: the game's new ownership epoch, and the node that owned it before."""
+
+    owner_epoch: int
+    previous: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +147,7 @@ class AppendWrite:
     snapshot: SnapshotWrite | None
     action_id: str | None  # stored on the last event
     history: tuple[Epoch, ...] | None  # None: the stored epochs stay
+    owner_epoch: int | None = None  # the ownership epoch the row must still hold (None: any)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +194,28 @@ class GameStore(ABC):
         """Finish pending writes and disconnect."""
 
     async def create_game(
-        self, game_id: str, kind: str, settings: Mapping[str, Any], now_ms: int
+        self,
+        game_id: str,
+        kind: str,
+        settings: Mapping[str, Any],
+        now_ms: int,
+        *,
+        owner: str | None = None,
     ) -> GameRecord:
-        record = GameRecord(game_id, kind, dict(settings), "waiting", now_ms, now_ms, None, 0)
+        """Store a new game's row. With `owner`, that node owns it from the start, at ownership
+        epoch 1 (see `claim_game`)."""
+        record = GameRecord(
+            game_id,
+            kind,
+            dict(settings),
+            "waiting",
+            now_ms,
+            now_ms,
+            None,
+            0,
+            owner=owner,
+            owner_epoch=1 if owner is not None else 0,
+        )
         await self._insert_game(record)
         return record
 
@@ -202,6 +233,7 @@ class GameStore(ABC):
         snapshot: SnapshotWrite | None = None,
         action_id: str | None = None,
         history: Sequence[Epoch] | None = None,
+        owner_epoch: int | None = None,
     ) -> None:
         """Write `events` (and the game's new status, and optionally a snapshot taken after them)
         in one transaction, group-committed with other games' appends that are ready at the same
@@ -212,7 +244,11 @@ class GameStore(ABC):
         stored on the last of them (ignored when there are none), for `recent_actions`.
 
         `history`, when given, replaces the game's stored history epochs (`GameRecord.history`)
-        in the same transaction: a new incarnation's epoch is stored with its first events."""
+        in the same transaction: a new incarnation's epoch is stored with its first events.
+
+        `owner_epoch`, when given, is fenced like the seq: the append is stored only while the
+        game's row still holds that ownership epoch (`claim_game`), else `Fenced` is raised and
+        nothing of this call is written."""
         if events:
             prev = events[0].seq - 1
         elif snapshot is not None:
@@ -222,14 +258,33 @@ class GameStore(ABC):
         data = [orjson.dumps(e.data).decode() for e in events]
         epochs = None if history is None else tuple(history)
         write = AppendWrite(
-            game_id, prev, events, data, status, now_ms, snapshot, action_id, epochs
+            game_id, prev, events, data, status, now_ms, snapshot, action_id, epochs, owner_epoch
         )
         await self._write_append(write)
 
     @abstractmethod
     async def _write_append(self, write: AppendWrite) -> None:
-        """Store one append (see `append`) or raise `SeqConflict`, `GameNotFound`,
+        """Store one append (see `append`) or raise `SeqConflict`, `Fenced`, `GameNotFound`,
         `StorageUnavailable`."""
+
+    # --- ownership (docs/cluster.md) -------------------------------------------------------------
+
+    @abstractmethod
+    async def claim_game(self, game_id: str, node: str, *, lease_ms: int) -> Claim:
+        """Make `node` the game's owner at a new ownership epoch (one more than the stored one),
+        if nobody else may hold it: no owner, `node` itself (a restarted node), or an
+        owner that is not alive (`cluster_nodes`: its heartbeat older than `lease_ms` by the
+        database's clock, its coordination connection gone, or it left). A compare-and-set: of any
+        number of nodes claiming at once, exactly one wins. Raises `OwnedElsewhere` (with the
+        live owner), `GameNotFound`."""
+
+    @abstractmethod
+    async def release_game(
+        self, game_id: str, node: str, owner_epoch: int | None, *, to: str | None = None
+    ) -> bool:
+        """Give the game up: its owner becomes `to` (None: no owner) if it is still `node` (and,
+        when given, still at `owner_epoch`). The epoch stays: `to` bumps it when it claims the
+        game. True when it was released."""
 
     @abstractmethod
     async def load(self, game_id: str) -> StoredLog:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from rejoin_server.errors import GameNotFound, SeqConflict
+from rejoin_server.errors import Fenced, GameNotFound, SeqConflict
 from rejoin_server.games.base import GameStatus
 from rejoin_server.store.base import (
     DEFAULT_KEEP_SNAPSHOTS,
     DEFAULT_KEY_ID,
     AppendWrite,
+    Claim,
     Deleted,
     GameRecord,
     GameStore,
@@ -65,6 +66,8 @@ class MemoryGameStore(GameStore):
         if game is None:
             raise GameNotFound(write.game_id)
         events, prev = write.events, write.prev_seq
+        if write.owner_epoch is not None and game.record.owner_epoch != write.owner_epoch:
+            raise Fenced(write.game_id, prev + 1)
         if game.record.last_seq != prev or any(e.seq in game.events for e in events):
             raise SeqConflict(write.game_id, prev + 1)
         for e, data in zip(events, write.data, strict=True):
@@ -90,6 +93,27 @@ class MemoryGameStore(GameStore):
             )
             for version in sorted(game.snapshots)[: -self._keep]:
                 del game.snapshots[version]
+
+    async def claim_game(self, game_id: str, node: str, *, lease_ms: int) -> Claim:
+        # One process: every other owner is gone (a node restarted in the same process).
+        game = self._games.get(game_id)
+        if game is None:
+            raise GameNotFound(game_id)
+        previous = game.record.owner
+        epoch = game.record.owner_epoch + 1
+        game.record = replace(game.record, owner=node, owner_epoch=epoch)
+        return Claim(epoch, previous)
+
+    async def release_game(
+        self, game_id: str, node: str, owner_epoch: int | None, *, to: str | None = None
+    ) -> bool:
+        game = self._games.get(game_id)
+        if game is None or game.record.owner != node:
+            return False
+        if owner_epoch is not None and game.record.owner_epoch != owner_epoch:
+            return False
+        game.record = replace(game.record, owner=to)
+        return True
 
     async def load(self, game_id: str) -> StoredLog:
         game = self._games.get(game_id)

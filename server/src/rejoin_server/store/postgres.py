@@ -18,6 +18,17 @@ from rejoin_server.store.statements import TOKEN_FIELDS, Statements
 # The fields of a row tuple that are not columns, and the column whose type they share.
 _LIKE = {"prev_seq": "last_seq"}
 
+# Milliseconds since the epoch by the database's clock: every node judges a heartbeat by this one
+# clock, so nodes whose clocks disagree still agree on who is alive.
+DB_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+# A node is alive while it has not left, its heartbeat is younger than the lease, and its
+# coordination connection's backend still exists (PostgreSQL ends it the moment the process dies).
+ALIVE = (
+    f"n.left_at IS NULL AND n.heartbeat_at > {DB_NOW_MS} - %(lease_ms)s AND (n.backend_pid IS NULL OR "
+    "EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = n.backend_pid))"
+)
+
 
 def _arrays(table: Table, names: Sequence[str]) -> str:
     """One `unnest` argument per name: the array of that column's values."""
@@ -43,6 +54,7 @@ class PostgresStatements(Statements):
             f"AS v({advance})), "
             f"adv AS (UPDATE games AS g SET {self.advance_set('g.{}', 'v.{}')} "
             "FROM v WHERE g.game_id = v.game_id AND g.last_seq = v.prev_seq "
+            "AND g.owner_epoch = COALESCE(v.owner_epoch, g.owner_epoch) "
             "RETURNING g.game_id), "
             f"ins AS (INSERT INTO events ({event_columns}) "
             f"SELECT {', '.join(self._cast_in(EVENTS, name, 'e.') for name in EventRow._fields)} "
@@ -64,6 +76,15 @@ class PostgresStatements(Statements):
             f"SELECT {_typed(SEAT_CLAIMS, claim)} FROM used WHERE %s::text IS NOT NULL "
             f"{self.overwrite(SEAT_CLAIMS, claim)}) "
             f"SELECT {tokens} FROM used"
+        )
+
+        # A claim wins when the game has no owner, the claimant owns it already (restarted with
+        # the same id), or its owner is not alive (`ALIVE`). Named parameters.
+        self.claim_game_if_free = (
+            "UPDATE games AS g SET owner = %(node)s, owner_epoch = g.owner_epoch + 1 "
+            "WHERE g.game_id = %(game_id)s AND (g.owner IS NULL OR g.owner = %(node)s OR NOT "
+            f"EXISTS (SELECT 1 FROM cluster_nodes AS n WHERE n.node_id = g.owner AND {ALIVE})) "
+            "RETURNING g.owner_epoch"
         )
 
     def _cast_in(self, table: Table, name: str, alias: str) -> str:

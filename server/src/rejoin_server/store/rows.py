@@ -23,6 +23,8 @@ class NewGame(NamedTuple):
     completed_at: int | None
     last_seq: int
     events_bytes: int
+    owner: str | None
+    owner_epoch: int
 
 
 class GameAdvance(NamedTuple):
@@ -37,10 +39,11 @@ class GameAdvance(NamedTuple):
     history: str | None  # JSON; None keeps the stored epochs
     game_id: str
     prev_seq: int
+    owner_epoch: int | None  # None: any epoch (no owner to fence)
 
 
 # The fields of `GameAdvance` that are not columns it sets but the fence.
-FENCE = ("game_id", "prev_seq")
+FENCE = ("game_id", "prev_seq", "owner_epoch")
 
 
 class EventRow(NamedTuple):

@@ -84,9 +84,18 @@ GAMES = Table(
         # incarnation of the game (one per load) wrote which seqs, so a client that saw events a
         # crash erased is told to resync instead of resuming on top of a history that is gone.
         Column("history", "text", nullable=True),
+        # The node hosting the game (docs/cluster.md): None while no node does. Its epoch goes up
+        # by one each time a node takes the game, and every append checks it with the seq: a node
+        # that lost the game can never write to it again (fencing).
+        _string("owner", widths.NODE_ID, nullable=True),
+        Column("owner_epoch", "bigint"),
     ),
-    # Eviction looks for the oldest completed games.
-    (Index("ix_games_status_completed_at", ("status", "completed_at")),),
+    (
+        # Eviction looks for the oldest completed games.
+        Index("ix_games_status_completed_at", ("status", "completed_at")),
+        # A node lists the games it owns; the sweep looks for games in play nobody hosts.
+        Index("ix_games_owner", ("owner",)),
+    ),
 )
 
 EVENTS = Table(
@@ -170,4 +179,21 @@ SIGNING_KEYS = Table(
     ),
 )
 
-TABLES = (GAMES, EVENTS, SNAPSHOTS, RECONNECT_TOKENS, SEAT_CLAIMS, SIGNING_KEYS)
+# The nodes of a cluster (PostgreSQL only; docs/cluster.md): each node keeps its row fresh while it
+# lives, and a game whose owner's row is stale, or whose owner's connection is gone, may be taken.
+CLUSTER_NODES = Table(
+    "cluster_nodes",
+    (
+        _string("node_id", widths.NODE_ID, primary_key=True),
+        _string("url", 256),
+        # The PostgreSQL backend of the node's coordination connection: while it is in
+        # pg_stat_activity the node is alive; a node killed with SIGKILL loses it at once.
+        Column("backend_pid", "bigint", nullable=True),
+        Column("started_at", "bigint"),
+        Column("heartbeat_at", "bigint"),  # the database's clock, not the node's
+        Column("draining_since", "bigint", nullable=True),
+        Column("left_at", "bigint", nullable=True),  # a node that shut down cleanly
+    ),
+)
+
+TABLES = (GAMES, EVENTS, SNAPSHOTS, RECONNECT_TOKENS, SEAT_CLAIMS, SIGNING_KEYS, CLUSTER_NODES)

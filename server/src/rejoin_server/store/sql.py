@@ -22,11 +22,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rejoin_server.games.base import GameStatus
-from rejoin_server.store import appends, reads, removal, tokens
+from rejoin_server.store import appends, ownership, reads, removal, tokens
 from rejoin_server.store.base import (
     DEFAULT_KEEP_SNAPSHOTS,
     DEFAULT_KEY_ID,
     AppendWrite,
+    Claim,
     Deleted,
     GameRecord,
     GameStore,
@@ -83,6 +84,18 @@ class SqlGameStore(GameStore):
 
     async def _write_append(self, write: AppendWrite) -> None:
         await self._writer.write(write)
+
+    async def claim_game(self, game_id: str, node: str, *, lease_ms: int) -> Claim:
+        return await self._writer.call(
+            lambda conn: ownership.claim_game(self._db, conn, game_id, node, lease_ms)
+        )
+
+    async def release_game(
+        self, game_id: str, node: str, owner_epoch: int | None, *, to: str | None = None
+    ) -> bool:
+        return await self._writer.call(
+            lambda conn: ownership.release_game(self._db, conn, game_id, node, owner_epoch, to=to)
+        )
 
     async def delete_game(self, game_id: str) -> Deleted:
         return await self._writer.call(lambda conn: removal.delete_games(self._db, conn, [game_id]))

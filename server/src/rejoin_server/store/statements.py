@@ -121,7 +121,8 @@ class Statements(Dialect):
         p = self.p
         # --- appends
         self.advance_game = (
-            f"UPDATE games SET {self.advance_set('{}', p)} WHERE game_id = {p} AND last_seq = {p}"
+            f"UPDATE games SET {self.advance_set('{}', p)} WHERE game_id = {p} AND last_seq = {p} "
+            f"AND owner_epoch = COALESCE({p}, owner_epoch)"
         )
         self.insert_event = self.insert(EVENTS, EventRow._fields)
         self.upsert_snapshot = self.upsert(SNAPSHOTS, SnapshotRow._fields)
@@ -130,7 +131,19 @@ class Statements(Dialect):
             f"DELETE FROM snapshots WHERE game_id = {p} AND version <= (SELECT version FROM "
             f"snapshots WHERE game_id = {p} ORDER BY version DESC LIMIT 1 OFFSET {p})"
         )
-        self.last_seq = f"SELECT last_seq FROM games WHERE game_id = {p}"
+        self.last_seq = f"SELECT last_seq, owner_epoch FROM games WHERE game_id = {p}"
+        # --- ownership (docs/cluster.md). SQLite serves one process per file (`single_node`), so
+        # there a claim always wins; PostgreSQL's (`PostgresStatements`) asks who is alive.
+        self.claim_game = (
+            f"UPDATE games SET owner = {p}, owner_epoch = owner_epoch + 1 WHERE game_id = {p} "
+            "RETURNING owner_epoch"
+        )
+        self.release_game = (
+            f"UPDATE games SET owner = {p} WHERE game_id = {p} AND owner = {p} "
+            f"AND owner_epoch = COALESCE({p}, owner_epoch)"
+        )
+        lock = " FOR UPDATE" if postgres else ""
+        self.owner_of_locked = f"SELECT owner FROM games WHERE game_id = {p}{lock}"
         # --- games
         self.insert_game = self.insert(GAMES, NewGame._fields)
         games = self.select(GAMES, GAME_FIELDS)

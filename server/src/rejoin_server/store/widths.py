@@ -10,3 +10,4 @@ GAME_ID = 64
 PLAYER_ID = 64
 CLIENT_ID = 128
 ACTION_ID = 128  # the client's actionId scoped by player: `{playerId}:{actionId}`
+NODE_ID = 128  # --node-id: a host name and a port fit

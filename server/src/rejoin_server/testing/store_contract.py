@@ -24,12 +24,13 @@ from __future__ import annotations
 import pytest
 
 from rejoin_server.testing.game_log_contract import GameLogContract
+from rejoin_server.testing.ownership_contract import OwnershipContract
 from rejoin_server.testing.token_contract import TokenContract
 
 __all__ = ["StoreContract"]
 
 
-class StoreContract(GameLogContract, TokenContract):
+class StoreContract(GameLogContract, OwnershipContract, TokenContract):
     """Every test a `GameStore` passes; a subclass provides the `store` fixture."""
 
     pytestmark = pytest.mark.asyncio
