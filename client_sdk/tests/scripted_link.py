@@ -51,6 +51,7 @@ def welcome(
     session_token: str = "s1",
     resync: bool = False,
     epoch: str = "e1",
+    node: str | None = None,
 ) -> Welcome:
     """The server's answer to `hello` with the game at `seq`, replaying the events `missed`."""
     return Welcome(
@@ -64,6 +65,7 @@ def welcome(
         session_token=session_token,
         server_time=0,
         epoch=epoch,
+        node=node,
     )
 
 

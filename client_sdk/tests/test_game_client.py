@@ -203,6 +203,21 @@ async def test_a_dropped_link_is_redialled_after_the_backoff_and_resumes_from_th
     assert await taken(rig.client) == [event(n) for n in (1, 2, 3, 4, 5)]
 
 
+async def test_a_game_moved_to_another_node_is_an_ordinary_resume_reported_as_moved(
+    rig: Rig,
+) -> None:
+    await rig.connect(welcome(2, missed=[1, 2], node="n1"))
+    assert rig.client.last_resume is not None
+    assert (rig.client.last_resume.node, rig.client.last_resume.moved) == ("n1", False)
+    rig.server.link.drop(1012, "game reloaded: resume from your last seq")
+    rig.redial()
+    rig.server.link.play(welcome(3, missed=[3], token="t2", node="n2"))
+    assert rig.status() is SessionState.CONNECTED
+    assert rig.client.last_resume is not None
+    assert (rig.client.last_resume.node, rig.client.last_resume.moved) == ("n2", True)
+    assert await taken(rig.client) == [event(n) for n in (1, 2, 3)]
+
+
 async def test_a_gap_in_the_stream_drops_the_link_and_the_next_hello_asks_for_it(
     rig: Rig,
 ) -> None:

@@ -73,8 +73,10 @@ def test_store_outage_degrades_then_drains_without_gap(
     assert_gapless(during)
 
     throwaway_postgres.start()
+    # On PostgreSQL the node answers 503 `rejoining` for a moment once the database is back: it
+    # checks which games it still owns before it serves them again (docs/cluster.md).
     wait_for(
-        lambda: (h := health(api))["status"] == "ok" and h["pendingWrites"] == 0,
+        lambda: (h := api.healthz().body)["status"] == "ok" and h["pendingWrites"] == 0,
         timeout=DRAIN_TIMEOUT_S,
         what="the write queue to drain after PostgreSQL came back",
         interval=0.1,

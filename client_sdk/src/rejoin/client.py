@@ -376,12 +376,15 @@ class GameClient:
         self._state, self._seat = resumed.game_state, resumed.seat
         self._presence.clear()  # the welcome's view is the new baseline
         self._seq = max(self._seq or 0, resumed.seq)
+        before = self._last_resume.node if self._last_resume is not None else None
         self._last_resume = ResumeFigures(
             seq=resumed.seq,
             resync=resumed.resync,
             missed=resumed.missed,
             outage=resumed.offline_for,
             time_to_resume=now - (self._dialled_at if self._dialled_at is not None else now),
+            node=resumed.node,
+            moved=before is not None and resumed.node is not None and resumed.node != before,
         )
         if self._welcomed is not None and not self._welcomed.done():
             self._welcomed.set_result(None)

@@ -32,3 +32,8 @@ class ResumeFigures:
     """From losing the previous welcomed connection to this welcome; None for the first one."""
     time_to_resume: float
     """From dialling the connection that was welcomed to its welcome (connect, hello, replay)."""
+    node: str | None = None
+    """The server node that welcomed the client (a cluster names each node), if it said."""
+    moved: bool = False
+    """The game moved: this welcome came from another node than the previous one (a node was
+    drained, stopped or died, and another took the game over)."""

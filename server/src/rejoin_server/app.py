@@ -13,6 +13,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,12 +23,23 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.api import admin, bodies, events, games, health, openapi, reconnect, web, ws
+from rejoin_server.api import (
+    admin,
+    bodies,
+    cluster,
+    events,
+    games,
+    health,
+    openapi,
+    reconnect,
+    web,
+    ws,
+)
 from rejoin_server.api.context import Services
 from rejoin_server.api.node import NodeHeader
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
-from rejoin_server.errors import CodedError, GameNotFound, StateCorrupted
+from rejoin_server.errors import CodedError, GameNotFound, StateCorrupted, StorageUnavailable
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
@@ -36,6 +48,9 @@ from rejoin_server.store.base import GameStore
 from rejoin_server.timefmt import now_ms
 from rejoin_server.tokens.service import ReconnectTokens
 from rejoin_server.tokens.signing import TokenSigner
+
+if TYPE_CHECKING:
+    from rejoin_server.cluster.membership import Membership
 
 log = logging.getLogger("rejoin_server")
 
@@ -77,6 +92,24 @@ async def _signer(store: GameStore, settings: ServerSettings) -> TokenSigner:
     )
 
 
+def _membership(settings: ServerSettings, host: GameHost) -> Membership:
+    from rejoin_server.cluster.membership import Membership
+    from rejoin_server.store.urls import parse_url, without_pooler_flag
+
+    url = without_pooler_flag(parse_url(settings.cluster_database_url or settings.database_url))
+    return Membership(
+        url.render(),
+        settings.node,
+        f"http://{settings.host}:{settings.port}",
+        hand_over=host.hand_over,
+        hosted=host.hosted,
+        drop_lost=host.drop_lost,
+        adopt=host.adopt,
+        degraded=lambda: not host.storage.available,
+        unreachable=lambda exc: host.note_failure(StorageUnavailable(str(exc))),
+    )
+
+
 def _backend(store: GameStore) -> str:
     postgres = getattr(store, "postgres", None)
     if postgres is None:
@@ -106,8 +139,14 @@ def create_app(
         metrics = Metrics()
         host = GameHost(store, PokerEngine(), settings, metrics)
         tokens = ReconnectTokens(store, signer, ttl_ms=settings.token_ttl_ms)
+        backend = _backend(store)
+        # A node on PostgreSQL is a member of a cluster (of one, until others join).
+        cluster = _membership(settings, host) if backend == "postgresql" else None
+        if cluster is not None:
+            host.ownership.coordinator = cluster
+            await cluster.start()
         app.state.services = Services(
-            settings, store, host, signer, tokens, metrics, _backend(store)
+            settings, store, host, signer, tokens, metrics, backend, cluster=cluster
         )
         cleanup = CleanupJob(store, host, settings, metrics)
         host.start()
@@ -117,6 +156,8 @@ def create_app(
         finally:
             await cleanup.stop()
             await host.stop()
+            if cluster is not None:
+                await cluster.stop()
             await store.close()
 
     return Starlette(
@@ -158,6 +199,8 @@ def _routes() -> list[BaseRoute]:
         _game_route(f"{game}/persist", admin.persist, ["POST"]),
         _game_route(f"{game}/persist", admin.delete, ["DELETE"]),
         _game_route(f"{game}/restore", admin.restore_state, ["GET"]),
+        Route("/api/cluster", cluster.nodes, methods=["GET"]),
+        Route("/api/cluster/drain", cluster.drain, methods=["POST"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
         Route("/openapi.json", openapi.schema, methods=["GET"]),

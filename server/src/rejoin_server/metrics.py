@@ -74,6 +74,27 @@ class Metrics:
             "Games loaded in memory.",
             registry=r,
         )
+        # The cluster (docs/cluster.md).
+        self.games_hosted = Gauge(
+            "rejoin_games_hosted",
+            "Games this node owns and serves (loaded in memory).",
+            registry=r,
+        )
+        self.handovers = Counter(
+            "rejoin_handovers",
+            "Games this node handed over to another node (asked for, or drained).",
+            registry=r,
+        )
+        self.takeovers = Counter(
+            "rejoin_takeovers",
+            "Games this node took from a node that was gone without handing them over.",
+            registry=r,
+        )
+        self.fenced_writes = Counter(
+            "rejoin_fenced_writes",
+            "Writes refused because another node owns the game now (ownership epoch moved on).",
+            registry=r,
+        )
         self.stored_bytes = Gauge(
             "rejoin_stored_bytes",
             "Bytes of events and snapshots in the store (measured by the cleanup job).",

@@ -134,6 +134,9 @@ class ServerSettings:
     retire_stored_key: bool = False
     # This node's name in a cluster (`--node-id`); None: `hostname:port` (see `node`).
     node_id: str | None = None
+    # A direct PostgreSQL URL for the cluster's coordination connections (LISTEN, liveness), when
+    # `database_url` goes through a transaction-mode pooler; None: `database_url` itself.
+    cluster_database_url: str | None = None
     # Public URL pieces, for what the CLI prints and the default node id.
     host: str = "127.0.0.1"
     port: int = 8000

@@ -66,6 +66,7 @@ WELCOME_KEYS = {
     "sessionToken",
     "serverTime",
     "epoch",
+    "node",
 }
 
 

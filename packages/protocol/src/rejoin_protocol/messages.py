@@ -221,6 +221,9 @@ class Welcome:
     # The history epoch the client's events come from (opaque); kept, and sent back as
     # `hello.lastEpoch`. None from a server that has no epochs.
     epoch: str | None = None
+    # The node that answered (its `--node-id`); a client sees a game move between nodes by it.
+    # None from a server that does not say.
+    node: str | None = None
 
     def _wire(self) -> dict[str, object]:
         wire: dict[str, object] = {
@@ -237,6 +240,8 @@ class Welcome:
         }
         if self.epoch is not None:
             wire["epoch"] = self.epoch
+        if self.node is not None:
+            wire["node"] = self.node
         return wire
 
 
@@ -611,6 +616,7 @@ def _decode_welcome(r: _Reader) -> Welcome:
         session_token=r.ident("sessionToken"),
         server_time=r.integer("serverTime"),
         epoch=r.optional_ident("epoch"),
+        node=r.optional_ident("node"),
     )
 
 

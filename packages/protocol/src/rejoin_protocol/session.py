@@ -352,6 +352,7 @@ class ClientSession:
                 missed,
                 offline_for,
                 welcome.epoch,
+                welcome.node,
             )
         )
         for pending in self._outbox.pending():

@@ -114,6 +114,8 @@ class Resumed:
     epoch: str | None = None
     """The history epoch the seat's events now come from: save it with the last seq (the next
     `hello` sends it back, so a history lost in a server crash is answered with a resync)."""
+    node: str | None = None
+    """The node that welcomed the client (`welcome.node`), if the server said."""
 
 
 @dataclass(frozen=True, slots=True)

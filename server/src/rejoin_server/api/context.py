@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
@@ -13,6 +14,10 @@ from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
 from rejoin_server.tokens.service import ReconnectTokens
 from rejoin_server.tokens.signing import TokenSigner
+
+if TYPE_CHECKING:
+    # Only on PostgreSQL: a server on SQLite never imports psycopg.
+    from rejoin_server.cluster.membership import Membership
 
 
 @dataclass(slots=True)
@@ -25,6 +30,7 @@ class Services:
     metrics: Metrics
     backend: str  # "sqlite", "postgresql" or "memory", for /healthz
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    cluster: Membership | None = None  # on PostgreSQL: this node's membership of the cluster
 
 
 def services(conn: HTTPConnection) -> Services:

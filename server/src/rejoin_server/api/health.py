@@ -16,9 +16,15 @@ from rejoin_server.api.responses import ok
 async def healthz(request: Request) -> Response:
     svc = services(request)
     storage = svc.host.storage
+    ownership = svc.host.ownership
+    status = "ok" if storage.available else "degraded"
+    if ownership.draining:
+        status = "draining"
+    elif not ownership.serving:
+        status = "rejoining"  # a cluster node re-checking which games it still owns
     return ok(
         {
-            "status": "ok" if storage.available else "degraded",
+            "status": status,
             "storage": "available" if storage.available else "unavailable",
             "backend": svc.backend,
             "durability": svc.settings.durability,
@@ -27,7 +33,10 @@ async def healthz(request: Request) -> Response:
             # The cluster's names: which node answered, and how many games it hosts.
             "node": svc.settings.node,
             "games": svc.host.games_active,
-        }
+        },
+        # A draining or rejoining node is out of the proxy's rotation (docs/cluster.md); a
+        # degraded one still serves its games from memory.
+        status=503 if status in ("draining", "rejoining") else 200,
     )
 
 

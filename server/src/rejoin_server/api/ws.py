@@ -144,6 +144,7 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
             session_token=session_token(svc, live, player_id),
             server_time=svc.host.clock(),
             epoch=live.history.token(),
+            node=svc.settings.node,
         )
         live_channel = Channel(
             websocket,

@@ -13,6 +13,7 @@ from typing import TypeVar, cast
 from rejoin_server.cli import values
 from rejoin_server.cli.parsers import (
     ENV_ADMIN_TOKEN,
+    ENV_CLUSTER_DATABASE_URL,
     ENV_DATABASE_URL,
     ENV_DURABILITY,
     ENV_NODE_ID,
@@ -127,6 +128,8 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             retire_stored_key=ns.retire_stored_key,
             web_dir=ns.web_dir or env.get(ENV_WEB_DIR) or None,
             node_id=ns.node_id or _from_env(parser, env, ENV_NODE_ID, values.node_id),
+            cluster_database_url=ns.cluster_database_url
+            or _from_env(parser, env, ENV_CLUSTER_DATABASE_URL, values.database_url),
             host=_given(ns.host, d.host),
             port=_given(ns.port, d.port),
         )

@@ -21,6 +21,7 @@ ENV_SECRET_KEYS = "REJOIN_SECRET_KEYS"  # noqa: S105
 ENV_WEB_DIR = "REJOIN_WEB_DIR"
 ENV_TRUSTED_PROXIES = "REJOIN_TRUSTED_PROXIES"
 ENV_NODE_ID = "REJOIN_NODE_ID"
+ENV_CLUSTER_DATABASE_URL = "REJOIN_CLUSTER_DATABASE_URL"
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -38,6 +39,7 @@ environment:
   {ENV_DURABILITY}     as --durability
   {ENV_TRUSTED_PROXIES} as --trusted-proxy, comma-separated
   {ENV_NODE_ID}       as --node-id
+  {ENV_CLUSTER_DATABASE_URL} as --cluster-database-url
   {ENV_SECRET_KEYS}    keys that sign reconnect tokens, comma-separated, newest first; tokens
                         signed with an older key still verify, so rotate by putting a new key
                         first and dropping the oldest once its tokens have expired. Unset: a key
@@ -83,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=values.node_id,
         help="this node's name, in every answer's X-Rejoin-Node header and in /healthz "
         f"(env {ENV_NODE_ID}; default hostname:port)",
+    )
+    add(
+        "--cluster-database-url",
+        metavar="URL",
+        type=values.database_url,
+        help="a direct PostgreSQL URL (no transaction-mode pooler) for the cluster's liveness "
+        "and handover connections, when --database-url goes through PgBouncer or another "
+        f"pooler (env {ENV_CLUSTER_DATABASE_URL}; default --database-url)",
     )
     add(
         "--admin-token",

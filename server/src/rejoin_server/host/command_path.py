@@ -26,6 +26,7 @@ from rejoin_server.games.base import (
 )
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames
+from rejoin_server.host.ownership import not_serving
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.restore import take_snapshot
@@ -60,6 +61,7 @@ class CommandPath:
         clock: Callable[[], int],
         arm: Callable[[LiveGame], None],
         forget: Callable[[str], None],
+        may_write: Callable[[], bool],
     ) -> None:
         self._engine = engine
         self._settings = settings
@@ -68,6 +70,7 @@ class CommandPath:
         self._clock = clock
         self._arm = arm  # start the game's clock at its next deadline
         self._forget = forget  # drop a game from memory
+        self._may_write = may_write  # whether this node may write its games now (cluster)
 
     async def execute(
         self,
@@ -121,8 +124,21 @@ class CommandPath:
             or live.marks.snapshot_due(state.seq, self._settings.snapshot_every)
         ):
             snapshot = take_snapshot(state)
+        if not self._may_write():
+            # This node's lease is not known to be fresh (a pause, a lost connection): another
+            # node may own the game now, so nothing of this copy may be published. Memory holds
+            # events nobody saw: drop it; the next touch reloads from the store.
+            self._forget(state.game_id)
+            raise not_serving(state.game_id)
         item = PendingWrite(
-            state.game_id, events, state.status, now, snapshot, action_id, live.history.to_store()
+            state.game_id,
+            events,
+            state.status,
+            now,
+            snapshot,
+            action_id,
+            live.history.to_store(),
+            live.owner_epoch,
         )
         try:
             durable = await self._writer.write(item)

@@ -10,6 +10,9 @@ owner among them:
 - `host.writer` (`GameWriter`): getting the events into the store in order, degraded or not.
 - `host.clocks` (`Clocks`): each game's timer, and parking a table nobody is at.
 - `host.presence` (`Presence`): readers, WebSockets, seat claims, `last_connected_ms`.
+- `host.ownership` (`Ownership`), `host.handovers` (`Handovers`): which games this node may host
+  in a cluster; a game is claimed before it is loaded, handed over when another node asks for
+  it, released when this node drains (docs/cluster.md).
 - `host.reading`, `host.room`, `host.operations`, `host.preload`: reads, room for a new game,
   operator actions, loading the games in play after a restart.
 
@@ -21,6 +24,7 @@ clocks fire from the persisted deadlines, without holding up the server's first 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,13 +32,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from rejoin_server.errors import StorageUnavailable
+from rejoin_server.errors import OwnedElsewhere, StorageUnavailable
 from rejoin_server.games.base import Command, Event, GameEngine, GameState
 from rejoin_server.host.clocks import Clocks
 from rejoin_server.host.command_path import BOUNDARY_KINDS, CommandPath, Outcome
+from rejoin_server.host.handovers import Handovers
 from rejoin_server.host.live import LiveGame, Subscriber
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.operations import Operations
+from rejoin_server.host.ownership import Ownership, not_serving
 from rejoin_server.host.preload import warm_up
 from rejoin_server.host.presence import Presence
 from rejoin_server.host.reading import Reading
@@ -83,10 +89,19 @@ class GameHost:
             on_lost=self._lost,
         )
         self._tasks = Tasks()
+        self._leaving: asyncio.Task[None] | None = None  # a cluster node's shutdown handover
+        self.ownership = Ownership(store, settings.node, metrics)
         # Built in dependency order; the clock and the command path need each other, so the
         # clock reaches the commit through `_commit_tick`.
         self._games = LoadedGames(
-            store, engine, self.writer, metrics, self._tasks, clock=clock, on_loaded=self._arm
+            store,
+            engine,
+            self.writer,
+            metrics,
+            self._tasks,
+            clock=clock,
+            on_loaded=self._arm,
+            claim=self._claim,
         )
         self._clocks = Clocks(
             self._games,
@@ -103,8 +118,12 @@ class GameHost:
             clock=clock,
             arm=self._clocks.arm,
             forget=self.forget,
+            may_write=lambda: self.ownership.serving,
         )
         self._presence = Presence(self._games, clock=clock, attend=self._clocks.attend)
+        self._handovers = Handovers(
+            self._games, self._clocks, self.writer, self.ownership, metrics, forget=self.forget
+        )
         self._reading = Reading(store, self._games, replay_limit=settings.replay_limit)
         self._operations = Operations(
             store,
@@ -119,17 +138,34 @@ class GameHost:
 
     def start(self) -> None:
         """Begin loading the games in play in the background (after a restart: their clocks)."""
-        self._tasks.spawn(warm_up(self.store, self.get))
+        self._tasks.spawn(warm_up(self.store, self.adopt))
 
     def begin_shutdown(self) -> None:
         """The server is going down: end every event stream now, so the server does not wait for
-        the clients to hang up (they resume from their last seq on the next process)."""
+        the clients to hang up (they resume from their last seq on the next process). In a
+        cluster each game is handed over first (stored, released, its sockets closed with 1012),
+        so its players resume on another node at once."""
         self._clocks.halt()
-        self._presence.end_all()
+        if not self.ownership.clustered:
+            self._presence.end_all()
+        elif self._leaving is None:
+            self._leaving = asyncio.get_running_loop().create_task(self._leave())
+
+    async def _leave(self) -> None:
+        try:
+            await self._handovers.drain(grace_s=0)
+        finally:
+            self._presence.end_all()
+
+    async def drain(self, grace_s: float) -> int:
+        """Give every game away and take no new ones (see `Handovers.drain`)."""
+        return await self._handovers.drain(grace_s)
 
     async def stop(self, flush_timeout_s: float = 10.0) -> None:
         """Graceful shutdown: stop the clocks, end the streams, store what is queued."""
         self.begin_shutdown()
+        if self._leaving is not None:
+            await asyncio.wait([self._leaving], timeout=flush_timeout_s)
         for live in self._games:
             self._clocks.cancel(live)
         await self._tasks.cancel_all()
@@ -160,9 +196,41 @@ class GameHost:
         return self._games.loaded(game_id)
 
     async def get(self, game_id: str) -> LiveGame:
-        """The game in memory, restored from the store on first touch. Raises `GameNotFound`,
-        `StateCorrupted`, `StorageUnavailable`."""
+        """The game in memory, restored from the store on first touch (asked for from the node
+        that holds it, in a cluster). Raises `GameNotFound`, `StateCorrupted`,
+        `StorageUnavailable`, and `ApiError(storage_unavailable)` while this node may not serve
+        (its lease is not known to be fresh, or the game is on its way here)."""
+        if not self.ownership.serving:
+            raise not_serving(game_id)
         return await self._games.get(game_id)
+
+    async def adopt(self, game_id: str) -> LiveGame | None:
+        """Load a game in play that no live node hosts (after a restart, or a node's death), so
+        its clocks fire on time; None when a live node holds it (it is left there)."""
+        try:
+            return await self._games.get(game_id, ask=False)
+        except OwnedElsewhere:
+            return None
+
+    async def _claim(self, game_id: str, ask: bool) -> int:
+        return await self.ownership.claim(game_id, ask=ask)
+
+    # --- the cluster (docs/cluster.md) -----------------------------------------------------------
+
+    async def hand_over(self, game_id: str, to: str | None, timeout_s: float = 5.0) -> bool:
+        """Another node asks for a game (see `Handovers.hand_over`)."""
+        return await self._handovers.hand_over(game_id, to, timeout_s)
+
+    def hosted(self) -> dict[str, int | None]:
+        """game_id -> the ownership epoch this node holds it at, for every game in memory."""
+        return {live.game_id: live.owner_epoch for live in self._games}
+
+    def drop_lost(self, game_ids: list[str]) -> None:
+        """Games another node owns now (found by the cluster's check): drop them, closing their
+        sockets with 1012 so their players resume on the owner."""
+        for game_id in game_ids:
+            log.warning("game %s: now owned by another node; dropping it", game_id)
+            self.forget(game_id)
 
     def forget(self, game_id: str) -> None:
         """Drop a game from memory (deleted, evicted, or no longer safe to write)."""
@@ -176,8 +244,17 @@ class GameHost:
         streaming, nothing queued, no action for `idle_ms`. They reload on the next touch."""
         dropped = self._games.idle(now, idle_ms)
         for game_id in dropped:
+            live = self._games.loaded(game_id)
             self.forget(game_id)
+            if live is not None:
+                # Released too: another node may take it on the next touch without asking.
+                self._tasks.spawn(self._release_quietly(game_id, live.owner_epoch))
         return dropped
+
+    async def _release_quietly(self, game_id: str, owner_epoch: int | None) -> None:
+        # Still ours in the store if it fails: the next claim (ours or a taker's) settles it.
+        with contextlib.suppress(StorageUnavailable):
+            await self.ownership.release(game_id, owner_epoch)
 
     # --- creating and changing games -------------------------------------------------------------
 
@@ -186,13 +263,18 @@ class GameHost:
         state = self.engine.new_game(game_id, settings)  # raises GameRuleError on bad settings
         await make_room(self.store, self.settings, self.metrics, self.forget)
         now = self.clock()
-        await self.store.create_game(game_id, self.engine.kind, settings, now)
+        if not self.ownership.serving or self.ownership.draining:
+            raise not_serving(game_id)
+        record = await self.store.create_game(
+            game_id, self.engine.kind, settings, now, owner=self.ownership.node
+        )
         live = LiveGame(
             state=state,
             kind=self.engine.kind,
             last_activity_ms=now,
             marks=SeqMarks(0, 0, now),
             settings=settings,
+            owner_epoch=record.owner_epoch,
         )
         self._games.add(live)
         return live

@@ -138,6 +138,9 @@ class LiveGame:
     # player_id → the current claim on their seat: a session token naming another is refused.
     # A seat with no entry (joined before claims existed) takes any session token.
     claims: dict[str, str] = field(default_factory=dict)
+    # The ownership epoch this node holds the game at (docs/cluster.md): every write is fenced on
+    # it, so once another node takes the game, nothing more of this copy is stored.
+    owner_epoch: int | None = None
     # This incarnation's history epoch and the stored ones (`host.history`).
     history: History = field(default_factory=lambda: History.begin((), 1))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
@@ -45,6 +45,7 @@ class LoadedGames:
         *,
         clock: Callable[[], int],
         on_loaded: Callable[[LiveGame], None],
+        claim: Callable[[str, bool], Awaitable[int | None]] | None = None,
     ) -> None:
         self._store = store
         self._engine = engine
@@ -53,6 +54,8 @@ class LoadedGames:
         self._tasks = tasks
         self._clock = clock
         self._on_loaded = on_loaded  # a game just loaded (its clock starts there)
+        # Own the game before reading it (docs/cluster.md): (game_id, ask) -> ownership epoch.
+        self._claim = claim
         self._games: dict[str, LiveGame] = {}
         self._loading: dict[str, asyncio.Future[LiveGame]] = {}
         # Seat claims taken while their game was loading: the load may have read the store first.
@@ -79,9 +82,10 @@ class LoadedGames:
                 "This game was reloaded while your request waited; send it again.",
             )
 
-    async def get(self, game_id: str) -> LiveGame:
+    async def get(self, game_id: str, *, ask: bool = True) -> LiveGame:
         """The game in memory, restored from the store on first touch. Raises `GameNotFound`,
-        `StateCorrupted`, `StorageUnavailable`."""
+        `StateCorrupted`, `StorageUnavailable`. A game another live node owns is asked for
+        (`Ownership.claim`); without `ask`, `OwnedElsewhere` is raised instead."""
         live = self._games.get(game_id)
         if live is not None:
             return live
@@ -89,20 +93,28 @@ class LoadedGames:
         if loading is None:
             loading = asyncio.get_running_loop().create_future()
             self._loading[game_id] = loading
-            self._tasks.spawn(self._load(game_id, loading))
+            self._tasks.spawn(self._load(game_id, loading, ask))
         return await asyncio.shield(loading)
+
+    def loading(self, game_id: str) -> asyncio.Future[LiveGame] | None:
+        """The load of a game under way, if any."""
+        return self._loading.get(game_id)
 
     def add(self, live: LiveGame) -> None:
         """A game created here: in memory from the start."""
         self._games[live.game_id] = live
-        self._metrics.games_active.set(len(self._games))
+        self._count()
 
     def drop(self, game_id: str) -> LiveGame | None:
         """Take a game out of memory; the caller ends its clock and its readers."""
         live = self._games.pop(game_id, None)
         if live is not None:
-            self._metrics.games_active.set(len(self._games))
+            self._count()
         return live
+
+    def _count(self) -> None:
+        self._metrics.games_active.set(len(self._games))
+        self._metrics.games_hosted.set(len(self._games))
 
     def claim_while_loading(self, game_id: str, player_id: str, claim: str) -> None:
         """A seat claim taken now: if the game is loading, the load may have read the store
@@ -124,12 +136,15 @@ class LoadedGames:
             idle.append(game_id)
         return idle
 
-    async def _load(self, game_id: str, done: asyncio.Future[LiveGame]) -> None:
+    async def _load(self, game_id: str, done: asyncio.Future[LiveGame], ask: bool) -> None:
         try:
             if self._writer.has_pending(game_id):
                 # Dropped from memory with writes still queued: the store is behind what players
                 # saw, and a game loaded from it now would reuse their seqs.
                 raise still_storing("Its last moves are still being stored")
+            # Owned before it is read: a node that held it before is fenced from then on, so
+            # nothing it might still write can land after this read.
+            owner_epoch = None if self._claim is None else await self._claim(game_id, ask)
             started = time.perf_counter()
             restored = await restore_game(self._store, self._engine, game_id)
             actions = await self._store.recent_actions(game_id)
@@ -146,6 +161,7 @@ class LoadedGames:
                 settings=restored.settings,
                 claims=dict(restored.claims),
                 history=History.begin(restored.history, state.seq + 1),
+                owner_epoch=owner_epoch,
             )
             live.remember_actions(actions.items())
             live.claims.update(self._claimed_while_loading.pop(game_id, {}))

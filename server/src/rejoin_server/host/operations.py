@@ -54,7 +54,12 @@ class Operations:
                 return state.seq
             snapshot = take_snapshot(state)
             await self._store.append(
-                game_id, [], status=state.status, now_ms=self._clock(), snapshot=snapshot
+                game_id,
+                [],
+                status=state.status,
+                now_ms=self._clock(),
+                snapshot=snapshot,
+                owner_epoch=live.owner_epoch,
             )
             live.marks.snapshot_stored(state.seq, self._clock())
             return state.seq

@@ -18,7 +18,8 @@ WARM_UP_CONCURRENCY = 8
 
 
 async def warm_up(store: GameStore, load: Callable[[str], Awaitable[object]]) -> None:
-    """`load` every game in play, a few at a time; wait for the store as long as it is down."""
+    """`load` every game in play, a few at a time; wait for the store as long as it is down.
+    In a cluster `load` leaves alone the games a live node holds (`GameHost.adopt`)."""
     delay = WARM_UP_FIRST_RETRY_S
     while True:
         try:

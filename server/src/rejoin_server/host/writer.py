@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rejoin_server.errors import SeqConflict, StorageUnavailable
+from rejoin_server.errors import Fenced, SeqConflict, StorageUnavailable
 from rejoin_server.games.base import Event, GameStatus
 from rejoin_server.metrics import Metrics
 from rejoin_server.store.base import Epoch, GameStore, SnapshotWrite
@@ -45,6 +45,7 @@ class PendingWrite:
     snapshot: SnapshotWrite | None
     action_id: str | None
     history: Sequence[Epoch] | None = None  # the game's history epochs, when they change
+    owner_epoch: int | None = None  # the ownership epoch the write is fenced on
 
     @property
     def last_seq(self) -> int:
@@ -159,15 +160,20 @@ class GameWriter:
 
     async def _append(self, item: PendingWrite) -> None:
         started = time.perf_counter()
-        await self._store.append(
-            item.game_id,
-            item.events,
-            status=item.status,
-            now_ms=item.now_ms,
-            snapshot=item.snapshot,
-            action_id=item.action_id,
-            history=item.history,
-        )
+        try:
+            await self._store.append(
+                item.game_id,
+                item.events,
+                status=item.status,
+                now_ms=item.now_ms,
+                snapshot=item.snapshot,
+                action_id=item.action_id,
+                history=item.history,
+                owner_epoch=item.owner_epoch,
+            )
+        except Fenced:
+            self._metrics.fenced_writes.inc()
+            raise
         self._metrics.persist_seconds.observe(time.perf_counter() - started)
         self._on_stored(item.game_id, item.last_seq)
 
@@ -191,6 +197,11 @@ class GameWriter:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, MAX_RETRY_S)
                     continue
+                except Fenced as exc:
+                    # Another node owns the game now: whatever this queue holds is not its
+                    # history, and never will be.
+                    self._give_up(game_id, exc)
+                    return
                 except SeqConflict as exc:
                     try:
                         ours = await self._already_stored(item)
