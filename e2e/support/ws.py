@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,13 @@ class WsClient:
             proxy=None,
             legacy=True,
         )
+
+    @property
+    def upgrade_headers(self) -> Mapping[str, str]:
+        """The headers of the server's upgrade answer (101): `X-Rejoin-Node` names the node."""
+        response = self._conn.response
+        assert response is not None, "the connection has no upgrade answer"
+        return response.headers
 
     # Sending.
 

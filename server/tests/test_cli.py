@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rejoin_server.cli import Invocation, build_parser, mask_url, parse_args
+from rejoin_server.cli import Invocation, build_parser, main, mask_url, parse_args
 from rejoin_server.settings import Rate, ServerSettings, parse_rate
 from rejoin_testkit.processes import run_server_command
 
@@ -375,6 +375,116 @@ def test_migrate_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_migrate_takes_no_serve_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unrecognized arguments: --port" in usage_error(["migrate", "--port", "1"], capsys)
+
+
+# --- proxy-config -----------------------------------------------------------------------------
+
+PROXY = ["proxy-config", "--listen", "0.0.0.0:80"]
+
+
+def test_proxy_config_takes_where_to_listen_and_the_nodes() -> None:
+    invocation = parse_args(
+        [*PROXY, "--node", "http://10.0.0.5:8000", "--node", "HTTP://Node-2.example:8000/"],
+        {"REJOIN_DATABASE_URL": "postgresql://u@h/db", "REJOIN_NODE_ID": "env-1"},
+    )
+    assert invocation == Invocation(
+        "proxy-config",
+        ServerSettings(),  # no server settings: the environment does not apply
+        proxy_listen=("0.0.0.0", 80),
+        proxy_nodes=("http://10.0.0.5:8000", "http://node-2.example:8000"),
+    )
+    assert parse_args(
+        ["proxy-config", "--node=http://[::1]:8001", "--listen=[::]:8080"], {}
+    ).proxy_listen == ("::", 8080)
+
+
+def test_the_other_commands_have_no_proxy_settings() -> None:
+    for argv in ([], ["migrate"]):
+        invocation = parse_args(argv, {})
+        assert (invocation.proxy_listen, invocation.proxy_nodes) == (None, ())
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["proxy-config"], "the following arguments are required: --listen, --node"),
+        (PROXY, "the following arguments are required: --node"),
+        (
+            ["proxy-config", "--node", "http://a:1"],
+            "the following arguments are required: --listen",
+        ),
+        ([*PROXY[:2], "80", "--node", "http://a:1"], "argument --listen: '80' is not HOST:PORT"),
+        ([*PROXY[:2], "a:0", "--node", "http://a:1"], "argument --listen: 'a:0' is not HOST:PORT"),
+        ([*PROXY[:2], "::1:80", "--node", "http://a:1"], "argument --listen: '::1:80'"),
+        ([*PROXY, "--node", "https://a:1"], "argument --node: 'https://a:1' is not a node URL"),
+        ([*PROXY, "--node", "http://a"], "argument --node: 'http://a' is not a node URL"),
+        ([*PROXY, "--node", "http://a:1/api"], "argument --node: 'http://a:1/api'"),
+        ([*PROXY, "--node", "a:1"], "argument --node: 'a:1' is not a node URL"),
+        (
+            [*PROXY, "--node", "http://a:1", "--node", "http://A:1/"],
+            "argument --node: http://a:1 is given twice",
+        ),
+        ([*PROXY, "--node", "http://a:1", "--port", "1"], "unrecognized arguments: --port"),
+    ],
+)
+def test_bad_proxy_config_values_are_usage_errors(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = usage_error(argv, capsys)
+    assert says in err
+    assert "usage: rejoin-server proxy-config --listen HOST:PORT --node URL [--node URL ...]" in err
+    assert err.strip().splitlines()[-1].startswith("rejoin-server proxy-config: error: ")
+
+
+def test_proxy_config_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["proxy-config", "--help"], {})
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage: rejoin-server proxy-config --listen HOST:PORT --node URL" in text
+    assert "--listen HOST:PORT" in text
+    assert "--node URL" in text
+    assert "HAProxy" in text
+
+
+def test_the_help_lists_the_proxy_config_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--help"], {})
+    text = capsys.readouterr().out
+    assert "rejoin-server proxy-config --listen HOST:PORT --node URL [--node URL ...]" in text
+    assert "  proxy-config  " in text  # in the epilog's commands
+
+
+def test_proxy_config_prints_the_configuration(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*PROXY, "--node", "http://10.0.0.5:8000", "--node", "http://10.0.0.6:8001"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "    bind 0.0.0.0:80\n" in out
+    assert "    server node1 10.0.0.5:8000 id 1\n" in out
+    assert "    server node2 10.0.0.6:8001 id 2\n" in out
+    assert out.endswith("\n")
+
+
+def test_proxy_config_as_a_command_imports_no_web_or_database_library(tmp_path: Path) -> None:
+    """The real command line: the configuration on stdout and exit 0, without loading the server
+    (`serve`, uvicorn, SQLAlchemy); a bad node is one usage error on stderr and exit 2."""
+    done = run_server_command(
+        *PROXY, "--node", "http://127.0.0.1:8001", cwd=tmp_path, python_options=("-X", "importtime")
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# HAProxy")
+    assert "server node1 127.0.0.1:8001 id 1" in done.stdout
+    imported = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
+    assert "rejoin_server.proxy_config" in imported
+    assert "rejoin_server.serve" not in imported
+    assert not imported & {"uvicorn", "starlette", "sqlalchemy", "sqlmodel", "alembic", "psycopg"}
+
+    bad = run_server_command(*PROXY, "--node", "https://127.0.0.1:8001", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert bad.stderr.splitlines()[-1].startswith(
+        "rejoin-server proxy-config: error: argument --node: 'https://127.0.0.1:8001'"
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ the docs do not follow fails here, not in a reader's hands."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 from pathlib import Path
@@ -128,16 +129,22 @@ def test_every_route_of_the_app_is_in_the_http_docs() -> None:
 # --- options ---------------------------------------------------------------------------------
 
 
-def test_every_option_and_variable_has_its_row_in_operations() -> None:
-    first_cells = {row[0] for row in table_rows(read("operations.md"))}
-    options = [
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    return [
         flag
-        for action in cli.build_parser()._actions
+        for action in parser._actions
         for flag in action.option_strings
         if flag.startswith("--") and flag != "--help"
     ]
+
+
+def test_every_option_and_variable_has_its_row_in_operations() -> None:
+    first_cells = {row[0] for row in table_rows(read("operations.md"))}
+    options = _options(cli.build_parser())
     assert len(options) > 30
-    for option in options:
+    # The other commands' options too: `migrate`'s, `proxy-config`'s.
+    commands = [cli.build_migrate_parser(), cli.build_proxy_config_parser()]
+    for option in [*options, *(flag for parser in commands for flag in _options(parser))]:
         assert f"`{option}`" in first_cells, f"docs/operations.md has no row for {option}"
     text = read("operations.md")
     variables = [value for name, value in vars(parsers).items() if name.startswith("ENV_")]

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from rejoin_server.settings import ServerSettings
 
 PROG = "rejoin-server"
-Command = Literal["serve", "migrate"]
+Command = Literal["serve", "migrate", "proxy-config"]
 
 # Exit status of a usage error (argparse's) and of a database that cannot be opened.
 EXIT_USAGE = 2
@@ -24,12 +24,16 @@ EXIT_USAGE = 2
 @dataclass(frozen=True, slots=True)
 class Invocation:
     """What the command line asks for. `admin_token_from` names where the admin token came from
-    (`--admin-token` or `REJOIN_ADMIN_TOKEN`); None: none was given and `serve` generates one."""
+    (`--admin-token` or `REJOIN_ADMIN_TOKEN`); None: none was given and `serve` generates one.
+    `proxy_listen` and `proxy_nodes` are `proxy-config`'s `--listen` (host, port) and `--node`
+    URLs (checked, as `http://host:port`); the other commands leave them empty."""
 
     command: Command
     settings: ServerSettings
     log_level: str = "info"
     admin_token_from: str | None = None
+    proxy_listen: tuple[str, int] | None = None
+    proxy_nodes: tuple[str, ...] = ()
 
 
 def mask_url(url: str) -> str:

@@ -1,5 +1,5 @@
-"""The `rejoin-server` command line (also `python -m rejoin_server`): serve, or run the migrations
-alone.
+"""The `rejoin-server` command line (also `python -m rejoin_server`): serve, run the migrations
+alone, or print the HAProxy configuration of a cluster (`proxy-config`).
 
 The package owns the parsers and their help texts (`parsers`), the checks of option values
 (`values`), the environment variables and `parse_args(argv, env)` (`args`): a pure function from a
@@ -9,9 +9,10 @@ built from), so every option is tested without a server. `main` hands the invoca
 runs one way: `cli` → `serve` → `invocation` (what both share), never back.
 
 Import time is part of restart time (a kill -9 is followed by a relaunch that players are waiting
-for), so this package imports only the standard library, `settings` and `invocation` at the top,
-and `serve` only inside `main`: `--help` and a bad option never load uvicorn, Starlette or
-SQLAlchemy, and serving loads them once, when needed.
+for), so this package imports only the standard library, `settings`, `invocation` and
+`proxy_config` (the standard library alone) at the top, and `serve` only inside `main`: `--help`, a
+bad option and `proxy-config` never load uvicorn, Starlette or SQLAlchemy, and serving loads them
+once, when needed.
 """
 
 from __future__ import annotations
@@ -21,17 +22,33 @@ import sys
 from collections.abc import Sequence
 
 from rejoin_server.cli.args import parse_args
-from rejoin_server.cli.parsers import build_migrate_parser, build_parser
+from rejoin_server.cli.parsers import (
+    build_migrate_parser,
+    build_parser,
+    build_proxy_config_parser,
+)
 from rejoin_server.invocation import EXIT_USAGE, PROG, Invocation, mask_url
+from rejoin_server.proxy_config import haproxy_config
 
-__all__ = ["Invocation", "build_migrate_parser", "build_parser", "main", "mask_url", "parse_args"]
+__all__ = [
+    "Invocation",
+    "build_migrate_parser",
+    "build_parser",
+    "build_proxy_config_parser",
+    "main",
+    "mask_url",
+    "parse_args",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console script. Exit status: 0 (also after SIGTERM, once shut down gracefully), 2 for
-    a usage error or a database that cannot be opened (one line on stderr, no traceback), 3 when
-    the app fails to start (uvicorn's), 130 on Ctrl+C."""
+    """The console script. Exit status: 0 (also after SIGTERM, once shut down gracefully, and
+    once `proxy-config` has printed its configuration), 2 for a usage error or a database that
+    cannot be opened (one line on stderr, no traceback), 3 when the app fails to start
+    (uvicorn's), 130 on Ctrl+C."""
     invocation = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
+    if invocation.command == "proxy-config":
+        return _print_proxy_config(invocation)
     # Only now, with something to run: `--help` and usage errors never import `serve`.
     from rejoin_server.serve import StartupError, run_migrate, serve
 
@@ -44,3 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _print_proxy_config(invocation: Invocation) -> int:
+    """`proxy-config`: the configuration on stdout; no server, no database. The parser checked
+    every value, so a ValueError here would be a bug in one of the two: shown as a usage error
+    all the same, one line and no traceback."""
+    assert invocation.proxy_listen is not None
+    try:
+        text = haproxy_config(invocation.proxy_listen, invocation.proxy_nodes)
+    except ValueError as exc:
+        print(f"{PROG} proxy-config: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return 0

@@ -23,6 +23,7 @@ from rejoin_server.cli.parsers import (
     RATE_OPTIONS,
     build_migrate_parser,
     build_parser,
+    build_proxy_config_parser,
 )
 from rejoin_server.invocation import Invocation
 from rejoin_server.settings import DEFAULT_DATABASE_URL, Durability, ServerSettings
@@ -82,6 +83,17 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
         url = ns.database_url or _from_env(parser, env, ENV_DATABASE_URL, values.database_url)
         settings = ServerSettings(database_url=url or DEFAULT_DATABASE_URL)
         return Invocation("migrate", settings)
+
+    if args[:1] == ["proxy-config"]:
+        parser = build_proxy_config_parser()
+        ns = parser.parse_args(args[1:])
+        nodes: list[str] = ns.node
+        twice = next((url for i, url in enumerate(nodes) if url in nodes[:i]), None)
+        if twice is not None:
+            parser.error(f"argument --node: {twice} is given twice")
+        return Invocation(
+            "proxy-config", ServerSettings(), proxy_listen=ns.listen, proxy_nodes=tuple(nodes)
+        )
 
     if args[:1] == ["serve"]:
         args = args[1:]

@@ -32,6 +32,8 @@ commands:
   serve (the default)   run the server with the options above
   migrate               run the database migrations alone, print the revision and exit:
                         {PROG} migrate [--database-url URL]
+  proxy-config          print the HAProxy configuration of a cluster of nodes:
+                        {PROG} proxy-config --listen HOST:PORT --node URL [--node URL ...]
 
 environment:
   {ENV_DATABASE_URL}   as --database-url
@@ -65,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = _DEFAULTS
     parser = argparse.ArgumentParser(
         prog=PROG,
-        usage=f"{PROG} [serve] [options]\n       {PROG} migrate [--database-url URL]",
+        usage=f"{PROG} [serve] [options]\n       {PROG} migrate [--database-url URL]\n"
+        f"       {PROG} proxy-config --listen HOST:PORT --node URL [--node URL ...]",
         description="The rejoin game server: games written ahead to SQLite or PostgreSQL, "
         "that survive kill -9.",
         epilog=EPILOG,
@@ -332,4 +335,36 @@ def build_migrate_parser() -> argparse.ArgumentParser:
         "--no-migrate), print the revision and exit.",
     )
     _add_database_url(parser)
+    return parser
+
+
+def build_proxy_config_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} proxy-config",
+        usage=f"{PROG} proxy-config --listen HOST:PORT --node URL [--node URL ...]",
+        description="Print the HAProxy (2.6+) configuration of a rejoin cluster, nodes on one\n"
+        "PostgreSQL behind one proxy: each game's requests and WebSocket go to one node\n"
+        "(consistent hashing on the game id), health checks on /healthz take a node out\n"
+        "within half a second, and a request to a dead node is retried on another. A\n"
+        "comment in the output explains every setting. Check it with `haproxy -c -f FILE`.",
+        epilog=f"example:\n  {PROG} proxy-config --listen 0.0.0.0:80 \\\n"
+        "      --node http://10.0.0.5:8000 --node http://10.0.0.6:8000 > haproxy.cfg",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        required=True,
+        type=values.listen_address,
+        help="where HAProxy listens, e.g. 0.0.0.0:80 ([::]:80 for IPv6)",
+    )
+    parser.add_argument(
+        "--node",
+        metavar="URL",
+        required=True,
+        action="append",
+        type=values.node_url,
+        help="a node, http://HOST:PORT; repeat it for each node, in the same order on every "
+        "proxy (the hash ring follows it), new nodes last",
+    )
     return parser

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from rejoin_server import proxy_config
 from rejoin_server.invocation import mask_url
 from rejoin_server.settings import NODE_ID, Rate, parse_duration_ms, parse_rate
 
@@ -111,3 +112,20 @@ def durability(text: str) -> str:
     if text not in ("strict", "relaxed"):
         raise argparse.ArgumentTypeError(f"{text!r} is not strict or relaxed")
     return text
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """`proxy-config --listen`: HOST:PORT (`[::]:80` for IPv6)."""
+    try:
+        return proxy_config.parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def node_url(text: str) -> str:
+    """`proxy-config --node`: http://HOST:PORT, returned as written the one way (lower-case host,
+    no trailing slash), so that the same node given twice is seen to be."""
+    try:
+        return proxy_config.parse_node_url(text).url
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
