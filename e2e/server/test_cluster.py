@@ -247,7 +247,15 @@ def test_two_nodes_claiming_one_game_at_once_end_with_one_host(
             answers: list[JsonObject] = answers,
         ) -> None:
             barrier.wait()
-            answers.append(on(table.players[0], api).state_reply().ok(200)["gameState"])
+            # The node that lost the race, or whose copy was handed over while the request
+            # waited, answers "try again" (503 / 409 stale_state), as any client retries.
+            for _ in range(10):
+                reply = on(table.players[0], api).state_reply()
+                if reply.status == 200:
+                    answers.append(reply.ok(200)["gameState"])
+                    return
+                reply.error("storage_unavailable", "stale_state")
+            raise AssertionError(f"never answered: {reply.describe()}")
 
         threads = [threading.Thread(target=read, args=(api,)) for api in (api2, api3)]
         for thread in threads:

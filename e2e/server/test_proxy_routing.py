@@ -24,10 +24,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from e2e.support.proxy import start_proxy
 from e2e.support.ws import Resume, open_ws
 from rejoin_testkit.api import Api
-from rejoin_testkit.haproxy import find_haproxy
-from rejoin_testkit.processes import ServerProcess, free_port, run_server_command
+from rejoin_testkit.processes import ServerProcess
 from rejoin_testkit.tables import Table
 
 NODE = "X-Rejoin-Node"
@@ -47,30 +47,6 @@ class Cluster:
     @property
     def url(self) -> str:
         return self.proxy.url
-
-
-def start_proxy(tmp: Path, node_urls: list[str]) -> tuple[ServerProcess, str]:
-    """HAProxy with the configuration `rejoin-server proxy-config` prints for `node_urls`,
-    started (the caller cleans it up) and answering; and that configuration."""
-    port = free_port()
-    printed = run_server_command(
-        "proxy-config",
-        "--listen",
-        f"127.0.0.1:{port}",
-        *(arg for url in node_urls for arg in ("--node", url)),
-        cwd=tmp,
-    )
-    assert printed.returncode == 0, printed.stderr
-    config = tmp / "haproxy.cfg"
-    config.write_text(printed.stdout)
-    proxy = ServerProcess(
-        tmp / "haproxy.log",
-        command=[find_haproxy(), "-f", str(config)],
-        address_flags=False,
-        port=port,
-    )
-    proxy.start()
-    return proxy, printed.stdout
 
 
 @contextmanager
