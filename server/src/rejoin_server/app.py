@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -97,10 +98,15 @@ def _membership(settings: ServerSettings, host: GameHost) -> Membership:
     from rejoin_server.store.urls import parse_url, without_pooler_flag
 
     url = without_pooler_flag(parse_url(settings.cluster_database_url or settings.database_url))
+    # The address other people reach this node at, for GET /api/cluster: the host name when it
+    # listens on every interface.
+    every_interface = ("0.0.0.0", "::", "")  # noqa: S104 - compared with, not bound to
+    host = settings.host if settings.host not in every_interface else socket.gethostname()
+    host = f"[{host}]" if ":" in host else host
     return Membership(
         url.render(),
         settings.node,
-        f"http://{settings.host}:{settings.port}",
+        f"http://{host}:{settings.port}",
         hand_over=host.hand_over,
         hosted=host.hosted,
         drop_lost=host.drop_lost,
