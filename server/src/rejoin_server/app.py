@@ -101,12 +101,12 @@ def _membership(settings: ServerSettings, host: GameHost) -> Membership:
     # The address other people reach this node at, for GET /api/cluster: the host name when it
     # listens on every interface.
     every_interface = ("0.0.0.0", "::", "")  # noqa: S104 - compared with, not bound to
-    host = settings.host if settings.host not in every_interface else socket.gethostname()
-    host = f"[{host}]" if ":" in host else host
+    address = settings.host if settings.host not in every_interface else socket.gethostname()
+    address = f"[{address}]" if ":" in address else address
     return Membership(
         url.render(),
         settings.node,
-        f"http://{host}:{settings.port}",
+        f"http://{address}:{settings.port}",
         hand_over=host.hand_over,
         hosted=host.hosted,
         drop_lost=host.drop_lost,
