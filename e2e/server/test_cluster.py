@@ -19,6 +19,7 @@ import pytest
 from e2e.support.poker import assert_gapless
 from e2e.support.spawn import Spawn
 from e2e.support.ws import Resume, open_ws
+from rejoin_server.cluster.statements import CLEANUP_LOCK
 from rejoin_testkit.api import Api, JsonObject, new_action_id
 from rejoin_testkit.fixtures import postgres_database
 from rejoin_testkit.polling import wait_for
@@ -296,3 +297,32 @@ def test_a_node_whose_connection_is_cut_stops_serving_until_it_has_its_games_aga
     assert_gapless(events)
     assert view["seq"] == events[-1]["seq"]
     assert metric(api1, "rejoin_fenced_writes_total") == 0
+
+
+def test_the_cleanup_job_runs_on_one_node_at_a_time(
+    spawn: Spawn, pg_url: str, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    servers = [spawn(pg_url, "--node-id", f"n{i}", "--cleanup-interval", "200ms") for i in (1, 2)]
+    for server in servers:
+        make_api(server)
+    holder_sql = (
+        "SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid) "
+        "WHERE l.locktype = 'advisory' AND l.granted "
+        "AND ((l.classid::bigint << 32) | l.objid::bigint) = %s"
+    )
+
+    def holders() -> list[str]:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            rows = conn.execute(holder_sql, (CLEANUP_LOCK,)).fetchall()
+        return sorted(str(row[0]) for row in rows)
+
+    first = wait_for(lambda: holders() or None, timeout=10, what="a node taking the cleanup")
+    assert len(first) == 1, first
+    time.sleep(1.0)  # several rounds later, still the one node
+    assert holders() == first
+    leader = servers[0] if first == ["rejoin n1 work"] else servers[1]
+    survivor = "rejoin n2 work" if leader is servers[0] else "rejoin n1 work"
+    leader.kill9()
+    wait_for(
+        lambda: holders() == [survivor] or None, timeout=10, what="the survivor taking the cleanup"
+    )

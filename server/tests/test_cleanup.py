@@ -183,3 +183,21 @@ async def test_idle_games_without_a_clock_leave_memory_and_come_back(world: Worl
     back = await world.host.get(waiting)
     assert back.state.seat_of("p0") is not None
     world.host.unsubscribe(await world.host.get(watched), subscriber)
+
+
+async def test_a_node_that_does_not_lead_the_cleanup_only_drops_its_idle_games(
+    world: World,
+) -> None:
+    game = await world.table()
+    old = TokenRow("c" * 32, game, "p0", T0, T0 + MINUTE)
+    await world.store.insert_token(old)
+
+    async def follower() -> bool:
+        return False
+
+    job = CleanupJob(world.store, world.host, world.settings, world.metrics, leads=follower)
+    world.later(24 * 60 * MINUTE)
+    await job.run_once()
+    assert await world.store.get_token(old.jti) is not None  # the store's work is the leader's
+    assert await status(world, game) == "waiting"  # not abandoned here
+    assert world.host.loaded(game) is None  # but this node's idle game left its memory

@@ -154,7 +154,13 @@ def create_app(
         app.state.services = Services(
             settings, store, host, signer, tokens, metrics, backend, cluster=cluster
         )
-        cleanup = CleanupJob(store, host, settings, metrics)
+        cleanup = CleanupJob(
+            store,
+            host,
+            settings,
+            metrics,
+            leads=cluster.leads_cleanup if cluster is not None else None,
+        )
         host.start()
         cleanup.start()
         try:

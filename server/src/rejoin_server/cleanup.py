@@ -5,12 +5,17 @@ Each round: delete expired reconnect tokens; complete games nobody has acted in 
 completed games older than `retention`; then enforce the storage quota (oldest completed first,
 never a game in play); drop from memory the games idle for `UNLOAD_IDLE_MS` that need no clock
 (they reload on the next touch); and measure what is stored for `/metrics`.
+
+In a cluster every node drops its own idle games, but the work on the shared store runs on one
+node at a time, the one `leads` says holds the cluster's cleanup lock (`Membership.leads_cleanup`):
+N nodes deleting the same rows and abandoning the same games would only contend.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from rejoin_server.errors import CodedError, StorageUnavailable
 from rejoin_server.host.host import GameHost
@@ -25,9 +30,16 @@ UNLOAD_IDLE_MS = 10 * 60_000
 
 class CleanupJob:
     def __init__(
-        self, store: GameStore, host: GameHost, settings: ServerSettings, metrics: Metrics
+        self,
+        store: GameStore,
+        host: GameHost,
+        settings: ServerSettings,
+        metrics: Metrics,
+        *,
+        leads: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._store = store
+        self._leads = leads  # whether this node does the store's cleanup (None: always)
         self._host = host
         self._settings = settings
         self._metrics = metrics
@@ -54,6 +66,11 @@ class CleanupJob:
 
     async def run_once(self) -> None:
         now = self._host.clock()
+        unloaded = self._host.unload_idle(now, UNLOAD_IDLE_MS)
+        if unloaded:
+            log.info("cleanup: %d idle games dropped from memory", len(unloaded))
+        if self._leads is not None and not await self._leads():
+            return
         await self._store.delete_expired_tokens(now)
         await self._abandon_idle(now)
         expired = await self._store.evict_completed(now - self._settings.retention_ms)
@@ -64,9 +81,6 @@ class CleanupJob:
                 settings.max_games, settings.max_storage_bytes
             )
             self._evicted(victims, "quota")
-        unloaded = self._host.unload_idle(now, UNLOAD_IDLE_MS)
-        if unloaded:
-            log.info("cleanup: %d idle games dropped from memory", len(unloaded))
         usage = await self._store.usage()
         self._metrics.stored_bytes.set(usage.bytes)
         self._metrics.stored_games.set(usage.games)

@@ -33,6 +33,7 @@ from rejoin_server.cluster.statements import (
     NODES,
     ORPHANS,
     REGISTER,
+    TAKE_CLEANUP_LOCK,
     TWIN,
 )
 from rejoin_server.host.ownership import LEASE_MS
@@ -103,6 +104,7 @@ class Membership:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
+        self._leading = False  # holds the cleanup lock (on the working connection)
 
     # --- Coordinator ------------------------------------------------------------------------------
 
@@ -165,6 +167,15 @@ class Membership:
             await self._execute(LEFT, (self.node, self._pid))
         await self._disconnect()
 
+    async def leads_cleanup(self) -> bool:
+        """Whether this node does the cluster's cleanup: it holds the session advisory lock
+        `CLEANUP_LOCK` on its working connection (taken once, kept until the connection ends, so
+        the job stays on one node until that node goes)."""
+        if not self._leading:
+            rows = await self._fetch(TAKE_CLEANUP_LOCK, None)
+            self._leading = bool(rows and rows[0][0])
+        return self._leading
+
     async def nodes(self) -> list[NodeInfo]:
         rows = await self._fetch(NODES, {"lease_ms": LEASE_MS})
         return [
@@ -185,10 +196,16 @@ class Membership:
     # --- the connections --------------------------------------------------------------------------
 
     async def _connect(self) -> None:
+        # Named in pg_stat_activity, so an operator (and a test) can tell whose they are.
         listen = await psycopg.AsyncConnection.connect(
-            self._url, autocommit=True, connect_timeout=3
+            self._url, autocommit=True, connect_timeout=3, application_name=f"rejoin {self.node}"
         )
-        work = await psycopg.AsyncConnection.connect(self._url, autocommit=True, connect_timeout=3)
+        work = await psycopg.AsyncConnection.connect(
+            self._url,
+            autocommit=True,
+            connect_timeout=3,
+            application_name=f"rejoin {self.node} work",
+        )
         await listen.execute(f"LISTEN {CHANNEL}")
         row = await (await listen.execute("SELECT pg_backend_pid()")).fetchone()
         assert row is not None
@@ -199,6 +216,7 @@ class Membership:
         # Registered with the listening connection's backend: while it lives, so does this node.
         await work.execute(REGISTER, (self.node, self._node_url, pid))
         self._listen, self._work, self._pid = listen, work, pid
+        self._leading = False  # a lock of the connection before, if any, went with it
         if self._draining:
             await work.execute(DRAINING, (self.node,))
         await self._check_games()

@@ -40,3 +40,7 @@ ORPHANS = (
     f"EXISTS (SELECT 1 FROM cluster_nodes AS n WHERE n.node_id = g.owner AND {ALIVE})) "
     "ORDER BY g.updated_at LIMIT %(limit)s"
 )
+# The cleanup job's lock: a session advisory lock, so it is released when the node's connection
+# ends (its process dies) and another node takes the job over at its next round.
+CLEANUP_LOCK = 0x72656A6F696E  # "rejoin"
+TAKE_CLEANUP_LOCK = f"SELECT pg_try_advisory_lock({CLEANUP_LOCK})"
