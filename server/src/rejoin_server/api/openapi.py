@@ -255,15 +255,49 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
             "get", "/healthz", "Health and degraded state", "anyone", 200,
             _object(
                 {
-                    "status": {"enum": ["ok", "degraded"]},
+                    "status": {"enum": ["ok", "degraded", "draining", "rejoining"]},
                     "storage": {"enum": ["available", "unavailable"]},
                     "backend": _STR,
                     "durability": {"enum": ["strict", "relaxed"]},
                     "pendingWrites": _SEQ,
                     "gamesActive": _SEQ,
+                    "node": _STR,
+                    "games": _SEQ,
                 },
                 ("status", "storage", "pendingWrites"),
             ),
+            description="503 with the same body while the node is draining or rejoining its "
+            "cluster (docs/cluster.md): a proxy takes it out of rotation.",
+        ),
+        _Operation(
+            "get", "/api/cluster", "The nodes of the cluster", "admin", 200,
+            _object(
+                {
+                    "nodes": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "node": _STR,
+                                "url": _STR,
+                                "heartbeatAt": _TIME,
+                                "games": _SEQ,
+                                "draining": {"type": "boolean"},
+                                "alive": {"type": "boolean"},
+                            },
+                            ("node", "url", "heartbeatAt", "games", "draining", "alive"),
+                        ),
+                    }
+                },
+                ("nodes",),
+            ),
+            security=session,
+        ),
+        _Operation(
+            "post", "/api/cluster/drain", "Hand every game of this node over, take no new ones",
+            "admin", 202,
+            _object({"node": _STR, "draining": _TRUE}, ("node", "draining")),
+            security=session,
+            description="On SQLite there is no other node to take the games: invalid_request.",
         ),
     ]  # fmt: skip
 
