@@ -148,31 +148,54 @@ def test_the_games_of_a_killed_owner_are_taken_over_at_once(
     assert metric(api2, "rejoin_takeovers_total") == 1
 
 
-def test_a_paused_owner_commits_nothing_once_another_node_took_the_game(
+def test_a_killed_owners_game_in_play_is_loaded_elsewhere_and_its_clock_fires_on_time(
     nodes: Callable[[int], list[tuple[ServerProcess, Api]]],
 ) -> None:
     (server1, api1), (_, api2) = nodes(2)
+    table = Table.create(api1, actionTimeoutMs=3000, autoNextHand=False)
+    table.join_many(2)
+    table.start()
+    deadline = int(table.players[0].view()["actionDeadline"])
+    server1.kill9()
+    # Nobody comes back to the table: n2 finds the game in play with its owner gone and loads it.
+    wait_for(lambda: hosted(api2) == 1 or None, timeout=5, what="n2 adopting the game")
+    time.sleep(max(0.0, deadline / 1000 - time.time()) + 0.5)
+    events = events_of(on(table.players[0], api2))
+    fired = [e for e in events if e["kind"] == "timeout"]
+    assert fired, [e["kind"] for e in events]
+    late_ms = int(fired[0]["at"]) - deadline
+    assert 0 <= late_ms < 1000, f"the clock fired {late_ms} ms after its deadline"
+    assert_gapless(events)
+
+
+def test_a_paused_owner_commits_nothing_once_another_node_took_the_game(
+    nodes: Callable[[int], list[tuple[ServerProcess, Api]]],
+) -> None:
+    (server1, api1), (server2, api2) = nodes(2)
     table = started_table(api1)
     mover = table.to_act()
     assert mover is not None
+    watcher = next(p for p in table.players if p is not mover)
+    resume = Resume.of(watcher)
+    watching, welcome = open_ws(server1.url, table.game_id, resume, last_seq=None)
+    before = int(welcome["seq"])
+    resume.last_seq = before
     assert server1.pid is not None
     os.kill(server1.pid, signal.SIGSTOP)
     try:
         # An action sent to the paused owner waits in its socket until it runs again.
-        stale_id = new_action_id()
         answers: list[int] = []
         late = threading.Thread(
-            target=lambda: answers.append(mover.act("call", action_id=stale_id).status)
+            target=lambda: answers.append(mover.act("call", action_id=new_action_id()).status)
         )
         late.start()
         time.sleep(0.3)
         # Another node takes the game once the paused one's lease is over, and plays on.
-        taken = wait_for(
+        wait_for(
             lambda: on(mover, api2).state_reply().status == 200 or None,
             timeout=LEASE_S + 5,
             what="the game taken over by n2",
         )
-        assert taken
         on(mover, api2).act("fold").ok(200)
     finally:
         os.kill(server1.pid, signal.SIGCONT)
@@ -183,11 +206,17 @@ def test_a_paused_owner_commits_nothing_once_another_node_took_the_game(
     assert answers[0] in (409, 503), answers
     events = events_of(on(table.players[0], api2))
     assert_gapless(events)
-    kinds = [(e["kind"], e["data"].get("action", {}).get("type")) for e in events]
-    assert ("action", "call") not in kinds[-2:], kinds
-    # Its players end up on the owner: a request to the old node moves the game back, whole.
-    view = on(table.players[0], api1).view()
-    assert view["seq"] == events[-1]["seq"]
+    taken_at = events[before]  # the first event after the pause: n2's, not the paused call
+    assert (taken_at["kind"], taken_at["data"]["type"]) == ("action", "fold"), taken_at
+    assert taken_at["data"]["seat"] == mover.seat
+    # The old owner's socket sent nothing stale: it is closed with 1012, no event on the way.
+    code, _ = watching.closed(timeout=10)
+    assert code == SERVER_RESTARTING
+    assert [m for m in watching.received if m["type"] == "event"] == []
+    # Its client ends up on the owner, missing nothing.
+    again, welcome = open_ws(server2.url, table.game_id, resume)
+    assert [e["seq"] for e in welcome["missedEvents"]] == [e["seq"] for e in events[before:]]
+    again.close()
 
 
 def test_a_drained_node_hands_its_games_over_and_closes_their_sockets_with_1012(
