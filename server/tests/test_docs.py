@@ -153,6 +153,19 @@ def test_every_option_and_variable_has_its_row_in_operations() -> None:
         assert f"`{value}`" in text, f"docs/operations.md does not name {value}"
 
 
+def test_every_metric_has_its_row_in_operations() -> None:
+    from rejoin_server.metrics import Metrics
+
+    first_cells = {row[0].strip("`").split("{")[0] for row in table_rows(read("operations.md"))}
+    names = {
+        metric.name + ("_total" if metric.type == "counter" else "")
+        for metric in Metrics().registry.collect()
+    }
+    assert len(names) > 10
+    for name in sorted(names):
+        assert name in first_cells, f"docs/operations.md has no row for the metric {name}"
+
+
 # --- links -----------------------------------------------------------------------------------
 
 
