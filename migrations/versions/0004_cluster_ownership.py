@@ -29,6 +29,7 @@ def upgrade() -> None:
     with op.batch_alter_table("games") as batch:
         batch.alter_column("owner_epoch", server_default=None)
     op.create_index("ix_games_owner", "games", ["owner"])
+    op.create_index("ix_games_status_updated_at", "games", ["status", "updated_at"])
     op.create_table(
         "cluster_nodes",
         sa.Column("node_id", sa.String(length=128), nullable=False),
@@ -44,6 +45,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("cluster_nodes")
+    op.drop_index("ix_games_status_updated_at", table_name="games")
     op.drop_index("ix_games_owner", table_name="games")
     with op.batch_alter_table("games") as batch:
         batch.drop_column("owner_epoch")

@@ -85,6 +85,15 @@ class OwnedElsewhere(Exception):
         self.owner = owner
 
 
+class ClaimContended(Exception):
+    """Another transaction held the game's row past the claim's lock timeout (a node paused in
+    the middle of a write): try again later."""
+
+    def __init__(self, game_id: str) -> None:
+        super().__init__(f"game {game_id!r} is locked by another node's transaction")
+        self.game_id = game_id
+
+
 class StorageUnavailable(CodedError):
     code = ErrorCode.STORAGE_UNAVAILABLE
 

@@ -7,6 +7,9 @@ does with schemathesis against a running server: whatever the schema admits the 
 but for rules between fields or with the game's state that JSON Schema cannot state (said in each
 field's description). Answers stay open: fields may be added to them. The rate-limited endpoints
 document 429 with `Retry-After`.
+
+Longer than 400 lines: most of it is `_operations`, one declaration per endpoint of the HTTP API,
+read top to bottom like docs/http-api.md's table; split, the table would be in pieces.
 """
 
 from __future__ import annotations

@@ -1,16 +1,21 @@
 """This node's membership of a cluster on PostgreSQL: its row in `cluster_nodes`, its heartbeat,
 and the handover requests between nodes (LISTEN/NOTIFY).
 
-Two direct connections (never through a transaction-mode pooler, which keeps neither a session nor
-a LISTEN): one listens, and its backend's pid, stored in the node's row, is how the other nodes
-know this one is alive (PostgreSQL ends a backend the moment its client's socket closes, as it does
-when the process is killed); the other sends the heartbeat, the requests and the checks.
+It speaks over two direct connections (`cluster.link`): one listens, and its backend's pid is how
+the other nodes know this one is alive; the other sends the heartbeat, the requests and the checks.
 
 Every heartbeat also checks that this node still owns each game it hosts (another node may have
 taken one over while this one was paused), and drops those it lost. Between heartbeats, `serving`
 says whether the last successful one is recent enough that no other node can have taken a game
 over since: the other nodes wait for a whole lease (`LEASE_MS`) of silence, this node stops
-serving after half of one.
+serving after half of one, and once a whole lease has gone by without one it drops its games
+(closing their sockets with 1012: another node may own them by then). A node alone in its
+cluster is the exception while the database cannot be reached: nobody could take its games, so
+they go on from memory as on a single node (degraded mode).
+
+Every other heartbeat looks for games in play that need a host: those of dead nodes, those
+released by a drain, and this node's own that are not in its memory; it loads them so their
+clocks fire on time (the claim's compare-and-set picks one node for each).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 import psycopg
 
+from rejoin_server.cluster.link import Link, MembershipLost, join
 from rejoin_server.cluster.statements import (
     DRAINING,
     HEARTBEAT,
@@ -32,22 +38,25 @@ from rejoin_server.cluster.statements import (
     LOST,
     NODES,
     ORPHANS,
-    REGISTER,
     TAKE_CLEANUP_LOCK,
-    TWIN,
 )
 from rejoin_server.host.ownership import LEASE_MS
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "rejoin_cluster"
 HEARTBEAT_S = 0.5
 # This node serves only while its last heartbeat is younger than this (half the lease: the others
 # take its games only after a whole lease without one).
 SERVING_FOR_S = LEASE_MS / 1000 / 2
+LEASE_S = LEASE_MS / 1000
 # The first retry of a lost connection, doubling up to the last.
 RECONNECT_FIRST_S = 0.05
 RECONNECT_MAX_S = 0.5
+# Heartbeats between two sweeps for games that need a host, and how many a sweep loads at most.
+SWEEP_EVERY = 2
+SWEEP_LIMIT = 50
+# A game in play idle for longer has no clock to keep (the cleanup unloads such games).
+SWEEP_RECENT_MS = 10 * 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +69,6 @@ class NodeInfo:
     draining: bool
     alive: bool
     games: int
-
-
-class NodeIdInUse(Exception):
-    """A node with this id is alive already."""
-
-
-class MembershipLost(Exception):
-    """The node's row belongs to another process now (a second node started with this id)."""
 
 
 class Membership:
@@ -95,8 +96,7 @@ class Membership:
         self._adopt = adopt
         self._degraded = degraded  # whether the store is down (the games run from memory)
         self._unreachable = unreachable  # tell the host the database cannot be reached
-        self._listen: psycopg.AsyncConnection[Any] | None = None
-        self._work: psycopg.AsyncConnection[Any] | None = None
+        self._link: Link | None = None
         self._pid: int | None = None
         self._renewed_at = float("-inf")  # monotonic time the last good heartbeat was sent
         self._draining = False
@@ -105,19 +105,23 @@ class Membership:
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         self._leading = False  # holds the cleanup lock (on the working connection)
+        self._alone = True  # no other live node at the last heartbeat
+        self._evicted = False  # another process runs under this node id: serve nothing
 
     # --- Coordinator ------------------------------------------------------------------------------
 
     @property
     def serving(self) -> bool:
-        """The lease is fresh; or the database cannot be reached at all, and the games go on from
-        memory as on a single node (degraded mode: acknowledged `durable: false`, fenced later if
-        another node took a game meanwhile). A node that reaches the database but whose lease
-        is stale (it was paused, or its connection was cut) serves nothing until its next
-        heartbeat has checked its games."""
+        """The lease is fresh; or the node was alone in its cluster and the database cannot be
+        reached, and its games go on from memory as on a single node (degraded mode: acks say
+        `durable: false`). A node that reaches the database but whose lease is stale (it was
+        paused, or its connection was cut), or that has peers, serves nothing until a heartbeat
+        has checked its games again."""
+        if self._evicted:
+            return False
         if time.monotonic() - self._renewed_at < SERVING_FOR_S:
             return True
-        return self._listen is None and self._degraded()
+        return self._link is None and self._alone and self._degraded()
 
     @property
     def draining(self) -> bool:
@@ -196,96 +200,104 @@ class Membership:
     # --- the connections --------------------------------------------------------------------------
 
     async def _connect(self) -> None:
-        # Named in pg_stat_activity, so an operator (and a test) can tell whose they are.
-        listen = await psycopg.AsyncConnection.connect(
-            self._url, autocommit=True, connect_timeout=3, application_name=f"rejoin {self.node}"
-        )
-        work = await psycopg.AsyncConnection.connect(
-            self._url,
-            autocommit=True,
-            connect_timeout=3,
-            application_name=f"rejoin {self.node} work",
-        )
-        await listen.execute(f"LISTEN {CHANNEL}")
-        row = await (await listen.execute("SELECT pg_backend_pid()")).fetchone()
-        assert row is not None
-        pid = int(row[0])
         sent = time.monotonic()
-        if self._pid is None:
-            await self._refuse_twin(work)
-        # Registered with the listening connection's backend: while it lives, so does this node.
-        await work.execute(REGISTER, (self.node, self._node_url, pid))
-        self._listen, self._work, self._pid = listen, work, pid
+        link = await join(
+            self._url,
+            self.node,
+            self._node_url,
+            previous_pid=self._link.pid if self._link is not None else self._pid,
+            draining=self._draining,
+        )
+        self._link, self._pid, self._alone = link, link.pid, link.alone
         self._leading = False  # a lock of the connection before, if any, went with it
-        if self._draining:
-            await work.execute(DRAINING, (self.node,))
         await self._check_games()
         self._renewed_at = sent
 
-    async def _refuse_twin(self, work: psycopg.AsyncConnection[Any]) -> None:
-        """At start: another live process already runs under this node id. Both would keep
-        taking the row (and each other's games) from each other."""
-        cursor = await work.execute(TWIN, {"node": self.node, "lease_ms": LEASE_MS})
-        if await cursor.fetchone() is not None:
-            await self._close(work)
-            raise NodeIdInUse(
-                f"node id {self.node!r} is in use by a live node of this cluster; give each "
-                "node its own --node-id"
-            )
-
-    @staticmethod
-    async def _close(conn: psycopg.AsyncConnection[Any]) -> None:
-        with contextlib.suppress(Exception):
-            await conn.close()
-
     async def _disconnect(self) -> None:
-        for conn in (self._listen, self._work):
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-        self._listen = self._work = None
+        link, self._link = self._link, None
+        if link is not None:
+            await link.close()
+
+    def _connected(self) -> Link:
+        if self._link is None:
+            raise psycopg.OperationalError("not connected")
+        return self._link
 
     async def _execute(self, sql: str, params: Any) -> None:
-        if self._work is None:
-            raise psycopg.OperationalError("not connected")
-        await self._work.execute(sql, params)
+        await self._connected().execute(sql, params)
 
     async def _fetch(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
-        if self._work is None:
-            raise psycopg.OperationalError("not connected")
-        return await (await self._work.execute(sql, params)).fetchall()
+        return await self._connected().fetch(sql, params)
 
     async def _notify(self, payload: str) -> None:
-        await self._execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+        await self._connected().notify(payload)
 
     # --- the background work ----------------------------------------------------------------------
 
     async def _run(self) -> None:
-        """Listen and beat until stopped; on a lost connection, stop serving, drop the games (the
-        others may take them now) and join again."""
+        """Listen and beat until stopped; on a lost connection, stop serving and join again (the
+        first heartbeat after it drops the games another node took meanwhile)."""
         delay = RECONNECT_FIRST_S
-        while not self._stopping:
+        while not self._stopped():
             try:
-                if self._listen is None:
-                    await self._connect()
+                if self._link is None:
+                    await self._reconnect()
                     delay = RECONNECT_FIRST_S
-                await asyncio.gather(self._listen_loop(), self._beat_loop())
-            except (psycopg.Error, OSError, MembershipLost) as exc:
+                await self._listen_and_beat()
+            except MembershipLost as exc:
+                log.error("cluster: %s; this node stops serving", exc)
+                self._evicted = True
+                self._drop_lost(list(self._hosted()))
+                await self._disconnect()
+                return
+            except (psycopg.Error, OSError, TimeoutError) as exc:
                 if self._stopped():
                     return
-                # Another node may take this node's games from now on: serve none of them until
-                # rejoined, when the check drops those taken.
-                self._renewed_at = float("-inf")
+                self._renewed_at = min(self._renewed_at, time.monotonic() - SERVING_FOR_S)
                 log.error("cluster: lost the coordination connection (%s); rejoining", exc)
                 await self._disconnect()
-                if isinstance(exc, psycopg.OperationalError):
-                    self._unreachable(exc)
+                self._give_up_games_if_late()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)
 
+    async def _reconnect(self) -> None:
+        try:
+            await self._connect()
+        except psycopg.OperationalError as exc:
+            # Not the connection but the database is gone: the store is down too, which the
+            # host must know (degraded mode) even before a write finds it out.
+            self._unreachable(exc)
+            raise
+
+    async def _listen_and_beat(self) -> None:
+        """Both loops until one fails; the other is cancelled, the failure raised."""
+        tasks = [
+            asyncio.ensure_future(self._listen_loop()),
+            asyncio.ensure_future(self._beat_loop()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()  # raises the failure
+        raise psycopg.OperationalError("the coordination loops ended")
+
+    def _give_up_games_if_late(self) -> None:
+        """A whole lease without a heartbeat: other nodes may own this node's games by now. Drop
+        them (their sockets close with 1012; the players resume wherever the game is), unless
+        this node was alone (nobody can have taken them: they go on degraded)."""
+        if self._alone or time.monotonic() - self._renewed_at < LEASE_S:
+            return
+        hosted = list(self._hosted())
+        if hosted:
+            log.error("cluster: no heartbeat for %.1f s; dropping %d games", LEASE_S, len(hosted))
+            self._drop_lost(hosted)
+
     async def _listen_loop(self) -> None:
-        assert self._listen is not None
-        async for notify in self._listen.notifies():
+        async for notify in self._connected().listen.notifies():
             self._on_notify(notify.payload)
         raise psycopg.OperationalError("the listening connection ended")
 
@@ -306,18 +318,22 @@ class Membership:
             log.error("cluster: game %s not handed over: %s", game_id, exc)
 
     async def _beat_loop(self) -> None:
-        sweep_every = 2  # heartbeats between two looks for games in play nobody hosts
         beats = 0
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             sent = time.monotonic()
-            rows = await self._fetch(HEARTBEAT, (self.node, self._pid))
-            if not rows:
-                raise MembershipLost(f"node {self.node}'s row was taken by another process")
-            await self._check_games()
+            # A heartbeat that cannot finish within half a lease is a lost connection.
+            async with asyncio.timeout(SERVING_FOR_S):
+                rows = await self._fetch(
+                    HEARTBEAT, {"node": self.node, "pid": self._pid, "lease_ms": LEASE_MS}
+                )
+                if not rows:
+                    raise MembershipLost(f"node {self.node}'s row was taken by another process")
+                self._alone = int(rows[0][0]) == 0
+                await self._check_games()
             self._renewed_at = sent
             beats += 1
-            if beats % sweep_every == 0 and not self._draining:
+            if beats % SWEEP_EVERY == 0 and not self._draining:
                 await self._sweep()
 
     async def _check_games(self) -> None:
@@ -329,10 +345,18 @@ class Membership:
             self._drop_lost([str(row[0]) for row in rows])
 
     async def _sweep(self) -> None:
-        """Load the games in play whose node is gone, so their clocks fire on time even before a
-        player comes back (the claim's compare-and-set picks one node for each)."""
-        for (game_id,) in await self._fetch(ORPHANS, {"lease_ms": LEASE_MS, "limit": 50}):
-            self._spawn(self._adopt_quietly(str(game_id)))
+        """Load the games in play that need a host (see the module), so their clocks fire on time
+        even before a player comes back (the claim's compare-and-set picks one node for each)."""
+        params = {
+            "lease_ms": LEASE_MS,
+            "node": self.node,
+            "recent_ms": SWEEP_RECENT_MS,
+            "limit": SWEEP_LIMIT,
+        }
+        hosted = self._hosted()
+        for (game_id,) in await self._fetch(ORPHANS, params):
+            if game_id not in hosted:
+                self._spawn(self._adopt_quietly(str(game_id)))
 
     async def _adopt_quietly(self, game_id: str) -> None:
         try:

@@ -12,9 +12,17 @@ REGISTER = (
     "backend_pid = excluded.backend_pid, started_at = excluded.started_at, "
     "heartbeat_at = excluded.heartbeat_at, draining_since = NULL, left_at = NULL"
 )
+# Other live nodes: a node alone in its cluster may go on from memory while the database is away
+# (degraded mode), one with peers may not (they would take its games over meanwhile).
+PEERS = (
+    "SELECT count(*) FROM cluster_nodes AS n WHERE n.node_id <> %(node)s AND "
+    f"n.left_at IS NULL AND n.heartbeat_at > {DB_NOW_MS} - %(lease_ms)s"
+)
+# The heartbeat, answering how many other nodes are alive; no row: another process took this
+# node's row (a second process with the same --node-id).
 HEARTBEAT = (
     f"UPDATE cluster_nodes SET heartbeat_at = {DB_NOW_MS} "
-    "WHERE node_id = %s AND backend_pid = %s RETURNING 1"
+    f"WHERE node_id = %(node)s AND backend_pid = %(pid)s RETURNING ({PEERS})"
 )
 # Of the games this node hosts (ids and the epochs it holds them at), those it no longer owns.
 LOST = (
@@ -29,16 +37,21 @@ NODES = (
     f"({ALIVE}) AS alive, (SELECT count(*) FROM games AS g WHERE g.owner = n.node_id) AS games "
     "FROM cluster_nodes AS n ORDER BY n.node_id"
 )
-# This node id's row, held by a live process.
+# This node id's row, held by another live process (not this one's previous connection).
 TWIN = (
     f"SELECT 1 FROM cluster_nodes AS n WHERE n.node_id = %(node)s AND {ALIVE} "
-    "AND n.backend_pid IS NOT NULL"
+    "AND n.backend_pid IS DISTINCT FROM %(previous_pid)s"
 )
-# Games in play that no live node hosts.
+# Games in play, active lately, that no live node hosts or that this node owns (the caller leaves
+# out those it hosts): the dead nodes are found once, not once per game. A game idle longer than
+# `recent_ms` has no clock to keep (it was unloaded for that): the next touch loads it.
 ORPHANS = (
-    "SELECT g.game_id FROM games AS g WHERE g.status = 'playing' AND (g.owner IS NULL OR NOT "
-    f"EXISTS (SELECT 1 FROM cluster_nodes AS n WHERE n.node_id = g.owner AND {ALIVE})) "
-    "ORDER BY g.updated_at LIMIT %(limit)s"
+    f"WITH dead AS (SELECT n.node_id FROM cluster_nodes AS n WHERE NOT ({ALIVE})) "
+    "SELECT g.game_id FROM games AS g WHERE g.status = 'playing' "
+    f"AND g.updated_at > {DB_NOW_MS} - %(recent_ms)s "
+    "AND (g.owner IS NULL OR g.owner = %(node)s OR g.owner IN (SELECT node_id FROM dead) "
+    "OR NOT EXISTS (SELECT 1 FROM cluster_nodes AS n WHERE n.node_id = g.owner)) "
+    "ORDER BY g.updated_at DESC LIMIT %(limit)s"
 )
 # The cleanup job's lock: a session advisory lock, so it is released when the node's connection
 # ends (its process dies) and another node takes the job over at its next round.

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 Commit = Callable[[LiveGame, list[Event], int], Awaitable[bool]]
 
 
+# How soon a clock that was due while this node could not serve looks again.
+NOT_SERVING_RETRY_S = 0.25
+
+
 class Clocks:
     """The only code that sets a game's `timer` and `parked`."""
 
@@ -33,12 +37,16 @@ class Clocks:
         clock: Callable[[], int],
         unattended_after_ms: int,
         commit: Commit,
+        may_fire: Callable[[], bool] = lambda: True,
     ) -> None:
         self._games = games
         self._tasks = tasks
         self._clock = clock
         self._unattended_after_ms = unattended_after_ms
         self._commit = commit
+        # Whether this node may change its games now (a cluster node whose lease is not known to
+        # be fresh may not): a clock due meanwhile waits instead of firing.
+        self._may_fire = may_fire
         self._halted = False
 
     def arm(self, live: LiveGame) -> None:
@@ -67,6 +75,13 @@ class Clocks:
 
     def _on_timer(self, live: LiveGame) -> None:
         live.timer = None
+        if not self._may_fire():
+            # A pause or a lost connection: once the node has its games again (or has dropped
+            # them), the clock fires late rather than on a copy another node may own.
+            live.timer = asyncio.get_running_loop().call_later(
+                NOT_SERVING_RETRY_S, self._on_timer, live
+            )
+            return
         self._tasks.spawn(self._fire(live))
 
     async def _fire(self, live: LiveGame) -> None:

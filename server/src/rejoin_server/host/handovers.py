@@ -47,7 +47,9 @@ class Handovers:
         here)."""
         loading = self._games.loading(game_id)
         if loading is not None:
-            await asyncio.wait([loading], timeout=timeout_s)
+            done, _ = await asyncio.wait([loading], timeout=timeout_s)
+            if not done:
+                return False  # still loading here: released now, it would be served twice
         live = self._games.loaded(game_id)
         if live is None:
             await self._ownership.release(game_id, None, to=to)
@@ -64,6 +66,17 @@ class Handovers:
         if released:
             self._metrics.handovers.inc()
         return True
+
+    def hosted(self) -> dict[str, int | None]:
+        """game_id -> the ownership epoch this node holds it at, for every game in memory."""
+        return {live.game_id: live.owner_epoch for live in self._games}
+
+    def drop_lost(self, game_ids: list[str]) -> None:
+        """Games another node owns now (or may own: this node could not renew its lease in
+        time): drop them, closing their sockets with 1012 so their players resume on the owner."""
+        for game_id in game_ids:
+            log.warning("game %s: now owned by another node; dropping it", game_id)
+            self._forget(game_id)
 
     async def release_all(self, timeout_s: float = 5.0) -> int:
         """Hand over every game this node hosts (draining): each is released once its queued

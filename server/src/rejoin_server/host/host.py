@@ -24,7 +24,6 @@ clocks fire from the persisted deadlines, without holding up the server's first 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -56,6 +55,9 @@ from rejoin_server.timefmt import now_ms
 __all__ = ["BOUNDARY_KINDS", "GameHost", "Outcome", "StorageHealth"]
 
 log = logging.getLogger(__name__)
+
+# How long a cluster node's shutdown spends handing its games over.
+LEAVE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,7 @@ class GameHost:
             clock=clock,
             unattended_after_ms=settings.unattended_after_ms,
             commit=self._commit_tick,
+            may_fire=lambda: self.ownership.serving,
         )
         self._commands = CommandPath(
             engine,
@@ -153,7 +156,12 @@ class GameHost:
 
     async def _leave(self) -> None:
         try:
-            await self._handovers.drain(grace_s=0)
+            # Bounded: the server is going down whatever happens; a game not handed over in
+            # time is taken over by another node once this one is gone.
+            async with asyncio.timeout(LEAVE_TIMEOUT_S):
+                await self._handovers.drain(grace_s=0)
+        except TimeoutError:
+            log.error("shutdown: not every game was handed over within %.0f s", LEAVE_TIMEOUT_S)
         finally:
             self._presence.end_all()
 
@@ -202,7 +210,11 @@ class GameHost:
         (its lease is not known to be fresh, or the game is on its way here)."""
         if not self.ownership.serving:
             raise not_serving(game_id)
-        return await self._games.get(game_id)
+        try:
+            return await self._games.get(game_id)
+        except OwnedElsewhere:
+            # It joined a load that does not ask (the sweep's, `adopt`): ask now.
+            return await self._games.get(game_id)
 
     async def adopt(self, game_id: str) -> LiveGame | None:
         """Load a game in play that no live node hosts (after a restart, or a node's death), so
@@ -222,15 +234,10 @@ class GameHost:
         return await self._handovers.hand_over(game_id, to, timeout_s)
 
     def hosted(self) -> dict[str, int | None]:
-        """game_id -> the ownership epoch this node holds it at, for every game in memory."""
-        return {live.game_id: live.owner_epoch for live in self._games}
+        return self._handovers.hosted()
 
     def drop_lost(self, game_ids: list[str]) -> None:
-        """Games another node owns now (found by the cluster's check): drop them, closing their
-        sockets with 1012 so their players resume on the owner."""
-        for game_id in game_ids:
-            log.warning("game %s: now owned by another node; dropping it", game_id)
-            self.forget(game_id)
+        self._handovers.drop_lost(game_ids)
 
     def forget(self, game_id: str) -> None:
         """Drop a game from memory (deleted, evicted, or no longer safe to write)."""
@@ -244,17 +251,11 @@ class GameHost:
         streaming, nothing queued, no action for `idle_ms`. They reload on the next touch."""
         dropped = self._games.idle(now, idle_ms)
         for game_id in dropped:
-            live = self._games.loaded(game_id)
+            # Still this node's in the store: a node that wants it asks, and is answered at once
+            # (`Handovers.hand_over` of a game not in memory). Releasing it here would let the
+            # other nodes' sweeps adopt it, only to find it idle and drop it again.
             self.forget(game_id)
-            if live is not None:
-                # Released too: another node may take it on the next touch without asking.
-                self._tasks.spawn(self._release_quietly(game_id, live.owner_epoch))
         return dropped
-
-    async def _release_quietly(self, game_id: str, owner_epoch: int | None) -> None:
-        # Still ours in the store if it fails: the next claim (ours or a taker's) settles it.
-        with contextlib.suppress(StorageUnavailable):
-            await self.ownership.release(game_id, owner_epoch)
 
     # --- creating and changing games -------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import logging
 from typing import Protocol
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError, OwnedElsewhere
+from rejoin_server.errors import ApiError, ClaimContended, OwnedElsewhere
 from rejoin_server.metrics import Metrics
 from rejoin_server.store.base import GameStore
 
@@ -111,6 +111,8 @@ class Ownership:
         for _ in range(CLAIM_ATTEMPTS):
             try:
                 claim = await self._store.claim_game(game_id, self.node, lease_ms=LEASE_MS)
+            except ClaimContended as exc:
+                raise not_serving(game_id) from exc
             except OwnedElsewhere as exc:
                 if not ask:
                     raise

@@ -276,7 +276,8 @@ class GameStore(ABC):
         owner that is not alive (`cluster_nodes`: its heartbeat older than `lease_ms` by the
         database's clock, its coordination connection gone, or it left). A compare-and-set: of any
         number of nodes claiming at once, exactly one wins. Raises `OwnedElsewhere` (with the
-        live owner), `GameNotFound`."""
+        live owner), `GameNotFound`, `ClaimContended` (the row stayed locked by another
+        transaction: try again)."""
 
     @abstractmethod
     async def release_game(

@@ -33,6 +33,10 @@ BUSY_TIMEOUT_MS = 5000
 _SCHEMA_ERROR = re.compile(r"no such (table|column)|has no column named")
 
 
+# PostgreSQL ends a transaction idle for this long (see `Database.__init__`).
+IDLE_IN_TRANSACTION_MS = 5000
+
+
 class Database:
     """How to reach one database, the statements it runs, and the store's settings for it. The
     store's units of work (`store.appends`, `store.reads`, `store.tokens`, `store.removal`) each
@@ -60,6 +64,14 @@ class Database:
             self._connect_args["connect_timeout"] = 3
             if behind_pooler(url):
                 self._connect_args["prepare_threshold"] = None
+            else:
+                # A transaction left open by a process that was paused mid-write (SIGSTOP, a
+                # frozen VM) holds its rows' locks: PostgreSQL ends it after this long, so the
+                # cluster's other nodes can take those games (docs/cluster.md). A pooler ignores
+                # startup options: set it on the role there.
+                self._connect_args["options"] = (
+                    f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
+                )
         else:
             self._target = url.sqlite_file()
 

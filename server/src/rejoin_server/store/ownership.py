@@ -5,15 +5,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rejoin_server.errors import GameNotFound, OwnedElsewhere
+from rejoin_server.errors import ClaimContended, GameNotFound, OwnedElsewhere
 from rejoin_server.store.base import Claim
 
 if TYPE_CHECKING:
     from rejoin_server.store.connection import Connection, Database
 
 
+# How long a claim waits for a game's row that another transaction holds: a node paused in the
+# middle of a write holds it until it runs again (or PostgreSQL ends its idle transaction), and a
+# claim waiting that long would hold up every write queued behind it on this node's writer.
+CLAIM_LOCK_TIMEOUT = "500ms"
+
+
 def claim_game(db: Database, conn: Connection, game_id: str, node: str, lease_ms: int) -> Claim:
+    if db.pg is not None:
+        import psycopg  # only ever on PostgreSQL
+
+        try:
+            return _claim(db, conn, game_id, node, lease_ms)
+        except psycopg.errors.LockNotAvailable as exc:
+            raise ClaimContended(game_id) from exc
+    return _claim(db, conn, game_id, node, lease_ms)
+
+
+def _claim(db: Database, conn: Connection, game_id: str, node: str, lease_ms: int) -> Claim:
     with db.transaction(conn, write=True) as cursor:
+        if db.pg is not None:
+            cursor.execute(f"SET LOCAL lock_timeout = '{CLAIM_LOCK_TIMEOUT}'")
         # The row is locked first (SQLite's write transaction locks the file), so the owner read
         # here is the one the claim replaces.
         cursor.execute(db.sql.owner_of_locked, (game_id,))

@@ -93,8 +93,10 @@ GAMES = Table(
     (
         # Eviction looks for the oldest completed games.
         Index("ix_games_status_completed_at", ("status", "completed_at")),
-        # A node lists the games it owns; the sweep looks for games in play nobody hosts.
+        # A node lists the games it owns.
         Index("ix_games_owner", ("owner",)),
+        # The cluster's sweep looks for games in play, active lately, that need a host.
+        Index("ix_games_status_updated_at", ("status", "updated_at")),
     ),
 )
 
