@@ -355,3 +355,14 @@ def test_the_cleanup_job_runs_on_one_node_at_a_time(
     wait_for(
         lambda: holders() == [survivor] or None, timeout=10, what="the survivor taking the cleanup"
     )
+
+
+def test_a_second_node_with_a_live_nodes_id_refuses_to_start(
+    spawn: Spawn, pg_url: str, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    first = spawn(pg_url, "--node-id", "n1")
+    twin = spawn(pg_url, "--node-id", "n1", ready=False)
+    wait_for(lambda: not twin.running or None, timeout=20, what="the twin exiting")
+    assert twin.returncode != 0
+    assert "node id 'n1' is in use by a live node" in twin.log_tail()
+    assert make_api(first).healthz().status == 200  # the live node is untouched
