@@ -41,6 +41,7 @@ class DrainRun:
     accepted_s: float  # the drain request answered 202
     empty_s: float  # the node's /healthz said games == 0
     welcomed: list[float]  # per player of the drained node, welcomed by another node
+    attempts: list[int]  # per player of the drained node, dials until that welcome
     answered_s: float  # every one of its games answered by the other node
     unexpected: int  # players of the other node whose socket dropped anyway
 
@@ -75,6 +76,7 @@ def drain(
         accepted - t0,
         empty - t0,
         [w - t0 for w in watched.first],
+        watched.attempts,
         answered - t0,
         watched.unexpected,
     )

@@ -416,7 +416,8 @@ class ClusterSuite:
             f"{fmt_ms(run.empty_s * 1e3)} ({fmt_ms((run.empty_s - DRAIN_GRACE_S) * 1e3)} after "
             f"the grace); its {len(run.welcomed)} players welcomed by the other node p50 "
             f"{fmt_ms(each.median_ms)} p99 {fmt_ms(each.p99_ms)} max "
-            f"{fmt_ms(max(run.welcomed) * 1e3)}; every game answered there "
+            f"{fmt_ms(max(run.welcomed) * 1e3)} (dials per player max {max(run.attempts)}); "
+            f"every game answered there "
             f"{fmt_ms(run.answered_s * 1e3)}; {run.unexpected} players of the other node "
             "dropped."
         )
