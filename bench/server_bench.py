@@ -121,6 +121,14 @@ def read_histogram(client: httpx.Client, name: str) -> Histogram:
     return Histogram(tuple(sorted(buckets)), total, count)
 
 
+def read_counter(client: httpx.Client, name: str) -> float:
+    """One unlabelled sample of /metrics (0 when the server has none yet)."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return 0.0
+
+
 # --- results ------------------------------------------------------------------------------------
 
 

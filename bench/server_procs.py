@@ -42,13 +42,21 @@ BENCH_LIMITS = (
 
 
 def server_proc(
-    database_url: str, name: str, *, durability: str = "strict", port: int | None = None
+    database_url: str,
+    name: str,
+    *,
+    durability: str = "strict",
+    port: int | None = None,
+    node_id: str | None = None,
 ) -> ServerProcess:
+    """`python -m rejoin_server` on `database_url`, access logs off; `node_id`: its `--node-id`
+    in a cluster (docs/cluster.md)."""
+    node = ("--node-id", node_id) if node_id is not None else ()
     return ServerProcess(
         stderr_file(name),
         database_url=database_url,
         admin_token=ADMIN_TOKEN,
-        args=("--durability", durability, "--log-level", "warning", *BENCH_LIMITS),
+        args=("--durability", durability, "--log-level", "warning", *node, *BENCH_LIMITS),
         port=port,
         stamp_stdout=True,
         ready_timeout=READY_TIMEOUT_S,

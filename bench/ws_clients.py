@@ -161,6 +161,7 @@ class Client:
         self.acted_seq = -1
         self.missed = 0  # events in the last welcome's missedEvents
         self.resync = False
+        self.node = ""  # the node of the last welcome (`welcome.node`; a cluster's node id)
 
     # --- connecting -----------------------------------------------------------------------------
 
@@ -216,6 +217,7 @@ class Client:
                     f"{len(missed)} missed events"
                 )
         self.missed = len(missed)
+        self.node = str(message.get("node") or "")
         seat.token = message["token"]["token"]
         seat.session = message["sessionToken"]
         seat.last_seq = message["seq"]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -36,7 +35,6 @@ from bench import server_bench as sb
 from bench import ws_peer
 from bench.databases import Databases
 from bench.report import Target
-from bench.server_games import TABLE_SETTINGS, expect, seat_table
 from bench.server_procs import (
     ServerDatabases,
     discard,
@@ -47,14 +45,10 @@ from bench.server_procs import (
 )
 from bench.server_suite import ServerRow, print_row, render_rows
 from bench.stats import Summary, fmt_ms, percentile
-from bench.ws_clients import Client, Seat, Tally, echo_round_trips, fanout_process, open_all
+from bench.ws_clients import Client, Seat, Tally, echo_round_trips, open_all
+from bench.ws_fanout import BLINDS, run_fanout, seat_idle, start_hand
 from bench.ws_storm import (
     StormRun,
-    collect,
-    context,
-    cpu_seconds,
-    shards,
-    stop,
     storm,
     ws_base,
 )
@@ -63,9 +57,6 @@ from rejoin_testkit.tables import Player, Table
 
 SQLITE = "SQLite"
 POSTGRES = "PostgreSQL"
-BLINDS = (int(TABLE_SETTINGS["smallBlind"]), int(TABLE_SETTINGS["bigBlind"]))
-# Tables that deal their next hand by themselves at once: bots over WebSocket play on and on.
-WS_TABLE_SETTINGS = {**TABLE_SETTINGS, "autoNextHand": True, "nextHandDelayMs": 0}
 ROUND_TRIP_WARMUP = 20
 
 
@@ -119,22 +110,6 @@ class WsResults:
 
 
 # --- seating over HTTP --------------------------------------------------------------------------
-
-
-def seat_idle(client: httpx.Client, players: int) -> list[Seat]:
-    """A new table of `WS_TABLE_SETTINGS` with `players` joined and no hand dealt yet (the bots'
-    clients connect first and see the first hand start, with the session token of their
-    welcome)."""
-    table = seat_table(client, players, WS_TABLE_SETTINGS, deal=False)
-    return [
-        Seat(table.game_id, p.player_id, p.seat, p.token, p.client_id, 0, p.session)
-        for p in table.players
-    ]
-
-
-def start_hand(client: httpx.Client, seat: Seat, session: str) -> None:
-    headers = {"authorization": f"Bearer {session}"}
-    expect(client.post(f"/api/game/{seat.game_id}/start", headers=headers))
 
 
 def seats_of(tables: list[Table]) -> list[Seat]:
@@ -229,47 +204,17 @@ class WsSuite:
         server = server_proc(url, f"ws-fanout-{db}")
         with running(server), httpx.Client(base_url=server.url, timeout=30.0) as http:
             tables = [seat_idle(http, 6) for _ in range(plan.fanout_tables)]
-            ctx = context()
-            out = ctx.Queue()
-            go = ctx.Event()
-            start_at = ctx.Value("d", 0.0)
-            parts = shards(tables, plan.processes)
-            procs = [
-                ctx.Process(
-                    target=fanout_process,
-                    args=(
-                        i,
-                        ws_base(server),
-                        [s for t in part for s in t],
-                        BLINDS,
-                        plan.fanout_window_s,
-                        out,
-                        go,
-                        start_at,
-                    ),
-                    daemon=True,
-                )
-                for i, part in enumerate(parts)
-            ]
-            for proc in procs:
-                proc.start()
-            try:
-                welcomed: dict[tuple[str, str], str] = {}
-                for sessions in collect(out, procs, "ready").values():
-                    welcomed.update(sessions)
-                for table in tables:
-                    first = table[0]
-                    start_hand(http, first, welcomed[(first.game_id, first.player_id)])
-                begin = time.perf_counter() + plan.fanout_warmup_s
-                start_at.value = begin
-                go.set()
-                time.sleep(max(0.0, begin - time.perf_counter()))
-                cpu0 = cpu_seconds(server.pid)
-                time.sleep(max(0.0, begin + plan.fanout_window_s - time.perf_counter()))
-                server_cpu = cpu_seconds(server.pid) - cpu0
-                done = collect(out, procs, "done")
-            finally:
-                stop(procs)
+            measured = run_fanout(
+                http,
+                ws_base(server),
+                tables,
+                [server],
+                processes=plan.processes,
+                warmup_s=plan.fanout_warmup_s,
+                window_s=plan.fanout_window_s,
+            )
+        done = dict(enumerate(measured.shares))
+        server_cpu = measured.server_cpu_s[0]
         window = plan.fanout_window_s
         events = sum(s.events for s in done.values())
         acks = sum(s.acks for s in done.values())
@@ -338,7 +283,9 @@ class WsSuite:
         self._floor_storm = (Summary.of(walls), Summary.of(per_client))
         return walls
 
-    def storm(self, db: str, floor_walls: list[float]) -> None:
+    def storm(self, db: str, floor_walls: list[float]) -> tuple[Summary, Summary]:
+        """Kill → every client welcomed, over the plan's storms: that wall time and the per-client
+        times (the cluster suite prints its own beside them)."""
         plan = self.plan
         url = self.dbs.url(db == POSTGRES, "ws_storm")
         server = server_proc(url, f"ws-storm-{db}")
@@ -398,6 +345,7 @@ class WsSuite:
             "started, so its clients are refused and back off until then (a floor of about "
             "0.6 s on a 2-core machine: the cost of binding the port late)."
         )
+        return everyone, Summary.of(per_client)
 
     def _storm_cpu_note(self, who: str, db: str, run: StormRun) -> None:
         cpu = ", ".join(

@@ -18,10 +18,10 @@ import pytest
 
 from e2e.support.bot_thread import BotsInThread
 from e2e.support.poker import assert_gapless
-from e2e.support.proxy import start_proxy
 from rejoin.bots.bot import Bot
 from rejoin_testkit.api import Api, JsonObject
 from rejoin_testkit.fixtures import postgres_database
+from rejoin_testkit.haproxy import start_proxy
 from rejoin_testkit.pgbouncer import pgbouncer
 from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess

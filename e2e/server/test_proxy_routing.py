@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.support.proxy import start_proxy
 from e2e.support.ws import Resume, open_ws
 from rejoin_testkit.api import Api
+from rejoin_testkit.haproxy import start_proxy
 from rejoin_testkit.processes import ServerProcess
 from rejoin_testkit.tables import Table
 
