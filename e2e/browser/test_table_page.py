@@ -299,6 +299,12 @@ def test_reload_resumes_the_same_seat_with_its_cards(
     note = page.locator("#resume-note")
     assert note.is_visible(), "no resume note after the reload"
     assert "resumed in" in note.inner_text(), note.inner_text()
+    # The server that welcomed is named (a single server is a cluster of one node); a reload
+    # starts a new client, so nothing moved.
+    node = api.healthz().ok(200)["node"]
+    assert note.get_attribute("data-node") == node
+    assert note.get_attribute("data-moved") == "false"
+    assert f"on node {node}," in note.inner_text(), note.inner_text()
     # The other player still sees the page's player at its seat.
     seats = {s["seat"]: s["playerId"] for s in other.view()["seats"]}
     assert seats[seat_before] == before["playerId"], seats
