@@ -14,8 +14,7 @@ from typing import Any
 
 from playwright.sync_api import Page, WebSocket
 
-from e2e.browser.conftest import ContextFactory
-from e2e.support.browser import TrackedContext
+from e2e.support.browser import ContextFactory, TrackedContext
 from e2e.support.poker import own_cards
 from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
