@@ -25,13 +25,13 @@ import contextlib
 import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from e2e.support.browser import TrackedContext, artifact_dir_for, sanitize
+from e2e.support.browser import ContextFactory, TrackedContext, artifact_dir_for, sanitize
 from e2e.support.chromium import launch
 from e2e.support.spawn import Spawn
 from rejoin_testkit.processes import ServerProcess
@@ -104,14 +104,6 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     finally:
         with contextlib.suppress(PlaywrightError):
             chromium.close()
-
-
-class ContextFactory(Protocol):
-    """The `context_factory` fixture."""
-
-    def __call__(
-        self, label: str | None = None, *, only_origin: str | None = None, **options: Any
-    ) -> TrackedContext: ...
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, Page, Playwright
 from e2e.support import browser as support
 from e2e.support import chromium
 from e2e.support.browser import (
+    ContextFactory,
     RequestLog,
     TrackedContext,
     artifact_dir,
@@ -31,8 +32,6 @@ from e2e.support.chromium import ChromiumMissing
 from e2e.support.spawn import Spawn
 from e2e.support.table_page import status, wait_status
 from rejoin_testkit.processes import ServerProcess
-
-from .conftest import ContextFactory
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

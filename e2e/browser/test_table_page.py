@@ -14,8 +14,7 @@ from typing import Any
 
 from playwright.sync_api import Page, WebSocket
 
-from e2e.browser.conftest import ContextFactory
-from e2e.support.browser import TrackedContext
+from e2e.support.browser import ContextFactory, TrackedContext
 from e2e.support.poker import own_cards
 from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
@@ -299,6 +298,12 @@ def test_reload_resumes_the_same_seat_with_its_cards(
     note = page.locator("#resume-note")
     assert note.is_visible(), "no resume note after the reload"
     assert "resumed in" in note.inner_text(), note.inner_text()
+    # The server that welcomed is named (a single server is a cluster of one node); a reload
+    # starts a new client, so nothing moved.
+    node = api.healthz().ok(200)["node"]
+    assert note.get_attribute("data-node") == node
+    assert note.get_attribute("data-moved") == "false"
+    assert f"on node {node}," in note.inner_text(), note.inner_text()
     # The other player still sees the page's player at its seat.
     seats = {s["seat"]: s["playerId"] for s in other.view()["seats"]}
     assert seats[seat_before] == before["playerId"], seats

@@ -6,83 +6,24 @@ and equal to the log (docs/cluster.md)."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from e2e.support.bot_thread import BotsInThread
+from e2e.support.cluster import Cluster, pg_cluster
 from e2e.support.poker import assert_gapless
 from rejoin.bots.bot import Bot
-from rejoin_testkit.api import Api, JsonObject
-from rejoin_testkit.fixtures import postgres_database
-from rejoin_testkit.haproxy import start_proxy
-from rejoin_testkit.pgbouncer import pgbouncer
+from rejoin_testkit.api import JsonObject
 from rejoin_testkit.polling import wait_for
-from rejoin_testkit.processes import ServerProcess
 
 pytestmark = pytest.mark.postgres
 
-NAMES = ("n1", "n2", "n3")
-ADMIN = "e2e-cluster-admin"
 # Hands move on by themselves, a second apart; a bot that stops acting is folded after 10 s.
 TABLE = {"actionTimeoutMs": 10_000, "nextHandDelayMs": 1000, "startingStack": 10_000}
 BACK_WITHIN_S = 2.0
-
-
-@dataclass
-class Cluster:
-    nodes: dict[str, ServerProcess]
-    proxy: ServerProcess
-    api: Api  # through the proxy, with the admin token
-    database_url: str
-
-    def owner_of(self, game_id: str) -> str:
-        """The node hosting a game, as PostgreSQL says."""
-        with psycopg.connect(self.database_url) as conn:
-            row = conn.execute("SELECT owner FROM games WHERE game_id = %s", (game_id,)).fetchone()
-        assert row is not None
-        assert row[0] in self.nodes, f"game {game_id} is owned by {row[0]!r}"
-        return str(row[0])
-
-
-@contextmanager
-def pg_cluster(tmp: Path, *, pooled: bool = False) -> Iterator[Cluster]:
-    """Three nodes on a fresh database behind HAProxy; with `pooled`, their store goes through
-    PgBouncer in transaction mode and only their coordination connections go direct."""
-    with postgres_database(prefix="rejoin_cluster") as url, contextlib.ExitStack() as stack:
-        store_url = stack.enter_context(pgbouncer(url)) if pooled else url
-        direct = ["--cluster-database-url", url] if pooled else []
-        nodes = {
-            name: ServerProcess(
-                tmp / f"{name}.log",
-                database_url=store_url,
-                admin_token=ADMIN,
-                args=["--node-id", name, "--log-level", "warning", *direct],
-            )
-            for name in NAMES
-        }
-        started: list[ServerProcess] = []
-        try:
-            for node in nodes.values():  # one at a time: the first migrates the database
-                started.append(node.start())
-                node.wait_ready()
-            proxy, _ = start_proxy(tmp, [node.url for node in nodes.values()])
-            started.append(proxy)
-            proxy.wait_ready()
-            api = Api(proxy.url, ADMIN)
-            try:
-                yield Cluster(nodes, proxy, api, url)
-            finally:
-                api.close()
-        finally:
-            for process in started:
-                process.cleanup()
 
 
 @pytest.fixture

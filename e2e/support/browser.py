@@ -21,7 +21,7 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pytest
@@ -269,6 +269,14 @@ class TrackedContext:
 # Artifacts.
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class ContextFactory(Protocol):
+    """The `context_factory` fixture (e2e/browser/conftest.py)."""
+
+    def __call__(
+        self, label: str | None = None, *, only_origin: str | None = None, **options: Any
+    ) -> TrackedContext: ...
 
 
 def sanitize(name: str) -> str:

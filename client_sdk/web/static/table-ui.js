@@ -270,14 +270,19 @@ export function createTableUi(doc) {
     node.textContent = node.dataset.seq ? `${label} · seq ${node.dataset.seq}` : label;
   }
 
-  function showResume(ms, missed, resync) {
+  // `server` (optional): the node that welcomed (a cluster names each one); `moved`: the game moved
+  // there from another node since the previous welcome (its node was drained, stopped or died).
+  function showResume(ms, missed, resync, server, moved) {
     const node = $("resume-note");
     const rounded = Math.round(ms);
     node.dataset.ms = String(rounded);
     node.dataset.missed = String(missed);
     node.dataset.resync = resync ? "true" : "false";
-    node.textContent = resync ? `resumed in ${rounded} ms, state refreshed`
-      : `resumed in ${rounded} ms, ${missed} missed event${missed === 1 ? "" : "s"}`;
+    node.dataset.node = server || "";
+    node.dataset.moved = server && moved ? "true" : "false";
+    const where = server ? ` on node ${server}${moved ? " (moved)" : ""}` : "";
+    node.textContent = resync ? `resumed in ${rounded} ms${where}, state refreshed`
+      : `resumed in ${rounded} ms${where}, ${missed} missed event${missed === 1 ? "" : "s"}`;
     node.hidden = false;
   }
 

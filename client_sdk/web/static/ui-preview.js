@@ -51,7 +51,7 @@ for (const [name, fn] of Object.entries(samples)) {
 }
 
 ui.setStatus("connected", 77);
-ui.showResume(312.4, 4, false);
+ui.showResume(312.4, 4, false, "n2", true);
 const events = [
   { seq: 10, kind: "player_joined", data: { seat: 3, playerId: "p3", name: "Dmitri" } },
   { seq: 11, kind: "hand_started", data: { handNumber: 1, button: 0, seats: [0, 1, 2, 3] } },

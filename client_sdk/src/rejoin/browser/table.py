@@ -230,7 +230,10 @@ class TablePage:
             # After a drop: from losing the connection to the welcome. After a reload (a seat
             # from localStorage): from dialling to the welcome.
             took = resumed.outage if resumed.outage is not None else resumed.time_to_resume
-            self._ui.showResume(round(took * 1000), resumed.missed, resumed.resync)
+            # In a cluster, the node that welcomed, and whether the game moved there.
+            self._ui.showResume(
+                round(took * 1000), resumed.missed, resumed.resync, resumed.node, resumed.moved
+            )
         self._resuming_saved_seat = False
         self._welcomed = True
         # What the page has shown, not what the welcome brought: its replayed events are still
