@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from rejoin_server.host.clocks import Clocks
+from rejoin_server.host.live import END_MOVED
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.ownership import Ownership
 from rejoin_server.host.writer import GameWriter
@@ -30,7 +31,7 @@ class Handovers:
         ownership: Ownership,
         metrics: Metrics,
         *,
-        forget: Callable[[str], None],
+        forget: Callable[[str, tuple[int, str]], None],
     ) -> None:
         self._games = games
         self._clocks = clocks
@@ -39,7 +40,13 @@ class Handovers:
         self._metrics = metrics
         self._forget = forget  # drop a game from memory, closing its sockets with 1012
 
-    async def hand_over(self, game_id: str, to: str | None, timeout_s: float = 5.0) -> bool:
+    async def hand_over(
+        self,
+        game_id: str,
+        to: str | None,
+        timeout_s: float = 5.0,
+        end: tuple[int, str] = END_MOVED,
+    ) -> bool:
         """Another node (`to`) asks for a game: store what is queued, close its sockets (1012:
         they resume on the new owner) and pass it to that node, so no third node's claim can
         slip in between (None: release it to whoever claims first). True when it is passed on
@@ -61,7 +68,7 @@ class Handovers:
             if not await self._writer.flush_game(game_id, timeout_s):
                 self._clocks.arm(live)
                 return False
-            self._forget(game_id)
+            self._forget(game_id, end)
             released = await self._ownership.release(game_id, live.owner_epoch, to=to)
         if released:
             self._metrics.handovers.inc()
@@ -76,9 +83,9 @@ class Handovers:
         time): drop them, closing their sockets with 1012 so their players resume on the owner."""
         for game_id in game_ids:
             log.warning("game %s: now owned by another node; dropping it", game_id)
-            self._forget(game_id)
+            self._forget(game_id, END_MOVED)
 
-    async def release_all(self, timeout_s: float = 5.0) -> int:
+    async def release_all(self, timeout_s: float = 5.0, end: tuple[int, str] = END_MOVED) -> int:
         """Hand over every game this node hosts (draining): each is released once its queued
         writes are stored, its sockets closed with 1012. Returns how many were released."""
         games = [live.game_id for live in self._games]
@@ -87,19 +94,19 @@ class Handovers:
         async def one(game_id: str) -> bool:
             async with gate:
                 try:
-                    return await self.hand_over(game_id, None, timeout_s)
+                    return await self.hand_over(game_id, None, timeout_s, end)
                 except Exception as exc:  # one game's failure must not keep the others here
                     log.error("drain: game %s not handed over: %s", game_id, exc)
                     return False
 
         return sum(await asyncio.gather(*(one(game_id) for game_id in games)))
 
-    async def drain(self, grace_s: float) -> int:
+    async def drain(self, grace_s: float, end: tuple[int, str] = END_MOVED) -> int:
         """Give every game away and take no new ones (`POST /api/cluster/drain`, SIGTERM): first
         say so (/healthz answers 503, so the proxy stops sending players here), wait `grace_s`
         for the proxy to notice, then hand each game over. Returns how many were released."""
         await self._ownership.coordinator.drain()
         await asyncio.sleep(grace_s)
-        released = await self.release_all()
+        released = await self.release_all(end=end)
         log.info("drained: handed over %d games", released)
         return released

@@ -36,7 +36,7 @@ from rejoin_server.games.base import Command, Event, GameEngine, GameState
 from rejoin_server.host.clocks import Clocks
 from rejoin_server.host.command_path import BOUNDARY_KINDS, CommandPath, Outcome
 from rejoin_server.host.handovers import Handovers
-from rejoin_server.host.live import LiveGame, Subscriber
+from rejoin_server.host.live import END_RELOADED, END_SHUTDOWN, LiveGame, Subscriber
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.operations import Operations
 from rejoin_server.host.ownership import Ownership, not_serving
@@ -159,7 +159,7 @@ class GameHost:
             # Bounded: the server is going down whatever happens; a game not handed over in
             # time is taken over by another node once this one is gone.
             async with asyncio.timeout(LEAVE_TIMEOUT_S):
-                await self._handovers.drain(grace_s=0)
+                await self._handovers.drain(grace_s=0, end=END_SHUTDOWN)
         except TimeoutError:
             log.error("shutdown: not every game was handed over within %.0f s", LEAVE_TIMEOUT_S)
         finally:
@@ -239,12 +239,13 @@ class GameHost:
     def drop_lost(self, game_ids: list[str]) -> None:
         self._handovers.drop_lost(game_ids)
 
-    def forget(self, game_id: str) -> None:
-        """Drop a game from memory (deleted, evicted, or no longer safe to write)."""
+    def forget(self, game_id: str, end: tuple[int, str] = END_RELOADED) -> None:
+        """Drop a game from memory (deleted, evicted, moved, or no longer safe to write); its
+        readers end with `end`."""
         live = self._games.drop(game_id)
         if live is not None:
             self._clocks.cancel(live)
-            self._presence.game_dropped(live)
+            self._presence.game_dropped(live, end)
 
     def unload_idle(self, now: int, idle_ms: int) -> list[str]:
         """Drop from memory the games nobody needs there: no clock running (or completed), nobody

@@ -38,6 +38,8 @@ STREAMS_PER_PLAYER = 4
 END_SHUTDOWN = (CLOSE_SERVER_RESTARTING, "server restarting")
 # The game was deleted, evicted or lost from memory:
 END_RELOADED = (CLOSE_SERVER_RESTARTING, "game reloaded: resume from your last seq")
+# The game moved to another node of a cluster (handed over, drained, or taken over):
+END_MOVED = (CLOSE_SERVER_RESTARTING, "game moved: resume from your last seq")
 END_SLOW = (CLOSE_TRY_AGAIN_LATER, "too far behind: resume from your last seq")
 # The seat was resumed elsewhere (docs/protocol.md): the older connection ends, and does not come back.
 END_SUPERSEDED = (CLOSE_SUPERSEDED, "superseded")

@@ -44,10 +44,11 @@ class Presence:
             for subscriber in list(live.subscribers):
                 subscriber.close()
 
-    def game_dropped(self, live: LiveGame) -> None:
-        """`live` left memory: its readers resume from their last seq on its next load."""
+    def game_dropped(self, live: LiveGame, end: tuple[int, str] = END_RELOADED) -> None:
+        """`live` left memory: its readers resume from their last seq on its next load (`end`
+        says why, in the WebSocket's close)."""
         for subscriber in list(live.subscribers):
-            subscriber.close(END_RELOADED)
+            subscriber.close(end)
 
     def view(
         self, live: LiveGame, player_id: str | None, *, also: str | None = None
