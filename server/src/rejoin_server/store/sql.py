@@ -2,7 +2,8 @@
 
 Two threads per store, each with its own connection: a writer that group-commits appends (see
 `store.worker`) and a reader, so a restore never waits behind a batch of writes. Writes of any kind
-go through the writer thread, reads through the reader. The units of work they run are in
+go through the writer thread, reads through the reader; on PostgreSQL a third thread claims and
+releases games (a cluster's ownership, `store.ownership`). The units of work they run are in
 `store.appends` (the write path), `store.reads`, `store.tokens` (tokens, seat claims, signing keys)
 and `store.removal` (deletes and eviction), each taking the `store.connection.Database` and the
 thread's connection; their SQL text is `store.statements` (and `store.postgres` for what only
@@ -68,14 +69,25 @@ class SqlGameStore(GameStore):
         self._db = _Backend(self.url, keep_snapshots)
         self._writer: DbWorker[Connection, AppendWrite] = DbWorker(self._db, "rejoin-db-writer")
         self._reader: DbWorker[Connection, AppendWrite] = DbWorker(self._db, "rejoin-db-reader")
+        # On PostgreSQL, claims and releases of games (a cluster's ownership) get a thread and a
+        # connection of their own: a storm of them after a restart or a failover would otherwise
+        # queue ahead of the appends and token uses on the writer, and a claim may wait for a
+        # row another node holds (`store.ownership`). SQLite has one writer at a time anyway.
+        self._owner: DbWorker[Connection, AppendWrite] = (
+            DbWorker(self._db, "rejoin-db-owner") if self.postgres else self._writer
+        )
 
     async def open(self) -> None:
         self._writer.start()
         self._reader.start()
+        if self._owner is not self._writer:
+            self._owner.start()
 
     async def close(self) -> None:
         await self._writer.stop()
         await self._reader.stop()
+        if self._owner is not self._writer:
+            await self._owner.stop()
 
     # --- writes (on the writer thread) -----------------------------------------------------------
 
@@ -86,14 +98,14 @@ class SqlGameStore(GameStore):
         await self._writer.write(write)
 
     async def claim_game(self, game_id: str, node: str, *, lease_ms: int) -> Claim:
-        return await self._writer.call(
+        return await self._owner.call(
             lambda conn: ownership.claim_game(self._db, conn, game_id, node, lease_ms)
         )
 
     async def release_game(
         self, game_id: str, node: str, owner_epoch: int | None, *, to: str | None = None
     ) -> bool:
-        return await self._writer.call(
+        return await self._owner.call(
             lambda conn: ownership.release_game(self._db, conn, game_id, node, owner_epoch, to=to)
         )
 
