@@ -40,6 +40,7 @@ from rejoin_server.cluster.statements import (
     ORPHANS,
     TAKE_CLEANUP_LOCK,
 )
+from rejoin_server.errors import StorageUnavailable
 from rejoin_server.host.ownership import LEASE_MS
 
 log = logging.getLogger(__name__)
@@ -176,12 +177,20 @@ class Membership:
         `CLEANUP_LOCK` on its working connection (taken once, kept until the connection ends, so
         the job stays on one node until that node goes)."""
         if not self._leading:
-            rows = await self._fetch(TAKE_CLEANUP_LOCK, None)
+            try:
+                rows = await self._fetch(TAKE_CLEANUP_LOCK, None)
+            except psycopg.Error as exc:
+                raise StorageUnavailable(str(exc)) from exc
             self._leading = bool(rows and rows[0][0])
         return self._leading
 
     async def nodes(self) -> list[NodeInfo]:
-        rows = await self._fetch(NODES, {"lease_ms": LEASE_MS})
+        """Every node that ever joined. Raises `StorageUnavailable` while this node's
+        coordination connection is down."""
+        try:
+            rows = await self._fetch(NODES, {"lease_ms": LEASE_MS})
+        except psycopg.Error as exc:
+            raise StorageUnavailable(str(exc)) from exc
         return [
             NodeInfo(
                 node=str(node),
