@@ -1,36 +1,20 @@
 """Finding and starting HAProxy, for the tests of `rejoin-server proxy-config` (`haproxy -c`, and a
 real proxy in front of real nodes) and the cluster benchmarks.
 
-CI installs Debian's `haproxy` (`.ci/run`), so a missing one fails those tests, it never skips
-them. Debian puts it in /usr/sbin, which is not on a user's PATH: that is looked in too.
+A missing HAProxy fails those tests, it never skips them (`programs.find_program`).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 from .processes import ServerProcess, free_port, run_server_command
-
-# Where HAProxy is looked for after PATH, in this order.
-SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
-
-
-class HaproxyMissing(AssertionError):
-    """No HAProxy executable: an AssertionError, so a test that needs it fails (not skips)."""
+from .programs import find_program
 
 
 def find_haproxy() -> str:
-    """The path of the `haproxy` executable: the first on PATH, else in /usr/sbin,
-    /usr/local/sbin or /sbin. Raises `HaproxyMissing` saying how to install it."""
-    found = shutil.which("haproxy") or shutil.which("haproxy", path=os.pathsep.join(SBIN_DIRS))
-    if found is None:
-        raise HaproxyMissing(
-            f"haproxy is not installed (looked on PATH and in {', '.join(SBIN_DIRS)}): install "
-            "it with `apt-get install -y haproxy` (2.6 or newer; .ci/run does)"
-        )
-    return found
+    """The path of the `haproxy` executable (`programs.find_program`)."""
+    return find_program("haproxy", "2.6 or newer")
 
 
 def start_proxy(tmp: Path, node_urls: list[str]) -> tuple[ServerProcess, str]:

@@ -1,7 +1,7 @@
 """PgBouncer in transaction mode in front of the test PostgreSQL (Debian's `pgbouncer`), for the
 tests that run a cluster through a pooler the way Supabase's pooler runs it.
 
-CI installs it (`.ci/run`), so a missing one fails those tests, it never skips them. PgBouncer
+A missing one fails those tests, it never skips them (`programs.find_program`). PgBouncer
 refuses to run as root: as root it is started with `-u postgres` (Debian's PostgreSQL user), so
 its configuration lives in a directory that user can read.
 """
@@ -21,23 +21,14 @@ import psycopg
 
 from .polling import wait_for
 from .processes import free_port
+from .programs import find_program
 
-SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 RUN_AS = "postgres"  # when started as root
 
 
-class PgbouncerMissing(AssertionError):
-    """No PgBouncer executable: an AssertionError, so a test that needs it fails (not skips)."""
-
-
 def find_pgbouncer() -> str:
-    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path=os.pathsep.join(SBIN_DIRS))
-    if found is None:
-        raise PgbouncerMissing(
-            f"pgbouncer is not installed (looked on PATH and in {', '.join(SBIN_DIRS)}): install "
-            "it with `apt-get install -y pgbouncer` (.ci/run does)"
-        )
-    return found
+    """The path of the `pgbouncer` executable (`programs.find_program`)."""
+    return find_program("pgbouncer")
 
 
 def _config(upstream_host: str, upstream_port: int, port: int, users: Path) -> str:
