@@ -49,7 +49,7 @@ async def test_a_game_handed_over_is_stored_released_to_the_asker_and_closed(
     live = host.loaded(game_id)
     assert live is not None
     subscriber = host.subscribe(live, None)
-    assert await host.hand_over(game_id, "n2") is True
+    assert await host.handovers.hand_over(game_id, "n2") is True
     assert host.loaded(game_id) is None
     assert subscriber.end is not None
     assert subscriber.end[0] == 1012

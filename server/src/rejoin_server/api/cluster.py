@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from starlette.requests import Request
@@ -21,8 +20,6 @@ log = logging.getLogger(__name__)
 # it out of rotation first (`rejoin-server proxy-config` checks every 250 ms and needs 2 failures)
 # and the players it closes reconnect straight to another node.
 DRAIN_GRACE_S = 0.6
-
-_draining: set[asyncio.Task[int]] = set()
 
 
 async def nodes(request: Request) -> Response:
@@ -66,14 +63,5 @@ async def drain(request: Request) -> Response:
             "Only a node of a cluster on PostgreSQL can drain: on SQLite no other node could "
             "take its games. Stop it with SIGTERM instead.",
         )
-    if not svc.host.ownership.draining:
-        task = asyncio.get_running_loop().create_task(svc.host.drain(DRAIN_GRACE_S))
-        _draining.add(task)
-        task.add_done_callback(_drained)
+    svc.host.handovers.begin_drain(DRAIN_GRACE_S)
     return ok({"node": svc.settings.node, "draining": True}, status=202)
-
-
-def _drained(task: asyncio.Task[int]) -> None:
-    _draining.discard(task)
-    if not task.cancelled() and task.exception() is None:
-        log.info("drain finished: %d games handed over", task.result())

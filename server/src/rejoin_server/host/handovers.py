@@ -13,6 +13,7 @@ from rejoin_server.host.clocks import Clocks
 from rejoin_server.host.live import END_MOVED
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.ownership import Ownership
+from rejoin_server.host.tasks import Tasks
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
 
@@ -31,6 +32,7 @@ class Handovers:
         ownership: Ownership,
         metrics: Metrics,
         *,
+        tasks: Tasks,
         forget: Callable[[str, tuple[int, str]], None],
     ) -> None:
         self._games = games
@@ -38,6 +40,8 @@ class Handovers:
         self._writer = writer
         self._ownership = ownership
         self._metrics = metrics
+        self._tasks = tasks
+        self._drain_begun = False
         self._forget = forget  # drop a game from memory, closing its sockets with 1012
 
     async def hand_over(
@@ -100,6 +104,12 @@ class Handovers:
                     return False
 
         return sum(await asyncio.gather(*(one(game_id) for game_id in games)))
+
+    def begin_drain(self, grace_s: float) -> None:
+        """`drain` in the background, once however many times it is asked for."""
+        if not self._drain_begun:
+            self._drain_begun = True
+            self._tasks.spawn(self.drain(grace_s))
 
     async def drain(self, grace_s: float, end: tuple[int, str] = END_MOVED) -> int:
         """Give every game away and take no new ones (`POST /api/cluster/drain`, SIGTERM): first

@@ -124,8 +124,14 @@ class GameHost:
             may_write=lambda: self.ownership.serving,
         )
         self._presence = Presence(self._games, clock=clock, attend=self._clocks.attend)
-        self._handovers = Handovers(
-            self._games, self._clocks, self.writer, self.ownership, metrics, forget=self.forget
+        self.handovers = Handovers(
+            self._games,
+            self._clocks,
+            self.writer,
+            self.ownership,
+            metrics,
+            tasks=self._tasks,
+            forget=self.forget,
         )
         self._reading = Reading(store, self._games, replay_limit=settings.replay_limit)
         self._operations = Operations(
@@ -159,15 +165,11 @@ class GameHost:
             # Bounded: the server is going down whatever happens; a game not handed over in
             # time is taken over by another node once this one is gone.
             async with asyncio.timeout(LEAVE_TIMEOUT_S):
-                await self._handovers.drain(grace_s=0, end=END_SHUTDOWN)
+                await self.handovers.drain(grace_s=0, end=END_SHUTDOWN)
         except TimeoutError:
             log.error("shutdown: not every game was handed over within %.0f s", LEAVE_TIMEOUT_S)
         finally:
             self._presence.end_all()
-
-    async def drain(self, grace_s: float) -> int:
-        """Give every game away and take no new ones (see `Handovers.drain`)."""
-        return await self._handovers.drain(grace_s)
 
     async def stop(self, flush_timeout_s: float = 10.0) -> None:
         """Graceful shutdown: stop the clocks, end the streams, store what is queued."""
@@ -228,16 +230,6 @@ class GameHost:
         return await self.ownership.claim(game_id, ask=ask)
 
     # --- the cluster (docs/cluster.md) -----------------------------------------------------------
-
-    async def hand_over(self, game_id: str, to: str | None, timeout_s: float = 5.0) -> bool:
-        """Another node asks for a game (see `Handovers.hand_over`)."""
-        return await self._handovers.hand_over(game_id, to, timeout_s)
-
-    def hosted(self) -> dict[str, int | None]:
-        return self._handovers.hosted()
-
-    def drop_lost(self, game_ids: list[str]) -> None:
-        self._handovers.drop_lost(game_ids)
 
     def forget(self, game_id: str, end: tuple[int, str] = END_RELOADED) -> None:
         """Drop a game from memory (deleted, evicted, moved, or no longer safe to write); its
