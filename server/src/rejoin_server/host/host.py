@@ -257,8 +257,7 @@ class GameHost:
         state = self.engine.new_game(game_id, settings)  # raises GameRuleError on bad settings
         await make_room(self.store, self.settings, self.metrics, self.forget)
         now = self.clock()
-        if not self.ownership.serving or self.ownership.draining:
-            raise not_serving(game_id)
+        self.ownership.require_taking(game_id)
         record = await self.store.create_game(
             game_id, self.engine.kind, settings, now, owner=self.ownership.node
         )

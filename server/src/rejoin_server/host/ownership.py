@@ -100,13 +100,18 @@ class Ownership:
     def draining(self) -> bool:
         return self.coordinator.draining
 
+    def require_taking(self, game_id: str) -> None:
+        """Raise `not_serving` unless this node may take a game now (a claim, a new game): it is
+        serving and not draining."""
+        if not self.serving or self.draining:
+            raise not_serving(game_id)
+
     async def claim(self, game_id: str, *, ask: bool = True) -> int:
         """Own the game; return its new ownership epoch. With `ask`, a game another live node
         holds is asked for (it hands it over); without, `OwnedElsewhere` is raised. Raises
         `GameNotFound`, `StorageUnavailable`, and `ApiError(storage_unavailable)` when this node
         may not take games now or the owner did not let go in time."""
-        if not self.serving or self.draining:
-            raise not_serving(game_id)
+        self.require_taking(game_id)
         asked = False
         for _ in range(CLAIM_ATTEMPTS):
             try:
