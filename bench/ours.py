@@ -15,6 +15,7 @@ from typing import Any
 from bench.play import BASE_MS, Bot, has_hand_end, settings
 from bench.workload import SEATS, AppendRun, Batch, Recording, RestoreRun, merge
 from rejoin_server.games.base import GameEngine
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.store import migrate
 from rejoin_server.store.codec import canonical_json, checksum, decode_object
 from rejoin_server.store.restore import decode_event, restore_game, take_snapshot
@@ -137,13 +138,13 @@ async def restore_mid_hand(
             rec.timed.append(batch)
         live = bot.state.dump()
 
-        first = await restore_game(store, engine, game_id)
+        first = await restore_game(store, GameKinds([engine]), game_id)
         assert first.state.dump() == live, "restore rebuilt a different state"
         assert first.snapshot_version > 0, "restore did not start from a snapshot"
         samples: list[float] = []
         for _ in range(repeats):
             began = time.perf_counter()
-            restored = await restore_game(store, engine, game_id)
+            restored = await restore_game(store, GameKinds([engine]), game_id)
             samples.append(time.perf_counter() - began)
             assert restored.state.dump() == live, "restore rebuilt a different state"
         # The storage part alone: what `restore_game` does before the game's own work (`engine.load`

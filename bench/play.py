@@ -92,7 +92,7 @@ class Bot:
         by_type = {a["type"]: a for a in legal}
         roll = self.rng.random()
         if "allin" in by_type and roll < 0.002:
-            return Act(player, "allin", by_type["allin"]["amount"])
+            return Act(player, "allin", {"amount": by_type["allin"]["amount"]})
         to_call = by_type["call"]["amount"] if "call" in by_type else 0
         # Small pots: fold often to big bets, raise only while the raise is small.
         if "fold" in by_type and (roll < 0.15 or (to_call > 100 and roll < 0.8)):
@@ -100,11 +100,11 @@ class Bot:
         for kind in ("bet", "raise"):
             if kind in by_type and roll > 0.85 and by_type[kind]["min"] <= 60:
                 low, high = by_type[kind]["min"], by_type[kind]["max"]
-                return Act(player, kind, self.rng.randint(low, min(high, low * 2)))
+                return Act(player, kind, {"amount": self.rng.randint(low, min(high, low * 2))})
         if "check" in by_type:
             return Act(player, "check")
         if "call" in by_type:
-            return Act(player, "call", to_call)
+            return Act(player, "call", {"amount": to_call})
         return Act(player, "fold")
 
     def _run(self, command: Command) -> list[Event]:

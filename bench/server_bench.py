@@ -45,6 +45,7 @@ from bench.server_games import (
     reconnect_body,
 )
 from rejoin_server.games.base import Act, GameEngine, Join, Start
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.host.host import BOUNDARY_KINDS, GameHost
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import Durability, ServerSettings
@@ -351,7 +352,7 @@ async def restore_in_process(url: str, engine: GameEngine, written: Written) -> 
         samples: list[float] = []
         for game_id in written.game_ids:
             began = time.perf_counter()
-            restored = await restore_game(store, engine, game_id)
+            restored = await restore_game(store, GameKinds([engine]), game_id)
             await store.recent_actions(game_id)
             samples.append(time.perf_counter() - began)
             written.replayed.append(restored.events_replayed)
@@ -382,7 +383,7 @@ async def actions_host(
     store = SqlGameStore(url)
     await store.open()
     settings = ServerSettings(database_url=url, durability=durability)
-    host = GameHost(store, engine, settings, Metrics())
+    host = GameHost(store, GameKinds([engine]), settings, Metrics())
     try:
         live = await host.create_game(TABLE_SETTINGS)
         game_id = live.game_id

@@ -13,6 +13,7 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.cleanup import CleanupJob
 from rejoin_server.errors import ApiError, GameNotFound
 from rejoin_server.games.base import Join, Start
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
@@ -42,7 +43,7 @@ class World:
             abandon_after_ms=60 * MINUTE, retention_ms=24 * 60 * MINUTE, **settings
         )
         self.host = GameHost(
-            self.store, PokerEngine(), self.settings, self.metrics, clock=self.clock
+            self.store, GameKinds([PokerEngine()]), self.settings, self.metrics, clock=self.clock
         )
         self.job = CleanupJob(self.store, self.host, self.settings, self.metrics)
 

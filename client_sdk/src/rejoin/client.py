@@ -203,19 +203,20 @@ class GameClient:
         await self._welcomed
 
     async def act(
-        self, type: ActionType, amount: int | None = None, *, at_seq: int | None = None
-    ) -> ActionResult:
-        """Request an action and wait for the server's answer. While disconnected it waits for
-        the resume; it is resent until answered and applied exactly once.
-
-        Raises `ActionRejectedError`, `SessionFailedError`, or `ActionAbandonedError` (closed
-        before an answer)."""
+        self, type: ActionType | str, amount: int | None = None, *, at_seq: int | None = None,
+        **fields: Any,
+    ) -> ActionResult:  # fmt: skip
+        """Request the action `{type, amount?, …fields}` (poker's `amount` is the total bet to;
+        another game's fields are keywords: `act("bid", count=3, face=5)`) and wait for the
+        answer. While disconnected it waits for the resume; it is resent until answered and
+        applied exactly once. Raises `ActionRejectedError`, `SessionFailedError`, or
+        `ActionAbandonedError` (closed before an answer)."""
         session = self._started()
         if self._failure is not None:
             raise self._failure
         if self._closed:
             raise ClientClosedError("this client is closed; a new GameClient can resume the seat")
-        action_id = session.request_action(type, amount, at_seq)
+        action_id = session.request_action(type, amount, at_seq, fields)
         answer: asyncio.Future[ActionResult] = asyncio.get_running_loop().create_future()
         self._actions[action_id] = answer
         self._pump()

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -37,10 +37,13 @@ from rejoin_server.api import (
     ws,
 )
 from rejoin_server.api.context import Services
+from rejoin_server.api.games import table_limits
 from rejoin_server.api.node import NodeHeader
 from rejoin_server.api.responses import error
 from rejoin_server.cleanup import CleanupJob
 from rejoin_server.errors import CodedError, GameNotFound, StateCorrupted, StorageUnavailable
+from rejoin_server.games.base import GameEngine
+from rejoin_server.games.kinds import GameKinds, load_engine
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
@@ -116,6 +119,16 @@ def _membership(settings: ServerSettings, host: GameHost) -> Membership:
     )
 
 
+def _kinds(settings: ServerSettings, games: Iterable[GameEngine]) -> GameKinds:
+    """Poker first (the default kind), unless replaced by an engine of that kind; then the
+    engines given to `create_app`, then `--game`'s, in their order."""
+    given = [*games, *(load_engine(spec) for spec in settings.games)]
+    poker: list[GameEngine] = [PokerEngine(table_limits(settings))]
+    if any(engine.kind == PokerEngine.kind for engine in given):
+        poker = []
+    return GameKinds([*poker, *given])
+
+
 def _backend(store: GameStore) -> str:
     postgres = getattr(store, "postgres", None)
     if postgres is None:
@@ -126,11 +139,15 @@ def _backend(store: GameStore) -> str:
 def create_app(
     settings: ServerSettings,
     *,
+    games: Iterable[GameEngine] = (),
     store_factory: Callable[[ServerSettings], GameStore] = _sql_store,
 ) -> Starlette:
-    """The app. `store_factory` lets unit tests use the in-memory store. With the SQL store and
-    `settings.migrate`, the lifespan brings the database up to date first (the CLI migrates
-    before it builds the app, and turns this off)."""
+    """The app. `games`: the engines of the kinds of game it hosts besides poker (always
+    there, and the default kind unless `games` holds another engine of kind "poker", which then
+    replaces it); `settings.games` (`--game`) adds more. `store_factory` lets unit tests use the
+    in-memory store. With the SQL store and `settings.migrate`, the lifespan brings the database
+    up to date first (the CLI migrates before it builds the app, and turns this off)."""
+    kinds = _kinds(settings, games)
     # The node id, resolved once: its default asks the system for the host name, and /healthz
     # and the X-Rejoin-Node header would each ask again.
     settings = replace(settings, node_id=settings.node)
@@ -143,7 +160,7 @@ def create_app(
         await store.open()
         signer = await _signer(store, settings)
         metrics = Metrics()
-        host = GameHost(store, PokerEngine(), settings, metrics)
+        host = GameHost(store, kinds, settings, metrics)
         tokens = ReconnectTokens(store, signer, ttl_ms=settings.token_ttl_ms)
         backend = _backend(store)
         # A node on PostgreSQL is a member of a cluster (of one, until others join).
@@ -201,6 +218,7 @@ def _routes() -> list[BaseRoute]:
     return [
         WebSocketRoute(f"{game}/ws", ws.websocket_endpoint),
         Route("/api/games", games.create_game, methods=["POST"]),
+        Route("/api/games/kinds", games.kinds, methods=["GET"]),
         _game_route(f"{game}/join", games.join, ["POST"]),
         _game_route(f"{game}/start", games.start, ["POST"]),
         _game_route(f"{game}/action", games.action, ["POST"]),

@@ -126,3 +126,22 @@ class ApiError(CodedError):
         super().__init__(message)
         self.code = code
         self.details = details
+
+
+class KindNotServed(CodedError):
+    """A game of a kind this server has no engine for: asked for by `POST /api/games`, or stored
+    by a server started with more `--game`s than this one."""
+
+    code = ErrorCode.INVALID_REQUEST
+
+    def __init__(self, kind: str, served: tuple[str, ...], game_id: str | None = None) -> None:
+        kinds = ", ".join(served)
+        if game_id is None:
+            message = f"This server has no game of kind {kind!r}; it serves: {kinds}."
+        else:
+            message = (
+                f"Game {game_id} is a game of kind {kind!r}, which this server does not serve "
+                f"(it serves: {kinds}); start the server with --game for that kind."
+            )
+        super().__init__(message)
+        self.details = {"kind": kind, "kinds": list(served)}

@@ -80,6 +80,9 @@ class ServerSettings:
     # once and kept in the store, so tokens outlive restarts.
     secret_keys: tuple[str, ...] = ()
     durability: Durability = "strict"
+    # Kinds of game served besides poker: `MODULE:ATTR` of an engine (or of a callable making
+    # one), loaded by `create_app` (`--game`, REJOIN_GAMES).
+    games: tuple[str, ...] = ()
     token_ttl_ms: int = 30 * 60_000
     # Lifetime of a session token (the bearer of a seated player's HTTP calls); every reconnect
     # hands out a fresh one, and a connected WebSocket is pushed one before it expires.

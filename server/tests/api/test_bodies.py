@@ -116,7 +116,9 @@ def test_the_documented_bodies_are_the_declared_ones() -> None:
         assert request["content"]["application/json"]["schema"] == object_schema(body), path
         assert request["required"] is not body.may_be_empty, path
     action = object_schema(bodies.Action)["properties"]
-    assert action["type"]["enum"] == list(ACTION_TYPES)
+    # Any game's move: the type is a short string, and poker's are named in its description.
+    assert action["type"]["maxLength"] == bodies.MAX_ACTION_TYPE
+    assert all(name in action["type"]["description"] for name in ACTION_TYPES)
     reconnect = object_schema(bodies.Reconnect)["properties"]
     assert reconnect["playerId"]["maxLength"] == widths.PLAYER_ID
     assert reconnect["clientId"]["maxLength"] == widths.CLIENT_ID

@@ -68,7 +68,7 @@ def test_create_a_game_with_the_default_settings(api: Api) -> None:
         assert reply.status_code == 201, reply.text
         data = reply.json()
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", data.pop("gameId"))
-        assert data == {"status": "waiting", **DEFAULTS}
+        assert data == {"kind": "poker", "status": "waiting", **DEFAULTS}
 
 
 def test_create_a_game_with_settings(api: Api) -> None:
@@ -84,7 +84,7 @@ def test_create_a_game_with_settings(api: Api) -> None:
     reply = api.client.post("/api/games", json=settings)
     assert reply.status_code == 201
     data = reply.json()
-    assert data == {"gameId": data["gameId"], "status": "waiting", **settings}
+    assert data == {"gameId": data["gameId"], "kind": "poker", "status": "waiting", **settings}
     assert data["gameId"] != api.create()
 
 
@@ -318,9 +318,8 @@ def test_action_errors(api: Api) -> None:
         {"actionId": 5, "type": "call"},
         {"actionId": "x" * 129, "type": "call"},
         {"actionId": "b"},
-        {"actionId": "b", "type": "dance"},
-        {"actionId": "b", "type": "CALL"},
         {"actionId": "b", "type": 1},
+        {"actionId": "b", "type": "x" * 33},
         {"actionId": "b", "type": "raise", "amount": True},
         {"actionId": "b", "type": "raise", "amount": "10"},
         {"actionId": "b", "type": "raise", "amount": 10.5},
@@ -331,6 +330,13 @@ def test_action_errors(api: Api) -> None:
         {"actionId": "b", "type": "call", "atSeq": -1},
     ):
         assert_error(api.client.post(url, json=body, headers=actor.auth), ErrorCode.INVALID_REQUEST)
+    # A move the game does not know is the game's to refuse, as are fields it does not take.
+    for body in (
+        {"actionId": "b", "type": "dance"},
+        {"actionId": "b", "type": "CALL"},
+        {"actionId": "b", "type": "call", "size": 3},
+    ):
+        assert_error(api.client.post(url, json=body, headers=actor.auth), ErrorCode.INVALID_ACTION)
     assert api.state(actor)["seq"] == seq  # nothing refused was applied
     body = {"actionId": "c", "type": "call"}
     assert_auth_errors(api, "POST", url, actor, json=body)

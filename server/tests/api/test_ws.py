@@ -487,7 +487,7 @@ async def test_a_refused_action_is_an_error_naming_it_and_the_connection_stays()
                 {"actionId": "a3", "action": {"type": "raise", "amount": "x"}},
                 "invalid_request",
             ),
-            (client, {"actionId": "a4", "action": {"type": "shove"}}, "invalid_request"),
+            (client, {"actionId": "a4", "action": {"type": "shove"}}, "invalid_action"),
             (
                 client,
                 {"actionId": "a5", "action": {"type": "raise", "amount": 1}},

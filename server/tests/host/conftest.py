@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host import writer as writer_module
 from rejoin_server.host.host import GameHost
@@ -43,7 +44,7 @@ async def make_host(store: ScriptedStore, clock: FakeClock) -> AsyncIterator[Hos
     ) -> GameHost:
         host = GameHost(
             on or store,
-            PokerEngine(),
+            GameKinds([PokerEngine()]),
             ServerSettings(**settings),
             Metrics(),
             clock=at or clock,

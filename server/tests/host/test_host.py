@@ -20,6 +20,7 @@ from rejoin_server.games.base import (
     Join,
     Start,
 )
+from rejoin_server.games.poker import PokerSettings
 from rejoin_server.host import live as live_module
 from rejoin_server.host import operations as operations_module
 from rejoin_server.host.host import GameHost, Outcome
@@ -71,7 +72,8 @@ async def test_create_join_start_and_act(host: GameHost, store: ScriptedStore) -
     record = await store.get_game(game_id)
     assert record is not None
     assert record.kind == "poker"
-    assert record.settings == {"seats": 3}
+    assert record.settings["seats"] == 3  # and the rest completed with poker's defaults
+    assert record.settings == live.settings == PokerSettings.parse({"seats": 3}).to_json()
 
     joined = await host.execute(game_id, Join("p0", "Ann"))
     assert kinds(joined.events) == ["player_joined"]
@@ -171,7 +173,8 @@ async def test_rule_errors_map_to_their_codes(host: GameHost, store: ScriptedSto
     await refused(host.execute(game_id, Act(to_act(live), "check")), ErrorCode.INVALID_ACTION)
     low = legal(live)["raise"]["min"]
     await refused(
-        host.execute(game_id, Act(to_act(live), "raise", low - 1)), ErrorCode.INVALID_ACTION
+        host.execute(game_id, Act(to_act(live), "raise", {"amount": low - 1})),
+        ErrorCode.INVALID_ACTION,
     )
 
     other, _ = await new_table(host, 1)

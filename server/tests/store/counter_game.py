@@ -28,9 +28,9 @@ class CounterState:
         return "completed" if self.total >= self.target else "playing"
 
     def handle(self, command: Command, now_ms: int) -> list[Event]:
-        if not isinstance(command, Act) or command.amount is None:
+        if not isinstance(command, Act) or not isinstance(command.data.get("amount"), int):
             raise GameRuleError("invalid_action", "send Act with an amount")
-        event = Event(self._seq + 1, "added", now_ms, {"n": command.amount})
+        event = Event(self._seq + 1, "added", now_ms, {"n": command.data["amount"]})
         self.apply(event)
         return [event]
 

@@ -20,6 +20,7 @@ import rejoin_server.store.restore
 import rejoin_server.store.sql
 from counter_game import CounterEngine
 from rejoin_server.games.base import Act
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.store import SqlGameStore, migrate
 from rejoin_server.store.base import TokenRow
 from rejoin_server.store.restore import restore_game, take_snapshot
@@ -37,13 +38,13 @@ async def main() -> None:
             await store.create_game(game_id, "counter", {"target": target}, 1)
             state = engine.new_game(game_id, {"target": target})
             for n in range(1, 6):
-                events = state.handle(Act("p", "add", n), 10 + n)
+                events = state.handle(Act("p", "add", {"amount": n}), 10 + n)
                 snap = take_snapshot(state) if n == 3 else None
                 await store.append(
                     game_id, events, status=state.status, now_ms=10 + n, snapshot=snap,
                     action_id=f"a{n}",
                 )
-        assert (await restore_game(store, engine, "g1")).state.dump()["total"] == 15
+        assert (await restore_game(store, GameKinds([engine]), "g1")).state.dump()["total"] == 15
         assert len(await store.read_events("g1", 0)) == 5
         assert (await store.load("g1")).game.last_seq == 5
         assert await store.recent_actions("g1", limit=2) == {"a4": 4, "a5": 5}

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rejoin_server.games.base import Act, GameState, Join, Start, Tick
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.games.poker import cards as poker_cards
 from rejoin_server.store.base import GameStore
@@ -63,7 +64,7 @@ class Table:
         assert chips_in_play(view) == 60 * seated, view
 
     async def assert_restores(self) -> None:
-        restored = (await restore_game(self.store, ENGINE, self.game_id)).state
+        restored = (await restore_game(self.store, GameKinds([ENGINE]), self.game_id)).state
         assert restored.seq == self.state.seq
         assert restored.dump() == self.state.dump()
         assert views(restored, self.players) == views(self.state, self.players)
@@ -94,7 +95,7 @@ class Table:
         if choice["type"] in ("bet", "raise"):
             amount = self.data.draw(st.integers(choice["min"], choice["max"]), label="to")
         self.now += self.data.draw(st.integers(0, 2_000), label="think")
-        await self.run(Act(player, choice["type"], amount))
+        await self.run(Act(player, choice["type"], {} if amount is None else {"amount": amount}))
         return True
 
 

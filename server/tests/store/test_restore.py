@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from rejoin_server.errors import StateCorrupted
 from rejoin_server.games.base import Act
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.store.base import GameStore
 from rejoin_server.store.restore import restore_game, take_snapshot
 from rejoin_server.store.sql import SqlGameStore
@@ -21,6 +22,7 @@ from .counter_game import CounterEngine
 
 NOW = 1_700_000_000_000
 ENGINE = CounterEngine()
+KINDS = GameKinds([ENGINE])
 
 
 async def play(store: GameStore, adds: list[int], snapshot_at: set[int]) -> tuple[str, int]:
@@ -29,7 +31,7 @@ async def play(store: GameStore, adds: list[int], snapshot_at: set[int]) -> tupl
     await store.create_game(game_id, "counter", {}, NOW)
     state = ENGINE.new_game(game_id, {})
     for n in adds:
-        new = state.handle(Act("p", "add", n), NOW)
+        new = state.handle(Act("p", "add", {"amount": n}), NOW)
         snap = take_snapshot(state) if state.seq in snapshot_at else None
         await store.append(game_id, new, status=state.status, now_ms=NOW, snapshot=snap)
     return game_id, state.total
@@ -45,14 +47,14 @@ def execute(url: str, statement: str, **params: object) -> int:
 
 async def test_restore_replays_everything_without_a_snapshot(store: GameStore) -> None:
     game_id, total = await play(store, [1, 2, 3, 4], set())
-    restored = await restore_game(store, ENGINE, game_id)
+    restored = await restore_game(store, KINDS, game_id)
     assert (restored.state.dump(), restored.snapshot_version) == ({"total": total, "seq": 4}, 0)
     assert restored.events_replayed == 4
 
 
 async def test_restore_starts_from_the_newest_snapshot(store: GameStore) -> None:
     game_id, total = await play(store, [5] * 10, {3, 6, 8})
-    restored = await restore_game(store, ENGINE, game_id)
+    restored = await restore_game(store, KINDS, game_id)
     assert restored.state.dump() == {"total": total, "seq": 10}
     assert (restored.snapshot_version, restored.events_replayed) == (8, 2)
     assert restored.rejected_snapshots == []
@@ -75,7 +77,7 @@ async def test_a_flipped_byte_in_a_snapshot_falls_back_to_the_older_one(
     game_id, total = await play(sql_store, [5] * 10, {3, 6, 8})
     flip = FLIP_POSTGRES if sql_store.postgres else FLIP_SQLITE
     assert execute(database_url, flip, g=game_id) == 1
-    restored = await restore_game(sql_store, ENGINE, game_id)
+    restored = await restore_game(sql_store, KINDS, game_id)
     assert restored.state.dump() == {"total": total, "seq": 10}
     assert restored.snapshot_version == 6
     assert restored.rejected_snapshots == ["snapshot 8: checksum mismatch"]
@@ -90,7 +92,7 @@ async def test_undecodable_snapshots_fall_back_to_replay_from_seq_1(
     else:
         broken = "UPDATE snapshots SET state = substr(state, 1, 9) WHERE game_id = :g"
     assert execute(database_url, broken, g=game_id) == 3
-    restored = await restore_game(sql_store, ENGINE, game_id)
+    restored = await restore_game(sql_store, KINDS, game_id)
     assert restored.state.dump() == {"total": total, "seq": 10}
     assert (restored.snapshot_version, restored.events_replayed) == (0, 10)
     assert len(restored.rejected_snapshots) == 3
@@ -103,7 +105,7 @@ async def test_a_deleted_event_row_is_named_in_the_error(
     game_id, _ = await play(sql_store, [1] * 8, {3})
     assert execute(database_url, "DELETE FROM events WHERE game_id = :g AND seq = 5", g=game_id)
     with pytest.raises(StateCorrupted) as caught:
-        await restore_game(sql_store, ENGINE, game_id)
+        await restore_game(sql_store, KINDS, game_id)
     assert caught.value.seq == 5
     assert game_id in caught.value.message
     assert "event 5" in caught.value.message
@@ -116,7 +118,7 @@ async def test_a_missing_last_event_is_caught_by_the_game_row(
     game_id, _ = await play(sql_store, [1] * 6, set())
     assert execute(database_url, "DELETE FROM events WHERE game_id = :g AND seq = 6", g=game_id)
     with pytest.raises(StateCorrupted) as caught:
-        await restore_game(sql_store, ENGINE, game_id)
+        await restore_game(sql_store, KINDS, game_id)
     assert caught.value.seq == 6
     assert "the game reached 6" in caught.value.message
 
@@ -133,7 +135,7 @@ async def test_undecodable_event_json_is_named_in_the_error(
         expected = "not a JSON object"
     assert execute(database_url, broken, g=game_id) == 1
     with pytest.raises(StateCorrupted) as caught:
-        await restore_game(sql_store, ENGINE, game_id)
+        await restore_game(sql_store, KINDS, game_id)
     assert caught.value.seq == 4
     assert expected in caught.value.message
     assert caught.value.code.value == "state_corrupted"
@@ -146,7 +148,7 @@ async def test_an_event_the_game_cannot_apply_is_named_in_the_error(
     wrong = "UPDATE events SET kind = 'exploded' WHERE game_id = :g AND seq = 2"
     assert execute(database_url, wrong, g=game_id) == 1
     with pytest.raises(StateCorrupted) as caught:
-        await restore_game(sql_store, ENGINE, game_id)
+        await restore_game(sql_store, KINDS, game_id)
     assert caught.value.seq == 2
     assert "'exploded'" in caught.value.message
     # What the game said goes to the log; it may quote an event's cards, so not to players.

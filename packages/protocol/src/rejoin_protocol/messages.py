@@ -18,8 +18,9 @@ Rules the decoders follow:
   lone surrogates.
 - Optional fields (`lastSeq`, `amount`, `atSeq`, `actionId` and `details` of `error`) are
   omitted on encode when None and may be absent or null on decode.
-- Unknown keys are ignored, at every level, so that a newer peer can add fields without breaking
-  an older one. Unknown `type` values are errors: a peer cannot act on a message it does not know.
+- Unknown keys are ignored, at every level (but an action's: those are the game's fields), so
+  that a newer peer can add fields without breaking an older one. Unknown `type` values are
+  errors: a peer cannot act on a message it does not know.
 - `hello.protocol` is decoded whatever its value, as long as it is a positive integer: whether a
   client speaking another version is welcome is the server's decision, not the parser's.
 - A frame over the size bound is refused before it is parsed. Client frames are small
@@ -42,8 +43,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, ClassVar, Literal, TypeAlias, TypeGuard, get_args
 
@@ -87,6 +88,10 @@ MAX_SERVER_FRAME_BYTES = 1024 * 1024
 
 ActionType: TypeAlias = Literal["fold", "check", "call", "bet", "raise", "allin"]
 ACTION_TYPES: tuple[ActionType, ...] = get_args(ActionType)
+"""Poker's action types; another game's `ActionBody.type` is any id of its own."""
+
+RESERVED_ACTION_KEYS = frozenset({"type", "amount"})
+"""The keys of an `action` object the protocol reads itself; a game's own fields are the rest."""
 
 
 class ProtocolError(ValueError):
@@ -136,15 +141,34 @@ class Hello:
 
 @dataclass(frozen=True, slots=True)
 class ActionBody:
-    """The `action` object inside an `action` message; `amount` is the total bet to."""
+    """The `action` object inside an `action` message: `{type, …fields}`.
 
-    type: ActionType
+    `type` names the move (poker's are `ActionType`; another game has its own). `amount`, when
+    given, is a non-negative integer (poker: the total bet to). Every other field is the game's,
+    any JSON value, in `fields`; the server hands them to the game, which checks them."""
+
+    type: str
     amount: int | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        clash = RESERVED_ACTION_KEYS.intersection(self.fields)
+        if clash:
+            raise ValueError(f"an action's fields cannot be named {', '.join(sorted(clash))}")
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Every field but `type`, `amount` included when given: what the game reads."""
+        data = dict(self.fields)
+        if self.amount is not None:
+            data["amount"] = self.amount
+        return data
 
     def _wire(self) -> dict[str, object]:
         wire: dict[str, object] = {"type": self.type}
         if self.amount is not None:
             wire["amount"] = self.amount
+        wire.update(self.fields)
         return wire
 
 
@@ -559,13 +583,9 @@ class _Reader:
     def nested(self, key: str) -> _Reader:
         return _Reader(self.obj(key), f"{self._where}.{key}")
 
-    def action_type(self, key: str) -> ActionType:
-        what = "one of " + ", ".join(ACTION_TYPES)
-        value = self._get(key, what)
-        for action_type in ACTION_TYPES:
-            if value == action_type and isinstance(value, str):
-                return action_type
-        raise self._fail(key, what)
+    def rest(self, known: frozenset[str]) -> dict[str, Any]:
+        """The object's other fields, as they are."""
+        return {key: value for key, value in self._obj.items() if key not in known}
 
 
 def _decode_hello(r: _Reader) -> Hello:
@@ -584,7 +604,11 @@ def _decode_action(r: _Reader) -> Action:
     body = r.nested("action")
     return Action(
         action_id=action_id,
-        action=ActionBody(type=body.action_type("type"), amount=body.optional_count("amount")),
+        action=ActionBody(
+            type=body.ident("type"),
+            amount=body.optional_count("amount"),
+            fields=body.rest(RESERVED_ACTION_KEYS),
+        ),
         at_seq=r.optional_count("atSeq"),
     )
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -45,7 +45,6 @@ from rejoin_protocol.errors import (
 from rejoin_protocol.messages import (
     Ack,
     ActionBody,
-    ActionType,
     Error,
     EventMessage,
     Hello,
@@ -261,12 +260,17 @@ class ClientSession:
             self._dial(now)
 
     def request_action(
-        self, action_type: ActionType, amount: int | None = None, at_seq: int | None = None
+        self,
+        action_type: str,
+        amount: int | None = None,
+        at_seq: int | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> str:
-        """Queue an action (sent at once when connected, else after the next welcome) and
-        return the actionId it was given; its settlement comes as an output."""
+        """Queue an action `{type, amount?, …fields}` (sent at once when connected, else after
+        the next welcome) and return the actionId it was given; its settlement comes as an
+        output."""
         self._fire(Trigger.ACT, "action")
-        pending = self._outbox.add(ActionBody(action_type, amount), at_seq)
+        pending = self._outbox.add(ActionBody(action_type, amount, dict(fields or {})), at_seq)
         if self._state is SessionState.CONNECTED:
             self._send_action(pending)
         return pending.action.action_id

@@ -22,7 +22,6 @@ from rejoin_server.api.fields import (
     Flag,
     Integer,
     Name,
-    OneOf,
     PathEcho,
     Text,
     invalid,
@@ -47,6 +46,9 @@ MAX_PLAYER_ID = widths.PLAYER_ID
 MAX_CLIENT_ID = widths.CLIENT_ID
 MAX_TOKEN = 1024
 MAX_EPOCH = 64
+MAX_ACTION_TYPE = 32
+_ACTION_OWN_KEYS = frozenset({"actionId", "type", "atSeq"})
+_POKER_TYPES = ", ".join(ACTION_TYPES)
 
 B = TypeVar("B", bound=Body)
 
@@ -83,8 +85,12 @@ class Action(Body):
     )
 
     action_id: Annotated[str, Text(MAX_ACTION_ID)]
-    type: Annotated[str, OneOf(ACTION_TYPES)]
-    amount: Annotated[int | None, Integer()] = None
+    type: Annotated[
+        str, Text(MAX_ACTION_TYPE, "The move; the game's (poker: " + _POKER_TYPES + ").")
+    ]
+    amount: Annotated[
+        int | None, Integer(description="Poker: the total bet to, for bet and raise.")
+    ] = None
     at_seq: Annotated[int | None, Integer()] = None
 
     @classmethod
@@ -129,6 +135,19 @@ class Persist(Body):
 
     game_id: Annotated[str | None, _GAME_IN_PATH] = None
     force_overwrite: Annotated[bool, Flag()] = False
+
+
+async def read_action(request: Request, limit: int) -> tuple[Action, dict[str, Any]]:
+    """`POST …/action`'s body, and the action's fields for the game: every key but the body's own
+    (`actionId`, `type`, `atSeq`), `amount` included when not null."""
+    raw = await read_object(request, limit)
+    action = read_fields(Action, raw, request.path_params)
+    data = {
+        key: value
+        for key, value in raw.items()
+        if key not in _ACTION_OWN_KEYS and not (key == "amount" and value is None)
+    }
+    return action, data
 
 
 async def read_object(request: Request, limit: int, *, optional: bool = False) -> dict[str, Any]:

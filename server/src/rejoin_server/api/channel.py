@@ -214,7 +214,7 @@ class Channel:
         try:
             outcome = await svc.host.execute(
                 self._live.game_id,
-                Act(self._player_id, body.type, body.amount),
+                Act(self._player_id, body.type, body.data),
                 action_id=scoped_action_id(self._player_id, action_id),
                 at_seq=message.at_seq,
             )

@@ -17,7 +17,7 @@ from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Act, GameRuleError, Join, Start
-from rejoin_server.games.poker import PokerSettings, TableLimits
+from rejoin_server.games.poker import TableLimits
 from rejoin_server.settings import ServerSettings
 from rejoin_server.tokens.service import IssuedToken, new_claim
 
@@ -43,14 +43,26 @@ async def create_game(request: Request) -> Response:
         "create", svc.settings.rate_create, client_key(request), "games created from your address"
     )
     body = await bodies.read_object(request, svc.settings.max_body_bytes, optional=True)
+    kind = body.pop("kind", None)
+    if kind is not None and not isinstance(kind, str):
+        raise ApiError(
+            ErrorCode.INVALID_REQUEST,
+            f"`kind` must be the name of a kind of game, one of {', '.join(svc.host.games.kinds)}.",
+        )
     try:
-        parsed = PokerSettings.parse(body)
-        parsed.check_limits(table_limits(svc.settings))
-        settings = parsed.to_json()
+        live = await svc.host.create_game(body, kind)
     except GameRuleError as exc:
         raise ApiError(ErrorCode.INVALID_REQUEST, exc.message) from exc
-    live = await svc.host.create_game(settings)
-    return ok({"gameId": live.game_id, "status": live.state.status, **settings}, 201)
+    return ok(
+        {"gameId": live.game_id, "kind": live.kind, "status": live.state.status, **live.settings},
+        201,
+    )
+
+
+async def kinds(request: Request) -> Response:
+    """`GET /api/games/kinds`: the kinds of game served, the default first, with the JSON Schema
+    of each one's settings."""
+    return ok({"kinds": services(request).host.games.describe()})
 
 
 async def join(request: Request) -> Response:
@@ -103,12 +115,12 @@ async def action(request: Request) -> Response:
     svc = services(request)
     game_id = request.path_params["game_id"]
     claims = player_claims(request, svc, game_id)
-    body = await bodies.read(request, bodies.Action, svc.settings.max_body_bytes)
+    body, data = await bodies.read_action(request, svc.settings.max_body_bytes)
     live = await svc.host.get(game_id)
     seated(live, claims)
     outcome = await svc.host.execute(
         game_id,
-        Act(claims.player_id, body.type, body.amount),
+        Act(claims.player_id, body.type, data),
         action_id=scoped_action_id(claims.player_id, body.action_id),
         at_seq=body.at_seq,
     )

@@ -16,6 +16,7 @@ from rejoin_server.cli.parsers import (
     ENV_CLUSTER_DATABASE_URL,
     ENV_DATABASE_URL,
     ENV_DURABILITY,
+    ENV_GAMES,
     ENV_NODE_ID,
     ENV_SECRET_KEYS,
     ENV_TRUSTED_PROXIES,
@@ -68,6 +69,21 @@ def _trusted_proxies(
     return tuple(found)
 
 
+def _games(
+    parser: argparse.ArgumentParser, given: list[str] | None, env: Mapping[str, str]
+) -> tuple[str, ...]:
+    if given:
+        return tuple(given)
+    found = []
+    for part in env.get(ENV_GAMES, "").split(","):
+        if part.strip():
+            try:
+                found.append(values.game_spec(part))
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"{ENV_GAMES}: {exc}")
+    return tuple(found)
+
+
 def _secret_keys(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(key.strip() for key in env.get(ENV_SECRET_KEYS, "").split(",") if key.strip())
 
@@ -113,6 +129,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             admin_token=admin_token,
             secret_keys=_secret_keys(env),
             durability=cast(Durability, durability or d.durability),
+            games=_games(parser, ns.game, env),
             token_ttl_ms=_given(ns.token_ttl, d.token_ttl_ms),
             snapshot_every=_given(ns.snapshot_every, d.snapshot_every),
             keep_snapshots=_given(ns.keep_snapshots, d.keep_snapshots),

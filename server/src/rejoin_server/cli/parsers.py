@@ -22,6 +22,7 @@ ENV_WEB_DIR = "REJOIN_WEB_DIR"
 ENV_TRUSTED_PROXIES = "REJOIN_TRUSTED_PROXIES"
 ENV_NODE_ID = "REJOIN_NODE_ID"
 ENV_CLUSTER_DATABASE_URL = "REJOIN_CLUSTER_DATABASE_URL"
+ENV_GAMES = "REJOIN_GAMES"
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -42,6 +43,7 @@ environment:
   {ENV_TRUSTED_PROXIES} as --trusted-proxy, comma-separated
   {ENV_NODE_ID}       as --node-id
   {ENV_CLUSTER_DATABASE_URL} as --cluster-database-url
+  {ENV_GAMES}         as --game, comma-separated
   {ENV_SECRET_KEYS}    keys that sign reconnect tokens, comma-separated, newest first; tokens
                         signed with an older key still verify, so rotate by putting a new key
                         first and dropping the oldest once its tokens have expired. Unset: a key
@@ -96,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a direct PostgreSQL URL (no transaction-mode pooler) for the cluster's liveness "
         "and handover connections, when --database-url goes through PgBouncer or another "
         f"pooler (env {ENV_CLUSTER_DATABASE_URL}; default --database-url)",
+    )
+    add(
+        "--game",
+        metavar="MODULE:ATTR",
+        action="append",
+        type=values.game_spec,
+        help="serve a kind of game besides poker: the engine (or a callable returning one) at "
+        "ATTR in the importable MODULE, e.g. liars_dice:LiarsDiceEngine; repeatable "
+        f"(env {ENV_GAMES}, comma-separated)",
     )
     add(
         "--admin-token",

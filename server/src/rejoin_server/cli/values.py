@@ -129,3 +129,15 @@ def node_url(text: str) -> str:
         return proxy_config.parse_node_url(text).url
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def game_spec(text: str) -> str:
+    """`--game`'s MODULE:ATTR, by its form only: whether it imports is checked at start."""
+    spec = text.strip()
+    module, sep, attr = spec.partition(":")
+    names = [*module.split("."), *attr.split(".")]
+    if not sep or not all(name.isidentifier() for name in names):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not MODULE:ATTR (e.g. liars_dice:LiarsDiceEngine)"
+        )
+    return spec

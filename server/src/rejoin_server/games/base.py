@@ -49,9 +49,14 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Act:
+    """A player's move: the wire action `{type, …fields}` with `type` taken out and the rest as
+    `data` (poker reads `amount` from it). The server checks only that `type` is a short string
+    and `data` a JSON object; what the fields mean, and which are allowed, is the game's to check
+    (refuse with `GameRuleError("invalid_action", …)`)."""
+
     player_id: str
     type: str
-    amount: int | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ class Clocks:
         unattended_after_ms: int,
         commit: Commit,
         may_fire: Callable[[], bool] = lambda: True,
+        forget: Callable[[str], None] = lambda game_id: None,
     ) -> None:
         self._games = games
         self._tasks = tasks
@@ -48,6 +49,7 @@ class Clocks:
         # be fresh may not): a clock due meanwhile waits instead of firing.
         self._may_fire = may_fire
         self._halted = False
+        self._forget = forget  # drop a game from memory: it reloads from the store on next touch
 
     def arm(self, live: LiveGame) -> None:
         """(Re)start the game's timer at its next deadline, if it has one."""
@@ -111,7 +113,10 @@ class Clocks:
                     # Due but nothing to fire: re-arming now would spin; the next command will.
                     log.error("game %s: a deadline is due but a tick fired nothing", live.game_id)
                     return
-        except Exception as exc:  # a clock must never die silently: log, re-arm on next command
+        except Exception as exc:  # a clock must never die silently
+            # The game's own code failed half-way, perhaps with its state half changed: what
+            # players saw is in the store, so the game is dropped and reloads from there.
             log.error("game %s: its clock failed: %s", live.game_id, exc, exc_info=True)
+            self._forget(live.game_id)
             return
         self.arm(live)

@@ -19,7 +19,6 @@ from rejoin_server.games.base import (
     Act,
     Command,
     Event,
-    GameEngine,
     GameRuleError,
     Join,
     Start,
@@ -53,7 +52,6 @@ class CommandPath:
 
     def __init__(
         self,
-        engine: GameEngine,
         settings: ServerSettings,
         writer: GameWriter,
         games: LoadedGames,
@@ -63,7 +61,6 @@ class CommandPath:
         forget: Callable[[str], None],
         may_write: Callable[[], bool],
     ) -> None:
-        self._engine = engine
         self._settings = settings
         self._writer = writer
         self._games = games
@@ -98,19 +95,41 @@ class CommandPath:
                 events = state.handle(command, now)
             except GameRuleError as exc:
                 raise _rule_error(exc) from exc
+            except Exception as exc:
+                raise self._engine_failed(live, command, exc) from exc
             if prepare is not None:
                 try:
                     await prepare()
                 except BaseException:
                     # Applied in memory only: nobody has seen it. Back to the state before it.
                     assert before is not None
-                    live.state = self._engine.load(live.game_id, live.settings, before)
+                    engine = self._games.kinds.engine(live.kind)
+                    live.state = engine.load(live.game_id, live.settings, before)
                     raise
             seq = state.seq  # this command's; the commit may add a `game_completed` past it
             durable = await self.commit(live, events, now, action_id)
             if isinstance(command, Join | Start | Act):
                 live.last_activity_ms = now
             return Outcome(seq, events, durable)
+
+    def _engine_failed(self, live: LiveGame, command: Command, exc: Exception) -> ApiError:
+        # A bug in the game's code (not a refusal): its state may be half changed, so the game
+        # is dropped from memory and reloads from the store, where everything players saw is.
+        # Its readers resume as after a restart; the server goes on.
+        log.error(
+            "game %s (%s): the game failed on %s: %r",
+            live.game_id,
+            live.kind,
+            type(command).__name__,
+            exc,
+            exc_info=exc,
+        )
+        self._forget(live.game_id)
+        return ApiError(
+            ErrorCode.INTERNAL,
+            "The game failed on this command and it has been logged; the game goes on as it "
+            "was before it.",
+        )
 
     async def commit(
         self, live: LiveGame, events: list[Event], now: int, action_id: str | None = None

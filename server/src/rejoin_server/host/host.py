@@ -31,8 +31,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from rejoin_server.errors import OwnedElsewhere, StorageUnavailable
-from rejoin_server.games.base import Command, Event, GameEngine, GameState
+from rejoin_server.errors import KindNotServed, OwnedElsewhere, StorageUnavailable
+from rejoin_server.games.base import Command, Event, GameState
+from rejoin_server.games.kinds import GameKinds, UnservedKind
 from rejoin_server.host.clocks import Clocks
 from rejoin_server.host.command_path import BOUNDARY_KINDS, CommandPath, Outcome
 from rejoin_server.host.handovers import Handovers
@@ -72,14 +73,14 @@ class GameHost:
     def __init__(
         self,
         store: GameStore,
-        engine: GameEngine,
+        games: GameKinds,
         settings: ServerSettings,
         metrics: Metrics,
         *,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.store = store
-        self.engine = engine
+        self.games = games
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
@@ -97,7 +98,7 @@ class GameHost:
         # clock reaches the commit through `_commit_tick`.
         self._games = LoadedGames(
             store,
-            engine,
+            games,
             self.writer,
             metrics,
             self._tasks,
@@ -112,9 +113,9 @@ class GameHost:
             unattended_after_ms=settings.unattended_after_ms,
             commit=self._commit_tick,
             may_fire=lambda: self.ownership.serving,
+            forget=self.forget,
         )
         self._commands = CommandPath(
-            engine,
             settings,
             self.writer,
             self._games,
@@ -252,18 +253,26 @@ class GameHost:
 
     # --- creating and changing games -------------------------------------------------------------
 
-    async def create_game(self, settings: Mapping[str, Any]) -> LiveGame:
+    async def create_game(self, raw: Mapping[str, Any], kind: str | None = None) -> LiveGame:
+        """A game of `kind` (None: the default) with the settings `raw` asks for, completed by
+        its engine. Raises `GameRuleError` (settings refused) or `KindNotServed`."""
+        kind = kind or self.games.default
+        try:
+            engine = self.games.engine(kind)
+        except UnservedKind as exc:
+            raise KindNotServed(exc.kind, exc.served) from exc
         game_id = uuid.uuid4().hex
-        state = self.engine.new_game(game_id, settings)  # raises GameRuleError on bad settings
+        settings = self.games.settings(kind, raw)
+        state = engine.new_game(game_id, settings)
         await make_room(self.store, self.settings, self.metrics, self.forget)
         now = self.clock()
         self.ownership.require_taking(game_id)
         record = await self.store.create_game(
-            game_id, self.engine.kind, settings, now, owner=self.ownership.node
+            game_id, kind, settings, now, owner=self.ownership.node
         )
         live = LiveGame(
             state=state,
-            kind=self.engine.kind,
+            kind=kind,
             last_activity_ms=now,
             marks=SeqMarks(0, 0, now),
             settings=settings,

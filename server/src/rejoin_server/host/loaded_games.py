@@ -14,8 +14,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError
-from rejoin_server.games.base import GameEngine
+from rejoin_server.errors import ApiError, KindNotServed
+from rejoin_server.games.kinds import GameKinds, UnservedKind
 from rejoin_server.host.history import History
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.seqs import SeqMarks
@@ -23,7 +23,7 @@ from rejoin_server.host.tasks import Tasks
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
 from rejoin_server.store.base import GameStore
-from rejoin_server.store.restore import restore_game
+from rejoin_server.store.restore import Restored, restore_game
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class LoadedGames:
     def __init__(
         self,
         store: GameStore,
-        engine: GameEngine,
+        kinds: GameKinds,
         writer: GameWriter,
         metrics: Metrics,
         tasks: Tasks,
@@ -48,7 +48,7 @@ class LoadedGames:
         claim: Callable[[str, bool], Awaitable[int | None]] | None = None,
     ) -> None:
         self._store = store
-        self._engine = engine
+        self.kinds = kinds  # the engines, by kind, that games are restored with
         self._writer = writer
         self._metrics = metrics
         self._tasks = tasks
@@ -146,7 +146,7 @@ class LoadedGames:
             # nothing it might still write can land after this read.
             owner_epoch = None if self._claim is None else await self._claim(game_id, ask)
             started = time.perf_counter()
-            restored = await restore_game(self._store, self._engine, game_id)
+            restored = await self._restore(game_id)
             actions = await self._store.recent_actions(game_id)
             self._metrics.restore_seconds.observe(time.perf_counter() - started)
             for problem in restored.rejected_snapshots:
@@ -154,7 +154,7 @@ class LoadedGames:
             state = restored.state
             live = LiveGame(
                 state=state,
-                kind=self._engine.kind,
+                kind=restored.kind,
                 # Before its first command here, a game's last activity is its last write.
                 last_activity_ms=restored.last_stored_ms or self._clock(),
                 marks=SeqMarks(state.seq, restored.snapshot_version, restored.last_stored_ms),
@@ -176,3 +176,9 @@ class LoadedGames:
         finally:
             self._loading.pop(game_id, None)
             self._claimed_while_loading.pop(game_id, None)
+
+    async def _restore(self, game_id: str) -> Restored:
+        try:
+            return await restore_game(self._store, self.kinds, game_id)
+        except UnservedKind as exc:
+            raise KindNotServed(exc.kind, exc.served, game_id) from exc

@@ -15,6 +15,7 @@ from typing import Any
 
 from rejoin_server.errors import StateCorrupted
 from rejoin_server.games.base import Event, GameEngine, GameState
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.store.base import Epoch, GameStore, RawEvent, SnapshotWrite, StoredSnapshot
 from rejoin_server.store.codec import canonical_json, checksum, decode_object
 
@@ -30,6 +31,7 @@ class Restored:
     settings: Mapping[str, Any] = field(default_factory=dict)  # the game's stored settings
     history: tuple[Epoch, ...] = ()  # the game's stored history epochs
     claims: Mapping[str, str] = field(default_factory=dict)  # player_id -> claim on their seat
+    kind: str = ""  # the game's kind, whose engine restored it
 
 
 def take_snapshot(state: GameState) -> SnapshotWrite:
@@ -45,9 +47,11 @@ def decode_event(game_id: str, raw: RawEvent) -> Event:
     return Event(seq=raw.seq, kind=raw.kind, at=raw.at, data=data)
 
 
-async def restore_game(store: GameStore, engine: GameEngine, game_id: str) -> Restored:
-    """Raises `GameNotFound` or `StateCorrupted`."""
+async def restore_game(store: GameStore, games: GameKinds, game_id: str) -> Restored:
+    """Raises `GameNotFound`, `StateCorrupted`, or `UnservedKind` for a game of a kind `games`
+    does not hold (stored by a server that served more kinds)."""
     log = await store.load(game_id)
+    engine = games.engine(log.game.kind)
     settings = log.game.settings
     rejected: list[str] = []
     # `log.events` starts after the newest snapshot; an older base needs the events in between.
@@ -71,12 +75,21 @@ async def restore_game(store: GameStore, engine: GameEngine, game_id: str) -> Re
             settings,
             log.game.history,
             log.claims,
+            log.game.kind,
         )
     state = engine.new_game(game_id, settings)
     raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
     replayed = _replay(state, game_id, raws, log.game.last_seq)
     return Restored(
-        state, 0, replayed, rejected, log.game.updated_at, settings, log.game.history, log.claims
+        state,
+        0,
+        replayed,
+        rejected,
+        log.game.updated_at,
+        settings,
+        log.game.history,
+        log.claims,
+        log.game.kind,
     )
 
 

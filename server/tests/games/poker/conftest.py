@@ -83,7 +83,9 @@ class Driver:
     def act(self, type_: str, amount: int | None = None) -> list[Event]:
         seat = self.to_act
         assert seat is not None, "nobody is to act"
-        return self.run(Act(self.player_at(seat), type_, amount))
+        return self.run(
+            Act(self.player_at(seat), type_, {} if amount is None else {"amount": amount})
+        )
 
     def legal(self) -> list[dict[str, Any]]:
         seat = self.to_act

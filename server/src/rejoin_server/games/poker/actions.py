@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rejoin_server.games.base import GameRuleError, JsonDict
+from rejoin_server.games.base import Act, GameRuleError, JsonDict
 from rejoin_server.games.poker import hand as _hand
 from rejoin_server.games.poker.events import ACTION_TYPES
 from rejoin_server.games.poker.hand import Hand
@@ -48,6 +48,22 @@ def legal_actions(hand: Hand) -> list[JsonDict]:
 def min_raise_to(hand: Hand) -> int | None:
     span = hand.raise_range()
     return None if span is None else span[0]
+
+
+def action_amount(command: Act) -> int | None:
+    """The one field a poker action has, `amount` (a whole number of chips, the total bet to);
+    any other field is a client bug, refused rather than ignored."""
+    extra = sorted(key for key in command.data if key != "amount")
+    if extra:
+        raise _invalid(
+            f"A poker action has only `type` and `amount`; leave out {', '.join(extra)}."
+        )
+    amount = command.data.get("amount")
+    if amount is None:
+        return None
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise _invalid(f"`amount` must be a whole number of chips (0 or more), not {amount!r}.")
+    return amount
 
 
 def decide(hand: Hand, type_: str, amount: object) -> Decision:

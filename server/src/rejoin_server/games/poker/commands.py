@@ -24,7 +24,7 @@ from rejoin_server.games.base import (
 )
 from rejoin_server.games.poker import cards as _cards
 from rejoin_server.games.poker import events as ev
-from rejoin_server.games.poker.actions import decide, timeout_decision
+from rejoin_server.games.poker.actions import action_amount, decide, timeout_decision
 from rejoin_server.games.poker.appliers import apply
 from rejoin_server.games.poker.hand import blind_seats
 from rejoin_server.games.poker.settings import MAX_NAME_LENGTH
@@ -139,7 +139,7 @@ def _act(table: TableState, command: Act, emit: _Emitter) -> None:
             "not_your_turn",
             f"It is seat {actor}'s turn, not yours (seat {seat}); wait for your turn.",
         )
-    decision = decide(hand, command.type, command.amount)
+    decision = decide(hand, command.type, action_amount(command))
     emit(ev.ACTION, ev.action(seat, decision.type, decision.amount))
     _drive(table, emit)
 

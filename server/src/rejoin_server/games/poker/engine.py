@@ -5,14 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rejoin_server.games.base import GameRuleError
-from rejoin_server.games.poker.settings import PokerSettings
+from rejoin_server.games.base import GameRuleError, JsonDict
+from rejoin_server.games.poker.settings import PokerSettings, TableLimits, settings_schema
 from rejoin_server.games.poker.snapshot import restore_table
 from rejoin_server.games.poker.table import PokerTable
 
 
 class PokerEngine:
+    """`limits`: the bounds this server keeps a new table within (its `--min-…`/`--max-…` flags);
+    a table stored before they changed still loads."""
+
     kind = "poker"
+
+    def __init__(self, limits: TableLimits | None = None) -> None:
+        self.limits = limits or TableLimits.widest()
+
+    def settings(self, raw: Mapping[str, Any]) -> JsonDict:
+        parsed = PokerSettings.parse(raw)
+        parsed.check_limits(self.limits)
+        return parsed.to_json()
+
+    def settings_schema(self) -> JsonDict:
+        return settings_schema(self.limits)
 
     def new_game(self, game_id: str, settings: Mapping[str, Any]) -> PokerTable:
         return PokerTable(game_id, PokerSettings.parse(settings))

@@ -52,6 +52,11 @@ class TableLimits:
     min_next_hand_delay_ms: int
     max_starting_stack: int
 
+    @classmethod
+    def widest(cls) -> TableLimits:
+        """No limit but the game's own (`BOUNDS`)."""
+        return cls(0, 0, BOUNDS["startingStack"].high)
+
     def bounds(self) -> dict[str, Bound]:
         """`BOUNDS` narrowed to this server's limits."""
         narrowed = dict(BOUNDS)

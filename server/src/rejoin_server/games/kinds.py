@@ -1,0 +1,138 @@
+"""The kinds of game a server hosts: the engines it was given, found by `kind`.
+
+An engine is any object with `kind`, `new_game` and `load` (`games.base.GameEngine`). Two more
+methods are optional, so that a first engine is small:
+
+- `settings(raw) -> dict`: the settings a new game is made with, checked and completed with their
+  defaults (raise `GameRuleError("invalid_request", …)` naming the field). Without it the body is
+  kept as it came, and `new_game` is what checks it.
+- `settings_schema() -> dict`: the JSON Schema of those settings, listed by `GET /api/games/kinds`
+  and `/openapi.json`. Without it the schema is `{"type": "object"}`.
+
+`load_engine("package.module:attr")` is how `--game` finds one: `attr` is an engine, or a callable
+taking no argument that returns one (a class, a factory).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from rejoin_server.games.base import GameEngine, JsonDict
+
+# A kind is part of URLs and messages: short, lower case, no spaces.
+MAX_KIND_LENGTH = 32
+_KIND_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+class UnservedKind(LookupError):
+    """A kind of game this server does not host (in a request, or stored by another server)."""
+
+    def __init__(self, kind: str, served: Iterable[str]) -> None:
+        self.kind = kind
+        self.served = tuple(served)
+        super().__init__(kind)
+
+
+class GameKinds:
+    """The engines a server hosts, by kind. The first one is the default kind of `POST /api/games`."""
+
+    def __init__(self, engines: Iterable[GameEngine]) -> None:
+        self._engines: dict[str, GameEngine] = {}
+        for engine in engines:
+            kind = check_engine(engine)
+            if kind in self._engines:
+                raise ValueError(f"two engines are of kind {kind!r}; each kind is served once")
+            self._engines[kind] = engine
+        if not self._engines:
+            raise ValueError("a server hosts at least one kind of game")
+
+    @property
+    def default(self) -> str:
+        return next(iter(self._engines))
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self._engines)
+
+    def engine(self, kind: str) -> GameEngine:
+        """The engine of `kind`; `UnservedKind` when this server has none."""
+        engine = self._engines.get(kind)
+        if engine is None:
+            raise UnservedKind(kind, self._engines)
+        return engine
+
+    def settings(self, kind: str, raw: Mapping[str, Any]) -> JsonDict:
+        """A new game's settings as the engine completes them (`GameRuleError` when refused)."""
+        engine = self.engine(kind)
+        complete = getattr(engine, "settings", None)
+        if complete is None:
+            return dict(raw)
+        settings = complete(raw)
+        if not isinstance(settings, dict):
+            raise TypeError(f"{kind} engine's settings() returned {type(settings).__name__}")
+        return cast(JsonDict, settings)
+
+    def schema(self, kind: str) -> JsonDict:
+        describe = getattr(self.engine(kind), "settings_schema", None)
+        return cast(JsonDict, describe()) if describe is not None else {"type": "object"}
+
+    def describe(self) -> list[JsonDict]:
+        """`GET /api/games/kinds`: every kind served, the default first, with its settings."""
+        return [{"kind": kind, "settings": self.schema(kind)} for kind in self._engines]
+
+
+def check_engine(engine: object) -> str:
+    """The engine's kind, once it is seen to be an engine; TypeError/ValueError saying why not."""
+    missing = [name for name in ("kind", "new_game", "load") if not hasattr(engine, name)]
+    if missing:
+        raise TypeError(
+            f"{engine!r} is not a game engine: it has no {', '.join(missing)} "
+            "(see rejoin_server.games.GameEngine)"
+        )
+    kind = getattr(engine, "kind")  # noqa: B009 - an attribute of an object we do not type
+    if (
+        not isinstance(kind, str)
+        or not 0 < len(kind) <= MAX_KIND_LENGTH
+        or not set(kind) <= _KIND_CHARS
+    ):
+        raise ValueError(
+            f"a game's kind must be 1 to {MAX_KIND_LENGTH} lower-case letters, digits, "
+            f"'-' or '_', not {kind!r}"
+        )
+    return kind
+
+
+def load_engine(spec: str) -> GameEngine:
+    """The engine named by `MODULE:ATTR` (`--game`). Raises ValueError with one line saying what
+    is wrong: the form, a module that does not import, a missing attribute, not an engine."""
+    module_name, sep, attr = spec.strip().partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"--game {spec!r}: write MODULE:ATTR, e.g. liars_dice:LiarsDiceEngine")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ValueError(
+            f"--game {spec}: module {module_name!r} does not import "
+            f"({type(exc).__name__}: {exc}); is it installed, or on PYTHONPATH?"
+        ) from exc
+    target: object = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"--game {spec}: {module_name} has no {attr!r}")
+        target = getattr(target, part)
+    engine = target
+    # A class has `new_game` too, as a function: it is called like any other factory.
+    if isinstance(engine, type) or (not hasattr(engine, "new_game") and callable(engine)):
+        try:
+            engine = engine()
+        except Exception as exc:
+            raise ValueError(
+                f"--game {spec}: calling {attr}() failed ({type(exc).__name__}: {exc})"
+            ) from exc
+    try:
+        check_engine(engine)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"--game {spec}: {exc}") from exc
+    return cast(GameEngine, engine)
