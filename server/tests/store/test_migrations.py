@@ -141,6 +141,12 @@ def test_0003_downgrades_and_upgrades_again(unmigrated_database_url: str) -> Non
     assert "retired_at" not in columns["signing_keys"]
 
 
+def test_0005_downgrades_and_upgrades_again(unmigrated_database_url: str) -> None:
+    _, columns = downgraded(unmigrated_database_url, "0004")
+    assert "durability" not in columns["games"]
+    assert "owner_epoch" in columns["games"]
+
+
 def test_an_in_memory_sqlite_is_never_current() -> None:
     assert not migrate.is_current("sqlite://")
     assert not migrate.is_current("sqlite:///:memory:")

@@ -145,6 +145,7 @@ def insert_game(db: Database, conn: Connection, record: GameRecord) -> None:
         events_bytes=0,
         owner=record.owner,
         owner_epoch=record.owner_epoch,
+        durability=record.durability,
     )
     with db.transaction(conn, write=True) as cursor:
         cursor.execute(db.sql.insert_game, row)

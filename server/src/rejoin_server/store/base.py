@@ -44,6 +44,10 @@ class GameRecord:
     # The node hosting the game and its ownership epoch (`claim_game`); None: no node does.
     owner: str | None = None
     owner_epoch: int = 0
+    # "strict" or "relaxed", chosen when the game was created; None for a game stored before
+    # durability was chosen per game (it follows the server's `--durability`). A game kept in
+    # memory only has no row at all.
+    durability: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,9 +205,10 @@ class GameStore(ABC):
         now_ms: int,
         *,
         owner: str | None = None,
+        durability: str | None = None,
     ) -> GameRecord:
         """Store a new game's row. With `owner`, that node owns it from the start, at ownership
-        epoch 1 (see `claim_game`)."""
+        epoch 1 (see `claim_game`). `durability` ("strict" or "relaxed") is kept with it."""
         record = GameRecord(
             game_id,
             kind,
@@ -215,6 +220,7 @@ class GameStore(ABC):
             0,
             owner=owner,
             owner_epoch=1 if owner is not None else 0,
+            durability=durability,
         )
         await self._insert_game(record)
         return record

@@ -1,5 +1,9 @@
 """An in-memory `GameStore` for fast unit tests. It keeps nothing across processes: never use it
-where durability is the point. It passes the same contract suite as the SQL stores."""
+where durability is the point. It passes the same contract suite as the SQL stores.
+
+The server uses one beside its real store for the reconnect token rows of the games kept in
+memory only (`GameHost.memory_tokens`): those must not outlive the process any more than their
+games."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ class Restored:
     history: tuple[Epoch, ...] = ()  # the game's stored history epochs
     claims: Mapping[str, str] = field(default_factory=dict)  # player_id -> claim on their seat
     kind: str = ""  # the game's kind, whose engine restored it
+    durability: str | None = None  # as stored in the game's row (`GameRecord.durability`)
 
 
 def take_snapshot(state: GameState) -> SnapshotWrite:
@@ -76,6 +77,7 @@ async def restore_game(store: GameStore, games: GameKinds, game_id: str) -> Rest
             log.game.history,
             log.claims,
             log.game.kind,
+            log.game.durability,
         )
     state = engine.new_game(game_id, settings)
     raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
@@ -90,6 +92,7 @@ async def restore_game(store: GameStore, games: GameKinds, game_id: str) -> Rest
         log.game.history,
         log.claims,
         log.game.kind,
+        log.game.durability,
     )
 
 

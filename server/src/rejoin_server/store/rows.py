@@ -25,6 +25,7 @@ class NewGame(NamedTuple):
     events_bytes: int
     owner: str | None
     owner_epoch: int
+    durability: str | None
 
 
 class GameAdvance(NamedTuple):

@@ -89,6 +89,10 @@ GAMES = Table(
         # that lost the game can never write to it again (fencing).
         _string("owner", widths.NODE_ID, nullable=True),
         Column("owner_epoch", "bigint"),
+        # "strict" or "relaxed", chosen when the game was created (docs/games.md, "Rolling
+        # out"); NULL for games stored before that, which follow the server's --durability. A
+        # game kept in memory only has no row.
+        _string("durability", 8, nullable=True),
     ),
     (
         # Eviction looks for the oldest completed games.

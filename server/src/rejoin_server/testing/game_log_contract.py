@@ -10,7 +10,7 @@ import pytest
 from rejoin_server.errors import GameNotFound, SeqConflict
 from rejoin_server.games.base import GameStatus
 from rejoin_server.store.base import Deleted, GameStore
-from rejoin_server.testing.store_samples import NOW, events, new_game, snapshot
+from rejoin_server.testing.store_samples import NOW, events, gid, new_game, snapshot
 
 
 class GameLogContract:
@@ -26,6 +26,18 @@ class GameLogContract:
         assert [g.game_id for g in await store.list_games("waiting")] == [game_id]
         assert await store.list_games("completed") == []
         assert await store.get_game("nope") is None
+
+    async def test_a_game_keeps_the_durability_it_was_created_with(self, store: GameStore) -> None:
+        relaxed = gid()
+        await store.create_game(relaxed, "counter", {}, NOW, durability="relaxed")
+        unsaid = await new_game(store)  # created as before durability was chosen per game
+        await store.append(relaxed, events(1, 2), status="playing", now_ms=NOW + 1)
+        record = await store.get_game(relaxed)
+        assert record is not None
+        assert record.durability == "relaxed"
+        assert (await store.load(relaxed)).game.durability == "relaxed"
+        listed = {r.game_id: r.durability for r in await store.list_games()}
+        assert listed == {relaxed: "relaxed", unsaid: None}
 
     async def test_appended_events_come_back_exactly_and_in_order(self, store: GameStore) -> None:
         game_id = await new_game(store)
