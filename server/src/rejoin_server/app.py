@@ -161,7 +161,9 @@ def create_app(
         signer = await _signer(store, settings)
         metrics = Metrics()
         host = GameHost(store, kinds, settings, metrics)
-        tokens = ReconnectTokens(store, signer, ttl_ms=settings.token_ttl_ms)
+        tokens = ReconnectTokens(
+            store, signer, ttl_ms=settings.token_ttl_ms, memory_store=host.memory_tokens
+        )
         backend = _backend(store)
         # A node on PostgreSQL is a member of a cluster (of one, until others join).
         cluster = _membership(settings, host) if backend == "postgresql" else None

@@ -9,6 +9,12 @@ never a game in play); drop from memory the games idle for `UNLOAD_IDLE_MS` that
 In a cluster every node drops its own idle games, but the work on the shared store runs on one
 node at a time, the one `leads` says holds the cluster's cleanup lock (`Membership.leads_cleanup`):
 N nodes deleting the same rows and abandoning the same games would only contend.
+
+Games kept in memory only (durability `memory`) have no row for those queries to find, and no
+quota counts them. Every node looks after its own, each round: their expired token rows go, a game
+nobody has acted in for `abandon_after` is completed like any other, and a completed one is
+dropped from memory `retention` after it ended (as a stored one is deleted). Never before: unlike
+a stored game, one dropped as idle could never be loaded again.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ class CleanupJob:
         unloaded = self._host.unload_idle(now, UNLOAD_IDLE_MS)
         if unloaded:
             log.info("cleanup: %d idle games dropped from memory", len(unloaded))
+        await self._in_memory_only(now)
         if self._leads is not None and not await self._leads():
             return
         await self._store.delete_expired_tokens(now)
@@ -101,6 +108,34 @@ class CleanupJob:
                     log.info(
                         "cleanup: game %s abandoned after %d ms idle", record.game_id, now - last
                     )
+
+    async def _in_memory_only(self, now: int) -> None:
+        await self._host.memory_tokens.delete_expired_tokens(now)
+        ended = 0
+        for live in self._host.in_memory_only():
+            game_id = live.game_id
+            if live.completed_at_ms is not None:
+                if now - live.completed_at_ms >= self._settings.retention_ms:
+                    try:
+                        await self._host.delete(game_id)
+                    except CodedError as exc:  # gone meanwhile (deleted by the operator)
+                        log.warning("cleanup: game %s not dropped: %s", game_id, exc)
+                    else:
+                        ended += 1
+            elif now - live.last_activity_ms >= self._settings.abandon_after_ms:
+                try:
+                    await self._host.abandon(game_id)
+                except CodedError as exc:
+                    log.warning("cleanup: game %s not abandoned: %s", game_id, exc)
+                else:
+                    log.info(
+                        "cleanup: game %s (in memory only) abandoned after %d ms idle",
+                        game_id,
+                        now - live.last_activity_ms,
+                    )
+        if ended:
+            self._metrics.games_evicted.labels("retention").inc(ended)
+            log.info("cleanup: %d completed games kept in memory only dropped", ended)
 
     def _evicted(self, game_ids: list[str], reason: str) -> None:
         for game_id in game_ids:

@@ -31,6 +31,20 @@ class GameNotFound(CodedError):
         self.game_id = game_id
 
 
+class MemoryGameGone(GameNotFound):
+    """A game kept in memory only (durability `memory`: its id says so) that this server does not
+    hold. Nothing of it was ever stored, so nothing can bring it back."""
+
+    def __init__(self, game_id: str) -> None:
+        super().__init__(game_id)
+        self.message = (
+            f'Game {game_id!r} was kept in memory only (durability "memory") and this server '
+            "does not hold it: such a game is lost when the server that created it restarts "
+            "(or it was deleted or ended). Create a new game."
+        )
+        self.args = (self.message,)
+
+
 class StateCorrupted(CodedError):
     """A game's stored log cannot be turned back into a state."""
 

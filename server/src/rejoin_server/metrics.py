@@ -74,6 +74,13 @@ class Metrics:
             "Games loaded in memory.",
             registry=r,
         )
+        # Gradual rollout (docs/games.md): how many of them are kept in memory only.
+        self.games_by_durability = Gauge(
+            "rejoin_games_by_durability",
+            "Games loaded in memory, by durability (memory, relaxed, strict).",
+            ["durability"],
+            registry=r,
+        )
         # The cluster (docs/cluster.md).
         self.games_hosted = Gauge(
             "rejoin_games_hosted",

@@ -80,6 +80,10 @@ class ServerSettings:
     # once and kept in the store, so tokens outlive restarts.
     secret_keys: tuple[str, ...] = ()
     durability: Durability = "strict"
+    # The rollout rule (docs/games.md, "Rolling out"): the share of new games, by a stable hash
+    # of their id, persisted with `durability`; the others are kept in memory only. A game
+    # created with its own durability is not subject to it.
+    persist_fraction: float = 1.0
     # Kinds of game served besides poker: `MODULE:ATTR` of an engine (or of a callable making
     # one), loaded by `create_app` (`--game`, REJOIN_GAMES).
     games: tuple[str, ...] = ()
@@ -160,6 +164,9 @@ class ServerSettings:
             )
         if self.durability not in ("strict", "relaxed"):
             raise ValueError(f"durability must be strict or relaxed, not {self.durability!r}")
+        # Written so that NaN fails too.
+        if not 0.0 <= self.persist_fraction <= 1.0:
+            raise ValueError(f"persist_fraction must be from 0 to 1, not {self.persist_fraction!r}")
         for name in (
             "token_ttl_ms",
             "session_ttl_ms",

@@ -68,7 +68,7 @@ def test_create_a_game_with_the_default_settings(api: Api) -> None:
         assert reply.status_code == 201, reply.text
         data = reply.json()
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", data.pop("gameId"))
-        assert data == {"kind": "poker", "status": "waiting", **DEFAULTS}
+        assert data == {"kind": "poker", "status": "waiting", "durability": "strict", **DEFAULTS}
 
 
 def test_create_a_game_with_settings(api: Api) -> None:
@@ -84,7 +84,13 @@ def test_create_a_game_with_settings(api: Api) -> None:
     reply = api.client.post("/api/games", json=settings)
     assert reply.status_code == 201
     data = reply.json()
-    assert data == {"gameId": data["gameId"], "kind": "poker", "status": "waiting", **settings}
+    assert data == {
+        "gameId": data["gameId"],
+        "kind": "poker",
+        "status": "waiting",
+        "durability": "strict",
+        **settings,
+    }
     assert data["gameId"] != api.create()
 
 

@@ -47,12 +47,9 @@ class Harness:
         self.metrics = Metrics()
         self.calls = Recorder()
         self.writer = GameWriter(
-            self.store,
-            self.metrics,
-            strict=strict,
-            on_stored=self.calls.on_stored,
-            on_lost=self.calls.on_lost,
+            self.store, self.metrics, on_stored=self.calls.on_stored, on_lost=self.calls.on_lost
         )
+        self.strict = strict  # how `item` hands writes over, unless told
         self.next_seq: dict[str, int] = {}
 
     async def game(self, game_id: str) -> str:
@@ -60,7 +57,14 @@ class Harness:
         self.next_seq[game_id] = 1
         return game_id
 
-    def item(self, game_id: str, count: int = 1, action_id: str | None = None) -> PendingWrite:
+    def item(
+        self,
+        game_id: str,
+        count: int = 1,
+        action_id: str | None = None,
+        *,
+        strict: bool | None = None,
+    ) -> PendingWrite:
         """The next `count` events of `game_id`, as the host would hand them over."""
         first = self.next_seq[game_id]
         self.next_seq[game_id] = first + count
@@ -68,7 +72,8 @@ class Harness:
             Event(seq, "added", T0 + seq, {"n": seq, "game": game_id})
             for seq in range(first, first + count)
         ]
-        return PendingWrite(game_id, events, "playing", T0 + first, None, action_id)
+        strict = self.strict if strict is None else strict
+        return PendingWrite(game_id, events, "playing", T0 + first, None, action_id, strict=strict)
 
     def is_degraded(self) -> bool:
         return self.writer.degraded
@@ -335,6 +340,24 @@ async def test_relaxed_mode_always_queues_and_drains_in_order() -> None:
     assert h.writer.pending_events == 0
     assert h.calls.durable(game) == 5
     assert not h.is_degraded()
+
+
+async def test_strict_and_relaxed_writes_side_by_side_each_as_its_game_chose() -> None:
+    # One writer, as on a server whose games chose their durability each: a strict write waits
+    # for its commit, a relaxed one is queued at once, whatever the other games do.
+    h = Harness()
+    strict, relaxed = await h.game("strict"), await h.game("relaxed")
+    h.store.block(relaxed)
+    assert await h.writer.write(h.item(relaxed, 2, strict=False)) is False
+    assert h.writer.has_pending(relaxed)
+    assert await h.writer.write(h.item(strict, 1, strict=True)) is True
+    h.assert_log(strict, 1)  # committed when the write answered
+    assert h.store.stored_seqs(relaxed) == []  # held at the store: the answer did not wait
+    assert not h.is_degraded()
+    h.store.release(relaxed)
+    assert await h.writer.flush(5.0)
+    h.assert_log(relaxed, 2)
+    assert h.calls.durable(relaxed) == 2
 
 
 async def test_relaxed_mode_rides_out_an_outage() -> None:

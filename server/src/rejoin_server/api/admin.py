@@ -55,7 +55,9 @@ async def restore_state(request: Request) -> Response:
                 "version": game.seq,
                 # Below `version` while writes are queued (degraded mode, relaxed durability).
                 "durableVersion": live.marks.durable_seq,
-                "persistedAt": iso_ms(live.marks.stored_at_ms),
+                # A game kept in memory only was never stored.
+                "persistedAt": None if live.in_memory_only else iso_ms(live.marks.stored_at_ms),
+                "durability": live.durability,
             }
         )
 

@@ -15,6 +15,7 @@ from rejoin_server.api.auth import player_claims, seated, session_token
 from rejoin_server.api.context import services
 from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.responses import ok
+from rejoin_server.durability import DURABILITIES, GameDurability
 from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Act, GameRuleError, Join, Start
 from rejoin_server.games.poker import TableLimits
@@ -49,13 +50,36 @@ async def create_game(request: Request) -> Response:
             ErrorCode.INVALID_REQUEST,
             f"`kind` must be the name of a kind of game, one of {', '.join(svc.host.games.kinds)}.",
         )
+    durability = _durability(body.pop("durability", None))
     try:
-        live = await svc.host.create_game(body, kind)
+        live = await svc.host.create_game(body, kind, durability)
     except GameRuleError as exc:
         raise ApiError(ErrorCode.INVALID_REQUEST, exc.message) from exc
     return ok(
-        {"gameId": live.game_id, "kind": live.kind, "status": live.state.status, **live.settings},
+        {
+            "gameId": live.game_id,
+            "kind": live.kind,
+            "status": live.state.status,
+            "durability": live.durability,
+            **live.settings,
+        },
         201,
+    )
+
+
+def _durability(value: object) -> GameDurability | None:
+    """`durability`, a key the server reads itself (like `kind`), not a setting of the game.
+    None: the server's rollout rule chooses."""
+    if value is None:
+        return None
+    for durability in DURABILITIES:
+        if value == durability:
+            return durability
+    raise ApiError(
+        ErrorCode.INVALID_REQUEST,
+        f"`durability` must be one of {', '.join(DURABILITIES)} (or left out, for this "
+        "server's choice): memory is never stored and is lost on a restart; relaxed is written "
+        "behind; strict is committed before anyone sees it.",
     )
 
 

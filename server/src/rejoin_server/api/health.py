@@ -28,8 +28,12 @@ async def healthz(request: Request) -> Response:
             "storage": "available" if storage.available else "unavailable",
             "backend": svc.backend,
             "durability": svc.settings.durability,
+            "persistFraction": svc.settings.persist_fraction,
             "pendingWrites": storage.pending_events,
             "gamesActive": svc.host.games_active,
+            # Gradual rollout: the games in memory here by durability, `memory` ones included
+            # (lost if this process stops).
+            "gamesByDurability": svc.host.games_by_durability(),
             # The cluster's names: which node answered, and how many games it hosts.
             "node": svc.settings.node,
             "games": svc.host.games_active,

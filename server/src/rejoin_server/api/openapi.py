@@ -28,6 +28,7 @@ from rejoin_server.api.context import services
 from rejoin_server.api.fields import Body, object_schema
 from rejoin_server.api.games import table_limits
 from rejoin_server.api.responses import ok
+from rejoin_server.durability import DURABILITIES
 from rejoin_server.games.poker import settings as poker
 
 Schema = dict[str, Any]
@@ -39,6 +40,7 @@ _TRUE: Schema = {"const": True}
 _TIME: Schema = {"type": "string", "format": "date-time"}
 _GAME_ID: Schema = {"type": "string", "pattern": bodies.GAME_ID.pattern}
 _SEQ: Schema = {"type": "integer", "minimum": 0}
+_DURABILITY: Schema = {"enum": list(DURABILITIES)}
 
 
 def _int(low: int, high: int, description: str | None = None) -> Schema:
@@ -125,8 +127,11 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
     return [
         _Operation(
             "post", "/api/games", "Create a poker table", "anyone", 201,
-            _object({"gameId": _GAME_ID, "status": _STR}, ("gameId", "status")),
-            body=_RequestBody(poker.settings_schema(limits), required=False),
+            _object(
+                {"gameId": _GAME_ID, "status": _STR, "durability": _DURABILITY},
+                ("gameId", "status", "durability"),
+            ),
+            body=_RequestBody(_with_durability(poker.settings_schema(limits)), required=False),
             rate_limited=True,
         ),
         _Operation(
@@ -233,7 +238,11 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                     "gameState": _OBJ,
                     "version": _SEQ,
                     "durableVersion": _SEQ,
-                    "persistedAt": _TIME,
+                    "persistedAt": {
+                        "anyOf": [_TIME, {"type": "null"}],
+                        "description": "null for a game kept in memory only (never stored).",
+                    },
+                    "durability": _DURABILITY,
                 },
                 ("success", "gameState", "version", "durableVersion", "persistedAt"),
             ),
@@ -262,8 +271,12 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                     "storage": {"enum": ["available", "unavailable"]},
                     "backend": _STR,
                     "durability": {"enum": ["strict", "relaxed"]},
+                    "persistFraction": {"type": "number", "minimum": 0, "maximum": 1},
                     "pendingWrites": _SEQ,
                     "gamesActive": _SEQ,
+                    "gamesByDurability": _object(
+                        {durability: _SEQ for durability in DURABILITIES}, DURABILITIES
+                    ),
                     "node": _STR,
                     "games": _SEQ,
                 },
@@ -303,6 +316,17 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
             description="On SQLite there is no other node to take the games: invalid_request.",
         ),
     ]  # fmt: skip
+
+
+def _with_durability(settings: Schema) -> Schema:
+    """A new game's body: its settings, and `durability`, which the server reads itself."""
+    durability = {
+        **_DURABILITY,
+        "description": "memory: never stored, lost on a restart; relaxed: written behind; "
+        "strict: committed before anyone sees it. Left out: the server's rollout rule "
+        "(--persist-fraction) chooses.",
+    }
+    return {**settings, "properties": {**settings["properties"], "durability": durability}}
 
 
 def _json(schema: Schema) -> Schema:

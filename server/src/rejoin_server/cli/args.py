@@ -18,6 +18,7 @@ from rejoin_server.cli.parsers import (
     ENV_DURABILITY,
     ENV_GAMES,
     ENV_NODE_ID,
+    ENV_PERSIST_FRACTION,
     ENV_SECRET_KEYS,
     ENV_TRUSTED_PROXIES,
     ENV_WEB_DIR,
@@ -41,8 +42,8 @@ def _from_env(
     parser: argparse.ArgumentParser,
     env: Mapping[str, str],
     name: str,
-    check: Callable[[str], str],
-) -> str | None:
+    check: Callable[[str], _T],
+) -> _T | None:
     """An environment variable, checked like its flag; an empty one counts as unset."""
     text = env.get(name, "")
     if not text:
@@ -123,12 +124,16 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
         admin_token = _from_env(parser, env, ENV_ADMIN_TOKEN, values.admin_token)
         given_by = ENV_ADMIN_TOKEN if admin_token is not None else None
     durability = ns.durability or _from_env(parser, env, ENV_DURABILITY, values.durability)
+    fraction = ns.persist_fraction  # not `or`: 0 is a fraction given
+    if fraction is None:
+        fraction = _from_env(parser, env, ENV_PERSIST_FRACTION, values.fraction)
     try:
         settings = ServerSettings(
             database_url=url or DEFAULT_DATABASE_URL,
             admin_token=admin_token,
             secret_keys=_secret_keys(env),
             durability=cast(Durability, durability or d.durability),
+            persist_fraction=_given(fraction, d.persist_fraction),
             games=_games(parser, ns.game, env),
             token_ttl_ms=_given(ns.token_ttl, d.token_ttl_ms),
             snapshot_every=_given(ns.snapshot_every, d.snapshot_every),

@@ -17,6 +17,7 @@ ENV_DATABASE_URL = "REJOIN_DATABASE_URL"
 # Names of variables, not secrets (S105).
 ENV_ADMIN_TOKEN = "REJOIN_ADMIN_TOKEN"  # noqa: S105
 ENV_DURABILITY = "REJOIN_DURABILITY"
+ENV_PERSIST_FRACTION = "REJOIN_PERSIST_FRACTION"
 ENV_SECRET_KEYS = "REJOIN_SECRET_KEYS"  # noqa: S105
 ENV_WEB_DIR = "REJOIN_WEB_DIR"
 ENV_TRUSTED_PROXIES = "REJOIN_TRUSTED_PROXIES"
@@ -40,6 +41,7 @@ environment:
   {ENV_DATABASE_URL}   as --database-url
   {ENV_ADMIN_TOKEN}    as --admin-token (better than the flag: a command line is visible in ps)
   {ENV_DURABILITY}     as --durability
+  {ENV_PERSIST_FRACTION} as --persist-fraction
   {ENV_TRUSTED_PROXIES} as --trusted-proxy, comma-separated
   {ENV_NODE_ID}       as --node-id
   {ENV_CLUSTER_DATABASE_URL} as --cluster-database-url
@@ -120,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("strict", "relaxed"),
         help=f"strict: an action is committed before anyone sees it; relaxed: written behind, "
         f"may lose the last few ms on a crash (env {ENV_DURABILITY}; default {d.durability})",
+    )
+    add(
+        "--persist-fraction",
+        metavar="F",
+        type=values.fraction,
+        help="gradual rollout: the share (0 to 1, by a stable hash of the game id) of new games "
+        "stored with --durability; the others are kept in memory only and lost on a restart. "
+        "A game created with its own durability is not subject to it "
+        f"(env {ENV_PERSIST_FRACTION}; default {d.persist_fraction:g})",
     )
     add(
         "--token-ttl",

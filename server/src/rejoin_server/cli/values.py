@@ -114,6 +114,17 @@ def durability(text: str) -> str:
     return text
 
 
+def fraction(text: str) -> float:
+    """`--persist-fraction`: a number from 0 to 1 (`0.25`, `1`)."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: use a number from 0 to 1")
+    return value
+
+
 def listen_address(text: str) -> tuple[str, int]:
     """`proxy-config --listen`: HOST:PORT (`[::]:80` for IPv6)."""
     try:

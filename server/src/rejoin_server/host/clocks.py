@@ -96,27 +96,43 @@ class Clocks:
             async with live.lock:
                 if not self._games.is_current(live):
                     return
-                due_at = live.state.next_deadline()
-                now = self._clock()
-                if due_at is not None and due_at <= now:
-                    attended = live.attended(now, self._unattended_after_ms)
-                    events = live.state.handle(Tick(attended), now)
-                    if events:
-                        await self._commit(live, events, now)  # re-arms the clock
-                        return
-                    if not attended:
-                        # Only a new round was due, and nobody is there to play it: wait for a
-                        # player (`attend`) instead of dealing to an empty table for ever.
-                        live.parked = True
-                        log.info("game %s: nobody at the table; the next round waits", live.game_id)
-                        return
-                    # Due but nothing to fire: re-arming now would spin; the next command will.
-                    log.error("game %s: a deadline is due but a tick fired nothing", live.game_id)
-                    return
+                rearm = await self._fire_due(live)
         except Exception as exc:  # a clock must never die silently
             # The game's own code failed half-way, perhaps with its state half changed: what
-            # players saw is in the store, so the game is dropped and reloads from there.
+            # players saw is in the store, so the game is dropped and reloads from there. A game
+            # kept in memory only is back as it was before the tick (`_fire_due`); its clock
+            # stays stopped (firing again would fail again) until the next command re-arms it.
             log.error("game %s: its clock failed: %s", live.game_id, exc, exc_info=True)
-            self._forget(live.game_id)
+            if not live.in_memory_only:
+                self._forget(live.game_id)
             return
-        self.arm(live)
+        if rearm:
+            self.arm(live)
+
+    async def _fire_due(self, live: LiveGame) -> bool:
+        """`_fire` under the game's lock; True when the clock is to be armed again here."""
+        due_at = live.state.next_deadline()
+        now = self._clock()
+        if due_at is None or due_at > now:
+            return True
+        attended = live.attended(now, self._unattended_after_ms)
+        # A game kept in memory only has no store to reload from should the tick fail.
+        before = live.state.dump() if live.in_memory_only else None
+        try:
+            events = live.state.handle(Tick(attended), now)
+            if events:
+                await self._commit(live, events, now)  # re-arms the clock
+                return False
+        except Exception:
+            if before is not None:
+                self._games.rewind(live, before)
+            raise
+        if not attended:
+            # Only a new round was due, and nobody is there to play it: wait for a player
+            # (`attend`) instead of dealing to an empty table for ever.
+            live.parked = True
+            log.info("game %s: nobody at the table; the next round waits", live.game_id)
+            return False
+        # Due but nothing to fire: re-arming now would spin; the next command will.
+        log.error("game %s: a deadline is due but a tick fired nothing", live.game_id)
+        return False

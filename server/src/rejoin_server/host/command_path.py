@@ -2,8 +2,10 @@
 
 `execute`: validate and apply the command in memory, hand the events to the writer (strict
 durability waits for the commit), then publish them and arm the game's clock. Nothing is
-published or acknowledged before it is stored, unless the store is down (degraded) or the operator
-chose relaxed durability; then the answer says `durable: false`.
+published or acknowledged before it is stored, unless the store is down (degraded) or the game
+is relaxed; then the answer says `durable: false`. A game kept in memory only (durability
+`memory`) skips the writer altogether: no event, snapshot or row of it is ever written, and every
+answer says `durable: false`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rejoin_server.games.base import (
     Event,
     GameRuleError,
     Join,
+    JsonDict,
     Start,
 )
 from rejoin_server.host.live import LiveGame
@@ -90,21 +93,23 @@ class CommandPath:
                     "look at the new state and act again.",
                 )
             now = self._clock()
-            before = state.dump() if prepare is not None else None
+            # A game kept in memory only cannot reload from the store should its engine fail:
+            # it goes back to this instead.
+            keep = prepare is not None or live.in_memory_only
+            before = state.dump() if keep else None
             try:
                 events = state.handle(command, now)
             except GameRuleError as exc:
                 raise _rule_error(exc) from exc
             except Exception as exc:
-                raise self._engine_failed(live, command, exc) from exc
+                raise self._engine_failed(live, command, exc, before) from exc
             if prepare is not None:
                 try:
                     await prepare()
                 except BaseException:
                     # Applied in memory only: nobody has seen it. Back to the state before it.
                     assert before is not None
-                    engine = self._games.kinds.engine(live.kind)
-                    live.state = engine.load(live.game_id, live.settings, before)
+                    self._games.rewind(live, before)
                     raise
             seq = state.seq  # this command's; the commit may add a `game_completed` past it
             durable = await self.commit(live, events, now, action_id)
@@ -112,10 +117,13 @@ class CommandPath:
                 live.last_activity_ms = now
             return Outcome(seq, events, durable)
 
-    def _engine_failed(self, live: LiveGame, command: Command, exc: Exception) -> ApiError:
+    def _engine_failed(
+        self, live: LiveGame, command: Command, exc: Exception, before: JsonDict | None
+    ) -> ApiError:
         # A bug in the game's code (not a refusal): its state may be half changed, so the game
         # is dropped from memory and reloads from the store, where everything players saw is.
-        # Its readers resume as after a restart; the server goes on.
+        # Its readers resume as after a restart; the server goes on. A game kept in memory only
+        # has no store to reload from: it goes back to the state before the command.
         log.error(
             "game %s (%s): the game failed on %s: %r",
             live.game_id,
@@ -124,7 +132,10 @@ class CommandPath:
             exc,
             exc_info=exc,
         )
-        self._forget(live.game_id)
+        if not live.in_memory_only:
+            self._forget(live.game_id)
+        elif before is not None:
+            self._games.rewind(live, before)
         return ApiError(
             ErrorCode.INTERNAL,
             "The game failed on this command and it has been logged; the game goes on as it "
@@ -136,6 +147,29 @@ class CommandPath:
     ) -> bool:
         """Store (or queue) `events`, then publish them and re-arm the game's clock. True when
         they are stored. The caller holds the game's lock."""
+        state = live.state
+        durable = False if live.in_memory_only else await self._store(live, events, now, action_id)
+        if action_id is not None:
+            live.remember_action(action_id, state.seq)
+        live.publish(events)
+        if state.status == "completed" and live.completed_at_ms is None:
+            live.completed_at_ms = now
+        if state.status != "completed" and state.seq >= self._settings.max_events_per_game:
+            # A game cannot grow its log without bound: past the budget it ends, saying why.
+            log.warning(
+                "game %s reached %d events (--max-events-per-game): completing it",
+                state.game_id,
+                state.seq,
+            )
+            await self.commit(live, state.handle(Abandon(EVENT_LIMIT_REASON), now), now)
+            return durable
+        self._arm(live)
+        return durable
+
+    async def _store(
+        self, live: LiveGame, events: list[Event], now: int, action_id: str | None
+    ) -> bool:
+        """Hand `events` (and a snapshot, when one is due) to the writer. True when stored."""
         state = live.state
         snapshot = None
         if events and (
@@ -158,6 +192,7 @@ class CommandPath:
             action_id,
             live.history.to_store(),
             live.owner_epoch,
+            strict=live.durability == "strict",
         )
         try:
             durable = await self._writer.write(item)
@@ -168,19 +203,6 @@ class CommandPath:
             raise
         if snapshot is not None:
             live.marks.snapshot_taken(state.seq, stored=durable)
-        if action_id is not None:
-            live.remember_action(action_id, state.seq)
-        live.publish(events)
-        if state.status != "completed" and state.seq >= self._settings.max_events_per_game:
-            # A game cannot grow its log without bound: past the budget it ends, saying why.
-            log.warning(
-                "game %s reached %d events (--max-events-per-game): completing it",
-                state.game_id,
-                state.seq,
-            )
-            await self.commit(live, state.handle(Abandon(EVENT_LIMIT_REASON), now), now)
-            return durable
-        self._arm(live)
         return durable
 
 

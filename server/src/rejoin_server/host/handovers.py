@@ -1,7 +1,11 @@
 """Giving games away (docs/cluster.md): to a node that asks for one, and all of them when this node
 drains or shuts down. A game handed over has its queued writes stored, its sockets closed with 1012
 (its players resume on the new owner) and its ownership released, in that order and under its lock,
-so nothing of it is written here afterwards."""
+so nothing of it is written here afterwards.
+
+A game kept in memory only (durability `memory`) is no part of this: it has no row, so no node
+can own it but the one that created it, and no other node could load it. It is never handed over
+nor dropped as lost; it stays here until it ends or this node stops (docs/cluster.md)."""
 
 from __future__ import annotations
 
@@ -79,8 +83,9 @@ class Handovers:
         return True
 
     def hosted(self) -> dict[str, int | None]:
-        """game_id -> the ownership epoch this node holds it at, for every game in memory."""
-        return {live.game_id: live.owner_epoch for live in self._games}
+        """game_id -> the ownership epoch this node holds it at, for every stored game in memory
+        (the ones the cluster may move or take: not those kept in memory only)."""
+        return {live.game_id: live.owner_epoch for live in self._games if not live.in_memory_only}
 
     def drop_lost(self, game_ids: list[str]) -> None:
         """Games another node owns now (or may own: this node could not renew its lease in
@@ -92,7 +97,7 @@ class Handovers:
     async def release_all(self, timeout_s: float = 5.0, end: tuple[int, str] = END_MOVED) -> int:
         """Hand over every game this node hosts (draining): each is released once its queued
         writes are stored, its sockets closed with 1012. Returns how many were released."""
-        games = [live.game_id for live in self._games]
+        games = [live.game_id for live in self._games if not live.in_memory_only]
         gate = asyncio.Semaphore(DRAIN_CONCURRENCY)
 
         async def one(game_id: str) -> bool:

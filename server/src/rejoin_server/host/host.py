@@ -13,8 +13,9 @@ owner among them:
 - `host.ownership` (`Ownership`), `host.handovers` (`Handovers`): which games this node may host
   in a cluster; a game is claimed before it is loaded, handed over when another node asks for
   it, released when this node drains (docs/cluster.md).
-- `host.reading`, `host.room`, `host.operations`, `host.preload`: reads, room for a new game,
-  operator actions, loading the games in play after a restart.
+- `host.creation`, `host.reading`, `host.room`, `host.operations`, `host.preload`: new games
+  (and their durability), reads, room for a new game, operator actions, loading the games in
+  play after a restart.
 
 Games load lazily: the first request that touches a game restores it (one load however many
 requests arrive at once), and after a restart a background task loads the games in play so their
@@ -25,17 +26,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from rejoin_server.errors import KindNotServed, OwnedElsewhere, StorageUnavailable
+from rejoin_server.durability import GameDurability
+from rejoin_server.errors import OwnedElsewhere, StorageUnavailable
 from rejoin_server.games.base import Command, Event, GameState
-from rejoin_server.games.kinds import GameKinds, UnservedKind
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.host.clocks import Clocks
 from rejoin_server.host.command_path import BOUNDARY_KINDS, CommandPath, Outcome
+from rejoin_server.host.creation import Creation
 from rejoin_server.host.handovers import Handovers
 from rejoin_server.host.live import END_RELOADED, END_SHUTDOWN, LiveGame, Subscriber
 from rejoin_server.host.loaded_games import LoadedGames
@@ -44,13 +46,12 @@ from rejoin_server.host.ownership import Ownership, not_serving
 from rejoin_server.host.preload import warm_up
 from rejoin_server.host.presence import Presence
 from rejoin_server.host.reading import Reading
-from rejoin_server.host.room import make_room
-from rejoin_server.host.seqs import SeqMarks
 from rejoin_server.host.tasks import Tasks
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import Deleted, GameStore
+from rejoin_server.store.memory import MemoryGameStore
 from rejoin_server.timefmt import now_ms
 
 __all__ = ["BOUNDARY_KINDS", "GameHost", "Outcome", "StorageHealth"]
@@ -84,13 +85,9 @@ class GameHost:
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
-        self.writer = GameWriter(
-            store,
-            metrics,
-            strict=settings.durability == "strict",
-            on_stored=self._stored,
-            on_lost=self._lost,
-        )
+        self.writer = GameWriter(store, metrics, on_stored=self._stored, on_lost=self._lost)
+        # The token rows of the games kept in memory only (`ReconnectTokens`): never stored.
+        self.memory_tokens = MemoryGameStore()
         self._tasks = Tasks()
         self._leaving: asyncio.Task[None] | None = None  # a cluster node's shutdown handover
         self.ownership = Ownership(store, settings.node, metrics)
@@ -105,6 +102,7 @@ class GameHost:
             clock=clock,
             on_loaded=self._arm,
             claim=self._claim,
+            durability=settings.durability,
         )
         self._clocks = Clocks(
             self._games,
@@ -139,8 +137,19 @@ class GameHost:
             store,
             self.writer,
             self._games,
+            self.memory_tokens,
             clock=clock,
             execute=self.execute,
+            forget=self.forget,
+        )
+        self._creation = Creation(
+            store,
+            games,
+            settings,
+            metrics,
+            ownership=self.ownership,
+            games=self._games,
+            clock=clock,
             forget=self.forget,
         )
 
@@ -203,6 +212,14 @@ class GameHost:
     def games_active(self) -> int:
         return len(self._games)
 
+    def games_by_durability(self) -> dict[GameDurability, int]:
+        """The games in memory by durability, every durability named (for /healthz)."""
+        return self._games.by_durability()
+
+    def in_memory_only(self) -> list[LiveGame]:
+        """The games kept in memory only (the cleanup's store queries cannot find them)."""
+        return self._games.in_memory_only()
+
     def loaded(self, game_id: str) -> LiveGame | None:
         return self._games.loaded(game_id)
 
@@ -253,33 +270,16 @@ class GameHost:
 
     # --- creating and changing games -------------------------------------------------------------
 
-    async def create_game(self, raw: Mapping[str, Any], kind: str | None = None) -> LiveGame:
+    async def create_game(
+        self,
+        raw: Mapping[str, Any],
+        kind: str | None = None,
+        durability: GameDurability | None = None,
+    ) -> LiveGame:
         """A game of `kind` (None: the default) with the settings `raw` asks for, completed by
-        its engine. Raises `GameRuleError` (settings refused) or `KindNotServed`."""
-        kind = kind or self.games.default
-        try:
-            engine = self.games.engine(kind)
-        except UnservedKind as exc:
-            raise KindNotServed(exc.kind, exc.served) from exc
-        game_id = uuid.uuid4().hex
-        settings = self.games.settings(kind, raw)
-        state = engine.new_game(game_id, settings)
-        await make_room(self.store, self.settings, self.metrics, self.forget)
-        now = self.clock()
-        self.ownership.require_taking(game_id)
-        record = await self.store.create_game(
-            game_id, kind, settings, now, owner=self.ownership.node
-        )
-        live = LiveGame(
-            state=state,
-            kind=kind,
-            last_activity_ms=now,
-            marks=SeqMarks(0, 0, now),
-            settings=settings,
-            owner_epoch=record.owner_epoch,
-        )
-        self._games.add(live)
-        return live
+        its engine, and `durability` (None: the rollout rule chooses, see `host.creation`).
+        Raises `GameRuleError` (settings refused) or `KindNotServed`."""
+        return await self._creation.create_game(raw, kind, durability)
 
     async def execute(
         self,

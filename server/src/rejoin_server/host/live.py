@@ -19,13 +19,15 @@ from typing import Any
 import orjson
 
 from rejoin_protocol.errors import CLOSE_SERVER_RESTARTING, CLOSE_SUPERSEDED, CLOSE_TRY_AGAIN_LATER
+from rejoin_server.durability import MEMORY, GameDurability
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.history import History
 from rejoin_server.host.seqs import SeqMarks
 
 # ActionIds remembered per game: far more than any client keeps unacknowledged.
 ACTIONS_REMEMBERED = 1000
-# Events kept in memory per game for replay; older ones are read from the store.
+# Events kept in memory per game for replay; older ones are read from the store (a game kept in
+# memory only has no older ones: a reader that needs them resyncs).
 RECENT_EVENTS = 1000
 # A subscriber that falls this far behind is dropped; it resumes from its last seq.
 SUBSCRIBER_QUEUE = 1000
@@ -145,6 +147,15 @@ class LiveGame:
     owner_epoch: int | None = None
     # This incarnation's history epoch and the stored ones (`host.history`).
     history: History = field(default_factory=lambda: History.begin((), 1))
+    # Chosen when the game was created (`rejoin_server.durability`); a `memory` game is never
+    # written to the store, and lives as long as it stays here.
+    durability: GameDurability = "strict"
+    # When the game was completed here (the cleanup drops a memory game `--retention` after it).
+    completed_at_ms: int | None = None
+
+    @property
+    def in_memory_only(self) -> bool:
+        return self.durability == MEMORY
 
     @property
     def game_id(self) -> str:
@@ -172,9 +183,12 @@ class LiveGame:
             for subscriber in self.subscribers:
                 subscriber.push(outgoing)
         # Keep the newest RECENT_EVENTS, and beyond them every event not stored yet: while the
-        # store is down, memory is the only place a missed event can be replayed from.
+        # store is down, memory is the only place a missed event can be replayed from. A game
+        # kept in memory only stores none: it keeps the newest RECENT_EVENTS, not all it ever had.
         recent = self.recent
-        while len(recent) > RECENT_EVENTS and self.marks.is_durable(recent[0].seq):
+        while len(recent) > RECENT_EVENTS and (
+            self.in_memory_only or self.marks.is_durable(recent[0].seq)
+        ):
             recent.popleft()
 
     def recent_after(self, seq: int) -> list[Event] | None:

@@ -4,6 +4,10 @@ ask for it at the same time.
 A load restores the game's state (its snapshot and the events after it), its recent actionIds,
 seat claims and history epochs. A game is dropped from memory when it is deleted, evicted, idle,
 or no longer safe to write (`GameHost.forget`); the next touch loads it again.
+
+A game kept in memory only (durability `memory`) is never loaded: it is here from its creation
+until it is deleted or ends, never dropped as idle, and a touch of one that is not here answers
+`game_not_found` saying why, without asking the store (`MemoryGameGone`).
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError, KindNotServed
+from rejoin_server.durability import DURABILITIES, GameDurability, is_memory_id, of_stored
+from rejoin_server.errors import ApiError, KindNotServed, MemoryGameGone
 from rejoin_server.games.kinds import GameKinds, UnservedKind
 from rejoin_server.host.history import History
 from rejoin_server.host.live import LiveGame
@@ -22,6 +29,7 @@ from rejoin_server.host.seqs import SeqMarks
 from rejoin_server.host.tasks import Tasks
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
+from rejoin_server.settings import Durability
 from rejoin_server.store.base import GameStore
 from rejoin_server.store.restore import Restored, restore_game
 
@@ -46,6 +54,7 @@ class LoadedGames:
         clock: Callable[[], int],
         on_loaded: Callable[[LiveGame], None],
         claim: Callable[[str, bool], Awaitable[int | None]] | None = None,
+        durability: Durability = "strict",
     ) -> None:
         self._store = store
         self.kinds = kinds  # the engines, by kind, that games are restored with
@@ -56,7 +65,10 @@ class LoadedGames:
         self._on_loaded = on_loaded  # a game just loaded (its clock starts there)
         # Own the game before reading it (docs/cluster.md): (game_id, ask) -> ownership epoch.
         self._claim = claim
+        # What a stored game that was created before durability was chosen per game follows.
+        self._durability = durability
         self._games: dict[str, LiveGame] = {}
+        self._by_durability: Counter[GameDurability] = Counter()
         self._loading: dict[str, asyncio.Future[LiveGame]] = {}
         # Seat claims taken while their game was loading: the load may have read the store first.
         self._claimed_while_loading: dict[str, dict[str, str]] = {}
@@ -89,6 +101,8 @@ class LoadedGames:
         live = self._games.get(game_id)
         if live is not None:
             return live
+        if is_memory_id(game_id):
+            raise MemoryGameGone(game_id)
         loading = self._loading.get(game_id)
         if loading is None:
             loading = asyncio.get_running_loop().create_future()
@@ -103,18 +117,34 @@ class LoadedGames:
     def add(self, live: LiveGame) -> None:
         """A game created here: in memory from the start."""
         self._games[live.game_id] = live
-        self._count()
+        self._count(live.durability, 1)
 
     def drop(self, game_id: str) -> LiveGame | None:
         """Take a game out of memory; the caller ends its clock and its readers."""
         live = self._games.pop(game_id, None)
         if live is not None:
-            self._count()
+            self._count(live.durability, -1)
         return live
 
-    def _count(self) -> None:
+    def _count(self, durability: GameDurability, change: int) -> None:
+        self._by_durability[durability] += change
         self._metrics.games_active.set(len(self._games))
         self._metrics.games_hosted.set(len(self._games))
+        self._metrics.games_by_durability.labels(durability).set(self._by_durability[durability])
+
+    def by_durability(self) -> dict[GameDurability, int]:
+        """How many games are in memory, by durability (every durability named, 0 or not)."""
+        return {durability: self._by_durability[durability] for durability in DURABILITIES}
+
+    def in_memory_only(self) -> list[LiveGame]:
+        """The games kept in memory only (durability `memory`)."""
+        return [live for live in self._games.values() if live.in_memory_only]
+
+    def rewind(self, live: LiveGame, before: Mapping[str, Any]) -> None:
+        """Put the game back as `before` (its `dump()`): a command or tick applied in memory that
+        nobody may see."""
+        engine = self.kinds.engine(live.kind)
+        live.state = engine.load(live.game_id, live.settings, before)
 
     def claim_while_loading(self, game_id: str, player_id: str, claim: str) -> None:
         """A seat claim taken now: if the game is loading, the load may have read the store
@@ -127,6 +157,8 @@ class LoadedGames:
         nothing queued, no action for `idle_ms`. They reload on the next touch."""
         idle = []
         for game_id, live in self._games.items():
+            if live.in_memory_only:
+                continue  # nowhere to reload it from: dropped, it would be lost
             if live.subscribers or live.lock.locked() or self._writer.has_pending(game_id):
                 continue
             if live.state.status != "completed" and live.state.next_deadline() is not None:
@@ -162,6 +194,7 @@ class LoadedGames:
                 claims=dict(restored.claims),
                 history=History.begin(restored.history, state.seq + 1),
                 owner_epoch=owner_epoch,
+                durability=of_stored(restored.durability, self._durability),
             )
             live.remember_actions(actions.items())
             live.claims.update(self._claimed_while_loading.pop(game_id, {}))

@@ -1,5 +1,8 @@
 """What an operator (or the cleanup job) does to a game from outside play: snapshot it now, delete
-it, complete it once nobody plays it any more."""
+it, complete it once nobody plays it any more.
+
+A game kept in memory only cannot be snapshotted (`invalid_request`: it is never stored); deleting
+it drops it from memory with its token rows, which are in memory too (`memory_tokens`)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server.durability import is_memory_id
 from rejoin_server.errors import ApiError, GameNotFound, StateCorrupted
 from rejoin_server.games.base import Abandon, Command
 from rejoin_server.host.loaded_games import LoadedGames, still_storing
@@ -26,6 +30,7 @@ class Operations:
         store: GameStore,
         writer: GameWriter,
         games: LoadedGames,
+        memory_tokens: GameStore,
         *,
         clock: Callable[[], int],
         execute: Callable[[str, Command], Awaitable[object]],
@@ -34,6 +39,7 @@ class Operations:
         self._store = store
         self._writer = writer
         self._games = games
+        self._memory_tokens = memory_tokens  # the token rows of the games kept in memory only
         self._clock = clock
         self._execute = execute  # the host's command path, loading the game if need be
         self._forget = forget  # drop a game from memory
@@ -42,6 +48,13 @@ class Operations:
         """Snapshot the game's state at its seq; return that version. Raises `StorageUnavailable`
         while its earlier events are not stored yet."""
         live = await self._games.get(game_id)
+        if live.in_memory_only:
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                f'Game {game_id!r} is kept in memory only (durability "memory", chosen when it '
+                "was created): it is never stored, so it cannot be persisted. A game that must "
+                "survive a restart is created with durability strict or relaxed.",
+            )
         async with live.lock:
             self._games.require_current(live)
             state = live.state
@@ -66,6 +79,8 @@ class Operations:
 
     async def delete(self, game_id: str) -> Deleted:
         """Delete in the store first: if the store is down, the game stays as it was."""
+        if is_memory_id(game_id):
+            return await self._delete_from_memory(game_id)
         record = await self._store.get_game(game_id)
         if record is None:
             raise GameNotFound(game_id)
@@ -76,6 +91,15 @@ class Operations:
             deleted = await self._store.delete_game(game_id)
             self._forget(game_id)
             return deleted
+
+    async def _delete_from_memory(self, game_id: str) -> Deleted:
+        """A game kept in memory only: nothing of it is stored; its events go with it."""
+        live = await self._games.get(game_id)  # raises MemoryGameGone when it is not here
+        async with live.lock:
+            self._games.require_current(live)
+            self._forget(game_id)
+            tokens = await self._memory_tokens.delete_game(game_id)
+        return Deleted(events=live.state.seq, snapshots=0, games=1, tokens=tokens.tokens)
 
     async def abandon(self, game_id: str) -> None:
         """Complete a game nobody plays any more (the cleanup job)."""

@@ -54,12 +54,14 @@ class Presence:
         self, live: LiveGame, player_id: str | None, *, also: str | None = None
     ) -> dict[str, Any]:
         """The game as `player_id` sees it, with who is connected right now (and `also`, a player
-        about to be)."""
+        about to be), and its `durability`: said here, for every kind of game, so that a player
+        of a game kept in memory only is told so by every view."""
         view = live.state.view(player_id)
         for seat in view.get("seats", ()):
             if isinstance(seat, dict) and isinstance(seat.get("playerId"), str):
                 seat_player = seat["playerId"]
                 seat["connected"] = seat_player == also or live.is_connected(seat_player)
+        view["durability"] = live.durability
         return view
 
     def subscribe(

@@ -1,4 +1,8 @@
-"""Reading a game without changing it: its state held still, and the events a reader missed."""
+"""Reading a game without changing it: its state held still, and the events a reader missed.
+
+A game kept in memory only has no events but the newest ones in memory (`LiveGame.recent`): a
+reader who missed older ones resyncs (a resume) or is told to load the state again (a page).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Event, GameState
-from rejoin_server.host.live import LiveGame
+from rejoin_server.host.live import RECENT_EVENTS, LiveGame
 from rejoin_server.host.loaded_games import LoadedGames, still_storing
 from rejoin_server.store.base import GameStore
 from rejoin_server.store.restore import decode_event
@@ -37,6 +43,13 @@ class Reading:
         """Events with seq > `after_seq` as stored or in memory (raw, not yet redacted), in order,
         at most `limit` of them."""
         recent = live.recent_after(after_seq)
+        if recent is None and live.in_memory_only:
+            raise ApiError(
+                ErrorCode.STALE_STATE,
+                f"This game is kept in memory only, which holds its last {RECENT_EVENTS} "
+                f"events, not every one after {after_seq}; load its state again (GET …/state) "
+                "and read on from its seq.",
+            )
         if recent is None:
             raws = await self._store.read_events(live.game_id, after_seq, limit)
             stored = [decode_event(live.game_id, raw) for raw in raws]
@@ -72,5 +85,7 @@ class Reading:
                 last_epoch,
             )
             return [], True
+        if live.in_memory_only and live.recent_after(last_seq) is None:
+            return [], True  # older than what memory holds: the fresh state is the catch-up
         events = await self.events_after(live, last_seq)
         return [state.event_for(event, player_id).to_json() for event in events], False

@@ -11,6 +11,9 @@
   commit went through but whose answer was lost shows up as a seq conflict, and is recognised by
   the game's stored `last_seq` covering it.
 
+Each write says which it is (`PendingWrite.strict`): durability is a game's, chosen when it is
+created (`rejoin_server.durability`), so one server writes strict and relaxed games side by side.
+
 A game's queue is drained by one task, so at most one write per game is in flight; writes of
 different games run concurrently and are group-committed by the store.
 """
@@ -46,6 +49,7 @@ class PendingWrite:
     action_id: str | None
     history: Sequence[Epoch] | None = None  # the game's history epochs, when they change
     owner_epoch: int | None = None  # the ownership epoch the write is fenced on
+    strict: bool = True  # the caller waits for the commit (else it is queued at once)
 
     @property
     def last_seq(self) -> int:
@@ -60,13 +64,11 @@ class GameWriter:
         store: GameStore,
         metrics: Metrics,
         *,
-        strict: bool,
         on_stored: Callable[[str, int], None],
         on_lost: Callable[[str, BaseException], None],
     ) -> None:
         self._store = store
         self._metrics = metrics
-        self._strict = strict
         self._on_stored = on_stored  # (game_id, seq): everything up to seq is now durable
         self._on_lost = on_lost  # a game whose queue can never be written (another writer won)
         self._queues: dict[str, deque[PendingWrite]] = {}
@@ -87,11 +89,12 @@ class GameWriter:
         return bool(self._queues.get(game_id))
 
     async def write(self, item: PendingWrite) -> bool:
-        """Store `item` or queue it behind the game's earlier writes. True when it is stored.
+        """Store `item` (a strict one) or queue it behind the game's earlier writes. True when it
+        is stored.
 
         Raises `SeqConflict` / `GameNotFound` when the store refuses it for good (strict writes
         only; queued writes report those through `on_lost`)."""
-        if not self._strict or self._unavailable or self.has_pending(item.game_id):
+        if not item.strict or self._unavailable or self.has_pending(item.game_id):
             self._enqueue(item)
             return False
         try:

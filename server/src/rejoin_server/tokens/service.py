@@ -12,6 +12,10 @@ A use that wins the seat anew (a reconnect, a `hello`) gives it a new *claim*, s
 token in one transaction: session tokens name their claim, and older claims stop working. A
 connected channel rotating its own token keeps the claim. `current` answers the seat's newest
 live token rather than minting one more: a seat has one live reconnect token at a time.
+
+The rows of a game kept in memory only (durability `memory`, told by its id) are kept in memory
+too (`memory_store`, the same compare-and-set on one event loop): such a game costs the store no
+write, and its players reconnect, by the same rules, as long as the process that holds it lives.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server.durability import is_memory_id
 from rejoin_server.errors import ApiError
 from rejoin_server.store.base import GameStore, TokenRow
 from rejoin_server.timefmt import iso_ms
@@ -60,10 +65,22 @@ class IssuedToken:
 
 
 class ReconnectTokens:
-    def __init__(self, store: GameStore, signer: TokenSigner, *, ttl_ms: int) -> None:
+    def __init__(
+        self,
+        store: GameStore,
+        signer: TokenSigner,
+        *,
+        ttl_ms: int,
+        memory_store: GameStore | None = None,
+    ) -> None:
         self._store = store
+        # The token rows of the games kept in memory only (None: they go to `store` as well).
+        self._memory_store = memory_store or store
         self._signer = signer
         self._ttl_ms = ttl_ms
+
+    def _store_of(self, game_id: str) -> GameStore:
+        return self._memory_store if is_memory_id(game_id) else self._store
 
     def _row(self, game_id: str, player_id: str, now_ms: int) -> TokenRow:
         return TokenRow(uuid.uuid4().hex, game_id, player_id, now_ms, now_ms + self._ttl_ms)
@@ -77,14 +94,14 @@ class ReconnectTokens:
     ) -> IssuedToken:
         """A new token row; with `claim`, the seat's claim becomes it (a join)."""
         row = self._row(game_id, player_id, now_ms)
-        await self._store.insert_token(row, claim=claim)
+        await self._store_of(game_id).insert_token(row, claim=claim)
         return self._issued(row, claim)
 
     async def current(self, game_id: str, player_id: str, now_ms: int) -> IssuedToken:
         """The seat's newest unused token (signed anew) while more than half its life is left,
         else a new one, so that what is handed out lasts: a seat has one live token, two while
         the older runs out. The claim stays as it is."""
-        row = await self._store.current_token(game_id, player_id, now_ms)
+        row = await self._store_of(game_id).current_token(game_id, player_id, now_ms)
         if row is not None and row.expires_at - now_ms > self._ttl_ms / 2:
             return self._issued(row)
         return await self.issue(game_id, player_id, now_ms)
@@ -99,7 +116,8 @@ class ReconnectTokens:
         claim = new_claim() if reclaim else None
         # A caller without a clientId can never be recognised as retrying.
         client = client_id or f"anonymous-{uuid.uuid4().hex}"
-        result = await self._store.consume_token(
+        store = self._store_of(claims.game_id)
+        result = await store.consume_token(
             claims.jti, client_id=client, now_ms=now_ms, replacement=replacement, claim=claim
         )
         row = result.row
@@ -115,7 +133,7 @@ class ReconnectTokens:
             )
         if row.consumed_at is None or row.expires_at <= now_ms:
             raise _expired()
-        successor = await self._store.get_token(row.next_jti) if row.next_jti else None
+        successor = await store.get_token(row.next_jti) if row.next_jti else None
         # The winner retrying (its answer was lost) gets its successor again, but only while
         # that successor is unused: an old token must not walk forward to the seat's newest one.
         if (
