@@ -23,6 +23,7 @@ SERVE_OPTIONS = [
     "--node-id",
     "--admin-token",
     "--durability",
+    "--persist-fraction",
     "--token-ttl",
     "--snapshot-every",
     "--keep-snapshots",
@@ -325,6 +326,9 @@ def test_signing_keys_have_no_flag(capsys: pytest.CaptureFixture[str]) -> None:
         (["--max-games", "0"], "argument --max-games"),
         (["--max-storage-bytes", "lots"], "argument --max-storage-bytes"),
         (["--durability", "eventual"], "argument --durability: invalid choice"),
+        (["--persist-fraction", "1.5"], "argument --persist-fraction: '1.5' is out of range"),
+        (["--persist-fraction", "half"], "argument --persist-fraction: 'half' is not a number"),
+        (["--persist-fraction", "nan"], "argument --persist-fraction: 'nan' is out of range"),
         (["--log-level", "loud"], "argument --log-level: invalid choice"),
         (["--admin-token", " "], "argument --admin-token: the admin token must not be empty"),
         (["--database-url", "mysql://u:hunter2@h/db"], "argument --database-url"),
@@ -345,6 +349,7 @@ def test_bad_values_are_usage_errors_naming_the_option(
     ("variable", "value"),
     [
         ("REJOIN_DURABILITY", "fast"),
+        ("REJOIN_PERSIST_FRACTION", "2"),
         ("REJOIN_DATABASE_URL", "redis://localhost"),
         ("REJOIN_NODE_ID", "web/1"),
     ],
@@ -353,6 +358,16 @@ def test_bad_environment_variables_are_usage_errors_naming_the_variable(
     variable: str, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert f"error: {variable}: " in usage_error([], capsys, **{variable: value})
+
+
+def test_the_persist_fraction_from_the_flag_or_the_environment() -> None:
+    assert parse_args([], {}).settings.persist_fraction == 1.0
+    assert parse_args(["--persist-fraction", "0.25"], {}).settings.persist_fraction == 0.25
+    env = {"REJOIN_PERSIST_FRACTION": "0.5"}
+    assert parse_args([], env).settings.persist_fraction == 0.5
+    # A flag of 0 beats the variable: zero is a fraction given, not "unset".
+    assert parse_args(["--persist-fraction", "0"], env).settings.persist_fraction == 0.0
+    assert parse_args([], {"REJOIN_PERSIST_FRACTION": ""}).settings.persist_fraction == 1.0
 
 
 def test_migrate_takes_the_database_url_from_the_flag_or_the_environment() -> None:
