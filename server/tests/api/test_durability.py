@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server.host import live as live_module
 from rejoin_server.store.memory import MemoryGameStore
 
 from .support import ADMIN_AUTH, Api, Player, answer, assert_error, running, running_async
@@ -42,7 +43,7 @@ def test_a_game_created_with_a_durability_says_it_in_every_answer(api: Api) -> N
         assert restored["durability"] == durability
 
 
-@pytest.mark.parametrize("bad", ["eventual", "MEMORY", "", 1, True, ["memory"], {"a": 1}])
+@pytest.mark.parametrize("bad", ["eventual", "MEMORY", "", None, 1, True, ["memory"], {"a": 1}])
 def test_a_durability_that_is_not_one_of_the_three_is_invalid_request(api: Api, bad: Any) -> None:
     error = assert_error(
         api.client.post("/api/games", json={"durability": bad}), ErrorCode.INVALID_REQUEST
@@ -134,6 +135,29 @@ def test_a_memory_game_cannot_be_persisted_is_restored_from_memory_and_deleted(a
     state = api.client.get(f"/api/game/{game_id}/state", headers=first.auth)
     error = assert_error(state, ErrorCode.GAME_NOT_FOUND)
     assert EXPLAINED in error["message"]
+
+
+def test_events_older_than_a_memory_game_keeps_are_stale_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(live_module, "RECENT_EVENTS", 3)
+    with running() as api:
+        game_id = created(api, durability="memory")["gameId"]
+        first, _, _ = players_of(api, game_id, 3)
+        seq = api.start(first)["seq"]
+        url = f"/api/game/{game_id}/events"
+        as_json = {**first.auth, "Accept": "application/json"}
+        page = answer(api.client.get(f"{url}?after={seq - 3}", headers=as_json))
+        assert [e["seq"] for e in page["events"]] == [seq - 2, seq - 1, seq]
+        error = assert_error(api.client.get(f"{url}?after=0", headers=as_json), "stale_state")
+        assert "memory only" in error["message"]
+        # An event stream is refused before it begins, not broken off once it has.
+        status, body = api.stream_until(f"{url}?after=0", first.auth, b"stale_state")
+        assert status == 409
+        assert b"memory only" in body
+        status, body = api.stream_until(f"{url}?after={seq - 3}", first.auth, f"id: {seq}".encode())
+        assert status == 200
+        assert f"id: {seq - 2}\n".encode() in body
 
 
 def test_after_a_restart_a_memory_game_is_gone_and_says_so_a_strict_one_resumes() -> None:

@@ -178,7 +178,7 @@ async def test_the_rollout_rule_decides_for_games_that_do_not_say(
 async def test_every_view_says_the_durability(make_host: HostFactory) -> None:
     host = make_host()
     for durability in ("memory", "relaxed", "strict"):
-        game_id, players = await table(host, durability)  # type: ignore[arg-type]
+        game_id, players = await table(host, durability)
         live = await host.get(game_id)
         for viewer in (*players, None):
             assert host.view(live, viewer)["durability"] == durability

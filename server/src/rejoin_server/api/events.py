@@ -24,6 +24,7 @@ from rejoin_server.errors import ApiError
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.host import GameHost
 from rejoin_server.host.live import LiveGame, Outgoing, Subscriber
+from rejoin_server.host.reading import require_in_memory
 
 HEARTBEAT_S = 10.0
 
@@ -53,6 +54,8 @@ async def events(request: Request) -> Response:
     async with svc.host.reading(live) as game:
         seated(live, claims)
         _not_past_the_end(after, game.seq)
+        # Said now, as an answer: once the stream has begun, it could only break off.
+        require_in_memory(live, after)
         # Subscribed under the lock, at a published seq: every later event reaches the queue.
         subscriber = svc.host.subscribe(live, claims.player_id)
         upto = game.seq

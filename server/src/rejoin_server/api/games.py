@@ -50,7 +50,7 @@ async def create_game(request: Request) -> Response:
             ErrorCode.INVALID_REQUEST,
             f"`kind` must be the name of a kind of game, one of {', '.join(svc.host.games.kinds)}.",
         )
-    durability = _durability(body.pop("durability", None))
+    durability = _durability(body.pop("durability")) if "durability" in body else None
     try:
         live = await svc.host.create_game(body, kind, durability)
     except GameRuleError as exc:
@@ -67,11 +67,9 @@ async def create_game(request: Request) -> Response:
     )
 
 
-def _durability(value: object) -> GameDurability | None:
-    """`durability`, a key the server reads itself (like `kind`), not a setting of the game.
-    None: the server's rollout rule chooses."""
-    if value is None:
-        return None
+def _durability(value: object) -> GameDurability:
+    """`durability`, a key the server reads itself (like `kind`), not a setting of the game; left
+    out (not null), the server's rollout rule chooses."""
     for durability in DURABILITIES:
         if value == durability:
             return durability

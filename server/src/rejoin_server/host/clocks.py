@@ -124,8 +124,8 @@ class Clocks:
                 await self._commit(live, events, now)  # re-arms the clock
                 return False
         except Exception:
-            if before is not None:
-                self._games.rewind(live, before)
+            if live.in_memory_only and not self._games.rewind_failed(live, before):
+                self._forget(live.game_id)
             raise
         if not attended:
             # Only a new round was due, and nobody is there to play it: wait for a player

@@ -132,10 +132,8 @@ class CommandPath:
             exc,
             exc_info=exc,
         )
-        if not live.in_memory_only:
+        if not live.in_memory_only or not self._games.rewind_failed(live, before):
             self._forget(live.game_id)
-        elif before is not None:
-            self._games.rewind(live, before)
         return ApiError(
             ErrorCode.INTERNAL,
             "The game failed on this command and it has been logged; the game goes on as it "

@@ -146,6 +146,21 @@ class LoadedGames:
         engine = self.kinds.engine(live.kind)
         live.state = engine.load(live.game_id, live.settings, before)
 
+    def rewind_failed(self, live: LiveGame, before: Mapping[str, Any] | None) -> bool:
+        """After its engine failed half-way: a game kept in memory only goes back to `before`
+        (it has no store to reload from). False when it cannot: the caller drops the game, which
+        is then lost, rather than serve a state half changed."""
+        if before is None:
+            return False
+        try:
+            self.rewind(live, before)
+        except Exception as exc:
+            log.error(
+                "game %s: its last state does not load back (%r); it is lost", live.game_id, exc
+            )
+            return False
+        return True
+
     def claim_while_loading(self, game_id: str, player_id: str, claim: str) -> None:
         """A seat claim taken now: if the game is loading, the load may have read the store
         before the claim was written, so it applies the claim once it is done."""

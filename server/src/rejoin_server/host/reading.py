@@ -22,6 +22,19 @@ from rejoin_server.store.restore import decode_event
 log = logging.getLogger(__name__)
 
 
+def require_in_memory(live: LiveGame, after_seq: int) -> None:
+    """A game kept in memory only has no events but the newest ones (`LiveGame.recent`): raise
+    `stale_state` when the events after `after_seq` are no longer all there. (A stored game reads
+    older ones from the store.)"""
+    if live.in_memory_only and live.recent_after(after_seq) is None:
+        raise ApiError(
+            ErrorCode.STALE_STATE,
+            f"This game is kept in memory only, which holds its last {RECENT_EVENTS} events, "
+            f"not every one after {after_seq}; load its state again (GET …/state) and read on "
+            "from its seq.",
+        )
+
+
 class Reading:
     def __init__(self, store: GameStore, games: LoadedGames, *, replay_limit: int) -> None:
         self._store = store
@@ -42,14 +55,8 @@ class Reading:
     ) -> list[Event]:
         """Events with seq > `after_seq` as stored or in memory (raw, not yet redacted), in order,
         at most `limit` of them."""
+        require_in_memory(live, after_seq)
         recent = live.recent_after(after_seq)
-        if recent is None and live.in_memory_only:
-            raise ApiError(
-                ErrorCode.STALE_STATE,
-                f"This game is kept in memory only, which holds its last {RECENT_EVENTS} "
-                f"events, not every one after {after_seq}; load its state again (GET …/state) "
-                "and read on from its seq.",
-            )
         if recent is None:
             raws = await self._store.read_events(live.game_id, after_seq, limit)
             stored = [decode_event(live.game_id, raw) for raw in raws]
