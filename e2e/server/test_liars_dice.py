@@ -4,7 +4,7 @@ PostgreSQL: two SDK bots (`rejoin.bots`, the `odds` strategy) play complete game
 undisturbed and once through a kill -9 mid-game. Afterwards:
 
 - each bot's events (over its WebSocket, replays after the kill included) are gapless, each once,
-  and equal to the server's log for that player (`GET …/events`);
+  and equal to the server's log for that player, as JSON and as SSE (`GET …/events`);
 - a bot never saw the other's dice before a challenge revealed them, and the dice a challenge
   reveals are the ones each player was dealt;
 - every move a bot sent was acknowledged once and is in the log once; the clock never played;
@@ -25,6 +25,7 @@ from rejoin import GameClient
 from rejoin.bots import Bot, liars_dice_bots
 from rejoin.bots.dice import odds_strategy
 from rejoin.http_api import get_json, post_json
+from rejoin_testkit.api import Api
 from rejoin_testkit.example_game import LIARS_DICE, LIARS_DICE_ARGS, liars_dice_env
 from rejoin_testkit.processes import ServerProcess
 
@@ -100,6 +101,7 @@ async def check_complete_game(server: ServerProcess, game_id: str, bots: list[Bo
         log = (await get(server, f"/api/game/{game_id}/events?after=0", bot))["events"]
         assert [e["seq"] for e in bot.events] == list(range(1, final_seq + 1))
         assert bot.events == log
+        assert await sse_events(server, game_id, bot, final_seq) == log
         assert not any(e["kind"] == "timeout" for e in log)
         seat = bot.client.seat
         moves = [e for e in log if e["kind"] in ("bid", "challenged") and e["data"]["seat"] == seat]
@@ -112,6 +114,21 @@ async def check_complete_game(server: ServerProcess, game_id: str, bots: list[Bo
         for hand in challenge["reveal"]:
             assert hand["dice"] == dealt[(challenge["round"], hand["seat"])]
     assert challenges[-1]["loser"] != view["winner"]
+
+
+async def sse_events(
+    server: ServerProcess, game_id: str, bot: Bot, until_seq: int
+) -> list[dict[str, Any]]:
+    """The player's whole log over SSE (`GET …/events` as `text/event-stream`)."""
+    api = Api(server.url)
+    try:
+        stream = await asyncio.to_thread(
+            api.sse, game_id, bot.client.session_token, until_seq=until_seq, after=0
+        )
+    finally:
+        api.close()
+    assert stream.status == 200, stream.error_text
+    return [event for event in stream.events if "seq" in event]
 
 
 def assert_private(events: list[dict[str, Any]], seat: int | None, dealt: dict[Any, Any]) -> None:
