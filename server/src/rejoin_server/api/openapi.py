@@ -58,6 +58,10 @@ def _object(props: dict[str, Schema], required: tuple[str, ...] = (), **extra: A
 _TOKEN = _object(
     {"token": _STR, "expiresAt": _TIME, "playerId": _STR}, ("token", "expiresAt", "playerId")
 )
+_SEAT = _object(
+    {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
+    ("playerId", "seat", "sessionToken", "connectionToken"),
+)
 _EVENT = _object(
     {"seq": _SEQ, "kind": _STR, "at": {**_SEQ, "description": "ms since the epoch"}, "data": _OBJ},
     ("seq", "kind", "at", "data"),
@@ -130,13 +134,13 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
             rate_limited=True,
         ),
         _Operation(
-            "post", "/api/game/{gameId}/join", "Take a seat", "anyone", 201,
-            _object(
-                {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
-                ("playerId", "seat", "sessionToken", "connectionToken"),
-            ),
+            "post", "/api/game/{gameId}/join", "Take a seat",
+            "anyone; on a server with player login, a logged-in player", 201, _SEAT,
             body=_declared(bodies.Join),
             rate_limited=True,
+            description="With player login: the login as `Authorization: Bearer`, `name` "
+            "optional (the login's), and a player already seated takes that seat back "
+            "(200, `reclaimed: true`) as with POST …/reclaim.",
         ),
         _Operation(
             "post", "/api/game/{gameId}/start", "Start the next hand", "seated player", 200,
@@ -212,6 +216,14 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
                  "epoch", "connectionToken", "sessionToken"),
             ),
             body=_declared(bodies.Reconnect),
+        ),
+        _Operation(
+            "post", "/api/game/{gameId}/reclaim", "Take your seat back with your login",
+            "a logged-in player holding a seat (servers with player login)", 200,
+            _object({**_SEAT["properties"], "reclaimed": _TRUE}, (*_SEAT["required"], "reclaimed")),
+            security=("login",), rate_limited=True,
+            description="A new reconnect token and session token; the seat's other device is "
+            "superseded (WebSocket 4409). Without player login: invalid_request.",
         ),
         _Operation(
             "post", "/api/game/{gameId}/persist", "Snapshot the game now",
@@ -399,6 +411,13 @@ def build(limits: poker.TableLimits) -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "A seated player's session token (from join or reconnect), "
                     "or the operator's admin token.",
+                },
+                "login": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "On a server with player login: the player's login, a JWT "
+                    "of the identity provider it trusts.",
                 },
                 "sessionQuery": {
                     "type": "apiKey",
