@@ -341,12 +341,12 @@ RATE_OPTIONS = (
     (
         "--rate-connect",
         "rate_connect",
-        "resumes per player (WebSocket hello, POST reconnect), counted when they win the seat",
+        "resumes per player (WebSocket hello, POST reconnect or reclaim), counted when they win it",
     ),
     (
         "--rate-connect-address",
         "rate_connect_address",
-        "WebSocket connections and POST reconnects per address",
+        "WebSocket connections, POST reconnects and reclaims per address",
     ),
 )
 
