@@ -324,3 +324,12 @@ def test_an_authenticator_and_jwt_settings_together_are_refused() -> None:
             store_factory=memory_store,
             authenticate=by_header,
         )
+
+
+async def test_the_openapi_document_lists_reclaim_where_players_log_in() -> None:
+    reclaiming = "/api/game/{gameId}/reclaim"
+    async with server() as (api, _):
+        paths = (await api.client.get("/openapi.json")).json()["paths"]
+        assert paths[reclaiming]["post"]["security"] == [{"login": []}]
+    async with running_async() as api:
+        assert reclaiming not in (await api.client.get("/openapi.json")).json()["paths"]

@@ -122,9 +122,10 @@ class _Operation:
     description: str = ""
 
 
-def _operations(limits: poker.TableLimits) -> list[_Operation]:
-    """docs/http-api.md's table, with this server's bounds for a new table; built on demand, as the
-    name's pattern scans Unicode."""
+def _operations(limits: poker.TableLimits, login: bool) -> list[_Operation]:
+    """docs/http-api.md's table, with this server's bounds for a new table, and `…/reclaim` when
+    players log in (elsewhere it only answers that they do not); built on demand, as the name's
+    pattern scans Unicode."""
     session = ("bearer",)
     return [
         _Operation(
@@ -217,14 +218,14 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
             ),
             body=_declared(bodies.Reconnect),
         ),
-        _Operation(
+        *([_Operation(
             "post", "/api/game/{gameId}/reclaim", "Take your seat back with your login",
-            "a logged-in player holding a seat (servers with player login)", 200,
+            "a logged-in player holding a seat", 200,
             _object({**_SEAT["properties"], "reclaimed": _TRUE}, (*_SEAT["required"], "reclaimed")),
             security=("login",), rate_limited=True,
             description="A new reconnect token and session token; the seat's other device is "
-            "superseded (WebSocket 4409). Without player login: invalid_request.",
-        ),
+            "superseded (WebSocket 4409).",
+        )] if login else []),
         _Operation(
             "post", "/api/game/{gameId}/persist", "Snapshot the game now",
             "admin or seated player", 200,
@@ -371,9 +372,10 @@ def _operation(op: _Operation) -> Schema:
 
 
 @cache
-def build(limits: poker.TableLimits) -> dict[str, Any]:
+def build(limits: poker.TableLimits, login: bool = False) -> dict[str, Any]:
+    """The document of a server with these table bounds, and with player login or not."""
     paths: dict[str, Any] = {}
-    for op in _operations(limits):
+    for op in _operations(limits, login):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     paths["/metrics"] = {
         "get": {
@@ -433,5 +435,6 @@ def build(limits: poker.TableLimits) -> dict[str, Any]:
 
 async def schema(request: Request) -> Response:
     # The first build scans Unicode for the name's pattern: off the event loop.
-    limits = table_limits(services(request).settings)
-    return ok(await asyncio.to_thread(build, limits))
+    svc = services(request)
+    limits = table_limits(svc.settings)
+    return ok(await asyncio.to_thread(build, limits, svc.login is not None))
