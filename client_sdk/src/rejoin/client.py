@@ -165,9 +165,11 @@ class GameClient:
 
     # --- requests ---------------------------------------------------------------------------
 
-    async def join(self, name: str, seat: int | None = None) -> SavedSeat:
-        """Take a seat (HTTP `join`) and save it in the store; `HttpApiError` on refusal."""
-        saved, self._seat = await join_game(self._base, self.game_id, name, seat)
+    async def join(
+        self, name: str, seat: int | None = None, *, login: str | None = None
+    ) -> SavedSeat:
+        """Take a seat (HTTP `join`; `login`: the player's JWT) and save it; HttpApiError if not."""
+        saved, self._seat = await join_game(self._base, self.game_id, name, seat, login=login)
         self._seat_keeper.store.save(saved)
         self._seat_keeper.seat = saved
         return saved

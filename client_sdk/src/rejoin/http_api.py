@@ -56,13 +56,15 @@ async def get_json(
 
 
 async def join_game(
-    base_url: str, game_id: str, name: str, seat: int | None = None
+    base_url: str, game_id: str, name: str, seat: int | None = None, *, login: str | None = None
 ) -> tuple[SavedSeat, int]:
-    """`POST …/join`: the seat to save (under a new client id) and the number of the seat taken."""
+    """`POST …/join`: the seat to save (under a new client id) and the number of the seat taken.
+    `login`: the player's login (a JWT) on a server with player login, where joining again takes
+    the player's seat back from their other device."""
     body: dict[str, Any] = {"name": name}
     if seat is not None:
         body["seat"] = seat
-    joined = await post_json(f"{base_url}/api/game/{quote(game_id)}/join", body)
+    joined = await post_json(f"{base_url}/api/game/{quote(game_id)}/join", body, bearer=login)
     saved = SavedSeat(
         game_id=game_id,
         player_id=joined["playerId"],

@@ -31,6 +31,7 @@ from rejoin_server.api import (
     events,
     games,
     health,
+    logins,
     openapi,
     reconnect,
     web,
@@ -46,6 +47,7 @@ from rejoin_server.games.base import GameEngine
 from rejoin_server.games.kinds import GameKinds, load_engine
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
+from rejoin_server.login.identity import Authenticate, Login
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
@@ -129,6 +131,21 @@ def _kinds(settings: ServerSettings, games: Iterable[GameEngine]) -> GameKinds:
     return GameKinds([*poker, *given])
 
 
+def _login(settings: ServerSettings, authenticate: Authenticate | None) -> Login | None:
+    """Player login: the authenticator given to `create_app`, or the JWT one of `--auth-jwt-…`
+    (imported only then: PyJWT and cryptography are start-up time), or none."""
+    if authenticate is not None and settings.jwt_login:
+        raise ValueError(
+            "create_app(authenticate=…) and the --auth-jwt-… settings both say how players log "
+            "in; give one of them"
+        )
+    if settings.jwt_login:
+        from rejoin_server.login.jwt_login import JwtLogin
+
+        authenticate = JwtLogin.from_settings(settings)
+    return None if authenticate is None else Login(authenticate)
+
+
 def _backend(store: GameStore) -> str:
     postgres = getattr(store, "postgres", None)
     if postgres is None:
@@ -141,13 +158,19 @@ def create_app(
     *,
     games: Iterable[GameEngine] = (),
     store_factory: Callable[[ServerSettings], GameStore] = _sql_store,
+    authenticate: Authenticate | None = None,
 ) -> Starlette:
     """The app. `games`: the engines of the kinds of game it hosts besides poker (always
     there, and the default kind unless `games` holds another engine of kind "poker", which then
     replaces it); `settings.games` (`--game`) adds more. `store_factory` lets unit tests use the
     in-memory store. With the SQL store and `settings.migrate`, the lifespan brings the database
-    up to date first (the CLI migrates before it builds the app, and turns this off)."""
+    up to date first (the CLI migrates before it builds the app, and turns this off).
+
+    `authenticate` (`rejoin_server.login.Authenticate`): players log in, and a join needs an
+    identity whose subject is the seat's player id (docs/games.md, "Players from your login");
+    the `--auth-jwt-…` settings make the built-in JWT one instead. Raises ValueError for both."""
     kinds = _kinds(settings, games)
+    login = _login(settings, authenticate)
     # The node id, resolved once: its default asks the system for the host name, and /healthz
     # and the X-Rejoin-Node header would each ask again.
     settings = replace(settings, node_id=settings.node)
@@ -171,7 +194,7 @@ def create_app(
             host.ownership.coordinator = cluster
             await cluster.start()
         app.state.services = Services(
-            settings, store, host, signer, tokens, metrics, backend, cluster=cluster
+            settings, store, host, signer, tokens, metrics, backend, cluster=cluster, login=login
         )
         cleanup = CleanupJob(
             store,
@@ -192,7 +215,7 @@ def create_app(
             await store.close()
 
     return Starlette(
-        routes=[*_routes(), *web.routes(web.WebBundle.at(settings.web_dir))],
+        routes=[*_routes(login is not None), *web.routes(web.WebBundle.at(settings.web_dir))],
         middleware=[Middleware(NodeHeader, node=settings.node)],
         lifespan=lifespan,
         exception_handlers={
@@ -215,13 +238,14 @@ def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[
     return Route(path, checked, methods=methods, name=getattr(endpoint, "__name__", None))
 
 
-def _routes() -> list[BaseRoute]:
+def _routes(login: bool) -> list[BaseRoute]:
     game = "/api/game/{game_id}"
     return [
         WebSocketRoute(f"{game}/ws", ws.websocket_endpoint),
         Route("/api/games", games.create_game, methods=["POST"]),
         Route("/api/games/kinds", games.kinds, methods=["GET"]),
-        _game_route(f"{game}/join", games.join, ["POST"]),
+        _game_route(f"{game}/join", logins.join if login else games.join, ["POST"]),
+        _game_route(f"{game}/reclaim", logins.reclaim, ["POST"]),
         _game_route(f"{game}/start", games.start, ["POST"]),
         _game_route(f"{game}/action", games.action, ["POST"]),
         _game_route(f"{game}/state", games.state, ["GET"]),

@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from rejoin_server.api.ratelimit import RateLimiter
 from rejoin_server.host.host import GameHost
+from rejoin_server.login.identity import Login
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
@@ -31,6 +32,7 @@ class Services:
     backend: str  # "sqlite", "postgresql" or "memory", for /healthz
     limiter: RateLimiter = field(default_factory=RateLimiter)
     cluster: Membership | None = None  # on PostgreSQL: this node's membership of the cluster
+    login: Login | None = None  # players log in (`create_app(authenticate=…)`, `--auth-jwt-…`)
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -1,12 +1,12 @@
 """`GET /openapi.json`: the OpenAPI 3.1 description of docs/http-api.md's table.
 
 Request bodies are described from the declarations the endpoints read them with (`bodies`, and
-the poker settings for a new table), so every bound documented is the one enforced; the answers
-are described here. e2e/server/test_openapi_conformance.py holds the document to what the server
-does with schemathesis against a running server: whatever the schema admits the server accepts
-but for rules between fields or with the game's state that JSON Schema cannot state (said in each
-field's description). Answers stay open: fields may be added to them. The rate-limited endpoints
-document 429 with `Retry-After`.
+the settings of each kind of game served), so every bound documented is the one enforced; the
+answers are described here. e2e/server/test_openapi_conformance.py holds the document to what the
+server does with schemathesis against a running server: whatever the schema admits the server
+accepts but for rules between fields or with the game's state that JSON Schema cannot state (said
+in each field's description). Answers stay open: fields may be added to them. The rate-limited
+endpoints document 429 with `Retry-After`.
 
 Longer than 400 lines: most of it is `_operations`, one declaration per endpoint of the HTTP API,
 read top to bottom like docs/http-api.md's table; split, the table would be in pieces.
@@ -26,10 +26,9 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.context import services
 from rejoin_server.api.fields import Body, object_schema
-from rejoin_server.api.games import table_limits
 from rejoin_server.api.responses import ok
 from rejoin_server.durability import DURABILITIES
-from rejoin_server.games.poker import settings as poker
+from rejoin_server.games.kinds import GameKinds
 
 Schema = dict[str, Any]
 
@@ -41,6 +40,13 @@ _TIME: Schema = {"type": "string", "format": "date-time"}
 _GAME_ID: Schema = {"type": "string", "pattern": bodies.GAME_ID.pattern}
 _SEQ: Schema = {"type": "integer", "minimum": 0}
 _DURABILITY: Schema = {"enum": list(DURABILITIES)}
+# A key the server reads itself, like `kind` (docs/games.md, "Rolling out").
+_NEW_DURABILITY: Schema = {
+    **_DURABILITY,
+    "description": "memory: never stored, lost on a restart; relaxed: written behind; strict: "
+    "committed before anyone sees it. Left out: the server's rollout rule (--persist-fraction) "
+    "chooses.",
+}
 
 
 def _int(low: int, high: int, description: str | None = None) -> Schema:
@@ -59,6 +65,10 @@ def _object(props: dict[str, Schema], required: tuple[str, ...] = (), **extra: A
 
 _TOKEN = _object(
     {"token": _STR, "expiresAt": _TIME, "playerId": _STR}, ("token", "expiresAt", "playerId")
+)
+_SEAT = _object(
+    {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
+    ("playerId", "seat", "sessionToken", "connectionToken"),
 )
 _EVENT = _object(
     {"seq": _SEQ, "kind": _STR, "at": {**_SEQ, "description": "ms since the epoch"}, "data": _OBJ},
@@ -120,28 +130,57 @@ class _Operation:
     description: str = ""
 
 
-def _operations(limits: poker.TableLimits) -> list[_Operation]:
-    """docs/http-api.md's table, with this server's bounds for a new table; built on demand, as the
-    name's pattern scans Unicode."""
+def _new_game_body(kinds: GameKinds) -> Schema:
+    """`POST /api/games`: `kind`, `durability` and the settings of that kind, as its engine
+    declares them (the default kind's settings may come without `kind`)."""
+    variants = []
+    for kind in kinds.kinds:
+        settings = kinds.schema(kind)
+        kind_key: Schema = {"type": "string", "const": kind, "description": "The kind of game."}
+        properties = {
+            "kind": kind_key,
+            "durability": _NEW_DURABILITY,
+            **settings.get("properties", {}),
+        }
+        variant = {**settings, "type": "object", "properties": properties}
+        if kind != kinds.default:
+            variant["required"] = ["kind", *settings.get("required", [])]
+        variants.append(variant)
+    return variants[0] if len(variants) == 1 else {"oneOf": variants}
+
+
+def _operations(kinds: GameKinds, login: bool) -> list[_Operation]:
+    """docs/http-api.md's table, with this server's kinds of game and their settings, and
+    `…/reclaim` when players log in (elsewhere it only answers that they do not); built on
+    demand, as the name's pattern scans Unicode."""
     session = ("bearer",)
     return [
         _Operation(
-            "post", "/api/games", "Create a poker table", "anyone", 201,
+            "post", "/api/games", "Create a game", "anyone", 201,
             _object(
-                {"gameId": _GAME_ID, "status": _STR, "durability": _DURABILITY},
-                ("gameId", "status", "durability"),
+                {"gameId": _GAME_ID, "kind": _STR, "status": _STR, "durability": _DURABILITY},
+                ("gameId", "kind", "status", "durability"),
             ),
-            body=_RequestBody(_with_durability(poker.settings_schema(limits)), required=False),
+            body=_RequestBody(_new_game_body(kinds), required=False),
             rate_limited=True,
         ),
         _Operation(
-            "post", "/api/game/{gameId}/join", "Take a seat", "anyone", 201,
+            "get", "/api/games/kinds", "The kinds of game served", "anyone", 200,
             _object(
-                {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
-                ("playerId", "seat", "sessionToken", "connectionToken"),
+                {"kinds": {"type": "array", "items": _object(
+                    {"kind": _STR, "settings": _OBJ}, ("kind", "settings")
+                )}},
+                ("kinds",),
             ),
+        ),
+        _Operation(
+            "post", "/api/game/{gameId}/join", "Take a seat",
+            "anyone; on a server with player login, a logged-in player", 201, _SEAT,
             body=_declared(bodies.Join),
             rate_limited=True,
+            description="With player login: the login as `Authorization: Bearer`, `name` "
+            "optional (the login's), and a player already seated takes that seat back "
+            "(200, `reclaimed: true`) as with POST …/reclaim.",
         ),
         _Operation(
             "post", "/api/game/{gameId}/start", "Start the next hand", "seated player", 200,
@@ -218,6 +257,14 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
             ),
             body=_declared(bodies.Reconnect),
         ),
+        *([_Operation(
+            "post", "/api/game/{gameId}/reclaim", "Take your seat back with your login",
+            "a logged-in player holding a seat", 200,
+            _object({**_SEAT["properties"], "reclaimed": _TRUE}, (*_SEAT["required"], "reclaimed")),
+            security=("login",), rate_limited=True,
+            description="A new reconnect token and session token; the seat's other device is "
+            "superseded (WebSocket 4409).",
+        )] if login else []),
         _Operation(
             "post", "/api/game/{gameId}/persist", "Snapshot the game now",
             "admin or seated player", 200,
@@ -318,17 +365,6 @@ def _operations(limits: poker.TableLimits) -> list[_Operation]:
     ]  # fmt: skip
 
 
-def _with_durability(settings: Schema) -> Schema:
-    """A new game's body: its settings, and `durability`, which the server reads itself."""
-    durability = {
-        **_DURABILITY,
-        "description": "memory: never stored, lost on a restart; relaxed: written behind; "
-        "strict: committed before anyone sees it. Left out: the server's rollout rule "
-        "(--persist-fraction) chooses.",
-    }
-    return {**settings, "properties": {**settings["properties"], "durability": durability}}
-
-
 def _json(schema: Schema) -> Schema:
     return {"application/json": {"schema": schema}}
 
@@ -383,9 +419,10 @@ def _operation(op: _Operation) -> Schema:
 
 
 @cache
-def build(limits: poker.TableLimits) -> dict[str, Any]:
+def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
+    """The document of a server with these kinds of game, and with player login or not."""
     paths: dict[str, Any] = {}
-    for op in _operations(limits):
+    for op in _operations(kinds, login):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     paths["/metrics"] = {
         "get": {
@@ -424,6 +461,13 @@ def build(limits: poker.TableLimits) -> dict[str, Any]:
                     "description": "A seated player's session token (from join or reconnect), "
                     "or the operator's admin token.",
                 },
+                "login": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "On a server with player login: the player's login, a JWT "
+                    "of the identity provider it trusts.",
+                },
                 "sessionQuery": {
                     "type": "apiKey",
                     "in": "query",
@@ -438,5 +482,5 @@ def build(limits: poker.TableLimits) -> dict[str, Any]:
 
 async def schema(request: Request) -> Response:
     # The first build scans Unicode for the name's pattern: off the event loop.
-    limits = table_limits(services(request).settings)
-    return ok(await asyncio.to_thread(build, limits))
+    svc = services(request)
+    return ok(await asyncio.to_thread(build, svc.host.games, svc.login is not None))

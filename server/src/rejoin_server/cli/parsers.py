@@ -3,6 +3,9 @@ they can come from, and the epilog that lists them.
 
 Every default a help text shows comes from `ServerSettings`; the options themselves default to
 None ("not given"), so that `args.parse_args` can tell a flag from its environment variable.
+
+Longer than 400 lines: every option with its help text, read top to bottom like `--help` and
+docs/operations.md's tables; split, the options would be in pieces.
 """
 
 from __future__ import annotations
@@ -10,6 +13,13 @@ from __future__ import annotations
 import argparse
 
 from rejoin_server.cli import values
+from rejoin_server.cli.login import (
+    ENV_AUTH_JWT_AUDIENCE,
+    ENV_AUTH_JWT_ISSUER,
+    ENV_AUTH_JWT_PUBLIC_KEY,
+    ENV_AUTH_JWT_SECRET,
+    add_login_options,
+)
 from rejoin_server.invocation import PROG
 from rejoin_server.settings import DEFAULT_DATABASE_URL, ServerSettings
 
@@ -50,6 +60,10 @@ environment:
                         signed with an older key still verify, so rotate by putting a new key
                         first and dropping the oldest once its tokens have expired. Unset: a key
                         is generated once and kept in the database. There is no flag for it.
+  {ENV_AUTH_JWT_SECRET} as --auth-jwt-secret (better than the flag: visible in ps)
+  {ENV_AUTH_JWT_PUBLIC_KEY} as --auth-jwt-public-key: a file, or the PEM text itself
+  {ENV_AUTH_JWT_AUDIENCE} as --auth-jwt-audience
+  {ENV_AUTH_JWT_ISSUER} as --auth-jwt-issuer
 A flag beats its environment variable. Durations: 500ms, 15s, 30m, 12h, 7d (a bare number is
 seconds). SIGTERM shuts down gracefully; nothing committed is lost even to SIGKILL.
 """
@@ -127,9 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--persist-fraction",
         metavar="F",
         type=values.fraction,
-        help="gradual rollout: the share (0 to 1, by a stable hash of the game id) of new games "
-        "stored with --durability; the others are kept in memory only and lost on a restart. "
-        "A game created with its own durability is not subject to it "
+        help="gradual rollout: the share of new games (0 to 1, by a stable hash of the game id) "
+        "stored with --durability; the others are kept in memory only, lost on a restart "
         f"(env {ENV_PERSIST_FRACTION}; default {d.persist_fraction:g})",
     )
     add(
@@ -223,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {values.format_duration_ms(d.session_ttl_ms)})",
     )
     _add_limits(parser)
+    add_login_options(parser)
     add(
         "--web-dir",
         metavar="DIR",
@@ -340,12 +354,12 @@ RATE_OPTIONS = (
     (
         "--rate-connect",
         "rate_connect",
-        "resumes per player (WebSocket hello, POST reconnect), counted when they win the seat",
+        "resumes per player (WebSocket hello, POST reconnect or reclaim), counted when they win it",
     ),
     (
         "--rate-connect-address",
         "rate_connect_address",
-        "WebSocket connections and POST reconnects per address",
+        "WebSocket connections, POST reconnects and reclaims per address",
     ),
 )
 

@@ -15,6 +15,7 @@ from rejoin_server.games.base import Event, Tick
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.tasks import Tasks
+from rejoin_server.store.codec import canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class Clocks:
             return True
         attended = live.attended(now, self._unattended_after_ms)
         # A game kept in memory only has no store to reload from should the tick fail.
-        before = live.state.dump() if live.in_memory_only else None
+        before = canonical_json(live.state.dump()) if live.in_memory_only else None
         try:
             events = live.state.handle(Tick(attended), now)
             if events:

@@ -23,7 +23,6 @@ from rejoin_server.games.base import (
     Event,
     GameRuleError,
     Join,
-    JsonDict,
     Start,
 )
 from rejoin_server.host.live import LiveGame
@@ -31,12 +30,11 @@ from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.ownership import not_serving
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.settings import ServerSettings
+from rejoin_server.store.codec import canonical_json
 from rejoin_server.store.restore import take_snapshot
 
 log = logging.getLogger(__name__)
 
-# Event kinds after which a game is at a natural boundary: its snapshot is small and loads fast.
-BOUNDARY_KINDS = frozenset({"hand_ended", "game_completed"})
 # The `reason` of the `game_completed` that ends a game past `--max-events-per-game`.
 EVENT_LIMIT_REASON = "event_limit"
 
@@ -93,10 +91,11 @@ class CommandPath:
                     "look at the new state and act again.",
                 )
             now = self._clock()
-            # A game kept in memory only cannot reload from the store should its engine fail:
-            # it goes back to this instead.
+            # As JSON, as a snapshot is: a game whose dump shares its lists with its state must
+            # still be put back as it was, not as the command left it. A game kept in memory only
+            # cannot reload from the store should its engine fail: it goes back to this too.
             keep = prepare is not None or live.in_memory_only
-            before = state.dump() if keep else None
+            before = canonical_json(state.dump()) if keep else None
             try:
                 events = state.handle(command, now)
             except GameRuleError as exc:
@@ -118,7 +117,7 @@ class CommandPath:
             return Outcome(seq, events, durable)
 
     def _engine_failed(
-        self, live: LiveGame, command: Command, exc: Exception, before: JsonDict | None
+        self, live: LiveGame, command: Command, exc: Exception, before: bytes | None
     ) -> ApiError:
         # A bug in the game's code (not a refusal): its state may be half changed, so the game
         # is dropped from memory and reloads from the store, where everything players saw is.
@@ -171,7 +170,7 @@ class CommandPath:
         state = live.state
         snapshot = None
         if events and (
-            any(event.kind in BOUNDARY_KINDS for event in events)
+            any(event.kind in self._games.kinds.snapshot_after(live.kind) for event in events)
             or live.marks.snapshot_due(state.seq, self._settings.snapshot_every)
         ):
             snapshot = take_snapshot(state)

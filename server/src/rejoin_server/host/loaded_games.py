@@ -16,8 +16,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.durability import DURABILITIES, GameDurability, is_memory_id, of_stored
@@ -31,6 +30,7 @@ from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import Durability
 from rejoin_server.store.base import GameStore
+from rejoin_server.store.codec import decode_object
 from rejoin_server.store.restore import Restored, restore_game
 
 log = logging.getLogger(__name__)
@@ -140,13 +140,14 @@ class LoadedGames:
         """The games kept in memory only (durability `memory`)."""
         return [live for live in self._games.values() if live.in_memory_only]
 
-    def rewind(self, live: LiveGame, before: Mapping[str, Any]) -> None:
-        """Put the game back as `before` (its `dump()`): a command or tick applied in memory that
-        nobody may see."""
+    def rewind(self, live: LiveGame, before: bytes) -> None:
+        """Put the game back as `before` (its `dump()` as canonical JSON, so that lists the dump
+        shares with the state are not changed along with it): a command or tick applied in
+        memory that nobody may see."""
         engine = self.kinds.engine(live.kind)
-        live.state = engine.load(live.game_id, live.settings, before)
+        live.state = engine.load(live.game_id, live.settings, decode_object(before))
 
-    def rewind_failed(self, live: LiveGame, before: Mapping[str, Any] | None) -> bool:
+    def rewind_failed(self, live: LiveGame, before: bytes | None) -> bool:
         """After its engine failed half-way: a game kept in memory only goes back to `before`
         (it has no store to reload from). False when it cannot: the caller drops the game, which
         is then lost, rather than serve a state half changed."""
