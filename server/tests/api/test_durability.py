@@ -6,15 +6,26 @@ once it has restarted."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import jwt
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.host import live as live_module
 from rejoin_server.store.memory import MemoryGameStore
 
-from .support import ADMIN_AUTH, Api, Player, answer, assert_error, running, running_async
+from .support import (
+    ADMIN_AUTH,
+    Api,
+    Player,
+    answer,
+    assert_error,
+    bearer,
+    running,
+    running_async,
+)
 from .ws_support import hello_frame, sockets
 
 TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
@@ -200,3 +211,24 @@ async def test_after_a_restart_a_memory_games_websocket_is_refused_with_4404_and
     assert close.code == 4404
     assert error["code"] == "game_not_found"
     assert EXPLAINED in error["message"]
+
+
+async def test_a_login_takes_back_its_seat_in_a_memory_game_without_the_store() -> None:
+    secret = "a-shared-secret-of-forty-characters-xyz!"
+    claims = {"sub": "auth0|alice", "name": "Alice", "aud": "rejoin", "exp": int(time.time()) + 600}
+    alice = bearer(jwt.encode(claims, secret, algorithm="HS256"))
+    async with running_async(auth_jwt_secret=secret, auth_jwt_audience="rejoin") as api:
+        game_id = await api.create(durability="memory", **TABLE)
+        url = f"/api/game/{game_id}"
+        first = (await api.client.post(f"{url}/join", json={}, headers=alice)).json()
+        again = await api.client.post(f"{url}/reclaim", headers=alice)
+        assert again.status_code == 200, again.text
+        # The first device's token was used up in the login's favour, in memory: a moment ago,
+        # so its use now is a race for the seat (the same rule as a stored game's).
+        body = {"playerId": "auth0|alice", "reconnectToken": first["connectionToken"]["token"]}
+        reply = await api.client.post(f"{url}/reconnect", json=body)
+        assert_error(reply, ErrorCode.SEAT_CONFLICT)
+        now = api.services.host.clock()
+        assert await api.services.store.current_token(game_id, "auth0|alice", now) is None
+        memory_tokens = api.services.host.memory_tokens
+        assert await memory_tokens.current_token(game_id, "auth0|alice", now) is not None
