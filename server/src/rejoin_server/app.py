@@ -3,6 +3,10 @@
 Every error reaches the client as the documented error body with a stable code; only a bug answers 500,
 and then without a traceback (the traceback goes to the server log). A client that hangs up before
 its request is read is no bug: one INFO line.
+
+The app may be mounted under a prefix in another Starlette application (`rejoin_server.embed`):
+its lifespan then runs inside the host's, and its answers name paths under the prefix
+(`root_path`).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
+from rejoin_server.store.single_node import SqliteHold, hold_sqlite_file
 from rejoin_server.timefmt import now_ms
 from rejoin_server.tokens.service import ReconnectTokens
 from rejoin_server.tokens.signing import TokenSigner
@@ -119,6 +124,15 @@ def _membership(settings: ServerSettings, host: GameHost) -> Membership:
     )
 
 
+def _hold(url: str) -> SqliteHold | None:
+    """This app's hold on its SQLite file. A file that is not there yet has no tables either
+    (`migrate=False`): the store's first query says so."""
+    try:
+        return hold_sqlite_file(url)
+    except FileNotFoundError:
+        return None
+
+
 def _kinds(settings: ServerSettings, games: Iterable[GameEngine]) -> GameKinds:
     """Poker first (the default kind), unless replaced by an engine of that kind; then the
     engines given to `create_app`, then `--game`'s, in their order."""
@@ -141,21 +155,51 @@ def create_app(
     *,
     games: Iterable[GameEngine] = (),
     store_factory: Callable[[ServerSettings], GameStore] = _sql_store,
+    sqlite_hold: SqliteHold | None = None,
 ) -> Starlette:
     """The app. `games`: the engines of the kinds of game it hosts besides poker (always
     there, and the default kind unless `games` holds another engine of kind "poker", which then
     replaces it); `settings.games` (`--game`) adds more. `store_factory` lets unit tests use the
     in-memory store. With the SQL store and `settings.migrate`, the lifespan brings the database
-    up to date first (the CLI migrates before it builds the app, and turns this off)."""
+    up to date first (the CLI migrates before it builds the app, and turns this off).
+
+    On SQLite the lifespan holds the database file for this app (`store.single_node`), so that
+    a host app started with several workers stops instead of serving one file twice;
+    `sqlite_hold` is the CLI's, taken before it builds the app."""
     kinds = _kinds(settings, games)
     # The node id, resolved once: its default asks the system for the host name, and /healthz
     # and the X-Rejoin-Node header would each ask again.
     settings = replace(settings, node_id=settings.node)
 
+    running = False
+
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if settings.migrate and store_factory is _sql_store:
-            await asyncio.to_thread(_migrate, settings.database_url)
+    async def lifespan(host_app: object) -> AsyncIterator[None]:
+        nonlocal running
+        if running:
+            raise RuntimeError(
+                "this rejoin app's lifespan is already running: enter it once "
+                "(rejoin_server.embed), and build one app per mount"
+            )
+        running = True
+        sql = store_factory is _sql_store
+        try:
+            if settings.migrate and sql:
+                await asyncio.to_thread(_migrate, settings.database_url)
+            hold = _hold(settings.database_url) if sql and sqlite_hold is None else None
+            try:
+                async with serving(host_app):
+                    yield
+            finally:
+                if hold is not None:
+                    hold.release()
+        finally:
+            running = False
+
+    # The services go on this app, not on the app the lifespan is handed: a host app that runs
+    # it inside its own (`embed.running`) may hand its own, and the routes read this one's state.
+    @asynccontextmanager
+    async def serving(_host_app: object) -> AsyncIterator[None]:
         store = store_factory(settings)
         await store.open()
         signer = await _signer(store, settings)
@@ -189,7 +233,7 @@ def create_app(
                 await cluster.stop()
             await store.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[*_routes(), *web.routes(web.WebBundle.at(settings.web_dir))],
         middleware=[Middleware(NodeHeader, node=settings.node)],
         lifespan=lifespan,
@@ -200,6 +244,7 @@ def create_app(
             Exception: _bug,
         },
     )
+    return app
 
 
 def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[str]) -> Route:
@@ -249,10 +294,12 @@ async def _coded_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    # Under a mount, the path as the client sent it and the schema under the same prefix.
+    schema = f"{request.scope.get('root_path', '')}/openapi.json"
     if exc.status_code == 404:
-        message = f"No endpoint {request.method} {request.url.path}; see /openapi.json."
+        message = f"No endpoint {request.method} {request.url.path}; see {schema}."
     elif exc.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}; see /openapi.json."
+        message = f"{request.method} is not allowed on {request.url.path}; see {schema}."
     else:
         message = str(exc.detail)
     response = error(ErrorCode.INVALID_REQUEST, message)
@@ -280,11 +327,18 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
 
 def _allowed_methods(request: Request, exc: HTTPException) -> list[str]:
     allowed = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
-    path = request.scope.get("path", "")
+    path = _route_path(request)
     for route in request.app.routes:
         if isinstance(route, Route) and route.methods and route.path_regex.match(path):
             allowed |= route.methods
     return sorted(allowed)
+
+
+def _route_path(request: Request) -> str:
+    """The path the app's routes match: under a mount, the part after the prefix."""
+    path: str = request.scope.get("path", "")
+    prefix: str = request.scope.get("root_path", "")
+    return path[len(prefix) :] if prefix and path.startswith(prefix) else path
 
 
 async def _bug(request: Request, exc: Exception) -> Response:
