@@ -145,6 +145,7 @@ def lint(session: nox.Session) -> None:
         "bench",
         "migrations",
         "e2e",
+        "examples/embedded",
     )
 
 
