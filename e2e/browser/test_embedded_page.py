@@ -5,7 +5,7 @@ and the page resumes its seat by itself with every event once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,6 +56,16 @@ def seated(api: Api, game_id: str, name: str) -> Player:
     )
 
 
+def past(player: Player, seq: int) -> Callable[[], int | None]:
+    """A probe for `wait_for`: the game's seq once it is past `seq`."""
+
+    def probe() -> int | None:
+        now = int(player.view()["seq"])
+        return now if now > seq else None
+
+    return probe
+
+
 def test_the_table_page_under_a_prefix_plays_and_resumes_after_kill9(
     context_factory: ContextFactory, host: ServerProcess
 ) -> None:
@@ -100,11 +110,7 @@ def test_the_table_page_under_a_prefix_plays_and_resumes_after_kill9(
             else:
                 legal = {a["type"] for a in view["you"]["legalActions"]}
                 other.act("check" if "check" in legal else "call").ok(200)
-            seq = wait_for(
-                lambda seq=seq: s if (s := other.view()["seq"]) > seq else None,
-                timeout=STEP_S,
-                what="the action to reach the server",
-            )
+            seq = wait_for(past(other, seq), timeout=STEP_S, what="the action to reach the server")
             wait_connected(page, STEP_S, seq=seq)
 
         seqs = server_seqs(host.url, game_id, seat.session_token)

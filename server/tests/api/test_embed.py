@@ -243,15 +243,20 @@ _ABSOLUTE_IN_JS = re.compile(
 )
 
 
-@pytest.mark.parametrize("name", ["lobby.html", "play.html", "ui-preview.html"])
+STATIC = default_web_dir() / "static"
+
+
+@pytest.mark.parametrize("name", sorted(page.name for page in STATIC.glob("*.html")))
 def test_the_pages_refer_to_everything_relatively(name: str) -> None:
-    text = (default_web_dir() / "static" / name).read_text()
+    text = (STATIC / name).read_text()
     assert not _ABSOLUTE_IN_HTML.search(text), _ABSOLUTE_IN_HTML.findall(text)
 
 
-@pytest.mark.parametrize("name", ["boot.mjs", "lobby.js", "table-ui.js", "ui-preview.js"])
+@pytest.mark.parametrize(
+    "name", sorted(script.name for script in [*STATIC.glob("*.js"), *STATIC.glob("*.mjs")])
+)
 def test_the_scripts_load_everything_from_the_apps_root(name: str) -> None:
-    text = (default_web_dir() / "static" / name).read_text()
+    text = (STATIC / name).read_text()
     assert not _ABSOLUTE_IN_JS.search(text), _ABSOLUTE_IN_JS.findall(text)
 
 
