@@ -13,12 +13,12 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from rejoin.errors import HttpApiError
 from rejoin.http_answer import answer_body
 from rejoin.tokens import SavedSeat
 from rejoin.transport import IN_BROWSER
+from rejoin.urls import game_url
 
 if TYPE_CHECKING:
     import httpx
@@ -64,7 +64,7 @@ async def join_game(
     body: dict[str, Any] = {"name": name}
     if seat is not None:
         body["seat"] = seat
-    joined = await post_json(f"{base_url}/api/game/{quote(game_id)}/join", body, bearer=login)
+    joined = await post_json(game_url(base_url, game_id, "join"), body, bearer=login)
     saved = SavedSeat(
         game_id=game_id,
         player_id=joined["playerId"],
@@ -82,7 +82,7 @@ async def fetch_game_state(
     http: httpx.AsyncClient | None = None,
 ) -> dict[str, Any]:
     """`GET …/state`: the player's view, with the bearer token `session_token()` gives."""
-    url = f"{base_url}/api/game/{quote(game_id)}/state"
+    url = game_url(base_url, game_id, "state")
     bearer = session_token()
     try:
         body = await get_json(url, bearer=bearer, http=http)

@@ -42,7 +42,8 @@ export function createTableUi(doc) {
   let viewSeq = null; // the seq of the view whose buttons are shown: sent with a click (atSeq)
   let enableTimer = null;
 
-  const gameIdFromPath = decodeURIComponent(doc.location.pathname.split("/play/")[1] || "");
+  // The last `/play/`: the app may be mounted under a prefix (/games/play/<gameId>).
+  const gameIdFromPath = decodeURIComponent(doc.location.pathname.split("/play/").slice(1).pop() || "");
   if (gameIdFromPath && $("game-id")) $("game-id").textContent = gameIdFromPath;
 
   // --- small drawing helpers ---------------------------------------------------------------

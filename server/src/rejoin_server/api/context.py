@@ -36,5 +36,11 @@ class Services:
 
 
 def services(conn: HTTPConnection) -> Services:
-    found: Services = conn.app.state.services
+    found: Services | None = getattr(conn.app.state, "services", None)
+    if found is None:
+        # Only a host app that mounted rejoin without running its lifespan gets here.
+        raise RuntimeError(
+            "rejoin's lifespan is not running: a host app that mounts it runs it in its own "
+            "lifespan (rejoin_server.embed, docs/games.md)"
+        )
     return found

@@ -483,4 +483,11 @@ def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
 async def schema(request: Request) -> Response:
     # The first build scans Unicode for the name's pattern: off the event loop.
     svc = services(request)
-    return ok(await asyncio.to_thread(build, svc.host.games, svc.login is not None))
+    document = await asyncio.to_thread(build, svc.host.games, svc.login is not None)
+    prefix = request.scope.get("root_path", "")
+    if prefix:
+        # Mounted under a prefix (rejoin_server.embed): the paths stay the app's own, and the
+        # server they are relative to is the prefix (OpenAPI resolves it against this document's
+        # address).
+        document = {**document, "servers": [{"url": prefix}]}
+    return ok(document)
