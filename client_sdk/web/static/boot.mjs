@@ -1,6 +1,8 @@
-// Boots the table page: Pyodide from /pyodide/, the SDK wheels from /sdk/, then hands the page's
-// UI (table-ui.js) to the Python controller, rejoin.browser.table, which runs the seat from then
-// on. Everything comes from this server; nothing is fetched from anywhere else.
+// Boots a table page: Pyodide from /pyodide/, the SDK wheels from /sdk/, then hands the page's
+// UI to its Python controller, which runs the seat from then on: play.html (poker) is drawn by
+// table-ui.js for rejoin.browser.table, game.html (any other kind, <body data-page="generic">) by
+// generic-ui.js for rejoin.browser.generic. Everything comes from this server; nothing is
+// fetched from anywhere else.
 //
 // A browser keeps one seat per table: the tab that holds the Web Lock "rejoin.table.<gameId>"
 // plays it; another tab of the same browser is told so (the lock is released when its holder
@@ -8,7 +10,14 @@
 //
 // window.rejoinBoot records the boot's figures (ms) for the benchmarks and tests.
 
+import { createGenericUi } from "/static/generic-ui.js";
 import { createTableUi } from "/static/table-ui.js";
+
+// The server picks the page by the game's kind (api/web.py); the page names its UI and controller.
+const PAGES = {
+  poker: { createUi: createTableUi, controller: "rejoin.browser.table" },
+  generic: { createUi: createGenericUi, controller: "rejoin.browser.generic" },
+};
 
 const BOOT_TIMEOUT_MS = 60_000; // a .wasm served with the wrong type hangs loadPyodide for ever
 const TAB_LOCK_WAIT_MS = 2_000;
@@ -60,7 +69,8 @@ async function loadSdk(pyodide) {
 }
 
 async function boot() {
-  const ui = createTableUi(document);
+  const page = PAGES[document.body.dataset.page] || PAGES.poker;
+  const ui = page.createUi(document);
   const gameId = gameIdFromPath();
   if (gameId === null) {
     ui.showBootError("This address names no table: open /play/<gameId>.");
@@ -77,8 +87,8 @@ async function boot() {
     figures.pyodideMs = performance.now() - figures.started;
     await loadSdk(pyodide);
     figures.sdkMs = performance.now() - figures.started;
-    const table = pyodide.pyimport("rejoin.browser.table");
-    table.start(gameId, ui, await ownsTab);
+    const controller = pyodide.pyimport(page.controller);
+    controller.start(gameId, ui, await ownsTab);
     figures.readyMs = performance.now() - figures.started;
   } catch (error) {
     figures.error = String(error);
