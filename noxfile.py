@@ -29,6 +29,8 @@ ROOT = Path(__file__).parent
 PACKAGES = [
     "-e", "packages/protocol", "-e", "server", "-e", "client_sdk", "-e", "packages/testkit",
 ]  # fmt: skip
+# The one lock of the distributions' dependencies, which declare compatible ranges.
+CONSTRAINED = ["-c", "requirements/constraints.txt"]
 REPORTS = ROOT / ".reports"
 WEB = ROOT / "client_sdk" / "web"
 PROTOCOL_PYODIDE = ROOT / "packages" / "protocol" / "pyodide"
@@ -46,7 +48,7 @@ def tests(session: nox.Session) -> None:
     """Unit, contract and property tests on SQLite and PostgreSQL (PostgreSQL must be running),
     then packages/protocol's tests under Pyodide on Node.js (node and npm must be installed).
     Options after `--` go to the CPython pytest run only."""
-    session.install("-r", "requirements/dev.txt", *PACKAGES)
+    session.install(*CONSTRAINED, "-r", "requirements/dev.txt", *PACKAGES)
     REPORTS.mkdir(exist_ok=True)
     session.run(
         "pytest",
@@ -115,7 +117,7 @@ def e2e(session: nox.Session) -> None:
             "(Debian's; `playwright install` cannot download browsers here), or point "
             "REJOIN_CHROMIUM at a Chromium executable"
         )
-    session.install("-r", "requirements/e2e.txt", *PACKAGES)
+    session.install(*CONSTRAINED, "-r", "requirements/e2e.txt", *PACKAGES)
     _build_bundle(session)
     REPORTS.mkdir(exist_ok=True)
     session.run(
@@ -127,6 +129,7 @@ def e2e(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy --strict over every Python part of the repository."""
     session.install(
+        *CONSTRAINED,
         "-r", "requirements/dev.txt", "-r", "requirements/bench.txt", "-r", "requirements/e2e.txt",
         *PACKAGES,
     )  # fmt: skip
@@ -155,7 +158,7 @@ def bench(session: nox.Session) -> None:
     benchmarks alone, `-- --only browser` for the browser ones (Chromium). The Socket.IO peer and
     the browser bundle need Node.js and npm; `npm ci` installs their pinned packages
     (bench/peers/socketio/package-lock.json, client_sdk/web/package-lock.json)."""
-    session.install("-r", "requirements/bench.txt", *PACKAGES)
+    session.install(*CONSTRAINED, "-r", "requirements/bench.txt", *PACKAGES)
     _require_node(session, "the Socket.IO peer (bench/peers/socketio) and the browser bundle")
     with session.chdir(ROOT / "bench" / "peers" / "socketio"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
@@ -168,7 +171,7 @@ def serve(session: nox.Session) -> None:
     """The server, as a user runs it: `rejoin-server` on ./rejoin.db (or REJOIN_DATABASE_URL),
     with the lobby and demo table at http://127.0.0.1:8000/. Options after `--` go to
     `rejoin-server`, e.g. `nox -s serve -- --port 9000`."""
-    session.install(*PACKAGES)
+    session.install(*CONSTRAINED, *PACKAGES)
     # The demo table works from this one command: the bundle is built when it is missing (an
     # existing one is kept; `nox -s bundle` rebuilds it after changing the SDK).
     if (

@@ -46,7 +46,8 @@ from bench.server_games import (
 )
 from rejoin_server.games.base import Act, GameEngine, Join, Start
 from rejoin_server.games.kinds import GameKinds
-from rejoin_server.host.host import BOUNDARY_KINDS, GameHost
+from rejoin_server.games.poker import PokerEngine
+from rejoin_server.host.host import GameHost
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import Durability, ServerSettings
 from rejoin_server.store.restore import restore_game, take_snapshot
@@ -436,7 +437,10 @@ async def _actions_bare(store: SqlGameStore, engine: GameEngine, actions: int) -
         if any(e.kind == "showdown" for e in events):
             showdowns.append(time.perf_counter() - began)
         snapshot = None
-        if any(e.kind in BOUNDARY_KINDS for e in events) or state.seq - last_snapshot >= 100:
+        if (
+            any(e.kind in PokerEngine.snapshot_after for e in events)
+            or state.seq - last_snapshot >= 100
+        ):
             snapshot = take_snapshot(state)
             last_snapshot = state.seq
         await store.append(game_id, events, status=state.status, now_ms=now, snapshot=snapshot)

@@ -17,7 +17,7 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api.context import Services
 from rejoin_server.app import create_app
 from rejoin_server.errors import StorageUnavailable
-from rejoin_server.games.base import Event
+from rejoin_server.games.base import Event, GameEngine
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.memory import MemoryGameStore
 from rejoin_testkit.api import Api as HttpApi
@@ -323,10 +323,13 @@ class DownableStore(MemoryGameStore):
 
 
 @contextmanager
-def running(store: MemoryGameStore | None = None, **settings: Any) -> Iterator[Api]:
+def running(
+    store: MemoryGameStore | None = None, games: Sequence[GameEngine] = (), **settings: Any
+) -> Iterator[Api]:
     settings.setdefault("admin_token", ADMIN)
     app = create_app(
         ServerSettings(**settings),
+        games=games,
         store_factory=memory_store if store is None else (lambda _: store),
     )
     with TestClient(app, raise_server_exceptions=False) as client:

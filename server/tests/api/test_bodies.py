@@ -21,7 +21,8 @@ from rejoin_server.api.fields import (
 )
 from rejoin_server.api.games import table_limits
 from rejoin_server.errors import ApiError
-from rejoin_server.games.poker import PokerSettings
+from rejoin_server.games.kinds import GameKinds
+from rejoin_server.games.poker import PokerEngine, PokerSettings
 from rejoin_server.games.poker.settings import settings_schema
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store import widths
@@ -103,7 +104,7 @@ def test_a_body_game_id_must_be_the_paths() -> None:
 
 
 def test_the_documented_bodies_are_the_declared_ones() -> None:
-    document = openapi.build(table_limits(ServerSettings()))
+    document = openapi.build(GameKinds([PokerEngine(table_limits(ServerSettings()))]))
     game = "/api/game/{gameId}"
     declared: dict[str, type[Body]] = {
         f"{game}/join": bodies.Join,

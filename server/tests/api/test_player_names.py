@@ -13,6 +13,8 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import names, openapi
 from rejoin_server.api.games import table_limits
 from rejoin_server.errors import ApiError
+from rejoin_server.games.kinds import GameKinds
+from rejoin_server.games.poker import PokerEngine
 from rejoin_server.settings import ServerSettings
 
 from .support import Api, assert_error
@@ -85,7 +87,7 @@ def test_the_poker_length_rule_still_applies_after_the_character_rule(api: Api) 
 def test_the_documented_pattern_accepts_exactly_what_the_server_accepts() -> None:
     """Every code point alone and after a letter: the schema's pattern and `player_name` agree
     (surrogates aside: a JSON body cannot carry one)."""
-    document = openapi.build(table_limits(ServerSettings()))
+    document = openapi.build(GameKinds([PokerEngine(table_limits(ServerSettings()))]))
     join = document["paths"]["/api/game/{gameId}/join"]["post"]
     schema = join["requestBody"]["content"]["application/json"]["schema"]["properties"]["name"]
     pattern = re.compile(schema["pattern"])

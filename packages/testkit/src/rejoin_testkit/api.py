@@ -207,8 +207,10 @@ class Api:
         *,
         action_id: str | None = None,
         at_seq: int | None = None,
+        **fields: Any,
     ) -> Reply:
-        body: JsonObject = {"actionId": action_id or new_action_id(), "type": type_}
+        """`fields`: the game's own fields of the move, beside `amount` (poker's)."""
+        body: JsonObject = {"actionId": action_id or new_action_id(), "type": type_, **fields}
         if amount is not None:
             body["amount"] = amount
         if at_seq is not None:

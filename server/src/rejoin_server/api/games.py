@@ -43,8 +43,8 @@ async def create_game(request: Request) -> Response:
         "create", svc.settings.rate_create, client_key(request), "games created from your address"
     )
     body = await bodies.read_object(request, svc.settings.max_body_bytes, optional=True)
-    kind = body.pop("kind", None)
-    if kind is not None and not isinstance(kind, str):
+    kind = body.pop("kind", svc.host.games.default)
+    if not isinstance(kind, str):
         raise ApiError(
             ErrorCode.INVALID_REQUEST,
             f"`kind` must be the name of a kind of game, one of {', '.join(svc.host.games.kinds)}.",

@@ -1,12 +1,12 @@
 """`GET /openapi.json`: the OpenAPI 3.1 description of docs/http-api.md's table.
 
 Request bodies are described from the declarations the endpoints read them with (`bodies`, and
-the poker settings for a new table), so every bound documented is the one enforced; the answers
-are described here. e2e/server/test_openapi_conformance.py holds the document to what the server
-does with schemathesis against a running server: whatever the schema admits the server accepts
-but for rules between fields or with the game's state that JSON Schema cannot state (said in each
-field's description). Answers stay open: fields may be added to them. The rate-limited endpoints
-document 429 with `Retry-After`.
+the settings of each kind of game served), so every bound documented is the one enforced; the
+answers are described here. e2e/server/test_openapi_conformance.py holds the document to what the
+server does with schemathesis against a running server: whatever the schema admits the server
+accepts but for rules between fields or with the game's state that JSON Schema cannot state (said
+in each field's description). Answers stay open: fields may be added to them. The rate-limited
+endpoints document 429 with `Retry-After`.
 
 Longer than 400 lines: most of it is `_operations`, one declaration per endpoint of the HTTP API,
 read top to bottom like docs/http-api.md's table; split, the table would be in pieces.
@@ -26,9 +26,8 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.context import services
 from rejoin_server.api.fields import Body, object_schema
-from rejoin_server.api.games import table_limits
 from rejoin_server.api.responses import ok
-from rejoin_server.games.poker import settings as poker
+from rejoin_server.games.kinds import GameKinds
 
 Schema = dict[str, Any]
 
@@ -118,16 +117,42 @@ class _Operation:
     description: str = ""
 
 
-def _operations(limits: poker.TableLimits) -> list[_Operation]:
-    """docs/http-api.md's table, with this server's bounds for a new table; built on demand, as the
-    name's pattern scans Unicode."""
+def _new_game_body(kinds: GameKinds) -> Schema:
+    """`POST /api/games`: `kind` and the settings of that kind, as its engine declares them (the
+    default kind's settings may come without `kind`)."""
+    variants = []
+    for kind in kinds.kinds:
+        settings = kinds.schema(kind)
+        kind_key: Schema = {"type": "string", "const": kind, "description": "The kind of game."}
+        properties = {"kind": kind_key, **settings.get("properties", {})}
+        variant = {**settings, "type": "object", "properties": properties}
+        if kind != kinds.default:
+            variant["required"] = ["kind", *settings.get("required", [])]
+        variants.append(variant)
+    return variants[0] if len(variants) == 1 else {"oneOf": variants}
+
+
+def _operations(kinds: GameKinds) -> list[_Operation]:
+    """docs/http-api.md's table, with this server's kinds of game and their settings; built on
+    demand, as the name's pattern scans Unicode."""
     session = ("bearer",)
     return [
         _Operation(
-            "post", "/api/games", "Create a poker table", "anyone", 201,
-            _object({"gameId": _GAME_ID, "status": _STR}, ("gameId", "status")),
-            body=_RequestBody(poker.settings_schema(limits), required=False),
+            "post", "/api/games", "Create a game", "anyone", 201,
+            _object(
+                {"gameId": _GAME_ID, "kind": _STR, "status": _STR}, ("gameId", "kind", "status")
+            ),
+            body=_RequestBody(_new_game_body(kinds), required=False),
             rate_limited=True,
+        ),
+        _Operation(
+            "get", "/api/games/kinds", "The kinds of game served", "anyone", 200,
+            _object(
+                {"kinds": {"type": "array", "items": _object(
+                    {"kind": _STR, "settings": _OBJ}, ("kind", "settings")
+                )}},
+                ("kinds",),
+            ),
         ),
         _Operation(
             "post", "/api/game/{gameId}/join", "Take a seat", "anyone", 201,
@@ -359,9 +384,9 @@ def _operation(op: _Operation) -> Schema:
 
 
 @cache
-def build(limits: poker.TableLimits) -> dict[str, Any]:
+def build(kinds: GameKinds) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for op in _operations(limits):
+    for op in _operations(kinds):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     paths["/metrics"] = {
         "get": {
@@ -414,5 +439,4 @@ def build(limits: poker.TableLimits) -> dict[str, Any]:
 
 async def schema(request: Request) -> Response:
     # The first build scans Unicode for the name's pattern: off the event loop.
-    limits = table_limits(services(request).settings)
-    return ok(await asyncio.to_thread(build, limits))
+    return ok(await asyncio.to_thread(build, services(request).host.games))

@@ -9,6 +9,10 @@ methods are optional, so that a first engine is small:
 - `settings_schema() -> dict`: the JSON Schema of those settings, listed by `GET /api/games/kinds`
   and `/openapi.json`. Without it the schema is `{"type": "object"}`.
 
+and one attribute: `snapshot_after`, the event kinds after which a game is at a natural boundary
+(poker: a hand's end), where its snapshot is small and loads fast; without it, `game_completed`.
+Snapshots are also taken every `--snapshot-every` events whatever the kind.
+
 `load_engine("package.module:attr")` is how `--game` finds one: `attr` is an engine, or a callable
 taking no argument that returns one (a class, a factory).
 """
@@ -35,16 +39,22 @@ class UnservedKind(LookupError):
         super().__init__(kind)
 
 
+DEFAULT_SNAPSHOT_AFTER = frozenset({"game_completed"})
+
+
 class GameKinds:
     """The engines a server hosts, by kind. The first one is the default kind of `POST /api/games`."""
 
     def __init__(self, engines: Iterable[GameEngine]) -> None:
         self._engines: dict[str, GameEngine] = {}
+        self._snapshot_after: dict[str, frozenset[str]] = {}
         for engine in engines:
             kind = check_engine(engine)
             if kind in self._engines:
                 raise ValueError(f"two engines are of kind {kind!r}; each kind is served once")
             self._engines[kind] = engine
+            declared = getattr(engine, "snapshot_after", DEFAULT_SNAPSHOT_AFTER)
+            self._snapshot_after[kind] = frozenset(declared)
         if not self._engines:
             raise ValueError("a server hosts at least one kind of game")
 
@@ -73,6 +83,10 @@ class GameKinds:
         if not isinstance(settings, dict):
             raise TypeError(f"{kind} engine's settings() returned {type(settings).__name__}")
         return cast(JsonDict, settings)
+
+    def snapshot_after(self, kind: str) -> frozenset[str]:
+        """The event kinds after which a game of `kind` takes a snapshot."""
+        return self._snapshot_after[kind]
 
     def schema(self, kind: str) -> JsonDict:
         describe = getattr(self.engine(kind), "settings_schema", None)

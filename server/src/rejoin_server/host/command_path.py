@@ -32,8 +32,6 @@ from rejoin_server.store.restore import take_snapshot
 
 log = logging.getLogger(__name__)
 
-# Event kinds after which a game is at a natural boundary: its snapshot is small and loads fast.
-BOUNDARY_KINDS = frozenset({"hand_ended", "game_completed"})
 # The `reason` of the `game_completed` that ends a game past `--max-events-per-game`.
 EVENT_LIMIT_REASON = "event_limit"
 
@@ -139,7 +137,7 @@ class CommandPath:
         state = live.state
         snapshot = None
         if events and (
-            any(event.kind in BOUNDARY_KINDS for event in events)
+            any(event.kind in self._games.kinds.snapshot_after(live.kind) for event in events)
             or live.marks.snapshot_due(state.seq, self._settings.snapshot_every)
         ):
             snapshot = take_snapshot(state)

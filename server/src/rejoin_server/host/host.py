@@ -35,7 +35,7 @@ from rejoin_server.errors import KindNotServed, OwnedElsewhere, StorageUnavailab
 from rejoin_server.games.base import Command, Event, GameState
 from rejoin_server.games.kinds import GameKinds, UnservedKind
 from rejoin_server.host.clocks import Clocks
-from rejoin_server.host.command_path import BOUNDARY_KINDS, CommandPath, Outcome
+from rejoin_server.host.command_path import CommandPath, Outcome
 from rejoin_server.host.handovers import Handovers
 from rejoin_server.host.live import END_RELOADED, END_SHUTDOWN, LiveGame, Subscriber
 from rejoin_server.host.loaded_games import LoadedGames
@@ -53,7 +53,7 @@ from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import Deleted, GameStore
 from rejoin_server.timefmt import now_ms
 
-__all__ = ["BOUNDARY_KINDS", "GameHost", "Outcome", "StorageHealth"]
+__all__ = ["GameHost", "Outcome", "StorageHealth"]
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,8 @@ class PokerEngine:
     a table stored before they changed still loads."""
 
     kind = "poker"
+    # A snapshot at a hand's end holds no hand: small, and it loads without pokerkit's state.
+    snapshot_after = frozenset({"hand_ended", "game_completed"})
 
     def __init__(self, limits: TableLimits | None = None) -> None:
         self.limits = limits or TableLimits.widest()
