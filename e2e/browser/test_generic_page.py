@@ -1,5 +1,6 @@
 """The generic table page (`/play/{gameId}` of a game that is not poker), in real Chromium against
-a real server process serving a game of its own with `--game`: two pages join, play through the
+a real server process serving a game of its own with `--game`: the game is created in the lobby
+(its kind chosen, its settings as JSON), two pages join, play through the
 forms built from the view's legal actions (a number box, a checkbox, a choice), see what they
 typed wrong beside the field and what the server refused beside the forms; the server is killed
 with SIGKILL and restarted, and both pages are connected again within 2 s with the server's view,
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from e2e.support.browser import ContextFactory, screenshot
 from e2e.support.generic_page import (
     Move,
     assert_draws_server_view,
+    create_from_lobby,
     field_error,
     fill_and_submit,
     mover,
@@ -48,7 +49,6 @@ from e2e.support.table_page import (
     server_view,
     wait_connected,
 )
-from rejoin_testkit.api import Api
 from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess
 
@@ -75,22 +75,16 @@ def game_server(spawn: Spawn, db_url: str) -> ServerProcess:
     return spawn(db_url, "--game", ENGINE, env={"PYTHONPATH": path})
 
 
-@pytest.fixture
-def game_api(game_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -> Api:
-    return make_api(game_server)
-
-
 @pytest.mark.timeout(300)
 def test_two_pages_play_through_the_forms_and_resume_within_2_s_of_a_kill_9(
     game_server: ServerProcess,
-    game_api: Api,
     context_factory: ContextFactory,
     request: pytest.FixtureRequest,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server, base = game_server, game_server.url
-    created = game_api.create_game(kind=KIND, actionTimeoutMs=SLOW_CLOCK_MS, rounds=3).ok(201)
-    game_id = created["gameId"]
+    lobby = context_factory("lobby", only_origin=base).context
+    game_id = create_from_lobby(lobby, base, KIND, actionTimeoutMs=SLOW_CLOCK_MS, rounds=3)
     people = seat_pages(context_factory, base, game_id, ["ann", "ben"])
     for seat in people:
         assert seat.page.get_attribute("body", "data-page") == "generic"

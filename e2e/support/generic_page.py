@@ -9,6 +9,7 @@ what `table_page` reads on every table page (`#status`, `#join-form`, `ol#events
 a submit button labelled with the action's `label` or type; `.field-error[data-field]` in the form
 when what was typed does not fit; `#message[data-code]` for a refusal; `#you tr[data-key] td`,
 `#seats tr[data-seat]`, `#view-fields`, `#view-json`; `#table[data-game-status]`; `#start`.
+And the lobby's choice of kind: `#kind-box select[name=kind]`, `textarea[name=settings]`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,34 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from playwright.sync_api import Page
+import httpx
+from playwright.sync_api import BrowserContext, Page
 
 from e2e.support.table_page import Seat, server_view
 from rejoin_testkit.polling import wait_for
 
 Move = tuple[str, dict[str, Any]]  # (action type, {field: value}) as a player would fill it in
 Chooser = Callable[[dict[str, Any]], Move]  # the mover's view -> the move to make
+
+
+def create_from_lobby(context: BrowserContext, base_url: str, kind: str, **settings: Any) -> str:
+    """Create a game of `kind` in the lobby (`/`): pick the kind, check that its settings box
+    starts with the defaults of its schema, write `settings` as JSON; returns the game's id."""
+    page = context.new_page()
+    page.goto(f"{base_url}/")
+    page.locator("#kind-box").wait_for(state="visible")
+    page.select_option("#create-form select[name=kind]", kind)
+    listed = httpx.get(f"{base_url}/api/games/kinds", timeout=10).json()["kinds"]
+    schema = next(k["settings"] for k in listed if k["kind"] == kind)
+    defaults = {name: p["default"] for name, p in schema["properties"].items() if "default" in p}
+    assert json.loads(page.input_value("#create-form textarea[name=settings]")) == defaults
+    page.fill("#create-form textarea[name=settings]", json.dumps(settings))
+    page.click("#create-form button[type=submit]")
+    page.locator("#created").wait_for(state="visible")
+    href = page.get_attribute("#table-link", "href") or ""
+    assert href.startswith("/play/"), href
+    page.close()
+    return href.removeprefix("/play/")
 
 
 def shown_forms(page: Page) -> list[str]:

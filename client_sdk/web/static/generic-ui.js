@@ -10,6 +10,9 @@ import { drawResume, drawStatus, elementMaker } from "/static/seat-ui.js";
 const ENABLE_FALLBACK_MS = 5000;
 const LONG_TEXT = 400; // an event's data longer than this shows its start; the whole is its tooltip
 
+const SEAT_KEYS = ["seats", "players"];
+const DEADLINE = /Deadline$/; // a view's clocks: `actionDeadline` and the like, ms since the epoch
+
 const parse = (value) => (typeof value === "string" ? JSON.parse(value) : value);
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
 const asText = (value) => (typeof value === "string" ? value : JSON.stringify(value));
@@ -21,7 +24,7 @@ export function createGenericUi(doc) {
   let handlers = null;
   let fatal = false;
   let viewSeq = null; // the seq of the view whose forms are shown: sent with a submit (atSeq)
-  let deadline = null;
+  let deadline = null; // {key, at}: the view's first clock
   let enableTimer = null;
 
   const gameId = decodeURIComponent(doc.location.pathname.split("/play/")[1] || "");
@@ -63,11 +66,17 @@ export function createGenericUi(doc) {
     node.replaceChildren(...rows);
   }
 
-  // Seats: one row each, a column for every key any seat has (in the order they first appear).
-  function seatTable(seats, you) {
+  // The view's list of seats (`seats`, else `players`): one row each, a column for every key any
+  // of them has (in the order they first appear).
+  function seatsKey(view) {
+    return SEAT_KEYS.find((key) => Array.isArray(view[key]) && view[key].length > 0 && view[key].every(isObject)) ?? null;
+  }
+
+  function seatTable(seats, you, key) {
     const table = $("seats");
-    const rows = Array.isArray(seats) ? seats.filter(isObject) : [];
+    const rows = Array.isArray(seats) ? seats : [];
     $("seats-box").hidden = rows.length === 0;
+    $("seats-title").textContent = key === "seats" || key === null ? "Seats" : `Seats (${key})`;
     const columns = [];
     for (const seat of rows) for (const key of Object.keys(seat)) if (!columns.includes(key)) columns.push(key);
     const head = el("tr", {}, columns.map((key) => el("th", { scope: "col", text: key })));
@@ -203,18 +212,20 @@ export function createGenericUi(doc) {
     }
     if (you) fieldTable($("you"), you, new Set(["legalActions"]));
     else $("you").replaceChildren(el("tr", {}, [el("td", { text: "You watch: no seat of yours is in this view." })]));
-    seatTable(view.seats, you);
-    fieldTable($("view-fields"), view, new Set(["you", "seats"]));
+    const seats = seatsKey(view);
+    seatTable(seats ? view[seats] : [], you, seats);
+    fieldTable($("view-fields"), view, new Set(["you", seats]));
     $("view-json").textContent = JSON.stringify(view, null, 2);
-    deadline = typeof view.actionDeadline === "number" ? view.actionDeadline : null;
+    const clock = Object.entries(view).find(([key, value]) => DEADLINE.test(key) && typeof value === "number");
+    deadline = clock ? { key: clock[0], at: clock[1] } : null;
     tick();
     $("start").hidden = fatal || view.status !== "waiting";
   }
 
   function tick() {
     const clock = $("clock");
-    const seconds = deadline === null ? null : Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-    clock.textContent = seconds === null ? "" : `action clock: ${seconds} s`;
+    const seconds = deadline === null ? null : Math.max(0, Math.ceil((deadline.at - Date.now()) / 1000));
+    clock.textContent = seconds === null ? "" : `${deadline.key}: ${seconds} s`;
     clock.classList.toggle("urgent", seconds !== null && seconds <= 5);
   }
   setInterval(tick, 250);
