@@ -148,6 +148,7 @@ def lint(session: nox.Session) -> None:
         "bench",
         "migrations",
         "e2e",
+        "examples/liars_dice",
     )
 
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+
+from rejoin_testkit.example_game import LIARS_DICE_ARGS, liars_dice_env
 from rejoin_testkit.processes import ServerProcess, free_port
 
 RUN_TIMEOUT_S = 120.0  # an upper bound for hangs, never a measure of anything
@@ -40,6 +45,61 @@ def test_two_tables_of_three_bots_play_two_hands_each(server: ServerProcess) -> 
     assert int(summary[2]) >= 4  # at least one action per hand
 
 
+@pytest.fixture
+def dice_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server that also serves Liar's Dice (examples/liars_dice, from PYTHONPATH)."""
+    process = ServerProcess(
+        tmp_path / "server.log",
+        database_url=f"sqlite:///{tmp_path / 'rejoin.db'}",
+        args=LIARS_DICE_ARGS,
+        env=liars_dice_env(),
+    )
+    try:
+        process.start_ready()
+        yield process
+    finally:
+        process.cleanup()
+
+
+def test_liars_dice_bots_play_their_rounds(dice_server: ServerProcess) -> None:
+    # Three dice each: a game lasts 3 to 5 rounds, so three rounds are played, or the game ends.
+    done = run_bots(
+        "--server", dice_server.url, "--kind", "liars-dice", "--tables", "2", "--players", "2",
+        "--rounds", "3", "--dice", "3", "--seed", "7", "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = re.search(
+        r"^rounds (\d+)/6(?: \((\d) games completed\))?, actions (\d+), reconnects 0, "
+        r"resume p50 [\d.]+ ms p99 [\d.]+ ms, errors 0$",
+        done.stdout,
+        re.MULTILINE,
+    )
+    assert summary is not None, done.stdout
+    assert int(summary[1]) == 6
+    assert int(summary[3]) >= 6  # at least a bid and a challenge per round
+
+
+def test_liars_dice_on_a_server_without_it_cannot_start(server: ServerProcess) -> None:
+    done = run_bots("--server", server.url, "--kind", "liars-dice", "--quiet")
+    assert done.returncode == 2
+    text = " ".join(done.stdout.split())
+    assert "the server refused to set up the tables" in text
+    assert "liars-dice" in text
+
+
+def test_options_that_do_not_fit_the_kind_are_refused() -> None:
+    for args, message in (
+        (("--kind", "liars-dice", "--strategy", "call"), "liars-dice bots have no strategy 'call'"),
+        (("--strategy", "odds"), "poker bots have no strategy 'odds'"),
+        (("--kind", "liars-dice", "--players", "7"), "--players must be 2..6"),
+        (("--dice", "3"), "--dice is for --kind liars-dice"),
+        (("--kind", "liars-dice", "--dice", "11"), "--dice must be 1..10"),
+    ):
+        done = run_bots("--server", "http://127.0.0.1:1", *args)
+        assert done.returncode == 2, args
+        assert message in done.stderr, (args, done.stderr)
+
+
 def test_an_unreachable_server_is_a_clear_error_and_a_nonzero_exit() -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     done = run_bots("--server", url, "--tables", "1", "--players", "2", "--hands", "1")
@@ -52,7 +112,7 @@ def test_help_names_every_option() -> None:
     done = run_bots("--help")
     assert done.returncode == 0
     for option in (
-        "--server", "--tables", "--players", "--hands", "--strategy", "--seed", "--timeout",
-        "--quiet",
+        "--server", "--kind", "--tables", "--players", "--hands", "--rounds", "--strategy",
+        "--dice", "--seed", "--timeout", "--quiet",
     ):  # fmt: skip
         assert option in done.stdout

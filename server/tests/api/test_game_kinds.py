@@ -5,15 +5,23 @@ game whose own code fails."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server.errors import ApiError
+from rejoin_server.games import Join
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
+from rejoin_server.host.host import GameHost
+from rejoin_server.metrics import Metrics
+from rejoin_server.settings import ServerSettings
 from rejoin_server.store.memory import MemoryGameStore
 
 from .support import answer, assert_error, joined, running
-from .tally_game import TallyEngine
+from .tally_game import TallyEngine, TallyState
 
 
 def test_the_kinds_served_are_listed_with_their_settings_poker_first() -> None:
@@ -125,3 +133,29 @@ def test_an_engine_given_for_poker_replaces_the_reference_one() -> None:
         assert isinstance(api.services.host.games.engine("poker"), Mine)
         kinds = answer(api.client.get("/api/games/kinds"))["kinds"]
     assert [k["kind"] for k in kinds] == ["poker"]
+
+
+class SharedDumpTally(TallyEngine):
+    """A tally whose dump shares its players' dict with the state: careless, but a game may."""
+
+    def new_game(self, game_id: str, settings: Mapping[str, Any]) -> TallyState:
+        state = super().new_game(game_id, settings)
+        state.dump = lambda: {"total": state.total, "seq": state.seq, "players": state.players}  # type: ignore[method-assign]
+        return state
+
+
+async def test_a_join_refused_after_the_game_took_it_is_undone_even_with_a_shared_dump() -> None:
+    host = GameHost(MemoryGameStore(), GameKinds([SharedDumpTally()]), ServerSettings(), Metrics())
+    live = await host.create_game({}, "tally")
+
+    async def no_room_for_the_token() -> None:
+        raise ApiError(ErrorCode.STORAGE_UNAVAILABLE, "the token row could not be stored")
+
+    with pytest.raises(ApiError):
+        await host.execute(live.game_id, Join("p1", "Ann"), prepare=no_room_for_the_token)
+    game = await host.get(live.game_id)
+    assert game.state.seat_of("p1") is None
+    assert game.state.seq == 0
+    await host.execute(live.game_id, Join("p2", "Bob"))
+    assert game.state.seat_of("p2") == 0
+    await host.stop(flush_timeout_s=1.0)

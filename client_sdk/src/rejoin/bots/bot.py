@@ -1,10 +1,15 @@
-"""One bot: one `GameClient` in one seat, playing until its table has dealt `hands` hands.
+"""One bot: one `GameClient` in one seat, playing until its table has played `hands` rounds
+(poker hands, Liar's Dice rounds) or the game is over.
+
+What it plays is a `BotGame` (`bots.games`): how to pick a move from the view, and how to tell
+that a round ended. `strategy=` alone is poker's shorthand for `game=poker_bots(strategy)`.
 
 How a bot knows it is its turn: the SDK does not fold events into a state (the rules live on
 the server), so after anything that may have moved the turn (a batch of events, or a resume,
 which may have been a resync that delivers no events) the bot fetches its view over HTTP and
-acts if `toAct` is its seat. It awaits each action's ack before fetching again, so a view it
-acts on is never one from before its own previous action: it cannot act twice on one turn.
+acts if `toAct` is its seat and it has legal actions. It awaits each action's ack before
+fetching again, so a view it acts on is never one from before its own previous action: it cannot
+act twice on one turn.
 
 The view comes over one keep-alive `httpx.AsyncClient` per bot (`fetch_state(http=…)`): a bot
 fetches after every batch of events, and building a new HTTP client per call cost more CPU than
@@ -20,10 +25,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
+from rejoin.bots.games import BotGame, poker_bots
 from rejoin.bots.strategy import Choice, Strategy
 from rejoin.client import GameClient
 from rejoin.errors import (
@@ -51,13 +57,18 @@ class Bot:
         client: GameClient,
         *,
         hands: int,
-        strategy: Strategy,
         rng: random.Random,
+        strategy: Strategy | None = None,
+        game: BotGame | None = None,
         on_hand: Callable[[], None] | None = None,
     ) -> None:
+        """`hands`: rounds to play (fewer if the game ends first); `game` what to play, or, for
+        poker, `strategy` alone. `on_hand` is called each time another round has ended."""
+        if (game is None) == (strategy is None):
+            raise ValueError("give a Bot one of `game` or (for poker) `strategy`, not both or none")
         self.client = client
         self.hands = hands
-        self.strategy = strategy
+        self.game = game or poker_bots(cast(Strategy, strategy))
         self.rng = rng
         self.on_hand = on_hand
         self.events: list[dict[str, Any]] = []
@@ -65,8 +76,8 @@ class Bot:
         self.acks: list[ActionResult] = []
         self.resumes: list[ResumeFigures] = []
         self.errors: list[str] = []
-        self.hands_done = 0
-        self.completed = False  # the game ended (one player holds every chip)
+        self.hands_done = 0  # rounds ended
+        self.completed = False  # the game ended (one player holds every chip, or every die)
         self.view: dict[str, Any] | None = None  # the last view fetched
         self._wake = asyncio.Event()
         self._consumer: asyncio.Task[None] | None = None
@@ -89,7 +100,7 @@ class Bot:
         self._consumer = asyncio.create_task(self._consume())
 
     async def play(self) -> None:
-        """Act whenever it is this bot's turn, until the table has dealt `hands` hands."""
+        """Act whenever it is this bot's turn, until the table has played `hands` rounds."""
         self._wake.set()  # the turn may be ours already (a bot that resumed its seat)
         while not self.done():
             await self._wake.wait()
@@ -117,10 +128,12 @@ class Bot:
     # --- internals ----------------------------------------------------------------------------
 
     async def _act(self, view: dict[str, Any]) -> None:
-        choice = self.strategy(view["you"]["legalActions"], self.rng)
+        choice = self.game.choose(view, self.rng)
         self.sent.append(choice)
         try:
-            result = await self.client.act(choice.type, choice.amount, at_seq=view["seq"])
+            result = await self.client.act(
+                choice.type, choice.amount, at_seq=view["seq"], **(choice.fields or {})
+            )
         except ActionRejectedError as rejected:
             self.errors.append(f"{choice} rejected: {rejected.code}: {rejected.message}")
         except (SessionFailedError, ActionAbandonedError) as failed:
@@ -151,8 +164,8 @@ class Bot:
         try:
             async for event in self.client.events():
                 self.events.append(event)
-                if event["kind"] == "hand_ended":
-                    self._hand_ended(int(event["data"]["handNumber"]))
+                if event["kind"] == self.game.round_event:
+                    self._hand_ended(int(event["data"][self.game.round_key]))
                 elif event["kind"] == "game_completed":
                     self.completed = True
                 self._wake.set()
@@ -165,8 +178,7 @@ class Bot:
         """A resync delivers no events: the view says how many hands have ended too."""
         if view["status"] == "completed":
             self.completed = True
-        ended = view["handNumber"] - (0 if view["phase"] == "hand_over" else 1)
-        self._hand_ended(ended)
+        self._hand_ended(self.game.rounds_ended(view))
 
     def _hand_ended(self, hand_number: int) -> None:
         if hand_number > self.hands_done:

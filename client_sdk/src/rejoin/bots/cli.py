@@ -1,6 +1,7 @@
-"""The load tool's command line: options, a `rich` progress bar of hands dealt, and a closing
-summary. Exit status: 0 when every bot finished without an error, 1 when any bot had one,
-2 when the load could not even start (server unreachable, a table refused)."""
+"""The load tool's command line: options, a `rich` progress bar of rounds played (poker hands, or
+Liar's Dice rounds with `--kind liars-dice`), and a closing summary. Exit status: 0 when every bot
+finished without an error, 1 when any bot had one, 2 when the load could not even start (server
+unreachable, a table refused)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rejoin.bots.games import DEFAULT_STRATEGY, KINDS, LIARS_DICE, POKER, bot_game
 from rejoin.bots.load import LoadReport, LoadSettings, run_load
-from rejoin.bots.strategy import STRATEGIES
 from rejoin.errors import RejoinError
 
 __all__ = ["main", "parse_args"]
 
 EXIT_OK, EXIT_BOT_ERRORS, EXIT_CANNOT_START = 0, 1, 2
+# Seats at a table of each kind (the games' own bounds).
+MAX_PLAYERS = {POKER: 9, LIARS_DICE: 6}
+DEFAULT_DICE, MAX_DICE = 5, 10
 
 
 def _positive(text: str) -> int:
@@ -31,22 +35,45 @@ def _positive(text: str) -> int:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m rejoin.bots",
-        description="Create poker tables on a rejoin server and play them with bots, one "
-        "reconnecting GameClient per seat; print hands, actions, reconnects and resume times.",
+        description="Create game tables (poker, or --kind liars-dice) on a rejoin server and play "
+        "them with bots, one reconnecting GameClient per seat; print hands (rounds), actions, "
+        "reconnects and resume times.",
     )
     parser.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8000")
+    parser.add_argument(
+        "--kind",
+        choices=list(KINDS),
+        default=POKER,
+        help="the game: poker, or liars-dice (a server run with "
+        "--game liars_dice:LiarsDiceEngine) (default poker)",
+    )
     parser.add_argument("--tables", type=_positive, default=1, help="tables to create (default 1)")
     parser.add_argument(
-        "--players", type=_positive, default=2, help="bots per table, 2..9 (default 2)"
+        "--players",
+        type=_positive,
+        default=2,
+        help="bots per table, 2..9 for poker, 2..6 for liars-dice (default 2)",
     )
     parser.add_argument(
-        "--hands", type=_positive, default=10, help="hands each table plays (default 10)"
+        "--hands",
+        "--rounds",
+        dest="hands",
+        type=_positive,
+        default=10,
+        help="hands (poker) or rounds (liars-dice) each table plays, fewer if its game ends "
+        "first (default 10)",
     )
     parser.add_argument(
         "--strategy",
-        choices=sorted(STRATEGIES),
-        default="random",
-        help="random: weighted random legal actions; call: check or call (default random)",
+        choices=sorted({name for names in KINDS.values() for name in names}),
+        help="poker: random (weighted random legal actions) or call (check or call); liars-dice: "
+        "odds (challenge a bid more likely false than true, else the likeliest smallest raise) "
+        f"(default {', '.join(f'{s} for {k}' for k, s in DEFAULT_STRATEGY.items())})",
+    )
+    parser.add_argument(
+        "--dice",
+        type=_positive,
+        help=f"liars-dice: dice each player starts with, 1..10 (default {DEFAULT_DICE})",
     )
     parser.add_argument("--seed", type=int, help="seed of the bots' choices (default: random)")
     parser.add_argument(
@@ -57,8 +84,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     args = parser.parse_args(argv)
-    if not 2 <= args.players <= 9:
-        parser.error(f"--players must be 2..9 (seats at a table), not {args.players}")
+    most = MAX_PLAYERS[args.kind]
+    if not 2 <= args.players <= most:
+        parser.error(
+            f"--players must be 2..{most} (seats at a {args.kind} table), not {args.players}"
+        )
+    try:
+        bot_game(args.kind, args.strategy)
+    except ValueError as error:
+        parser.error(f"--strategy: {error}")
+    if args.dice is not None and args.kind != LIARS_DICE:
+        parser.error("--dice is for --kind liars-dice")
+    if args.dice is not None and args.dice > MAX_DICE:
+        parser.error(f"--dice must be 1..{MAX_DICE}, not {args.dice}")
     return args
 
 
@@ -70,9 +108,11 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
         hands=args.hands,
         strategy=args.strategy,
         seed=args.seed,
+        kind=args.kind,
+        dice=args.dice or DEFAULT_DICE,
     )
     with Progress(
-        TextColumn("hands"),
+        TextColumn(bot_game(args.kind, args.strategy).rounds),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -80,7 +120,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
         disable=args.quiet,
         transient=True,
     ) as progress:
-        task = progress.add_task("hands", total=settings.tables * settings.hands)
+        task = progress.add_task("rounds", total=settings.tables * settings.hands)
 
         def show(report: LoadReport) -> None:
             progress.update(task, completed=report.hands)

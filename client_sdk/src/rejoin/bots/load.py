@@ -1,9 +1,10 @@
-"""The load tool's engine: create N tables, seat M bots at each, have the first bot of each
-table start the first hand, run every bot until its table has dealt H hands, and sum it up.
+"""The load tool's engine: create N tables of a kind (poker by default, or liars-dice), seat M bots
+at each, have the first bot of each table start the first round, run every bot until its table has
+played H rounds (hands) or its game is over, and sum it up.
 
-Tables are created with `autoNextHand` and a short `nextHandDelayMs`, so hands follow one
-another without anyone calling `start` again, and a long `actionTimeoutMs`, so that a slow
-bot (or a server restart) never turns into a timeout fold.
+Tables are created so that rounds follow one another without anyone calling `start` again (a short
+`nextHandDelayMs` / `nextRoundDelayMs`), and with a long `actionTimeoutMs`, so that a slow bot (or
+a server restart) never turns into a move the clock makes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from rejoin.bots.bot import Bot
-from rejoin.bots.strategy import STRATEGIES
+from rejoin.bots.games import LIARS_DICE, POKER, bot_game
 from rejoin.client import GameClient
 from rejoin.http_api import post_json
 
@@ -30,8 +31,10 @@ class LoadSettings:
     tables: int
     players: int
     hands: int
-    strategy: str = "call"
+    strategy: str | None = None  # None: the kind's default (`games.DEFAULT_STRATEGY`)
     seed: int | None = None
+    kind: str = POKER
+    dice: int = 5  # liars-dice: dice per player
     small_blind: int = 1
     big_blind: int = 2
     starting_stack: int = 200
@@ -47,8 +50,12 @@ class LoadReport:
     bots: list[list[Bot]] = field(default_factory=list)  # by table
 
     @property
+    def rounds_word(self) -> str:
+        return bot_game(self.settings.kind, self.settings.strategy).rounds
+
+    @property
     def hands(self) -> int:
-        """Hands dealt to the end, summed over the tables (each table counts once)."""
+        """Rounds (hands) played to the end, summed over the tables (each table counts once)."""
         return sum(max((bot.hands_done for bot in table), default=0) for table in self.bots)
 
     @property
@@ -89,7 +96,8 @@ class LoadReport:
         )
         completed = f" ({self.completed_tables} games completed)" if self.completed_tables else ""
         return (
-            f"hands {self.hands}/{self.hands_wanted}{completed}, actions {self.actions}, "
+            f"{self.rounds_word} {self.hands}/{self.hands_wanted}{completed}, "
+            f"actions {self.actions}, "
             f"reconnects {self.reconnects}, {resume}, errors {len(self.errors)}"
         )
 
@@ -104,6 +112,15 @@ def percentile(values: Sequence[float], pct: float) -> float:
 
 
 def table_settings(settings: LoadSettings) -> dict[str, Any]:
+    """The body of `POST /api/games` for one table."""
+    if settings.kind == LIARS_DICE:
+        return {
+            "kind": LIARS_DICE,
+            "seats": settings.players,
+            "dice": settings.dice,
+            "actionTimeoutMs": settings.action_timeout_ms,
+            "nextRoundDelayMs": settings.next_hand_delay_ms,
+        }
     return {
         "seats": settings.players,
         "smallBlind": settings.small_blind,
@@ -121,7 +138,7 @@ async def run_load(
     """Run the whole load; errors of the bots are in the report. Raises (httpx or
     `HttpApiError`) only if a table cannot be created, joined or started."""
     report = LoadReport(settings)
-    strategy = STRATEGIES[settings.strategy]
+    game_of_bots = bot_game(settings.kind, settings.strategy)
     seed = settings.seed if settings.seed is not None else random.randrange(2**32)
 
     def progressed() -> None:
@@ -143,7 +160,7 @@ async def run_load(
                 rng = random.Random(f"{seed}/{table}/{index}")
                 seated.append(
                     Bot(
-                        client, hands=settings.hands, strategy=strategy, rng=rng, on_hand=progressed
+                        client, hands=settings.hands, game=game_of_bots, rng=rng, on_hand=progressed
                     )
                 )
             for bot in seated:

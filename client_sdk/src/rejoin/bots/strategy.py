@@ -1,6 +1,9 @@
 """How a bot picks its action: a pure function of the server's `legalActions` and a seeded
 `random.Random`, so that a run is repeatable from its `--seed` and a strategy is tested without
-a server. The server decides what is legal; a strategy only ever picks from that list."""
+a server. The server decides what is legal; a strategy only ever picks from that list.
+
+`Strategy` is poker's (it needs the legal actions alone); a game whose choice depends on more of
+the view (Liar's Dice: the bot's own dice, the bid standing) has a `ViewStrategy` (`bots.dice`)."""
 
 from __future__ import annotations
 
@@ -10,15 +13,24 @@ from typing import Any, NamedTuple
 
 from rejoin_protocol.messages import ActionType
 
-__all__ = ["STRATEGIES", "Choice", "Strategy", "call_strategy", "random_strategy"]
+__all__ = [
+    "STRATEGIES", "Choice", "Strategy", "ViewStrategy", "call_strategy", "random_strategy",
+]  # fmt: skip
 
 
 class Choice(NamedTuple):
-    type: ActionType
+    """The action `{type, amount?, …fields}` a bot sends: poker's `amount`, another game's
+    `fields` (Liar's Dice: `{"count": 3, "face": 5}`)."""
+
+    type: str
     amount: int | None = None
+    fields: Mapping[str, Any] | None = None
 
 
 Strategy = Callable[[Sequence[Mapping[str, Any]], random.Random], Choice]
+"""Picks from the `legalActions` of the bot's view."""
+ViewStrategy = Callable[[Mapping[str, Any], random.Random], Choice]
+"""Picks from the bot's whole view (`gameState`), its `you.legalActions` included."""
 
 # Weights of the random strategy: mostly passive, so that a table of random bots still deals
 # a good number of hands before one player holds every chip and the game completes.

@@ -28,6 +28,7 @@ from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.ownership import not_serving
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.settings import ServerSettings
+from rejoin_server.store.codec import canonical_json, decode_object
 from rejoin_server.store.restore import take_snapshot
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,9 @@ class CommandPath:
                     "look at the new state and act again.",
                 )
             now = self._clock()
-            before = state.dump() if prepare is not None else None
+            # As JSON, as a snapshot is: a game whose dump shares its lists with its state must
+            # still be put back as it was, not as the command left it.
+            before = canonical_json(state.dump()) if prepare is not None else None
             try:
                 events = state.handle(command, now)
             except GameRuleError as exc:
@@ -102,7 +105,7 @@ class CommandPath:
                     # Applied in memory only: nobody has seen it. Back to the state before it.
                     assert before is not None
                     engine = self._games.kinds.engine(live.kind)
-                    live.state = engine.load(live.game_id, live.settings, before)
+                    live.state = engine.load(live.game_id, live.settings, decode_object(before))
                     raise
             seq = state.seq  # this command's; the commit may add a `game_completed` past it
             durable = await self.commit(live, events, now, action_id)
