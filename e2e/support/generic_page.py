@@ -101,9 +101,8 @@ def mover(base_url: str, seats: list[Seat]) -> tuple[Seat, dict[str, Any]] | Non
 def play_move(base_url: str, seats: list[Seat], choose: Chooser, timeout_s: float = 30) -> Move:
     """The player to move makes `choose(view)` through the page's form; returns the move once
     the server has its events and the mover's page drew the view after them."""
-    found = mover(base_url, seats)
-    assert found is not None, "nobody has a move"
-    seat, view = found
+    # Between rounds nobody may have a move for a moment.
+    seat, view = wait_for(lambda: mover(base_url, seats), timeout=timeout_s, what="a move to make")
     move = choose(view)
     wait_forms(seat.page, [a["type"] for a in view["you"]["legalActions"]], view["seq"])
     fill_and_submit(seat.page, move)
