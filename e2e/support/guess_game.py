@@ -162,7 +162,7 @@ class GuessState:
 
     def dump(self) -> JsonDict:
         return {
-            "players": self.players,
+            "players": [dict(p) for p in self.players],  # copies: the host keeps dumps
             "state": self.state,
             "toAct": self.to_act,
             "deadline": self.deadline,
