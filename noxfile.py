@@ -149,6 +149,7 @@ def lint(session: nox.Session) -> None:
         "migrations",
         "e2e",
         "examples/liars_dice",
+        "examples/embedded",
     )
 
 

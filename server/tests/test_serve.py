@@ -123,7 +123,7 @@ class FakeApp:
         self.ran: tuple[int, str] | None = None
         self.max_connections: int | None = None
 
-    def create_app(self, settings: ServerSettings) -> Starlette:
+    def create_app(self, settings: ServerSettings, **_: object) -> Starlette:
         self.settings = settings
         return Starlette()
 
@@ -249,7 +249,7 @@ def stand_in_app(lifespan: str, route: str, handler: str) -> str:
             "",
             textwrap.dedent(handler).strip(),
             "",
-            "def create_app(settings):",
+            "def create_app(settings, **_):",
             f"    return Starlette(routes=[Route({route!r}, {name})], lifespan=lifespan)",
             "",
             'module = types.ModuleType("rejoin_server.app")',

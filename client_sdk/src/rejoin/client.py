@@ -43,7 +43,8 @@ from rejoin.results import ActionResult, ResumeFigures
 from rejoin.seat_keeper import SeatKeeper
 from rejoin.subscribers import Subscribers
 from rejoin.tokens import MemoryTokenStore, SavedSeat, TokenStore
-from rejoin.transport import IN_BROWSER, LinkFactory, Links, game_ws_url
+from rejoin.transport import IN_BROWSER, LinkFactory, Links
+from rejoin.urls import game_ws_url, server_base
 from rejoin_protocol.messages import ActionType
 from rejoin_protocol.session import ClientSession, SessionConfig, SessionState
 from rejoin_protocol.session_outputs import (
@@ -74,7 +75,7 @@ PresenceCallback = Callable[[str, bool], None]
 
 
 class GameClient:
-    """A seat in game `game_id` on the server at `server_url` (`http://host:port`)."""
+    """A seat in game `game_id` on the server at `server_url` (`http://host:port[/prefix]`)."""
 
     def __init__(
         self,
@@ -86,11 +87,10 @@ class GameClient:
         link_factory: LinkFactory | None = None,
         clock: Clock | None = None,
     ) -> None:
-        """`link_factory` picks the WebSocket implementation; by default the `websockets`
-        library under CPython and the browser's `WebSocket` under Pyodide. `clock` is the
-        event loop's by default; a test passes one it moves by hand (`rejoin.clock`)."""
+        """A bad `server_url` is a ValueError. `link_factory`: the WebSocket (`websockets` under
+        CPython, the browser's under Pyodide); `clock`: the loop's, or a test's (`rejoin.clock`)."""
         self.game_id: Final = game_id
-        self._base = server_url.rstrip("/")
+        self._base = server_base(server_url)
         self._seat_keeper = SeatKeeper(store if store is not None else MemoryTokenStore())
         self._config = config
         self._clock: Clock = clock if clock is not None else LoopClock()
@@ -165,9 +165,11 @@ class GameClient:
 
     # --- requests ---------------------------------------------------------------------------
 
-    async def join(self, name: str, seat: int | None = None) -> SavedSeat:
-        """Take a seat (HTTP `join`) and save it in the store; `HttpApiError` on refusal."""
-        saved, self._seat = await join_game(self._base, self.game_id, name, seat)
+    async def join(
+        self, name: str, seat: int | None = None, *, login: str | None = None
+    ) -> SavedSeat:
+        """Take a seat (HTTP `join`; `login`: the player's JWT) and save it; HttpApiError if not."""
+        saved, self._seat = await join_game(self._base, self.game_id, name, seat, login=login)
         self._seat_keeper.store.save(saved)
         self._seat_keeper.seat = saved
         return saved

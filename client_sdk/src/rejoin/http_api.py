@@ -13,12 +13,12 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from rejoin.errors import HttpApiError
 from rejoin.http_answer import answer_body
 from rejoin.tokens import SavedSeat
 from rejoin.transport import IN_BROWSER
+from rejoin.urls import game_url
 
 if TYPE_CHECKING:
     import httpx
@@ -56,13 +56,15 @@ async def get_json(
 
 
 async def join_game(
-    base_url: str, game_id: str, name: str, seat: int | None = None
+    base_url: str, game_id: str, name: str, seat: int | None = None, *, login: str | None = None
 ) -> tuple[SavedSeat, int]:
-    """`POST …/join`: the seat to save (under a new client id) and the number of the seat taken."""
+    """`POST …/join`: the seat to save (under a new client id) and the number of the seat taken.
+    `login`: the player's login (a JWT) on a server with player login, where joining again takes
+    the player's seat back from their other device."""
     body: dict[str, Any] = {"name": name}
     if seat is not None:
         body["seat"] = seat
-    joined = await post_json(f"{base_url}/api/game/{quote(game_id)}/join", body)
+    joined = await post_json(game_url(base_url, game_id, "join"), body, bearer=login)
     saved = SavedSeat(
         game_id=game_id,
         player_id=joined["playerId"],
@@ -80,7 +82,7 @@ async def fetch_game_state(
     http: httpx.AsyncClient | None = None,
 ) -> dict[str, Any]:
     """`GET …/state`: the player's view, with the bearer token `session_token()` gives."""
-    url = f"{base_url}/api/game/{quote(game_id)}/state"
+    url = game_url(base_url, game_id, "state")
     bearer = session_token()
     try:
         body = await get_json(url, bearer=bearer, http=http)

@@ -12,9 +12,9 @@ import asyncio
 import logging
 import sys
 from typing import Final
-from urllib.parse import quote
 
 from rejoin.link import Link, LinkFactory, LinkListener
+from rejoin.urls import game_ws_url  # where it was before `urls`: kept importable from here
 
 __all__ = [
     "IN_BROWSER",
@@ -43,13 +43,6 @@ def default_link_factory() -> LinkFactory:
     from rejoin.ws_link import WebSocketLink
 
     return WebSocketLink
-
-
-def game_ws_url(base_url: str, game_id: str) -> str:
-    """The WebSocket of game `game_id` on the server at `base_url` (`http[s]://host:port`)."""
-    scheme, rest = base_url.split("://", 1)
-    ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
-    return f"{ws_scheme}://{rest}/api/game/{quote(game_id)}/ws"
 
 
 class Links:

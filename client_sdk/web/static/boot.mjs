@@ -4,20 +4,25 @@
 // generic-ui.js for rejoin.browser.generic. Everything comes from this server; nothing is
 // fetched from anywhere else.
 //
+// Every address is taken from the app's root, the folder above this script's /static/: the app
+// may be mounted under a prefix in another site (docs/games.md), so /play/x may be /games/play/x.
+//
 // A browser keeps one seat per table: the tab that holds the Web Lock "rejoin.table.<gameId>"
 // plays it; another tab of the same browser is told so (the lock is released when its holder
 // closes or reloads, so a reload takes it back within the wait below).
 //
 // window.rejoinBoot records the boot's figures (ms) for the benchmarks and tests.
 
-import { createGenericUi } from "/static/generic-ui.js";
-import { createTableUi } from "/static/table-ui.js";
+import { createGenericUi } from "./generic-ui.js";
+import { createTableUi } from "./table-ui.js";
 
 // The server picks the page by the game's kind (api/web.py); the page names its UI and controller.
 const PAGES = {
   poker: { createUi: createTableUi, controller: "rejoin.browser.table" },
   generic: { createUi: createGenericUi, controller: "rejoin.browser.generic" },
 };
+
+const ROOT = new URL("../", import.meta.url); // http://host/ or http://host/<prefix>/
 
 const BOOT_TIMEOUT_MS = 60_000; // a .wasm served with the wrong type hangs loadPyodide for ever
 const TAB_LOCK_WAIT_MS = 2_000;
@@ -26,7 +31,9 @@ const figures = { started: performance.now(), pyodideMs: null, sdkMs: null, read
 window.rejoinBoot = figures;
 
 function gameIdFromPath() {
-  const match = /^\/play\/([^/]+)\/?$/.exec(location.pathname);
+  const path = location.pathname;
+  if (!path.startsWith(ROOT.pathname)) return null;
+  const match = /^play\/([^/]+)\/?$/.exec(path.slice(ROOT.pathname.length));
   return match ? decodeURIComponent(match[1]) : null;
 }
 
@@ -53,17 +60,18 @@ function holdTableLock(gameId) {
 }
 
 async function loadSdk(pyodide) {
-  const reply = await fetch("/sdk/manifest.json", { cache: "no-store" });
+  const sdk = new URL("sdk/", ROOT);
+  const reply = await fetch(new URL("manifest.json", sdk), { cache: "no-store" });
   if (!reply.ok) {
     throw new Error(
-      "the SDK wheels are not built (/sdk/manifest.json is missing): run " +
+      `the SDK wheels are not built (${sdk.pathname}manifest.json is missing): run ` +
         "`python3 -m nox -s bundle` in the repository, then reload",
     );
   }
   const manifest = await reply.json();
   for (const wheel of manifest.wheels) {
-    const file = await fetch(`/sdk/${wheel.file}`, { cache: "no-cache" });
-    if (!file.ok) throw new Error(`/sdk/${wheel.file}: HTTP ${file.status}`);
+    const file = await fetch(new URL(wheel.file, sdk), { cache: "no-cache" });
+    if (!file.ok) throw new Error(`${sdk.pathname}${wheel.file}: HTTP ${file.status}`);
     pyodide.unpackArchive(await file.arrayBuffer(), "wheel");
   }
 }
@@ -73,14 +81,15 @@ async function boot() {
   const ui = page.createUi(document);
   const gameId = gameIdFromPath();
   if (gameId === null) {
-    ui.showBootError("This address names no table: open /play/<gameId>.");
+    ui.showBootError(`This address names no table: open ${ROOT.pathname}play/<gameId>.`);
     return;
   }
   const ownsTab = holdTableLock(gameId);
   try {
-    const { loadPyodide } = await import("/pyodide/pyodide.mjs");
+    const pyodideRoot = new URL("pyodide/", ROOT);
+    const { loadPyodide } = await import(new URL("pyodide.mjs", pyodideRoot).href);
     const pyodide = await withTimeout(
-      loadPyodide({ indexURL: "/pyodide/" }),
+      loadPyodide({ indexURL: pyodideRoot.href }),
       BOOT_TIMEOUT_MS,
       "starting Python (Pyodide)",
     );
@@ -88,7 +97,8 @@ async function boot() {
     await loadSdk(pyodide);
     figures.sdkMs = performance.now() - figures.started;
     const controller = pyodide.pyimport(page.controller);
-    controller.start(gameId, ui, await ownsTab);
+    // The API's base: the root without its trailing slash (http://host or http://host/<prefix>).
+    controller.start(gameId, ui, await ownsTab, ROOT.href.replace(/\/$/, ""));
     figures.readyMs = performance.now() - figures.started;
   } catch (error) {
     figures.error = String(error);

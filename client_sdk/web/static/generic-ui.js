@@ -5,7 +5,7 @@
 // strings, numbers or null (views, forms and events arrive as JSON strings), so no Pyodide proxy
 // leaks into the DOM code.
 
-import { drawResume, drawStatus, elementMaker } from "/static/seat-ui.js";
+import { drawResume, drawStatus, elementMaker } from "./seat-ui.js";
 
 const ENABLE_FALLBACK_MS = 5000;
 const LONG_TEXT = 400; // an event's data longer than this shows its start; the whole is its tooltip
@@ -27,7 +27,8 @@ export function createGenericUi(doc) {
   let deadline = null; // {key, at}: the view's first clock
   let enableTimer = null;
 
-  const gameId = decodeURIComponent(doc.location.pathname.split("/play/")[1] || "");
+  // The last `/play/`: the app may be mounted under a prefix (/games/play/<gameId>).
+  const gameId = decodeURIComponent(doc.location.pathname.split("/play/").slice(1).pop() || "");
   if (gameId && $("game-id")) $("game-id").textContent = gameId;
   const seatAsked = new URLSearchParams(doc.location.search).get("seat");
   if (seatAsked !== null && /^\d+$/.test(seatAsked)) $("join-form").elements.seat.value = seatAsked;

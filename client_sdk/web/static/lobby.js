@@ -1,6 +1,12 @@
 // The lobby page: create a table through the HTTP API, or open one by id. A server that serves
 // more kinds of game than poker (GET /api/games/kinds) gets a choice of kind; another kind's
 // settings are written as JSON, started with the defaults its schema gives.
+//
+// Addresses are taken from the app's root, the folder above this script's /static/: the app may
+// be mounted under a prefix in another site (docs/games.md).
+
+const ROOT = new URL("../", import.meta.url);
+const tablePath = (id) => new URL(`play/${encodeURIComponent(id)}`, ROOT).pathname;
 
 const createForm = document.getElementById("create-form");
 const errorBox = document.getElementById("lobby-error");
@@ -56,7 +62,7 @@ function showKind() {
 
 async function loadKinds() {
   try {
-    const reply = await fetch("/api/games/kinds", { headers: { Accept: "application/json" } });
+    const reply = await fetch(new URL("api/games/kinds", ROOT), { headers: { Accept: "application/json" } });
     if (!reply.ok) return;
     const { kinds } = await reply.json();
     for (const { kind, settings } of kinds) schemas.set(kind, settings);
@@ -86,14 +92,14 @@ createForm.addEventListener("submit", async (e) => {
   button.disabled = true;
   created.hidden = true;
   try {
-    const response = await fetch("/api/games", {
+    const response = await fetch(new URL("api/games", ROOT), {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(body),
     });
     const answer = await response.json().catch(() => null);
     if (response.status === 201 && answer && answer.gameId) {
-      const path = `/play/${encodeURIComponent(answer.gameId)}`;
+      const path = tablePath(answer.gameId);
       link.href = path;
       link.textContent = new URL(path, location.href).href;
       // One link per seat (seats are numbered from 0 on the wire, from 1 for people).
@@ -127,5 +133,5 @@ document.getElementById("open-form").addEventListener("submit", (e) => {
   // Accept a pasted table link as well as a bare id.
   const match = id.match(/\/play\/([^/?#]+)/);
   if (match) id = decodeURIComponent(match[1]);
-  if (id) location.href = `/play/${encodeURIComponent(id)}`;
+  if (id) location.href = tablePath(id);
 });

@@ -2,7 +2,7 @@
 // It holds no game logic. Every method takes JS strings, numbers or null (views and events arrive as
 // JSON strings) so no Pyodide proxies leak into the DOM code.
 
-import { drawResume, drawStatus, elementMaker } from "/static/seat-ui.js";
+import { drawResume, drawStatus, elementMaker } from "./seat-ui.js";
 
 const SUITS = { s: "♠", h: "♥", d: "♦", c: "♣" };
 // The protocol's action types (rejoin_protocol.messages.ACTION_TYPES), in the order buttons show;
@@ -34,7 +34,8 @@ export function createTableUi(doc) {
   let viewSeq = null; // the seq of the view whose buttons are shown: sent with a click (atSeq)
   let enableTimer = null;
 
-  const gameIdFromPath = decodeURIComponent(doc.location.pathname.split("/play/")[1] || "");
+  // The last `/play/`: the app may be mounted under a prefix (/games/play/<gameId>).
+  const gameIdFromPath = decodeURIComponent(doc.location.pathname.split("/play/").slice(1).pop() || "");
   if (gameIdFromPath && $("game-id")) $("game-id").textContent = gameIdFromPath;
 
   // --- small drawing helpers ---------------------------------------------------------------

@@ -1,8 +1,8 @@
 // ui-preview.html's harness: play.html's skeleton driven by table-ui.js with sample states, no
 // server. A file of its own: the pages' Content-Security-Policy runs no inline script.
-import { createTableUi } from "/static/table-ui.js";
+import { createTableUi } from "./table-ui.js";
 
-const html = await (await fetch("/static/play.html")).text();
+const html = await (await fetch(new URL("play.html", import.meta.url))).text();
 const page = new DOMParser().parseFromString(html, "text/html");
 document.getElementById("page").append(...page.body.children);
 

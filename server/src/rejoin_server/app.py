@@ -3,6 +3,10 @@
 Every error reaches the client as the documented error body with a stable code; only a bug answers 500,
 and then without a traceback (the traceback goes to the server log). A client that hangs up before
 its request is read is no bug: one INFO line.
+
+The app may be mounted under a prefix in another Starlette application (`rejoin_server.embed`):
+its lifespan then runs inside the host's, and its answers name paths under the prefix
+(`root_path`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from rejoin_server.api import (
     events,
     games,
     health,
+    logins,
     openapi,
     reconnect,
     web,
@@ -46,9 +51,11 @@ from rejoin_server.games.base import GameEngine
 from rejoin_server.games.kinds import GameKinds, load_engine
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
+from rejoin_server.login.identity import Authenticate, Login
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
+from rejoin_server.store.single_node import SqliteHold, hold_sqlite_file
 from rejoin_server.timefmt import now_ms
 from rejoin_server.tokens.service import ReconnectTokens
 from rejoin_server.tokens.signing import TokenSigner
@@ -119,6 +126,15 @@ def _membership(settings: ServerSettings, host: GameHost) -> Membership:
     )
 
 
+def _hold(url: str) -> SqliteHold | None:
+    """This app's hold on its SQLite file. A file that is not there yet has no tables either
+    (`migrate=False`): the store's first query says so."""
+    try:
+        return hold_sqlite_file(url)
+    except FileNotFoundError:
+        return None
+
+
 def _kinds(settings: ServerSettings, games: Iterable[GameEngine]) -> GameKinds:
     """Poker first (the default kind), unless replaced by an engine of that kind; then the
     engines given to `create_app`, then `--game`'s, in their order."""
@@ -127,6 +143,21 @@ def _kinds(settings: ServerSettings, games: Iterable[GameEngine]) -> GameKinds:
     if any(engine.kind == PokerEngine.kind for engine in given):
         poker = []
     return GameKinds([*poker, *given])
+
+
+def _login(settings: ServerSettings, authenticate: Authenticate | None) -> Login | None:
+    """Player login: the authenticator given to `create_app`, or the JWT one of `--auth-jwt-…`
+    (imported only then: PyJWT and cryptography are start-up time), or none."""
+    if authenticate is not None and settings.jwt_login:
+        raise ValueError(
+            "create_app(authenticate=…) and the --auth-jwt-… settings both say how players log "
+            "in; give one of them"
+        )
+    if settings.jwt_login:
+        from rejoin_server.login.jwt_login import JwtLogin
+
+        authenticate = JwtLogin.from_settings(settings)
+    return None if authenticate is None else Login(authenticate)
 
 
 def _backend(store: GameStore) -> str:
@@ -141,56 +172,64 @@ def create_app(
     *,
     games: Iterable[GameEngine] = (),
     store_factory: Callable[[ServerSettings], GameStore] = _sql_store,
+    authenticate: Authenticate | None = None,
+    sqlite_hold: SqliteHold | None = None,
 ) -> Starlette:
     """The app. `games`: the engines of the kinds of game it hosts besides poker (always
     there, and the default kind unless `games` holds another engine of kind "poker", which then
     replaces it); `settings.games` (`--game`) adds more. `store_factory` lets unit tests use the
     in-memory store. With the SQL store and `settings.migrate`, the lifespan brings the database
-    up to date first (the CLI migrates before it builds the app, and turns this off)."""
+    up to date first (the CLI migrates before it builds the app, and turns this off).
+
+    `authenticate` (`rejoin_server.login.Authenticate`): players log in, and a join needs an
+    identity whose subject is the seat's player id (docs/games.md, "Players from your login");
+    the `--auth-jwt-…` settings make the built-in JWT one instead. Raises ValueError for both.
+
+    On SQLite the lifespan holds the database file for this app (`store.single_node`), so that
+    a host app started with several workers stops instead of serving one file twice;
+    `sqlite_hold` is the CLI's, taken before it builds the app."""
     kinds = _kinds(settings, games)
+    login = _login(settings, authenticate)
     # The node id, resolved once: its default asks the system for the host name, and /healthz
     # and the X-Rejoin-Node header would each ask again.
     settings = replace(settings, node_id=settings.node)
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if settings.migrate and store_factory is _sql_store:
-            await asyncio.to_thread(_migrate, settings.database_url)
-        store = store_factory(settings)
-        await store.open()
-        signer = await _signer(store, settings)
-        metrics = Metrics()
-        host = GameHost(store, kinds, settings, metrics)
-        tokens = ReconnectTokens(store, signer, ttl_ms=settings.token_ttl_ms)
-        backend = _backend(store)
-        # A node on PostgreSQL is a member of a cluster (of one, until others join).
-        cluster = _membership(settings, host) if backend == "postgresql" else None
-        if cluster is not None:
-            host.ownership.coordinator = cluster
-            await cluster.start()
-        app.state.services = Services(
-            settings, store, host, signer, tokens, metrics, backend, cluster=cluster
-        )
-        cleanup = CleanupJob(
-            store,
-            host,
-            settings,
-            metrics,
-            leads=cluster.leads_cleanup if cluster is not None else None,
-        )
-        host.start()
-        cleanup.start()
-        try:
-            yield
-        finally:
-            await cleanup.stop()
-            await host.stop()
-            if cluster is not None:
-                await cluster.stop()
-            await store.close()
+    running = False
 
-    return Starlette(
-        routes=[*_routes(), *web.routes(web.WebBundle.at(settings.web_dir))],
+    @asynccontextmanager
+    async def lifespan(host_app: object) -> AsyncIterator[None]:
+        nonlocal running
+        if running:
+            raise RuntimeError(
+                "this rejoin app's lifespan is already running: enter it once "
+                "(rejoin_server.embed), and build one app per mount"
+            )
+        running = True
+        sql = store_factory is _sql_store
+        try:
+            if settings.migrate and sql:
+                await asyncio.to_thread(_migrate, settings.database_url)
+            hold = _hold(settings.database_url) if sql and sqlite_hold is None else None
+            try:
+                async with serving(host_app):
+                    yield
+            finally:
+                if hold is not None:
+                    hold.release()
+        finally:
+            running = False
+
+    @asynccontextmanager
+    async def serving(_host_app: object) -> AsyncIterator[None]:
+        # The services go on this app, not on the app the lifespan is handed: a host app that
+        # runs it inside its own (`embed.running`) may hand its own, and the routes read this
+        # one's state.
+        async with _services(settings, kinds, store_factory, login) as services:
+            app.state.services = services
+            yield
+
+    app = Starlette(
+        routes=[*_routes(login is not None), *web.routes(web.WebBundle.at(settings.web_dir))],
         middleware=[Middleware(NodeHeader, node=settings.node)],
         lifespan=lifespan,
         exception_handlers={
@@ -200,6 +239,48 @@ def create_app(
             Exception: _bug,
         },
     )
+    return app
+
+
+@asynccontextmanager
+async def _services(
+    settings: ServerSettings,
+    kinds: GameKinds,
+    store_factory: Callable[[ServerSettings], GameStore],
+    login: Login | None,
+) -> AsyncIterator[Services]:
+    """The app's resources, opened and started, then stopped and closed in reverse order."""
+    store = store_factory(settings)
+    await store.open()
+    signer = await _signer(store, settings)
+    metrics = Metrics()
+    host = GameHost(store, kinds, settings, metrics)
+    tokens = ReconnectTokens(store, signer, ttl_ms=settings.token_ttl_ms)
+    backend = _backend(store)
+    # A node on PostgreSQL is a member of a cluster (of one, until others join).
+    cluster = _membership(settings, host) if backend == "postgresql" else None
+    if cluster is not None:
+        host.ownership.coordinator = cluster
+        await cluster.start()
+    cleanup = CleanupJob(
+        store,
+        host,
+        settings,
+        metrics,
+        leads=cluster.leads_cleanup if cluster is not None else None,
+    )
+    host.start()
+    cleanup.start()
+    try:
+        yield Services(
+            settings, store, host, signer, tokens, metrics, backend, cluster=cluster, login=login
+        )
+    finally:
+        await cleanup.stop()
+        await host.stop()
+        if cluster is not None:
+            await cluster.stop()
+        await store.close()
 
 
 def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[str]) -> Route:
@@ -213,13 +294,14 @@ def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[
     return Route(path, checked, methods=methods, name=getattr(endpoint, "__name__", None))
 
 
-def _routes() -> list[BaseRoute]:
+def _routes(login: bool) -> list[BaseRoute]:
     game = "/api/game/{game_id}"
     return [
         WebSocketRoute(f"{game}/ws", ws.websocket_endpoint),
         Route("/api/games", games.create_game, methods=["POST"]),
         Route("/api/games/kinds", games.kinds, methods=["GET"]),
-        _game_route(f"{game}/join", games.join, ["POST"]),
+        _game_route(f"{game}/join", logins.join if login else games.join, ["POST"]),
+        _game_route(f"{game}/reclaim", logins.reclaim, ["POST"]),
         _game_route(f"{game}/start", games.start, ["POST"]),
         _game_route(f"{game}/action", games.action, ["POST"]),
         _game_route(f"{game}/state", games.state, ["GET"]),
@@ -249,10 +331,12 @@ async def _coded_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    # Under a mount, the path as the client sent it and the schema under the same prefix.
+    schema = f"{request.scope.get('root_path', '')}/openapi.json"
     if exc.status_code == 404:
-        message = f"No endpoint {request.method} {request.url.path}; see /openapi.json."
+        message = f"No endpoint {request.method} {request.url.path}; see {schema}."
     elif exc.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}; see /openapi.json."
+        message = f"{request.method} is not allowed on {request.url.path}; see {schema}."
     else:
         message = str(exc.detail)
     response = error(ErrorCode.INVALID_REQUEST, message)
@@ -280,11 +364,18 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
 
 def _allowed_methods(request: Request, exc: HTTPException) -> list[str]:
     allowed = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
-    path = request.scope.get("path", "")
+    path = _route_path(request)
     for route in request.app.routes:
         if isinstance(route, Route) and route.methods and route.path_regex.match(path):
             allowed |= route.methods
     return sorted(allowed)
+
+
+def _route_path(request: Request) -> str:
+    """The path the app's routes match: under a mount, the part after the prefix."""
+    path: str = request.scope.get("path", "")
+    prefix: str = request.scope.get("root_path", "")
+    return path[len(prefix) :] if prefix and path.startswith(prefix) else path
 
 
 async def _bug(request: Request, exc: Exception) -> Response:

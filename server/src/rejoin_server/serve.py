@@ -329,7 +329,7 @@ def serve(invocation: Invocation, out: TextIO) -> int:
                 load_engine(spec)
             except ValueError as exc:
                 raise StartupError(str(exc)) from exc
-        app = create_app(settings)
+        app = create_app(settings, sqlite_hold=hold)
     except BaseException:
         sock.close()
         if hold is not None:

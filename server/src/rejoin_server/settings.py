@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Durability = Literal["strict", "relaxed"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./rejoin.db"
+# The shortest HS256 secret for player login: as long as the hash (RFC 7518, 3.2).
+MIN_JWT_SECRET_BYTES = 32
 
 # What a node id may be made of: it goes into a header (`X-Rejoin-Node`) and a proxy's config.
 NODE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -140,9 +142,22 @@ class ServerSettings:
     # A direct PostgreSQL URL for the cluster's coordination connections (LISTEN, liveness), when
     # `database_url` goes through a transaction-mode pooler; None: `database_url` itself.
     cluster_database_url: str | None = None
+    # Player login (docs/games.md, "Players from your login"): JWTs of an identity provider,
+    # verified with a shared HS256 secret or with its PEM public key (RS256, ES256), one of the two;
+    # `auth_jwt_audience` is then required (a token minted for another application of the same
+    # provider must not seat anyone here). None: anyone may join, as a new player each time.
+    auth_jwt_secret: str | None = field(default=None, repr=False)
+    auth_jwt_public_key: str | None = None  # the PEM text (the CLI reads it from its file)
+    auth_jwt_audience: str | None = None
+    auth_jwt_issuer: str | None = None
     # Public URL pieces, for what the CLI prints and the default node id.
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @property
+    def jwt_login(self) -> bool:
+        """Whether players log in with JWTs (`--auth-jwt-secret` or `--auth-jwt-public-key`)."""
+        return self.auth_jwt_secret is not None or self.auth_jwt_public_key is not None
 
     @property
     def node(self) -> str:
@@ -189,3 +204,32 @@ class ServerSettings:
             )
         if self.max_starting_stack < 1 or self.max_events_per_game < 1 or self.max_connections < 1:
             raise ValueError("max_starting_stack, max_events_per_game, max_connections must be ≥ 1")
+        self._check_jwt_login()
+
+    def _check_jwt_login(self) -> None:
+        """The key's own form (a PEM, its type) is checked where it is loaded
+        (`login.jwt_login`): this module imports no cryptography."""
+        if self.auth_jwt_secret is not None and self.auth_jwt_public_key is not None:
+            raise ValueError(
+                "give --auth-jwt-secret (HS256) or --auth-jwt-public-key (RS256, ES256), not both"
+            )
+        if not self.jwt_login:
+            if self.auth_jwt_audience is not None or self.auth_jwt_issuer is not None:
+                raise ValueError(
+                    "--auth-jwt-audience and --auth-jwt-issuer need --auth-jwt-secret or "
+                    "--auth-jwt-public-key"
+                )
+            return
+        if not self.auth_jwt_audience:
+            raise ValueError(
+                "--auth-jwt-audience is required with player login: the `aud` your identity "
+                "provider puts in the tokens it issues for this game"
+            )
+        if (
+            self.auth_jwt_secret is not None
+            and len(self.auth_jwt_secret.encode()) < MIN_JWT_SECRET_BYTES
+        ):
+            raise ValueError(
+                f"--auth-jwt-secret must be at least {MIN_JWT_SECRET_BYTES} bytes (HS256 wants a "
+                "key as long as its hash, RFC 7518 3.2)"
+            )

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
+from rejoin_server.store.base import TokenRow
 from rejoin_server.store.memory import MemoryGameStore
-from rejoin_server.tokens.service import CONFLICT_WINDOW_MS, IssuedToken, ReconnectTokens
+from rejoin_server.testing.store_samples import claims_of
+from rejoin_server.tokens.service import (
+    CONFLICT_WINDOW_MS,
+    RECLAIM_ATTEMPTS,
+    IssuedToken,
+    ReconnectTokens,
+)
 from rejoin_server.tokens.signing import Claims, TokenSigner
 
 T0 = 1_700_000_000_000
@@ -236,3 +244,89 @@ async def test_a_token_used_after_its_stored_expiry_is_token_expired(
     row = await store.get_token(jti(signer, issued))
     assert row is not None
     await refused(ErrorCode.TOKEN_EXPIRED, tokens, signer, issued, "client-a", row.expires_at + 1)
+
+
+# --- a seat taken back by its player's login (`reclaim`) -------------------------------------
+
+
+async def test_reclaim_uses_up_the_seats_live_token_as_a_reconnect_elsewhere_would(
+    tokens: ReconnectTokens, signer: TokenSigner, store: MemoryGameStore
+) -> None:
+    joined = await tokens.issue("game-1", "player-1", T0, claim="first")
+    held = await use(tokens, signer, joined, "laptop", T0 + 10)  # the laptop's live token
+    taken = await tokens.reclaim("game-1", "player-1", T0 + 20)
+    assert taken.claimed is not None
+    assert taken.claimed not in ("first", held.claimed)
+    assert await claims_of(store, "game-1") == {"player-1": taken.claimed}
+    row = await store.get_token(jti(signer, held))
+    assert row is not None
+    assert (row.consumed_at, row.next_jti) == (T0 + 20, jti(signer, taken))
+    assert row.client_id is not None
+    assert row.client_id.startswith("login-")
+    # The laptop's token now meets the refusals of a token used on another device.
+    await refused(ErrorCode.SEAT_CONFLICT, tokens, signer, held, "laptop", T0 + 30)
+    await refused(
+        ErrorCode.TOKEN_REUSED, tokens, signer, held, "laptop", T0 + 20 + CONFLICT_WINDOW_MS
+    )
+    await refused(ErrorCode.TOKEN_REUSED, tokens, signer, joined, "laptop", T0 + 30)
+    # The login's token is an ordinary one: used once, by whoever holds it.
+    await use(tokens, signer, taken, "phone", T0 + 40)
+
+
+async def test_reclaim_without_a_live_token_issues_one_with_a_new_claim(
+    tokens: ReconnectTokens, signer: TokenSigner, store: MemoryGameStore
+) -> None:
+    joined = await tokens.issue("game-1", "player-1", T0, claim="first")
+    later = T0 + TTL_MS + 1  # the join's token expired unused
+    taken = await tokens.reclaim("game-1", "player-1", later)
+    assert taken.claimed is not None
+    assert taken.claimed != "first"
+    assert await claims_of(store, "game-1") == {"player-1": taken.claimed}
+    assert taken.expires_at == later + TTL_MS
+    current = await store.current_token("game-1", "player-1", later)
+    assert current is not None
+    assert current.jti == jti(signer, taken)
+    assert (await store.get_token(jti(signer, joined))) is not None
+
+
+class RacedStore(MemoryGameStore):
+    """A store where the seat's own connection uses the live token just after `reclaim` has
+    read it, `races` times (as a channel rotating its token, or a `hello`, would)."""
+
+    def __init__(self, races: int) -> None:
+        super().__init__()
+        self.races = races
+
+    async def current_token(self, game_id: str, player_id: str, now_ms: int) -> TokenRow | None:
+        row = await super().current_token(game_id, player_id, now_ms)
+        if row is not None and self.races > 0:
+            self.races -= 1
+            successor = TokenRow(uuid.uuid4().hex, game_id, player_id, now_ms, now_ms + TTL_MS)
+            use = await self.consume_token(
+                row.jti, client_id="laptop", now_ms=now_ms, replacement=successor
+            )
+            assert use.won
+        return row
+
+
+async def test_reclaim_tries_again_when_the_live_token_is_used_under_its_feet(
+    signer: TokenSigner,
+) -> None:
+    store = RacedStore(races=RECLAIM_ATTEMPTS - 1)
+    tokens = ReconnectTokens(store, signer, ttl_ms=TTL_MS)
+    await tokens.issue("game-1", "player-1", T0, claim="first")
+    taken = await tokens.reclaim("game-1", "player-1", T0 + 10)
+    assert await claims_of(store, "game-1") == {"player-1": taken.claimed}
+    current = await store.current_token("game-1", "player-1", T0 + 10)
+    assert current is not None
+    assert current.jti == jti(signer, taken)
+
+
+async def test_reclaim_that_always_loses_the_race_is_a_seat_conflict(signer: TokenSigner) -> None:
+    store = RacedStore(races=RECLAIM_ATTEMPTS)
+    tokens = ReconnectTokens(store, signer, ttl_ms=TTL_MS)
+    await tokens.issue("game-1", "player-1", T0, claim="first")
+    with pytest.raises(ApiError) as caught:
+        await tokens.reclaim("game-1", "player-1", T0 + 10)
+    assert caught.value.code == ErrorCode.SEAT_CONFLICT
+    assert await claims_of(store, "game-1") == {"player-1": "first"}

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rejoin.bots.games import DEFAULT_STRATEGY, KINDS, LIARS_DICE, POKER, bot_game
 from rejoin.bots.load import LoadReport, LoadSettings, run_load
 from rejoin.errors import RejoinError
+from rejoin.urls import server_base
 
 __all__ = ["main", "parse_args"]
 
@@ -32,6 +33,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _server_url(text: str) -> str:
+    try:
+        return server_base(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m rejoin.bots",
@@ -39,7 +47,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "them with bots, one reconnecting GameClient per seat; print hands (rounds), actions, "
         "reconnects and resume times.",
     )
-    parser.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8000")
+    parser.add_argument(
+        "--server",
+        required=True,
+        type=_server_url,
+        help="server URL, e.g. http://127.0.0.1:8000, or http://127.0.0.1:8000/games where "
+        "rejoin is mounted under /games",
+    )
     parser.add_argument(
         "--kind",
         choices=list(KINDS),

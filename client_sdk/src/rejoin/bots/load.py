@@ -15,12 +15,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from rejoin.bots.bot import Bot
 from rejoin.bots.games import LIARS_DICE, POKER, bot_game
 from rejoin.client import GameClient
 from rejoin.http_api import post_json
+from rejoin.urls import api_url, game_url
 
 __all__ = ["LoadReport", "LoadSettings", "percentile", "run_load", "table_settings"]
 
@@ -147,9 +147,7 @@ async def run_load(
 
     try:
         for table in range(settings.tables):
-            game = await post_json(
-                f"{settings.server.rstrip('/')}/api/games", table_settings(settings)
-            )
+            game = await post_json(api_url(settings.server, "games"), table_settings(settings))
             report.game_ids.append(game["gameId"])
             seated: list[Bot] = []
             report.bots.append(seated)
@@ -167,7 +165,7 @@ async def run_load(
                 await bot.connect()
             first = seated[0].client
             await post_json(
-                f"{settings.server.rstrip('/')}/api/game/{quote(first.game_id)}/start",
+                game_url(settings.server, first.game_id, "start"),
                 {},
                 bearer=first.session_token,
             )

@@ -24,7 +24,7 @@ import asyncio
 import json
 import logging
 from typing import Any, Final
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 from js import location  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
@@ -34,6 +34,7 @@ from rejoin.client import RESYNC, GameClient
 from rejoin.errors import ActionRejectedError, HttpApiError, RejoinError, SessionFailedError
 from rejoin.http_api import post_json
 from rejoin.tokens import BrowserTokenStore, TokenStoreCorrupt
+from rejoin.urls import game_url, server_base
 from rejoin_protocol.session import SessionState
 from rejoin_protocol.session_outputs import StatusChanged
 
@@ -82,7 +83,8 @@ class SeatPage:
     def __init__(self, game_id: str, ui: Any, *, server_url: str | None = None) -> None:
         self.game_id: Final = game_id
         self._ui = ui
-        self._base = server_url if server_url is not None else str(location.origin)
+        # The app's root, which boot.mjs passes: under a prefix when a host app mounts rejoin.
+        self._base = server_base(server_url if server_url is not None else str(location.origin))
         self._store = BrowserTokenStore()
         self._client: GameClient | None = None
         self._welcomed = False
@@ -182,7 +184,7 @@ class SeatPage:
             return
         try:
             await post_json(
-                f"{self._base}/api/game/{quote(self.game_id)}/start",
+                game_url(self._base, self.game_id, "start"),
                 None,
                 bearer=self._client.session_token,
             )

@@ -40,7 +40,8 @@ class Handlers(SeatHandlers):
         spawn(self._table.act(str(type), number_or_none(amount), number_or_none(at_seq)), "acting")
 
 
-def start(game_id: str, ui: Any, owns_tab: bool = True) -> None:
+def start(game_id: str, ui: Any, owns_tab: bool = True, base_url: str | None = None) -> None:
     """Called by boot.mjs once Python is ready. `owns_tab` is False when another tab of this
-    browser holds this table's lock (a browser keeps one seat per table)."""
-    launch(TablePage(game_id, ui), owns_tab)
+    browser holds this game's lock (a browser keeps one seat per game). `base_url`: the app's
+    root (`http://host` or `http://host/<prefix>`), the page's origin if not given."""
+    launch(TablePage(game_id, ui, server_url=base_url), owns_tab)

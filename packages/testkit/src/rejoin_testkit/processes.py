@@ -6,6 +6,8 @@ sends a real SIGKILL to the whole group; `restart()` starts the same command on 
 `open_files=N` starts it with its open-file limit at N, soft and hard (it cannot raise it).
 `stamp_stdout=True` reads its stdout through a pipe instead and notes when each line arrived
 (`line_at`), for benchmarks that time a restart up to the server's "listening" line.
+`path="/games"`: the command is a host app that serves rejoin under that prefix; `url` ends with
+it, so `/healthz` is polled there and clients built on `url` speak to rejoin.
 """
 
 from __future__ import annotations
@@ -87,12 +89,13 @@ class ServerProcess:
         open_files: int | None = None,
         stamp_stdout: bool = False,
         ready_timeout: float = READY_TIMEOUT_S,
+        path: str = "",
     ) -> None:
         """`command` replaces `python -m rejoin_server` (a stand-in, a benchmark's floor app); it
         gets `--host 127.0.0.1 --port P` appended like the server does, unless `address_flags` is
         False (a command that takes its port some other way, given here as `port`).
         `open_files`: RLIMIT_NOFILE of the process, soft and hard. `stamp_stdout`: see the module.
-        `ready_timeout`: how long `wait_ready` waits unless told."""
+        `ready_timeout`: how long `wait_ready` waits unless told. `path`: see the module."""
         self.port = port if port is not None else free_port()
         self.log_path = log_path
         self.database_url = database_url
@@ -106,6 +109,7 @@ class ServerProcess:
         self.open_files = open_files
         self.stamp_stdout = stamp_stdout
         self.ready_timeout = ready_timeout
+        self.path = path.rstrip("/")
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self.starts = 0
@@ -117,7 +121,7 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.port}{self.path}"
 
     @property
     def argv(self) -> list[str]:

@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from rejoin_server.api.ratelimit import RateLimiter
 from rejoin_server.host.host import GameHost
+from rejoin_server.login.identity import Login
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
@@ -31,8 +32,15 @@ class Services:
     backend: str  # "sqlite", "postgresql" or "memory", for /healthz
     limiter: RateLimiter = field(default_factory=RateLimiter)
     cluster: Membership | None = None  # on PostgreSQL: this node's membership of the cluster
+    login: Login | None = None  # players log in (`create_app(authenticate=…)`, `--auth-jwt-…`)
 
 
 def services(conn: HTTPConnection) -> Services:
-    found: Services = conn.app.state.services
+    found: Services | None = getattr(conn.app.state, "services", None)
+    if found is None:
+        # Only a host app that mounted rejoin without running its lifespan gets here.
+        raise RuntimeError(
+            "rejoin's lifespan is not running: a host app that mounts it runs it in its own "
+            "lifespan (rejoin_server.embed, docs/games.md)"
+        )
     return found

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.auth import player_claims, seated, session_token
-from rejoin_server.api.context import services
+from rejoin_server.api.context import Services, services
 from rejoin_server.api.ratelimit import client_key
 from rejoin_server.api.responses import ok
 from rejoin_server.errors import ApiError
@@ -66,6 +66,8 @@ async def kinds(request: Request) -> Response:
 
 
 async def join(request: Request) -> Response:
+    """`POST …/join` on a server without player login: a new player each time. (With login,
+    `logins.join` takes the route.)"""
     svc = services(request)
     svc.limiter.check(
         "join", svc.settings.rate_join, client_key(request), "joins from your address"
@@ -74,8 +76,12 @@ async def join(request: Request) -> Response:
     # The game has its own rule for the name's length (poker: 1 to 32 once trimmed); the body's
     # bound only keeps a name from being stored at any length.
     body = await bodies.read(request, bodies.Join, svc.settings.max_body_bytes)
+    return await seat_player(svc, game_id, uuid.uuid4().hex, body)
+
+
+async def seat_player(svc: Services, game_id: str, player_id: str, body: bodies.Join) -> Response:
+    """Seat `player_id` as `body` asks, with its first reconnect token: the join's answer."""
     live = await svc.host.get(game_id)
-    player_id = uuid.uuid4().hex
     issued: list[IssuedToken] = []
 
     async def issue_token() -> None:

@@ -57,6 +57,10 @@ def _object(props: dict[str, Schema], required: tuple[str, ...] = (), **extra: A
 _TOKEN = _object(
     {"token": _STR, "expiresAt": _TIME, "playerId": _STR}, ("token", "expiresAt", "playerId")
 )
+_SEAT = _object(
+    {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
+    ("playerId", "seat", "sessionToken", "connectionToken"),
+)
 _EVENT = _object(
     {"seq": _SEQ, "kind": _STR, "at": {**_SEQ, "description": "ms since the epoch"}, "data": _OBJ},
     ("seq", "kind", "at", "data"),
@@ -132,8 +136,9 @@ def _new_game_body(kinds: GameKinds) -> Schema:
     return variants[0] if len(variants) == 1 else {"oneOf": variants}
 
 
-def _operations(kinds: GameKinds) -> list[_Operation]:
-    """docs/http-api.md's table, with this server's kinds of game and their settings; built on
+def _operations(kinds: GameKinds, login: bool) -> list[_Operation]:
+    """docs/http-api.md's table, with this server's kinds of game and their settings, and
+    `…/reclaim` when players log in (elsewhere it only answers that they do not); built on
     demand, as the name's pattern scans Unicode."""
     session = ("bearer",)
     return [
@@ -155,13 +160,13 @@ def _operations(kinds: GameKinds) -> list[_Operation]:
             ),
         ),
         _Operation(
-            "post", "/api/game/{gameId}/join", "Take a seat", "anyone", 201,
-            _object(
-                {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
-                ("playerId", "seat", "sessionToken", "connectionToken"),
-            ),
+            "post", "/api/game/{gameId}/join", "Take a seat",
+            "anyone; on a server with player login, a logged-in player", 201, _SEAT,
             body=_declared(bodies.Join),
             rate_limited=True,
+            description="With player login: the login as `Authorization: Bearer`, `name` "
+            "optional (the login's), and a player already seated takes that seat back "
+            "(200, `reclaimed: true`) as with POST …/reclaim.",
         ),
         _Operation(
             "post", "/api/game/{gameId}/start", "Start the next hand", "seated player", 200,
@@ -238,6 +243,14 @@ def _operations(kinds: GameKinds) -> list[_Operation]:
             ),
             body=_declared(bodies.Reconnect),
         ),
+        *([_Operation(
+            "post", "/api/game/{gameId}/reclaim", "Take your seat back with your login",
+            "a logged-in player holding a seat", 200,
+            _object({**_SEAT["properties"], "reclaimed": _TRUE}, (*_SEAT["required"], "reclaimed")),
+            security=("login",), rate_limited=True,
+            description="A new reconnect token and session token; the seat's other device is "
+            "superseded (WebSocket 4409).",
+        )] if login else []),
         _Operation(
             "post", "/api/game/{gameId}/persist", "Snapshot the game now",
             "admin or seated player", 200,
@@ -384,9 +397,10 @@ def _operation(op: _Operation) -> Schema:
 
 
 @cache
-def build(kinds: GameKinds) -> dict[str, Any]:
+def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
+    """The document of a server with these kinds of game, and with player login or not."""
     paths: dict[str, Any] = {}
-    for op in _operations(kinds):
+    for op in _operations(kinds, login):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     paths["/metrics"] = {
         "get": {
@@ -425,6 +439,13 @@ def build(kinds: GameKinds) -> dict[str, Any]:
                     "description": "A seated player's session token (from join or reconnect), "
                     "or the operator's admin token.",
                 },
+                "login": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "On a server with player login: the player's login, a JWT "
+                    "of the identity provider it trusts.",
+                },
                 "sessionQuery": {
                     "type": "apiKey",
                     "in": "query",
@@ -439,4 +460,12 @@ def build(kinds: GameKinds) -> dict[str, Any]:
 
 async def schema(request: Request) -> Response:
     # The first build scans Unicode for the name's pattern: off the event loop.
-    return ok(await asyncio.to_thread(build, services(request).host.games))
+    svc = services(request)
+    document = await asyncio.to_thread(build, svc.host.games, svc.login is not None)
+    prefix = request.scope.get("root_path", "")
+    if prefix:
+        # Mounted under a prefix (rejoin_server.embed): the paths stay the app's own, and the
+        # server they are relative to is the prefix (OpenAPI resolves it against this document's
+        # address).
+        document = {**document, "servers": [{"url": prefix}]}
+    return ok(document)

@@ -13,7 +13,9 @@ from anywhere but this server:
 | `/pyodide/` | `node_modules/pyodide/` | Pyodide, from the npm package (`npm ci`) |
 | `/sdk/` | `dist/` | the `rejoin-protocol` and `rejoin-client` wheels and `manifest.json` (`nox -s bundle`) |
 
-The server imports nothing of the SDK: it serves these as files. Without a built bundle the table
+The pages refer to all of these relatively (from the app's root), so they work as well when a
+host app mounts rejoin under a prefix (`rejoin_server.embed`). The server imports nothing of the
+SDK: it serves these as files. Without a built bundle the table
 page answers 503 with a page that says how to build it; the API works either way.
 
 Every HTML page (the lobby, the table, the not-built and not-found pages, any `.html` under

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar, cast
 
 from rejoin_server.cli import values
+from rejoin_server.cli.login import login_settings
 from rejoin_server.cli.parsers import (
     ENV_ADMIN_TOKEN,
     ENV_CLUSTER_DATABASE_URL,
@@ -155,6 +156,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             **{field: getattr(ns, field, getattr(d, field)) for _, field, _ in RATE_OPTIONS},
             trusted_proxies=_trusted_proxies(parser, ns.trusted_proxy, env),
             retire_stored_key=ns.retire_stored_key,
+            **login_settings(parser, ns, env),
             web_dir=ns.web_dir or env.get(ENV_WEB_DIR) or None,
             node_id=ns.node_id or _from_env(parser, env, ENV_NODE_ID, values.node_id),
             cluster_database_url=ns.cluster_database_url

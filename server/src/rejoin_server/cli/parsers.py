@@ -10,6 +10,13 @@ from __future__ import annotations
 import argparse
 
 from rejoin_server.cli import values
+from rejoin_server.cli.login import (
+    ENV_AUTH_JWT_AUDIENCE,
+    ENV_AUTH_JWT_ISSUER,
+    ENV_AUTH_JWT_PUBLIC_KEY,
+    ENV_AUTH_JWT_SECRET,
+    add_login_options,
+)
 from rejoin_server.invocation import PROG
 from rejoin_server.settings import DEFAULT_DATABASE_URL, ServerSettings
 
@@ -48,6 +55,10 @@ environment:
                         signed with an older key still verify, so rotate by putting a new key
                         first and dropping the oldest once its tokens have expired. Unset: a key
                         is generated once and kept in the database. There is no flag for it.
+  {ENV_AUTH_JWT_SECRET} as --auth-jwt-secret (better than the flag: visible in ps)
+  {ENV_AUTH_JWT_PUBLIC_KEY} as --auth-jwt-public-key: a file, or the PEM text itself
+  {ENV_AUTH_JWT_AUDIENCE} as --auth-jwt-audience
+  {ENV_AUTH_JWT_ISSUER} as --auth-jwt-issuer
 A flag beats its environment variable. Durations: 500ms, 15s, 30m, 12h, 7d (a bare number is
 seconds). SIGTERM shuts down gracefully; nothing committed is lost even to SIGKILL.
 """
@@ -212,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {values.format_duration_ms(d.session_ttl_ms)})",
     )
     _add_limits(parser)
+    add_login_options(parser)
     add(
         "--web-dir",
         metavar="DIR",
@@ -329,12 +341,12 @@ RATE_OPTIONS = (
     (
         "--rate-connect",
         "rate_connect",
-        "resumes per player (WebSocket hello, POST reconnect), counted when they win the seat",
+        "resumes per player (WebSocket hello, POST reconnect or reclaim), counted when they win it",
     ),
     (
         "--rate-connect-address",
         "rate_connect_address",
-        "WebSocket connections and POST reconnects per address",
+        "WebSocket connections, POST reconnects and reclaims per address",
     ),
 )
 

@@ -12,6 +12,10 @@ A use that wins the seat anew (a reconnect, a `hello`) gives it a new *claim*, s
 token in one transaction: session tokens name their claim, and older claims stop working. A
 connected channel rotating its own token keeps the claim. `current` answers the seat's newest
 live token rather than minting one more: a seat has one live reconnect token at a time.
+
+A player who logs in again (`reclaim`, docs/games.md "Players from your login") has no token: the
+seat's live one is used up on their behalf, as a reconnect from another device would use it, so
+whoever held it meets the same refusals (`seat_conflict` for a moment, then `token_reused`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from rejoin_server.tokens.signing import Claims, TokenSigner
 # Long enough to cover a burst of clients racing for one seat after a restart, short enough that
 # a stolen token replayed later is reported as what it is.
 CONFLICT_WINDOW_MS = 5_000
+# How often `reclaim` tries again when the seat's live token was used under its feet (each time
+# by the seat's own connection, resuming or rotating its token), before it calls it a conflict.
+RECLAIM_ATTEMPTS = 4
 
 
 def new_claim() -> str:
@@ -88,6 +95,29 @@ class ReconnectTokens:
         if row is not None and row.expires_at - now_ms > self._ttl_ms / 2:
             return self._issued(row)
         return await self.issue(game_id, player_id, now_ms)
+
+    async def reclaim(self, game_id: str, player_id: str, now_ms: int) -> IssuedToken:
+        """A new token of the seat with a new claim, for its player logged in again without a
+        token: the seat's live token (if any) is consumed in its favour, in one compare-and-set
+        with storing it and the claim. Raises `seat_conflict` if that token keeps being used by
+        someone else first."""
+        claim = new_claim()
+        client = f"login-{uuid.uuid4().hex}"  # recorded on the token it uses up; never retries
+        for _ in range(RECLAIM_ATTEMPTS):
+            live = await self._store.current_token(game_id, player_id, now_ms)
+            replacement = self._row(game_id, player_id, now_ms)
+            if live is None:
+                await self._store.insert_token(replacement, claim=claim)
+                return self._issued(replacement, claim)
+            used = await self._store.consume_token(
+                live.jti, client_id=client, now_ms=now_ms, replacement=replacement, claim=claim
+            )
+            if used.won:
+                return self._issued(replacement, claim)
+        raise ApiError(
+            ErrorCode.SEAT_CONFLICT,
+            "Your seat is being resumed by another connection at this very moment; try again.",
+        )
 
     async def use(
         self, claims: Claims, client_id: str | None, now_ms: int, *, reclaim: bool
