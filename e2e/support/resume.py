@@ -7,9 +7,9 @@ that came back shows the server's state.
   first reads connected again after reconnecting (`window.__e2eResumedAt`, epoch ms, comparable
   with this process's `time.time()`: one machine, one clock), each time it does
   (`window.__e2eWelcomes`), every change of `#status`
-  (`window.__e2eHistory`), stalls of the page's main thread, and rubs out the drawn table the
-  moment the page drops: after the resume it must show the state its welcome brought, not a
-  leftover.
+  (`window.__e2eHistory`), stalls of the page's main thread, and rubs out the drawn table (on
+  the generic page: the view's tables and the forms) the moment the page drops: after the resume
+  it must show the state its welcome brought, not a leftover.
 - `wait_dropped(pages)`, `wait_resumed(page, since_ms)`, `resumed_after(page, since_ms)` (the
   first connected after the drop), `welcomes_after(page, since_ms)` (each of them).
 - `assert_shows_server_state(base, seat, seq)`, `wait_none_offline(base, seat)`: a page that came
@@ -82,10 +82,13 @@ WATCH_RESUME = """() => {
         if (status.dataset.status === 'reconnecting' && !window.__e2eDropped) {
             window.__e2eDropped = true;
             // Before anything else can happen in the page (this runs as a microtask right after
-            // the status changed): the welcome must draw the table again from nothing.
-            document.querySelector('#seats').replaceChildren();
-            document.querySelector('#hole-cards').replaceChildren();
-            document.querySelector('#phase').dataset.phase = 'erased';
+            // the status changed): the welcome must draw the table again from nothing. The
+            // generic page (any kind but poker) draws the view as tables and forms instead.
+            const generic = document.body.dataset.page === 'generic';
+            const drawn = generic ? ['seats', 'you', 'view-fields', 'view-json', 'actions']
+                : ['seats', 'hole-cards'];
+            for (const id of drawn) document.getElementById(id).replaceChildren();
+            if (!generic) document.querySelector('#phase').dataset.phase = 'erased';
             document.querySelector('#table').dataset.viewSeq = 'erased';
         }
         if (window.__e2eDropped && status.dataset.status === 'connected' && was !== 'connected') {

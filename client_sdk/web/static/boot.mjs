@@ -1,6 +1,8 @@
-// Boots the table page: Pyodide from /pyodide/, the SDK wheels from /sdk/, then hands the page's
-// UI (table-ui.js) to the Python controller, rejoin.browser.table, which runs the seat from then
-// on. Everything comes from this server; nothing is fetched from anywhere else.
+// Boots a table page: Pyodide from /pyodide/, the SDK wheels from /sdk/, then hands the page's
+// UI to its Python controller, which runs the seat from then on: play.html (poker) is drawn by
+// table-ui.js for rejoin.browser.table, game.html (any other kind, <body data-page="generic">) by
+// generic-ui.js for rejoin.browser.generic. Everything comes from this server; nothing is
+// fetched from anywhere else.
 //
 // Every address is taken from the app's root, the folder above this script's /static/: the app
 // may be mounted under a prefix in another site (docs/games.md), so /play/x may be /games/play/x.
@@ -11,7 +13,14 @@
 //
 // window.rejoinBoot records the boot's figures (ms) for the benchmarks and tests.
 
+import { createGenericUi } from "./generic-ui.js";
 import { createTableUi } from "./table-ui.js";
+
+// The server picks the page by the game's kind (api/web.py); the page names its UI and controller.
+const PAGES = {
+  poker: { createUi: createTableUi, controller: "rejoin.browser.table" },
+  generic: { createUi: createGenericUi, controller: "rejoin.browser.generic" },
+};
 
 const ROOT = new URL("../", import.meta.url); // http://host/ or http://host/<prefix>/
 
@@ -68,7 +77,8 @@ async function loadSdk(pyodide) {
 }
 
 async function boot() {
-  const ui = createTableUi(document);
+  const page = PAGES[document.body.dataset.page] || PAGES.poker;
+  const ui = page.createUi(document);
   const gameId = gameIdFromPath();
   if (gameId === null) {
     ui.showBootError(`This address names no table: open ${ROOT.pathname}play/<gameId>.`);
@@ -86,9 +96,9 @@ async function boot() {
     figures.pyodideMs = performance.now() - figures.started;
     await loadSdk(pyodide);
     figures.sdkMs = performance.now() - figures.started;
-    const table = pyodide.pyimport("rejoin.browser.table");
+    const controller = pyodide.pyimport(page.controller);
     // The API's base: the root without its trailing slash (http://host or http://host/<prefix>).
-    table.start(gameId, ui, await ownsTab, ROOT.href.replace(/\/$/, ""));
+    controller.start(gameId, ui, await ownsTab, ROOT.href.replace(/\/$/, ""));
     figures.readyMs = performance.now() - figures.started;
   } catch (error) {
     figures.error = String(error);

@@ -1,4 +1,6 @@
-// The lobby page: create a table through the HTTP API, or open one by id.
+// The lobby page: create a table through the HTTP API, or open one by id. A server that serves
+// more kinds of game than poker (GET /api/games/kinds) gets a choice of kind; another kind's
+// settings are written as JSON, started with the defaults its schema gives.
 //
 // Addresses are taken from the app's root, the folder above this script's /static/: the app may
 // be mounted under a prefix in another site (docs/games.md).
@@ -10,20 +12,84 @@ const createForm = document.getElementById("create-form");
 const errorBox = document.getElementById("lobby-error");
 const created = document.getElementById("created");
 const link = document.getElementById("table-link");
+const kindSelect = createForm.elements.kind;
+const schemas = new Map(); // kind -> its settings' JSON Schema
 
-createForm.addEventListener("submit", async (e) => {
-  e.preventDefault();
+function pokerBody() {
   const field = (name) => Number(createForm.elements[name].value);
-  const body = {
+  return {
     seats: field("seats"),
     smallBlind: field("smallBlind"),
     bigBlind: field("bigBlind"),
     startingStack: field("startingStack"),
     actionTimeoutMs: Math.round(field("actionTimeoutSeconds") * 1000),
   };
+}
+
+// Another kind's body: {kind, …the JSON settings}; null (and said why) when they are not a JSON object.
+function otherBody(kind) {
+  let settings;
+  try {
+    settings = JSON.parse(createForm.elements.settings.value || "{}");
+  } catch (err) {
+    errorBox.textContent = `The settings are not JSON (${err.message}).`;
+    return null;
+  }
+  if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {
+    errorBox.textContent = 'The settings are a JSON object, e.g. {"seats": 2}.';
+    return null;
+  }
+  return { ...settings, kind };
+}
+
+function showKind() {
+  const kind = kindSelect.value;
+  const poker = kind === "poker";
+  for (const label of createForm.querySelectorAll("label.poker")) {
+    label.hidden = !poker;
+    for (const input of label.querySelectorAll("input")) input.disabled = !poker; // not checked while hidden
+  }
+  document.getElementById("settings-box").hidden = poker;
+  if (poker) return;
+  const schema = schemas.get(kind) || {};
+  const defaults = {};
+  for (const [name, property] of Object.entries(schema.properties || {})) {
+    if (property && "default" in property) defaults[name] = property.default;
+  }
+  createForm.elements.settings.value = JSON.stringify(defaults, null, 1);
+  document.getElementById("settings-schema").textContent = `Settings of ${kind}: ${JSON.stringify(schema.properties || schema)}`;
+}
+
+async function loadKinds() {
+  try {
+    const reply = await fetch(new URL("api/games/kinds", ROOT), { headers: { Accept: "application/json" } });
+    if (!reply.ok) return;
+    const { kinds } = await reply.json();
+    for (const { kind, settings } of kinds) schemas.set(kind, settings);
+    if (kinds.length < 2) return; // poker alone: the form as it always was
+    kindSelect.replaceChildren(...kinds.map(({ kind }) => {
+      const option = document.createElement("option");
+      option.value = kind;
+      option.textContent = kind;
+      return option;
+    }));
+    document.getElementById("kind-box").hidden = false;
+    kindSelect.addEventListener("change", showKind);
+    showKind();
+  } catch (err) {
+    console.warn("rejoin: the kinds of game could not be listed", err); // poker's form still works
+  }
+}
+loadKinds();
+
+createForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  errorBox.textContent = "";
+  const kind = kindSelect.value;
+  const body = kind === "poker" ? pokerBody() : otherBody(kind);
+  if (body === null) return;
   const button = createForm.querySelector("button[type=submit]");
   button.disabled = true;
-  errorBox.textContent = "";
   created.hidden = true;
   try {
     const response = await fetch(new URL("api/games", ROOT), {
@@ -39,7 +105,8 @@ createForm.addEventListener("submit", async (e) => {
       // One link per seat (seats are numbered from 0 on the wire, from 1 for people).
       const seatLinks = document.getElementById("seat-links");
       seatLinks.replaceChildren();
-      for (let seat = 0; seat < body.seats; seat++) {
+      const seats = Number.isInteger(answer.seats) ? answer.seats : 0; // a kind without seats: the table link alone
+      for (let seat = 0; seat < seats; seat++) {
         const a = document.createElement("a");
         a.className = "seat-link";
         a.dataset.seat = String(seat);
@@ -47,6 +114,7 @@ createForm.addEventListener("submit", async (e) => {
         a.textContent = `seat ${seat + 1}`;
         seatLinks.append(a, " ");
       }
+      document.getElementById("seat-links-hint").hidden = seats === 0;
       created.hidden = false;
     } else {
       const message = answer && answer.error && answer.error.message;

@@ -2,6 +2,8 @@
 // It holds no game logic. Every method takes JS strings, numbers or null (views and events arrive as
 // JSON strings) so no Pyodide proxies leak into the DOM code.
 
+import { drawResume, drawStatus, elementMaker } from "./seat-ui.js";
+
 const SUITS = { s: "♠", h: "♥", d: "♦", c: "♣" };
 // The protocol's action types (rejoin_protocol.messages.ACTION_TYPES), in the order buttons show;
 // client_sdk/tests/test_table_ui.py checks the two agree.
@@ -24,17 +26,7 @@ const parse = (value) => (typeof value === "string" ? JSON.parse(value) : value)
 
 export function createTableUi(doc) {
   const $ = (id) => doc.getElementById(id);
-  const el = (tag, props = {}, children = []) => {
-    const node = doc.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else node.setAttribute(key, value);
-    }
-    node.append(...children);
-    return node;
-  };
+  const el = elementMaker(doc);
 
   let handlers = null;
   let deadline = null;
@@ -259,32 +251,16 @@ export function createTableUi(doc) {
 
   // `reason` (optional): why the connection changed, in words; shown as the tooltip.
   function setStatus(status, seq, reason) {
-    const node = $("status");
-    if (reason) node.title = reason;
-    node.dataset.status = status;
     // While not connected a click could only be queued for a game that may have moved on:
     // the buttons stay visible but take no clicks until the next welcome.
     $("actions").inert = status !== "connected";
     $("actions").classList.toggle("paused", status !== "connected");
-    node.dataset.seq = seq === null || seq === undefined ? "" : String(seq);
-    const label = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", closed: "disconnected" }[status] || status;
-    node.textContent = node.dataset.seq ? `${label} · seq ${node.dataset.seq}` : label;
+    drawStatus($("status"), status, seq, reason);
   }
 
-  // `server` (optional): the node that welcomed (a cluster names each one); `moved`: the game moved
-  // there from another node since the previous welcome (its node was drained, stopped or died).
+  // `server`, `moved`: see seat-ui.js.
   function showResume(ms, missed, resync, server, moved) {
-    const node = $("resume-note");
-    const rounded = Math.round(ms);
-    node.dataset.ms = String(rounded);
-    node.dataset.missed = String(missed);
-    node.dataset.resync = resync ? "true" : "false";
-    node.dataset.node = server || "";
-    node.dataset.moved = server && moved ? "true" : "false";
-    const where = server ? ` on node ${server}${moved ? " (moved)" : ""}` : "";
-    node.textContent = resync ? `resumed in ${rounded} ms${where}, state refreshed`
-      : `resumed in ${rounded} ms${where}, ${missed} missed event${missed === 1 ? "" : "s"}`;
-    node.hidden = false;
+    drawResume($("resume-note"), ms, missed, resync, server, moved);
   }
 
   // Event payloads differ per kind; a generic summary (seat, then words like the action type, then the

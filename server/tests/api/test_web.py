@@ -11,8 +11,12 @@ import httpx
 import pytest
 
 from rejoin_server.api.web import WebBundle, default_web_dir
+from rejoin_server.errors import StorageUnavailable
+from rejoin_server.store.base import GameRecord
+from rejoin_server.store.memory import MemoryGameStore
 
-from .support import running
+from .support import answer, running
+from .tally_game import TallyEngine
 
 GAME_ID = "0123456789abcdef0123456789abcdef"
 
@@ -21,6 +25,7 @@ def built_bundle(root: Path) -> Path:
     (root / "static").mkdir(parents=True)
     (root / "static" / "lobby.html").write_text("<title>lobby</title>")
     (root / "static" / "play.html").write_text("<title>table</title>")
+    (root / "static" / "game.html").write_text("<title>generic</title>")
     (root / "static" / "boot.mjs").write_text("export {};")
     pyodide = root / "node_modules" / "pyodide"
     pyodide.mkdir(parents=True)
@@ -82,6 +87,68 @@ def test_a_missing_bundle_says_how_to_build_it_and_the_api_still_works(tmp_path:
         missing = api.client.get("/pyodide/pyodide.mjs")
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_game_gets_pokers_table_or_the_generic_page_by_its_kind(tmp_path: Path) -> None:
+    web = built_bundle(tmp_path / "web")
+    with running(games=[TallyEngine()], web_dir=str(web)) as api:
+        poker = api.create()
+        tally = answer(api.client.post("/api/games", json={"kind": "tally"}), 201)["gameId"]
+        pages = {game_id: api.client.get(f"/play/{game_id}") for game_id in (poker, tally, GAME_ID)}
+    assert {game_id: page.status_code for game_id, page in pages.items()} == {
+        poker: 200,
+        tally: 200,
+        GAME_ID: 200,
+    }
+    assert "<title>table</title>" in pages[poker].text
+    assert "<title>generic</title>" in pages[tally].text
+    # No such game: poker's table, whose join form says there is no such table (as always).
+    assert "<title>table</title>" in pages[GAME_ID].text
+    for page in pages.values():
+        _assert_page_headers(page)
+        assert page.headers["cache-control"] == "no-cache"
+
+
+def test_the_kind_of_a_game_not_in_memory_is_read_from_the_store_without_loading_it(
+    tmp_path: Path,
+) -> None:
+    web = built_bundle(tmp_path / "web")
+    with running(games=[TallyEngine()], web_dir=str(web)) as api:
+        tally = answer(api.client.post("/api/games", json={"kind": "tally"}), 201)["gameId"]
+        api.forget(tally)
+        host = api.services.host
+        assert host.loaded(tally) is None
+        page = api.client.get(f"/play/{tally}")
+        assert page.status_code == 200
+        assert "<title>generic</title>" in page.text
+        assert host.loaded(tally) is None  # the page's own requests load it, if it is played
+
+
+class UnreadableStore(MemoryGameStore):
+    """A store whose game rows cannot be read (the database went away)."""
+
+    async def get_game(self, game_id: str) -> GameRecord | None:
+        raise StorageUnavailable("scripted outage")
+
+
+def test_a_store_that_cannot_say_the_kind_gives_a_page_that_says_so(tmp_path: Path) -> None:
+    web = built_bundle(tmp_path / "web")
+    with running(UnreadableStore(), web_dir=str(web)) as api:
+        page = api.client.get(f"/play/{GAME_ID}")
+        assert page.status_code == 503
+        _assert_page_headers(page)
+        assert "cannot be reached" in page.text
+        assert "scripted outage" not in page.text  # the driver's words go to the log only
+        assert api.client.get("/healthz").json()["status"] == "degraded"
+
+
+def test_a_bundle_without_the_generic_page_is_not_built(tmp_path: Path) -> None:
+    web = built_bundle(tmp_path / "web")
+    (web / "static" / "game.html").unlink()
+    with running(web_dir=str(web)) as api:
+        page = api.client.get(f"/play/{GAME_ID}")
+        assert page.status_code == 503
+        assert "the pages" in page.text
 
 
 @pytest.mark.parametrize("path", ["/play/..%2F..%2Fetc", "/play/" + "x" * 300, "/play/<script>"])

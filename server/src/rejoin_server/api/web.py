@@ -1,5 +1,9 @@
 """The browser side: the lobby at `/`, the table page at `/play/{gameId}`, and the files they load.
 
+`/play/{gameId}` is poker's table (`play.html`) for a poker game, and the generic page
+(`game.html`: the view as tables, a form per legal action, the event log) for a game of any other
+kind. An id no game has gets poker's table, as always: its join form says there is no such table.
+
 Everything comes from one folder, the SDK's `client_sdk/web` (docs/operations.md), so a page never fetches
 from anywhere but this server:
 
@@ -36,7 +40,9 @@ from starlette.types import Receive, Scope, Send
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
+from rejoin_server.api.context import services
 from rejoin_server.api.responses import error
+from rejoin_server.errors import CodedError
 
 __all__ = ["CONTENT_SECURITY_POLICY", "PAGE_HEADERS", "WebBundle", "default_web_dir", "routes"]
 
@@ -76,6 +82,11 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+
+# The kind whose games get poker's table; every other kind gets the generic page.
+POKER_KIND = "poker"
+POKER_PAGE = "play.html"
+GENERIC_PAGE = "game.html"
 
 BUILD_HINT = (
     "python3 -m pip install nox && python3 -m nox -s bundle   "
@@ -117,7 +128,7 @@ class WebBundle:
     def missing(self) -> list[str]:
         """What is not there yet, in words; empty when the table page can boot."""
         gaps = []
-        if not (self.static / "play.html").is_file():
+        if not all((self.static / page).is_file() for page in (POKER_PAGE, GENERIC_PAGE)):
             gaps.append(f"the pages ({self.static})")
         absent = [name for name in PYODIDE_FILES if not (self.pyodide / name).is_file()]
         if absent:
@@ -145,8 +156,19 @@ def routes(bundle: WebBundle) -> list[BaseRoute]:
         gaps = bundle.missing()
         if gaps:
             return _not_built(bundle, gaps)
+        try:
+            kind = await _kind_of(request, game_id)
+        except CodedError as exc:  # the store cannot say (it is down): an HTML page, not JSON
+            services(request).host.note_failure(exc)
+            body = f"<p>{html.escape(exc.message)}</p><p>Reload this page in a moment.</p>"
+            return HTMLResponse(
+                _page("Table unavailable", body),
+                status_code=exc.code.http_status,
+                headers=PAGE_HEADERS,
+            )
+        page = POKER_PAGE if kind in (None, POKER_KIND) else GENERIC_PAGE
         return FileResponse(
-            bundle.static / "play.html", headers={"Cache-Control": "no-cache", **PAGE_HEADERS}
+            bundle.static / page, headers={"Cache-Control": "no-cache", **PAGE_HEADERS}
         )
 
     return [
@@ -158,6 +180,17 @@ def routes(bundle: WebBundle) -> list[BaseRoute]:
         Mount("/pyodide", _files(bundle.pyodide), name="pyodide"),
         Mount("/sdk", _files(bundle.dist, revalidate=True), name="sdk"),
     ]
+
+
+async def _kind_of(request: Request, game_id: str) -> str | None:
+    """The kind of game `game_id` (None: no such game): from the game in memory, else from its
+    row in the store, without loading the game (the page's own requests will, if it is played)."""
+    svc = services(request)
+    live = svc.host.loaded(game_id)
+    if live is not None:
+        return live.kind
+    record = await svc.store.get_game(game_id)
+    return record.kind if record is not None else None
 
 
 class _BundleFiles(StaticFiles):

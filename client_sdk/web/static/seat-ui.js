@@ -1,0 +1,45 @@
+// What the table pages' scripts share: table-ui.js (poker) and generic-ui.js (any other kind)
+// show a seat's connection the same way, so the tests and the docs describe one status line:
+// `#status` (data-status, data-seq, the reason as its tooltip) and `#resume-note` ("resumed in
+// N ms, M missed events").
+
+const STATUS_WORDS = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", closed: "disconnected" };
+
+// `el("li", { class, text, dataset, …attributes }, children)`: a new element of `doc`.
+export function elementMaker(doc) {
+  return (tag, props = {}, children = []) => {
+    const node = doc.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  };
+}
+
+// `reason` (optional): why the connection changed, in words; shown as the tooltip.
+export function drawStatus(node, status, seq, reason) {
+  if (reason) node.title = reason;
+  node.dataset.status = status;
+  node.dataset.seq = seq === null || seq === undefined ? "" : String(seq);
+  const label = STATUS_WORDS[status] || status;
+  node.textContent = node.dataset.seq ? `${label} · seq ${node.dataset.seq}` : label;
+}
+
+// `server` (optional): the node that welcomed (a cluster names each one); `moved`: the game moved
+// there from another node since the previous welcome (its node was drained, stopped or died).
+export function drawResume(node, ms, missed, resync, server, moved) {
+  const rounded = Math.round(ms);
+  node.dataset.ms = String(rounded);
+  node.dataset.missed = String(missed);
+  node.dataset.resync = resync ? "true" : "false";
+  node.dataset.node = server || "";
+  node.dataset.moved = server && moved ? "true" : "false";
+  const where = server ? ` on node ${server}${moved ? " (moved)" : ""}` : "";
+  node.textContent = resync ? `resumed in ${rounded} ms${where}, state refreshed`
+    : `resumed in ${rounded} ms${where}, ${missed} missed event${missed === 1 ? "" : "s"}`;
+  node.hidden = false;
+}
