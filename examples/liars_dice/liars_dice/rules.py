@@ -95,12 +95,12 @@ def smallest_raise(state: DiceState) -> tuple[int, int] | None:
 
 
 def timeout_move(state: DiceState) -> Move:
-    """What the clock plays for the player to act: opening a round, 1 x the face of their first
-    die; on a bid, the smallest bid above it (`smallest_raise`), or a challenge when there is none."""
-    seat = state.to_act
-    assert seat is not None, "nobody is to act"
-    if state.bid is None:
-        return Move(BID, 1, state.rolled[seat][0])
+    """What the clock plays for the player to act: the smallest bid above the one standing
+    (`smallest_raise`: 1 x 1 when opening a round), or a challenge when there is none.
+
+    The clock's move is public and depends on public state only: a move drawn from the player's
+    dice (say, 1 x the face of their first die) would tell every opponent one of them."""
+    assert state.to_act is not None, "nobody is to act"
     raised = smallest_raise(state)
     return Move(CHALLENGE) if raised is None else Move(BID, *raised)
 

@@ -34,16 +34,32 @@ def test_a_tick_before_the_deadline_does_nothing() -> None:
     assert game.to_act == 0
 
 
-def test_the_clock_opens_a_round_with_one_of_the_face_of_the_first_die() -> None:
+def test_the_clock_opens_a_round_with_the_lowest_bid() -> None:
     game = started(2, 2, [5, 2], [3, 4])
     events = game.tick(START + TIMEOUT)
     assert [(e.kind, e.data) for e in events] == [
         ("timeout", {"seat": 0, "action": "bid"}),
-        ("bid", {"seat": 0, "count": 1, "face": 5}),
+        ("bid", {"seat": 0, "count": 1, "face": 1}),
     ]
     assert game.to_act == 1
     assert game.game.next_deadline() == START + 2 * TIMEOUT
     game.assert_consistent()
+
+
+@pytest.mark.parametrize("players", [2, 3])
+def test_the_clocks_opening_bid_is_the_same_whatever_dice_the_player_holds(players: int) -> None:
+    """The clock's move is public: drawn from the opener's dice, it would show opponents one of
+    them. So the log of the timeout and every opponent's view after it are the same for any hand
+    (hands without a 1, with only 1s, with different first dice)."""
+    others = [[3, 4]] * (players - 1)
+    seen: list[tuple[object, ...]] = []
+    for held in ([5, 2], [2, 5], [6, 6], [1, 1], [4, 1]):
+        game = started(players, 2, held, *others)
+        events = game.tick(START + TIMEOUT)
+        assert events[1].data == {"seat": 0, "count": 1, "face": 1}
+        opponents = tuple(game.view(seat) for seat in range(1, players))
+        seen.append((tuple((e.kind, e.data) for e in events), opponents, game.view()))
+    assert all(one == seen[0] for one in seen)
 
 
 @pytest.mark.parametrize(
