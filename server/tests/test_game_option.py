@@ -121,3 +121,15 @@ def test_the_server_stops_with_one_line_and_exit_2_when_a_game_does_not_load(
     assert done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_two_games_of_one_kind_stop_the_server_with_one_line_and_exit_2(module_dir: Path) -> None:
+    db = f"sqlite:///{module_dir / 'games.db'}"
+    spec = "my_games:Engine"
+    done = run_server_command(
+        "--game", spec, "--game", spec, "--database-url", db, "--port", "0", cwd=module_dir
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "rejoin-server: error: two engines are of kind 'my-poker'; each kind is served once\n"
+    )

@@ -949,3 +949,14 @@ def test_the_session_imports_only_the_standard_library_and_its_own_package(modul
     }
     tops = {name.partition(".")[0] for name in imported}
     assert tops - set(sys.stdlib_module_names) <= {"rejoin_protocol"}
+
+
+def test_an_action_no_frame_can_carry_is_refused_and_nothing_is_queued() -> None:
+    session = ClientSession(player_id="p1", token="t0", client_id="c1")
+    with pytest.raises(ValueError, match="not JSON"):
+        session.request_action("bid", fields={"tags": {1, 2}})
+    with pytest.raises(ValueError, match="not JSON"):
+        session.request_action("bid", fields={"odds": float("nan")})
+    with pytest.raises(ValueError, match="larger than a frame"):
+        session.request_action("bid", fields={"note": "x" * 70_000})
+    assert session.request_action("bid", fields={"count": 3, "face": 5})  # still usable

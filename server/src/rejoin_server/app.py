@@ -12,6 +12,7 @@ its lifespan then runs inside the host's, and its answers name paths under the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import socket
@@ -249,40 +250,39 @@ async def _services(
     store_factory: Callable[[ServerSettings], GameStore],
     login: Login | None,
 ) -> AsyncIterator[Services]:
-    """The app's resources, opened and started, then stopped and closed in reverse order."""
+    """The app's resources, opened and started, then stopped and closed in reverse order (also
+    when starting one of them fails: the store opened first is closed last)."""
     store = store_factory(settings)
     await store.open()
-    signer = await _signer(store, settings)
-    metrics = Metrics()
-    host = GameHost(store, kinds, settings, metrics)
-    tokens = ReconnectTokens(
-        store, signer, ttl_ms=settings.token_ttl_ms, memory_store=host.memory_tokens
-    )
-    backend = _backend(store)
-    # A node on PostgreSQL is a member of a cluster (of one, until others join).
-    cluster = _membership(settings, host) if backend == "postgresql" else None
-    if cluster is not None:
-        host.ownership.coordinator = cluster
-        await cluster.start()
-    cleanup = CleanupJob(
-        store,
-        host,
-        settings,
-        metrics,
-        leads=cluster.leads_cleanup if cluster is not None else None,
-    )
-    host.start()
-    cleanup.start()
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(store.close)
+        signer = await _signer(store, settings)
+        metrics = Metrics()
+        host = GameHost(store, kinds, settings, metrics)
+        tokens = ReconnectTokens(
+            store, signer, ttl_ms=settings.token_ttl_ms, memory_store=host.memory_tokens
+        )
+        backend = _backend(store)
+        # A node on PostgreSQL is a member of a cluster (of one, until others join).
+        cluster = _membership(settings, host) if backend == "postgresql" else None
+        if cluster is not None:
+            host.ownership.coordinator = cluster
+            await cluster.start()
+            stack.push_async_callback(cluster.stop)
+        cleanup = CleanupJob(
+            store,
+            host,
+            settings,
+            metrics,
+            leads=cluster.leads_cleanup if cluster is not None else None,
+        )
+        host.start()
+        stack.push_async_callback(host.stop)
+        cleanup.start()
+        stack.push_async_callback(cleanup.stop)
         yield Services(
             settings, store, host, signer, tokens, metrics, backend, cluster=cluster, login=login
         )
-    finally:
-        await cleanup.stop()
-        await host.stop()
-        if cluster is not None:
-            await cluster.stop()
-        await store.close()
 
 
 def _game_route(path: str, endpoint: Callable[[Request], object], methods: list[str]) -> Route:

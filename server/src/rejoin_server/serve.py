@@ -322,14 +322,11 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         settings = replace(settings, migrate=False, port=sock.getsockname()[1])
 
         from rejoin_server.app import create_app
-        from rejoin_server.games.kinds import load_engine
 
-        for spec in settings.games:  # here, so that a module that does not import is one line
-            try:
-                load_engine(spec)
-            except ValueError as exc:
-                raise StartupError(str(exc)) from exc
-        app = create_app(settings, sqlite_hold=hold)
+        try:
+            app = create_app(settings, sqlite_hold=hold)
+        except ValueError as exc:  # a --game that does not load, two engines of one kind, …
+            raise StartupError(str(exc)) from exc
     except BaseException:
         sock.close()
         if hold is not None:

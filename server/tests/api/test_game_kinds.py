@@ -12,7 +12,7 @@ import pytest
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
-from rejoin_server.games import Join
+from rejoin_server.games import Act, Command, Event, Join, JsonDict
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
@@ -70,6 +70,7 @@ def test_a_game_of_another_kind_is_made_with_its_settings_and_played_with_its_fi
         ({"kind": "chess"}, "no game of kind 'chess'; it serves: poker, tally"),
         ({"kind": 3}, "`kind` must be the name of a kind of game, one of poker, tally"),
         ({"kind": None}, "`kind` must be the name of a kind of game"),
+        ({"kind": ""}, "This server has no game of kind ''"),
         ({"kind": "tally", "target": 0}, "only `target`, 1 to 10⁶"),
         ({"kind": "tally", "seats": 2}, "only `target`"),
         ({"kind": "poker", "target": 2}, "target"),
@@ -166,3 +167,46 @@ async def test_a_join_refused_after_the_game_took_it_is_undone_even_with_a_share
     await host.execute(live.game_id, Join("p2", "Bob"))
     assert game.state.seat_of("p2") == 0
     await host.stop(flush_timeout_s=1.0)
+
+
+class OddTally(TallyEngine):
+    """A tally whose `odd` move makes an event the store cannot write (a set in its data), and
+    whose dump fails once the total passes 100: two more ways a game's own code can fail."""
+
+    def new_game(self, game_id: str, settings: Mapping[str, Any]) -> TallyState:
+        state = super().new_game(game_id, settings)
+        handle, dump = state.handle, state.dump
+
+        def odd_handle(command: Command, now_ms: int) -> list[Event]:
+            if isinstance(command, Act) and command.type == "odd":
+                event = Event(state.seq + 1, "added", now_ms, {"n": 1, "tags": {"a", "b"}})
+                state.apply(event)
+                return [event]
+            return handle(command, now_ms)
+
+        def failing_dump() -> JsonDict:
+            if state.total > 100:
+                raise RuntimeError("the dump failed")
+            return dump()
+
+        state.handle = odd_handle  # type: ignore[method-assign]
+        state.dump = failing_dump  # type: ignore[method-assign]
+        return state
+
+
+def test_an_event_the_store_cannot_write_fails_its_command_and_changes_nothing() -> None:
+    with running(games=[OddTally()], snapshot_every=1) as api:
+        game_id = answer(api.client.post("/api/games", json={"kind": "tally"}), 201)["gameId"]
+        player = joined(game_id, api.client.post(f"/api/game/{game_id}/join", json={"name": "A"}))
+        url = f"/api/game/{game_id}/action"
+        odd = {"actionId": "o1", "type": "odd"}
+        assert_error(api.client.post(url, json=odd, headers=player.auth), ErrorCode.INTERNAL)
+        state = answer(api.client.get(f"/api/game/{game_id}/state", headers=player.auth))
+        assert (state["seq"], state["gameState"]["total"]) == (1, 0)  # as stored, nothing more
+        add = {"actionId": "a1", "type": "add", "n": 101}  # past 100: the dump fails from here
+        assert answer(api.client.post(url, json=add, headers=player.auth))["seq"] == 2
+        add = {"actionId": "a2", "type": "add", "n": 1}
+        assert answer(api.client.post(url, json=add, headers=player.auth))["seq"] == 3
+        api.forget(game_id)  # reloaded from the store: the log, without the snapshots it lacks
+        state = answer(api.client.get(f"/api/game/{game_id}/state", headers=player.auth))
+        assert (state["seq"], state["gameState"]["total"]) == (3, 102)

@@ -498,6 +498,9 @@ async def test_a_refused_action_is_an_error_naming_it_and_the_connection_stays()
                 {"actionId": "a6", "action": {"type": "call"}, "atSeq": -1},
                 "invalid_request",
             ),
+            # Fields the store could not write, a type longer than any game's: refused first.
+            (client, {"actionId": "a8", "action": {"type": "call", "n": 2**70}}, "invalid_request"),
+            (client, {"actionId": "a9", "action": {"type": "x" * 33}}, "invalid_request"),
         ]
         for socket, body, code in cases:
             await socket.send_json({"type": "action", **body})

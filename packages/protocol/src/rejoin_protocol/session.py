@@ -43,7 +43,9 @@ from rejoin_protocol.errors import (
     ErrorCode,
 )
 from rejoin_protocol.messages import (
+    MAX_FRAME_BYTES,
     Ack,
+    Action,
     ActionBody,
     Error,
     EventMessage,
@@ -268,9 +270,17 @@ class ClientSession:
     ) -> str:
         """Queue an action `{type, amount?, …fields}` (sent at once when connected, else after
         the next welcome) and return the actionId it was given; its settlement comes as an
-        output."""
+        output. Raises ValueError (and queues nothing) for an action no frame can carry: fields
+        that are not JSON, or too many of them: queued, it would fail at every resend."""
+        body = ActionBody(action_type, amount, dict(fields or {}))
+        try:
+            frame = encode(Action("-" * 64, body, at_seq))  # the longest actionId it may get
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the action's fields are not JSON: {exc}") from exc
+        if len(frame.encode()) > MAX_FRAME_BYTES:
+            raise ValueError(f"the action is larger than a frame ({MAX_FRAME_BYTES} bytes)")
         self._fire(Trigger.ACT, "action")
-        pending = self._outbox.add(ActionBody(action_type, amount, dict(fields or {})), at_seq)
+        pending = self._outbox.add(body, at_seq)
         if self._state is SessionState.CONNECTED:
             self._send_action(pending)
         return pending.action.action_id

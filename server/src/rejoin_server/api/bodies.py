@@ -29,6 +29,7 @@ from rejoin_server.api.fields import (
 )
 from rejoin_server.games.poker import settings as poker
 from rejoin_server.store import widths
+from rejoin_server.store.codec import check_storable
 
 # What a game id can be (anything else is not found); the store's column holds the longest.
 GAME_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{widths.GAME_ID}}}$")
@@ -47,6 +48,7 @@ MAX_CLIENT_ID = widths.CLIENT_ID
 MAX_TOKEN = 1024
 MAX_EPOCH = 64
 MAX_ACTION_TYPE = 32
+MAX_SEAT = 999  # the highest seat a join may ask for, whatever the game; the game refuses the rest
 _ACTION_OWN_KEYS = frozenset({"actionId", "type", "atSeq"})
 _POKER_TYPES = ", ".join(ACTION_TYPES)
 
@@ -70,7 +72,10 @@ class Join(Body):
     seat: Annotated[
         int | None,
         Integer(
-            0, poker.MAX_SEATS - 1, "Below the table's `seats`; left out: the first free seat."
+            0,
+            MAX_SEAT,
+            "A seat of the game (poker: below the table's `seats`); left out: the first free "
+            "seat. Which seats exist is the game's to say.",
         ),
     ] = None
 
@@ -147,7 +152,19 @@ async def read_action(request: Request, limit: int) -> tuple[Action, dict[str, A
         for key, value in raw.items()
         if key not in _ACTION_OWN_KEYS and not (key == "amount" and value is None)
     }
-    return action, data
+    return action, storable_fields(data)
+
+
+def storable_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """An action's fields for the game, over HTTP and WebSocket alike, refused unless they are
+    JSON the store can write: a game may copy them into its events as they are."""
+    try:
+        check_storable([data])
+    except TypeError as exc:
+        raise invalid(
+            f"The action's fields must be plain JSON with whole numbers within 64 bits ({exc})."
+        ) from exc
+    return data
 
 
 async def read_object(request: Request, limit: int, *, optional: bool = False) -> dict[str, Any]:

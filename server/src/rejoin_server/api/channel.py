@@ -57,8 +57,9 @@ from rejoin_protocol.messages import (
     wire,
 )
 from rejoin_server.api.auth import session_token
-from rejoin_server.api.bodies import MAX_ACTION_ID
+from rejoin_server.api.bodies import MAX_ACTION_ID, MAX_ACTION_TYPE, storable_fields
 from rejoin_server.api.context import Services
+from rejoin_server.api.fields import invalid
 from rejoin_server.api.games import scoped_action_id
 from rejoin_server.errors import CodedError
 from rejoin_server.games.base import Act
@@ -212,9 +213,11 @@ class Channel:
         started = time.perf_counter()
         body = message.action
         try:
+            if len(body.type) > MAX_ACTION_TYPE:
+                raise invalid(f"action.type must be at most {MAX_ACTION_TYPE} characters.")
             outcome = await svc.host.execute(
                 self._live.game_id,
-                Act(self._player_id, body.type, body.data),
+                Act(self._player_id, body.type, storable_fields(body.data)),
                 action_id=scoped_action_id(self._player_id, action_id),
                 at_seq=message.at_seq,
             )

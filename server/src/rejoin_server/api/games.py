@@ -57,11 +57,12 @@ async def create_game(request: Request) -> Response:
         raise ApiError(ErrorCode.INVALID_REQUEST, exc.message) from exc
     return ok(
         {
+            **live.settings,
+            # After the settings: a game's setting of one of these names cannot hide them.
             "gameId": live.game_id,
             "kind": live.kind,
             "status": live.state.status,
             "durability": live.durability,
-            **live.settings,
         },
         201,
     )

@@ -15,7 +15,7 @@ from rejoin_server.games.base import Event, Tick
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.tasks import Tasks
-from rejoin_server.store.codec import canonical_json
+from rejoin_server.store.codec import canonical_json, check_storable
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ class Clocks:
         before = canonical_json(live.state.dump()) if live.in_memory_only else None
         try:
             events = live.state.handle(Tick(attended), now)
+            check_storable(event.data for event in events)
             if events:
                 await self._commit(live, events, now)  # re-arms the clock
                 return False

@@ -22,6 +22,7 @@ from rejoin_server.games.base import (
     Command,
     Event,
     GameRuleError,
+    GameState,
     Join,
     Start,
 )
@@ -30,7 +31,8 @@ from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.ownership import not_serving
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.settings import ServerSettings
-from rejoin_server.store.codec import canonical_json
+from rejoin_server.store.base import SnapshotWrite
+from rejoin_server.store.codec import canonical_json, check_storable
 from rejoin_server.store.restore import take_snapshot
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class CommandPath:
             before = canonical_json(state.dump()) if keep else None
             try:
                 events = state.handle(command, now)
+                check_storable(event.data for event in events)
             except GameRuleError as exc:
                 raise _rule_error(exc) from exc
             except Exception as exc:
@@ -173,7 +176,7 @@ class CommandPath:
             any(event.kind in self._games.kinds.snapshot_after(live.kind) for event in events)
             or live.marks.snapshot_due(state.seq, self._settings.snapshot_every)
         ):
-            snapshot = take_snapshot(state)
+            snapshot = _snapshot(state, live.kind)
         if not self._may_write():
             # This node's lease is not known to be fresh (a pause, a lost connection): another
             # node may own the game now, so nothing of this copy may be published. Memory holds
@@ -201,6 +204,16 @@ class CommandPath:
         if snapshot is not None:
             live.marks.snapshot_taken(state.seq, stored=durable)
         return durable
+
+
+def _snapshot(state: GameState, kind: str) -> SnapshotWrite | None:
+    """A snapshot of `state`, or None when the game's `dump()` fails or is not JSON: a snapshot
+    is a cache, and the events it would have saved a replay of are stored all the same."""
+    try:
+        return take_snapshot(state)
+    except Exception as exc:  # the game's own code: logged, never shown to the players
+        log.error("game %s (%s): no snapshot, its dump() failed: %r", state.game_id, kind, exc)
+        return None
 
 
 def _rule_error(exc: GameRuleError) -> ApiError:

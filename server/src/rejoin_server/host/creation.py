@@ -51,7 +51,7 @@ class Creation:
         self, raw: Mapping[str, Any], kind: str | None, durability: GameDurability | None
     ) -> LiveGame:
         """See `GameHost.create_game`."""
-        kind = kind or self._kinds.default
+        kind = self._kinds.default if kind is None else kind
         try:
             engine = self._kinds.engine(kind)
         except UnservedKind as exc:

@@ -8,7 +8,7 @@ by re-encoding what was read, not by comparing stored text.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -18,6 +18,14 @@ _CANONICAL = orjson.OPT_SORT_KEYS
 
 def canonical_json(value: Mapping[str, Any]) -> bytes:
     return orjson.dumps(value, option=_CANONICAL)
+
+
+def check_storable(datas: Iterable[Mapping[str, Any]]) -> None:
+    """Raise TypeError unless every mapping encodes as the store writes it (string keys, integers
+    within 64 bits, no sets or other objects): found where a command makes events, not in a batch
+    the writer commits for many games at once."""
+    for data in datas:
+        orjson.dumps(data, option=_CANONICAL)
 
 
 def checksum(canonical: bytes) -> str:
