@@ -124,6 +124,7 @@ def _membership(settings: ServerSettings, host: GameHost) -> Membership:
         adopt=host.adopt,
         degraded=lambda: not host.storage.available,
         unreachable=lambda exc: host.note_failure(StorageUnavailable(str(exc))),
+        kinds=host.games.kinds,
     )
 
 

@@ -102,6 +102,10 @@ def test_a_stored_game_of_a_kind_not_served_answers_invalid_request_naming_it() 
             assert "kind 'tally', which this server does not serve" in error["message"]
             assert "--game" in error["message"]
             assert error["details"] == {"kind": "tally", "kinds": ["poker"]}
+        # Claimed to be read, then let go: a node that serves the kind may take it.
+        record = api.run(store.get_game, game_id)
+        assert record is not None
+        assert record.owner is None
     with running(store, games=[TallyEngine()]) as api:  # served again: the game is all there
         state = answer(api.client.get(f"/api/game/{game_id}/state", headers=player.auth))
         assert state["seq"] == 1

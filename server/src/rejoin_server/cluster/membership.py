@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,7 @@ class Membership:
         adopt: Callable[[str], Awaitable[object]],
         degraded: Callable[[], bool],
         unreachable: Callable[[BaseException], None],
+        kinds: Sequence[str] | None = None,
     ) -> None:
         self._url = url
         self.node = node
@@ -97,6 +98,8 @@ class Membership:
         self._adopt = adopt
         self._degraded = degraded  # whether the store is down (the games run from memory)
         self._unreachable = unreachable  # tell the host the database cannot be reached
+        # The kinds of game this node serves: it adopts no other (None: any).
+        self._kinds = None if kinds is None else list(kinds)
         self._link: Link | None = None
         self._pid: int | None = None
         self._renewed_at = float("-inf")  # monotonic time the last good heartbeat was sent
@@ -361,6 +364,7 @@ class Membership:
             "node": self.node,
             "recent_ms": SWEEP_RECENT_MS,
             "limit": SWEEP_LIMIT,
+            "kinds": self._kinds,
         }
         hosted = self._hosted()
         for (game_id,) in await self._fetch(ORPHANS, params):

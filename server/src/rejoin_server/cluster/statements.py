@@ -42,15 +42,17 @@ TWIN = (
     f"SELECT 1 FROM cluster_nodes AS n WHERE n.node_id = %(node)s AND {ALIVE} "
     "AND n.backend_pid IS DISTINCT FROM %(previous_pid)s"
 )
-# Games in play, active lately, that no live node hosts or that this node owns (the caller leaves
-# out those it hosts): the dead nodes are found once, not once per game. A game idle longer than
-# `recent_ms` has no clock to keep (it was unloaded for that): the next touch loads it.
+# Games in play, of a kind this node serves, active lately, that no live node hosts or that this
+# node owns (the caller leaves out those it hosts): the dead nodes are found once, not once per
+# game. A game idle longer than `recent_ms` has no clock to keep (it was unloaded for that): the
+# next touch loads it.
 ORPHANS = (
     f"WITH dead AS (SELECT n.node_id FROM cluster_nodes AS n WHERE NOT ({ALIVE})) "
     "SELECT g.game_id FROM games AS g WHERE g.status = 'playing' "
     f"AND g.updated_at > {DB_NOW_MS} - %(recent_ms)s "
     "AND (g.owner IS NULL OR g.owner = %(node)s OR g.owner IN (SELECT node_id FROM dead) "
     "OR NOT EXISTS (SELECT 1 FROM cluster_nodes AS n WHERE n.node_id = g.owner)) "
+    "AND (%(kinds)s::text[] IS NULL OR g.kind = ANY(%(kinds)s::text[])) "
     "ORDER BY g.updated_at DESC LIMIT %(limit)s"
 )
 # The cleanup job's lock: a session advisory lock, so it is released when the node's connection

@@ -101,7 +101,7 @@ class GameHost:
             self._tasks,
             clock=clock,
             on_loaded=self._arm,
-            claim=self._claim,
+            ownership=self.ownership,
             durability=settings.durability,
         )
         self._clocks = Clocks(
@@ -243,9 +243,6 @@ class GameHost:
             return await self._games.get(game_id, ask=False)
         except OwnedElsewhere:
             return None
-
-    async def _claim(self, game_id: str, ask: bool) -> int:
-        return await self.ownership.claim(game_id, ask=ask)
 
     # --- the cluster (docs/cluster.md) -----------------------------------------------------------
 

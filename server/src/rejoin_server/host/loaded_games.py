@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.durability import DURABILITIES, GameDurability, is_memory_id, of_stored
@@ -24,6 +24,7 @@ from rejoin_server.errors import ApiError, KindNotServed, MemoryGameGone
 from rejoin_server.games.kinds import GameKinds, UnservedKind
 from rejoin_server.host.history import History
 from rejoin_server.host.live import LiveGame
+from rejoin_server.host.ownership import Ownership
 from rejoin_server.host.seqs import SeqMarks
 from rejoin_server.host.tasks import Tasks
 from rejoin_server.host.writer import GameWriter
@@ -53,7 +54,7 @@ class LoadedGames:
         *,
         clock: Callable[[], int],
         on_loaded: Callable[[LiveGame], None],
-        claim: Callable[[str, bool], Awaitable[int | None]] | None = None,
+        ownership: Ownership | None = None,
         durability: Durability = "strict",
     ) -> None:
         self._store = store
@@ -63,8 +64,8 @@ class LoadedGames:
         self._tasks = tasks
         self._clock = clock
         self._on_loaded = on_loaded  # a game just loaded (its clock starts there)
-        # Own the game before reading it (docs/cluster.md): (game_id, ask) -> ownership epoch.
-        self._claim = claim
+        # Own the game before reading it (docs/cluster.md).
+        self._ownership = ownership
         # What a stored game that was created before durability was chosen per game follows.
         self._durability = durability
         self._games: dict[str, LiveGame] = {}
@@ -192,9 +193,16 @@ class LoadedGames:
                 raise still_storing("Its last moves are still being stored")
             # Owned before it is read: a node that held it before is fenced from then on, so
             # nothing it might still write can land after this read.
-            owner_epoch = None if self._claim is None else await self._claim(game_id, ask)
+            ownership = self._ownership
+            owner_epoch = None if ownership is None else await ownership.claim(game_id, ask=ask)
             started = time.perf_counter()
-            restored = await self._restore(game_id)
+            try:
+                restored = await self._restore(game_id)
+            except KindNotServed:
+                # Not for this node: let go, so that a node that serves its kind may take it.
+                if ownership is not None:
+                    await ownership.release(game_id, owner_epoch)
+                raise
             actions = await self._store.recent_actions(game_id)
             self._metrics.restore_seconds.observe(time.perf_counter() - started)
             for problem in restored.rejected_snapshots:
