@@ -1,5 +1,5 @@
 """docs/games.md's tutorial, run as written: its files (`# file: NAME` code blocks) are written
-to a fresh folder, its tests pass under pytest, its code passes mypy --strict, and the server
+to a fresh folder, its tests pass under pytest, its code passes mypy --strict and ruff, and the server
 started with its command line serves the game to its `play.py`, which plays a match to the end.
 Then the server is killed with SIGKILL mid-match and the match resumes."""
 
@@ -64,6 +64,12 @@ def test_the_tutorial_works_as_written(
     assert " passed" in tests.stdout
     typed = run(sys.executable, "-m", "mypy", "--strict", *files, cwd=folder, env=env)
     assert typed.returncode == 0, typed.stdout + typed.stderr
+    # Written as the project's own code is: the tutorial is what a newcomer copies.
+    config = str(ROOT / "pyproject.toml")
+    for check in (["check"], ["format", "--check"]):
+        linted = run(sys.executable, "-m", "ruff", *check, "--config", config, *files,
+                     cwd=folder, env=env)  # fmt: skip
+        assert linted.returncode == 0, linted.stdout + linted.stderr
 
     command = serve_command()
     assert command[:2] == ["rejoin-server", "--game"]
