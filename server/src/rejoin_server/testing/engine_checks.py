@@ -28,6 +28,7 @@ from rejoin_server.testing.engine_run import (
     GameRun,
     Observed,
     Step,
+    Tally,
     observe,
 )
 
@@ -62,6 +63,16 @@ class Check:
 
     def finished(self, run: GameRun[Any]) -> None:
         """The game is completed."""
+
+    def vacuous(self, tally: Tally) -> str | None:
+        """What the call's games never did that this rule needs to have been tested, or None."""
+        if tally.acts == 0:
+            return (
+                "no Act was accepted (answered with events): `play` must return the Joins and "
+                "the Start that begin the game, then mostly legal Acts read from the players' "
+                "views, so that the rule is checked on real moves, not an empty game"
+            )
+        return None
 
     def fail(self, run: GameRun[Any], command: Command | None, text: str) -> NoReturn:
         raise AssertionError(
@@ -242,6 +253,16 @@ class ClockCheck(Check):
             self.fail(
                 run, command, f"handle refused a Tick ({error}): with nothing due it returns []."
             )
+
+    def vacuous(self, tally: Tally) -> str | None:
+        if tally.fired == 0:
+            return super().vacuous(tally) or (
+                "no due Tick fired (answered with events), so the clock rule was never tested: "
+                "`play` must bring the game to where a clock runs (next_deadline() set, e.g. a "
+                "player's turn; the run lets it run out now and then, and whenever play returns "
+                "None), and max_commands must be long enough to get there"
+            )
+        return super().vacuous(tally)
 
     def finished(self, run: GameRun[Any]) -> None:
         deadline = run.state.next_deadline()

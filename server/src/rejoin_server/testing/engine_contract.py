@@ -21,9 +21,11 @@ first broken rule, saying which rule, where (the game's seed, the command, the s
   `rejoin_protocol.errors.ErrorCode` and a message; an action type the game cannot know is
   refused; a completed game refuses every command but Tick with `game_completed`.
 
-`check_engine` runs all five over the same games. What every check asserts besides is in
-`engine_run`: `handle` raises nothing but `GameRuleError`, numbers its events from `seq + 1`, and
-gives them JSON data; `Abandon` completes the game.
+`check_engine` runs all five over the same games. A check also fails when its games gave it
+nothing to check: no `Act` accepted; for `check_clocks`, no due `Tick` fired; for
+`check_redaction`, `secrets` listed nothing, or a value its owner never got (`Check.vacuous`).
+What every check asserts besides is in `engine_run`: `handle` raises nothing but `GameRuleError`,
+numbers its events from `seq + 1`, and gives them JSON data; `Abandon` completes the game.
 
 The game is played by `play(state, rng)`, which returns the next command (from the players'
 views, mostly legal moves and sometimes illegal ones, so that refusals are seen) or None when no
@@ -53,6 +55,7 @@ from rejoin_server.testing.engine_run import (
     Play,
     Secrets,
     StateT,
+    Tally,
 )
 
 __all__ = [
@@ -231,5 +234,18 @@ def _run(
         raise ValueError(f"{STRANGER!r} is the checks' own viewer who never joins; rename it")
     if games < 1 or max_commands < 1:
         raise ValueError(f"games and max_commands must be at least 1: {games}, {max_commands}")
+    tally = Tally()
+    made: list[Check] = []
     for game_seed in range(seed, seed + games):
-        GameRun(engine, settings, list(players), play, game_seed, checks(), max_commands).run()
+        made = checks()
+        GameRun(
+            engine, settings, list(players), play, game_seed, made, max_commands, tally=tally
+        ).run()
+    # A check that saw nothing of what its rule is about has tested nothing: it fails too.
+    for check in made:
+        missing = check.vacuous(tally)
+        if missing is not None:
+            raise AssertionError(
+                f"[{check.name}] over the {games} game(s) seeded {seed}..{seed + games - 1} "
+                f"(max_commands={max_commands}): {missing}"
+            )

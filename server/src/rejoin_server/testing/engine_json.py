@@ -177,6 +177,10 @@ class SecretIndex:
         """The first private value that `value` (plain JSON) shows, and where."""
         return next(self._walk(value, path), None)
 
+    def sightings(self, value: Any, path: str) -> Iterator[Sighting]:
+        """Every private value that `value` (plain JSON) shows, and where (one may repeat)."""
+        return self._walk(value, path)
+
     def _walk(self, value: Any, path: str) -> Iterator[Sighting]:
         for secret in self._compound:
             if _matches(secret.value, value):

@@ -7,17 +7,22 @@ value is looked for, by structure (`engine_json`), in what every other viewer ge
 the live state after each command, and every event as `event_for` gives it, both on the live state
 and on a replayed game at the event's own seq (so that a card dealt and shown within one command
 is still private at the seq it was dealt). A value that is also the viewer's own is theirs to see.
+
+So that a check cannot pass by looking for nothing, `secrets` must list something in some state,
+and each value it lists must be found, by the same match, in what its owner gets (their view or an
+event as `event_for` gives it to them) at some point: then it names real data in the game's shape.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 from rejoin_server.games.base import Command, Event, GameState
 from rejoin_server.testing.engine_checks import Check
 from rejoin_server.testing.engine_json import Secret, SecretIndex, json_equal, json_problem, plain
-from rejoin_server.testing.engine_run import GameRun, Secrets, Step
+from rejoin_server.testing.engine_run import GameRun, Secrets, Step, Tally
 
 
 class RedactionCheck(Check):
@@ -26,6 +31,26 @@ class RedactionCheck(Check):
 
     def __init__(self, secrets: Secrets[Any]) -> None:
         self.secrets = secrets
+        self._seen: set[tuple[str, str]] = set()  # (owner, value as JSON) found in their sight
+        self._unseen: dict[tuple[str, str], Secret] = {}  # listed, not yet found
+
+    def vacuous(self, tally: Tally) -> str | None:
+        if tally.secrets == 0:
+            return super().vacuous(tally) or (
+                "`secrets` listed nothing for any player in any state: list each player's "
+                "private data (a card they hold, their dice with their id), and let `play` "
+                "bring the game to where someone holds some"
+            )
+        if tally.unseen:
+            (_, owner, _), (value, where) = next(iter(tally.unseen.items()))
+            return (
+                f"secrets(state, {owner!r}) listed {value!r} ({where}), and "
+                f"{owner!r} never got it, neither in view({owner!r}) nor in an event as "
+                f"event_for gives it to {owner!r}: `secrets` must list the values as the game "
+                "shows them to their owner (the same JSON shape: an object matches an object "
+                "holding all its keys with equal values), else no leak of them can be found"
+            )
+        return super().vacuous(tally)
 
     def started(self, run: GameRun[Any]) -> None:
         self._views(run, None)
@@ -40,6 +65,8 @@ class RedactionCheck(Check):
 
     def _views(self, run: GameRun[Any], command: Command | None) -> None:
         private = self._private(run, run.state, command)
+        for player in run.players:
+            self._sighted(run, player, run.observed.views[player].value)
         for viewer in run.viewers:
             index = _hidden_from(private, viewer)
             if not index:
@@ -66,6 +93,8 @@ class RedactionCheck(Check):
                     "redacts the data only: it keeps seq, kind and at, so that every player sees "
                     "a gapless log.",
                 )
+            if viewer is not None:
+                self._sighted(run, viewer, plain(shown.to_json()))
             index = _hidden_from(private, viewer)
             if not index:
                 continue
@@ -92,7 +121,27 @@ class RedactionCheck(Check):
                         '(a card "As"; an object like {"playerId": "p1", "dice": [2, 5]}).',
                     )
                 out.append(Secret(player, value))
+        self._record(run, out, command)
         return out
+
+    def _record(self, run: GameRun[Any], private: list[Secret], command: Command | None) -> None:
+        run.tally.secrets += len(private)
+        for secret in private:
+            key = (secret.owner, _key(secret.value))
+            if key not in self._seen and key not in self._unseen:
+                self._unseen[key] = secret
+                run.tally.unseen[(run.seed, *key)] = (secret.value, run.where(command))
+
+    def _sighted(self, run: GameRun[Any], viewer: str, shown: Any) -> None:
+        """Mark the values listed as `viewer`'s own that `shown` (their view or event) holds."""
+        mine = SecretIndex(s for s in self._unseen.values() if s.owner == viewer)
+        if not mine:
+            return
+        for sighting in mine.sightings(shown, ""):
+            key = (viewer, _key(sighting.secret.value))
+            if self._unseen.pop(key, None) is not None:
+                self._seen.add(key)
+                del run.tally.unseen[(run.seed, *key)]
 
     def _leak(
         self,
@@ -134,3 +183,8 @@ def _listed(values: Iterable[Any]) -> list[Any]:
         # A string is iterable too; a bare one would be searched for letter by letter.
         return [values]
     return list(values)
+
+
+def _key(value: Any) -> str:
+    """A listed value as one string, to know it again (dicts in any key order)."""
+    return json.dumps(value, sort_keys=True)

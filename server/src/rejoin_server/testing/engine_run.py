@@ -10,6 +10,9 @@ step. Every step is reported to the checks with what the state looked like befor
 What the run asserts itself, for every check, because nothing else makes sense without it: `handle`
 raises nothing but `GameRuleError`, returns events numbered from `seq + 1` on and moves `seq` to
 the last, with data that is JSON; `Abandon` completes the game; a new game is at seq 0.
+
+A `Tally` shared by the games of one call counts what they did, so that a check that saw nothing
+of what its rule is about (no move accepted, no clock fired) fails instead of passing vacuously.
 """
 
 from __future__ import annotations
@@ -62,6 +65,19 @@ class EngineOf(Protocol[StateT_co]):
 
 Play = Callable[[StateT, random.Random], Command | None]
 Secrets = Callable[[StateT, str], Iterable[Any]]
+
+
+@dataclass
+class Tally:
+    """What the games of one call did, over all of them."""
+
+    games: int = 0
+    acts: int = 0  # Acts that handle answered with events
+    fired: int = 0  # Ticks at or after next_deadline() that handle answered with events
+    secrets: int = 0  # values `secrets` listed, over all the states it was asked about
+    # (seed, owner, value as JSON) -> the value and where it was first listed, until its owner
+    # is seen to get it in a view or event (engine_redaction)
+    unseen: dict[tuple[int, str, str], tuple[Any, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +164,8 @@ class Watcher(Protocol):
 
     def finished(self, run: GameRun[Any]) -> None: ...
 
+    def vacuous(self, tally: Tally) -> str | None: ...
+
 
 @dataclass
 class GameRun(Generic[StateT]):
@@ -162,6 +180,7 @@ class GameRun(Generic[StateT]):
     game_id: str = ""
     commands: int = 0
     log: list[Event] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -219,6 +238,11 @@ class GameRun(Generic[StateT]):
         events: list[Event] = returned
         self._check_events(command, seq, events)
         self.log.extend(events)
+        if events and isinstance(command, Act):
+            self.tally.acts += 1
+        due = before.deadline
+        if events and isinstance(command, Tick) and due is not None and due <= self.now:
+            self.tally.fired += 1
         as_stored = [stored(e) for e in events]
         if self.replay is not None:
             self._replay(command, as_stored)
@@ -279,6 +303,7 @@ class GameRun(Generic[StateT]):
         return max(self.now, deadline + self.rng.choice([0, 0, 0, 1, self.rng.randint(1, 5_000)]))
 
     def run(self) -> None:
+        self.tally.games += 1
         for watcher in self.watchers:
             watcher.started(self)
         # Anywhere from the first command to the last, more often early: most games are short.
