@@ -179,7 +179,7 @@ def create_app(
 ) -> Starlette:
     """The app. `games`: the engines of the kinds of game it hosts besides poker (always
     there, and the default kind unless `games` holds another engine of kind "poker", which then
-    replaces it); `settings.games` (`--game`) adds more. `store_factory` lets unit tests use the
+    replaces it, with the table limits it was made with, not the `--min-…`/`--max-…` settings); `settings.games` (`--game`) adds more. `store_factory` lets unit tests use the
     in-memory store. With the SQL store and `settings.migrate`, the lifespan brings the database
     up to date first (the CLI migrates before it builds the app, and turns this off).
 
