@@ -179,9 +179,10 @@ def create_app(
 ) -> Starlette:
     """The app. `games`: the engines of the kinds of game it hosts besides poker (always
     there, and the default kind unless `games` holds another engine of kind "poker", which then
-    replaces it, with the table limits it was made with, not the `--min-…`/`--max-…` settings); `settings.games` (`--game`) adds more. `store_factory` lets unit tests use the
-    in-memory store. With the SQL store and `settings.migrate`, the lifespan brings the database
-    up to date first (the CLI migrates before it builds the app, and turns this off).
+    replaces it, with the table limits it was made with, not the `--min-…`/`--max-…` settings);
+    `settings.games` (`--game`) adds more. `store_factory` lets unit tests use the in-memory
+    store. With the SQL store and `settings.migrate`, the lifespan brings the database up to date
+    first (the CLI migrates before it builds the app, and turns this off).
 
     `authenticate` (`rejoin_server.login.Authenticate`): players log in, and a join needs an
     identity whose subject is the seat's player id (docs/games.md, "Players from your login");

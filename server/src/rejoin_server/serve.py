@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 # Seconds uvicorn waits, after SIGTERM, for open connections and tasks before cancelling them.
 # Open requests get this long to finish; event streams are ended at once (see run_uvicorn).
 GRACEFUL_SHUTDOWN_S = 10
+# How long the shutdown waits for the games' handover and their sockets' closes before uvicorn
+# closes what is left (the handover itself is bounded by the host, 10 s).
+SHUTDOWN_CLOSE_S = 11.0
 # Connections that arrive while the server loads and starts wait in this queue instead of being
 # refused: after a restart, clients dial again within 100 ms and should not be turned away.
 LISTEN_BACKLOG = 2048
@@ -271,6 +274,17 @@ def run_uvicorn(
             # need the whole queue. (listen() on a listening socket only sets its length.)
             for listening in sockets or ():
                 listening.listen(LISTEN_BACKLOG)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # uvicorn's own shutdown closes every WebSocket at once (1012, no reason): first
+            # let the games be handed over and every socket be closed saying why, so that its
+            # client resumes at once (bounded: a hung handover does not hold the exit).
+            for server in self.servers:
+                server.close()
+            services = getattr(app.state, "services", None)
+            if services is not None:
+                await services.host.shutdown_done(timeout_s=SHUTDOWN_CLOSE_S)
+            await super().shutdown(sockets)
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)

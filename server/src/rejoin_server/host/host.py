@@ -4,8 +4,7 @@ The host is a facade over one module per concern; each piece of a loaded game's 
 owner among them:
 
 - `host.loaded_games` (`LoadedGames`): which games are in memory, each loaded once on first touch.
-- `host.command_path` (`CommandPath`): the one path by which a game changes, and its snapshots;
-  `last_activity_ms`.
+- `host.command_path` (`CommandPath`): the one path by which a game changes, its snapshots.
 - `host.seqs` (`SeqMarks`): how far a game's events are published, stored and snapshotted.
 - `host.writer` (`GameWriter`): getting the events into the store in order, degraded or not.
 - `host.clocks` (`Clocks`): each game's timer, and parking a table nobody is at.
@@ -13,18 +12,17 @@ owner among them:
 - `host.ownership` (`Ownership`), `host.handovers` (`Handovers`): which games this node may host
   in a cluster; a game is claimed before it is loaded, handed over when another node asks for
   it, released when this node drains (docs/cluster.md).
-- `host.creation`, `host.reading`, `host.room`, `host.operations`, `host.preload`: new games
-  (and their durability), reads, room for a new game, operator actions, loading the games in
-  play after a restart.
+- `host.creation`, `.reading`, `.room`, `.operations`, `.preload`: new games (and their
+  durability), reads, room for a new game, operator actions, loading games after a restart.
 
-Games load lazily: the first request that touches a game restores it (one load however many
-requests arrive at once), and after a restart a background task loads the games in play so their
-clocks fire from the persisted deadlines, without holding up the server's first answers.
+Games load lazily, on first touch (once however many requests ask); after a restart a background
+task loads the games in play, so their clocks fire from the persisted deadlines.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -160,20 +158,25 @@ class GameHost:
         self._tasks.spawn(warm_up(self.store, self.adopt))
 
     def begin_shutdown(self) -> None:
-        """The server is going down: end every event stream now, so the server does not wait for
-        the clients to hang up (they resume from their last seq on the next process). In a
-        cluster each game is handed over first (stored, released, its sockets closed with 1012),
-        so its players resume on another node at once."""
+        """The server is going down: end every event stream now (its client resumes on the next
+        process); in a cluster each game is handed over first (stored, released, its sockets
+        closed with 1012), so its players resume on another node at once."""
         self._clocks.halt()
         if not self.ownership.clustered:
             self._presence.end_all()
         elif self._leaving is None:
             self._leaving = asyncio.get_running_loop().create_task(self._leave())
 
+    async def shutdown_done(self, timeout_s: float) -> None:
+        """After `begin_shutdown`: wait (at most `timeout_s`) until the games are handed over and
+        every stream has sent its close, before the server closes the rest without a reason."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._presence.ended()  # the handover ends with `end_all`
+
     async def _leave(self) -> None:
         try:
-            # Bounded: the server is going down whatever happens; a game not handed over in
-            # time is taken over by another node once this one is gone.
+            # Bounded: a game not handed over in time is taken over once this node is gone.
             async with asyncio.timeout(LEAVE_TIMEOUT_S):
                 await self.handovers.drain(grace_s=0, end=END_SHUTDOWN)
         except TimeoutError:

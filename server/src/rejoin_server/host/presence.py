@@ -8,6 +8,7 @@ older connections (`supersede`, `note_claim`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,8 @@ class Presence:
         self._clock = clock
         self._attend = attend  # a player is at the table: a parked clock goes on
         self._closing = False
+        self._open: set[Subscriber] = set()  # every reader not yet ended, of any game
+        self._all_ended = asyncio.Event()  # set once closing and no reader is left
 
     def end_all(self) -> None:
         """The server is going down: end every reader now, and every one opened from now on."""
@@ -43,6 +46,16 @@ class Presence:
         for live in self._games:
             for subscriber in list(live.subscribers):
                 subscriber.close()
+        self._note_ended()
+
+    async def ended(self) -> None:
+        """Once `end_all` has run: every reader has ended (its channel sent its close and left),
+        also those of games dropped from memory meanwhile (handed over)."""
+        await self._all_ended.wait()
+
+    def _note_ended(self) -> None:
+        if self._closing and not self._open:
+            self._all_ended.set()
 
     def game_dropped(self, live: LiveGame, end: tuple[int, str] = END_RELOADED) -> None:
         """`live` left memory: its readers resume from their last seq on its next load (`end`
@@ -84,6 +97,7 @@ class Presence:
             for oldest in open_streams[: max(0, len(open_streams) - STREAMS_PER_PLAYER + 1)]:
                 oldest.close(END_SUPERSEDED)
         live.subscribers.add(subscriber)
+        self._open.add(subscriber)
         if self._closing:
             # Shutdown has begun: this reader must end too, not hold the server open.
             subscriber.close()
@@ -140,6 +154,8 @@ class Presence:
 
     def unsubscribe(self, live: LiveGame, subscriber: Subscriber) -> None:
         live.subscribers.discard(subscriber)
+        self._open.discard(subscriber)
+        self._note_ended()
         if (
             subscriber.player_id is not None
             and live.sockets.get(subscriber.player_id) is subscriber
