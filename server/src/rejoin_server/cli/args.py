@@ -6,8 +6,7 @@ Flags beat environment variables, which beat the defaults of `ServerSettings`.
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar, cast
 
 from rejoin_server.cli import values
@@ -39,53 +38,6 @@ def _given(value: _T | None, default: _T) -> _T:
     return default if value is None else value
 
 
-def _from_env(
-    parser: argparse.ArgumentParser,
-    env: Mapping[str, str],
-    name: str,
-    check: Callable[[str], _T],
-) -> _T | None:
-    """An environment variable, checked like its flag; an empty one counts as unset."""
-    text = env.get(name, "")
-    if not text:
-        return None
-    try:
-        return check(text)
-    except argparse.ArgumentTypeError as exc:
-        parser.error(f"{name}: {exc}")
-
-
-def _trusted_proxies(
-    parser: argparse.ArgumentParser, given: list[str] | None, env: Mapping[str, str]
-) -> tuple[str, ...]:
-    if given:
-        return tuple(given)
-    text = env.get(ENV_TRUSTED_PROXIES, "")
-    found = []
-    for part in text.split(","):
-        if part.strip():
-            try:
-                found.append(values.proxy(part))
-            except argparse.ArgumentTypeError as exc:
-                parser.error(f"{ENV_TRUSTED_PROXIES}: {exc}")
-    return tuple(found)
-
-
-def _games(
-    parser: argparse.ArgumentParser, given: list[str] | None, env: Mapping[str, str]
-) -> tuple[str, ...]:
-    if given:
-        return tuple(given)
-    found = []
-    for part in env.get(ENV_GAMES, "").split(","):
-        if part.strip():
-            try:
-                found.append(values.game_spec(part))
-            except argparse.ArgumentTypeError as exc:
-                parser.error(f"{ENV_GAMES}: {exc}")
-    return tuple(found)
-
-
 def _secret_keys(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(key.strip() for key in env.get(ENV_SECRET_KEYS, "").split(",") if key.strip())
 
@@ -98,7 +50,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
     if args[:1] == ["migrate"]:
         parser = build_migrate_parser()
         ns = parser.parse_args(args[1:])
-        url = ns.database_url or _from_env(parser, env, ENV_DATABASE_URL, values.database_url)
+        url = ns.database_url or values.from_env(parser, env, ENV_DATABASE_URL, values.database_url)
         settings = ServerSettings(database_url=url or DEFAULT_DATABASE_URL)
         return Invocation("migrate", settings)
 
@@ -118,16 +70,16 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
     parser = build_parser()
     ns = parser.parse_args(args)
     d = _DEFAULTS
-    url = ns.database_url or _from_env(parser, env, ENV_DATABASE_URL, values.database_url)
+    url = ns.database_url or values.from_env(parser, env, ENV_DATABASE_URL, values.database_url)
     admin_token = ns.admin_token
     given_by = "--admin-token" if admin_token is not None else None
     if admin_token is None:
-        admin_token = _from_env(parser, env, ENV_ADMIN_TOKEN, values.admin_token)
+        admin_token = values.from_env(parser, env, ENV_ADMIN_TOKEN, values.admin_token)
         given_by = ENV_ADMIN_TOKEN if admin_token is not None else None
-    durability = ns.durability or _from_env(parser, env, ENV_DURABILITY, values.durability)
+    durability = ns.durability or values.from_env(parser, env, ENV_DURABILITY, values.durability)
     fraction = ns.persist_fraction  # not `or`: 0 is a fraction given
     if fraction is None:
-        fraction = _from_env(parser, env, ENV_PERSIST_FRACTION, values.fraction)
+        fraction = values.from_env(parser, env, ENV_PERSIST_FRACTION, values.fraction)
     try:
         settings = ServerSettings(
             database_url=url or DEFAULT_DATABASE_URL,
@@ -135,7 +87,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             secret_keys=_secret_keys(env),
             durability=cast(Durability, durability or d.durability),
             persist_fraction=_given(fraction, d.persist_fraction),
-            games=_games(parser, ns.game, env),
+            games=tuple(ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)),
             token_ttl_ms=_given(ns.token_ttl, d.token_ttl_ms),
             snapshot_every=_given(ns.snapshot_every, d.snapshot_every),
             keep_snapshots=_given(ns.keep_snapshots, d.keep_snapshots),
@@ -159,13 +111,16 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             body_timeout_ms=_given(ns.body_timeout, d.body_timeout_ms),
             keep_alive_timeout_ms=_given(ns.keep_alive_timeout, d.keep_alive_timeout_ms),
             **{field: getattr(ns, field, getattr(d, field)) for _, field, _ in RATE_OPTIONS},
-            trusted_proxies=_trusted_proxies(parser, ns.trusted_proxy, env),
+            trusted_proxies=tuple(
+                ns.trusted_proxy
+                or values.listed_in_env(parser, env, ENV_TRUSTED_PROXIES, values.proxy)
+            ),
             retire_stored_key=ns.retire_stored_key,
             **login_settings(parser, ns, env),
             web_dir=ns.web_dir or env.get(ENV_WEB_DIR) or None,
-            node_id=ns.node_id or _from_env(parser, env, ENV_NODE_ID, values.node_id),
+            node_id=ns.node_id or values.from_env(parser, env, ENV_NODE_ID, values.node_id),
             cluster_database_url=ns.cluster_database_url
-            or _from_env(parser, env, ENV_CLUSTER_DATABASE_URL, values.database_url),
+            or values.from_env(parser, env, ENV_CLUSTER_DATABASE_URL, values.database_url),
             host=_given(ns.host, d.host),
             port=_given(ns.port, d.port),
         )

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypedDict
 
+from rejoin_server.cli import values
+
 # Names of variables, not secrets (S105).
 ENV_AUTH_JWT_SECRET = "REJOIN_AUTH_JWT_SECRET"  # noqa: S105
 ENV_AUTH_JWT_PUBLIC_KEY = "REJOIN_AUTH_JWT_PUBLIC_KEY"
@@ -107,15 +109,7 @@ def login_settings(
     """The `ServerSettings` fields of player login: each flag, else its variable."""
 
     def given(flag: str | None, name: str, check: Callable[[str], str]) -> str | None:
-        if flag is not None:
-            return flag
-        text = env.get(name, "")
-        if not text:
-            return None
-        try:
-            return check(text)
-        except argparse.ArgumentTypeError as exc:
-            parser.error(f"{name}: {exc}")
+        return flag if flag is not None else values.from_env(parser, env, name, check)
 
     return LoginSettings(
         auth_jwt_secret=given(ns.auth_jwt_secret, ENV_AUTH_JWT_SECRET, _secret),

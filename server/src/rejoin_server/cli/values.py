@@ -8,7 +8,8 @@ the option (exit 2); `args` does the same for environment variables.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from rejoin_server import proxy_config
 from rejoin_server.invocation import mask_url
@@ -152,3 +153,41 @@ def game_spec(text: str) -> str:
             f"{text!r} is not MODULE:ATTR (e.g. liars_dice:LiarsDiceEngine)"
         )
     return spec
+
+
+_T = TypeVar("_T")
+
+
+def from_env(
+    parser: argparse.ArgumentParser,
+    env: Mapping[str, str],
+    name: str,
+    check: Callable[[str], _T],
+) -> _T | None:
+    """An environment variable, checked like its flag; an empty one counts as unset. A bad value
+    is argparse's usage error (exit 2) naming the variable."""
+    text = env.get(name, "")
+    if not text:
+        return None
+    try:
+        return check(text)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"{name}: {exc}")
+
+
+def listed_in_env(
+    parser: argparse.ArgumentParser,
+    env: Mapping[str, str],
+    name: str,
+    check: Callable[[str], str],
+) -> tuple[str, ...]:
+    """A comma-separated environment variable, each part checked like the repeatable flag it
+    stands for; empty parts are skipped."""
+    found = []
+    for part in env.get(name, "").split(","):
+        if part.strip():
+            try:
+                found.append(check(part))
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"{name}: {exc}")
+    return tuple(found)
