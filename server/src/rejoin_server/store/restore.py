@@ -58,33 +58,23 @@ async def restore_game(store: GameStore, games: GameKinds, game_id: str) -> Rest
     # `log.events` starts after the newest snapshot; an older base needs the events in between.
     events_after_newest = list(log.events)
     for index, snap in enumerate(log.snapshots):
-        problem, state = _open_snapshot(engine, game_id, settings, snap)
-        if state is None:
+        problem, base = _open_snapshot(engine, game_id, settings, snap)
+        if base is None:
             rejected.append(f"snapshot {snap.version}: {problem}")
             continue
+        state, version = base, snap.version
         if index == 0:
             raws = events_after_newest
         else:
             raws = await store.read_events(game_id, snap.version)
-        replayed = _replay(state, game_id, raws, log.game.last_seq)
-        return Restored(
-            state,
-            snap.version,
-            replayed,
-            rejected,
-            log.game.updated_at,
-            settings,
-            log.game.history,
-            log.claims,
-            log.game.kind,
-            log.game.durability,
-        )
-    state = engine.new_game(game_id, settings)
-    raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
+        break
+    else:  # no snapshot that opens: from seq 1
+        state, version = engine.new_game(game_id, settings), 0
+        raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
     replayed = _replay(state, game_id, raws, log.game.last_seq)
     return Restored(
         state,
-        0,
+        version,
         replayed,
         rejected,
         log.game.updated_at,
