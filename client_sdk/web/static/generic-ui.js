@@ -5,7 +5,7 @@
 // strings, numbers or null (views, forms and events arrive as JSON strings), so no Pyodide proxy
 // leaks into the DOM code.
 
-import { drawResume, drawStatus, elementMaker } from "./seat-ui.js";
+import { drawResume, drawStatus, elementMaker, requestControls } from "./seat-ui.js";
 
 const ENABLE_FALLBACK_MS = 5000;
 const LONG_TEXT = 400; // an event's data longer than this shows its start; the whole is its tooltip
@@ -25,7 +25,6 @@ export function createGenericUi(doc) {
   let fatal = false;
   let viewSeq = null; // the seq of the view whose forms are shown: sent with a submit (atSeq)
   let deadline = null; // {key, at}: the view's first clock
-  let enableTimer = null;
 
   // The last `/play/`: the app may be mounted under a prefix (/games/play/<gameId>).
   const gameId = decodeURIComponent(doc.location.pathname.split("/play/").slice(1).pop() || "");
@@ -33,25 +32,10 @@ export function createGenericUi(doc) {
   const seatAsked = new URLSearchParams(doc.location.search).get("seat");
   if (seatAsked !== null && /^\d+$/.test(seatAsked)) $("join-form").elements.seat.value = seatAsked;
 
-  function setDisabled(disabled) {
-    for (const b of doc.querySelectorAll("#actions button, #start, #forget-seat, #join-form button")) {
-      b.disabled = disabled;
-    }
-    clearTimeout(enableTimer);
-    // A submit normally ends in a render or a message; the fallback keeps the page usable if neither comes.
-    if (disabled) enableTimer = setTimeout(() => setDisabled(false), ENABLE_FALLBACK_MS);
-  }
-
-  function call(name, ...args) {
-    if (!handlers) return;
-    setDisabled(true);
-    try {
-      handlers[name](...args);
-    } catch (err) {
-      console.error(err);
-      showMessage(`Could not ${name}: ${err && err.message ? err.message : err}`);
-    }
-  }
+  const { setDisabled, call } = requestControls(
+    doc, "#actions button, #start, #forget-seat, #join-form button",
+    () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS,
+  );
 
   // --- values as the page shows them --------------------------------------------------------
 

@@ -43,3 +43,29 @@ export function drawResume(node, ms, missed, resync, server, moved) {
     : `resumed in ${rounded} ms${where}, ${missed} missed event${missed === 1 ? "" : "s"}`;
   node.hidden = false;
 }
+
+// The page's controls while a request it sent is unanswered: `setDisabled(true)` disables every
+// control `selector` finds, and a fallback enables them again after `fallbackMs` (a request
+// normally ends in a render or a message; the fallback keeps the page usable if neither comes).
+// `call(name, …args)` hands a click to the page's Python handler `name` (from `getHandlers()`,
+// none before they are bound), disabling the controls, and says on the page why it could not.
+export function requestControls(doc, selector, getHandlers, showMessage, fallbackMs) {
+  let timer = null;
+  function setDisabled(disabled) {
+    for (const control of doc.querySelectorAll(selector)) control.disabled = disabled;
+    clearTimeout(timer);
+    if (disabled) timer = setTimeout(() => setDisabled(false), fallbackMs);
+  }
+  function call(name, ...args) {
+    const handlers = getHandlers();
+    if (!handlers) return;
+    setDisabled(true);
+    try {
+      handlers[name](...args);
+    } catch (err) {
+      console.error(err);
+      showMessage(`Could not ${name}: ${err && err.message ? err.message : err}`);
+    }
+  }
+  return { setDisabled, call };
+}

@@ -2,7 +2,7 @@
 // It holds no game logic. Every method takes JS strings, numbers or null (views and events arrive as
 // JSON strings) so no Pyodide proxies leak into the DOM code.
 
-import { drawResume, drawStatus, elementMaker } from "./seat-ui.js";
+import { drawResume, drawStatus, elementMaker, requestControls } from "./seat-ui.js";
 
 const SUITS = { s: "♠", h: "♥", d: "♦", c: "♣" };
 // The protocol's action types (rejoin_protocol.messages.ACTION_TYPES), in the order buttons show;
@@ -32,7 +32,6 @@ export function createTableUi(doc) {
   let deadline = null;
   let fatal = false;
   let viewSeq = null; // the seq of the view whose buttons are shown: sent with a click (atSeq)
-  let enableTimer = null;
 
   // The last `/play/`: the app may be mounted under a prefix (/games/play/<gameId>).
   const gameIdFromPath = decodeURIComponent(doc.location.pathname.split("/play/").slice(1).pop() || "");
@@ -60,25 +59,10 @@ export function createTableUi(doc) {
     return n;
   }
 
-  function setButtonsDisabled(disabled) {
-    for (const b of doc.querySelectorAll("#actions button, #actions input, #start, #forget-seat, #join-form button")) {
-      b.disabled = disabled;
-    }
-    clearTimeout(enableTimer);
-    // A click normally ends in a render or a message; the fallback keeps the page usable if neither comes.
-    if (disabled) enableTimer = setTimeout(() => setButtonsDisabled(false), ENABLE_FALLBACK_MS);
-  }
-
-  function call(name, ...args) {
-    if (!handlers) return;
-    setButtonsDisabled(true);
-    try {
-      handlers[name](...args);
-    } catch (err) {
-      console.error(err);
-      showMessage(`Could not ${name}: ${err && err.message ? err.message : err}`);
-    }
-  }
+  const { setDisabled: setButtonsDisabled, call } = requestControls(
+    doc, "#actions button, #actions input, #start, #forget-seat, #join-form button",
+    () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS,
+  );
 
   // --- seats -------------------------------------------------------------------------------
 
