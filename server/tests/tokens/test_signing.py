@@ -57,6 +57,34 @@ def test_a_session_token_from_before_claims_has_the_empty_claim() -> None:
     assert signer("key").check_session(str(legacy)) == Claims("g", "p", "", "")
 
 
+@pytest.mark.parametrize(
+    ("salt", "payload", "check"),
+    [
+        ("rejoin.reconnect", {"g": "game-1", "p": "player-1", "j": "jti-1"}, "check_reconnect"),
+        ("rejoin.session", {"g": "game-1", "p": "player-1", "c": "claim-1"}, "check_session"),
+    ],
+)
+def test_tokens_are_itsdangerous_tokens_both_ways(
+    salt: str, payload: dict[str, str], check: str
+) -> None:
+    """The cheaper signing path (one signer per salt, uncompressed payloads) keeps the format:
+    tokens issued by plain itsdangerous (compressed, as before) verify, and ours verify there."""
+    plain = URLSafeTimedSerializer(["old-key", "key"], salt=salt)
+    ours = signer("key", "old-key")
+    # Long enough that itsdangerous compresses it, as it did most tokens before.
+    before = str(plain.dumps({**payload, "p": "player-1", "g": "game-1", "x": "ab" * 100}))
+    assert before.startswith(".")
+    claims = getattr(ours, check)(before)
+    assert (claims.game_id, claims.player_id) == ("game-1", "player-1")
+    older_key = str(URLSafeTimedSerializer(["old-key"], salt=salt).dumps(payload))
+    assert getattr(ours, check)(older_key).player_id == "player-1"
+    if check == "check_reconnect":
+        mine = ours.reconnect_token("game-1", "player-1", "jti-1")
+    else:
+        mine = ours.session_token("game-1", "player-1", "claim-1")
+    assert plain.loads(mine) == payload
+
+
 def test_a_token_holds_ids_only() -> None:
     s = signer("a-very-secret-key")
     token = s.reconnect_token("game-1", "player-1", "jti-1")
