@@ -19,11 +19,12 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from bench import browser, cluster_suite, ours, peer, server_suite, ws_suite
+from bench import browser, cluster_suite, ours, peer, profiler, server_suite, ws_suite
 from bench.databases import Databases, bench_databases
 from bench.report import Target, columns_table, target_cell
 from bench.stats import Summary, fmt_ms, fmt_ratio, ratio
@@ -381,6 +382,21 @@ def _rate(value: float | None) -> str:
     return f"{value:,.0f}" if value else ""
 
 
+def compile_sources() -> None:
+    """Write the bytecode of our packages, as installing them from a wheel does. A checkout
+    installed editable has none until a process writes it, and none is written where
+    PYTHONDONTWRITEBYTECODE is set: every relaunched server would then compile its modules
+    again, a cost no deployment pays (and the floor app, whose libraries came as wheels, does
+    not pay either)."""
+    import compileall
+
+    import rejoin_protocol
+    import rejoin_server
+
+    for package in (rejoin_server, rejoin_protocol):
+        compileall.compile_dir(Path(str(package.__file__)).parent, quiet=1)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__)
     parser.add_argument(
@@ -392,7 +408,16 @@ def main(argv: list[str]) -> int:
         help="only the WebSocket benchmarks (ws), or one of them, or the cluster ones, or the "
         "browser ones",
     )
+    parser.add_argument(
+        "--profile-dir",
+        type=Path,
+        default=profiler.DEFAULT_OUT,
+        help="where py-spy's flame graphs of profiled runs go (default: bench/out)",
+    )
+    parser.add_argument("--no-profile", action="store_true", help="skip the profiled runs (py-spy)")
     args = parser.parse_args(argv)
+    profiles = profiler.Profiler(None if args.no_profile else args.profile_dir)
+    compile_sources()
     plan = QUICK if args.quick else FULL
     console = Console(width=None if sys.stdout.isatty() else 180)
     began = time.perf_counter()
@@ -407,7 +432,9 @@ def main(argv: list[str]) -> int:
             results = Suite(plan, dbs, console).run()
             served = server_suite.run(dbs, console, quick=args.quick)
         if args.only != "cluster":
-            sockets = ws_suite.run(dbs, console, quick=args.quick, only=args.only)
+            sockets = ws_suite.run(
+                dbs, console, quick=args.quick, only=args.only, profiler=profiles
+            )
         if args.only in (None, "cluster"):
             clustered = cluster_suite.run(dbs, console, quick=args.quick)
     if args.only is None:

@@ -24,8 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
+from pathlib import Path
 from typing import Any
 
+from bench.profiler import Profiler, ProfileRun
 from bench.ws_clients import Seat, StormShare, storm_process
 from rejoin_testkit.processes import ServerProcess
 
@@ -96,12 +98,21 @@ class StormRun:
     server_cpu_s: float  # the relaunched server's CPU time when the last client was welcomed
     listening_s: float | None  # the server printed "listening" (ours only)
     spawned_s: float  # the killed process reaped and the new one's Popen returned
+    profile: Path | None = None  # the relaunched server's sampled stacks, when profiled
 
 
 def storm(
-    proc: ServerProcess, seats: list[Seat], *, floor: bool, processes: int, settle_s: float
+    proc: ServerProcess,
+    seats: list[Seat],
+    *,
+    floor: bool,
+    processes: int,
+    settle_s: float,
+    profile: tuple[Profiler, str] | None = None,
 ) -> tuple[StormRun, list[Seat]]:
-    """One kill -9 → relaunch → every client welcomed again; the seats with their new tokens."""
+    """One kill -9 → relaunch → every client welcomed again; the seats with their new tokens.
+    `profile`: py-spy records the relaunched server from its spawn to the last welcome, as the
+    flame graph of that name."""
     ctx = context()
     out: Queue[Any] = ctx.Queue()
     parts = shards(seats, processes)
@@ -111,15 +122,20 @@ def storm(
     ]
     for worker in procs:
         worker.start()
+    recording: ProfileRun | None = None
     try:
         collect(out, procs, "ready")
         time.sleep(settle_s)
         t0 = time.perf_counter()
         proc.kill9()
         spawned = proc.start().started_at
+        if profile is not None:
+            profiler, name = profile
+            recording = profiler.attach(proc.pid, name)
         done: dict[int, StormShare] = collect(out, procs, "done")
         server_cpu = cpu_seconds(proc.pid)
     finally:
+        flame = recording.stop() if recording is not None else None
         stop(procs)
     shares = [done[i] for i in range(len(parts))]
     welcomed = [w - t0 for s in shares for w in s.welcomed]
@@ -134,5 +150,6 @@ def storm(
         server_cpu,
         None if listening is None else listening - t0,
         spawned - t0,
+        flame,
     )
     return run, [seat for s in shares for seat in s.seats]

@@ -34,6 +34,7 @@ from rich.console import Console
 from bench import server_bench as sb
 from bench import ws_peer
 from bench.databases import Databases
+from bench.profiler import Profiler, top_functions
 from bench.report import Target
 from bench.server_procs import (
     ServerDatabases,
@@ -126,10 +127,17 @@ def _seat(table: Table, player: Player) -> Seat:
 
 
 class WsSuite:
-    def __init__(self, plan: WsPlan, dbs: ServerDatabases, console: Console) -> None:
+    def __init__(
+        self,
+        plan: WsPlan,
+        dbs: ServerDatabases,
+        console: Console,
+        profiler: Profiler | None = None,
+    ) -> None:
         self.plan = plan
         self.dbs = dbs
         self.console = console
+        self.profiler = profiler or Profiler(None)
         self.results = WsResults()
 
     def run(self, only: str | None = None) -> WsResults:
@@ -309,6 +317,7 @@ class WsSuite:
                 if run.listening_s is not None:
                     listening.append(run.listening_s)
                 self._storm_cpu_note("ours", db, run)
+            seats = self._profiled_storm(server, seats, f"storm-{db}")
         finally:
             discard(server)
         floor_wall, floor_each = self._floor_storm
@@ -346,6 +355,37 @@ class WsSuite:
             "0.6 s on a 2-core machine: the cost of binding the port late)."
         )
         return everyone, Summary.of(per_client)
+
+    def _profiled_storm(self, server: ServerProcess, seats: list[Seat], name: str) -> list[Seat]:
+        """One more storm, untimed, with py-spy recording the relaunched server: its flame graph
+        in the output folder and its busiest functions in the notes."""
+        why_not = self.profiler.unavailable()
+        if self.profiler.out is None:
+            return seats  # profiling off (--no-profile, or a suite that does not profile)
+        if why_not is not None:
+            self.note(f"{name}: no profile ({why_not}).")
+            return seats
+        run, seats = storm(
+            server,
+            seats,
+            floor=False,
+            processes=self.plan.processes,
+            settle_s=self.plan.settle_s,
+            profile=(self.profiler, name),
+        )
+        if run.profile is None:
+            self.note(f"{name}: py-spy could not profile the relaunched server.")
+            return seats
+        total, top = top_functions(run.profile)
+        busiest = "; ".join(f"{share:.0%} {function}" for function, share in top)
+        self.note(
+            f"Profile of one more storm ({name}, untimed, all {len(run.welcomed)} welcomed "
+            f"{fmt_ms(run.wall_s * 1e3)}, {total} samples of every thread from the relaunch to "
+            f"the last welcome; flame graph {run.profile.with_suffix('.svg')}): busiest functions, "
+            f"inclusive: "
+            f"{busiest}."
+        )
+        return seats
 
     def _storm_cpu_note(self, who: str, db: str, run: StormRun) -> None:
         cpu = ", ".join(
@@ -393,10 +433,17 @@ def _bottleneck(server: float, clients: list[float]) -> str:
     )
 
 
-def run(dbs: Databases, console: Console, *, quick: bool, only: str | None = None) -> WsResults:
+def run(
+    dbs: Databases,
+    console: Console,
+    *,
+    quick: bool,
+    only: str | None = None,
+    profiler: Profiler | None = None,
+) -> WsResults:
     plan = QUICK_WS if quick else FULL_WS
     with server_databases(dbs) as made:
-        return WsSuite(plan, made, console).run(only)
+        return WsSuite(plan, made, console, profiler).run(only)
 
 
 def render(results: WsResults, console: Console) -> None:
