@@ -10,6 +10,7 @@ for the player's own `connected` flag (a socket connects them; an HTTP reconnect
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from typing import Any
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server.api import context
+from rejoin_server.store.base import TokenClaimUse, TokenUse
+from rejoin_server.store.memory import MemoryGameStore
 
 from .support import AsyncApi, Player, running_async
 from .ws_support import Sockets, hello_frame, sockets
@@ -254,3 +258,47 @@ async def test_a_won_resume_over_http_supersedes_the_seats_socket_as_a_hello_doe
         assert (close.code, close.reason) == (4409, "superseded")
         newer, _ = await ws.hello(player, answer["connectionToken"]["token"], client_id="tab-1")
         assert await newer.roundtrip() == []
+
+
+# --- many at once ------------------------------------------------------------------------------
+
+
+class HeldTokens(MemoryGameStore):
+    """Token uses wait until `release` is set, counting how many are waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.waiting = 0
+
+    async def _consume_token(self, use: TokenClaimUse) -> TokenUse:
+        self.waiting += 1
+        await self.release.wait()
+        return await super()._consume_token(use)
+
+
+async def test_resumes_past_their_load_are_let_through_a_few_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a restart everyone resumes at once: `RESUMES_AT_ONCE` of them go as far as using
+    their token while the others wait their turn (so the first are answered first), and every
+    one of them is answered once the store answers."""
+    monkeypatch.setattr(context, "RESUMES_AT_ONCE", 2)
+    store = HeldTokens()
+    async with running_async(store) as api:
+        players = await api.table(5)
+        store.release.set()  # the joins' tokens
+        store.release = asyncio.Event()
+        tasks = [
+            asyncio.create_task(reconnect(api, p, p.reconnect, f"tab-{p.player_id}"))
+            for p in players
+        ]
+        for _ in range(50):  # enough turns of the loop for all five to get as far as they can
+            await asyncio.sleep(0)
+        assert store.waiting == 2
+        store.release.set()
+        answers = await asyncio.gather(*tasks)
+    assert sorted(a["connectionToken"]["playerId"] for a in answers) == sorted(
+        p.player_id for p in players
+    )
+    assert store.waiting == 5

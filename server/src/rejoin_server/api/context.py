@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from rejoin_server.cluster.membership import Membership
 
 
+# Resumes (a `hello`, a `POST …/reconnect`) past their game's load at once: see `api.resume`.
+RESUMES_AT_ONCE = 32
+
+
 @dataclass(slots=True)
 class Services:
     settings: ServerSettings
@@ -33,6 +38,7 @@ class Services:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     cluster: Membership | None = None  # on PostgreSQL: this node's membership of the cluster
     login: Login | None = None  # players log in (`create_app(authenticate=…)`, `--auth-jwt-…`)
+    resuming: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(RESUMES_AT_ONCE))
 
 
 def services(conn: HTTPConnection) -> Services:

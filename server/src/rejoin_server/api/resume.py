@@ -22,6 +22,14 @@ The two transports differ only in what they add: a WebSocket subscribes to the g
 under that same lock (so no event falls between the welcome and the live stream) and its view
 shows the player as connected; an HTTP reconnect connects nobody. A refusal connects nobody either:
 the final state a completed game answers with shows who is connected as it stands.
+
+After a restart every client resumes at once. Past its game's load, a resume runs inside
+`Services.resuming` (`RESUMES_AT_ONCE` at a time, first come first served): without it the event
+loop takes each of a thousand resumes one step at a time, round-robin, and the first answer
+waits until every resume has reached its token's write; with it, the first resumes are answered
+while later ones wait their turn, and the token writes still go in batches. The game's load stays
+outside: a resume that waits for its game (loaded from the store, or moving from another node)
+holds no place.
 """
 
 from __future__ import annotations
@@ -72,11 +80,26 @@ async def resume(svc: Services, request: ResumeRequest, *, subscribe: bool) -> R
     what order). `subscribe`: a WebSocket's resume, which subscribes to the game's events and
     takes the seat's socket; its caller must `unsubscribe` should it fail before the channel
     runs."""
+    claims = _checked_claims(svc, request.token, request.game_id, request.player_id)
+    resuming = _limit_resumes(svc, claims)
+    live = await svc.host.get(request.game_id)
+    async with svc.resuming:
+        return await _resume(svc, request, claims, resuming, live, subscribe=subscribe)
+
+
+async def _resume(
+    svc: Services,
+    request: ResumeRequest,
+    claims: Claims,
+    resuming: _Resuming,
+    live: LiveGame,
+    *,
+    subscribe: bool,
+) -> Resumed:
+    """`resume` once the token checked out and the game is loaded: the answer read under the
+    game's lock, then the token used."""
     host = svc.host
     player_id = request.player_id
-    claims = _checked_claims(svc, request.token, request.game_id, player_id)
-    resuming = _limit_resumes(svc, claims)
-    live = await host.get(request.game_id)
     subscriber: Subscriber | None = None
     async with host.reading(live) as game:
         seat = _seat_held(game, player_id)
