@@ -20,14 +20,32 @@ the handover before sockets close); they cost nothing on this workload.
 
 `python bench/run.py --only asgi [--quick]` runs this part alone.
 
-Measured (2-core VM, `--only asgi`, 3 rounds, 1,002 clients, CPU per handshake: median of the
-rounds; ratios against uvicorn websockets-sansio in the same run):
+Measured on the 2-core VM, three runs of `--only asgi` (one `--quick`) while other benchmarks
+shared the machine (load average up to 20, so wall times and p99 are noise; the CPU figures and
+their ratios held). CPU per handshake against uvicorn websockets-sansio in the same run:
 
-    server                      bare CPU/hs  ours CPU/hello  echo p50/p99     action→ack p50/p99
-    uvicorn websockets-sansio   (filled in by the first full run)
+    server                       bare app            ours (hello → welcome)   CPU per echo
+    uvicorn websockets-sansio    329-389 µs (1x)     1.03-1.23 ms (1x)        59-94 µs
+    uvicorn websockets (legacy)  1.38-1.46x          1.20-1.23x               59-69 µs
+    uvicorn wsproto              0.95-0.97x          0.88-1.19x               78-94 µs
+    Granian 2.8                  0.62-1.03x          0.83-0.86x               98-188 µs
 
-The decision: see the README's "ASGI server" paragraph (benchmark section); in short, uvicorn
-with its `websockets-sansio` implementation stays (`serve.WS_PROTOCOL`).
+Echo round trip p50 against websockets-sansio (80-150 µs): legacy 0.57-1.07x, wsproto
+0.78-1.29x, Granian 1.34-1.51x. Ours' action → ack p50 was within noise of each other.
+
+The decision: uvicorn with `websockets-sansio` stays (`serve.WS_PROTOCOL`). The legacy
+`websockets` implementation costs 1.4x per handshake and uvicorn deprecates it. wsproto is the
+same cost within noise per handshake and dearer per frame (1.2-1.3x CPU per echo); its library
+moves slowly, while `websockets` (already the server's and the clients' dependency) is actively
+kept and is what uvicorn's "auto" picks. Granian saves about 15% of ours' CPU per hello (its HTTP
+parsing and upgrade run in Rust) but spends 1.6-2x the CPU per frame (its Rust I/O thread and the
+Python loop both work for every frame: fan-out pays it for every event), does not apply our frame
+limit (a 200 KB frame reached the app, which refused it with 4400, where uvicorn closes with 1009
+before reading it) and would drop what `serve.run_uvicorn` adds through uvicorn's protocol classes
+(the connection cap and request deadlines of `connections.BoundedH11Protocol`, the handover before
+the sockets close). Not clearly faster, and not as well fitted: measured again when either moves.
+All four carry the `websocket.http.response` extension (the 429 before the upgrade in `api/ws.py`)
+and pass our 44xx close codes through.
 """
 
 from __future__ import annotations
