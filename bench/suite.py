@@ -7,9 +7,10 @@ absolute times across runs.
 
 The WebSocket benchmarks (`ws_suite`) come next. `--only ws` runs them alone (`--only rtt`,
 `fanout`, `storm` or `peer`: one of them), e.g. `python bench/run.py --only ws --quick`. Then the
-cluster ones (`cluster_suite`: nodes on one PostgreSQL behind HAProxy); `--only cluster` runs them
-alone. The browser ones (`browser`: headless Chromium + Pyodide) come last; `--only browser` runs
-them alone.
+ASGI servers' WebSocket cost (`asgi_suite`: uvicorn's implementations and Granian, on the bare app
+and on ours); `--only asgi` runs it alone. Then the cluster ones (`cluster_suite`: nodes on one
+PostgreSQL behind HAProxy); `--only cluster` runs them alone. The browser ones (`browser`:
+headless Chromium + Pyodide) come last; `--only browser` runs them alone.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import browser, cluster_suite, ours, peer, profiler, server_suite, ws_suite
+from bench import (
+    asgi_suite,
+    browser,
+    cluster_suite,
+    ours,
+    peer,
+    profiler,
+    server_suite,
+    ws_suite,
+)
 from bench.databases import Databases, bench_databases
 from bench.report import Target, columns_table, target_cell
 from bench.stats import Summary, fmt_ms, fmt_ratio, ratio
@@ -404,9 +414,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["ws", "rtt", "fanout", "storm", "peer", "cluster", "browser"],
-        help="only the WebSocket benchmarks (ws), or one of them, or the cluster ones, or the "
-        "browser ones",
+        choices=["ws", "rtt", "fanout", "storm", "peer", "asgi", "cluster", "browser"],
+        help="only the WebSocket benchmarks (ws), or one of them, or the ASGI servers' (asgi), "
+        "or the cluster ones, or the browser ones",
     )
     parser.add_argument(
         "--profile-dir",
@@ -431,18 +441,22 @@ def main(argv: list[str]) -> int:
         if args.only is None:
             results = Suite(plan, dbs, console).run()
             served = server_suite.run(dbs, console, quick=args.quick)
-        if args.only != "cluster":
+        if args.only not in ("asgi", "cluster"):
             sockets = ws_suite.run(
                 dbs, console, quick=args.quick, only=args.only, profiler=profiles
             )
+        if args.only in (None, "asgi"):
+            servers = asgi_suite.run(dbs, console, quick=args.quick)
         if args.only in (None, "cluster"):
             clustered = cluster_suite.run(dbs, console, quick=args.quick)
     if args.only is None:
         pages = browser.run(console, quick=args.quick)
         render(results, plan, console, time.perf_counter() - began)
         server_suite.render(served, console)
-    if args.only != "cluster":
+    if args.only not in ("asgi", "cluster"):
         ws_suite.render(sockets, console)
+    if args.only in (None, "asgi"):
+        asgi_suite.render(servers, console)
     if args.only in (None, "cluster"):
         cluster_suite.render(clustered, console)
         console.print(f"Total {time.perf_counter() - began:.0f} s.", highlight=False)

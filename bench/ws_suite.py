@@ -123,6 +123,26 @@ def _seat(table: Table, player: Player) -> Seat:
     )
 
 
+async def heads_up(base_ws: str, http: httpx.Client, round_trips: int) -> Tally:
+    """`round_trips` + ROUND_TRIP_WARMUP actions at a new heads-up table, both players over
+    WebSocket, one at a time: each one's latency until its ack (the first ROUND_TRIP_WARMUP are
+    the warm-up, for the caller to drop)."""
+    seats = seat_idle(http, 2)
+    tally = Tally(target_acks=round_trips + ROUND_TRIP_WARMUP)
+    clients = [Client(base_ws, s, tally, act=True, blinds=BLINDS) for s in seats]
+    await open_all(clients)
+    tasks = [asyncio.create_task(c.serve()) for c in clients]
+    try:
+        start_hand(http, seats[0], seats[0].session)  # the welcome's
+        await asyncio.wait_for(tally.done.wait(), 60.0 + round_trips * 0.05)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(c.close() for c in clients))
+    return tally
+
+
 # --- the suite ----------------------------------------------------------------------------------
 
 
@@ -165,7 +185,7 @@ class WsSuite:
         server = server_proc(url, f"ws-rtt-{db}")
         with running(server), httpx.Client(base_url=server.url, timeout=30.0) as http:
             before = sb.read_histogram(http, "rejoin_action_seconds")
-            tally = asyncio.run(self._heads_up(server, http))
+            tally = asyncio.run(heads_up(ws_base(server), http, self.plan.round_trips))
             hist = sb.read_histogram(http, "rejoin_action_seconds").minus(before)
         samples = tally.latencies[ROUND_TRIP_WARMUP:]
         mine = Summary.of(samples)
@@ -187,22 +207,6 @@ class WsSuite:
             f"the ack, whose floor is {fmt_ms(echo.median_ms)} for one echo through the bare app."
             + (f" Errors: {tally.errors[:3]}" if tally.errors else "")
         )
-
-    async def _heads_up(self, server: ServerProcess, http: httpx.Client) -> Tally:
-        seats = seat_idle(http, 2)
-        tally = Tally(target_acks=self.plan.round_trips + ROUND_TRIP_WARMUP)
-        clients = [Client(ws_base(server), s, tally, act=True, blinds=BLINDS) for s in seats]
-        await open_all(clients)
-        tasks = [asyncio.create_task(c.serve()) for c in clients]
-        try:
-            start_hand(http, seats[0], seats[0].session)  # the welcome's
-            await asyncio.wait_for(tally.done.wait(), 60.0 + self.plan.round_trips * 0.05)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.gather(*(c.close() for c in clients))
-        return tally
 
     # --- 2. fan-out ---------------------------------------------------------------------------
 

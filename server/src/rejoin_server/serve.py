@@ -44,6 +44,11 @@ SHUTDOWN_CLOSE_S = 11.0
 # Connections that arrive while the server loads and starts wait in this queue instead of being
 # refused: after a restart, clients dial again within 100 ms and should not be turned away.
 LISTEN_BACKLOG = 2048
+# uvicorn's WebSocket protocol: the sans-I/O one on the `websockets` library, which uvicorn's "auto"
+# picks today; named, so that neither a missing `websockets` (auto falls back to wsproto) nor a
+# new uvicorn default changes the frames, limits and close codes we serve. bench/asgi_suite.py
+# measures it beside uvicorn's two others and Granian (README, "ASGI server").
+WS_PROTOCOL = "websockets-sansio"
 
 
 log = logging.getLogger("rejoin_server")
@@ -254,6 +259,7 @@ def run_uvicorn(
         # the FORWARDED_ALLOW_IPS variable or, by default, any local process.
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=_forwarded_allow_ips(settings.trusted_proxies),
+        ws=WS_PROTOCOL,
         # The channel has its own heartbeat (`ping` messages, docs/protocol.md), which browsers can see
         # and answer; protocol-level pings would only double it.
         ws_ping_interval=None,
