@@ -34,6 +34,7 @@ from rich.console import Console
 from bench import server_bench as sb
 from bench import ws_peer
 from bench.databases import Databases
+from bench.goals import Goal, ratio_goal
 from bench.profiler import Profiler, top_functions
 from bench.report import Target
 from bench.server_procs import (
@@ -108,6 +109,13 @@ QUICK_WS = WsPlan(
 class WsResults:
     rows: list[ServerRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+
+
+# Issue 16's goals for one node, ours / the bare app's storm (SQLite, PostgreSQL), and the time
+# from the kill to the first welcome.
+STORM_AT_MOST = {SQLITE: 1.25, POSTGRES: 1.4}
+FIRST_WELCOME_MS = 400.0
 
 
 # --- seating over HTTP --------------------------------------------------------------------------
@@ -304,6 +312,7 @@ class WsSuite:
         walls: list[float] = []
         per_client: list[float] = []
         listening: list[float] = []
+        first: list[float] = []
         attempts: list[int] = []
         server_cpu: list[float] = []
         try:
@@ -316,6 +325,7 @@ class WsSuite:
                 )
                 walls.append(run.wall_s)
                 per_client.extend(run.welcomed)
+                first.append(min(run.welcomed))
                 attempts.extend(run.attempts)
                 server_cpu.append(run.server_cpu_s)
                 if run.listening_s is not None:
@@ -346,6 +356,31 @@ class WsSuite:
                 floor_each,
             )
         )
+        first_ms = statistics.median(first) * 1e3
+        self.results.goals += [
+            ratio_goal(
+                f"kill -9 → all {players} WS players welcomed (median of {len(walls)})",
+                db,
+                everyone.median_ms,
+                "the bare app",
+                floor_wall.median_ms,
+                STORM_AT_MOST[db],
+            ),
+            Goal(
+                "kill -9 → the first welcome (median)",
+                db,
+                fmt_ms(first_ms),
+                f"≤ {FIRST_WELCOME_MS:.0f} ms",
+                first_ms <= FIRST_WELCOME_MS,
+            ),
+            Goal(
+                f"kill -9 → all {players} welcomed, slowest storm",
+                db,
+                fmt_ms(everyone.p99_ms),
+                "≤ 1.0 s (the README's promise)",
+                everyone.p99_ms <= 1000,
+            ),
+        ]
         self.note(
             f"{db} WS storm ({plan.storm_repeats} storms, {players} players at {plan.storm_tables} "
             f"tables mid-hand, clients in {plan.processes} processes): kill → 'listening' "
