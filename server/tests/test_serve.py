@@ -9,6 +9,7 @@ tested in `test_cli.py`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import socket
@@ -26,7 +27,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 
-from rejoin_server import filelimit, serve
+from rejoin_server import filelimit, gctune, serve
 from rejoin_server.cli import parse_args
 from rejoin_server.connections import BoundedH11Protocol, ConnectionLimits
 from rejoin_server.filelimit import OpenFileLimit
@@ -122,8 +123,10 @@ class FakeApp:
         self.settings: ServerSettings | None = None
         self.ran: tuple[int, str] | None = None
         self.max_connections: int | None = None
+        self.gc_steps: list[str] = []  # what `serve` told the collector (`gctune`), in order
 
     def create_app(self, settings: ServerSettings, **_: object) -> Starlette:
+        assert self.gc_steps == ["hold"]  # the app is built with the collector off
         self.settings = settings
         return Starlette()
 
@@ -138,6 +141,7 @@ class FakeApp:
         accepts_per_turn: int = 0,
     ) -> None:
         assert settings == self.settings
+        assert self.gc_steps == ["hold", "settle"]  # the collector as a served process has it
         self.ran = (sock.getsockname()[1], log_level)
         self.max_connections = max_connections
         self.accepts_per_turn = accepts_per_turn
@@ -153,6 +157,9 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeApp:
     monkeypatch.setattr(serve, "run_uvicorn", fake.run_uvicorn)
     # The server's logger is the test session's (caplog) to configure, not this process's.
     monkeypatch.setattr(serve, "_configure_logging", lambda level: None)
+    # Nor is the collector of the test session this process's to freeze: record what it is told.
+    for step in ("hold", "settle", "release"):
+        monkeypatch.setattr(gctune, step, functools.partial(fake.gc_steps.append, step))
     return fake
 
 
@@ -227,6 +234,7 @@ def test_a_database_error_releases_the_port(fake: FakeApp, tmp_path: Path) -> No
     with pytest.raises(serve.StartupError, match="cannot open the database"):
         serve.serve(invocation, sys.stdout)
     assert fake.settings is None
+    assert fake.gc_steps == ["hold", "release"]  # collecting again, as before
     with socket.socket() as again:
         again.bind(("127.0.0.1", port))
 

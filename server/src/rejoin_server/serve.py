@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn, TextIO
 from urllib.parse import parse_qsl
 
-from rejoin_server import filelimit
+from rejoin_server import filelimit, gctune
 from rejoin_server.invocation import PROG, Invocation, mask_url
 from rejoin_server.logrepeats import RepeatFilter
 
@@ -330,6 +330,7 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         )
     sock = bind(settings.host, settings.port)
     hold: SqliteHold | None = None
+    gctune.hold()  # until it serves (`settle`): what it loads stays
     try:
         prepare_database(settings.database_url, migrate=settings.migrate)
         hold = _hold_database(settings.database_url)
@@ -348,6 +349,7 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         except ValueError as exc:  # a --game that does not load, two engines of one kind, …
             raise StartupError(str(exc)) from exc
     except BaseException:
+        gctune.release()
         sock.close()
         if hold is not None:
             hold.release()
@@ -371,6 +373,7 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     if short is not None:
         log.warning("%s", short)
     accepts = filelimit.accepts_per_turn(files, max_connections)
+    gctune.settle()
     run_uvicorn(
         app, sock, invocation.log_level, settings, max_connections, accepts_per_turn=accepts
     )
