@@ -14,7 +14,7 @@ IMPORT_THE_SERVER = """
 import json, sys
 import rejoin_server.app, rejoin_server.cli, rejoin_server.serve  # what a restart imports
 import rejoin_server.games.poker
-print(json.dumps({"pokerkit": "pokerkit" in sys.modules}))
+print(json.dumps({"pokerkit": "pokerkit.state" in sys.modules}))
 """
 
 DEAL_WHILE_WARMING_UP = """
@@ -35,7 +35,7 @@ print(json.dumps({
     "alive": thread.is_alive(),
     "blinds": blinds,
     "first_dealt": hand.next_hole_seat(),
-    "pokerkit": "pokerkit" in sys.modules,
+    "pokerkit": "pokerkit.state" in sys.modules,
 }))
 """
 

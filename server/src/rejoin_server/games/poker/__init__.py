@@ -6,15 +6,17 @@ data), `hand` (pokerkit wrapper for one hand), `actions` (legal actions, judging
 code that changes a table), `commands` (`handle`), `view` (player views, redaction),
 `snapshot` (compact dump/restore), `table` (`PokerTable`, the `GameState` made of them), `engine`
 (`PokerEngine`), `warmup` (pokerkit loaded in the background: importing this package does not
-load it), `lazy_lookups` (pokerkit loaded without the hand tables of other variants).
+load it), `lazy_lookups` (pokerkit loaded without the hand tables of other variants), `lean_import`
+(pokerkit loaded without its hand-history notation and analysis).
 """
 
-from rejoin_server.games.poker import lazy_lookups
+from rejoin_server.games.poker import lazy_lookups, lean_import
 from rejoin_server.games.poker.engine import PokerEngine
 from rejoin_server.games.poker.settings import PokerSettings, TableLimits
 from rejoin_server.games.poker.table import PokerTable
 
 __all__ = ["PokerEngine", "PokerSettings", "PokerTable", "TableLimits"]
 
-# Before anything imports pokerkit (nothing here does at import): a hook, nothing loaded yet.
+# Before anything imports pokerkit (nothing here does at import): hooks, nothing loaded yet.
+lean_import.install()
 lazy_lookups.install()

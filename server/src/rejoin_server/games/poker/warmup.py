@@ -39,7 +39,9 @@ def start() -> threading.Thread:
 
 def _load() -> None:
     try:
-        import pokerkit  # noqa: F401
+        # The names the table uses: pokerkit's core (`lean_import`; `import pokerkit` alone
+        # loads nothing more).
+        from pokerkit import State  # noqa: F401
     except Exception:
         # The first hand imports it again and fails there, where the error reaches a caller.
         log.exception("pokerkit failed to load in the background")
