@@ -27,7 +27,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 
-from rejoin_server import filelimit, gctune, serve
+from rejoin_server import filelimit, gctune, serve, serverlogs
 from rejoin_server.cli import parse_args
 from rejoin_server.connections import BoundedH11Protocol, ConnectionLimits
 from rejoin_server.filelimit import OpenFileLimit
@@ -156,7 +156,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeApp:
     monkeypatch.setitem(sys.modules, "rejoin_server.app", module)
     monkeypatch.setattr(serve, "run_uvicorn", fake.run_uvicorn)
     # The server's logger is the test session's (caplog) to configure, not this process's.
-    monkeypatch.setattr(serve, "_configure_logging", lambda level: None)
+    monkeypatch.setattr(serverlogs, "configure", lambda level: None)
     # Nor is the collector of the test session this process's to freeze: record what it is told.
     for step in ("hold", "settle", "release"):
         monkeypatch.setattr(gctune, step, functools.partial(fake.gc_steps.append, step))
@@ -334,16 +334,16 @@ def test_a_real_process_serves_and_shuts_down_gracefully_on_sigterm(tmp_path: Pa
 
 WARMING_APP = stand_in_app(
     """
-    print(f"pokerkit at start-up: {'pokerkit' in sys.modules}", flush=True)
+    print(f"pokerkit at start-up: {'pokerkit.state' in sys.modules}", flush=True)
     yield
     """,
     "/loaded",
     """
     def loaded(request):  # sync: Starlette runs it in a thread, so polling here blocks nothing
         deadline = time.monotonic() + 30
-        while "pokerkit" not in sys.modules and time.monotonic() < deadline:
+        while "pokerkit.state" not in sys.modules and time.monotonic() < deadline:
             time.sleep(0.01)
-        return PlainTextResponse(str("pokerkit" in sys.modules))
+        return PlainTextResponse(str("pokerkit.state" in sys.modules))
     """,
 )
 
@@ -417,8 +417,8 @@ def test_the_server_and_asyncio_log_a_repeated_line_once(
     monkeypatch.setattr(asyncio_logger, "filters", [])
     level = server_logger.level
     try:
-        serve._configure_logging("info")
-        serve._configure_logging("info")  # idempotent: one filter each
+        serverlogs.configure("info")
+        serverlogs.configure("info")  # idempotent: one filter each
         for port in range(100):
             logging.getLogger("rejoin_server.connections").warning("refused %s", port)
     finally:
@@ -565,7 +565,7 @@ def test_trusted_proxies_are_the_only_ones_whose_forwarded_headers_count(
 def test_mask_session_masks_every_key_starlette_reads_as_session(
     target: str, logged: str | None
 ) -> None:
-    assert serve.mask_session(target) == (logged or target)
+    assert serverlogs.mask_session(target) == (logged or target)
     query = target.partition("?")[2]
     assert (logged is not None) == ("session" in QueryParams(query)), "not as Starlette reads it"
 
@@ -586,7 +586,7 @@ def access_log_record(client: str, target: str) -> logging.LogRecord:
 def test_session_tokens_are_masked_in_access_logs() -> None:
     target = "/api/game/g/events?after=3&session=SECRET.x&z=1"
     record = access_log_record("127.0.0.1:5", target)
-    assert serve._mask_session_in_access_log(record)
+    assert serverlogs.mask_session_in_access_log(record)
     line = record.getMessage()
     assert "SECRET" not in line
     assert "after=3&session=***&z=1" in line
@@ -594,7 +594,7 @@ def test_session_tokens_are_masked_in_access_logs() -> None:
 
 def test_the_access_log_filter_masks_the_request_target() -> None:
     record = access_log_record("127.0.0.1:5000", "/api/game/g/events?%73ession=SECRET")
-    assert serve._mask_session_in_access_log(record)
+    assert serverlogs.mask_session_in_access_log(record)
     assert record.getMessage() == (
         '127.0.0.1:5000 - "GET /api/game/g/events?%73ession=*** HTTP/1.1" 200'
     )

@@ -8,7 +8,7 @@ log is a second outage. A line's kind is its logger, its level and the first lin
 clients is one kind, and so is an asyncio report, whose first line says what failed and whose
 next lines name the object it failed on.
 
-`RepeatFilter` goes on the handlers and loggers that can flood (see `serve`), never on the access
+`RepeatFilter` goes on the handlers and loggers that can flood (see `serverlogs`), never on the access
 log, where every line is a request of its own.
 """
 

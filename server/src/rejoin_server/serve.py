@@ -4,13 +4,13 @@ alone (`run_migrate`).
 
 It owns everything after the command line: `StartupError` (a problem the operator can fix, which
 `cli.main` prints as one line, exit 2), the database check and migrations, the open-file limit, the
-listening socket, the server's loggers (repeats collapsed, `logrepeats`) and the access-log mask,
-and uvicorn: its connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the
-proxies whose X-Forwarded-For it believes, and its graceful shutdown.
+listening socket, the collector (`gctune`), the server's loggers (`serverlogs`), and uvicorn: its
+connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the proxies whose
+X-Forwarded-For it believes, and its graceful shutdown.
 
 `cli.main` imports this module only when there is something to run; this module never imports
 `cli` (what both need, `Invocation`, lies below them in `invocation`). At the top it imports only
-the standard library, `invocation` and two small helpers; uvicorn, Starlette, SQLAlchemy and the
+the standard library, `invocation` and a few small helpers; uvicorn, Starlette, SQLAlchemy and the
 app are imported inside the functions, after the port is bound: while they load (most of a
 restart), reconnecting clients wait in the listen queue instead of being refused.
 """
@@ -20,11 +20,9 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn, TextIO
-from urllib.parse import parse_qsl
 
-from rejoin_server import filelimit, gctune
+from rejoin_server import filelimit, gctune, serverlogs
 from rejoin_server.invocation import PROG, Invocation, mask_url
-from rejoin_server.logrepeats import RepeatFilter
 
 if TYPE_CHECKING:
     import socket
@@ -137,56 +135,6 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
-
-
-def _configure_logging(level: str) -> None:
-    """uvicorn configures its own loggers; the server's go to stderr at the same level. Only
-    `rejoin_server`: the root logger at INFO would make SQLAlchemy log every statement.
-    Repeated lines are collapsed (`logrepeats`) here and on asyncio's logger, which reports every
-    failed accept() (out of file descriptors: thousands a second) through the root logger."""
-    logger = logging.getLogger("rejoin_server")
-    logger.setLevel(logging.DEBUG if level == "trace" else level.upper())
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
-        handler.addFilter(RepeatFilter())
-        logger.addHandler(handler)
-        logger.propagate = False
-    _collapse_repeats(logging.getLogger("asyncio"))
-
-
-def _collapse_repeats(logger: logging.Logger) -> None:
-    """A `RepeatFilter` on the records `logger` itself logs (once, however often called)."""
-    if not any(isinstance(f, RepeatFilter) for f in logger.filters):
-        logger.addFilter(RepeatFilter())
-
-
-def mask_session(target: str) -> str:
-    """A request target with the value of every `session` query parameter replaced by ***.
-
-    `GET …/events?session=…` carries a bearer token in the URL (EventSource cannot send headers).
-    The key is decoded as Starlette decodes it (`parse_qsl`, keep_blank_values), so a token sent
-    as `?%73ession=…`, which works, is masked too; the rest is left as written."""
-    path, question, query = target.partition("?")
-    if not question:
-        return target
-    fields = query.split("&")  # parse_qsl's one separator
-    masked = False
-    for i, field in enumerate(fields):
-        pairs = parse_qsl(field, keep_blank_values=True)
-        if pairs and pairs[0][0] == "session":
-            fields[i] = f"{field.partition('=')[0]}=***"
-            masked = True
-    return f"{path}?{'&'.join(fields)}" if masked else target
-
-
-def _mask_session_in_access_log(record: logging.LogRecord) -> bool:
-    """Keeps session tokens out of the access log (`mask_session`)."""
-    if isinstance(record.args, tuple):
-        record.args = tuple(
-            mask_session(arg) if isinstance(arg, str) else arg for arg in record.args
-        )
-    return True
 
 
 def _forwarded_allow_ips(trusted_proxies: tuple[str, ...]) -> list[str]:
@@ -302,8 +250,8 @@ def run_uvicorn(
                     asyncio.get_running_loop().call_soon_threadsafe(services.host.begin_shutdown)
 
     # After uvicorn.Config, which sets up uvicorn's loggers.
-    logging.getLogger("uvicorn.access").addFilter(_mask_session_in_access_log)
-    _collapse_repeats(logging.getLogger("uvicorn.error"))
+    logging.getLogger("uvicorn.access").addFilter(serverlogs.mask_session_in_access_log)
+    serverlogs.collapse_repeats(logging.getLogger("uvicorn.error"))
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         Server(config).run(sockets=[sock])
@@ -368,7 +316,7 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     )
     print(f"admin token: {token}", file=out, flush=True)
     print(_demo_line(settings, host), file=out, flush=True)
-    _configure_logging(invocation.log_level)
+    serverlogs.configure(invocation.log_level)
     short = filelimit.shortfall(settings.max_connections, files)
     if short is not None:
         log.warning("%s", short)
