@@ -1,7 +1,8 @@
 """Where a server process spends its CPU during a benchmark: py-spy attached to it from outside.
 
-`Profiler.attach(pid, name)` starts `py-spy record --pid … --nonblocking` (it samples without
-pausing the process, so the profiled run costs the server little) and `ProfileRun.stop()` ends it
+`Profiler.attach(pid, name)` starts `py-spy record --pid … --nonblocking --gil` (it samples without
+pausing the process, so the profiled run costs the server little, and only the thread that holds
+the interpreter lock: where the CPU goes, not which threads wait for the lock) and `ProfileRun.stop()` ends it
 with SIGINT, which makes py-spy write what it sampled: collapsed stacks (`<name>.txt`, one line per
 distinct stack with its sample count, the input of flamegraph.pl, inferno or speedscope). From them
 `render_svg` draws the flame graph (`<name>.svg`, open it in a browser: hover a frame for its
@@ -89,7 +90,7 @@ class Profiler:
         with log.open("wb") as sink:
             popen = subprocess.Popen(
                 [exe, "record", "--pid", str(pid), "--rate", str(SAMPLE_RATE), "--nonblocking",
-                 "--nolineno", "--format", "raw", "--output", str(stacks)],
+                 "--gil", "--nolineno", "--format", "raw", "--output", str(stacks)],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
