@@ -26,7 +26,9 @@ from rejoin_server.games.base import JsonDict
 from rejoin_server.games.poker import cards as _cards
 
 if TYPE_CHECKING:
-    from pokerkit import NoLimitTexasHoldem, State
+    from pokerkit import State
+
+    from rejoin_server.games.poker.ranking import HoldemGame
 
 _BURN = "??"
 _LOG_TOKENS = re.compile(r"f|c|r[0-9]+")
@@ -34,10 +36,13 @@ _LOG = re.compile(r"(?:f|c|r[0-9]+)*")
 
 
 @lru_cache(maxsize=64)
-def _game(small_blind: int, big_blind: int) -> NoLimitTexasHoldem:
+def _game(small_blind: int, big_blind: int) -> HoldemGame:
     """pokerkit's definition of the game for these blinds: immutable, so made once and shared by
-    every hand (`game(stacks, players)` then makes a fresh state)."""
-    from pokerkit import Automation, Mode, NoLimitTexasHoldem
+    every hand (`game(stacks, players)` then makes a fresh state). Its hands rank as
+    `ranking.HighHand`: pokerkit's ranking, without its cost per showdown."""
+    from pokerkit import Automation, Mode
+
+    from rejoin_server.games.poker.ranking import HoldemGame
 
     # Everything but dealing and the players' decisions. Card burning stays manual so that a burn
     # is an unknown card ("??") instead of one pokerkit picks from its own shuffled deck.
@@ -51,7 +56,7 @@ def _game(small_blind: int, big_blind: int) -> NoLimitTexasHoldem:
         Automation.CHIPS_PUSHING,
         Automation.CHIPS_PULLING,
     )
-    return NoLimitTexasHoldem(
+    return HoldemGame(
         automations,
         True,
         0,
@@ -295,9 +300,9 @@ class Hand:
         """The best five-card hand's name, e.g. "Two pair"; "" before there are five cards."""
         if len(self.board) < 3:
             return ""
-        from pokerkit import StandardHighHand
+        from rejoin_server.games.poker.ranking import HighHand
 
-        hand = StandardHighHand.from_game("".join(self.hole[seat]), "".join(self.board))
+        hand = HighHand.from_game("".join(self.hole[seat]), "".join(self.board))
         return str(hand.entry.label.value)
 
     def awards(self) -> list[Award]:

@@ -28,6 +28,7 @@ import importlib.abc
 import importlib.machinery
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -40,6 +41,7 @@ CHECKED_RELEASE = "0.7.7"
 _MODULE = "pokerkit.lookups"
 _READERS = ("has_entry", "get_entry", "get_entry_or_none")
 _UNBUILT = "_rejoin_unbuilt"  # set on a lookup whose table is still to be built
+_building = threading.Lock()
 
 
 def install() -> None:
@@ -110,8 +112,14 @@ def _make_lazy(module: ModuleType) -> None:
     def reads(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
         def built_first(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if vars(self).pop(_UNBUILT, False):
-                build(self)
+            if _UNBUILT in vars(self):
+                # Two threads may read it first (the warm-up's `ranking.prepare` and a showdown):
+                # one builds, the other waits, and the mark goes only once the table is whole,
+                # so a reader that sees no mark never reads a table half built.
+                with _building:
+                    if _UNBUILT in vars(self):
+                        build(self)
+                        del vars(self)[_UNBUILT]
             return method(self, *args, **kwargs)
 
         return built_first
