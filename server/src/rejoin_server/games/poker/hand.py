@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from rejoin_server.games.base import JsonDict
@@ -98,6 +98,48 @@ class EndedHand:
     folded: frozenset[int]
 
 
+class _Asked:
+    """pokerkit's answers about its state as it is now, each asked once: a new one replaces it at
+    every change of the state (`Hand._changed`).
+
+    Each answer costs pokerkit a re-verification of the state (the bet and raise bounds about
+    eight, each asking for the calling amount again), and one command asks the same questions many
+    times: `handle` to judge it, `apply` to check its event, then every view of the table (each
+    player's legal actions, the minimum raise). Asked once per change, they cost a fraction."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    @cached_property
+    def actor_index(self) -> int | None:
+        return self._state.actor_index
+
+    @cached_property
+    def to_call(self) -> int:
+        return self._state.checking_or_calling_amount or 0
+
+    @cached_property
+    def can_fold(self) -> bool:
+        return bool(self._state.can_fold())
+
+    @cached_property
+    def raise_range(self) -> tuple[int, int] | None:
+        state = self._state
+        # The minimum is None exactly when `can_complete_bet_or_raise_to()` is False (both run the
+        # same verification), and in no-limit the maximum is the whole stack, never below it: so
+        # two verifications instead of the eight `can_complete_bet_or_raise_to` would add.
+        low = state.min_completion_betting_or_raising_to_amount
+        if low is None:
+            return None
+        high = state.max_completion_betting_or_raising_to_amount
+        assert high is not None
+        return low, high
+
+    @cached_property
+    def pots(self) -> list[tuple[int, list[int]]]:
+        return [(int(pot.amount), list(pot.player_indices)) for pot in self._state.pots]
+
+
 class Hand:
     def __init__(
         self, seats: Sequence[int], stacks: Sequence[int], small_blind: int, big_blind: int
@@ -110,6 +152,7 @@ class Hand:
         self.starting_stacks: tuple[int, ...] = tuple(stacks)
         self._index = {seat: i for i, seat in enumerate(self.seats)}
         self._state: State = _game(small_blind, big_blind)(self.starting_stacks, len(self.seats))
+        self._asked = _Asked(self._state)
         self.hole: dict[int, tuple[str, str]] = {}
         self.board: list[str] = []
         self.folded: set[int] = set()
@@ -162,7 +205,10 @@ class Hand:
     def _deal_hole(self, seat: int, cards: Sequence[str]) -> None:
         """`deal_hole` to `seat`, known to be `next_hole_seat()`."""
         self._check_fresh(cards, 2)
-        self._state.deal_hole("".join(cards), self._index[seat])
+        try:
+            self._state.deal_hole("".join(cards), self._index[seat])
+        finally:
+            self._changed()
         self.hole[seat] = (cards[0], cards[1])
 
     def board_due(self) -> int:
@@ -179,8 +225,11 @@ class Hand:
         if not due:
             raise ValueError("no board cards are due")
         self._check_fresh(cards, due)
-        self._state.burn_card(_BURN)
-        self._state.deal_board("".join(cards))
+        try:
+            self._state.burn_card(_BURN)
+            self._state.deal_board("".join(cards))
+        finally:
+            self._changed()
         self.board.extend(cards)
 
     def _check_fresh(self, cards: Sequence[str], count: int) -> None:
@@ -191,32 +240,29 @@ class Hand:
         if reused:
             raise ValueError(f"cards {sorted(reused)} are already dealt in this hand")
 
+    def _changed(self) -> None:
+        """pokerkit's state may have changed: forget its answers about the state before."""
+        self._asked = _Asked(self._state)
+
     # Betting.
 
     @property
     def actor_seat(self) -> int | None:
-        index = self._state.actor_index
+        index = self._asked.actor_index
         return None if index is None else self.seats[index]
 
     def to_call(self) -> int:
-        return self._state.checking_or_calling_amount or 0
+        return self._asked.to_call
 
     def can_fold(self) -> bool:
-        return bool(self._state.can_fold())
+        return self._asked.can_fold
 
     def facing_bet(self) -> bool:
         return max(self._state.bets) > 0
 
     def raise_range(self) -> tuple[int, int] | None:
         """(min, max) "total bet to" for a bet or raise, or None when the actor cannot raise."""
-        state = self._state
-        if not state.can_complete_bet_or_raise_to():
-            return None
-        low = state.min_completion_betting_or_raising_to_amount
-        high = state.max_completion_betting_or_raising_to_amount
-        assert low is not None
-        assert high is not None
-        return low, high
+        return self._asked.raise_range
 
     def allin_to(self) -> int | None:
         """The actor's total bet when all in, if pokerkit lets their whole stack go in now."""
@@ -252,6 +298,8 @@ class Hand:
                 state.complete_bet_or_raise_to(amount)
         except ValueError as exc:
             raise ValueError(f"seat {seat} cannot {what} now: {exc}") from None
+        finally:
+            self._changed()
         if code == FOLD:
             self.folded.add(seat)
         self._log.append(token)
@@ -272,8 +320,7 @@ class Hand:
         if self.is_over:
             return []
         return [
-            (int(pot.amount), sorted(self.seats[i] for i in pot.player_indices))
-            for pot in self._state.pots
+            (amount, sorted(self.seats[i] for i in indices)) for amount, indices in self._asked.pots
         ]
 
     def total_chips(self) -> int:
