@@ -1,7 +1,7 @@
-"""`python bench/run.py [--quick] [--only ws|rtt|fanout|storm|peer|cluster|browser]`: every
+"""`python bench/run.py [--quick] [--only ws|rtt|fanout|storm|peer|cluster|browser|live]`: every
 benchmark, ours beside the eventsourcing library's, then the WebSocket ones, then the cluster ones,
 then the browser ones in Chromium (`--only`: the WebSocket ones alone, one of them, the cluster
-ones, or the browser ones).
+ones, the browser ones, or ours alone on the live-play rows).
 
 This file only makes `bench` importable when run as a script; the work is in `bench.suite`.
 """
