@@ -113,6 +113,11 @@ def test_a_hand_answers_as_pokerkit_after_every_change(seed: int) -> None:
         for _ in range(2):
             assert hand.to_call() == (state.checking_or_calling_amount or 0)
             assert hand.can_fold() == state.can_fold()
+            dealee = state.hole_dealee_index
+            assert hand.next_hole_seat() == (None if dealee is None else seats[dealee])
+            street = state.street
+            due = street.board_dealing_count if street and state.can_burn_card() else 0
+            assert hand.board_due() == due
             expected = None
             if state.can_complete_bet_or_raise_to():
                 expected = (

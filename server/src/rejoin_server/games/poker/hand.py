@@ -104,8 +104,9 @@ class _Asked:
 
     Each answer costs pokerkit a re-verification of the state (the bet and raise bounds about
     eight, each asking for the calling amount again), and one command asks the same questions many
-    times: `handle` to judge it, `apply` to check its event, then every view of the table (each
-    player's legal actions, the minimum raise). Asked once per change, they cost a fraction."""
+    times: `handle` to judge it and drive the hand on (who is dealt next, whether a street is due),
+    `apply` to check its event, then every view of the table (each player's legal actions, the
+    minimum raise). Asked once per change, they cost a fraction."""
 
     def __init__(self, state: State) -> None:
         self._state = state
@@ -113,6 +114,20 @@ class _Asked:
     @cached_property
     def actor_index(self) -> int | None:
         return self._state.actor_index
+
+    @cached_property
+    def hole_dealee_index(self) -> int | None:
+        return self._state.hole_dealee_index
+
+    @cached_property
+    def board_due(self) -> int:
+        state = self._state
+        street = state.street
+        # Asked with no card, pokerkit checks only that a burn is due; asked with the unknown burn
+        # card, it would also search its whole deck for it, on every call.
+        if street is None or not state.can_burn_card():
+            return 0
+        return street.board_dealing_count
 
     @cached_property
     def to_call(self) -> int:
@@ -193,7 +208,7 @@ class Hand:
         return out
 
     def next_hole_seat(self) -> int | None:
-        index = self._state.hole_dealee_index
+        index = self._asked.hole_dealee_index
         return None if index is None else self.seats[index]
 
     def deal_hole(self, seat: int, cards: Sequence[str]) -> None:
@@ -213,12 +228,7 @@ class Hand:
 
     def board_due(self) -> int:
         """How many board cards pokerkit waits for now (3, 1 or 0)."""
-        street = self._state.street
-        # Asked with no card, pokerkit checks only that a burn is due; asked with the unknown burn
-        # card, it would also search its whole deck for it, on every call.
-        if street is None or not self._state.can_burn_card():
-            return 0
-        return street.board_dealing_count
+        return self._asked.board_due
 
     def deal_board(self, cards: Sequence[str]) -> None:
         due = self.board_due()
