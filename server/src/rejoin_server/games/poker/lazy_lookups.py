@@ -4,14 +4,17 @@ At import, pokerkit builds a table of hand rankings for every variant it knows (
 three times over, deuce-to-seven, short-deck, badugi, …): about 150 ms of CPU here, on the path of
 every restart that has a hand to restore (the warm-up of `warmup` cannot hide it: its thread shares
 the interpreter with the requests it would race). The server plays only No-Limit Hold'em; its one
-table is built at its first showdown instead (about 45 ms, once per process). Measured with
+table is built once per process (about 30-45 ms) by the warm-up after the import
+(`ranking.prepare`), or by a showdown that comes first. Measured with
 `nox -s bench -- --only storm` (1,002 players at 167 tables mid-hand, 3 storms each, interleaved):
 without this, the first welcome after a kill -9 came 150-200 ms later and the relaunched server
 used 0.1-0.3 s more CPU.
 
 How: a meta-path hook lets `pokerkit.lookups` load as it is, then makes `Lookup.__post_init__`
 only mark the table as not built yet, and `Lookup`'s three documented readers (`has_entry`,
-`get_entry`, `get_entry_or_none`) build it first. Nothing else in pokerkit reads a table.
+`get_entry`, `get_entry_or_none`) build it first, under a lock, the mark removed only once the
+table is whole (two threads may read first: the warm-up and a showdown). Nothing else in pokerkit
+reads a table.
 
 Why it cannot break on another pokerkit release: that "nothing else reads a table" was checked by
 reading pokerkit's source, so the hook only acts on the release it was checked against
