@@ -6,7 +6,8 @@ data), `hand` (pokerkit wrapper for one hand), `actions` (legal actions, judging
 code that changes a table), `commands` (`handle`), `view` (player views, redaction),
 `snapshot` (compact dump/restore), `table` (`PokerTable`, the `GameState` made of them), `engine`
 (`PokerEngine`), `warmup` (pokerkit loaded in the background: importing this package does not
-load it), `lazy_lookups` (pokerkit loaded without the hand tables of other variants).
+load it), `lazy_lookups` (pokerkit loaded without the hand tables of other variants), `ranking`
+(pokerkit's hand ranking, each kind of hand looked up once).
 """
 
 from rejoin_server.games.poker import lazy_lookups
