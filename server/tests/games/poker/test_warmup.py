@@ -22,6 +22,7 @@ DEAL_WHILE_WARMING_UP = """
 import json, sys, threading
 from rejoin_server.games.poker import warmup
 from rejoin_server.games.poker.hand import Hand
+warmup._PREPARE_AFTER_S = 0  # the showdown at once, not after a restart's rush
 thread = warmup.start()
 again = warmup.start()
 # At once, while the warm-up thread is still importing pokerkit (about 250 ms of CPU).

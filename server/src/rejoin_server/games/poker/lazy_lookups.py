@@ -4,7 +4,7 @@ At import, pokerkit builds a table of hand rankings for every variant it knows (
 three times over, deuce-to-seven, short-deck, badugi, …): about 150 ms of CPU here, on the path of
 every restart that has a hand to restore (the warm-up of `warmup` cannot hide it: its thread shares
 the interpreter with the requests it would race). The server plays only No-Limit Hold'em; its one
-table is built once per process (about 30-45 ms) by the warm-up after the import
+table is built once per process (about 30-45 ms) by the warm-up, a few seconds after the import
 (`ranking.prepare`), or by a showdown that comes first. Measured with
 `nox -s bench -- --only storm` (1,002 players at 167 tables mid-hand, 3 storms each, interleaved):
 without this, the first welcome after a kill -9 came 150-200 ms later and the relaunched server

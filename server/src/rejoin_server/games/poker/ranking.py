@@ -13,7 +13,8 @@ This subclass changes how often pokerkit's table is read, never what it says:
 - each kind of five cards (its multiset of ranks, and whether it is one suit: exactly what
   pokerkit's table is keyed by) is looked up in pokerkit's table once per process
   (`StandardHighHand.lookup.get_entry_or_none`) and kept (`_ENTRIES`: at most the 7,462 kinds of
-  hand there are); `prepare` fills it in the background warm-up, so no showdown pays for it;
+  hand there are); `prepare` fills it in the background warm-up, so that showdowns after the
+  first seconds of a process do not pay for it;
 - a hand keeps its `Entry` instead of looking it up again on each comparison;
 - `from_game` remembers its last answers (`_best`), so the same cards asked again in one showdown
   are ranked once.
@@ -78,7 +79,7 @@ class HoldemGame(NoLimitTexasHoldem):
 
 def prepare() -> None:
     """Look up every kind of five cards in pokerkit's table now (its table is built first):
-    about 0.1 s of CPU, for the warm-up thread, so that no showdown on the event loop pays it."""
+    about 0.15 s of CPU, for the warm-up thread, so that no showdown on the event loop pays it."""
     for five in _rank_multisets(list(_PRIME), 5):
         # Four suits in turn: a rank four times is four distinct cards, and never one suit.
         _entry_of(tuple(Card.parse("".join(r + s for r, s in zip(five, "cdhsc", strict=True)))))
