@@ -1,7 +1,8 @@
-"""`python bench/run.py [--quick] [--only ws|rtt|fanout|storm|peer|asgi|cluster|browser]`: every
-benchmark, ours beside the eventsourcing library's, then the WebSocket ones, then the ASGI servers'
-WebSocket cost, then the cluster ones, then the browser ones in Chromium (`--only`: the WebSocket
-ones alone, one of them, the ASGI servers', the cluster ones, or the browser ones).
+"""`python bench/run.py [--quick] [--only ws|rtt|fanout|storm|peer|asgi|cluster|browser|live]`:
+every benchmark, ours beside the eventsourcing library's, then the WebSocket ones, then the ASGI
+servers' WebSocket cost, then the cluster ones, then the browser ones in Chromium, and last the
+goals of the run, met or missed (`--only`: the WebSocket ones alone, one of them, the ASGI
+servers', the cluster ones, the browser ones, or ours alone on the live-play rows).
 
 This file only makes `bench` importable when run as a script; the work is in `bench.suite`.
 """

@@ -5,6 +5,9 @@ Figures are medians and p99 of per-operation latencies, and durable actions per 
 throughput matters. The machine is small and noisy: compare the ratios measured in one run, not
 absolute times across runs.
 
+`--only live` runs ours alone on the live-play rows (100 tables playing on each database, then
+the store alone replaying the same batches), to measure that one figure.
+
 The WebSocket benchmarks (`ws_suite`) come next. `--only ws` runs them alone (`--only rtt`,
 `fanout`, `storm` or `peer`: one of them), e.g. `python bench/run.py --only ws --quick`. Then the
 ASGI servers' WebSocket cost (`asgi_suite`: uvicorn's implementations and Granian, on the bare app
@@ -89,10 +92,13 @@ class Results:
 
 
 class Suite:
-    def __init__(self, plan: Plan, dbs: Databases, console: Console) -> None:
+    """`peer=False`: ours alone, no eventsourcing run beside it (`--only live`)."""
+
+    def __init__(self, plan: Plan, dbs: Databases, console: Console, *, peer: bool = True) -> None:
         self.plan = plan
         self.dbs = dbs
         self.console = console
+        self.peer = peer
         self.engine: GameEngine = PokerEngine()
         self.results = Results()
         self.recordings: list[Recording] = []
@@ -132,6 +138,15 @@ class Suite:
         self.note_unevenness()
         return self.results
 
+    def run_live(self) -> Results:
+        """The live-play rows alone, ours only (`--only live`): the game's CPU on the loop and the
+        store, then the store alone replaying the same batches."""
+        ours.prepare(self.dbs.postgres_url)
+        for db in (SQLITE, POSTGRES):
+            self.append_many(db)
+            self.append_replayed(db)
+        return self.results
+
     def append_single(self, db: str) -> None:
         n = self.plan.single_actions
         mine = asyncio.run(ours.append_live(self.ours_url(db, "append1"), self.engine, "one", 1, n))
@@ -157,7 +172,9 @@ class Suite:
         if record:
             self.recordings = mine.recordings
         pool = peer.POSTGRES_POOL_SIZE_100 if db == POSTGRES else None
-        theirs = peer.append_live(self.peer_env(db, "append100", pool), "many", tables, n)
+        theirs = None
+        if self.peer:
+            theirs = peer.append_live(self.peer_env(db, "append100", pool), "many", tables, n)
         ours_s = self._summary(mine)
         target = None
         if db == POSTGRES:
@@ -176,7 +193,7 @@ class Suite:
             f"append, {tables} tables, live play",
             db,
             ours_s,
-            self._summary(theirs),
+            self._summary(theirs) if theirs is not None else None,
             target,
         )
         per_command = mine.game_s / max(1, len(mine.latencies))
@@ -187,7 +204,7 @@ class Suite:
             f"{1 / per_command:,.0f} commands/s on one core before any storage work."
         )
         for run in (mine, theirs):
-            if run.games_completed:
+            if run is not None and run.games_completed:
                 self.results.notes.append(
                     f"{db}, {tables} tables: {run.games_completed} table(s) ended (one player won "
                     "every chip) and were replaced by new ones, untimed."
@@ -198,7 +215,9 @@ class Suite:
         recs = self.recordings
         mine = asyncio.run(ours.append_replay(self.ours_url(db, "replay"), "replay", recs))
         pool = peer.POSTGRES_POOL_SIZE_100 if db == POSTGRES else None
-        theirs = peer.append_replay(self.peer_env(db, "replay", pool), "replay", recs)
+        theirs = None
+        if self.peer:
+            theirs = peer.append_replay(self.peer_env(db, "replay", pool), "replay", recs)
         ours_s = self._summary(mine)
         target = None
         if db == POSTGRES:
@@ -207,7 +226,7 @@ class Suite:
             f"append, {len(recs)} tables, store only",
             db,
             ours_s,
-            self._summary(theirs),
+            self._summary(theirs) if theirs is not None else None,
             target,
         )
 
@@ -388,7 +407,8 @@ def render(results: Results, plan: Plan, console: Console, elapsed: float) -> No
             f"{measured.get('jsonb as text', 0)} B",
             target,
         )
-    console.print(sizes)
+    if results.sizes:  # none measured with `--only live`
+        console.print(sizes)
     console.print("Notes:", style="bold")
     for note in results.notes:
         console.print(f"- {note}", highlight=False)
@@ -426,9 +446,10 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["ws", "rtt", "fanout", "storm", "peer", "asgi", "cluster", "browser"],
+        choices=["ws", "rtt", "fanout", "storm", "peer", "asgi", "cluster", "browser", "live"],
         help="only the WebSocket benchmarks (ws), or one of them, or the ASGI servers' (asgi), "
-        "or the cluster ones, or the browser ones",
+        "or the cluster ones, or the browser ones, or ours alone on the live-play rows (live: "
+        "100 tables playing, then the store alone)",
     )
     parser.add_argument(
         "--profile-dir",
@@ -450,6 +471,11 @@ def main(argv: list[str]) -> int:
         console.print(
             f"databases: {dbs.postgres.render_as_string()} and SQLite in {dbs.sqlite_dir}"
         )
+        if args.only == "live":
+            results = Suite(plan, dbs, console, peer=False).run_live()
+            render(results, plan, console, time.perf_counter() - began)
+            goals.render(results.goals, console)
+            return 0
         if args.only is None:
             results = Suite(plan, dbs, console).run()
             served = server_suite.run(dbs, console, quick=args.quick)

@@ -81,3 +81,28 @@ def test_the_installed_pokerkit_is_the_release_the_hook_was_checked_against() ->
     """Moving pokerkit in the lock file without reading its `Lookup` again fails here, not in a
     slower restart nobody notices."""
     assert lazy_lookups.installed_release() == lazy_lookups.CHECKED_RELEASE
+
+
+READ_WHILE_BUILDING = """
+import json, threading, time
+import rejoin_server.games.poker  # installs the hook before pokerkit loads
+from pokerkit import StandardHighHand
+lookup = StandardHighHand.lookup
+# Straight flushes go into the table last: a reader of a table half built would not find them.
+cards = "AsKsQsJsTs"
+answers = {}
+def read(name):
+    answers[name] = str(lookup.get_entry(cards).label)
+first = threading.Thread(target=read, args=("first",))
+first.start()
+time.sleep(0.002)  # the first reader is building the table (tens of ms)
+read("second")
+first.join()
+print(json.dumps(answers))
+"""
+
+
+def test_a_reader_during_the_build_waits_for_the_whole_table() -> None:
+    """The warm-up thread (`ranking.prepare`) and a showdown may read the table first at once."""
+    expected = "Straight flush"
+    assert run(READ_WHILE_BUILDING) == {"first": expected, "second": expected}

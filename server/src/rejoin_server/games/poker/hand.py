@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING
 
 from rejoin_server.games.base import JsonDict
 from rejoin_server.games.poker import cards as _cards
+from rejoin_server.games.poker.asked import Asked
 
 if TYPE_CHECKING:
-    from pokerkit import NoLimitTexasHoldem, State
+    from pokerkit import State
+
+    from rejoin_server.games.poker.ranking import HoldemGame
 
 _BURN = "??"
 _LOG_TOKENS = re.compile(r"f|c|r[0-9]+")
@@ -34,10 +37,13 @@ _LOG = re.compile(r"(?:f|c|r[0-9]+)*")
 
 
 @lru_cache(maxsize=64)
-def _game(small_blind: int, big_blind: int) -> NoLimitTexasHoldem:
+def _game(small_blind: int, big_blind: int) -> HoldemGame:
     """pokerkit's definition of the game for these blinds: immutable, so made once and shared by
-    every hand (`game(stacks, players)` then makes a fresh state)."""
-    from pokerkit import Automation, Mode, NoLimitTexasHoldem
+    every hand (`game(stacks, players)` then makes a fresh state). Its hands rank as
+    `ranking.HighHand`: pokerkit's ranking, without its cost per showdown."""
+    from pokerkit import Automation, Mode
+
+    from rejoin_server.games.poker.ranking import HoldemGame
 
     # Everything but dealing and the players' decisions. Card burning stays manual so that a burn
     # is an unknown card ("??") instead of one pokerkit picks from its own shuffled deck.
@@ -51,7 +57,7 @@ def _game(small_blind: int, big_blind: int) -> NoLimitTexasHoldem:
         Automation.CHIPS_PUSHING,
         Automation.CHIPS_PULLING,
     )
-    return NoLimitTexasHoldem(
+    return HoldemGame(
         automations,
         True,
         0,
@@ -105,6 +111,7 @@ class Hand:
         self.starting_stacks: tuple[int, ...] = tuple(stacks)
         self._index = {seat: i for i, seat in enumerate(self.seats)}
         self._state: State = _game(small_blind, big_blind)(self.starting_stacks, len(self.seats))
+        self._asked = Asked(self._state)
         self.hole: dict[int, tuple[str, str]] = {}
         self.board: list[str] = []
         self.folded: set[int] = set()
@@ -145,7 +152,7 @@ class Hand:
         return out
 
     def next_hole_seat(self) -> int | None:
-        index = self._state.hole_dealee_index
+        index = self._asked.hole_dealee_index
         return None if index is None else self.seats[index]
 
     def deal_hole(self, seat: int, cards: Sequence[str]) -> None:
@@ -157,25 +164,26 @@ class Hand:
     def _deal_hole(self, seat: int, cards: Sequence[str]) -> None:
         """`deal_hole` to `seat`, known to be `next_hole_seat()`."""
         self._check_fresh(cards, 2)
-        self._state.deal_hole("".join(cards), self._index[seat])
+        try:
+            self._state.deal_hole("".join(cards), self._index[seat])
+        finally:
+            self._changed()
         self.hole[seat] = (cards[0], cards[1])
 
     def board_due(self) -> int:
         """How many board cards pokerkit waits for now (3, 1 or 0)."""
-        street = self._state.street
-        # Asked with no card, pokerkit checks only that a burn is due; asked with the unknown burn
-        # card, it would also search its whole deck for it, on every call.
-        if street is None or not self._state.can_burn_card():
-            return 0
-        return street.board_dealing_count
+        return self._asked.board_due
 
     def deal_board(self, cards: Sequence[str]) -> None:
         due = self.board_due()
         if not due:
             raise ValueError("no board cards are due")
         self._check_fresh(cards, due)
-        self._state.burn_card(_BURN)
-        self._state.deal_board("".join(cards))
+        try:
+            self._state.burn_card(_BURN)
+            self._state.deal_board("".join(cards))
+        finally:
+            self._changed()
         self.board.extend(cards)
 
     def _check_fresh(self, cards: Sequence[str], count: int) -> None:
@@ -186,32 +194,29 @@ class Hand:
         if reused:
             raise ValueError(f"cards {sorted(reused)} are already dealt in this hand")
 
+    def _changed(self) -> None:
+        """pokerkit's state may have changed: forget its answers about the state before."""
+        self._asked = Asked(self._state)
+
     # Betting.
 
     @property
     def actor_seat(self) -> int | None:
-        index = self._state.actor_index
+        index = self._asked.actor_index
         return None if index is None else self.seats[index]
 
     def to_call(self) -> int:
-        return self._state.checking_or_calling_amount or 0
+        return self._asked.to_call
 
     def can_fold(self) -> bool:
-        return bool(self._state.can_fold())
+        return self._asked.can_fold
 
     def facing_bet(self) -> bool:
         return max(self._state.bets) > 0
 
     def raise_range(self) -> tuple[int, int] | None:
         """(min, max) "total bet to" for a bet or raise, or None when the actor cannot raise."""
-        state = self._state
-        if not state.can_complete_bet_or_raise_to():
-            return None
-        low = state.min_completion_betting_or_raising_to_amount
-        high = state.max_completion_betting_or_raising_to_amount
-        assert low is not None
-        assert high is not None
-        return low, high
+        return self._asked.raise_range
 
     def allin_to(self) -> int | None:
         """The actor's total bet when all in, if pokerkit lets their whole stack go in now."""
@@ -247,6 +252,8 @@ class Hand:
                 state.complete_bet_or_raise_to(amount)
         except ValueError as exc:
             raise ValueError(f"seat {seat} cannot {what} now: {exc}") from None
+        finally:
+            self._changed()
         if code == FOLD:
             self.folded.add(seat)
         self._log.append(token)
@@ -267,8 +274,7 @@ class Hand:
         if self.is_over:
             return []
         return [
-            (int(pot.amount), sorted(self.seats[i] for i in pot.player_indices))
-            for pot in self._state.pots
+            (amount, sorted(self.seats[i] for i in indices)) for amount, indices in self._asked.pots
         ]
 
     def total_chips(self) -> int:
@@ -295,9 +301,9 @@ class Hand:
         """The best five-card hand's name, e.g. "Two pair"; "" before there are five cards."""
         if len(self.board) < 3:
             return ""
-        from pokerkit import StandardHighHand
+        from rejoin_server.games.poker.ranking import HighHand
 
-        hand = StandardHighHand.from_game("".join(self.hole[seat]), "".join(self.board))
+        hand = HighHand.from_game("".join(self.hole[seat]), "".join(self.board))
         return str(hand.entry.label.value)
 
     def awards(self) -> list[Award]:

@@ -4,14 +4,17 @@ At import, pokerkit builds a table of hand rankings for every variant it knows (
 three times over, deuce-to-seven, short-deck, badugi, …): about 150 ms of CPU here, on the path of
 every restart that has a hand to restore (the warm-up of `warmup` cannot hide it: its thread shares
 the interpreter with the requests it would race). The server plays only No-Limit Hold'em; its one
-table is built at its first showdown instead (about 45 ms, once per process). Measured with
+table is built once per process (about 30-45 ms) by the warm-up, a few seconds after the import
+(`ranking.prepare`), or by a showdown that comes first. Measured with
 `nox -s bench -- --only storm` (1,002 players at 167 tables mid-hand, 3 storms each, interleaved):
 without this, the first welcome after a kill -9 came 150-200 ms later and the relaunched server
 used 0.1-0.3 s more CPU.
 
 How: a meta-path hook lets `pokerkit.lookups` load as it is, then makes `Lookup.__post_init__`
 only mark the table as not built yet, and `Lookup`'s three documented readers (`has_entry`,
-`get_entry`, `get_entry_or_none`) build it first. Nothing else in pokerkit reads a table.
+`get_entry`, `get_entry_or_none`) build it first, under a lock, the mark removed only once the
+table is whole (two threads may read first: the warm-up and a showdown). Nothing else in pokerkit
+reads a table.
 
 Why it cannot break on another pokerkit release: that "nothing else reads a table" was checked by
 reading pokerkit's source, so the hook only acts on the release it was checked against
@@ -28,6 +31,7 @@ import importlib.abc
 import importlib.machinery
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -40,6 +44,7 @@ CHECKED_RELEASE = "0.7.7"
 _MODULE = "pokerkit.lookups"
 _READERS = ("has_entry", "get_entry", "get_entry_or_none")
 _UNBUILT = "_rejoin_unbuilt"  # set on a lookup whose table is still to be built
+_building = threading.Lock()
 
 
 def install() -> None:
@@ -110,8 +115,14 @@ def _make_lazy(module: ModuleType) -> None:
     def reads(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
         def built_first(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if vars(self).pop(_UNBUILT, False):
-                build(self)
+            if _UNBUILT in vars(self):
+                # Two threads may read it first (the warm-up's `ranking.prepare` and a showdown):
+                # one builds, the other waits, and the mark goes only once the table is whole,
+                # so a reader that sees no mark never reads a table half built.
+                with _building:
+                    if _UNBUILT in vars(self):
+                        build(self)
+                        del vars(self)[_UNBUILT]
             return method(self, *args, **kwargs)
 
         return built_first
