@@ -109,10 +109,18 @@ class Database:
     @contextmanager
     def transaction(self, conn: Connection, *, write: bool) -> Iterator[Any]:
         """A cursor in a transaction of its own. A write commits when the block ends; a read
-        rolls back (which ends it: PostgreSQL would hold it open otherwise); an error rolls
-        back. On SQLite a write begins IMMEDIATE, taking the write lock before its first read:
-        a deferred transaction that reads, then writes, fails at once (SQLITE_BUSY) when another
-        connection wrote in between, where an immediate one waits its turn (busy_timeout)."""
+        rolls back (which ends it); an error rolls back. On SQLite a write begins IMMEDIATE,
+        taking the write lock before its first read: a deferred transaction that reads, then
+        writes, fails at once (SQLITE_BUSY) when another connection wrote in between, where an
+        immediate one waits its turn (busy_timeout).
+
+        A read on PostgreSQL runs outside a transaction (`statement`): at its isolation level,
+        READ COMMITTED, every statement of a transaction sees the rows committed when it starts,
+        as it does alone, so BEGIN and ROLLBACK would only add their round trips."""
+        if not write and self.pg is not None:
+            with self.statement(conn) as alone:
+                yield alone
+            return
         cursor: Any = conn.cursor()
         committed = False
         try:
