@@ -9,13 +9,13 @@ batch fails its fence the batch raises `BatchRejected`, and the worker retries i
 one to find which.
 
 Round trips to PostgreSQL per durable action (counted with libpq's protocol trace): one. A batch
-whose games each appear once is one statement (`PostgresStatements.append_batch`: the games' rows,
-the events, the snapshots and their pruning) run alone in autocommit, its own transaction; the
-commit is done when its answer arrives, so the ack that waits for it is still sent only after the
-commit. Before: three (BEGIN, the advance-and-insert, COMMIT), five with a snapshot (its upsert and
-its prune), each a wait on the writer thread that then needed the GIL back from a busy loop. A
-batch holding a game twice (rare: a game has at most one strict write in flight) runs one such
-statement per round inside BEGIN … COMMIT.
+whose games each appear once is one statement (`PostgresStatements.append_batch`: the games' rows
+and the events; `append_batch_with_snapshots` also stores the snapshots and prunes them) run alone
+in autocommit, its own transaction; the commit is done when its answer arrives, so the ack that
+waits for it is still sent only after the commit. Before: three (BEGIN, the advance-and-insert,
+COMMIT), five with a snapshot (its upsert and its prune), each a wait on the writer thread that
+then needed the GIL back from a busy loop. A batch holding a game twice (rare: a game has at most
+one strict write in flight) runs one such statement per round inside BEGIN … COMMIT.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from rejoin_server.store.rows import EventRow, GameAdvance, NewGame, SnapshotRow
 
 if TYPE_CHECKING:
     from rejoin_server.store.connection import Connection, Database
+    from rejoin_server.store.postgres import PostgresStatements
     from rejoin_server.store.statements import Statements
 
 
@@ -69,16 +70,15 @@ def _write_postgres(db: Database, conn: Connection, items: list[AppendWrite]) ->
     # games are in it. A game may appear twice in a batch; its second append must see its first,
     # so each round holds at most one append per game, and rounds share a transaction.
     assert db.pg is not None
-    statement = db.pg.append_batch
-    params = [_batch_params(db, round_items) for round_items in rounds(items)]
+    statements = [_batch_statement(db, db.pg, round_items) for round_items in rounds(items)]
     try:
-        if len(params) == 1:
+        if len(statements) == 1:
             with db.statement(conn) as cursor:
-                cursor.execute(statement, params[0])
+                cursor.execute(*statements[0])
         else:
             with db.transaction(conn, write=True) as cursor:
-                for one in params:
-                    cursor.execute(statement, one)
+                for statement in statements:
+                    cursor.execute(*statement)
     except db.duplicate as exc:
         if (conflict := _seq_conflict(items)) is not None:
             raise conflict from exc
@@ -91,9 +91,12 @@ def _write_postgres(db: Database, conn: Connection, items: list[AppendWrite]) ->
             raise _fence_error(db.sql, cursor, items) from None
 
 
-def _batch_params(db: Database, items: list[AppendWrite]) -> list[Any]:
-    """`append_batch`'s parameters for a round: columns of the games' advances, of the events and
-    of the snapshots, then how many snapshots to keep and how many games must advance."""
+def _batch_statement(
+    db: Database, sql: PostgresStatements, items: list[AppendWrite]
+) -> tuple[str, list[Any]]:
+    """The statement of a round and its parameters: columns of the games' advances and of the
+    events, (with snapshots: their columns, and how many to keep,) then how many games must
+    advance."""
     advance = columns([_advance_row(item) for item in items], len(GameAdvance._fields))
     events = columns([row for item in items for row in _event_rows(item)], len(EventRow._fields))
     snapshots = [
@@ -101,13 +104,10 @@ def _batch_params(db: Database, items: list[AppendWrite]) -> list[Any]:
         for item in items
         if item.snapshot is not None
     ]
-    return [
-        *advance,
-        *events,
-        *columns(snapshots, len(SnapshotRow._fields)),
-        db.keep_snapshots,
-        len(items),
-    ]
+    if not snapshots:
+        return sql.append_batch, [*advance, *events, len(items)]
+    params = [*advance, *events, *columns(snapshots, len(SnapshotRow._fields)), db.keep_snapshots]
+    return sql.append_batch_with_snapshots, [*params, len(items)]
 
 
 def _seq_conflict(items: list[AppendWrite]) -> SeqConflict | None:

@@ -62,17 +62,13 @@ class PostgresStatements(Statements):
         snapshot_columns = self.columns(SNAPSHOTS, SnapshotRow._fields)
         # The batch append, whole, in one statement: advance every game whose last_seq (and
         # ownership epoch) still matches, the fence; insert the events of exactly the games that
-        # advanced, and their snapshots; prune each of those games' snapshots to the newest K.
-        # Run alone (autocommit), a statement is its own transaction: one round trip, no BEGIN
-        # or COMMIT, and it is all or nothing. So that a failed fence writes nothing, the last
-        # SELECT divides by zero unless every game advanced (`FENCE_FAILED`): the error undoes the
-        # whole statement, where a returned count would come after the commit. The count is not
-        # a constant, so the planner cannot fold the division early. Data-modifying CTEs all see
-        # the rows as they were before the statement: the prune counts the snapshots newer than
-        # each one (the new one aside, then added: 1 when it is newer) and never touches the new
-        # one's version, so the upsert and the delete never meet on a row. Parameters: the
-        # advance's columns, the events', the snapshots', K, then how many games must advance.
-        self.append_batch = (
+        # advanced. Run alone (autocommit), a statement is its own transaction: one round trip,
+        # no BEGIN or COMMIT, and it is all or nothing. So that a failed fence writes nothing,
+        # the last SELECT divides by zero unless every game advanced (`FENCE_FAILED`): the error
+        # undoes the whole statement, where a returned count would come after the commit. The
+        # count is not a constant, so the planner cannot fold the division early. Parameters:
+        # the advance's columns, the events', then how many games must advance.
+        advance_and_insert = (
             f"WITH v AS (SELECT * FROM unnest({_arrays(GAMES, GameAdvance._fields)}) "
             f"AS v({advance})), "
             f"adv AS (UPDATE games AS g SET {self.advance_set('g.{}', 'v.{}')} "
@@ -83,6 +79,20 @@ class PostgresStatements(Statements):
             f"SELECT {', '.join(self._cast_in(EVENTS, name, 'e.') for name in EventRow._fields)} "
             f"FROM unnest({_arrays(EVENTS, EventRow._fields)}) AS e({event_columns}) "
             "WHERE e.game_id IN (SELECT game_id FROM adv)), "
+        )
+        fence = "SELECT 1 / (count(*) = %s)::int FROM adv"
+        self.append_batch = f"{advance_and_insert.removesuffix(', ')} {fence}"
+        # The same with the batch's snapshots, for a batch that has some (these parts cost a batch
+        # without any about a fifth more time in the database, measured: 0.28 ms against 0.24):
+        # store them for the games that advanced, and prune each of those games' snapshots to the
+        # newest K.
+        # Data-modifying CTEs all see the rows as they were before the statement: the prune
+        # counts the snapshots newer than each one (the new one aside, then added: 1 when it is
+        # newer) and never touches the new one's version, so the upsert and the delete never
+        # meet on a row. Parameters: as `append_batch`'s, with the snapshots' columns and K
+        # before the count.
+        self.append_batch_with_snapshots = (
+            f"{advance_and_insert}"
             f"s AS (SELECT * FROM unnest({_arrays(SNAPSHOTS, SnapshotRow._fields)}) "
             f"AS s({snapshot_columns}) WHERE s.game_id IN (SELECT game_id FROM adv)), "
             f"snap AS (INSERT INTO snapshots ({snapshot_columns}) SELECT "
@@ -91,8 +101,7 @@ class PostgresStatements(Statements):
             "pruned AS (DELETE FROM snapshots AS d USING s WHERE d.game_id = s.game_id "
             "AND d.version <> s.version AND (SELECT count(*) FROM snapshots AS o "
             "WHERE o.game_id = d.game_id AND o.version > d.version AND o.version <> s.version) "
-            "+ (s.version > d.version)::int >= %s) "
-            "SELECT 1 / (count(*) = %s)::int FROM adv"
+            f"+ (s.version > d.version)::int >= %s) {fence}"
         )
         # The consume, the replacement and the claim in one statement. Each data-modifying part
         # runs once; those selecting FROM `used` write nothing when the compare-and-set changed
