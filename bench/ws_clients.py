@@ -1,13 +1,13 @@
 """Python WebSocket players of our server (docs/protocol.md) for the WS benchmarks, on `websockets`.
 
 A `Client` is one player's socket: it says `hello` with its newest reconnect token and last seq,
-keeps what the `welcome` and later `token` messages give it, answers the server's `ping`, and, as
-a bot, sends its `action` (check, else call) as soon as its own stream says that its turn has
-come. The turn is followed by `Turn` from the public events alone (`hand_started`, `action`,
-`street`, the hand's end): with players who only check and call nobody folds, so the order is
-pokerkit's seat order of `hand_started` (first to the button's left … the button), preflop starts
-after the big blind and ends with it, and every later street starts at the first seat and ends
-with the last. A bot decides only where a batch of events ends: after the last `hole_cards` of
+keeps what the `welcome` and later `token` messages give it, answers the server's `ping`, and, as a
+bot, sends its `action` (check, else call) as soon as its own stream says that its turn has come,
+or a think time after. The turn is followed by `Turn` from the public events alone (`hand_started`,
+`action`, `street`, the hand's end): with players who only check and call nobody folds, so the
+order is pokerkit's seat order of `hand_started` (first to the button's left … the button), preflop
+starts after the big blind and ends with it, and every later street starts at the first seat and
+ends with the last. A bot decides only where a batch of events ends: after the last `hole_cards` of
 a deal, after an `action` that does not close the street, after `street`.
 
 `Tally` collects what the clients of one process saw: `event` frames and acks inside a time
@@ -128,6 +128,7 @@ class Tally:
 
     window: tuple[float, float] = (-math.inf, math.inf)
     events: int = 0
+    showdowns: int = 0  # `showdown` event frames (one per player of the table that saw it)
     acks: int = 0
     acks_total: int = 0
     latencies: list[float] = field(default_factory=list)  # action → ack, inside the window
@@ -149,10 +150,15 @@ class Client:
         act: bool = False,
         blinds: tuple[int, int] = (1, 2),
         floor: bool = False,
+        think_s: float = 0.0,
     ) -> None:
         self.seat = seat
         self.tally = tally
         self.act = act
+        # A bot with a think time waits this long (±50%) before it acts: a table that is busy
+        # without being played as fast as the server answers.
+        self.think_s = think_s
+        self._thinking: asyncio.Task[None] | None = None
         self.floor = floor
         self.url = f"{base_ws}/ws" if floor else f"{base_ws}/api/game/{seat.game_id}/ws"
         self.turn = Turn(blinds)
@@ -264,6 +270,8 @@ class Client:
             now = time.perf_counter()
             if tally.inside(now):
                 tally.events += 1
+                if message["event"]["kind"] == "showdown":
+                    tally.showdowns += 1
             self.seat.last_seq = self.turn.seq = message["seq"]
             self.turn.apply(message["event"])
             if self.act:
@@ -289,6 +297,19 @@ class Client:
         if turn.to_act != self.seat.seat or self.acted_seq == turn.seq:
             return
         self.acted_seq = turn.seq
+        if self.think_s > 0:
+            self._thinking = asyncio.create_task(self._act_later(ws, turn.seq))
+            return
+        await self._send_action(ws)
+
+    async def _act_later(self, ws: ClientConnection, seq: int) -> None:
+        await asyncio.sleep(self.think_s * random.uniform(0.5, 1.5))
+        if self.turn.seq == seq:  # nothing happened meanwhile (a turn timer, say)
+            with contextlib.suppress(ConnectionClosed):
+                await self._send_action(ws)
+
+    async def _send_action(self, ws: ClientConnection) -> None:
+        turn = self.turn
         action_id = uuid.uuid4().hex
         frame = orjson.dumps(
             {
@@ -302,6 +323,8 @@ class Client:
         await ws.send(frame)
 
     async def close(self) -> None:
+        if self._thinking is not None:
+            self._thinking.cancel()
         if self.ws is not None:
             await _abort(self.ws)
 
@@ -362,6 +385,7 @@ class FanoutShare:
     latencies: list[float]
     errors: list[str]
     cpu_s: float  # the process's CPU time inside the window
+    showdowns: int = 0  # `showdown` frames received inside the window (each table's players')
 
 
 def fanout_process(
@@ -373,10 +397,14 @@ def fanout_process(
     out: Queue[Any],
     go: MpEvent,
     start_at: Synchronized[float],
+    think_s: float = 0.0,
 ) -> None:
-    """Connect `seats` as bots, say ready, wait for `go`, count over [start_at, +window_s]."""
+    """Connect `seats` as bots (acting after `think_s`, see `Client`), say ready, wait for `go`,
+    count over [start_at, +window_s]."""
     try:
-        share = asyncio.run(_fanout(index, base_ws, seats, blinds, window_s, out, go, start_at))
+        share = asyncio.run(
+            _fanout(index, base_ws, seats, blinds, window_s, out, go, start_at, think_s)
+        )
         out.put(("done", index, share))
     except BaseException as exc:
         out.put(("failed", index, repr(exc)))
@@ -392,9 +420,10 @@ async def _fanout(
     out: Queue[Any],
     go: MpEvent,
     start_at: Synchronized[float],
+    think_s: float,
 ) -> FanoutShare:
     tally = Tally()
-    clients = [Client(base_ws, s, tally, act=True, blinds=blinds) for s in seats]
+    clients = [Client(base_ws, s, tally, act=True, blinds=blinds, think_s=think_s) for s in seats]
     await open_all(clients)
     tasks = [asyncio.create_task(c.serve()) for c in clients]
     # The welcomes' session tokens, by seat: the parent starts each table's first hand with one.
@@ -410,7 +439,9 @@ async def _fanout(
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.gather(*(c.close() for c in clients))
-    return FanoutShare(tally.events, tally.acks, tally.latencies, tally.errors, cpu)
+    return FanoutShare(
+        tally.events, tally.acks, tally.latencies, tally.errors, cpu, tally.showdowns
+    )
 
 
 @dataclass(slots=True)

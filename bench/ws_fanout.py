@@ -13,7 +13,7 @@ printout can say what the limit was.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -52,6 +52,7 @@ class FanoutRun:
     shares: list[FanoutShare]  # per client process
     server_cpu_s: list[float]  # per server process, CPU seconds inside the window
     machine_busy: float  # the share of every CPU of the machine busy inside the window
+    table_size: int = 6
 
     @property
     def events(self) -> int:
@@ -60,6 +61,12 @@ class FanoutRun:
     @property
     def acks(self) -> int:
         return sum(s.acks for s in self.shares)
+
+    @property
+    def showdowns(self) -> float:
+        """Showdowns inside the window, at all tables (each is seen by every player of its
+        table: the frames are divided by the table size)."""
+        return sum(s.showdowns for s in self.shares) / self.table_size
 
     @property
     def latencies(self) -> list[float]:
@@ -79,10 +86,14 @@ def run_fanout(
     processes: int,
     warmup_s: float,
     window_s: float,
+    think_s: float = 0.0,
+    on_window: Callable[[float, float], None] | None = None,
 ) -> FanoutRun:
     """Connect every player of `tables` at `base_ws` as bots, deal each table's first hand through
     `http` and count over `window_s` after `warmup_s`; `servers` are the processes whose CPU time
-    is read."""
+    is read. Bots act `think_s` (±50%) after their turn comes (0: at once). `on_window`, when
+    given, is told the window's (start, end) `perf_counter` as soon as it is chosen, before the
+    warm-up: a measurement beside the load starts there (in a thread of its own)."""
     ctx = context()
     out = ctx.Queue()
     go = ctx.Event()
@@ -90,7 +101,17 @@ def run_fanout(
     procs = [
         ctx.Process(
             target=fanout_process,
-            args=(i, base_ws, [s for t in part for s in t], BLINDS, window_s, out, go, start_at),
+            args=(
+                i,
+                base_ws,
+                [s for t in part for s in t],
+                BLINDS,
+                window_s,
+                out,
+                go,
+                start_at,
+                think_s,
+            ),
             daemon=True,
         )
         for i, part in enumerate(shards(tables, processes))
@@ -107,6 +128,8 @@ def run_fanout(
         begin = time.perf_counter() + warmup_s
         start_at.value = begin
         go.set()
+        if on_window is not None:
+            on_window(begin, begin + window_s)
         time.sleep(max(0.0, begin - time.perf_counter()))
         cpu0 = [cpu_seconds(s.pid) for s in servers]
         machine0 = machine_times()
@@ -117,7 +140,13 @@ def run_fanout(
     finally:
         stop(procs)
     busy, total = machine[0] - machine0[0], machine[1] - machine0[1]
-    return FanoutRun(window_s, [done[i] for i in sorted(done)], cpu, busy / total if total else 0.0)
+    return FanoutRun(
+        window_s,
+        [done[i] for i in sorted(done)],
+        cpu,
+        busy / total if total else 0.0,
+        len(tables[0]) if tables else 6,
+    )
 
 
 def machine_times() -> tuple[int, int]:

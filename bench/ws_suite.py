@@ -6,6 +6,10 @@ WebSocket clients on loopback, floors and a peer measured in the same run.
   `ack` (which the server queues behind the action's events). Beside it, the floor: the bare app's
   WebSocket echo round trip of an action-sized frame, and the server's own histogram of the same
   actions (`rejoin_action_seconds`, the host's work only).
+  Then the same heads-up table again with 100 busy tables beside it in the same server (bots of
+  the fan-out below acting after a short think time, hands dealt back to back, so showdowns happen
+  all along): its action → ack over a window, with the load printed (actions/s and showdowns/s
+  at the other tables, CPU). On PostgreSQL that row carries issue 16's target.
 - **fan-out**: 100 tables of 6, all 600 players connected, bots acting over WebSocket as their
   turn comes; every `event` frame received by every client is counted over a fixed window after a
   warm-up: events delivered per second and actions per second, and action → ack under that load.
@@ -25,7 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import threading
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -60,6 +67,9 @@ from rejoin_testkit.tables import Player, Table
 SQLITE = "SQLite"
 POSTGRES = "PostgreSQL"
 ROUND_TRIP_WARMUP = 20
+# Issue 16's goal for one action on PostgreSQL while other tables play on the same server.
+BUSY_TARGET_P50_MS = 1.0
+BUSY_TARGET_P99_MS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +86,14 @@ class WsPlan:
     dbs: tuple[str, ...]  # where fan-out, storm and the peer run (round trips: both)
     processes: int = 2  # client worker processes for fan-out and storm
     settle_s: float = 0.5
+    # action → ack beside busy tables: how many tables of 6 bots, their think time before each
+    # action (busy, but short of saturating two cores with the clients), the warm-up (about a
+    # hand: every table deals its first hand at once, and showdowns only come once tables have
+    # drifted apart) and the measured window.
+    busy_tables: int = 100
+    busy_think_s: float = 0.4
+    busy_warmup_s: float = 10.0
+    busy_window_s: float = 10.0
 
 
 FULL_WS = WsPlan(
@@ -102,6 +120,8 @@ QUICK_WS = WsPlan(
     peer_rounds=1,
     dbs=(SQLITE,),
     settle_s=0.3,
+    busy_warmup_s=8.0,
+    busy_window_s=5.0,
 )
 
 
@@ -135,20 +155,38 @@ async def heads_up(base_ws: str, http: httpx.Client, round_trips: int) -> Tally:
     """`round_trips` + ROUND_TRIP_WARMUP actions at a new heads-up table, both players over
     WebSocket, one at a time: each one's latency until its ack (the first ROUND_TRIP_WARMUP are
     the warm-up, for the caller to drop)."""
-    seats = seat_idle(http, 2)
     tally = Tally(target_acks=round_trips + ROUND_TRIP_WARMUP)
+    timeout = 60.0 + round_trips * 0.05
+    await play_heads_up(
+        base_ws,
+        http,
+        seat_idle(http, 2),
+        tally,
+        lambda: asyncio.wait_for(tally.done.wait(), timeout),
+    )
+    return tally
+
+
+async def play_heads_up(
+    base_ws: str,
+    http: httpx.Client,
+    seats: list[Seat],
+    tally: Tally,
+    until: Callable[[], Awaitable[object]],
+) -> None:
+    """Connect both players of a heads-up table as bots acting at once, deal its first hand and
+    play until `until()` returns."""
     clients = [Client(base_ws, s, tally, act=True, blinds=BLINDS) for s in seats]
     await open_all(clients)
     tasks = [asyncio.create_task(c.serve()) for c in clients]
     try:
         start_hand(http, seats[0], seats[0].session)  # the welcome's
-        await asyncio.wait_for(tally.done.wait(), 60.0 + round_trips * 0.05)
+        await until()
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*(c.close() for c in clients))
-    return tally
 
 
 # --- the suite ----------------------------------------------------------------------------------
@@ -175,6 +213,8 @@ class WsSuite:
                 echo = asyncio.run(echo_round_trips(ws_base(floor), self.plan.round_trips))
             for db in (SQLITE, POSTGRES):
                 self.round_trip(db, Summary.of(echo))
+            for db in (SQLITE, POSTGRES):
+                self.round_trip_busy(db, Summary.of(echo))
         if "fanout" in parts:
             for db in self.plan.dbs:
                 self.fanout(db)
@@ -214,6 +254,103 @@ class WsSuite:
             f"protocol, the channel (decode, queue, encode) and the action's events sent before "
             f"the ack, whose floor is {fmt_ms(echo.median_ms)} for one echo through the bare app."
             + (f" Errors: {tally.errors[:3]}" if tally.errors else "")
+        )
+
+    def round_trip_busy(self, db: str, echo: Summary) -> None:
+        """The heads-up table's action → ack while `busy_tables` tables of bots play on the same
+        server: the heads-up players act at once, the bots after their think time."""
+        plan = self.plan
+        url = self.dbs.url(db == POSTGRES, "ws_rtt_busy")
+        server = server_proc(url, f"ws-rtt-busy-{db}")
+        tally = Tally()
+        failed: list[BaseException] = []
+        threads: list[threading.Thread] = []
+
+        def beside(begin: float, end: float) -> None:
+            # The heads-up clients get a thread and an event loop of their own in this process
+            # (the fan-out's bots are in worker processes), connect during the warm-up, and play
+            # until the window ends; only actions sent inside it are timed.
+            tally.window = (begin, end)
+
+            async def window_end() -> None:
+                await asyncio.sleep(max(0.0, end - time.perf_counter()))
+
+            def play() -> None:
+                try:
+                    with httpx.Client(base_url=server.url, timeout=30.0) as own:
+                        seats = seat_idle(own, 2)
+                        asyncio.run(play_heads_up(ws_base(server), own, seats, tally, window_end))
+                except BaseException as exc:  # reported on the main thread
+                    failed.append(exc)
+
+            thread = threading.Thread(target=play, name="heads-up", daemon=True)
+            thread.start()
+            threads.append(thread)
+
+        with running(server), httpx.Client(base_url=server.url, timeout=30.0) as http:
+            tables = [seat_idle(http, 6) for _ in range(plan.busy_tables)]
+            measured = run_fanout(
+                http,
+                ws_base(server),
+                tables,
+                [server],
+                processes=plan.processes,
+                warmup_s=plan.busy_warmup_s,
+                window_s=plan.busy_window_s,
+                think_s=plan.busy_think_s,
+                on_window=beside,
+            )
+            for thread in threads:
+                thread.join(60.0)
+        if failed:
+            raise RuntimeError(f"heads-up beside busy tables on {db} failed") from failed[0]
+        if not tally.latencies:
+            raise RuntimeError(f"heads-up beside busy tables on {db}: no action acknowledged")
+        mine = Summary.of(tally.latencies)
+        target = None
+        if db == POSTGRES:
+            met = mine.median_ms <= BUSY_TARGET_P50_MS and mine.p99_ms <= BUSY_TARGET_P99_MS
+            target = Target(
+                f"p50 ≤ {BUSY_TARGET_P50_MS:g} ms, p99 ≤ {BUSY_TARGET_P99_MS:g} ms", met
+            )
+            self.results.goals.append(
+                Goal(
+                    f"WS action → durable ack beside {plan.busy_tables} busy tables (p50 / p99)",
+                    db,
+                    f"{fmt_ms(mine.median_ms)} / {fmt_ms(mine.p99_ms)}",
+                    target.text,
+                    met,
+                    f"bare app WS echo: {fmt_ms(echo.median_ms)} / {fmt_ms(echo.p99_ms)}",
+                    mine.median_ms / echo.median_ms if echo.median_ms > 0 else None,
+                )
+            )
+        self.row(
+            ServerRow(
+                f"  the same beside {plan.busy_tables} busy tables",
+                db,
+                mine,
+                "bare app WS echo",
+                echo,
+                target,
+            )
+        )
+        window = measured.window_s
+        bots = sorted(measured.latencies)
+        server_cpu = measured.server_cpu_s[0] / window
+        client_cpu = ", ".join(f"{s.cpu_s / window:.0%}" for s in measured.shares)
+        self.note(
+            f"{db} WS action → ack beside busy tables: {mine.count} heads-up actions over "
+            f"{window:g} s, while {plan.busy_tables} tables of 6 bots (acting "
+            f"{plan.busy_think_s * 1e3:.0f} ms ±50% after their turn comes, hands dealt back to "
+            f"back) played on the same server: {measured.acks / window:,.0f} actions/s and "
+            f"{measured.showdowns / window:,.1f} showdowns/s at those tables, "
+            f"{measured.events / window:,.0f} event frames delivered/s; their own action → ack "
+            f"p50 {fmt_ms(statistics.median(bots) * 1e3) if bots else '?'} "
+            f"p99 {fmt_ms(percentile(bots, 99) * 1e3) if bots else '?'}. CPU over the window: "
+            f"server {server_cpu:.0%} of a core, bot processes {client_cpu}, the machine "
+            f"{measured.machine_busy:.0%} busy."
+            + (f" Errors: {tally.errors[:3]}" if tally.errors else "")
+            + (f" Bot errors: {measured.errors[:2]}" if measured.errors else "")
         )
 
     # --- 2. fan-out ---------------------------------------------------------------------------

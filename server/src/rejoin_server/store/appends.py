@@ -7,6 +7,15 @@ and `(game_id, seq)` is the events' primary key. A second writer of the same gam
 `SeqConflict`, a node that lost the game with `Fenced`; history never forks. When one append of a
 batch fails its fence the batch raises `BatchRejected`, and the worker retries its appends one by
 one to find which.
+
+Round trips to PostgreSQL per durable action (counted with libpq's protocol trace): one. A batch
+whose games each appear once is one statement (`PostgresStatements.append_batch`: the games' rows
+and the events; `append_batch_with_snapshots` also stores the snapshots and prunes them) run alone
+in autocommit, its own transaction; the commit is done when its answer arrives, so the ack that
+waits for it is still sent only after the commit. Before: three (BEGIN, the advance-and-insert,
+COMMIT), five with a snapshot (its upsert and its prune), each a wait on the writer thread that
+then needed the GIL back from a busy loop. A batch holding a game twice (rare: a game has at most
+one strict write in flight) runs one such statement per round inside BEGIN … COMMIT.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import orjson
 
 from rejoin_server.errors import Fenced, GameNotFound, SeqConflict
 from rejoin_server.store.base import AppendWrite, GameRecord, SnapshotWrite
+from rejoin_server.store.postgres import FENCE_FAILED
 from rejoin_server.store.rows import EventRow, GameAdvance, NewGame, SnapshotRow
 
 if TYPE_CHECKING:
@@ -30,15 +40,15 @@ class BatchRejected(Exception):
 
 
 def write_batch(db: Database, conn: Connection, items: list[AppendWrite]) -> None:
+    if db.pg is not None:
+        _write_postgres(db, conn, items)
+        return
     with db.transaction(conn, write=True) as cursor:
         try:
-            if db.pg is not None:
-                _advance_postgres(db.pg, cursor, items)
-            else:
-                _advance_sqlite(db, cursor, items)
+            _advance_sqlite(db, cursor, items)
         except db.duplicate as exc:
-            if len(items) == 1 and items[0].events:
-                raise SeqConflict(items[0].game_id, items[0].events[0].seq) from exc
+            if (conflict := _seq_conflict(items)) is not None:
+                raise conflict from exc
             raise
         for item in items:
             if item.snapshot is not None:
@@ -55,17 +65,57 @@ def _advance_sqlite(db: Database, cursor: Any, items: list[AppendWrite]) -> None
         cursor.executemany(db.sql.insert_event, rows)
 
 
-def _advance_postgres(sql: PostgresStatements, cursor: Any, items: list[AppendWrite]) -> None:
-    # One statement per batch (arrays unnested server-side): a single round trip however many
+def _write_postgres(db: Database, conn: Connection, items: list[AppendWrite]) -> None:
+    # One statement per round (arrays unnested server-side): a single round trip however many
     # games are in it. A game may appear twice in a batch; its second append must see its first,
-    # so each round holds at most one append per game.
-    for round_items in rounds(items):
-        advance = columns([_advance_row(item) for item in round_items], len(GameAdvance._fields))
-        rows = [row for item in round_items for row in _event_rows(item)]
-        cursor.execute(sql.advance_and_insert, [*advance, *columns(rows, len(EventRow._fields))])
-        advanced = cursor.fetchall()
-        if len(advanced) != len(round_items):
-            raise _fence_error(sql, cursor, items)
+    # so each round holds at most one append per game, and rounds share a transaction.
+    assert db.pg is not None
+    statements = [_batch_statement(db, db.pg, round_items) for round_items in rounds(items)]
+    try:
+        if len(statements) == 1:
+            with db.statement(conn) as cursor:
+                cursor.execute(*statements[0])
+        else:
+            with db.transaction(conn, write=True) as cursor:
+                for statement in statements:
+                    cursor.execute(*statement)
+    except db.duplicate as exc:
+        if (conflict := _seq_conflict(items)) is not None:
+            raise conflict from exc
+        raise
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) != FENCE_FAILED:
+            raise
+        # Nothing of the batch was written; which fence failed is read in a statement of its own.
+        with db.statement(conn) as cursor:
+            raise _fence_error(db.sql, cursor, items) from None
+
+
+def _batch_statement(
+    db: Database, sql: PostgresStatements, items: list[AppendWrite]
+) -> tuple[str, list[Any]]:
+    """The statement of a round and its parameters: columns of the games' advances and of the
+    events, (with snapshots: their columns, and how many to keep,) then how many games must
+    advance."""
+    advance = columns([_advance_row(item) for item in items], len(GameAdvance._fields))
+    events = columns([row for item in items for row in _event_rows(item)], len(EventRow._fields))
+    snapshots = [
+        _snapshot_row(item.game_id, item.snapshot, item.now_ms)
+        for item in items
+        if item.snapshot is not None
+    ]
+    if not snapshots:
+        return sql.append_batch, [*advance, *events, len(items)]
+    params = [*advance, *events, *columns(snapshots, len(SnapshotRow._fields)), db.keep_snapshots]
+    return sql.append_batch_with_snapshots, [*params, len(items)]
+
+
+def _seq_conflict(items: list[AppendWrite]) -> SeqConflict | None:
+    """What a duplicate key means for a batch of one append: its seq is taken. (A bigger batch's
+    error goes up as it is, and the worker retries its appends one by one.)"""
+    if len(items) == 1 and items[0].events:
+        return SeqConflict(items[0].game_id, items[0].events[0].seq)
+    return None
 
 
 def _fence_error(sql: Statements, cursor: Any, items: list[AppendWrite]) -> Exception:
@@ -84,9 +134,12 @@ def _fence_error(sql: Statements, cursor: Any, items: list[AppendWrite]) -> Exce
 def _write_snapshot(
     db: Database, cursor: Any, game_id: str, snap: SnapshotWrite, now_ms: int
 ) -> None:
-    row = SnapshotRow(game_id, snap.version, snap.state.decode(), snap.checksum, now_ms)
-    cursor.execute(db.sql.upsert_snapshot, row)
+    cursor.execute(db.sql.upsert_snapshot, _snapshot_row(game_id, snap, now_ms))
     cursor.execute(db.sql.prune_snapshots, (game_id, game_id, db.keep_snapshots))
+
+
+def _snapshot_row(game_id: str, snap: SnapshotWrite, now_ms: int) -> SnapshotRow:
+    return SnapshotRow(game_id, snap.version, snap.state.decode(), snap.checksum, now_ms)
 
 
 def _advance_row(item: AppendWrite) -> GameAdvance:

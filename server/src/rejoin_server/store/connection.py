@@ -2,10 +2,12 @@
 connection from a mistake.
 
 Every statement is plain SQL on the driver's own connection: `sqlite3`, or psycopg 3 (imported only
-for PostgreSQL). Transactions are explicit. SQLite connections run in autocommit mode
-(`isolation_level=None`) and each unit of work opens its own: `BEGIN IMMEDIATE` on the writer (see
-`Database.transaction`), `BEGIN` on the reader, so a load reads one consistent state. psycopg opens
-one at the first statement; a commit or rollback ends it.
+for PostgreSQL). Transactions are explicit. Connections run in autocommit mode (SQLite's
+`isolation_level=None`, psycopg's `autocommit`) and each unit of work opens its own
+(`Database.transaction`): `BEGIN IMMEDIATE` on SQLite's writer, `BEGIN` elsewhere, so a SQLite load
+reads one consistent state. A unit of work that is one statement may skip it on PostgreSQL
+(`Database.statement`): the statement is its own transaction, and saves the round trips of BEGIN
+and COMMIT.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class Database:
         if self.pg is not None:
             import psycopg
 
-            return psycopg.connect(self._target, **self._connect_args)
+            return psycopg.connect(self._target, autocommit=True, **self._connect_args)
         # Autocommit mode: `transaction` begins every transaction itself.
         conn = sqlite3.connect(self._target, isolation_level=None)
         try:
@@ -107,15 +109,22 @@ class Database:
     @contextmanager
     def transaction(self, conn: Connection, *, write: bool) -> Iterator[Any]:
         """A cursor in a transaction of its own. A write commits when the block ends; a read
-        rolls back (which ends it: PostgreSQL would hold it open otherwise); an error rolls
-        back. On SQLite a write begins IMMEDIATE, taking the write lock before its first read:
-        a deferred transaction that reads, then writes, fails at once (SQLITE_BUSY) when another
-        connection wrote in between, where an immediate one waits its turn (busy_timeout)."""
+        rolls back (which ends it); an error rolls back. On SQLite a write begins IMMEDIATE,
+        taking the write lock before its first read: a deferred transaction that reads, then
+        writes, fails at once (SQLITE_BUSY) when another connection wrote in between, where an
+        immediate one waits its turn (busy_timeout).
+
+        A read on PostgreSQL runs outside a transaction (`statement`): at its isolation level,
+        READ COMMITTED, every statement of a transaction sees the rows committed when it starts,
+        as it does alone, so BEGIN and ROLLBACK would only add their round trips."""
+        if not write and self.pg is not None:
+            with self.statement(conn) as alone:
+                yield alone
+            return
         cursor: Any = conn.cursor()
         committed = False
         try:
-            if self.pg is None:
-                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            cursor.execute("BEGIN IMMEDIATE" if write and self.pg is None else "BEGIN")
             yield cursor
             if write:
                 conn.commit()
@@ -124,6 +133,18 @@ class Database:
             cursor.close()
             if not committed:
                 conn.rollback()
+
+    @contextmanager
+    def statement(self, conn: Connection) -> Iterator[Any]:
+        """A cursor outside any transaction, for a unit of work of one statement on PostgreSQL:
+        autocommit makes that statement a transaction of its own, committed (and durable) when its
+        answer arrives, or undone whole when it fails."""
+        assert self.pg is not None, "SQLite's units of work each begin their own transaction"
+        cursor: Any = conn.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:

@@ -1,7 +1,8 @@
-"""The statements only PostgreSQL runs: a whole batch of appends, and a token's consume with its
-replacement and claim, each in one round trip. SQLite runs in-process, where a statement per row
-costs microseconds; PostgreSQL pays a network round trip per statement, and a restart's storm of a
-thousand resumes (or a batch of hundreds of appends) would pay it a thousand times.
+"""The statements only PostgreSQL runs: a whole batch of appends (with their snapshots), and a
+token's consume with its replacement and claim, each in one round trip. SQLite runs in-process,
+where a statement per row costs microseconds; PostgreSQL pays a network round trip per statement,
+and a restart's storm of a thousand resumes (or a batch of hundreds of appends) would pay it a
+thousand times.
 
 Arrays go in through `unnest`, one array per column (see `store.appends.columns`), typed from the
 schema: a number column as `bigint[]`, anything else as `text[]` (JSON cast back on the way in).
@@ -11,12 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rejoin_server.store.rows import EventRow, GameAdvance, SeatClaimRow
-from rejoin_server.store.schema import EVENTS, GAMES, RECONNECT_TOKENS, SEAT_CLAIMS, Table
+from rejoin_server.store.rows import EventRow, GameAdvance, SeatClaimRow, SnapshotRow
+from rejoin_server.store.schema import (
+    EVENTS,
+    GAMES,
+    RECONNECT_TOKENS,
+    SEAT_CLAIMS,
+    SNAPSHOTS,
+    Table,
+)
 from rejoin_server.store.statements import TOKEN_FIELDS, Statements
 
 # The fields of a row tuple that are not columns, and the column whose type they share.
 _LIKE = {"prev_seq": "last_seq"}
+
+# The SQLSTATE of `append_batch` when a fence failed: division_by_zero, which nothing else in it
+# can raise.
+FENCE_FAILED = "22012"
 
 # Milliseconds since the epoch by the database's clock: every node judges a heartbeat by this one
 # clock, so nodes whose clocks disagree still agree on who is alive.
@@ -47,9 +59,16 @@ class PostgresStatements(Statements):
         super().__init__(postgres=True)
         advance = ", ".join(GameAdvance._fields)
         event_columns = self.columns(EVENTS, EventRow._fields)
-        # The batch append: advance every game whose last_seq still matches (the fence), then
-        # insert the events of exactly the games that advanced.
-        self.advance_and_insert = (
+        snapshot_columns = self.columns(SNAPSHOTS, SnapshotRow._fields)
+        # The batch append, whole, in one statement: advance every game whose last_seq (and
+        # ownership epoch) still matches, the fence; insert the events of exactly the games that
+        # advanced. Run alone (autocommit), a statement is its own transaction: one round trip,
+        # no BEGIN or COMMIT, and it is all or nothing. So that a failed fence writes nothing,
+        # the last SELECT divides by zero unless every game advanced (`FENCE_FAILED`): the error
+        # undoes the whole statement, where a returned count would come after the commit. The
+        # count is not a constant, so the planner cannot fold the division early. Parameters:
+        # the advance's columns, the events', then how many games must advance.
+        advance_and_insert = (
             f"WITH v AS (SELECT * FROM unnest({_arrays(GAMES, GameAdvance._fields)}) "
             f"AS v({advance})), "
             f"adv AS (UPDATE games AS g SET {self.advance_set('g.{}', 'v.{}')} "
@@ -59,8 +78,30 @@ class PostgresStatements(Statements):
             f"ins AS (INSERT INTO events ({event_columns}) "
             f"SELECT {', '.join(self._cast_in(EVENTS, name, 'e.') for name in EventRow._fields)} "
             f"FROM unnest({_arrays(EVENTS, EventRow._fields)}) AS e({event_columns}) "
-            "WHERE e.game_id IN (SELECT game_id FROM adv)) "
-            "SELECT game_id FROM adv"
+            "WHERE e.game_id IN (SELECT game_id FROM adv)), "
+        )
+        fence = "SELECT 1 / (count(*) = %s)::int FROM adv"
+        self.append_batch = f"{advance_and_insert.removesuffix(', ')} {fence}"
+        # The same with the batch's snapshots, for a batch that has some (these parts cost a batch
+        # without any about a fifth more time in the database, measured: 0.28 ms against 0.24):
+        # store them for the games that advanced, and prune each of those games' snapshots to the
+        # newest K.
+        # Data-modifying CTEs all see the rows as they were before the statement: the prune
+        # counts the snapshots newer than each one (the new one aside, then added: 1 when it is
+        # newer) and never touches the new one's version, so the upsert and the delete never
+        # meet on a row. Parameters: as `append_batch`'s, with the snapshots' columns and K
+        # before the count.
+        self.append_batch_with_snapshots = (
+            f"{advance_and_insert}"
+            f"s AS (SELECT * FROM unnest({_arrays(SNAPSHOTS, SnapshotRow._fields)}) "
+            f"AS s({snapshot_columns}) WHERE s.game_id IN (SELECT game_id FROM adv)), "
+            f"snap AS (INSERT INTO snapshots ({snapshot_columns}) SELECT "
+            f"{', '.join(self._cast_in(SNAPSHOTS, name, 's.') for name in SnapshotRow._fields)} "
+            f"FROM s {self.overwrite(SNAPSHOTS, SnapshotRow._fields)}), "
+            "pruned AS (DELETE FROM snapshots AS d USING s WHERE d.game_id = s.game_id "
+            "AND d.version <> s.version AND (SELECT count(*) FROM snapshots AS o "
+            "WHERE o.game_id = d.game_id AND o.version > d.version AND o.version <> s.version) "
+            f"+ (s.version > d.version)::int >= %s) {fence}"
         )
         # The consume, the replacement and the claim in one statement. Each data-modifying part
         # runs once; those selecting FROM `used` write nothing when the compare-and-set changed

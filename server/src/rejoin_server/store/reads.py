@@ -1,4 +1,6 @@
-"""The SQL store's reads, on the reader thread: each one transaction, so a load sees one state.
+"""The SQL store's reads, on the reader thread: each one transaction on SQLite, so a load sees one
+state; on PostgreSQL, where a transaction would not change what its statements see, none
+(`Database.transaction`).
 
 Rows come back in the order of the record they fill (`store.statements` selects a record's fields
 as its columns), so they map straight onto `GameRecord`, `StoredSnapshot`, `RawEvent`, `TokenRow`.

@@ -11,6 +11,12 @@ reconnect storm after a restart consumes a thousand tokens at once, and one tran
 them beats a thousand commits). Consecutive items of one kind found in the queue form one batch.
 When a batch fails for a reason that is not the connection (say one game's seq conflicts), each
 item is retried alone, so one bad item never fails the others.
+
+Thread hops per durable action: two, whatever the batch holds. The loop puts the item on the queue
+(the thread wakes), and the thread hands a batch's results back with one `call_soon_threadsafe`
+per event loop. Between them, each wait on the database releases the GIL and takes it back
+afterwards: on a busy loop that taking back can wait up to the interpreter's switch interval, one
+more reason for one round trip per batch (`store.appends`).
 """
 
 from __future__ import annotations
