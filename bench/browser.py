@@ -21,21 +21,26 @@ Playwright, against real `python -m rejoin_server` processes on SQLite.
 
   Each page also records its dials (the "retry N" tooltip of every BACKING_OFF → CONNECTING), so
   a resume splits into restart → the dial that was welcomed (the page's backoff) and that dial →
-  connected (the listen queue, the server's restore and welcome, the page's own work).
+  connected (the listen queue, the server's restore and welcome, the page's own work). What a
+  page's WebSocket sees across a restart (measured with a bare dial loop): until the new process
+  binds the port (~200 ms after the spawn here, over 800 ms on a loaded machine), each dial is
+  refused within 2-7 ms (close 1006, never opened); a dial after the bind waits in the listen queue
+  and opens when the server serves. So any dial queued before the server serves costs nothing,
+  and what the backoff adds is how late the first dial after the bind comes.
 
-**"Target crashed".** A renderer may die while the pages are seated or between kills (seen here in
-about one seating of five, always on a machine other benchmarks kept at a load average of 15-25:
-two connected, idle pages 5 s apart). It is not memory: 10 contexts run ~21 renderer processes
-(Chromium gives each context two), together 1.6-1.7 GiB (PSS; their RSS sum, ~4 GiB, counts the
-zygote's shared pages in each), the largest 174 MiB, with 20 GiB still available when it happened.
-Chromium marks every renderer oom_score_adj 300, so on a machine that does run out they are the
-kernel's first victims. A renderer says why it died on its stderr only (V8's "javascript OOM", a
-FATAL check), never in Chromium's log file, and Playwright passes that on only with
-DEBUG=pw:browser: so the suite captures it (`chromium_stderr`), samples the renderers' memory
-(`bench.renderers`), and a page whose renderer crashes is reopened in its context (its seat is in
-that context's localStorage, so it resumes it; one that crashed before joining joins); the crash,
-the memory then and Chromium's last words are printed and go into the notes. A page reopened
-during a kill is left out of that kill's figures.
+**"Target crashed".** A renderer may die while the pages are seated or between kills: seen once in
+some fifteen seatings here, on a machine that other benchmarks kept at a load average of 15-25, two
+connected, idle pages 5 s apart, after every page had joined. It is not memory: 10 contexts run ~21
+renderer processes (Chromium gives each context two), together 1.6-1.7 GiB (PSS; their RSS sum, ~4
+GiB, counts the zygote's shared pages in each), the largest 174 MiB, with 20 GiB still available
+when it happened. (Chromium marks every renderer oom_score_adj 300: on a machine that does run out
+they are the kernel's first victims.) Why it died is not known yet: a renderer says so on its
+stderr only (V8's "javascript OOM", a FATAL check), never in Chromium's log file, and Playwright
+passes that on only with DEBUG=pw:browser. So the suite now captures it (`chromium_stderr`),
+samples the renderers' memory (`bench.renderers`), and reopens a page whose renderer crashed in its
+own context (its seat is in that context's localStorage, so it resumes it; one that crashed before
+joining joins); the crash, the memory then and Chromium's last words are printed and go into the
+notes. A page that crashed during a kill is left out of that kill's figures.
 
 `python bench/run.py --only browser [--quick]` runs this part alone. Chromium is Debian's
 (`/usr/bin/chromium`, or REJOIN_CHROMIUM); never `playwright install`.
