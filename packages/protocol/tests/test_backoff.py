@@ -66,6 +66,38 @@ def test_soon_stays_within_the_first_bound_but_still_counts() -> None:
     assert backoff.next_delay() == pytest.approx(5.0)
 
 
+def test_the_default_quick_retries_are_ten_between_50_and_150_ms() -> None:
+    backoff = Backoff(random_source=draws([0.0, 0.5, 1.0] + [1.0] * 8))
+    delays = [backoff.next_delay(quick=True) for _ in range(11)]
+    assert delays[:3] == pytest.approx([0.05, 0.1, 0.15])
+    assert delays[3:10] == pytest.approx([0.15] * 7)
+    assert backoff.quick_left == 0
+    assert delays[10] == pytest.approx(0.1)  # none left: the ladder's first step
+
+
+def test_quick_retries_do_not_climb_the_ladder_but_count_as_attempts() -> None:
+    backoff = Backoff(random_source=always(1.0))
+    assert backoff.next_delay() == pytest.approx(0.1)
+    for _ in range(10):
+        backoff.next_delay(quick=True)
+    assert backoff.attempts == 11
+    assert [backoff.next_delay() for _ in range(3)] == pytest.approx([0.2, 0.4, 0.8])
+
+
+def test_a_quick_retry_never_passes_the_cap() -> None:
+    backoff = Backoff(BackoffPolicy(first=0.01, cap=0.02), random_source=always(1.0))
+    assert backoff.next_delay(quick=True) == pytest.approx(0.02)
+
+
+def test_reset_gives_the_quick_retries_back() -> None:
+    backoff = Backoff(BackoffPolicy(quick_tries=2), random_source=always(1.0))
+    delays = [backoff.next_delay(quick=True) for _ in range(3)]
+    assert delays == pytest.approx([0.15, 0.15, 0.1])
+    backoff.reset()
+    assert backoff.quick_left == 2
+    assert backoff.next_delay(quick=True) == pytest.approx(0.15)
+
+
 def test_thousands_of_failures_do_not_overflow() -> None:
     assert BackoffPolicy().bound(100_000) == 5.0
 
@@ -87,35 +119,60 @@ def test_a_policy_that_makes_no_sense_is_refused(
         BackoffPolicy(first, cap, factor)
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "tries"),
+    [
+        (0.0, 0.15, 10),  # no floor: a tight loop
+        (0.2, 0.1, 10),
+        (0.05, float("inf"), 10),
+        (float("nan"), 0.15, 10),
+        (0.05, 0.15, -1),
+    ],
+)
+def test_quick_retries_that_make_no_sense_are_refused(low: float, high: float, tries: int) -> None:
+    with pytest.raises(ValueError, match="quick"):
+        BackoffPolicy(quick_low=low, quick_high=high, quick_tries=tries)
+
+
 @given(
     first=st.floats(min_value=0.001, max_value=2.0),
     extra=st.floats(min_value=0.0, max_value=30.0),
     factor=st.floats(min_value=1.0, max_value=4.0),
     steps=st.lists(
-        st.tuples(st.sampled_from(["next", "soon", "reset"]), st.floats(0.0, 1.0)), max_size=60
+        st.tuples(st.sampled_from(["next", "soon", "quick", "reset"]), st.floats(0.0, 1.0)),
+        max_size=60,
     ),
+    quick_tries=st.integers(0, 5),
 )
 def test_every_delay_is_within_its_bound(
-    first: float, extra: float, factor: float, steps: list[tuple[str, float]]
+    first: float, extra: float, factor: float, steps: list[tuple[str, float]], quick_tries: int
 ) -> None:
-    policy = BackoffPolicy(first, first + extra, factor)
+    low, high = 0.05, 0.15
+    policy = BackoffPolicy(first, first + extra, factor, low, high, quick_tries)
     source = draws(draw for _, draw in steps)
     backoff = Backoff(policy, source)
     previous_bound = 0.0
+    quick_used = 0  # the model: the ladder's step is the attempts that were not quick
     for step, draw in steps:
         attempt = backoff.attempts
         if step == "reset":
             source()  # keep the draws in step with the steps
             backoff.reset()
             assert backoff.attempts == 0
-            previous_bound = 0.0
+            assert backoff.quick_left == quick_tries
+            previous_bound, quick_used = 0.0, 0
             continue
-        bound = policy.first if step == "soon" else policy.bound(attempt)
-        delay = backoff.next_delay(soon=step == "soon")
-        assert delay == pytest.approx(draw * bound)
-        assert 0.0 <= delay <= policy.cap
+        delay = backoff.next_delay(soon=step == "soon", quick=step == "quick")
         assert backoff.attempts == attempt + 1
-        if step == "next":
+        assert 0.0 <= delay <= policy.cap
+        if step == "quick" and quick_used < quick_tries:
+            quick_used += 1
+            assert delay == pytest.approx(min(low + draw * (high - low), policy.cap))
+            assert backoff.quick_left == quick_tries - quick_used
+            continue
+        bound = policy.first if step == "soon" else policy.bound(attempt - quick_used)
+        assert delay == pytest.approx(draw * bound)
+        if step != "soon":
             # The bounds never shrink between resets.
             assert bound >= previous_bound
             previous_bound = bound

@@ -4,6 +4,7 @@ and duplicates against a fake server are in test_session_model.py."""
 import ast
 import itertools
 import json
+import random
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -678,6 +679,104 @@ def test_a_server_restart_is_retried_within_the_first_bound_whatever_the_count()
     assert statuses(outputs) == [(S.CONNECTED, S.BACKING_OFF)]
     assert of(StatusChanged, outputs)[0].reason == "closed with 1012 server restarting"
     assert session.wake_at == pytest.approx(101.1)
+
+
+def drop_after_a_stable_connection(session: ClientSession) -> float:
+    """Welcomed at 0, lost at 10 (1006: the server died); returns when the first retry dials."""
+    conn = connect(session, now=0.0)
+    session.connection_lost(conn, 10.0, 1006)
+    session.outputs()
+    assert session.wake_at is not None
+    first = session.wake_at
+    session.time_passed(first)
+    return first
+
+
+def test_dials_refused_right_after_a_drop_are_retried_quickly_then_the_ladder_resumes() -> None:
+    # A killed server's port refuses only while the new process starts: after the first retry,
+    # ten quick retries (50 to 150 ms, jittered), then the ladder from its second step.
+    for draw, first, quick, ladder in [(1.0, 0.1, 0.15, [0.2, 0.4, 0.8]), (0.0, 0.0, 0.05, [0.0])]:
+        session = new_session(draw=draw)
+        assert drop_after_a_stable_connection(session) == pytest.approx(10.0 + first)
+        delays = retry_delays(session, 10 + len(ladder), 10.0 + first)
+        assert delays == pytest.approx([quick] * 10 + ladder)
+
+
+@pytest.mark.parametrize(("bind", "ready"), [(0.2, 0.37), (0.8, 1.5)])
+def test_after_a_kill_every_player_is_dialling_before_the_restarted_server_serves(
+    bind: float, ready: float
+) -> None:
+    # The restart as the browser benchmark sees it (simulated time from the kill): the port
+    # refuses (1006 in 3 ms) until the new process binds it, at `bind`; a dial after that waits
+    # in the listen queue until the server serves, at `ready`. 200 players, each its own draws:
+    # every one must have its dial waiting when the server serves. (The ladder alone left about
+    # a third of them dialling after it, the last ones more than 0.5 s after: the tail of
+    # kill -9 → page connected.)
+    late = []
+    for seed in range(200):
+        session = ClientSession(
+            player_id="p1", token="t0", client_id="c1", random_source=random.Random(seed).random
+        )
+        conn = connect(session, now=-10.0)
+        session.connection_lost(conn, 0.004, 1006)  # the kill, seen 4 ms later
+        while True:
+            assert session.wake_at is not None
+            now = session.wake_at
+            session.time_passed(now)
+            (dial,) = of(Dial, session.outputs())
+            if now >= bind:
+                break
+            session.connection_lost(dial.connection, now + 0.003, 1006)
+            session.outputs()
+        if now > ready:
+            late.append(round(now - ready, 3))
+    assert late == []
+
+
+def test_quick_retries_stay_jittered() -> None:
+    draws = iter([0.0, 0.25, 0.5, 0.75, 1.0])
+    session = ClientSession(
+        player_id="p1", token="t0", client_id="c1", random_source=draws.__next__
+    )
+    drop_after_a_stable_connection(session)
+    assert retry_delays(session, 4, 10.0) == pytest.approx([0.075, 0.1, 0.125, 0.15])
+
+
+def test_a_connection_that_opened_and_dropped_is_not_retried_quickly() -> None:
+    # The server answered (a refusal at hello, say 1013): the ladder decides, as for any drop.
+    session = new_session()
+    at = drop_after_a_stable_connection(session)
+    (dial,) = of(Dial, session.outputs())
+    session.connection_opened(dial.connection, at)
+    session.connection_lost(dial.connection, at, 1013, "storage_unavailable")
+    assert session.wake_at == pytest.approx(at + 0.2)
+
+
+def test_dials_that_fail_before_the_first_welcome_are_not_retried_quickly() -> None:
+    # Nothing says a server that never answered is coming back: the ladder from the first dial.
+    session = new_session()
+    session.start(0.0)
+    assert retry_delays(session, 3, 0.0) == pytest.approx([0.1, 0.2, 0.4])
+
+
+def test_quick_retries_come_back_only_after_a_connection_stayed_up() -> None:
+    session = new_session(stable_after=5.0)
+    at = drop_after_a_stable_connection(session)
+    retry_delays(session, 10, at)  # the quick ones, used up
+    conn = connect(session, now=50.0)
+    session.connection_lost(conn, 51.0, 1006)  # up 1 s only: the count is not reset
+    session.time_passed(session.wake_at or 0.0)
+    assert retry_delays(session, 1, 60.0) == pytest.approx([0.4])  # the ladder's third step
+    conn = connect(session, now=100.0)
+    session.connection_lost(conn, 110.0, 1006)  # up 10 s: reset, quick retries again
+    session.time_passed(session.wake_at or 0.0)
+    assert retry_delays(session, 1, 120.0) == pytest.approx([0.15])
+
+
+def test_quick_retries_can_be_turned_off() -> None:
+    session = new_session(backoff=BackoffPolicy(quick_tries=0))
+    at = drop_after_a_stable_connection(session)
+    assert retry_delays(session, 3, at) == pytest.approx([0.2, 0.4, 0.8])
 
 
 def test_the_backoff_policy_is_configurable() -> None:

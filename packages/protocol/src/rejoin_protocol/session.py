@@ -228,8 +228,13 @@ class ClientSession:
                 self._fail(reason or f"close_{code}", f"the server closed with {code}", None, code)
             return
         described = f"closed with {code}" if code is not None else "connection lost"
+        # A dial that failed without opening, while a connection that was up is freshly lost: the
+        # server is plainly coming back (it binds its port before it loads, so only a process
+        # still starting refuses), and its port may be back any moment: retry quickly.
+        quick = self._state is SessionState.CONNECTING and self._offline_since is not None
         # 1012: the server is restarting and will be back at once; dial within the first bound.
-        self._back_off(now, f"{described} {reason}".strip(), soon=code == CLOSE_SERVER_RESTARTING)
+        soon = code == CLOSE_SERVER_RESTARTING
+        self._back_off(now, f"{described} {reason}".strip(), soon=soon, quick=quick)
 
     def time_passed(self, now: float) -> None:
         """The clock reads `now`: fire whatever timer is due."""
@@ -429,7 +434,7 @@ class ClientSession:
         reason = f"event {seq} after {self._last_seq}: {what}"
         self._drop(now, CLOSE_SERVER_BROKE_PROTOCOL, reason, soon=not again)
 
-    def _back_off(self, now: float, reason: str, *, soon: bool) -> None:
+    def _back_off(self, now: float, reason: str, *, soon: bool, quick: bool = False) -> None:
         if self._state is SessionState.CONNECTED:
             self._offline_since = now
             # Reset only for a connection that stayed up; one that opened and dropped at once
@@ -438,7 +443,7 @@ class ClientSession:
             if now - self._welcomed_at >= self._config.stable_after:
                 self._backoff.reset()
         self._fire(Trigger.DROPPED, reason)
-        self._deadline = now + self._backoff.next_delay(soon=soon)
+        self._deadline = now + self._backoff.next_delay(soon=soon, quick=quick)
 
     def _fail(
         self, code: str, message: str, details: dict[str, Any] | None, close_code: int | None
