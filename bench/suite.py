@@ -465,7 +465,9 @@ def main(argv: list[str]) -> int:
     console = Console(width=None if sys.stdout.isatty() else 180)
     began = time.perf_counter()
     if args.only == "browser":  # SQLite files of its own: no PostgreSQL needed
-        browser.render(browser.run(console, quick=args.quick), console)
+        pages = browser.run(console, quick=args.quick)
+        browser.render(pages, console)
+        goals.render(pages.goals, console)
         return 0
     with bench_databases() as dbs:
         console.print(
@@ -502,7 +504,7 @@ def main(argv: list[str]) -> int:
         browser.render(pages, console)
     measured: list[Goal] = []
     if args.only is None:
-        measured += results.goals
+        measured += results.goals + pages.goals
     if args.only not in ("asgi", "cluster"):
         measured += sockets.goals
     goals.render(measured, console)
