@@ -47,7 +47,6 @@ from rejoin_protocol.messages import (
     Hello,
     Ping,
     Pong,
-    Presence,
     ProtocolError,
     TokenMessage,
     Welcome,
@@ -282,7 +281,7 @@ class Channel:
                 await self._send(f'{{"type":"event","seq":{seq},"event":{data}}}')
                 self._sent = seq
             elif isinstance(item, PresenceNote):
-                await self._send(encode(Presence(item.player_id, item.connected)))
+                await self._send(item.frame)
             else:
                 await self._send(item)
 

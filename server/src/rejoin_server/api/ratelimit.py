@@ -13,6 +13,7 @@ their /64 network, since one host commonly holds a whole /64 and could rotate th
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import OrderedDict
@@ -30,7 +31,13 @@ MAX_KEYS = 100_000
 def client_key(conn: HTTPConnection) -> str:
     """The client's address as a rate-limit key (its /64 for IPv6). The address is the
     connection's own unless a `--trusted-proxy` forwarded it (uvicorn sets `conn.client`)."""
-    host = conn.client.host if conn.client is not None else ""
+    return _key_of(conn.client.host if conn.client is not None else "")
+
+
+@functools.lru_cache(
+    maxsize=4096
+)  # a reconnect storm parses the same few addresses a thousand times
+def _key_of(host: str) -> str:
     try:
         address = ip_address(host)
     except ValueError:

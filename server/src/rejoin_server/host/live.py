@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from rejoin_protocol.errors import CLOSE_SERVER_RESTARTING, CLOSE_SUPERSEDED, CLOSE_TRY_AGAIN_LATER
+from rejoin_protocol.messages import Presence, encode
 from rejoin_server.durability import MEMORY, GameDurability
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.history import History
@@ -75,10 +76,16 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True)
 class PresenceNote:
-    """Another player's connection count went from 0 to 1 or back (WebSocket readers only)."""
+    """Another player's connection count went from 0 to 1 or back (WebSocket readers only), with
+    its `presence` frame encoded once for every reader (after a restart each player's arrival is
+    told to each of its table's players: thousands of frames)."""
 
     player_id: str
     connected: bool
+    frame: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frame", encode(Presence(self.player_id, self.connected)))
 
 
 # What a subscriber's queue carries: events, presence, frames of the reader's own channel (an ack,
