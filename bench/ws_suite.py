@@ -42,6 +42,7 @@ from bench import server_bench as sb
 from bench import ws_peer
 from bench.databases import Databases
 from bench.goals import Goal, ratio_goal
+from bench.pg_floor import commit_floor
 from bench.profiler import Profiler, top_functions
 from bench.report import Target
 from bench.server_procs import (
@@ -287,6 +288,7 @@ class WsSuite:
             thread.start()
             threads.append(thread)
 
+        floor = commit_floor(url) if db == POSTGRES else None
         with running(server), httpx.Client(base_url=server.url, timeout=30.0) as http:
             tables = [seat_idle(http, 6) for _ in range(plan.busy_tables)]
             measured = run_fanout(
@@ -320,8 +322,10 @@ class WsSuite:
                     f"{fmt_ms(mine.median_ms)} / {fmt_ms(mine.p99_ms)}",
                     target.text,
                     met,
-                    f"bare app WS echo: {fmt_ms(echo.median_ms)} / {fmt_ms(echo.p99_ms)}",
-                    mine.median_ms / echo.median_ms if echo.median_ms > 0 else None,
+                    f"PostgreSQL's own commit: {fmt_ms(floor.median_ms)} / {fmt_ms(floor.p99_ms)}"
+                    if floor is not None
+                    else "",
+                    mine.median_ms / floor.median_ms if floor and floor.median_ms > 0 else None,
                 )
             )
         self.row(
@@ -349,6 +353,13 @@ class WsSuite:
             f"p99 {fmt_ms(percentile(bots, 99) * 1e3) if bots else '?'}. CPU over the window: "
             f"server {server_cpu:.0%} of a core, bot processes {client_cpu}, the machine "
             f"{measured.machine_busy:.0%} busy."
+            + (
+                f" PostgreSQL's own durable commit on this machine just before (one small INSERT "
+                f"in autocommit, {floor.count} times): p50 {fmt_ms(floor.median_ms)} p99 "
+                f"{fmt_ms(floor.p99_ms)}: the floor of a durable ack, below which no p50 can go."
+                if floor is not None
+                else ""
+            )
             + (f" Errors: {tally.errors[:3]}" if tally.errors else "")
             + (f" Bot errors: {measured.errors[:2]}" if measured.errors else "")
         )

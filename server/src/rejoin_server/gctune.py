@@ -8,9 +8,11 @@ CPython's defaults the relaunched server ran the full collection 3 to 5 times pe
 imported modules, the games and the connections, all alive. Tuned as below: no full collection,
 0.25-0.45 s (median 0.25 s), the longest pause 31-81 ms instead of 66-120 ms. Two changes:
 
-- `hold` turns the collector off while the server imports its modules and builds the app, and
-  `settle` then moves everything alive into the permanent generation (`gc.freeze`): modules,
-  classes and the app are never collected, so no collection walks them again.
+- `hold` turns the collector off while the server imports its modules and builds the app (the
+  migrations, which may leave garbage, run before it), and `settle` then moves everything alive
+  into the permanent generation (`gc.freeze`): modules, classes and the app are never collected,
+  so no collection walks them again. A reference cycle left over by an import in that span is
+  frozen too and never freed: a few objects, once.
 - `settle` raises the first threshold from 700 to `YOUNG_THRESHOLD` allocations: the youngest
   generation is collected a tenth as often, and the older ones, counted in collections of the
   younger, with it. Cycles are still freed, later; what is not in a cycle is freed by reference

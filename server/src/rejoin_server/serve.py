@@ -278,10 +278,12 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         )
     sock = bind(settings.host, settings.port)
     hold: SqliteHold | None = None
-    gctune.hold()  # until it serves (`settle`): what it loads stays
     try:
         prepare_database(settings.database_url, migrate=settings.migrate)
         hold = _hold_database(settings.database_url)
+        # Past the migrations (their garbage is collected as usual): what loads from here on
+        # stays, and is frozen once the app is built (`gctune`).
+        gctune.hold()
         if settings.admin_token is None:
             import secrets
 
@@ -290,12 +292,16 @@ def serve(invocation: Invocation, out: TextIO) -> int:
         # told the port it really has (`--port 0`).
         settings = replace(settings, migrate=False, port=sock.getsockname()[1])
 
+        from rejoin_server.games.poker import lean_import
+
+        lean_import.install()  # before anything imports pokerkit
         from rejoin_server.app import create_app
 
         try:
             app = create_app(settings, sqlite_hold=hold)
         except ValueError as exc:  # a --game that does not load, two engines of one kind, …
             raise StartupError(str(exc)) from exc
+        gctune.settle()
     except BaseException:
         gctune.release()
         sock.close()
@@ -321,7 +327,6 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     if short is not None:
         log.warning("%s", short)
     accepts = filelimit.accepts_per_turn(files, max_connections)
-    gctune.settle()
     run_uvicorn(
         app, sock, invocation.log_level, settings, max_connections, accepts_per_turn=accepts
     )

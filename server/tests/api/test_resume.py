@@ -293,7 +293,11 @@ async def test_resumes_past_their_load_are_let_through_a_few_at_a_time(
             asyncio.create_task(reconnect(api, p, p.reconnect, f"tab-{p.player_id}"))
             for p in players
         ]
-        for _ in range(50):  # enough turns of the loop for all five to get as far as they can
+        for _ in range(1000):  # until the first two have reached the store
+            if store.waiting == 2:
+                break
+            await asyncio.sleep(0)
+        for _ in range(200):  # then as many turns again as all five could need: none follows
             await asyncio.sleep(0)
         assert store.waiting == 2
         store.release.set()

@@ -34,9 +34,8 @@ def client_key(conn: HTTPConnection) -> str:
     return _key_of(conn.client.host if conn.client is not None else "")
 
 
-@functools.lru_cache(
-    maxsize=4096
-)  # a reconnect storm parses the same few addresses a thousand times
+# A reconnect storm parses the same few addresses a thousand times.
+@functools.lru_cache(maxsize=4096)
 def _key_of(host: str) -> str:
     try:
         address = ip_address(host)

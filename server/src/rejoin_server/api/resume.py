@@ -29,7 +29,10 @@ loop takes each of a thousand resumes one step at a time, round-robin, and the f
 waits until every resume has reached its token's write; with it, the first resumes are answered
 while later ones wait their turn, and the token writes still go in batches. The game's load stays
 outside: a resume that waits for its game (loaded from the store, or moving from another node)
-holds no place.
+holds no place. A place is held while the resume waits for its game's lock (behind a commit in
+flight) and for the store, so while the store stalls (its connection timeout is 3 s) the resumes
+holding the places wait with it, and the others wait for them: they would have waited for the same
+store anyway.
 """
 
 from __future__ import annotations

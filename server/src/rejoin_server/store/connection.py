@@ -108,15 +108,20 @@ class Database:
 
     @contextmanager
     def transaction(self, conn: Connection, *, write: bool) -> Iterator[Any]:
-        """A cursor in a transaction of its own. A write commits when the block ends; a read
-        rolls back (which ends it); an error rolls back. On SQLite a write begins IMMEDIATE,
-        taking the write lock before its first read: a deferred transaction that reads, then
-        writes, fails at once (SQLITE_BUSY) when another connection wrote in between, where an
-        immediate one waits its turn (busy_timeout).
+        """A cursor for one unit of work: a write in a transaction of its own, committed when the
+        block ends and rolled back on an error; a read likewise on SQLite (rolled back, which
+        ends it), and on PostgreSQL its statements run alone (see below). On SQLite a write
+        begins IMMEDIATE, taking the write lock before its first read: a deferred transaction
+        that reads, then writes, fails at once (SQLITE_BUSY) when another connection wrote in
+        between, where an immediate one waits its turn (busy_timeout).
 
-        A read on PostgreSQL runs outside a transaction (`statement`): at its isolation level,
-        READ COMMITTED, every statement of a transaction sees the rows committed when it starts,
-        as it does alone, so BEGIN and ROLLBACK would only add their round trips."""
+        A PostgreSQL write begins READ COMMITTED, said in its BEGIN rather than taken from the
+        server's default: a token's compare-and-set relies on it (a concurrent use waits for the
+        first to commit, then sees it), and a startup option would not pass a pooler. A read runs
+        outside a transaction (`statement`): at READ COMMITTED every statement of a transaction
+        sees the rows committed when it starts, as it does alone, so BEGIN and ROLLBACK would only
+        add their round trips. (A read of several statements therefore never shares one
+        snapshot; the store's reads do not need one: a game is read once its node owns it.)"""
         if not write and self.pg is not None:
             with self.statement(conn) as alone:
                 yield alone
@@ -124,7 +129,10 @@ class Database:
         cursor: Any = conn.cursor()
         committed = False
         try:
-            cursor.execute("BEGIN IMMEDIATE" if write and self.pg is None else "BEGIN")
+            if self.pg is not None:
+                cursor.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            else:
+                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield cursor
             if write:
                 conn.commit()

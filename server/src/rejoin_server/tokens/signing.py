@@ -23,7 +23,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from itsdangerous import (
@@ -64,9 +63,17 @@ class _KeyedSigner(TimestampSigner):
     """A timestamp signer that derives each key once (itsdangerous derives it for every token it
     signs and for every key it tries when it checks one)."""
 
-    @cache  # noqa: B019  (one signer per serializer and salt, alive as long as the server)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # _Sha1Hmac computes SHA-1 whatever it is handed: the digest must be the same.
+        assert self.digest_method().name == "sha1", "tokens are HMAC-SHA1 (itsdangerous's default)"
+        self._derived: dict[str | bytes | None, bytes] = {}
+
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
-        return super().derive_key(secret_key)
+        key = self._derived.get(secret_key)
+        if key is None:
+            key = self._derived[secret_key] = super().derive_key(secret_key)
+        return key
 
 
 class _Tokens(URLSafeTimedSerializer):

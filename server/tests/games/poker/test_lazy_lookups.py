@@ -84,19 +84,34 @@ def test_the_installed_pokerkit_is_the_release_the_hook_was_checked_against() ->
 
 
 READ_WHILE_BUILDING = """
-import json, threading, time
+import json, threading
 import rejoin_server.games.poker  # installs the hook before pokerkit loads
 from pokerkit import StandardHighHand
+from pokerkit.lookups import Label, Lookup
 lookup = StandardHighHand.lookup
 # Straight flushes go into the table last: a reader of a table half built would not find them.
 cards = "AsKsQsJsTs"
 answers = {}
+# The first reader's build stops before the straight flushes until the second reader is done (or
+# 2 s): without the lock the second reads the half-built table meanwhile; with it, it waits.
+inside, second_done = threading.Event(), threading.Event()
+add_straights = Lookup._add_straights
+def paused(self, count, suitednesses, label, *rest):
+    if label is Label.STRAIGHT_FLUSH and not inside.is_set():
+        inside.set()
+        second_done.wait(2)
+    return add_straights(self, count, suitednesses, label, *rest)
+Lookup._add_straights = paused
 def read(name):
-    answers[name] = str(lookup.get_entry(cards).label)
+    try:
+        answers[name] = str(lookup.get_entry(cards).label)
+    except Exception as exc:
+        answers[name] = repr(exc)
 first = threading.Thread(target=read, args=("first",))
 first.start()
-time.sleep(0.002)  # the first reader is building the table (tens of ms)
+inside.wait(30)
 read("second")
+second_done.set()
 first.join()
 print(json.dumps(answers))
 """

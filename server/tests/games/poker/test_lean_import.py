@@ -1,5 +1,5 @@
-"""`lean_import`: the table loads pokerkit's rules without its notation and analysis modules, and
-anything else of pokerkit is still there for whoever asks.
+"""`lean_import`: the server process loads pokerkit's rules without its notation and analysis
+modules, and anything else of pokerkit is still there for whoever asks, star imports included.
 
 Each check runs in a fresh interpreter: in this one, other tests have long imported pokerkit.
 """
@@ -12,17 +12,23 @@ import sys
 
 LEAN_THEN_WHOLE = """
 import json, sys
-import rejoin_server.games.poker  # installs the hooks
+from rejoin_server.games.poker import lean_import
+lean_import.install()  # as `serve` does
 from rejoin_server.games.poker.hand import Hand
 hand = Hand([1, 2], [1000, 1000], 5, 10)
 hand.blinds()
 lean = sorted(m for m in sys.modules if m.startswith("pokerkit"))
 import pokerkit
+public = list(pokerkit.__all__)  # there before the whole package is
 history = pokerkit.HandHistory  # not in the core: the whole package loads
 from pokerkit import calculate_equities
 import pokerkit.analysis
 real = {name for name in pokerkit.__all__ if not hasattr(pokerkit, name)}
+star = {}
+exec("from pokerkit import *", star)
 print(json.dumps({
+    "public": public == list(pokerkit.__all__),
+    "star": sorted(set(pokerkit.__all__) - set(star)),
     "lean": lean,
     "whole": "pokerkit.notation" in sys.modules,
     "missing": sorted(real),
@@ -32,16 +38,35 @@ print(json.dumps({
 """
 
 
-def test_the_table_loads_the_core_and_the_rest_loads_on_demand() -> None:
+STAR_FIRST = """
+import json, sys
+from rejoin_server.games.poker import lean_import
+lean_import.install()
+names = {}
+exec("from pokerkit import *", names)
+print(json.dumps({"HandHistory": "HandHistory" in names, "State": "State" in names}))
+"""
+
+
+def run(script: str) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-c", LEAN_THEN_WHOLE],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
+    seen: dict[str, object] = json.loads(done.stdout)
+    return seen
+
+
+def test_a_star_import_before_anything_else_gets_every_name() -> None:
+    assert run(STAR_FIRST) == {"HandHistory": True, "State": True}
+
+
+def test_the_table_loads_the_core_and_the_rest_loads_on_demand() -> None:
+    seen = run(LEAN_THEN_WHOLE)
     assert seen["lean"] == [
         "pokerkit",
         "pokerkit.games",
@@ -51,6 +76,8 @@ def test_the_table_loads_the_core_and_the_rest_loads_on_demand() -> None:
         "pokerkit.utilities",
     ]
     assert seen["whole"] is True
+    assert seen["public"] is True
+    assert seen["star"] == []
     assert seen["missing"] == []
     assert seen["same_state"] is True
     assert seen["history"] == "pokerkit.notation"

@@ -11,13 +11,12 @@ the hand tables of other variants), `lean_import` (pokerkit loaded without its h
 and analysis), `ranking` (pokerkit's hand ranking, each kind of hand looked up once).
 """
 
-from rejoin_server.games.poker import lazy_lookups, lean_import
+from rejoin_server.games.poker import lazy_lookups
 from rejoin_server.games.poker.engine import PokerEngine
 from rejoin_server.games.poker.settings import PokerSettings, TableLimits
 from rejoin_server.games.poker.table import PokerTable
 
 __all__ = ["PokerEngine", "PokerSettings", "PokerTable", "TableLimits"]
 
-# Before anything imports pokerkit (nothing here does at import): hooks, nothing loaded yet.
-lean_import.install()
+# Before anything imports pokerkit (nothing here does at import): a hook, nothing loaded yet.
 lazy_lookups.install()
