@@ -54,7 +54,8 @@ def install() -> None:
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return  # a build without sources, or an `__init__` written otherwise: load it whole
     package = importlib.util.module_from_spec(spec)
-    package.__all__ = public  # a star import takes each name through `attribute`
+    # A star import reads `__all__`, then takes each name through `attribute`.
+    setattr(package, "__all__", public)  # noqa: B010 - a module's attribute mypy cannot see
     package.__getattr__ = _Lean(package, exported).attribute  # type: ignore[method-assign]
     sys.modules[_PACKAGE] = package
 
