@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -68,21 +69,23 @@ def create_app() -> Starlette:
     )
 
 
-def serve_granian(app: object, host: str, port: int) -> None:
+def serve_granian(app: Callable[..., Any], host: str, port: int) -> None:
     """`app` under Granian: one worker process (forked, so `app` goes with it), asyncio's loop
     as under uvicorn (no uvloop installed), WebSockets on, access log off."""
-    from granian import Granian  # type: ignore[import-not-found, unused-ignore]
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
 
     server = Granian(
         "app",
         address=host,
         port=port,
-        interface="asgi",
+        interface=Interfaces.ASGI,
         workers=1,
-        loop="asyncio",
+        loop=Loops.asyncio,
         websockets=True,
         backlog=BACKLOG,
-        log_level="warning",
+        log_level=LogLevels.warning,
     )
     server.serve(target_loader=lambda _target: app)
 
