@@ -11,7 +11,7 @@ For each server, the same figures on both apps:
   for ours, the app's hello → welcome. Wall times are printed too, but two client processes on a
   2-core machine set much of their pace; the CPU per handshake is the figure to compare.
 - **round trip**: the bare app's echo of an action-sized frame, one at a time (with the server's
-  CPU per echo), and ours' action → ack at a heads-up table (`ws_suite.heads_up`).
+  CPU per echo), and ours' action → ack at a heads-up table (`ws_rtt.heads_up`).
 
 Servers are started together and measured in turns, the order rotating every round, so a noisy
 neighbour weighs on all of them alike. Ours runs on SQLite: the database is not what is compared.
@@ -80,9 +80,9 @@ from bench.server_procs import (
     stderr_file,
 )
 from bench.stats import Summary, fmt_ms, fmt_ratio, percentile, ratio
-from bench.ws_clients import Client, Seat, Tally, echo_round_trips
+from bench.ws_clients import Client, Seat, Tally, echo_round_trips, seats_of
+from bench.ws_rtt import ROUND_TRIP_WARMUP, heads_up
 from bench.ws_storm import collect, context, cpu_seconds, shards, stop, ws_base
-from bench.ws_suite import ROUND_TRIP_WARMUP, heads_up, seats_of
 from rejoin_testkit.processes import ServerProcess
 
 OURS_SCRIPT = Path(__file__).resolve().with_name("asgi_ours.py")

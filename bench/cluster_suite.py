@@ -36,14 +36,14 @@ from bench.cluster_handover import handover
 from bench.cluster_procs import Cluster, cluster, touch
 from bench.cluster_rate import SETUPS, RateRun, measure, ws_url
 from bench.cluster_storm import FailoverRun, kill_all, kill_one
-from bench.databases import Databases
+from bench.databases import POSTGRES, Databases
 from bench.report import Target
 from bench.server_games import play_http, seat_table, view_of
 from bench.server_procs import ServerDatabases, server_databases
 from bench.server_suite import ServerRow, print_row, render_rows
 from bench.stats import Summary, fmt_ms
-from bench.ws_clients import Seat
-from bench.ws_suite import FULL_WS, POSTGRES, WsResults, WsSuite, seats_of
+from bench.ws_clients import Seat, seats_of
+from bench.ws_suite import FULL_WS, WsResults, WsSuite
 from rejoin_server.api.cluster import DRAIN_GRACE_S
 
 DB = "PG, 2 nodes"

@@ -21,6 +21,11 @@ from rejoin_testkit.postgres import throwaway_database
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+# How the printouts name the two databases.
+SQLITE = "SQLite"
+POSTGRES = "PostgreSQL"
+
+
 @dataclass(frozen=True, slots=True)
 class Databases:
     postgres_url: str  # the run's own database

@@ -34,6 +34,8 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from rejoin_testkit.tables import Player, Table
+
 OPEN_TIMEOUT_S = 20.0  # a handshake waiting in a restarting server's listen queue
 FIRST_RETRY_S = 0.1  # a dropped client dials again within this (uniformly spread)
 BACKOFF_MIN_S = 0.05
@@ -504,4 +506,17 @@ async def _storm(
         cpu,
         busy,
         [c.seat for c in clients],
+    )
+
+
+# --- seats of tables seated over HTTP -------------------------------------------------------------
+
+
+def seats_of(tables: list[Table]) -> list[Seat]:
+    return [_seat(t, p) for t in tables for p in t.players]
+
+
+def _seat(table: Table, player: Player) -> Seat:
+    return Seat(
+        table.game_id, player.player_id, player.seat, player.token, player.client_id, table.seq
     )

@@ -235,8 +235,8 @@ def theirs_rounds(plan: WsPlan, events: int) -> Side:
 
 
 def run(plan: WsPlan, dbs: ServerDatabases, console: Console, results: WsResults) -> None:
+    from bench.databases import POSTGRES, SQLITE
     from bench.server_suite import print_row
-    from bench.ws_suite import POSTGRES, SQLITE
 
     # Issue 16's goals: a transient drop recovered about as fast as Socket.IO recovers it from
     # memory (ours / theirs).
