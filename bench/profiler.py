@@ -175,7 +175,8 @@ def _draw(
     share = node.samples / max(1, total)
     hue = 20 + zlib.crc32(name.encode()) % 40  # warm colours, the same for a name every run
     label = html.escape(name)
-    text = label[: int(width / 7)] if width > 21 else ""
+    # Cut the name, then escape it: a cut through an entity (`&lt;`) would break the SVG.
+    text = html.escape(name[: int(width / 7)]) if width > 21 else ""
     parts.append(
         f"<g><title>{label} ({node.samples} samples, {share:.1%})</title>"
         f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{ROW - 1}" '
