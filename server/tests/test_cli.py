@@ -303,7 +303,10 @@ def test_an_idle_timeout_must_outlast_the_ping_interval(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     err = usage_error(["--ping-interval", "10s", "--idle-timeout", "5s"], capsys)
-    assert "must be longer than ping_interval_ms (--ping-interval)" in err
+    assert "error: --idle-timeout 5s must be longer than --ping-interval 10s: " in err
+    assert "_ms" not in err  # the flags' words, not the settings' field names
+    err = usage_error(["--idle-timeout", "1s"], capsys)
+    assert "--idle-timeout 1s must be longer than --ping-interval 5s (its default)" in err
 
 
 def test_signing_keys_have_no_flag(capsys: pytest.CaptureFixture[str]) -> None:
@@ -316,7 +319,9 @@ def test_signing_keys_have_no_flag(capsys: pytest.CaptureFixture[str]) -> None:
         (["--token-ttl", "soon"], "argument --token-ttl: 'soon' is not a duration"),
         (["--token-ttl", "0s"], "argument --token-ttl: '0s' must be longer than zero"),
         (["--cleanup-interval", "5 weeks"], "argument --cleanup-interval"),
-        (["--retention", "-1d"], "argument --retention"),
+        (["--retention", "-1d"], "--retention: '-1d' is negative: a duration here is zero or"),
+        (["--token-ttl", "-5s"], "--token-ttl: '-5s' is negative: a duration here is longer than"),
+        (["--token-ttl=-5s"], "argument --token-ttl: '-5s' is not a duration"),
         (["--abandon-after", "1y"], "argument --abandon-after"),
         (["--port", "70000"], "argument --port: '70000' is out of range"),
         (["--port", "http"], "argument --port: 'http' is not a whole number"),

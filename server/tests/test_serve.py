@@ -221,7 +221,10 @@ def test_serve_on_a_port_in_use_is_a_startup_error(fake: FakeApp, tmp_path: Path
         invocation = parse_args(
             ["--port", str(port), "--database-url", f"sqlite:///{tmp_path / 'r.db'}"], {}
         )
-        with pytest.raises(serve.StartupError, match=f"cannot listen on 127.0.0.1:{port}"):
+        with pytest.raises(
+            serve.StartupError,
+            match=f"cannot listen on 127.0.0.1:{port}: .*; choose another --port",
+        ):
             serve.serve(invocation, sys.stdout)
     assert fake.ran is None
 

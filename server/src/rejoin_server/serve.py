@@ -120,6 +120,7 @@ def _hold_database(url: str) -> SqliteHold | None:
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket. Bound before the app starts, so the port accepts (and queues)
     connections at once and `--port 0` can print the port it got."""
+    import errno
     import socket
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -133,7 +134,10 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
-        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = ": another process (another rejoin-server?) listens there; choose another --port"
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
     return sock
 
 

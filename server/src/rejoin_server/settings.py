@@ -197,10 +197,7 @@ class ServerSettings:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.idle_timeout_ms <= self.ping_interval_ms:
-            raise ValueError(
-                "idle_timeout_ms (--idle-timeout) must be longer than ping_interval_ms "
-                "(--ping-interval)"
-            )
+            raise ValueError("idle_timeout_ms must be longer than ping_interval_ms")
         if self.retention_ms < 0:
             raise ValueError("retention_ms must not be negative")
         if self.snapshot_every < 1 or self.keep_snapshots < 1 or self.replay_limit < 0:

@@ -6,6 +6,8 @@ Flags beat environment variables, which beat the defaults of `ServerSettings`.
 
 from __future__ import annotations
 
+import argparse
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import TypeVar, cast
 
@@ -42,6 +44,39 @@ def _secret_keys(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(key.strip() for key in env.get(ENV_SECRET_KEYS, "").split(",") if key.strip())
 
 
+def _refuse_negative_durations(parser: argparse.ArgumentParser, args: list[str]) -> None:
+    """`--token-ttl -5s`: argparse takes `-5s` for an option and says only "expected one
+    argument". Say what is wrong with the value instead."""
+    for option, value in itertools.pairwise(args):
+        action = parser._option_string_actions.get(option)  # argparse's own index of options
+        negative = value.startswith("-") and value[1:2].isdigit()
+        if negative and action is not None and isinstance(action.type, values.Duration):
+            least = "longer than zero" if action.type.positive else "zero or longer"
+            parser.error(
+                f"argument {option}: {value!r} is negative: a duration here is {least}, "
+                "e.g. 500ms, 15s, 30m, 12h, 7d"
+            )
+
+
+def _check_heartbeat(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
+    """The idle timeout must outlast a ping interval (`ServerSettings` checks it too, in its own
+    field names): said here in the flags' words, with the values that clash."""
+    d = _DEFAULTS
+    idle = _given(ns.idle_timeout, d.idle_timeout_ms)
+    ping = _given(ns.ping_interval, d.ping_interval_ms)
+    if idle > ping:
+        return
+
+    def said(flag: str, ms: int, given: object) -> str:
+        return f"{flag} {values.format_duration_ms(ms)}" + ("" if given else " (its default)")
+
+    parser.error(
+        f"{said('--idle-timeout', idle, ns.idle_timeout)} must be longer than "
+        f"{said('--ping-interval', ping, ns.ping_interval)}: a connection counts as idle only "
+        "after it missed a ping; raise --idle-timeout or lower --ping-interval"
+    )
+
+
 def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
     """The command line (without the program name) and environment → what to run, with what
     settings. Flags beat environment variables, which beat the defaults of `ServerSettings`.
@@ -68,7 +103,9 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
     if args[:1] == ["serve"]:
         args = args[1:]
     parser = build_parser()
+    _refuse_negative_durations(parser, args)
     ns = parser.parse_args(args)
+    _check_heartbeat(parser, ns)
     d = _DEFAULTS
     url = ns.database_url or values.from_env(parser, env, ENV_DATABASE_URL, values.database_url)
     admin_token = ns.admin_token

@@ -30,19 +30,26 @@ def format_rate(rate: Rate | None) -> str:
     return "off" if rate is None else str(rate)
 
 
-def duration(*, positive: bool) -> Callable[[str], int]:
-    """A duration (500ms, 15s, 30m, 12h, 7d; a bare number is seconds) in ms."""
+class Duration:
+    """An option's type: a duration (500ms, 15s, 30m, 12h, 7d; a bare number is seconds) in ms.
+    A class, not a closure, so that `args` can tell a duration option when its value is missing."""
 
-    def parse(text: str) -> int:
+    def __init__(self, *, positive: bool) -> None:
+        self.positive = positive
+
+    def __call__(self, text: str) -> int:
         try:
             ms = parse_duration_ms(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-        if positive and ms <= 0:
+        if self.positive and ms <= 0:
             raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
         return ms
 
-    return parse
+
+def duration(*, positive: bool) -> Duration:
+    """A duration option's type (`Duration`)."""
+    return Duration(positive=positive)
 
 
 def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
