@@ -321,7 +321,7 @@ def test_signing_keys_have_no_flag(capsys: pytest.CaptureFixture[str]) -> None:
         (["--cleanup-interval", "5 weeks"], "argument --cleanup-interval"),
         (["--retention", "-1d"], "--retention: '-1d' is negative: a duration here is zero or"),
         (["--token-ttl", "-5s"], "--token-ttl: '-5s' is negative: a duration here is longer than"),
-        (["--token-ttl=-5s"], "argument --token-ttl: '-5s' is not a duration"),
+        (["--token-ttl=-5s"], "argument --token-ttl: '-5s' is negative: a duration here is"),
         (["--abandon-after", "1y"], "argument --abandon-after"),
         (["--port", "70000"], "argument --port: '70000' is out of range"),
         (["--port", "http"], "argument --port: 'http' is not a whole number"),

@@ -51,11 +51,8 @@ def _refuse_negative_durations(parser: argparse.ArgumentParser, args: list[str])
         action = parser._option_string_actions.get(option)  # argparse's own index of options
         negative = value.startswith("-") and value[1:2].isdigit()
         if negative and action is not None and isinstance(action.type, values.Duration):
-            least = "longer than zero" if action.type.positive else "zero or longer"
-            parser.error(
-                f"argument {option}: {value!r} is negative: a duration here is {least}, "
-                "e.g. 500ms, 15s, 30m, 12h, 7d"
-            )
+            said = values.negative_duration(value, positive=action.type.positive)
+            parser.error(f"argument {option}: {said}")
 
 
 def _check_heartbeat(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:

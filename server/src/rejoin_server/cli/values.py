@@ -38,6 +38,8 @@ class Duration:
         self.positive = positive
 
     def __call__(self, text: str) -> int:
+        if text.strip().startswith("-"):
+            raise argparse.ArgumentTypeError(negative_duration(text, positive=self.positive))
         try:
             ms = parse_duration_ms(text)
         except ValueError as exc:
@@ -45,6 +47,12 @@ class Duration:
         if self.positive and ms <= 0:
             raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
         return ms
+
+
+def negative_duration(text: str, *, positive: bool) -> str:
+    """What is wrong with a duration written with a minus sign."""
+    least = "longer than zero" if positive else "zero or longer"
+    return f"{text!r} is negative: a duration here is {least}, e.g. 500ms, 15s, 30m, 12h, 7d"
 
 
 def duration(*, positive: bool) -> Duration:
