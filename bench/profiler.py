@@ -97,9 +97,7 @@ class Profiler:
         return ProfileRun(name, stacks, popen, log)
 
     def unavailable(self) -> str | None:
-        """Why no profile will be taken, or None."""
-        if self.out is None:
-            return "profiling off"
+        """Why profiling, when it is on, cannot be done here; or None."""
         if py_spy() is None:
             return "py-spy not installed (requirements/bench.txt)"
         return None

@@ -298,9 +298,9 @@ class StormFigures:
     def _profiled_storm(self, server: ServerProcess, seats: list[Seat], name: str) -> list[Seat]:
         """One more storm, untimed, with py-spy recording the relaunched server: its flame graph
         in the output folder and its busiest functions in the notes."""
-        why_not = self.suite.profiler.unavailable()
         if self.suite.profiler.out is None:
             return seats  # profiling off (--no-profile, or a suite that does not profile)
+        why_not = self.suite.profiler.unavailable()
         if why_not is not None:
             self.suite.note(f"{name}: no profile ({why_not}).")
             return seats
@@ -319,10 +319,9 @@ class StormFigures:
         busiest = "; ".join(f"{share:.0%} {function}" for function, share in top)
         self.suite.note(
             f"Profile of one more storm ({name}, untimed, all {len(run.welcomed)} welcomed "
-            f"{fmt_ms(run.wall_s * 1e3)}, {total} samples of every thread from the relaunch to "
-            f"the last welcome; flame graph {run.profile.with_suffix('.svg')}): busiest functions, "
-            f"inclusive: "
-            f"{busiest}."
+            f"{fmt_ms(run.wall_s * 1e3)}, {total} samples of the thread holding the interpreter "
+            f"lock, from the relaunch to the last welcome; flame graph "
+            f"{run.profile.with_suffix('.svg')}): busiest functions, inclusive: {busiest}."
         )
         return seats
 
