@@ -135,7 +135,8 @@ def run(console: Console, *, quick: bool) -> ServeResults:
         f"README serve restart: {runs} relaunches each, nox's process group and then the server "
         f"alone killed with SIGKILL; a WebSocket player of a game created before the first kill "
         f"dials every {DIAL_EVERY_S * 1e3:g} ms. nox's own start (reading the noxfile, finding "
-        "its environment up to date, checking the bundle) is the difference between the rows."
+        "its environment up to date, checking the bundle) is the difference between the rows; "
+        f"it ran under {python3} (a pyenv shim, say, adds its own start to nox's)."
     )
     return results
 
