@@ -145,7 +145,8 @@ def scraped_after_activity() -> str:
         assert api.reconnect(ann, clientId="c", lastSeq=0).status_code == 200
         reply = api.client.get("/metrics", headers=ADMIN_AUTH)
         assert reply.status_code == 200, reply.text
-        return reply.text
+        text: str = reply.text
+        return text
 
 
 def test_the_reader_finds_the_metrics_of_an_expression() -> None:
