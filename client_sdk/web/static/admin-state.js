@@ -67,7 +67,9 @@ function seatsTable(seats, toAct, button) {
   const table = node("table", "grid seats");
   const head = node("tr");
   for (const name of [...columns, ...extra]) head.append(node("th", "", name));
-  table.append(node("thead")).append(head);
+  const thead = node("thead");
+  thead.append(head);
+  table.append(thead);
   const body = node("tbody");
   for (const seat of seats) {
     const tr = node("tr");
@@ -107,7 +109,7 @@ export function renderState(panel, full) {
       ["last stored", full.storedAt],
       ["last action", full.lastActionAt],
       ["to act", table.toAct],
-      ["action deadline", table.actionDeadline],
+      ["action deadline", typeof table.actionDeadline === "number" ? new Date(table.actionDeadline).toISOString() : table.actionDeadline],
       ["board", cards(table.board)],
       ["pots", potsText(table.pots)],
     ]),
