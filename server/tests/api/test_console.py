@@ -242,3 +242,29 @@ def test_storage_figures_come_from_the_database(database_url: str) -> None:
         assert (gone["storage"]["games"], gone["storage"]["snapshots"]) == (0, 0)
         assert gone["storage"]["bytes"] == 0
         assert gone["games"]["hosted"] == 0
+
+
+def test_the_openapi_document_describes_the_console() -> None:
+    with running() as api:
+        paths = api.client.get("/openapi.json").json()["paths"]
+        overview_op = paths["/api/admin/overview"]["get"]
+        game_op = paths["/api/admin/games/{gameId}"]["get"]
+        assert overview_op["security"] == [{"bearer": []}]
+        (window,) = overview_op["parameters"]
+        assert (window["name"], window["schema"]["minimum"], window["schema"]["maximum"]) == (
+            "windowS",
+            5,
+            900,
+        )
+        # What the document says the answers hold, they hold.
+        answer = overview_op["responses"]["200"]["content"]["application/json"]["schema"]
+        figures = overview(api)
+        assert set(answer["required"]) <= set(figures)
+        assert set(figures) <= set(answer["properties"])
+        for key in ("storage", "resumes", "actions", "series", "tokens"):
+            assert set(answer["properties"][key]["required"]) <= set(figures[key]), key
+        ann, _ = api.table(2)
+        full = api.client.get(f"/api/admin/games/{ann.game_id}", headers=ADMIN_AUTH).json()
+        answer = game_op["responses"]["200"]["content"]["application/json"]["schema"]
+        assert set(answer["required"]) <= set(full)
+        assert set(full) <= set(answer["properties"])
