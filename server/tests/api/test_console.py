@@ -4,6 +4,7 @@ tokens, snapshots, deletes), with the storage figures counted by SQLite and Post
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,6 +208,16 @@ def test_the_console_page_is_served_under_the_pages_policy() -> None:
         assert "sessionStorage" in script
         assert "localStorage" not in script
         assert "document.cookie" not in script
+
+
+def test_without_the_pages_the_console_page_says_so(tmp_path: Path) -> None:
+    with running(web_dir=str(tmp_path)) as api:
+        reply = api.client.get("/admin")
+        assert reply.status_code == 503
+        assert reply.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert str(tmp_path) in reply.text
+        # The JSON works without any page.
+        assert api.client.get(OVERVIEW, headers=ADMIN_AUTH).status_code == 200
 
 
 def test_storage_figures_come_from_the_database(database_url: str) -> None:
