@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from rejoin_server.console.activity import BUCKET_MS, BUCKETS, SEATS_REMEMBERED, Activity
+from rejoin_server.console.activity import (
+    BUCKET_MS,
+    BUCKETS,
+    RESTART_TIMED_MS,
+    SEATS_REMEMBERED,
+    Activity,
+)
 
 
 class Clock:
@@ -40,6 +46,12 @@ def test_a_seat_never_seen_connected_is_timed_from_the_process_start() -> None:
     assert (window.restart.count, window.drop.count) == (1, 0)
     assert window.restart.quantile(0.99) == 95
     assert window.resyncs == 1
+    # Long after the start, a seat never seen connected has an outage nobody can tell: a game
+    # moved here from another node, a player back after the game was unloaded.
+    clock.now = activity.started_ms + RESTART_TIMED_MS + 1
+    activity.resumed("g", "cy", connected=False, resync=False)
+    window = activity.window()
+    assert (window.resumes, window.restart.count, window.untimed) == (2, 1, 1)
 
 
 def test_actions_and_resumes_fall_in_five_second_buckets_and_leave_the_window() -> None:

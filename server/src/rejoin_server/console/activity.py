@@ -11,12 +11,14 @@ an SSE stream) as this process saw it, up to the moment its resume won the seat 
 - `drop`: the process saw the seat's last connection close (`seat_left`); the outage runs from that
   close to the resume. A client that vanished without closing is seen to leave once its heartbeat
   times out, so this is at most the client's own outage, never more.
-- `restart`: the process never saw the seat connected (its connection was to an earlier process of
-  this server, or it plays over plain HTTP): the outage runs from the moment this process started,
-  a lower bound of the client's (its connection broke before that).
+- `restart`: within `RESTART_TIMED_MS` of this process's start, a seat it never saw connected (its
+  connection was to an earlier process of this server): the outage runs from the moment this
+  process started, a lower bound of the client's (its connection broke before that).
 
-A resume while the seat still counts as connected (the server had not noticed the drop yet, or a
-second device takes the seat) has no outage to measure: it is counted as a resume, not timed.
+Neither can be said of a resume while the seat still counts as connected (the server had not
+noticed the drop yet, or a second device takes the seat), nor of a seat first seen later than
+`RESTART_TIMED_MS` after the start (a game moved here from another node, a player back after the
+game was unloaded, a player over plain HTTP): those are counted as resumes, `untimed`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from rejoin_server.console.latency import LatencyBins
 
 BUCKET_MS = 5_000
 BUCKETS = 180  # 15 minutes
+# How long after this process's start a resume of a seat it never saw connected is taken for a
+# resume after the restart (clients come back within seconds; later, the seat's drop is unknown).
+RESTART_TIMED_MS = 60_000
 # Seats whose drop is remembered (for their resume's outage): the oldest are forgotten first.
 SEATS_REMEMBERED = 100_000
 
@@ -44,7 +49,7 @@ class _Bucket:
         self.actions = 0
         self.resumes = 0
         self.resyncs = 0
-        self.untimed = 0  # resumes of a seat still counted as connected
+        self.untimed = 0  # resumes whose outage cannot be told (see the module's docstring)
         self.drop = LatencyBins()
         self.restart = LatencyBins()
 
@@ -113,12 +118,15 @@ class Activity:
         if resync:
             bucket.resyncs += 1
         left = self._left.pop((game_id, player_id), None)
+        since_start = now - self.started_ms
         if connected:
             bucket.untimed += 1
         elif left is not None:
             bucket.drop.add(max(0, now - left))
+        elif since_start <= RESTART_TIMED_MS:
+            bucket.restart.add(max(0, since_start))
         else:
-            bucket.restart.add(max(0, now - self.started_ms))
+            bucket.untimed += 1
 
     # --- reading (the console) -------------------------------------------------------------------
 
