@@ -4,6 +4,7 @@ tokens, snapshots, deletes), with the storage figures counted by SQLite and Post
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from rejoin_server.api.web import CONTENT_SECURITY_POLICY
 from rejoin_server.app import create_app
 from rejoin_server.console import activity
 from rejoin_server.settings import ServerSettings
+from rejoin_server.store.memory import MemoryGameStore
 
 from .support import ADMIN, ADMIN_AUTH, CARD, Api, DownableStore, assert_error, bearer, running
 from .test_ws import reconnect, server
@@ -37,7 +39,9 @@ def listed(figures: dict[str, Any], game_id: str) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.parametrize("path", [OVERVIEW, "/api/admin/games/abc"])
+@pytest.mark.parametrize(
+    "path", [OVERVIEW, "/api/admin/games/abc", "/api/admin/games/abc/snapshots"]
+)
 def test_only_the_admin_token_opens_the_console(path: str) -> None:
     with running() as api:
         game_id = api.create()
@@ -196,10 +200,66 @@ def test_a_game_inspected_in_full_shows_every_seats_cards() -> None:
         assert full["settings"]["bigBlind"] == 2
 
 
+def test_a_stored_snapshot_is_inspected_apart_from_the_game() -> None:
+    store = MemoryGameStore()
+    with running(store) as api:
+        ann, bob = api.table(2)
+        api.start(ann)
+        persisted = api.client.post(
+            f"/api/game/{ann.game_id}/persist", json={"forceOverwrite": True}, headers=ADMIN_AUTH
+        )
+        version = persisted.json()["version"]
+        assert api.act(api.to_act([ann, bob]), "call").status_code == 200  # the game moves on
+        live_seq = api.state(ann)["seq"]
+        assert live_seq > version
+
+        listing = api.client.get(f"/api/admin/games/{ann.game_id}/snapshots", headers=ADMIN_AUTH)
+        assert listing.status_code == 200, listing.text
+        snapshots = listing.json()["snapshots"]
+        assert snapshots[0]["version"] == version  # newest first
+        assert snapshots[0]["verified"] is True
+        assert snapshots[0]["problem"] is None
+        assert snapshots[0]["bytes"] > 0
+
+        path = f"/api/admin/games/{ann.game_id}?version={version}"
+        old = api.client.get(path, headers=ADMIN_AUTH).json()
+        assert (old["seq"], old["version"]) == (version, version)
+        seats = {s["playerId"]: s for s in old["table"]["seats"]}
+        assert all(len(seats[p.player_id]["holeCards"]) == 2 for p in (ann, bob))
+        assert "connected" not in seats[ann.player_id]  # nobody is at a snapshot
+        # The game being played is untouched.
+        assert api.state(ann)["seq"] == live_seq
+        live = api.client.get(f"/api/admin/games/{ann.game_id}", headers=ADMIN_AUTH).json()
+        assert live["seq"] == live_seq
+
+        unknown = api.client.get(f"/api/admin/games/{ann.game_id}?version=999", headers=ADMIN_AUTH)
+        message = assert_error(unknown, ErrorCode.INVALID_REQUEST)["message"]
+        assert str(version) in message
+
+        # A snapshot whose checksum fails is listed with why, and cannot be opened.
+        game = store._games[ann.game_id]
+        game.snapshots[version] = replace(game.snapshots[version], checksum="0" * 64)
+        listing = api.client.get(f"/api/admin/games/{ann.game_id}/snapshots", headers=ADMIN_AUTH)
+        bad = next(s for s in listing.json()["snapshots"] if s["version"] == version)
+        assert (bad["verified"], bad["problem"]) == (False, "checksum mismatch")
+        refused = api.client.get(path, headers=ADMIN_AUTH)
+        assert "checksum mismatch" in assert_error(refused, ErrorCode.INVALID_REQUEST)["message"]
+
+
+def test_a_game_kept_in_memory_only_has_no_snapshots() -> None:
+    with running() as api:
+        game_id = api.create(durability="memory")
+        listing = api.client.get(f"/api/admin/games/{game_id}/snapshots", headers=ADMIN_AUTH)
+        assert listing.status_code == 200, listing.text
+        assert listing.json()["snapshots"] == []
+
+
 def test_inspecting_an_unknown_game_is_game_not_found() -> None:
     with running() as api:
         for game_id in ("nope", "bad id!"):
-            reply = api.client.get(f"/api/admin/games/{game_id}", headers=ADMIN_AUTH)
+            for path in (f"/api/admin/games/{game_id}", f"/api/admin/games/{game_id}/snapshots"):
+                assert_error(api.client.get(path, headers=ADMIN_AUTH), ErrorCode.GAME_NOT_FOUND)
+            reply = api.client.get(f"/api/admin/games/{game_id}?version=1", headers=ADMIN_AUTH)
             assert_error(reply, ErrorCode.GAME_NOT_FOUND)
 
 
@@ -254,6 +314,10 @@ def test_storage_figures_come_from_the_database(database_url: str) -> None:
         assert reply.status_code == 200, reply.text
         persisted = overview(api)["storage"]
         assert persisted["snapshots"] == snapshots + 1
+        listing = client.get(f"/api/admin/games/{ann.game_id}/snapshots", headers=ADMIN_AUTH)
+        assert listing.json()["snapshots"][0]["version"] == reply.json()["version"]
+        assert all(s["verified"] for s in listing.json()["snapshots"])
+        assert len(listing.json()["snapshots"]) == snapshots + 1
         assert persisted["bytes"] > stored["bytes"]
         assert listed(overview(api), ann.game_id)["snapshotSeq"] == reply.json()["version"]
 
@@ -289,3 +353,8 @@ def test_the_openapi_document_describes_the_console() -> None:
         answer = game_op["responses"]["200"]["content"]["application/json"]["schema"]
         assert set(answer["required"]) <= set(full)
         assert set(full) <= set(answer["properties"])
+        assert [p["name"] for p in game_op["parameters"]] == ["gameId", "version"]
+        listing_op = paths["/api/admin/games/{gameId}/snapshots"]["get"]
+        answer = listing_op["responses"]["200"]["content"]["application/json"]["schema"]
+        listing = api.client.get(f"/api/admin/games/{ann.game_id}/snapshots", headers=ADMIN_AUTH)
+        assert set(answer["required"]) == set(listing.json())

@@ -1,7 +1,8 @@
-"""The operator console: the page `/admin` and its JSON, `GET /api/admin/overview` and
-`GET /api/admin/games/{gameId}` (docs/operations.md, "The operator console").
+"""The operator console: the page `/admin` and its JSON, `GET /api/admin/overview`,
+`GET /api/admin/games/{gameId}` (`?version=` for a stored snapshot) and
+`GET /api/admin/games/{gameId}/snapshots` (docs/operations.md, "The operator console").
 
-Both endpoints are the operator's alone (admin token, `unauthorized` without one, `forbidden` with
+The endpoints are the operator's alone (admin token, `unauthorized` without one, `forbidden` with
 another). The page itself is public and holds nothing: it asks for the token and keeps it in the
 tab (sessionStorage), never in localStorage or a cookie, so closing the tab forgets it. It is plain
 script and style from `/static/` under the pages' Content-Security-Policy; it needs no Pyodide.
@@ -25,6 +26,7 @@ from rejoin_server.api.responses import ok
 from rejoin_server.console.activity import BUCKET_MS, BUCKETS
 from rejoin_server.console.full_state import readable
 from rejoin_server.console.overview import overview
+from rejoin_server.console.snapshots import inspect_snapshot, stored_snapshots
 from rejoin_server.errors import GameNotFound
 
 ADMIN_PAGE = "admin.html"
@@ -57,16 +59,36 @@ async def admin_overview(request: Request) -> Response:
     )
 
 
-async def admin_game(request: Request) -> Response:
-    """One game in full: loaded from storage first if it is not in memory (a restore)."""
-    svc = services(request)
-    require_admin(request, svc)
-    game_id = request.path_params["game_id"]
+def _game_id(request: Request) -> str:
+    game_id: str = request.path_params["game_id"]
     if not bodies.GAME_ID.fullmatch(game_id):
         raise GameNotFound(game_id[:80])
+    return game_id
+
+
+async def admin_game(request: Request) -> Response:
+    """One game in full: loaded from storage first if it is not in memory (a restore). With
+    `?version=N`, its stored snapshot N instead, opened apart from the game being played."""
+    svc = services(request)
+    require_admin(request, svc)
+    game_id = _game_id(request)
+    version = bodies.query_int(request, "version")
+    if version is not None:
+        return ok(await inspect_snapshot(svc.store, svc.host.games, game_id, version))
     live = await svc.host.get(game_id)
     async with svc.host.reading(live) as game:
         return ok(readable(svc.host, live, game))
+
+
+async def admin_snapshots(request: Request) -> Response:
+    """The game's stored snapshots, newest first, each checked as a restore would."""
+    svc = services(request)
+    require_admin(request, svc)
+    game_id = _game_id(request)
+    live = svc.host.loaded(game_id)
+    if live is not None and live.in_memory_only:  # never stored: no row to read
+        return ok({"success": True, "gameId": game_id, "snapshots": []})
+    return ok(await stored_snapshots(svc.store, svc.host.games, game_id))
 
 
 def routes(bundle: web.WebBundle) -> list[BaseRoute]:
@@ -81,4 +103,5 @@ def routes(bundle: web.WebBundle) -> list[BaseRoute]:
         Route("/admin", page, methods=["GET"]),
         Route("/api/admin/overview", admin_overview, methods=["GET"]),
         Route("/api/admin/games/{game_id}", admin_game, methods=["GET"]),
+        Route("/api/admin/games/{game_id}/snapshots", admin_snapshots, methods=["GET"]),
     ]

@@ -1,5 +1,6 @@
-"""The operator console's part of `/openapi.json`: `GET /api/admin/overview` and
-`GET /api/admin/games/{gameId}` (api/console.py; docs/http-api.md, "The operator console").
+"""The operator console's part of `/openapi.json`: `GET /api/admin/overview`,
+`GET /api/admin/games/{gameId}` and `GET /api/admin/games/{gameId}/snapshots` (api/console.py;
+docs/http-api.md, "The operator console").
 
 Apart from `openapi`'s table so that the console's answers, which are long, are described in one
 place; `openapi.build` adds them with the same `_Operation` as every other endpoint.
@@ -131,6 +132,30 @@ _OVERVIEW = _object(
     },
     ("success", "games", "storage", "resumes", "actions", "series", "tokens"),
 )
+_SNAPSHOTS = _object(
+    {
+        "success": _TRUE,
+        "gameId": _GAME_ID,
+        "snapshots": {
+            "type": "array",
+            "items": _object(
+                {
+                    "version": _SEQ,
+                    "createdAt": _TIME,
+                    "bytes": _SEQ,
+                    "verified": _BOOL,
+                    "problem": {
+                        "type": ["string", "null"],
+                        "description": "Why a restore would pass it over (checksum, JSON, the "
+                        "game refusing it).",
+                    },
+                },
+                ("version", "createdAt", "bytes", "verified", "problem"),
+            ),
+        },
+    },
+    ("success", "gameId", "snapshots"),
+)
 _FULL_GAME = _object(
     {
         "success": _TRUE,
@@ -142,6 +167,8 @@ _FULL_GAME = _object(
         "durableSeq": _SEQ,
         "snapshotSeq": _SEQ,
         "storedAt": {"type": ["string", "null"], "format": "date-time"},
+        "version": {**_SEQ, "description": "With `?version=`: the snapshot shown."},
+        "snapshotAt": {**_TIME, "description": "With `?version=`: when it was taken."},
         "lastActionAt": _TIME,
         "settings": _OBJ,
         "table": {
@@ -167,6 +194,12 @@ def console_operations(security: tuple[str, ...]) -> list[_Operation]:
             "last 15 minutes.",
         ),
     }
+    version = {
+        "name": "version",
+        "in": "query",
+        "required": False,
+        "schema": {**_SEQ, "description": "A stored snapshot's version (see …/snapshots)."},
+    }
     return [
         _Operation(
             "get",
@@ -185,6 +218,18 @@ def console_operations(security: tuple[str, ...]) -> list[_Operation]:
             "admin",
             200,
             _FULL_GAME,
+            security=security,
+            parameters=(version,),
+            description="With `?version=`, that stored snapshot instead, opened apart from the "
+            "game: a version not kept, or one that fails its checks, is invalid_request.",
+        ),
+        _Operation(
+            "get",
+            "/api/admin/games/{gameId}/snapshots",
+            "The game's stored snapshots, newest first, each checked as a restore would",
+            "admin",
+            200,
+            _SNAPSHOTS,
             security=security,
         ),
     ]

@@ -8,10 +8,13 @@ snapshotted, and the newest events in full. The dump comes along for completenes
 
 It needs no knowledge of the game's kind beyond the `seats` list of `{seat, playerId, …}` that
 the views of every kind served here share (a kind without one shows its spectator view as is).
+`readable` is the game in memory; `readable_snapshot` one of its stored snapshots, opened apart
+from it (`console.snapshots`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rejoin_server.games.base import GameState
@@ -23,10 +26,8 @@ from rejoin_server.timefmt import iso_ms
 RECENT_SHOWN = 30
 
 
-def _seats_revealed(
-    state: GameState, table: dict[str, Any], seats: list[Any]
-) -> list[dict[str, Any]]:
-    """Each seat of the spectator's `table` as its own player sees it, `connected` kept."""
+def _seats_revealed(state: GameState, seats: list[Any]) -> list[Any]:
+    """Each seat of the spectator's view as its own player sees it (`connected` kept)."""
     revealed = []
     for seat in seats:
         player_id = seat.get("playerId") if isinstance(seat, dict) else None
@@ -41,17 +42,22 @@ def _seats_revealed(
             ),
             seat,
         )
-        revealed.append({**own, "connected": seat.get("connected", False)})
+        revealed.append(
+            {**own, **({"connected": seat["connected"]} if "connected" in seat else {})}
+        )
     return revealed
+
+
+def _table(state: GameState, spectator: dict[str, Any]) -> dict[str, Any]:
+    spectator.pop("you", None)  # the spectator's own part: nobody's
+    seats = spectator.get("seats")
+    if isinstance(seats, list):
+        spectator["seats"] = _seats_revealed(state, seats)
+    return spectator
 
 
 def readable(host: GameHost, live: LiveGame, state: GameState) -> dict[str, Any]:
     """The game in full; call it while holding the game still (`GameHost.reading`)."""
-    table = host.view(live, None)
-    table.pop("you", None)  # the spectator's own part: nobody's
-    seats = table.get("seats")
-    if isinstance(seats, list):
-        table["seats"] = _seats_revealed(state, table, seats)
     marks = live.marks
     recent = list(live.recent)[-RECENT_SHOWN:]
     return {
@@ -66,7 +72,31 @@ def readable(host: GameHost, live: LiveGame, state: GameState) -> dict[str, Any]
         "storedAt": None if live.in_memory_only else iso_ms(marks.stored_at_ms),
         "lastActionAt": iso_ms(live.last_activity_ms),
         "settings": dict(live.settings),
-        "table": table,
+        "table": _table(state, host.view(live, None)),
         "recentEvents": [event.to_json() for event in recent],
+        "dump": state.dump(),
+    }
+
+
+def readable_snapshot(
+    state: GameState, kind: str, settings: Mapping[str, Any], created_at_ms: int
+) -> dict[str, Any]:
+    """A stored snapshot's state in full, as `readable` shows a live game (nobody connected to
+    it: it is not the game being played)."""
+    table = _table(state, state.view(None))
+    for seat in table.get("seats", ()):
+        if isinstance(seat, dict):
+            seat.pop("connected", None)  # nobody is connected to a snapshot
+    return {
+        "success": True,
+        "gameId": state.game_id,
+        "kind": kind,
+        "status": state.status,
+        "seq": state.seq,
+        "version": state.seq,
+        "snapshotAt": iso_ms(created_at_ms),
+        "settings": dict(settings),
+        "table": table,
+        "recentEvents": [],
         "dump": state.dump(),
     }
