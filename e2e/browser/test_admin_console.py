@@ -1,8 +1,8 @@
 """The operator console (`/admin`) in real Chromium against a real server process (SQLite): the
 admin token typed in once and kept in the tab only; a live game listed with its players (the one
 connected over a WebSocket shown so); the figures and charts drawn; a snapshot taken; the game
-inspected with every player's cards, as the server holds them; a completed game deleted; a wrong
-token refused and forgotten."""
+inspected with every player's cards, as the server holds them, and its snapshot opened as it was
+once the game has moved on; a completed game deleted; a wrong token refused and forgotten."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def assert_listed(
     assert tracked.context.cookies() == []
 
 
-def snapshot_it(page: Page, server: ServerProcess, token: str, live: Table, ann: Player) -> None:
-    """The snapshot's version is the game's seq, and the list shows it."""
+def snapshot_it(page: Page, server: ServerProcess, token: str, live: Table, ann: Player) -> int:
+    """The snapshot's version is the game's seq, and the list shows it; returns the version."""
     listed = row(page, live.game_id)
     seq = ann.view()["seq"]
     listed.locator("button.snapshot").click()
@@ -68,6 +68,7 @@ def snapshot_it(page: Page, server: ServerProcess, token: str, live: Table, ann:
     )
     expect(listed.locator("td").nth(6)).to_have_text(str(seq), timeout=WAIT_MS)
     assert admin_get(server, token, f"/api/game/{live.game_id}/restore").json()["version"] == seq
+    return seq
 
 
 def inspect_it(page: Page, server: ServerProcess, token: str, live: Table, ann: Player) -> None:
@@ -84,6 +85,29 @@ def inspect_it(page: Page, server: ServerProcess, token: str, live: Table, ann: 
     shown = panel.locator(f'table.seats tr[data-player-id="{ann.player_id}"] .card')
     assert card_titles(shown) == mine
     expect(panel).to_contain_text("hole_cards")  # the newest events, in full
+
+
+def inspect_snapshot(page: Page, live: Table, version: int, request: pytest.FixtureRequest) -> None:
+    """Once the game has moved on, its snapshot opens as it was; the game is left as it is."""
+    panel = page.locator("#inspect")
+    cards = {
+        player_id: card_titles(panel.locator(f'table.seats tr[data-player-id="{player_id}"] .card'))
+        for player_id in panel.locator("table.seats tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.playerId)"
+        )
+    }
+    live.act_passively()
+    moved_to = live.view()["seq"]
+    assert moved_to > version
+    panel.locator(f'.snapshots li[data-version="{version}"] button.open-snapshot').click()
+    expect(panel.locator("h2")).to_have_text(f"Game {live.game_id}: snapshot {version}")
+    for player_id, shown in cards.items():
+        seat = panel.locator(f'table.seats tr[data-player-id="{player_id}"] .card')
+        assert card_titles(seat) == shown
+    assert live.view()["seq"] == moved_to
+    screenshot(page, request, "3-snapshot")
+    panel.locator("button.back").click()
+    expect(panel.locator("h2")).to_have_text(f"Game {live.game_id}", timeout=WAIT_MS)
 
 
 def delete_it(page: Page, server: ServerProcess, token: str, done: Table) -> None:
@@ -126,12 +150,13 @@ def test_the_console_lists_snapshots_inspects_and_deletes_games(
     log_in(page, admin_token)
     assert_listed(page, tracked, live, done, admin_token)
     screenshot(page, request, "1-listed")
-    snapshot_it(page, server, admin_token, live, ann)
+    version = snapshot_it(page, server, admin_token, live, ann)
     inspect_it(page, server, admin_token, live, ann)
     screenshot(page, request, "2-inspected")
+    inspect_snapshot(page, live, version, request)
     delete_it(page, server, admin_token, done)
     expect(row(page, live.game_id)).to_be_visible()
-    screenshot(page, request, "3-deleted")
+    screenshot(page, request, "4-deleted")
 
     # A wrong token is refused and forgotten.
     page.click("#logout")

@@ -97,16 +97,18 @@ function potsText(pots) {
 export function renderState(panel, full) {
   const table = full.table || {};
   panel.replaceChildren();
-  panel.append(node("h2", "", `Game ${full.gameId}`));
+  const snapshot = full.version !== undefined;
+  panel.append(node("h2", "", snapshot ? `Game ${full.gameId}: snapshot ${full.version}` : `Game ${full.gameId}`));
+  if (snapshot) panel.append(node("p", "hint", `Stored at ${full.snapshotAt}; opened apart from the game being played, which it leaves as it is.`));
   panel.append(
     facts([
       ["kind", full.kind],
       ["status", full.status],
       ["phase", table.phase],
       ["hand", table.handNumber],
-      ["seq (stored / snapshot)", `${full.seq} (${full.durableSeq} / ${full.snapshotSeq})`],
+      snapshot ? ["seq", full.seq] : ["seq (stored / snapshot)", `${full.seq} (${full.durableSeq} / ${full.snapshotSeq})`],
       ["durability", full.durability],
-      ["last stored", full.storedAt],
+      ["last stored", snapshot ? full.snapshotAt : full.storedAt],
       ["last action", full.lastActionAt],
       ["to act", table.toAct],
       ["action deadline", typeof table.actionDeadline === "number" ? new Date(table.actionDeadline).toISOString() : table.actionDeadline],
@@ -123,6 +125,7 @@ export function renderState(panel, full) {
   panel.append(tree(rest));
   panel.append(node("h3", "", "Settings"));
   panel.append(tree(full.settings));
+  if (snapshot) return appendDump(panel, full);
   panel.append(node("h3", "", `Newest events (${(full.recentEvents || []).length})`));
   const events = node("ol", "events");
   for (const event of [...(full.recentEvents || [])].reverse()) {
@@ -133,8 +136,36 @@ export function renderState(panel, full) {
     events.append(li);
   }
   panel.append(events);
+  appendDump(panel, full);
+}
+
+function appendDump(panel, full) {
   const details = node("details");
   details.append(node("summary", "", "Compact dump (what a snapshot stores)"));
   details.append(node("pre", "", JSON.stringify(full.dump, null, 1)));
   panel.append(details);
+}
+
+// The stored snapshots of a game (GET …/snapshots), each with a button that opens it.
+export function renderSnapshots(panel, listing, open) {
+  const box = node("div", "snapshots");
+  box.append(node("h3", "", `Stored snapshots (${listing.snapshots.length})`));
+  if (!listing.snapshots.length) box.append(node("p", "hint", "None stored (yet, or kept in memory only)."));
+  const list = node("ul", "tree");
+  for (const snap of listing.snapshots) {
+    const li = node("li");
+    li.dataset.version = snap.version;
+    li.append(node("span", "", `version ${snap.version}, ${snap.createdAt}, ${snap.bytes} bytes `));
+    if (snap.verified) {
+      const button = node("button", "small secondary open-snapshot", "Inspect");
+      button.type = "button";
+      button.addEventListener("click", () => open(snap.version));
+      li.append(button);
+    } else {
+      li.append(node("span", "error", `cannot be restored: ${snap.problem}`));
+    }
+    list.append(li);
+  }
+  box.append(list);
+  panel.insertBefore(box, panel.children[2] || null);
 }

@@ -5,7 +5,7 @@
 // longer-lived store or a cookie: whoever opens this browser later must not find it.
 
 import { bars, lineAndDots } from "./admin-chart.js";
-import { renderState } from "./admin-state.js";
+import { renderSnapshots, renderState } from "./admin-state.js";
 
 const ROOT = new URL("../", import.meta.url);
 const TOKEN_KEY = "rejoin-admin-token";
@@ -183,13 +183,22 @@ function note(text) {
   $("action-note").textContent = text;
 }
 
-async function inspect(gameId) {
+// The game as it is now, or (`version`) one of its stored snapshots, opened apart from it.
+async function inspect(gameId, version = null) {
   inspected = gameId;
   const panel = $("inspect");
+  const id = encodeURIComponent(gameId);
   try {
-    renderState(panel, await call("GET", `api/admin/games/${encodeURIComponent(gameId)}`));
+    const query = version === null ? "" : `?version=${version}`;
+    renderState(panel, await call("GET", `api/admin/games/${id}${query}`));
+    if (version === null) {
+      renderSnapshots(panel, await call("GET", `api/admin/games/${id}/snapshots`), (v) => inspect(gameId, v));
+    } else {
+      const back = button("Back to the game being played", "secondary back", () => inspect(gameId));
+      panel.insertBefore(back, panel.children[1] || null);
+    }
     panel.hidden = false;
-    note(`Inspected ${gameId}.`);
+    note(version === null ? `Inspected ${gameId}.` : `Inspected snapshot ${version} of ${gameId}.`);
   } catch (err) {
     if (err instanceof Refused) return logout(err.message);
     note(`Inspect ${gameId} failed: ${err.message}`);
