@@ -61,7 +61,7 @@ def assert_listed(
 def snapshot_it(page: Page, server: ServerProcess, token: str, live: Table, ann: Player) -> int:
     """The snapshot's version is the game's seq, and the list shows it; returns the version."""
     listed = row(page, live.game_id)
-    seq = ann.view()["seq"]
+    seq = int(ann.view()["seq"])
     listed.locator("button.snapshot").click()
     expect(page.locator("#action-note")).to_have_text(
         f"Snapshot of {live.game_id} stored at version {seq}.", timeout=WAIT_MS
