@@ -421,8 +421,11 @@ def _operation(op: _Operation) -> Schema:
 @cache
 def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
     """The document of a server with these kinds of game, and with player login or not."""
+    # Imported here: the console's module builds on this one's declarations.
+    from rejoin_server.api.openapi_console import console_operations
+
     paths: dict[str, Any] = {}
-    for op in _operations(kinds, login):
+    for op in [*_operations(kinds, login), *console_operations(("bearer",))]:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     paths["/metrics"] = {
         "get": {

@@ -29,9 +29,10 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from rejoin_server.console.activity import Activity
 from rejoin_server.durability import GameDurability
 from rejoin_server.errors import OwnedElsewhere, StorageUnavailable
-from rejoin_server.games.base import Command, Event, GameState
+from rejoin_server.games.base import Act, Command, Event, GameState
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.host.clocks import Clocks
 from rejoin_server.host.command_path import CommandPath, Outcome
@@ -83,6 +84,8 @@ class GameHost:
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
+        # What happened lately, for the operator console (`rejoin_server.console`).
+        self.activity = Activity(clock)
         self.writer = GameWriter(store, metrics, on_stored=self._stored, on_lost=self._lost)
         # The token rows of the games kept in memory only (`ReconnectTokens`): never stored.
         self.memory_tokens = MemoryGameStore()
@@ -120,7 +123,9 @@ class GameHost:
             forget=self.forget,
             may_write=lambda: self.ownership.serving,
         )
-        self._presence = Presence(self._games, clock=clock, attend=self._clocks.attend)
+        self._presence = Presence(
+            self._games, clock=clock, attend=self._clocks.attend, left=self.activity.seat_left
+        )
         self.handovers = Handovers(
             self._games,
             self._clocks,
@@ -219,6 +224,10 @@ class GameHost:
         """The games in memory by durability, every durability named (for /healthz)."""
         return self._games.by_durability()
 
+    def loaded_games(self) -> list[LiveGame]:
+        """Every game in memory here (the operator console lists them)."""
+        return list(self._games)
+
     def in_memory_only(self) -> list[LiveGame]:
         """The games kept in memory only (the cleanup's store queries cannot find them)."""
         return self._games.in_memory_only()
@@ -304,9 +313,12 @@ class GameHost:
         commit, so stopping half-way would leave memory ahead of what was published and the
         actionId unremembered, and a resent action would then apply twice."""
         live = await self.get(game_id)
-        return await asyncio.shield(
+        outcome = await asyncio.shield(
             self._commands.execute(live, command, action_id, at_seq, prepare)
         )
+        if isinstance(command, Act) and not outcome.duplicate:
+            self.activity.action()
+        return outcome
 
     def _arm(self, live: LiveGame) -> None:
         self._clocks.arm(live)

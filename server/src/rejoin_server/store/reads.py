@@ -95,8 +95,8 @@ def list_games(db: Database, conn: Connection, status: GameStatus | None) -> lis
 def usage(db: Database, conn: Connection) -> Usage:
     with db.transaction(conn, write=False) as cursor:
         cursor.execute(db.sql.usage)
-        games, size = cursor.fetchone()
-    return Usage(int(games), int(size))
+        games, size, snapshots = cursor.fetchone()
+    return Usage(int(games), int(size), int(snapshots))
 
 
 def get_token(db: Database, conn: Connection, jti: str) -> TokenRow | None:

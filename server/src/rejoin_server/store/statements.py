@@ -169,7 +169,10 @@ class Statements(Dialect):
             f"COALESCE(SUM({state_bytes}), 0) FROM snapshots AS s WHERE s.game_id = g.game_id) "
             "AS bytes FROM games AS g"
         )
-        self.usage = f"SELECT count(*), COALESCE(SUM(bytes), 0) FROM ({self.game_bytes}) AS b"
+        self.usage = (
+            "SELECT count(*), COALESCE(SUM(bytes), 0), (SELECT count(*) FROM snapshots) "
+            f"FROM ({self.game_bytes}) AS b"
+        )
         self.completed_before = (
             f"SELECT game_id FROM games WHERE status = 'completed' AND completed_at < {p} "
             "ORDER BY completed_at, game_id"
