@@ -3,66 +3,66 @@
 docs/http-api.md, "The operator console").
 
 Apart from `openapi`'s table so that the console's answers, which are long, are described in one
-place; `openapi.build` adds them with the same `_Operation` as every other endpoint.
+place; `openapi.build` adds them with the same `Operation` as every other endpoint.
 """
 
 from __future__ import annotations
 
 from rejoin_server.api.console import MAX_WINDOW_S, MIN_WINDOW_S
-from rejoin_server.api.openapi import (
-    _BOOL,
-    _DURABILITY,
-    _GAME_ID,
-    _OBJ,
-    _SEQ,
-    _STR,
-    _TIME,
-    _TRUE,
+from rejoin_server.api.openapi_parts import (
+    BOOL,
+    DURABILITY,
+    GAME_ID,
+    OBJ,
+    SEQ,
+    STR,
+    TIME,
+    TRUE,
+    Operation,
     Schema,
-    _int,
-    _object,
-    _Operation,
+    integer,
+    schema_object,
 )
 
 _COUNT_OR_NULL: Schema = {"type": ["integer", "null"], "minimum": 0}
 _MS_OR_NULL: Schema = {**_COUNT_OR_NULL, "description": "ms; null: no sample"}
-_LATENCY = _object(
-    {"count": _SEQ, "p50Ms": _MS_OR_NULL, "p99Ms": _MS_OR_NULL, "maxMs": _MS_OR_NULL},
+_LATENCY = schema_object(
+    {"count": SEQ, "p50Ms": _MS_OR_NULL, "p99Ms": _MS_OR_NULL, "maxMs": _MS_OR_NULL},
     ("count", "p50Ms", "p99Ms", "maxMs"),
 )
-_PLAYER = _object(
+_PLAYER = schema_object(
     {
         "seat": {},
-        "playerId": _STR,
+        "playerId": STR,
         "name": {},
         "stack": {},
-        "connected": _BOOL,
+        "connected": BOOL,
     },
     ("playerId", "connected"),
 )
-_HOSTED = _object(
+_HOSTED = schema_object(
     {
-        "gameId": _GAME_ID,
-        "kind": _STR,
+        "gameId": GAME_ID,
+        "kind": STR,
         "status": {"enum": ["waiting", "playing", "completed"]},
         "phase": {"description": "The view's `phase`, if the kind has one."},
         "handNumber": {},
-        "seq": {**_SEQ, "description": "The last event published to players."},
-        "durableSeq": {**_SEQ, "description": "The last event stored."},
-        "snapshotSeq": {**_SEQ, "description": "The newest stored snapshot's version."},
-        "durability": _DURABILITY,
-        "lastActionAt": _TIME,
+        "seq": {**SEQ, "description": "The last event published to players."},
+        "durableSeq": {**SEQ, "description": "The last event stored."},
+        "snapshotSeq": {**SEQ, "description": "The newest stored snapshot's version."},
+        "durability": DURABILITY,
+        "lastActionAt": TIME,
         "players": {"type": "array", "items": _PLAYER},
-        "connected": _SEQ,
+        "connected": SEQ,
     },
     ("gameId", "kind", "status", "seq", "durableSeq", "snapshotSeq", "durability", "players"),
 )
-_STORAGE = _object(
+_STORAGE = schema_object(
     {
-        "available": _BOOL,
-        "degraded": _BOOL,
-        "pendingWrites": _SEQ,
-        "quota": _object(
+        "available": BOOL,
+        "degraded": BOOL,
+        "pendingWrites": SEQ,
+        "quota": schema_object(
             {"maxGames": _COUNT_OR_NULL, "maxBytes": _COUNT_OR_NULL}, ("maxGames", "maxBytes")
         ),
         "games": _COUNT_OR_NULL,
@@ -76,74 +76,74 @@ _STORAGE = _object(
     },
     ("available", "degraded", "pendingWrites", "quota", "games", "snapshots", "bytes"),
 )
-_POINT = _object(
+_POINT = schema_object(
     {
-        "at": {**_SEQ, "description": "The 5-second bucket's start, ms since the epoch."},
-        "actions": _SEQ,
-        "resumes": _SEQ,
-        "resyncs": _SEQ,
+        "at": {**SEQ, "description": "The 5-second bucket's start, ms since the epoch."},
+        "actions": SEQ,
+        "resumes": SEQ,
+        "resyncs": SEQ,
         "outageP50Ms": _MS_OR_NULL,
         "outageMaxMs": _MS_OR_NULL,
     },
     ("at", "actions", "resumes", "resyncs", "outageP50Ms", "outageMaxMs"),
 )
-_OVERVIEW = _object(
+_OVERVIEW = schema_object(
     {
-        "success": _TRUE,
-        "node": _STR,
-        "backend": _STR,
-        "durability": _STR,
-        "now": _TIME,
-        "startedAt": _TIME,
-        "games": _object(
-            {"hosted": _SEQ, "listed": {"type": "array", "items": _HOSTED}}, ("hosted", "listed")
+        "success": TRUE,
+        "node": STR,
+        "backend": STR,
+        "durability": STR,
+        "now": TIME,
+        "startedAt": TIME,
+        "games": schema_object(
+            {"hosted": SEQ, "listed": {"type": "array", "items": _HOSTED}}, ("hosted", "listed")
         ),
         "storage": _STORAGE,
-        "resumes": _object(
+        "resumes": schema_object(
             {
                 "windowS": {"type": "number"},
-                "count": _SEQ,
-                "resyncs": _SEQ,
-                "untimed": _SEQ,
-                "outage": _object(
+                "count": SEQ,
+                "resyncs": SEQ,
+                "untimed": SEQ,
+                "outage": schema_object(
                     {"drop": _LATENCY, "restart": _LATENCY, "all": _LATENCY},
                     ("drop", "restart", "all"),
                 ),
             },
             ("windowS", "count", "resyncs", "untimed", "outage"),
         ),
-        "actions": _object(
-            {"windowS": {"type": "number"}, "count": _SEQ, "perSecond": {"type": "number"}},
+        "actions": schema_object(
+            {"windowS": {"type": "number"}, "count": SEQ, "perSecond": {"type": "number"}},
             ("windowS", "count", "perSecond"),
         ),
-        "series": _object(
-            {"bucketS": _SEQ, "points": {"type": "array", "items": _POINT}},
+        "series": schema_object(
+            {"bucketS": SEQ, "points": {"type": "array", "items": _POINT}},
             ("bucketS", "points"),
         ),
-        "tokens": _object(
+        "tokens": schema_object(
             {
-                "issued": _SEQ,
-                "consumed": _SEQ,
-                "refused": {"type": "object", "additionalProperties": _SEQ},
-                "refusedTotal": _SEQ,
+                "issued": SEQ,
+                "consumed": SEQ,
+                "refused": {"type": "object", "additionalProperties": SEQ},
+                "refusedTotal": SEQ,
             },
             ("issued", "consumed", "refused", "refusedTotal"),
         ),
     },
     ("success", "games", "storage", "resumes", "actions", "series", "tokens"),
 )
-_SNAPSHOTS = _object(
+_SNAPSHOTS = schema_object(
     {
-        "success": _TRUE,
-        "gameId": _GAME_ID,
+        "success": TRUE,
+        "gameId": GAME_ID,
         "snapshots": {
             "type": "array",
-            "items": _object(
+            "items": schema_object(
                 {
-                    "version": _SEQ,
-                    "createdAt": _TIME,
-                    "bytes": _SEQ,
-                    "verified": _BOOL,
+                    "version": SEQ,
+                    "createdAt": TIME,
+                    "bytes": SEQ,
+                    "verified": BOOL,
                     "problem": {
                         "type": ["string", "null"],
                         "description": "Why a restore would pass it over (checksum, JSON, the "
@@ -156,38 +156,38 @@ _SNAPSHOTS = _object(
     },
     ("success", "gameId", "snapshots"),
 )
-_FULL_GAME = _object(
+_FULL_GAME = schema_object(
     {
-        "success": _TRUE,
-        "gameId": _GAME_ID,
-        "kind": _STR,
+        "success": TRUE,
+        "gameId": GAME_ID,
+        "kind": STR,
         "status": {"enum": ["waiting", "playing", "completed"]},
-        "seq": _SEQ,
-        "durability": _DURABILITY,
-        "durableSeq": _SEQ,
-        "snapshotSeq": _SEQ,
+        "seq": SEQ,
+        "durability": DURABILITY,
+        "durableSeq": SEQ,
+        "snapshotSeq": SEQ,
         "storedAt": {"type": ["string", "null"], "format": "date-time"},
-        "version": {**_SEQ, "description": "With `?version=`: the snapshot shown."},
-        "snapshotAt": {**_TIME, "description": "With `?version=`: when it was taken."},
-        "lastActionAt": _TIME,
-        "settings": _OBJ,
+        "version": {**SEQ, "description": "With `?version=`: the snapshot shown."},
+        "snapshotAt": {**TIME, "description": "With `?version=`: when it was taken."},
+        "lastActionAt": TIME,
+        "settings": OBJ,
         "table": {
-            **_OBJ,
+            **OBJ,
             "description": "The spectator's view, each seat as its own player sees it.",
         },
-        "recentEvents": {"type": "array", "items": _OBJ},
-        "dump": {**_OBJ, "description": "The compact state a snapshot stores."},
+        "recentEvents": {"type": "array", "items": OBJ},
+        "dump": {**OBJ, "description": "The compact state a snapshot stores."},
     },
     ("success", "gameId", "kind", "status", "seq", "table", "recentEvents", "dump"),
 )
 
 
-def console_operations(security: tuple[str, ...]) -> list[_Operation]:
+def console_operations(security: tuple[str, ...]) -> list[Operation]:
     window = {
         "name": "windowS",
         "in": "query",
         "required": False,
-        "schema": _int(
+        "schema": integer(
             MIN_WINDOW_S,
             MAX_WINDOW_S,
             "Seconds of the resume and action figures (default 300); the series is always the "
@@ -198,10 +198,10 @@ def console_operations(security: tuple[str, ...]) -> list[_Operation]:
         "name": "version",
         "in": "query",
         "required": False,
-        "schema": {**_SEQ, "description": "A stored snapshot's version (see …/snapshots)."},
+        "schema": {**SEQ, "description": "A stored snapshot's version (see …/snapshots)."},
     }
     return [
-        _Operation(
+        Operation(
             "get",
             "/api/admin/overview",
             "The operator console: games hosted, storage, degraded state, resumes, tokens",
@@ -211,7 +211,7 @@ def console_operations(security: tuple[str, ...]) -> list[_Operation]:
             security=security,
             parameters=(window,),
         ),
-        _Operation(
+        Operation(
             "get",
             "/api/admin/games/{gameId}",
             "One game's whole state, readable (every seat's cards); loaded from storage if needed",
@@ -223,7 +223,7 @@ def console_operations(security: tuple[str, ...]) -> list[_Operation]:
             description="With `?version=`, that stored snapshot instead, opened apart from the "
             "game: a version not kept, or one that fails its checks, is invalid_request.",
         ),
-        _Operation(
+        Operation(
             "get",
             "/api/admin/games/{gameId}/snapshots",
             "The game's stored snapshots, newest first, each checked as a restore would",

@@ -17,6 +17,9 @@ owner among them:
 
 Games load lazily, on first touch (once however many requests ask); after a restart a background
 task loads the games in play, so their clocks fire from the persisted deadlines.
+
+Longer than 400 lines: a facade, each method a few lines handing the API layer's question to the
+module that owns the answer; split, a caller would have to know which module that is.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 from rejoin_server.console.activity import Activity
 from rejoin_server.durability import GameDurability
 from rejoin_server.errors import OwnedElsewhere, StorageUnavailable
-from rejoin_server.games.base import Act, Command, Event, GameState
+from rejoin_server.games.base import Command, Event, GameState
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.host.clocks import Clocks
 from rejoin_server.host.command_path import CommandPath, Outcome
@@ -122,6 +125,7 @@ class GameHost:
             arm=self._clocks.arm,
             forget=self.forget,
             may_write=lambda: self.ownership.serving,
+            acted=self.activity.action,
         )
         self._presence = Presence(
             self._games, clock=clock, attend=self._clocks.attend, left=self.activity.seat_left
@@ -313,12 +317,9 @@ class GameHost:
         commit, so stopping half-way would leave memory ahead of what was published and the
         actionId unremembered, and a resent action would then apply twice."""
         live = await self.get(game_id)
-        outcome = await asyncio.shield(
+        return await asyncio.shield(
             self._commands.execute(live, command, action_id, at_seq, prepare)
         )
-        if isinstance(command, Act) and not outcome.duplicate:
-            self.activity.action()
-        return outcome
 
     def _arm(self, live: LiveGame) -> None:
         self._clocks.arm(live)
