@@ -4,9 +4,9 @@ real server processes serving games with `--game`:
 - The example game, Liar's Dice (examples/liars_dice), on SQLite and PostgreSQL: two pages join
   and bid through the forms built from the view's legal actions, each sees its own dice only; what
   does not fit a field is said beside it and a bid the game refuses beside the forms. The server
-  is killed with SIGKILL mid-round and restarted: both pages are connected again within 2 s with
-  the server's view, their forms and their event log intact (every seq once); then they play the
-  game to its end.
+  is killed with SIGKILL mid-round (both pages pause under the outage overlay) and restarted:
+  both pages are connected again within 2 s with the server's view, their forms and their event
+  log intact (every seq once); then they play the game to its end.
 - A tiny game with a field of each kind the forms know (e2e/support/guess_game.py: a number, a
   checkbox, a choice), created in the lobby (its kind chosen, its settings as JSON), played to its
   end through the forms.
@@ -208,6 +208,12 @@ def kill_9_and_resume(
     watch([s.page for s in people])
     server.kill9()
     wait_dropped([s.page for s in people])
+    # While the server is gone the page pauses under the same overlay as the poker table.
+    for seat in people:
+        assert seat.page.locator("#outage").is_visible(), f"{seat.name}: no outage overlay"
+        assert "seat is kept" in seat.page.locator("#outage").inner_text()
+        assert seat.page.get_attribute("#table", "data-paused") == "true"
+    screenshot(people[0].page, request, f"{people[0].name}-outage")
     restarted_at_ms = time.time() * 1000
     healthy_after = server.restart()
     for seat in people:
@@ -227,6 +233,7 @@ def kill_9_and_resume(
         assert note.get_attribute("data-missed") == "0"  # nothing moved while the server was gone
         assert_draws_server_view(base, seat)
         assert_log_intact(base, seat, seq)
+        assert not seat.page.locator("#outage").is_visible(), f"{seat.name}: still paused"
         screenshot(seat.page, request, f"{seat.name}-after-resume")
 
 

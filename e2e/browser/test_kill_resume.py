@@ -64,11 +64,18 @@ def db_api(db_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -
 
 
 def kill_and_restart(server: ServerProcess, pages: list[Page]) -> tuple[float, float]:
-    """kill -9, wait until every page noticed (and rubbed out its table), restart; returns (the
-    restart's epoch ms, the seconds the new process took to answer /healthz)."""
+    """kill -9, wait until every page noticed (and rubbed out its table) and paused under its
+    overlay, restart; returns (the restart's epoch ms, the seconds the new process took to answer
+    /healthz)."""
     watch(pages)
     server.kill9()
     wait_dropped(pages)
+    for page in pages:  # paused while the server is gone: the seat kept, no click taken
+        assert page.locator("#outage").is_visible(), "no outage overlay"
+        disabled = page.evaluate(
+            "() => [...document.querySelectorAll('#actions button')].every(b => b.disabled)"
+        )
+        assert disabled, "an action button takes clicks while reconnecting"
     restarted_at_ms = time.time() * 1000
     healthy_after = server.restart()
     return restarted_at_ms, healthy_after

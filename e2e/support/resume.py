@@ -13,8 +13,8 @@ that came back shows the server's state.
 - `wait_dropped(pages)`, `wait_resumed(page, since_ms)`, `resumed_after(page, since_ms)` (the
   first connected after the drop), `welcomes_after(page, since_ms)` (each of them).
 - `assert_shows_server_state(base, seat, seq)`, `wait_none_offline(base, seat)`: a page that came
-  back draws the server's view for its seat (phase, stacks, bets, its own cards) at `seq`, and
-  sees every other player back.
+  back is no longer paused (`#outage` gone), draws the server's view for its seat (phase, stacks,
+  bets, its own cards) at `seq`, and sees every other player back.
 - `play_hand_to_its_end(base, people, bots)`: the pages click check/call until the hand ended
   on every page, the bots finish; then every page and every bot saw every event exactly once.
 """
@@ -217,6 +217,7 @@ def assert_shows_server_state(base_url: str, seat: Seat, seq: int) -> dict[str, 
     assert view["seq"] == seq, "nothing may have moved while the server was gone"
     shown = status(seat.page)
     assert shown == ("connected", view["seq"]), f"{seat.name}: {shown}, the server at {view['seq']}"
+    assert not seat.page.locator("#outage").is_visible(), f"{seat.name}: still paused"
     drawn_seq = seat.page.get_attribute("#table", "data-view-seq")
     assert drawn_seq == str(view["seq"]), f"{seat.name}: drew {drawn_seq}, not {view['seq']}"
     assert drawn_like_server(seat.page, view), (
