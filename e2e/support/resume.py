@@ -10,6 +10,8 @@ that came back shows the server's state.
   (`window.__e2eHistory`), stalls of the page's main thread, and rubs out the drawn table (on
   the generic page: the view's tables and the forms) the moment the page drops: after the resume
   it must show the state its welcome brought, not a leftover.
+- `paused_at_drop(page)`: whether the page showed its outage overlay the moment it dropped, and
+  the controls of the game it still had enabled then (none, if it paused).
 - `wait_dropped(pages)`, `wait_resumed(page, since_ms)`, `resumed_after(page, since_ms)` (the
   first connected after the drop), `welcomes_after(page, since_ms)` (each of them).
 - `assert_shows_server_state(base, seat, seq)`, `wait_none_offline(base, seat)`: a page that came
@@ -81,6 +83,14 @@ WATCH_RESUME = """() => {
             + ` ${status.dataset.seq} ${status.title}${welcomed}`);
         if (status.dataset.status === 'reconnecting' && !window.__e2eDropped) {
             window.__e2eDropped = true;
+            // How the page looks the moment it drops: paused under its overlay, no control
+            // of the game taking clicks.
+            window.__e2ePaused = {
+                overlay: !document.querySelector('#outage').hidden,
+                enabled: [...document.querySelectorAll(
+                    '#actions button, #actions input, #actions select, #start')]
+                    .filter((c) => !c.disabled).map((c) => c.outerHTML),
+            };
             // Before anything else can happen in the page (this runs as a microtask right after
             // the status changed): the welcome must draw the table again from nothing. The
             // generic page (any kind but poker) draws the view as tables and forms instead.
@@ -168,6 +178,12 @@ def wait_dropped(pages: list[Page], timeout_s: float = 10) -> None:
     """Until every watched page has read reconnecting (and so rubbed out its table)."""
     for page in pages:
         page.wait_for_function("() => window.__e2eDropped === true", timeout=timeout_s * 1000)
+
+
+def paused_at_drop(page: Page) -> tuple[bool, list[str]]:
+    """(the overlay showed, the controls still enabled) the moment the watched page dropped."""
+    seen: dict[str, Any] = page.evaluate("() => window.__e2ePaused")
+    return bool(seen["overlay"]), list(seen["enabled"])
 
 
 def history(page: Page, since_ms: float) -> str:

@@ -34,7 +34,8 @@ export function createGenericUi(doc) {
 
   const { setDisabled, setPaused, sync: syncControls, call } = requestControls(
     doc, "#actions button, #start, #forget-seat, #join-form button",
-    () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS, "#actions button, #start",
+    () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS,
+    "#actions button, #actions input, #actions select, #start",
   );
 
   // --- values as the page shows them --------------------------------------------------------

@@ -69,8 +69,10 @@ export function requestControls(doc, selector, getHandlers, showMessage, fallbac
   let busy = false;
   let paused = false;
   function sync() {
-    for (const control of doc.querySelectorAll(selector)) control.disabled = busy;
-    if (paused && pausedSelector) for (const control of doc.querySelectorAll(pausedSelector)) control.disabled = true;
+    const pausedOnes = new Set(pausedSelector ? doc.querySelectorAll(pausedSelector) : []);
+    for (const control of doc.querySelectorAll(selector)) control.disabled = busy || (paused && pausedOnes.has(control));
+    // The paused controls a request does not disable (a form's inputs) follow the pause alone.
+    for (const control of pausedOnes) if (!control.matches(selector)) control.disabled = paused;
   }
   function setDisabled(disabled) {
     busy = disabled;
