@@ -13,12 +13,11 @@ into the page's `Handlers` for the join form and the buttons.
   after events arrive, one fetch at a time, so the page never folds the game's rules itself.
 - The event log gets each event once, in seq order, also across reconnects (`GameClient.events`),
   with the page's words for it when it has some (`describe`: the poker table's `poker_log`).
-- `#status` follows the session: `unseated` while the join form waits for a name (no saved
-  seat), `connecting` from taking the seat until the first welcome, `connected`, `reconnecting`
-  while a lost connection is being resumed (the page pauses under an overlay: the seat is kept),
-  `closed` after a fatal refusal; after a resume, how long it took and how many events were
-  missed. Those words, their tooltips in plain words and the message of each fatal refusal are
-  in `table_text`; the session's technical reason (a close code) goes to the console.
+- `#status` follows the session: `unseated` while the join form waits for a name, `connecting`
+  from taking the seat to the first welcome, `connected`, `reconnecting` while a lost connection
+  is resumed (the page pauses under an overlay: the seat is kept), `closed` after a fatal
+  refusal; after a resume, how long it took and how many events were missed. Those words, their
+  plain tooltips and each fatal refusal's message are in `table_text` (close codes: the console).
 """
 
 from __future__ import annotations
@@ -32,13 +31,7 @@ from urllib.parse import parse_qs
 from js import location, navigator  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
-from rejoin.browser.table_text import (
-    ANOTHER_TAB,
-    UNSEATED,
-    fatal_message,
-    status_of,
-    status_tooltip,
-)
+from rejoin.browser import table_text
 from rejoin.client import RESYNC, GameClient
 from rejoin.errors import ActionRejectedError, HttpApiError, RejoinError, SessionFailedError
 from rejoin.http_api import post_json
@@ -125,7 +118,7 @@ class SeatPage:
     def _status(self, status: str, seq: int | None) -> None:
         """Draw `#status` with its tooltip in plain words."""
         offline = status == "reconnecting" and not bool(navigator.onLine)
-        self._ui.setStatus(status, seq, status_tooltip(status, offline))
+        self._ui.setStatus(status, seq, table_text.status_tooltip(status, offline))
 
     # --- entry points ---------------------------------------------------------------------
 
@@ -137,7 +130,7 @@ class SeatPage:
             self.fatal("token_invalid", "the saved seat is not readable")
             return
         if saved is None:
-            self._status(UNSEATED, None)
+            self._status(table_text.UNSEATED, None)
             self._ui.showJoin(None)
             return
         self._resuming_saved_seat = True
@@ -240,7 +233,7 @@ class SeatPage:
                     self._draw(event["data"]["gameState"], authoritative=True)
                 elif self._applied > self._view_seq:
                     self._refresh()
-                self._status(status_of(client.status, self._welcomed), self._applied)
+                self._status(table_text.status_of(client.status, self._welcomed), self._applied)
         except SessionFailedError as failure:
             self._failed(failure)
 
@@ -255,7 +248,7 @@ class SeatPage:
             asyncio.get_running_loop().call_soon(self._on_welcome)
             return
         log.info("connection %s: %s", change.current.value, change.reason)
-        self._status(status_of(change.current, self._welcomed), self._applied)
+        self._status(table_text.status_of(change.current, self._welcomed), self._applied)
 
     def _on_welcome(self) -> None:
         client = self._client
@@ -311,8 +304,7 @@ class SeatPage:
         if self._client is not None:
             # Already stopped by the session; this lets go of its listeners (network events).
             spawn(self._client.close(), "closing the client")
-        text, forgettable = fatal_message(code, message)
-        log.info("closed: %s", code)
+        text, forgettable = table_text.fatal_message(code, message)
         self._status("closed", self._applied)
         self._ui.showFatal(code, text, forgettable if can_forget is None else can_forget)
 
@@ -398,6 +390,6 @@ def launch(page: SeatPage, owns_tab: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     _pages.append(page)  # kept alive: the JS side holds only proxies
     if not owns_tab:
-        page.fatal(ANOTHER_TAB, "another tab holds this table")
+        page.fatal(table_text.ANOTHER_TAB, "another tab holds this table")
         return
     spawn(page.run(), "the table page")
