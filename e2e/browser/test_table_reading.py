@@ -325,6 +325,8 @@ def test_a_kill_9_pauses_the_table_under_an_overlay_within_1_s_until_the_server_
     page.locator("#actions button").first.wait_for(timeout=STEP_MS)
     again = page.locator("#actions button")
     assert all(again.nth(i).is_enabled() for i in range(again.count()))
+    # The game's clock did not stop or start over while the server was gone: the same deadline.
+    assert page.locator("#clock").get_attribute("data-deadline") == deadline
     screenshot(page, request, "resumed")
     # And the page plays on: its click reaches the server.
     before = server_view(server.url, game_id, me.session_token)["seq"]
