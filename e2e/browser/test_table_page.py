@@ -389,7 +389,7 @@ def test_tampered_or_unreadable_saved_seat_offers_to_forget_it(
     page.locator("#join-form input[name=name]").wait_for(state="visible", timeout=BOOT_MS)
     assert page.evaluate("(key) => localStorage.getItem(key)", key) is None
     assert not page.locator("#fatal").is_visible()
-    assert status(page)[0] == "connecting"
+    assert status(page)[0] == "unseated"
 
     # Not JSON at all: the same way out, no traceback, no uncaught error.
     page.evaluate("(key) => localStorage.setItem(key, '{not json')", key)
@@ -556,7 +556,7 @@ def test_full_table_shows_the_servers_message_and_stays_usable(
     assert error.inner_text().strip() == expected
     assert error.is_visible()
     assert not page.locator("#fatal").is_visible()
-    assert status(page)[0] == "connecting"
+    assert status(page)[0] == "unseated"
     assert page.evaluate("(key) => localStorage.getItem(key)", SEAT_KEY.format(game_id)) is None
 
     # Still usable: the form takes another try, which is answered again.

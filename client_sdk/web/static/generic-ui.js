@@ -5,7 +5,7 @@
 // strings, numbers or null (views, forms and events arrive as JSON strings), so no Pyodide proxy
 // leaks into the DOM code.
 
-import { drawResume, drawStatus, elementMaker, requestControls } from "./seat-ui.js";
+import { drawOutage, drawResume, drawStatus, elementMaker, requestControls } from "./seat-ui.js";
 
 const ENABLE_FALLBACK_MS = 5000;
 const LONG_TEXT = 400; // an event's data longer than this shows its start; the whole is its tooltip
@@ -32,9 +32,10 @@ export function createGenericUi(doc) {
   const seatAsked = new URLSearchParams(doc.location.search).get("seat");
   if (seatAsked !== null && /^\d+$/.test(seatAsked)) $("join-form").elements.seat.value = seatAsked;
 
-  const { setDisabled, call } = requestControls(
+  const { setDisabled, setPaused, sync: syncControls, call } = requestControls(
     doc, "#actions button, #start, #forget-seat, #join-form button",
     () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS,
+    "#actions button, #actions input, #actions select, #start",
   );
 
   // --- values as the page shows them --------------------------------------------------------
@@ -205,6 +206,7 @@ export function createGenericUi(doc) {
     deadline = clock ? { key: clock[0], at: clock[1] } : null;
     tick();
     $("start").hidden = fatal || view.status !== "waiting";
+    syncControls(); // forms drawn while the page is paused stay disabled
   }
 
   function tick() {
@@ -220,6 +222,8 @@ export function createGenericUi(doc) {
     // forms stay visible but take no input until the next welcome.
     $("actions").inert = status !== "connected";
     $("actions").classList.toggle("paused", status !== "connected");
+    setPaused(status !== "connected" && !fatal);
+    drawOutage(doc, status === "reconnecting");
     drawStatus($("status"), status, seq, reason);
   }
 
@@ -273,6 +277,7 @@ export function createGenericUi(doc) {
     node.hidden = false;
     $("actions").replaceChildren();
     $("start").hidden = true;
+    drawOutage(doc, false);
     $("table").classList.add("greyed");
   }
 

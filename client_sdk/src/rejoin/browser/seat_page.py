@@ -11,11 +11,13 @@ into the page's `Handlers` for the join form and the buttons.
 - The seat lives in `localStorage` (`BrowserTokenStore`), so a reload resumes it.
 - The view is the player's `gameState`: from each welcome, and fetched again (`GET …/state`)
   after events arrive, one fetch at a time, so the page never folds the game's rules itself.
-- The event log gets each event once, in seq order, also across reconnects (`GameClient.events`).
-- `#status` follows the session: `connecting` until the first welcome, `connected`,
-  `reconnecting` while a lost connection is being resumed, `closed` after a fatal refusal; after
-  a resume, how long it took and how many events were missed. Those words and the message of
-  each fatal refusal are in `table_text`.
+- The event log gets each event once, in seq order, also across reconnects (`GameClient.events`),
+  with the page's words for it when it has some (`describe`: the poker table's `poker_log`).
+- `#status` follows the session: `unseated` while the join form waits for a name, `connecting`
+  from taking the seat to the first welcome, `connected`, `reconnecting` while a lost connection
+  is resumed (the page pauses under an overlay: the seat is kept), `closed` after a fatal
+  refusal; after a resume, how long it took and how many events were missed. Those words, their
+  plain tooltips and each fatal refusal's message are in `table_text` (close codes: the console).
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ import logging
 from typing import Any, Final
 from urllib.parse import parse_qs
 
-from js import location  # type: ignore[import-not-found]  # Pyodide only
+from js import location, navigator  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
-from rejoin.browser.table_text import ANOTHER_TAB, fatal_message, status_of
+from rejoin.browser import table_text
 from rejoin.client import RESYNC, GameClient
 from rejoin.errors import ActionRejectedError, HttpApiError, RejoinError, SessionFailedError
 from rejoin.http_api import post_json
@@ -109,6 +111,15 @@ class SeatPage:
         so what the player is typing and a message on show stay."""
         self._ui.render(json.dumps(view), quiet)
 
+    def describe(self, event: dict[str, Any]) -> str | None:
+        """The log line for `event`; None: the page's JavaScript shows the event its own way."""
+        return None
+
+    def _status(self, status: str, seq: int | None) -> None:
+        """Draw `#status` with its tooltip in plain words."""
+        offline = status == "reconnecting" and not bool(navigator.onLine)
+        self._ui.setStatus(status, seq, table_text.status_tooltip(status, offline))
+
     # --- entry points ---------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -119,7 +130,7 @@ class SeatPage:
             self.fatal("token_invalid", "the saved seat is not readable")
             return
         if saved is None:
-            self._ui.setStatus("connecting", None)
+            self._status(table_text.UNSEATED, None)
             self._ui.showJoin(None)
             return
         self._resuming_saved_seat = True
@@ -208,7 +219,7 @@ class SeatPage:
 
     async def _play(self, client: GameClient | None = None) -> None:
         self._client = client = client if client is not None else self._new_client()
-        self._ui.setStatus("connecting", None)
+        self._status("connecting", None)
         try:
             await client.connect()
         except SessionFailedError as failure:
@@ -217,12 +228,12 @@ class SeatPage:
         try:
             async for event in client.events():
                 self._applied = int(event["seq"])
-                self._ui.appendEvent(json.dumps(event))
+                self._ui.appendEvent(json.dumps(event), self.describe(event))
                 if event["kind"] == RESYNC:
                     self._draw(event["data"]["gameState"], authoritative=True)
                 elif self._applied > self._view_seq:
                     self._refresh()
-                self._ui.setStatus(status_of(client.status, self._welcomed), self._applied)
+                self._status(table_text.status_of(client.status, self._welcomed), self._applied)
         except SessionFailedError as failure:
             self._failed(failure)
 
@@ -236,7 +247,8 @@ class SeatPage:
             # callback, in the same turn: draw them on the next one.
             asyncio.get_running_loop().call_soon(self._on_welcome)
             return
-        self._ui.setStatus(status_of(change.current, self._welcomed), self._applied, change.reason)
+        log.info("connection %s: %s", change.current.value, change.reason)
+        self._status(table_text.status_of(change.current, self._welcomed), self._applied)
 
     def _on_welcome(self) -> None:
         client = self._client
@@ -258,7 +270,7 @@ class SeatPage:
         # What the page has shown, not what the welcome brought: its replayed events are still
         # on their way to the log.
         seq = self._applied if self._applied is not None else self._resume_from
-        self._ui.setStatus("connected", seq, "welcomed")
+        self._status("connected", seq)
 
     def _on_presence(self, player_id: str, connected: bool) -> None:
         """Presence is not an event: draw the seats again with who is connected now."""
@@ -292,8 +304,8 @@ class SeatPage:
         if self._client is not None:
             # Already stopped by the session; this lets go of its listeners (network events).
             spawn(self._client.close(), "closing the client")
-        text, forgettable = fatal_message(code, message)
-        self._ui.setStatus("closed", self._applied, code)
+        text, forgettable = table_text.fatal_message(code, message)
+        self._status("closed", self._applied)
         self._ui.showFatal(code, text, forgettable if can_forget is None else can_forget)
 
     # --- the view ---------------------------------------------------------------------------
@@ -378,6 +390,6 @@ def launch(page: SeatPage, owns_tab: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     _pages.append(page)  # kept alive: the JS side holds only proxies
     if not owns_tab:
-        page.fatal(ANOTHER_TAB, "another tab holds this table")
+        page.fatal(table_text.ANOTHER_TAB, "another tab holds this table")
         return
     spawn(page.run(), "the table page")
