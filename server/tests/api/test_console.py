@@ -18,9 +18,19 @@ from rejoin_server.console import activity
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.memory import MemoryGameStore
 
-from .support import ADMIN, ADMIN_AUTH, CARD, Api, DownableStore, assert_error, bearer, running
+from .support import (
+    ADMIN,
+    ADMIN_AUTH,
+    CARD,
+    Api,
+    DownableStore,
+    assert_error,
+    bearer,
+    running,
+    running_async,
+)
 from .test_ws import reconnect, server
-from .ws_support import resumed
+from .ws_support import resumed, sockets
 
 OVERVIEW = "/api/admin/overview"
 
@@ -117,6 +127,10 @@ def test_resumes_and_refused_tokens_are_counted() -> None:
         ann, _ = api.table(2)
         reply = api.reconnect(ann, clientId="tab-1", lastSeq=0)
         assert reply.status_code == 200, reply.text
+        # Its answer lost, the same client asks again: the same resume, counted once.
+        again = api.reconnect(ann, clientId="tab-1", lastSeq=0)
+        assert again.status_code == 200, again.text
+        assert again.json()["connectionToken"] == reply.json()["connectionToken"]
         # The token is used up: replayed by another client later, it is refused.
         assert api.reconnect(ann, clientId="tab-2").status_code in (401, 409)
         assert_error(api.reconnect(ann, token="forged"), ErrorCode.TOKEN_INVALID)
@@ -125,10 +139,11 @@ def test_resumes_and_refused_tokens_are_counted() -> None:
         resumes = figures["resumes"]
         assert resumes["count"] == 1
         assert resumes["resyncs"] == 0
-        # Never connected in this process: timed from the process start.
-        assert resumes["outage"]["restart"]["count"] == 1
+        # Joined here over HTTP and never connected: no outage to time, and none made up from
+        # the process's start although it is its first minute.
+        assert resumes["untimed"] == 1
+        assert resumes["outage"]["restart"]["count"] == 0
         assert resumes["outage"]["drop"]["count"] == 0
-        assert isinstance(resumes["outage"]["restart"]["p50Ms"], int)
         tokens = figures["tokens"]
         assert tokens["issued"] == 3  # two joins and the resume's successor
         assert tokens["consumed"] == 1
@@ -142,16 +157,40 @@ async def test_a_resume_after_a_seen_drop_is_timed_from_the_drop() -> None:
     async with server() as (api, ws):
         ann, _ = await api.table(2)
         client, welcome = await ws.hello(ann, client_id="tab", last_seq=0)
+        # A player's first connection after joining is no resume, in the first minute too.
+        figures = (await api.client.get(OVERVIEW, headers=ADMIN_AUTH)).json()
+        assert figures["resumes"]["count"] == 0
+        assert figures["resumes"]["outage"]["all"]["count"] == 0
         await client.hang_up()
         after = resumed(ann, welcome)
         reply = await reconnect(api, after, after.reconnect, clientId="tab", lastSeq=0)
         assert reply.status_code == 200, reply.text
         figures = (await api.client.get(OVERVIEW, headers=ADMIN_AUTH)).json()
         outage = figures["resumes"]["outage"]
-        assert figures["resumes"]["count"] == 2
+        assert figures["resumes"]["count"] == 1
         assert outage["drop"]["count"] == 1  # the reconnect, timed from the hang-up
-        assert outage["restart"]["count"] == 1  # the hello: the seat was not seen before
-        assert outage["all"]["count"] == 2
+        assert outage["restart"]["count"] == 0
+        assert figures["resumes"]["untimed"] == 0
+
+
+@pytest.mark.usefixtures("restart_minute_lasts")
+async def test_a_hello_after_a_restart_is_timed_from_the_start() -> None:
+    store = MemoryGameStore()
+    async with running_async(store) as api:
+        ann, bob = await api.table(2)
+    # The next process of the server: the seats joined in the one before.
+    async with running_async(store) as api, sockets(api.app) as ws:
+        await ws.hello(ann, client_id="tab", last_seq=0)
+        figures = (await api.client.get(OVERVIEW, headers=ADMIN_AUTH)).json()
+        outage = figures["resumes"]["outage"]
+        assert figures["resumes"]["count"] == 1
+        assert (outage["restart"]["count"], outage["drop"]["count"]) == (1, 0)
+        # A player who joins this process: their first hello is none.
+        cy = await api.join(ann.game_id, "Cy")
+        await ws.hello(cy, client_id="cy", last_seq=0)
+        figures = (await api.client.get(OVERVIEW, headers=ADMIN_AUTH)).json()
+        assert figures["resumes"]["count"] == 1
+        assert bob.game_id == ann.game_id
 
 
 def test_the_overview_tells_the_degraded_state_and_the_queued_writes() -> None:

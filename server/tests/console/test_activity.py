@@ -54,6 +54,21 @@ def test_a_seat_never_seen_connected_is_timed_from_the_process_start() -> None:
     assert (window.resumes, window.restart.count, window.untimed) == (2, 1, 1)
 
 
+def test_a_seats_first_connection_after_its_join_is_no_resume() -> None:
+    clock = Clock()
+    activity = Activity(clock)
+    clock.now += 1_000  # the process's first minute, when a seat never seen is timed
+    activity.resumed("g", "ann", connected=False, resync=False, never_connected=True)
+    window = activity.window()
+    assert (window.resumes, window.untimed, window.restart.count, window.drop.count) == (0, 0, 0, 0)
+    # The same seat over plain HTTP (no connection): a resume, but no outage to time.
+    activity.resumed(
+        "g", "ann", connected=False, resync=False, never_connected=True, connects=False
+    )
+    window = activity.window()
+    assert (window.resumes, window.untimed, window.restart.count) == (1, 1, 0)
+
+
 def test_actions_and_resumes_fall_in_five_second_buckets_and_leave_the_window() -> None:
     clock = Clock(BUCKET_MS * 1000)  # at the start of a bucket
     activity = Activity(clock)

@@ -11,6 +11,7 @@ import pytest
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError
+from rejoin_server.metrics import Metrics
 from rejoin_server.store.base import TokenRow
 from rejoin_server.store.memory import MemoryGameStore
 from rejoin_server.testing.store_samples import claims_of
@@ -244,6 +245,32 @@ async def test_a_token_used_after_its_stored_expiry_is_token_expired(
     row = await store.get_token(jti(signer, issued))
     assert row is not None
     await refused(ErrorCode.TOKEN_EXPIRED, tokens, signer, issued, "client-a", row.expires_at + 1)
+
+
+async def test_a_use_refused_as_expired_is_counted_neither_issued_nor_consumed(
+    store: MemoryGameStore, signer: TokenSigner
+) -> None:
+    """The use wins the store's race with a row past its expiry: the client is refused, so the
+    console's and Prometheus's counts must not call it a resume's successor issued."""
+    metrics = Metrics()
+    tokens = ReconnectTokens(store, signer, ttl_ms=TTL_MS, metrics=metrics)
+    issued = await tokens.issue("game-1", "player-1", T0)
+    row = await store.get_token(jti(signer, issued))
+    assert row is not None
+    await refused(ErrorCode.TOKEN_EXPIRED, tokens, signer, issued, "client-a", row.expires_at + 1)
+    sample = metrics.registry.get_sample_value
+    assert sample("rejoin_tokens_issued_total") == 1  # the join's only
+    assert sample("rejoin_tokens_consumed_total") == 0
+
+
+async def test_the_winner_retrying_is_told_it_retried(
+    tokens: ReconnectTokens, signer: TokenSigner
+) -> None:
+    issued = await tokens.issue("game-1", "player-1", T0)
+    first = await use(tokens, signer, issued, "client-a", T0 + 10)
+    again = await use(tokens, signer, issued, "client-a", T0 + 20)
+    assert (first.retried, again.retried) == (False, True)
+    assert again.token == first.token
 
 
 # --- a seat taken back by its player's login (`reclaim`) -------------------------------------

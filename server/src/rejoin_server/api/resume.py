@@ -141,11 +141,21 @@ async def _resume(
     # Still connected (the drop not noticed yet, or another device taking the seat): the
     # console does not time this resume's outage (`console.activity`).
     connected = live.is_connected(player_id)
+    # Joined here and never connected since: a WebSocket's first `hello`, not a resume.
+    never_connected = player_id in live.unconnected
     try:
         now = host.clock()
         fresh = await svc.tokens.use(claims, request.client_id, now, reclaim=True)
         resuming.succeeded()
-        host.activity.resumed(live.game_id, player_id, connected=connected, resync=resync)
+        if not fresh.retried:  # a lost answer asked again: one resume
+            host.activity.resumed(
+                live.game_id,
+                player_id,
+                connected=connected,
+                resync=resync,
+                never_connected=never_connected,
+                connects=subscriber is not None,
+            )
         host.note_claim(live, player_id, fresh.claimed, keep=subscriber)
         if subscriber is not None:
             host.take_seat(live, subscriber)  # supersedes the seat's older socket

@@ -11,11 +11,17 @@ an SSE stream) as this process saw it, up to the moment its resume won the seat 
 - `drop`: the process saw the seat's last connection close (`seat_left`); the outage runs from that
   close to the resume. A client that vanished without closing is seen to leave once its heartbeat
   times out, so this is at most the client's own outage, never more.
-- `restart`: within `RESTART_TIMED_MS` of this process's start, a seat it never saw connected (its
-  connection was to an earlier process of this server): the outage runs from the moment this
-  process started, a lower bound of the client's (its connection broke before that).
+- `restart`: within `RESTART_TIMED_MS` of this process's start, a seat it never saw connected and
+  that did not join here (its connection was to an earlier process of this server): the outage
+  runs from the moment this process started, a lower bound of the client's (its connection broke
+  before that).
 
-Neither can be said of a resume while the seat still counts as connected (the server had not
+A player's first WebSocket `hello` after joining is a `hello` like a resume's, but no resume: a
+seat that joined while its game was in memory here and has not connected since
+(`LiveGame.unconnected`) is not counted at all. Its HTTP reconnect is counted, `untimed` (it never
+had a connection to lose).
+
+Neither kind can be said of a resume while the seat still counts as connected (the server had not
 noticed the drop yet, or a second device takes the seat), nor of a seat first seen later than
 `RESTART_TIMED_MS` after the start (a game moved here from another node, a player back after the
 game was unloaded, a player over plain HTTP): those are counted as resumes, `untimed`.
@@ -110,8 +116,22 @@ class Activity:
         if len(left) > SEATS_REMEMBERED:
             left.popitem(last=False)
 
-    def resumed(self, game_id: str, player_id: str, *, connected: bool, resync: bool) -> None:
-        """A resume won the seat; `connected`: the seat still counted as connected then."""
+    def resumed(
+        self,
+        game_id: str,
+        player_id: str,
+        *,
+        connected: bool,
+        resync: bool,
+        never_connected: bool = False,
+        connects: bool = True,
+    ) -> None:
+        """A resume won the seat; `connected`: the seat still counted as connected then;
+        `never_connected`: its player joined while the game was in memory here and has not
+        connected since; `connects`: the resume opens a connection (a WebSocket `hello`, not an
+        HTTP reconnect). A seat's first connection after its join is no resume: not counted."""
+        if never_connected and connects:
+            return
         now = self._clock()
         bucket = self._bucket(now)
         bucket.resumes += 1
@@ -119,7 +139,7 @@ class Activity:
             bucket.resyncs += 1
         left = self._left.pop((game_id, player_id), None)
         since_start = now - self.started_ms
-        if connected:
+        if connected or never_connected:  # never_connected: no outage to time (plain HTTP)
             bucket.untimed += 1
         elif left is not None:
             bucket.drop.add(max(0, now - left))

@@ -119,6 +119,8 @@ class CommandPath:
             durable = await self.commit(live, events, now, action_id)
             if isinstance(command, Join | Start | Act):
                 live.last_activity_ms = now
+            if isinstance(command, Join):
+                live.note_joined(command.player_id)  # its first `hello` is no resume
             if isinstance(command, Act):
                 self._acted()
             return Outcome(seq, events, durable)

@@ -36,6 +36,8 @@ SUBSCRIBER_QUEUE = 1000
 # player has one WebSocket at a time (a newer one supersedes it); without a bound, one join could
 # hold any number of connections open.
 STREAMS_PER_PLAYER = 4
+# `LiveGame.unconnected` is pruned of players no longer seated once it holds more than this.
+UNCONNECTED_PRUNED_AT = 64
 
 # Why a subscriber's stream ended: a WebSocket close code and reason (SSE just ends).
 END_SHUTDOWN = (CLOSE_SERVER_RESTARTING, "server restarting")
@@ -159,6 +161,10 @@ class LiveGame:
     durability: GameDurability = "strict"
     # When the game was completed here (the cleanup drops a memory game `--retention` after it).
     completed_at_ms: int | None = None
+    # Players who joined while the game was in memory here and have not connected since: their
+    # first WebSocket `hello` is their first connection, not a resume (the console's figures,
+    # `console.activity`). At most the players seated (`note_joined`); gone with the game.
+    unconnected: set[str] = field(default_factory=set)
 
     @property
     def in_memory_only(self) -> bool:
@@ -218,12 +224,22 @@ class LiveGame:
     def is_connected(self, player_id: str) -> bool:
         return self.connections.get(player_id, 0) > 0
 
+    def note_joined(self, player_id: str) -> None:
+        """`player_id` took a seat here (a join): not connected yet."""
+        unconnected = self.unconnected
+        unconnected.add(player_id)
+        if len(unconnected) > UNCONNECTED_PRUNED_AT:
+            # Players who joined and left without ever connecting: keep only the seated ones.
+            state = self.state
+            self.unconnected = {p for p in unconnected if state.seat_of(p) is not None}
+
     def connect(self, subscriber: Subscriber) -> None:
         """Count `subscriber` as a connection of its player; the first one is announced."""
         player_id = subscriber.player_id
         if player_id is None or subscriber.counted:
             return
         subscriber.counted = True
+        self.unconnected.discard(player_id)
         count = self.connections.get(player_id, 0) + 1
         self.connections[player_id] = count
         if count == 1:

@@ -60,6 +60,9 @@ class IssuedToken:
     # The new claim on the seat this token came with (join, or a use that won the seat); None
     # when the claim did not change (a rotation, the winner retrying, `current`).
     claimed: str | None = None
+    # The winner of an earlier use retrying (its answer was lost): the same successor again,
+    # not a second resume (the console counts the first only).
+    retried: bool = False
 
     @property
     def claims(self) -> Claims:
@@ -104,9 +107,13 @@ class ReconnectTokens:
             if consumed:
                 self._metrics.tokens_consumed.inc()
 
-    def _issued(self, row: TokenRow, claimed: str | None = None) -> IssuedToken:
+    def _issued(
+        self, row: TokenRow, claimed: str | None = None, *, retried: bool = False
+    ) -> IssuedToken:
         token = self._signer.reconnect_token(row.game_id, row.player_id, row.jti)
-        return IssuedToken(token, row.player_id, row.expires_at, row.game_id, row.jti, claimed)
+        return IssuedToken(
+            token, row.player_id, row.expires_at, row.game_id, row.jti, claimed, retried
+        )
 
     async def issue(
         self, game_id: str, player_id: str, now_ms: int, *, claim: str | None = None
@@ -168,9 +175,9 @@ class ReconnectTokens:
         )
         row = result.row
         if result.won:
-            self._count(consumed=True)
             if row is not None and row.expires_at <= now_ms:
-                raise _expired()
+                raise _expired()  # refused: neither issued nor consumed as far as anyone knows
+            self._count(consumed=True)
             return self._issued(replacement, claim)
         if row is None or row.game_id != claims.game_id or row.player_id != claims.player_id:
             raise ApiError(
@@ -190,7 +197,7 @@ class ReconnectTokens:
             and successor.consumed_at is None
             and successor.expires_at > now_ms
         ):
-            return self._issued(successor)
+            return self._issued(successor, retried=True)
         if (
             now_ms - row.consumed_at < CONFLICT_WINDOW_MS
             and successor is not None
