@@ -119,6 +119,9 @@ def test_every_request_of_a_game_goes_to_one_node_and_the_games_spread(
             node_of(client, "GET", f"/api/game/{game_id}/events"),
             node_of(client, "GET", f"/play/{game_id}"),
             node_of(client, "GET", f"/api/game/{game_id}/state"),
+            # The operator console's look at the game (401 here: no admin token).
+            node_of(client, "GET", f"/api/admin/games/{game_id}"),
+            node_of(client, "GET", f"/api/admin/games/{game_id}/snapshots"),
         }
         assert seen == {owner[game_id]}, f"{game_id} was answered by {seen}"
     # Every answer names its node, a game the node does not know (404 game_not_found) included.

@@ -105,7 +105,10 @@ def test_a_game_is_routed_by_consistent_hashing_on_its_id() -> None:
     assert "acl game_page path_reg ^/play/[^/]+" in front
     assert "http-request set-var(txn.game_id) path,field(4,/),url_dec if game_api" in front
     assert "http-request set-var(txn.game_id) path,field(3,/),url_dec if game_page" in front
-    assert "use_backend rejoin_games if game_api || game_page" in front
+    # The console's look at one game too: asked of another node, it would load the game there.
+    assert "acl game_admin path_reg ^/api/admin/games/[^/]+" in front
+    assert "http-request set-var(txn.game_id) path,field(5,/),url_dec if game_admin" in front
+    assert "use_backend rejoin_games if game_api || game_page || game_admin" in front
     assert "default_backend rejoin_any" in front
     games = section(config, "backend rejoin_games")
     assert "balance hash var(txn.game_id)" in games

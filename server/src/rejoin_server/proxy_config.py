@@ -256,18 +256,22 @@ defaults
 frontend rejoin
     bind {bind}
     # The game a request is for, from its path: /api/game/ID/... (the API, the WebSocket at
-    # /api/game/ID/ws) and /play/ID (the table page). Percent-escapes are decoded so that one
-    # game has one key however its id is written.
+    # /api/game/ID/ws), /play/ID (the table page) and /api/admin/games/ID/... (the operator
+    # console's look at one game: on another node it would be a load there, which takes the
+    # game from its node). Percent-escapes are decoded so that one game has one key however its
+    # id is written.
     acl game_api path_reg ^/api/game/[^/]+
     acl game_page path_reg ^/play/[^/]+
+    acl game_admin path_reg ^/api/admin/games/[^/]+
     http-request set-var(txn.game_id) path,field(4,/),url_dec if game_api
     http-request set-var(txn.game_id) path,field(3,/),url_dec if game_page
+    http-request set-var(txn.game_id) path,field(5,/),url_dec if game_admin
     # /metrics is one node's, and a node shows it to loopback callers without the admin token:
     # on a node beside this proxy, every player would be one. Scrape each node directly.
     http-request deny deny_status 404 if {{ path /metrics }}
     # A game's requests go to its node; everything else (POST /api/games, /healthz, /, /static/,
-    # /pyodide/, /sdk/) to any healthy node.
-    use_backend rejoin_games if game_api || game_page
+    # /pyodide/, /sdk/, /admin and its overview, which are each one node's) to any healthy node.
+    use_backend rejoin_games if game_api || game_page || game_admin
     default_backend rejoin_any
 
 backend rejoin_games

@@ -15,7 +15,10 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api.web import CONTENT_SECURITY_POLICY
 from rejoin_server.app import create_app
 from rejoin_server.console import activity
+from rejoin_server.errors import OwnedElsewhere
+from rejoin_server.host.ownership import SoloCoordinator
 from rejoin_server.settings import ServerSettings
+from rejoin_server.store.base import Claim
 from rejoin_server.store.memory import MemoryGameStore
 
 from .support import (
@@ -291,6 +294,66 @@ def test_a_game_kept_in_memory_only_has_no_snapshots() -> None:
         listing = api.client.get(f"/api/admin/games/{game_id}/snapshots", headers=ADMIN_AUTH)
         assert listing.status_code == 200, listing.text
         assert listing.json()["snapshots"] == []
+
+
+def test_a_snapshot_of_a_game_kept_in_memory_only_is_none_kept() -> None:
+    """As its listing says: no snapshots (not `game_not_found`: the game exists)."""
+    with running() as api:
+        game_id = api.create(durability="memory")
+        reply = api.client.get(f"/api/admin/games/{game_id}?version=1", headers=ADMIN_AUTH)
+        message = assert_error(reply, ErrorCode.INVALID_REQUEST)["message"]
+        assert "memory only" in message
+        assert api.client.get(f"/api/admin/games/{game_id}", headers=ADMIN_AUTH).status_code == 200
+
+
+class HeldElsewhere(MemoryGameStore):
+    """The memory store, where the games in `held` are owned by another live node (as
+    PostgreSQL's `claim_game` says of a node whose lease is fresh)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: dict[str, str] = {}
+
+    async def claim_game(self, game_id: str, node: str, *, lease_ms: int) -> Claim:
+        if game_id in self.held:
+            raise OwnedElsewhere(game_id, self.held[game_id])
+        return await super().claim_game(game_id, node, lease_ms=lease_ms)
+
+
+class Asked(SoloCoordinator):
+    """A coordinator that records which games it asked other nodes to hand over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    async def ask_for(self, game_id: str, owner: str, timeout_s: float) -> bool:
+        self.asked.append(game_id)
+        return False
+
+
+def test_the_console_never_takes_a_game_from_the_node_that_holds_it() -> None:
+    store = HeldElsewhere()
+    with running(store) as api:
+        ann, _ = api.table(2)
+        api.forget(ann.game_id)  # in memory on no node of this process
+        store.held[ann.game_id] = "n2"
+        host = api.services.host
+        coordinator = host.ownership.coordinator = Asked()
+        reply = api.client.get(f"/api/admin/games/{ann.game_id}", headers=ADMIN_AUTH)
+        error = assert_error(reply, ErrorCode.GAME_ACTIVE, 409)
+        assert error["details"] == {"node": "n2"}
+        assert "n2" in error["message"]
+        assert coordinator.asked == []  # never asked to hand it over
+        assert host.loaded(ann.game_id) is None
+        # Its stored snapshots are read from the store, wherever the game is played.
+        listing = api.client.get(f"/api/admin/games/{ann.game_id}/snapshots", headers=ADMIN_AUTH)
+        assert listing.status_code == 200, listing.text
+        # A game no live node holds is loaded here, as before.
+        del store.held[ann.game_id]
+        reply = api.client.get(f"/api/admin/games/{ann.game_id}", headers=ADMIN_AUTH)
+        assert reply.status_code == 200, reply.text
+        assert host.loaded(ann.game_id) is not None
 
 
 def test_inspecting_an_unknown_game_is_game_not_found() -> None:

@@ -18,16 +18,17 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies, web
 from rejoin_server.api.auth import require_admin
-from rejoin_server.api.context import services
+from rejoin_server.api.context import Services, services
 from rejoin_server.api.fields import invalid
 from rejoin_server.api.responses import ok
 from rejoin_server.console.activity import BUCKET_MS, BUCKETS
 from rejoin_server.console.full_state import readable
 from rejoin_server.console.overview import overview
 from rejoin_server.console.snapshots import inspect_snapshot, stored_snapshots
-from rejoin_server.errors import GameNotFound
+from rejoin_server.errors import ApiError, GameNotFound, OwnedElsewhere
 
 ADMIN_PAGE = "admin.html"
 # `?windowS=` of the overview: the last 5 minutes unless asked, at most the 15 the ring keeps.
@@ -74,8 +75,22 @@ async def admin_game(request: Request) -> Response:
     game_id = _game_id(request)
     version = bodies.query_int(request, "version")
     if version is not None:
+        if _kept_in_memory_only(svc, game_id):  # never stored: as its listing says, none kept
+            raise invalid(
+                f"Game {game_id} keeps no snapshot at version {version}; it keeps none (it is "
+                "kept in memory only)."
+            )
         return ok(await inspect_snapshot(svc.store, svc.host.games, game_id, version))
-    live = await svc.host.get(game_id)
+    try:
+        live = await svc.host.look(game_id)
+    except OwnedElsewhere as exc:
+        raise ApiError(
+            ErrorCode.GAME_ACTIVE,
+            f"Game {game_id!r} is in play on node {exc.owner!r}; this node would have to take "
+            "it from its players to show it. Open the console of that node, or ask through the "
+            "cluster's proxy, which sends a game's requests to its node.",
+            details={"node": exc.owner},
+        ) from exc
     async with svc.host.reading(live) as game:
         return ok(readable(svc.host, live, game))
 
@@ -85,10 +100,15 @@ async def admin_snapshots(request: Request) -> Response:
     svc = services(request)
     require_admin(request, svc)
     game_id = _game_id(request)
-    live = svc.host.loaded(game_id)
-    if live is not None and live.in_memory_only:  # never stored: no row to read
+    if _kept_in_memory_only(svc, game_id):  # never stored: no row to read
         return ok({"success": True, "gameId": game_id, "snapshots": []})
     return ok(await stored_snapshots(svc.store, svc.host.games, game_id))
+
+
+def _kept_in_memory_only(svc: Services, game_id: str) -> bool:
+    """Is the game in memory here and kept in memory only (the store has no row of it)?"""
+    live = svc.host.loaded(game_id)
+    return live is not None and live.in_memory_only
 
 
 def routes(bundle: web.WebBundle) -> list[BaseRoute]:

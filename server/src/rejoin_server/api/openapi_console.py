@@ -221,7 +221,9 @@ def console_operations(security: tuple[str, ...]) -> list[Operation]:
             security=security,
             parameters=(version,),
             description="With `?version=`, that stored snapshot instead, opened apart from the "
-            "game: a version not kept, or one that fails its checks, is invalid_request.",
+            "game: a version not kept, or one that fails its checks, is invalid_request. A game "
+            "another live node of a cluster holds is left there: game_active, its node in "
+            "`details.node`.",
         ),
         Operation(
             "get",

@@ -252,6 +252,14 @@ class GameHost:
             # It joined a load that does not ask (the sweep's, `adopt`): ask now.
             return await self._games.get(game_id)
 
+    async def look(self, game_id: str) -> LiveGame:
+        """The game for the operator console to read: in memory here, or loaded here if no live
+        node holds it. A game another live node holds is left there (`OwnedElsewhere`, naming
+        that node): asking for it would close its players' sockets to show it here."""
+        if not self.ownership.serving:
+            raise not_serving(game_id)
+        return await self._games.get(game_id, ask=False)
+
     async def adopt(self, game_id: str) -> LiveGame | None:
         """Load a game in play that no live node hosts (after a restart, or a node's death), so
         its clocks fire on time; None when a live node holds it (it is left there)."""
