@@ -50,6 +50,19 @@ def assert_listed(
     expect(listed).to_contain_text("preflop")
     expect(row(page, done.game_id)).to_contain_text("completed")
     expect(page.locator('[data-figure="hosted"]')).to_have_text("2")
+    # Totals counted by the server over every game hosted: Ann on her WebSocket.
+    expect(page.locator('[data-figure="players"]')).to_have_text("4 players, 1 connected")
+    expect(page.locator('[data-figure="storage"]')).to_contain_text("counted ")
+    expect(page.locator('[data-figure="resumes"]')).to_contain_text(" in 5 min")
+    # A window shorter than a minute (the API takes 5 s and up) is said in seconds.
+    page.evaluate(
+        """() => { const w = document.getElementById("window");
+                   w.add(new Option("20 s", "20")); w.value = "20";
+                   w.dispatchEvent(new Event("change")); }"""
+    )
+    expect(page.locator('[data-figure="actions"]')).to_contain_text(" in 20 s", timeout=WAIT_MS)
+    page.select_option("#window", "300")
+    expect(page.locator('[data-figure="actions"]')).to_contain_text(" in 5 min", timeout=WAIT_MS)
     expect(page.locator('[data-figure="issued"]')).not_to_have_text("0 issued")
     expect(page.locator("#health")).to_have_attribute("data-health", "ok")
     assert page.locator("#chart-actions svg rect.bar").count() >= 1  # the all-in hands

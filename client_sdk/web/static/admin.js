@@ -59,14 +59,19 @@ const ago = (iso, now) => {
   return seconds < 120 ? `${seconds} s ago` : `${Math.round(seconds / 60)} min ago`;
 };
 
+// A window's length: in minutes when it is whole minutes, else in seconds (never "0 min").
+const span = (seconds) => (seconds >= 60 && seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
+
 function showFigures(o) {
   const s = o.storage;
-  const players = o.games.listed.reduce((n, g) => n + g.players.length, 0);
-  const connected = o.games.listed.reduce((n, g) => n + g.connected, 0);
   figure("hosted").textContent = o.games.hosted;
-  figure("players").textContent = `${players} players, ${connected} connected`;
+  // Totals over every game hosted, counted by the server (the list shows at most 200).
+  figure("players").textContent = `${o.games.players} players, ${o.games.connected} connected`;
   figure("bytes").textContent = bytes(s.bytes);
-  figure("storage").textContent = s.error ? `store unreachable: ${s.error}` : `${s.games} games, ${s.snapshots} snapshots`;
+  // Measured at most every 15 s: say how old the count is.
+  figure("storage").textContent = s.error
+    ? `store unreachable: ${s.error}`
+    : `${s.games} games, ${s.snapshots} snapshots (counted ${ago(s.measuredAt, o.now)})`;
   const quota = [];
   if (s.quota.maxGames !== null) quota.push(`${s.games ?? "?"} of ${s.quota.maxGames} games`);
   if (s.quota.maxBytes !== null) quota.push(`${bytes(s.bytes)} of ${bytes(s.quota.maxBytes)}`);
@@ -75,7 +80,7 @@ function showFigures(o) {
   figure("degraded").textContent = s.degraded ? "DEGRADED: the store is unreachable, games run from memory" : "store reachable";
   $("fig-writes").classList.toggle("alert", s.degraded);
   const r = o.resumes;
-  const minutes = `${Math.round(r.windowS / 60)} min`;
+  const minutes = span(r.windowS);
   figure("resumes").textContent = `${r.count} in ${minutes}`;
   const d = r.outage.drop;
   figure("outage").textContent = `after a drop: p50 ${ms(d.p50Ms)}, p99 ${ms(d.p99Ms)} (${d.count}); ${r.resyncs} resyncs`;

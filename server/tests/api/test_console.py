@@ -14,17 +14,19 @@ from starlette.testclient import TestClient
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api.web import CONTENT_SECURITY_POLICY
 from rejoin_server.app import create_app
-from rejoin_server.console import activity
-from rejoin_server.errors import OwnedElsewhere
+from rejoin_server.console import activity, usage
+from rejoin_server.console import overview as overview_module
+from rejoin_server.errors import OwnedElsewhere, StorageUnavailable
 from rejoin_server.host.ownership import SoloCoordinator
 from rejoin_server.settings import ServerSettings
-from rejoin_server.store.base import Claim
+from rejoin_server.store.base import Claim, Usage
 from rejoin_server.store.memory import MemoryGameStore
 
 from .support import (
     ADMIN,
     ADMIN_AUTH,
     CARD,
+    ISO_MS,
     Api,
     DownableStore,
     assert_error,
@@ -213,6 +215,58 @@ def test_the_overview_tells_the_degraded_state_and_the_queued_writes() -> None:
         assert game["durableSeq"] < game["seq"]
 
 
+def test_the_storage_figures_are_measured_at_most_every_15_seconds() -> None:
+    with running() as api:
+        first = overview(api)["storage"]
+        assert first["games"] == 0
+        api.table(2)
+        # Within 15 s (a test takes far less), the same measure, with when it was taken.
+        again = overview(api)["storage"]
+        assert (again["games"], again["measuredAt"]) == (0, first["measuredAt"])
+        host = api.services.host
+        real = host.clock
+        host.clock = lambda: real() + usage.MAX_AGE_MS
+        later = overview(api)["storage"]
+        assert later["games"] == 1
+        assert later["measuredAt"] > first["measuredAt"]
+
+
+class UncountableStore(MemoryGameStore):
+    """A store whose usage query finds it down (the first sign of an outage the host sees)."""
+
+    async def usage(self) -> Usage:
+        raise StorageUnavailable("scripted outage")
+
+
+def test_the_usage_query_failing_shows_degraded_in_the_same_answer() -> None:
+    with running(UncountableStore()) as api:
+        storage = overview(api)["storage"]
+        assert "cannot be reached" in storage["error"]
+        assert (storage["games"], storage["measuredAt"]) == (None, None)
+        assert (storage["degraded"], storage["available"]) == (True, False)
+
+
+def test_the_totals_count_every_game_hosted_not_only_those_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(overview_module, "MAX_LISTED", 1)
+    with running() as api:
+        api.table(2)
+        api.table(3)
+        games = overview(api)["games"]
+        assert (games["hosted"], len(games["listed"])) == (2, 1)
+        assert games["players"] == 5
+        assert games["connected"] == 0  # over plain HTTP nobody is connected
+
+
+async def test_the_connected_total_counts_live_connections() -> None:
+    async with server() as (api, ws):
+        ann, _ = await api.table(2)
+        await ws.hello(ann, client_id="tab", last_seq=0)
+        games = (await api.client.get(OVERVIEW, headers=ADMIN_AUTH)).json()["games"]
+        assert (games["players"], games["connected"]) == (2, 1)
+
+
 def test_a_game_inspected_in_full_shows_every_seats_cards() -> None:
     with running() as api:
         ann, bob = api.table(2)
@@ -392,7 +446,10 @@ def test_without_the_pages_the_console_page_says_so(tmp_path: Path) -> None:
         assert api.client.get(OVERVIEW, headers=ADMIN_AUTH).status_code == 200
 
 
-def test_storage_figures_come_from_the_database(database_url: str) -> None:
+def test_storage_figures_come_from_the_database(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(usage, "MAX_AGE_MS", 0)  # measured anew at each call
     settings = ServerSettings(
         database_url=database_url, admin_token=ADMIN, max_games=50, max_storage_bytes=10**9
     )
@@ -402,6 +459,7 @@ def test_storage_figures_come_from_the_database(database_url: str) -> None:
         assert (empty["games"], empty["snapshots"], empty["bytes"]) == (0, 0, 0)
         assert empty["quota"] == {"maxGames": 50, "maxBytes": 10**9}
         assert empty["error"] is None
+        assert ISO_MS.match(empty["measuredAt"])
         assert overview(api)["backend"] in ("sqlite", "postgresql")
 
         ann, _ = api.table(2)

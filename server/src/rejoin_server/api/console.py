@@ -51,7 +51,7 @@ async def admin_overview(request: Request) -> Response:
     return ok(
         await overview(
             svc.host,
-            svc.store,
+            svc.usage,
             svc.settings,
             svc.metrics,
             window_ms=window_s * 1000,

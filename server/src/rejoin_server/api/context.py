@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection
 
 from rejoin_server.api.ratelimit import RateLimiter
+from rejoin_server.console.usage import StoredUsage
 from rejoin_server.host.host import GameHost
 from rejoin_server.login.identity import Login
 from rejoin_server.metrics import Metrics
@@ -39,6 +40,14 @@ class Services:
     cluster: Membership | None = None  # on PostgreSQL: this node's membership of the cluster
     login: Login | None = None  # players log in (`create_app(authenticate=…)`, `--auth-jwt-…`)
     resuming: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(RESUMES_AT_ONCE))
+    # The store's usage for the console, measured at most every 15 s (`console.usage`).
+    usage: StoredUsage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.usage = StoredUsage(self.store.usage, self._now)
+
+    def _now(self) -> int:
+        return self.host.clock()  # looked up each time: a test may replace the host's clock
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -68,13 +68,28 @@ _STORAGE = schema_object(
         "games": _COUNT_OR_NULL,
         "snapshots": _COUNT_OR_NULL,
         "bytes": _COUNT_OR_NULL,
+        "measuredAt": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When the store counted `games`, `snapshots` and `bytes`: measured "
+            "at most every 15 s, so up to that old; null while the store cannot be counted.",
+        },
         "error": {
             "type": ["string", "null"],
             "description": "Why the store could not be counted (it is down); the figures are "
             "then null.",
         },
     },
-    ("available", "degraded", "pendingWrites", "quota", "games", "snapshots", "bytes"),
+    (
+        "available",
+        "degraded",
+        "pendingWrites",
+        "quota",
+        "games",
+        "snapshots",
+        "bytes",
+        "measuredAt",
+    ),
 )
 _POINT = schema_object(
     {
@@ -96,7 +111,16 @@ _OVERVIEW = schema_object(
         "now": TIME,
         "startedAt": TIME,
         "games": schema_object(
-            {"hosted": SEQ, "listed": {"type": "array", "items": _HOSTED}}, ("hosted", "listed")
+            {
+                "hosted": SEQ,
+                "players": {**SEQ, "description": "Players seated, over every game hosted."},
+                "connected": {
+                    **SEQ,
+                    "description": "Players with a live connection, over every game hosted.",
+                },
+                "listed": {"type": "array", "items": _HOSTED},
+            },
+            ("hosted", "players", "connected", "listed"),
         ),
         "storage": _STORAGE,
         "resumes": schema_object(

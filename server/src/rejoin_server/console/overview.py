@@ -5,9 +5,12 @@ What each figure means is in docs/operations.md ("The operator console"); in sho
 - `games`: the games loaded in memory on this node (`hosted`), the `MAX_LISTED` most recently
   played of them listed with their players. Read without waiting for any game's lock: a command in
   flight may be applied in `phase` and not yet in `seq` (the seq published to players).
-- `storage`: the store's own count of games, snapshots and bytes (a query per call), the quota
-  (`--max-games`, `--max-storage-bytes`), whether the server runs degraded, and the events applied
-  in memory but not yet stored (`pendingWrites`).
+- `games.players`, `games.connected`: seated players, and those with a live connection, over
+  every game hosted (the listed ones may be fewer).
+- `storage`: the store's own count of games, snapshots and bytes (measured at most every 15 s,
+  `measuredAt` says when: `console.usage`), the quota (`--max-games`, `--max-storage-bytes`),
+  whether the server runs degraded, and the events applied in memory but not yet stored
+  (`pendingWrites`).
 - `resumes`, `actions`: over the last `windowS` seconds, from `console.activity` (outage kinds
   explained there); `series`: the same per 5-second bucket over 15 minutes, for the charts.
 - `tokens`: reconnect tokens issued, consumed and refused since this process started (the
@@ -20,12 +23,12 @@ from typing import Any
 
 from rejoin_server.console.activity import BUCKET_MS, Activity, Window
 from rejoin_server.console.latency import LatencyBins
+from rejoin_server.console.usage import StoredUsage
 from rejoin_server.errors import CodedError
 from rejoin_server.host.host import GameHost
 from rejoin_server.host.live import LiveGame
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
-from rejoin_server.store.base import GameStore
 from rejoin_server.timefmt import iso_ms
 
 # Games listed by the overview (the most recently played first); `hosted` counts them all.
@@ -127,31 +130,55 @@ def _tokens(metrics: Metrics) -> dict[str, Any]:
     }
 
 
-async def _storage(store: GameStore, host: GameHost, settings: ServerSettings) -> dict[str, Any]:
-    health = host.storage
+async def _storage(usage: StoredUsage, host: GameHost, settings: ServerSettings) -> dict[str, Any]:
     figures: dict[str, Any] = {
-        "available": health.available,
-        "degraded": not health.available,
-        "pendingWrites": health.pending_events,
         "quota": {"maxGames": settings.max_games, "maxBytes": settings.max_storage_bytes},
         "games": None,
         "snapshots": None,
         "bytes": None,
+        "measuredAt": None,
         "error": None,
     }
     try:
-        usage = await store.usage()
+        measured = await usage.get()
     except CodedError as exc:  # the store is down: the rest of the console still answers
         host.note_failure(exc)
         figures["error"] = exc.message
     else:
-        figures.update(games=usage.games, snapshots=usage.snapshots, bytes=usage.bytes)
+        figures.update(
+            games=measured.usage.games,
+            snapshots=measured.usage.snapshots,
+            bytes=measured.usage.bytes,
+            measuredAt=iso_ms(measured.at_ms),
+        )
+    # Read after the query: a failure it met has just marked the host degraded.
+    health = host.storage
+    figures.update(
+        available=health.available,
+        degraded=not health.available,
+        pendingWrites=health.pending_events,
+    )
     return figures
+
+
+def _seated(live: LiveGame) -> int:
+    """The players seated in the game (its view's seats that hold one), counted again only
+    once the game has moved: a view per hosted game at every refresh would be thousands."""
+    seq = live.state.seq
+    counted_at, seated = live.seated_at_seq
+    if counted_at != seq:
+        seated = sum(
+            1
+            for seat in live.state.view(None).get("seats", ())
+            if isinstance(seat, dict) and isinstance(seat.get("playerId"), str)
+        )
+        live.seated_at_seq = (seq, seated)
+    return seated
 
 
 async def overview(
     host: GameHost,
-    store: GameStore,
+    usage: StoredUsage,
     settings: ServerSettings,
     metrics: Metrics,
     *,
@@ -159,6 +186,7 @@ async def overview(
     backend: str,
 ) -> dict[str, Any]:
     loaded = sorted(host.loaded_games(), key=lambda live: live.last_activity_ms, reverse=True)
+    listed = [hosted_game(host, live) for live in loaded[:MAX_LISTED]]
     activity = host.activity
     return {
         "success": True,
@@ -169,9 +197,12 @@ async def overview(
         "startedAt": iso_ms(activity.started_ms),
         "games": {
             "hosted": len(loaded),
-            "listed": [hosted_game(host, live) for live in loaded[:MAX_LISTED]],
+            # Over every game hosted, not only those listed.
+            "players": sum(_seated(live) for live in loaded),
+            "connected": sum(len(live.connections) for live in loaded),
+            "listed": listed,
         },
-        "storage": await _storage(store, host, settings),
+        "storage": await _storage(usage, host, settings),
         **_activity(activity.window(window_ms)),
         "series": _series(activity),
         "tokens": _tokens(metrics),

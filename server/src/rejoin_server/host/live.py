@@ -165,6 +165,9 @@ class LiveGame:
     # first WebSocket `hello` is their first connection, not a resume (the console's figures,
     # `console.activity`). At most the players seated (`note_joined`); gone with the game.
     unconnected: set[str] = field(default_factory=set)
+    # (state.seq, players seated) when the console last counted them (`console.overview`): a
+    # seat changes only with an event, so a game that did not move is not counted again.
+    seated_at_seq: tuple[int, int] = field(default=(-1, 0), init=False, repr=False)
 
     @property
     def in_memory_only(self) -> bool:
