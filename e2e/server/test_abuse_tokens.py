@@ -126,7 +126,7 @@ def test_the_stored_key_stops_verifying_once_the_operator_gives_keys(
     def forgery() -> str:
         return forged_session(secret, table.game_id, ann.player_id, claim)
 
-    keys = {"REJOIN_SECRET_KEYS": "operator-key-1"}
+    keys = {"REJOIN_SECRET_KEYS": "operator-key-1-0123456789"}
     keyed = spawn(db_url, "--token-ttl", "3s", "--session-ttl", "3s", env=keys)
     keyed_api = make_api(keyed)
     ready_at = time.monotonic()
@@ -208,6 +208,6 @@ def test_operator_keys_on_a_new_database_store_no_key_of_its_own(
 ) -> None:
     """A key generated but never used would have verified for an hour: readable in the
     database, so forgeable."""
-    api = make_api(spawn(db_url, env={"REJOIN_SECRET_KEYS": "operator-key-1"}))
+    api = make_api(spawn(db_url, env={"REJOIN_SECRET_KEYS": "operator-key-1-0123456789"}))
     Table.create(api, seats=2).join_many(2)
     assert Rows(db_url).query("SELECT count(*) FROM signing_keys")[0][0] == 0

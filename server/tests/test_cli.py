@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rejoin_server.cli import Invocation, build_parser, main, mask_url, parse_args
+from rejoin_server.cli.values import MIN_SECRET_CHARS
 from rejoin_server.settings import Rate, ServerSettings, parse_rate
 from rejoin_testkit.processes import run_server_command
 
@@ -67,7 +68,7 @@ def test_every_serve_option() -> None:
             "--host=0.0.0.0",
             "--port=9000",
             "--database-url=postgresql://rejoin:pw@db.example:5432/games",
-            "--admin-token=operator",
+            "--admin-token=operator-token-0123",
             "--durability=relaxed",
             "--token-ttl=15m",
             "--snapshot-every=50",
@@ -91,7 +92,7 @@ def test_every_serve_option() -> None:
             host="0.0.0.0",
             port=9000,
             database_url="postgresql://rejoin:pw@db.example:5432/games",
-            admin_token="operator",
+            admin_token="operator-token-0123",
             durability="relaxed",
             token_ttl_ms=15 * 60_000,
             snapshot_every=50,
@@ -150,29 +151,36 @@ def test_environment_variables() -> None:
         [],
         {
             "REJOIN_DATABASE_URL": "postgresql://u@h:5432/db",
-            "REJOIN_ADMIN_TOKEN": "from-env",
+            "REJOIN_ADMIN_TOKEN": "token-from-the-env",
             "REJOIN_DURABILITY": "relaxed",
-            "REJOIN_SECRET_KEYS": " new-key , old-key,,",
+            "REJOIN_SECRET_KEYS": " new-key-0123456789 , old-key-0123456789,,",
         },
     )
     assert invocation.settings.database_url == "postgresql://u@h:5432/db"
-    assert invocation.settings.admin_token == "from-env"
+    assert invocation.settings.admin_token == "token-from-the-env"
     assert invocation.admin_token_from == "REJOIN_ADMIN_TOKEN"
     assert invocation.settings.durability == "relaxed"
-    assert invocation.settings.secret_keys == ("new-key", "old-key")
+    assert invocation.settings.secret_keys == ("new-key-0123456789", "old-key-0123456789")
 
 
 def test_a_flag_beats_its_environment_variable() -> None:
     invocation = parse_args(
-        ["--database-url", "sqlite:///flag.db", "--admin-token", "flag", "--durability", "strict"],
+        [
+            "--database-url",
+            "sqlite:///flag.db",
+            "--admin-token",
+            "token-from-the-flag",
+            "--durability",
+            "strict",
+        ],
         {
             "REJOIN_DATABASE_URL": "sqlite:///env.db",
-            "REJOIN_ADMIN_TOKEN": "env",
+            "REJOIN_ADMIN_TOKEN": "token-from-the-env",
             "REJOIN_DURABILITY": "relaxed",
         },
     )
     assert invocation.settings.database_url == "sqlite:///flag.db"
-    assert invocation.settings.admin_token == "flag"
+    assert invocation.settings.admin_token == "token-from-the-flag"
     assert invocation.admin_token_from == "--admin-token"
     assert invocation.settings.durability == "strict"
 
@@ -363,6 +371,58 @@ def test_bad_environment_variables_are_usage_errors_naming_the_variable(
     variable: str, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert f"error: {variable}: " in usage_error([], capsys, **{variable: value})
+
+
+PLACEHOLDER_TOKEN = "replace-with-a-long-random-token"  # what the env example once said
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "says"),
+    [
+        (
+            ["--admin-token", PLACEHOLDER_TOKEN],
+            {},
+            "argument --admin-token: the admin token is still the example's placeholder",
+        ),
+        (
+            [],
+            {"REJOIN_ADMIN_TOKEN": PLACEHOLDER_TOKEN},
+            "error: REJOIN_ADMIN_TOKEN: the admin token is still the example's placeholder",
+        ),
+        (
+            ["--admin-token", "hunter2-hunter2"],
+            {},
+            "argument --admin-token: the admin token is 15 characters long, shorter than 16",
+        ),
+        (
+            [],
+            {"REJOIN_SECRET_KEYS": "replace-with-a-long-random-key"},
+            "error: REJOIN_SECRET_KEYS (key 1 of 1): a secret key is still the example's",
+        ),
+        (
+            [],
+            {"REJOIN_SECRET_KEYS": "a-good-long-key-0123456789,hunter2"},
+            "error: REJOIN_SECRET_KEYS (key 2 of 2): a secret key is 7 characters long",
+        ),
+    ],
+    ids=["placeholder-flag", "placeholder-env", "short-token", "placeholder-key", "short-key"],
+)
+def test_a_placeholder_or_short_secret_is_refused(
+    argv: list[str], env: dict[str, str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator who forgot to edit the example's secrets, or chose a short one, is told at
+    once (exit 2), with how to make one, and the short secret is not printed."""
+    err = usage_error(argv, capsys, **env)
+    assert says in err
+    assert "secrets.token_urlsafe(32)" in err
+    assert "hunter2" not in err
+    assert err.strip().splitlines()[-1].startswith("rejoin-server: error: ")
+
+
+def test_sixteen_characters_are_enough() -> None:
+    token = "x" * MIN_SECRET_CHARS
+    invocation = parse_args(["--admin-token", token], {"REJOIN_SECRET_KEYS": token})
+    assert (invocation.settings.admin_token, invocation.settings.secret_keys) == (token, (token,))
 
 
 def test_the_persist_fraction_from_the_flag_or_the_environment() -> None:

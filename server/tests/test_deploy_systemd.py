@@ -9,6 +9,7 @@ file is one the server reads, and the limits fit the flags.
 
 from __future__ import annotations
 
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -94,23 +95,51 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     assert verified.stderr.strip() == "", verified.stderr  # not even a warning
 
 
+def made_secret() -> str:
+    """A secret made as the example says to make one."""
+    return secrets.token_urlsafe(32)
+
+
 def test_the_command_line_is_the_servers_and_parses() -> None:
     argv = shlex.split(service()["ExecStart"])
     assert Path(argv[0]).name == "rejoin-server"
-    invocation = parse_args(argv[1:], example_env())
+    token, key = made_secret(), made_secret()
+    env = {**example_env(), "REJOIN_ADMIN_TOKEN": token, "REJOIN_SECRET_KEYS": key}
+    invocation = parse_args(argv[1:], env)
     assert invocation.command == "serve"
     settings = invocation.settings
     assert (settings.host, settings.port, settings.max_connections) == ("127.0.0.1", 8000, 10_000)
     # The secrets come from the environment file, never the command line (anyone can read it).
     assert invocation.admin_token_from == "REJOIN_ADMIN_TOKEN"
-    assert settings.secret_keys == ("replace-with-a-long-random-key",)
+    assert (settings.admin_token, settings.secret_keys) == (token, (key,))
     assert not any(flag.startswith(("--admin-token", "--auth-jwt-secret")) for flag in argv)
+
+
+def test_the_example_gives_no_secret_and_its_old_placeholders_are_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nobody runs with a secret printed in a public file: the example leaves both out, to be
+    made, and the placeholders it once had stop the server (exit 2) saying how to make one."""
+    env = example_env()
+    assert "REJOIN_ADMIN_TOKEN" not in env
+    assert "REJOIN_SECRET_KEYS" not in env
+    assert {"REJOIN_ADMIN_TOKEN", "REJOIN_SECRET_KEYS"} <= commented_env_names()
+    assert "secrets.token_urlsafe(32)" in ENV_EXAMPLE.read_text()
+    argv = shlex.split(service()["ExecStart"])[1:]
+    for name, old in (
+        ("REJOIN_ADMIN_TOKEN", "replace-with-a-long-random-token"),
+        ("REJOIN_SECRET_KEYS", "replace-with-a-long-random-key"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            parse_args(argv, {**env, name: old})
+        assert exited.value.code == 2
+        assert "placeholder" in capsys.readouterr().err
 
 
 def test_every_variable_of_the_example_is_one_the_server_reads() -> None:
     read = {value for name, value in vars(parsers).items() if name.startswith("ENV_")}
     given = set(example_env())
-    assert {"REJOIN_DATABASE_URL", "REJOIN_ADMIN_TOKEN", "REJOIN_SECRET_KEYS"} <= given
+    assert "REJOIN_DATABASE_URL" in given
     assert given | commented_env_names() <= read
 
 

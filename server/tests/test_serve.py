@@ -204,13 +204,13 @@ def test_serve_does_not_print_a_token_it_was_given(
     sqlite_url = f"sqlite:///{tmp_path / 'rejoin.db'}"
     lines = _serve(
         ["--port", "0", "--database-url", sqlite_url],
-        {"REJOIN_ADMIN_TOKEN": "operator-secret", "REJOIN_DATABASE_URL": url},
+        {"REJOIN_ADMIN_TOKEN": "operator-secret-token", "REJOIN_DATABASE_URL": url},
         capsys,
     )
     assert fake.settings is not None
-    assert fake.settings.admin_token == "operator-secret"
+    assert fake.settings.admin_token == "operator-secret-token"
     assert lines[1] == "admin token: (given by REJOIN_ADMIN_TOKEN)"
-    assert "operator-secret" not in "\n".join(lines)
+    assert "operator-secret-token" not in "\n".join(lines)
 
 
 def test_serve_on_a_port_in_use_is_a_startup_error(fake: FakeApp, tmp_path: Path) -> None:

@@ -40,8 +40,16 @@ def _given(value: _T | None, default: _T) -> _T:
     return default if value is None else value
 
 
-def _secret_keys(env: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(key.strip() for key in env.get(ENV_SECRET_KEYS, "").split(",") if key.strip())
+def _secret_keys(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> tuple[str, ...]:
+    """`REJOIN_SECRET_KEYS`, each key checked (`values.secret_key`); a bad one is a usage error
+    naming the variable and which key, never printing the others."""
+    keys = tuple(key.strip() for key in env.get(ENV_SECRET_KEYS, "").split(",") if key.strip())
+    for position, key in enumerate(keys, 1):
+        try:
+            values.secret_key(key)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"{ENV_SECRET_KEYS} (key {position} of {len(keys)}): {exc}")
+    return keys
 
 
 def _refuse_negative_durations(parser: argparse.ArgumentParser, args: list[str]) -> None:
@@ -118,7 +126,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
         settings = ServerSettings(
             database_url=url or DEFAULT_DATABASE_URL,
             admin_token=admin_token,
-            secret_keys=_secret_keys(env),
+            secret_keys=_secret_keys(parser, env),
             durability=cast(Durability, durability or d.durability),
             persist_fraction=_given(fraction, d.persist_fraction),
             games=tuple(ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)),

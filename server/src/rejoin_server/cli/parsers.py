@@ -56,10 +56,11 @@ environment:
   {ENV_NODE_ID}       as --node-id
   {ENV_CLUSTER_DATABASE_URL} as --cluster-database-url
   {ENV_GAMES}         as --game, comma-separated
-  {ENV_SECRET_KEYS}    keys that sign reconnect tokens, comma-separated, newest first; tokens
-                        signed with an older key still verify, so rotate by putting a new key
-                        first and dropping the oldest once its tokens have expired. Unset: a key
-                        is generated once and kept in the database. There is no flag for it.
+  {ENV_SECRET_KEYS}    keys that sign reconnect tokens, comma-separated, newest first, each
+                        16 characters or more; tokens signed with an older key still verify,
+                        so rotate by putting a new key first and dropping the oldest once its
+                        tokens have expired. Unset: a key is generated once and kept in the
+                        database. There is no flag for it.
   {ENV_AUTH_JWT_SECRET} as --auth-jwt-secret (better than the flag: visible in ps)
   {ENV_AUTH_JWT_PUBLIC_KEY} as --auth-jwt-public-key: a file, or the PEM text itself
   {ENV_AUTH_JWT_AUDIENCE} as --auth-jwt-audience
@@ -132,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--admin-token",
         metavar="TOKEN",
         type=values.admin_token,
-        help=f"bearer token of the operator (env {ENV_ADMIN_TOKEN}; default: a random one, "
-        "printed at start)",
+        help=f"bearer token of the operator, 16 characters or more (env {ENV_ADMIN_TOKEN}; "
+        "default: a random one, printed at start)",
     )
     add(
         "--durability",

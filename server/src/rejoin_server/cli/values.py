@@ -157,7 +157,35 @@ def directory(text: str) -> str:
 def admin_token(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("the admin token must not be empty")
+    _check_secret(text, "the admin token")
     return text
+
+
+def secret_key(text: str) -> str:
+    """One of `REJOIN_SECRET_KEYS` (already stripped)."""
+    _check_secret(text, "a secret key")
+    return text
+
+
+def _check_secret(text: str, what: str) -> None:
+    """Refuse a placeholder left as it was (deploy/systemd/rejoin.env.example once had them: a
+    server started with one runs with a secret anyone can read) and a secret too short to guess
+    at. The minimum is 16 characters (96 bits if random); a generated one is 43."""
+    if text.startswith(PLACEHOLDER):
+        raise argparse.ArgumentTypeError(
+            f"{what} is still the example's placeholder {text!r}: {HOW_TO_MAKE_ONE}"
+        )
+    if len(text) < MIN_SECRET_CHARS:
+        raise argparse.ArgumentTypeError(
+            f"{what} is {len(text)} characters long, shorter than {MIN_SECRET_CHARS}: {HOW_TO_MAKE_ONE}"
+        )
+
+
+# An admin token or signing key shorter than this is refused (`admin_token`, `secret_key`).
+MIN_SECRET_CHARS = 16
+# How deploy/systemd/rejoin.env.example's placeholders began.
+PLACEHOLDER = "replace-with-"
+HOW_TO_MAKE_ONE = "make one with python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 def node_id(text: str) -> str:
