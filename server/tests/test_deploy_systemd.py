@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from rejoin_server.cli import parse_args, parsers
+from rejoin_server.invocation import EXIT_DATABASE, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "deploy" / "systemd" / "rejoin.service"
@@ -147,6 +148,10 @@ def test_it_restarts_at_once_and_stops_gracefully() -> None:
     unit = service()
     assert unit["Restart"] == "always"
     assert seconds(unit["RestartSec"]) <= 0.1
+    # A usage error is not restarted (a bad secret would loop forever); a database that cannot be
+    # opened is (it may be back in a moment).
+    assert unit["RestartPreventExitStatus"] == str(EXIT_USAGE)
+    assert EXIT_DATABASE != EXIT_USAGE
     assert unit["KillSignal"] == "SIGTERM"
     assert seconds(unit["TimeoutStopSec"]) > GRACEFUL_S  # the drain ends before SIGKILL
     assert unit["EnvironmentFile"] == "/etc/rejoin/rejoin.env"

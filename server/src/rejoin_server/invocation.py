@@ -17,8 +17,13 @@ from rejoin_server.settings import ServerSettings
 PROG = "rejoin-server"
 Command = Literal["serve", "migrate", "proxy-config"]
 
-# Exit status of a usage error (argparse's) and of a database that cannot be opened.
+# Exit status of a usage error (argparse's) and of anything else at start that the operator must
+# fix (a SQLite file another server serves, a port in use, a --game that does not load): starting
+# again will not help, so the systemd unit does not (`RestartPreventExitStatus=2`).
 EXIT_USAGE = 2
+# Exit status of a database that cannot be opened at start: it may be down for a moment (restarting,
+# unreachable), so a supervisor starts the server again.
+EXIT_DATABASE = 4
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,11 @@ configure logging and serve the app with uvicorn until SIGTERM (`serve`), or run
 alone (`run_migrate`).
 
 It owns everything after the command line: `StartupError` (a problem the operator can fix, which
-`cli.main` prints as one line, exit 2), the database check and migrations, the open-file limit, the
-listening socket, the collector (`gctune`), the server's loggers (`serverlogs`), and uvicorn: its
-connections (`connections.BoundedH11Protocol`, the keep-alive timeout), the proxies whose
-X-Forwarded-For it believes, and its graceful shutdown.
+`cli.main` prints as one line, exit 2, or 4 for a database that cannot be opened), the database
+check and migrations, the open-file limit, the listening socket, the collector (`gctune`), the
+server's loggers (`serverlogs`), and uvicorn: its connections (`connections.BoundedH11Protocol`,
+the keep-alive timeout), the proxies whose X-Forwarded-For it believes, and its graceful
+shutdown.
 
 `cli.main` imports this module only when there is something to run; this module never imports
 `cli` (what both need, `Invocation`, lies below them in `invocation`). At the top it imports only
@@ -22,7 +23,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from rejoin_server import filelimit, gctune, serverlogs
-from rejoin_server.invocation import PROG, Invocation, mask_url
+from rejoin_server.invocation import EXIT_DATABASE, EXIT_USAGE, PROG, Invocation, mask_url
 
 if TYPE_CHECKING:
     import socket
@@ -53,7 +54,12 @@ log = logging.getLogger("rejoin_server")
 
 
 class StartupError(Exception):
-    """A reason to stop before serving that the operator can fix; shown as one line, exit 2."""
+    """A reason to stop before serving that the operator can fix; shown as one line, exit
+    `status`: 2, or 4 for a database that cannot be opened (it may come back by itself)."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _one_line(exc: BaseException) -> str:
@@ -99,7 +105,9 @@ def prepare_database(url: str, *, migrate: bool) -> str | None:
     except Exception as exc:
         if not _is_database_error(exc):
             raise
-        raise StartupError(f"cannot open the database {mask_url(url)}: {_one_line(exc)}") from None
+        raise StartupError(
+            f"cannot open the database {mask_url(url)}: {_one_line(exc)}", EXIT_DATABASE
+        ) from None
     raise StartupError(
         f"the database {mask_url(url)} is not at schema revision {migrations.HEAD_REVISION} "
         f"(it is new or older): run `{PROG} migrate` first, or start without --no-migrate"

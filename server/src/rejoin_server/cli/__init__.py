@@ -43,9 +43,10 @@ __all__ = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script. Exit status: 0 (also after SIGTERM, once shut down gracefully, and
-    once `proxy-config` has printed its configuration), 2 for a usage error or a database that
-    cannot be opened (one line on stderr, no traceback), 3 when the app fails to start
-    (uvicorn's), 130 on Ctrl+C."""
+    once `proxy-config` has printed its configuration), 2 for a usage error or another problem at
+    start that the operator must fix, 4 for a database that cannot be opened (it may be down for
+    a moment: a supervisor tries again), each one line on stderr and no traceback; 3 when the
+    app fails to start (uvicorn's), 130 on Ctrl+C."""
     invocation = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
     if invocation.command == "proxy-config":
         return _print_proxy_config(invocation)
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(invocation, sys.stdout)
     except StartupError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return exc.status
     except KeyboardInterrupt:
         return 130
 
