@@ -16,7 +16,13 @@ import zipfile
 from pathlib import Path
 from typing import cast
 
-import brotli
+try:
+    import brotli
+except ImportError:  # pragma: no cover - says how to install it
+    raise SystemExit(
+        "the bundle's build needs brotli: python3 -m pip install -r requirements/bundle.txt "
+        "(or run `python3 -m nox -s bundle`, which installs it)"
+    ) from None
 
 # Content coding → the suffix of its sibling; the server reads the same names.
 SUFFIXES = {"br": ".br", "gzip": ".gz"}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -79,11 +79,20 @@ def client(folder: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def fetch(client: TestClient, path: str, **headers: str) -> tuple[httpx.Response, bytes]:
-    """GET `path` with exactly these request headers' Accept-Encoding; the body as sent."""
+@dataclass(frozen=True, slots=True)
+class Sent:
+    status_code: int
+    headers: dict[str, str]  # names in lower case
+
+
+def fetch(client: TestClient, path: str, **headers: str) -> tuple[Sent, bytes]:
+    """GET `path` with these request headers (Accept-Encoding: none unless given); the answer
+    and its body as sent, not decoded."""
     headers.setdefault("accept-encoding", "")
     with client.stream("GET", path, headers=headers) as reply:
-        return reply, b"".join(reply.iter_raw())
+        body = b"".join(reply.iter_raw())
+        sent = Sent(reply.status_code, {k.lower(): v for k, v in reply.headers.items()})
+    return sent, body
 
 
 def test_brotli_is_sent_when_accepted(client: TestClient) -> None:

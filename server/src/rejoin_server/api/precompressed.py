@@ -43,7 +43,7 @@ mimetypes.add_type("text/javascript", ".mjs")
 
 # Content coding → its sibling's suffix, in the server's order of preference on equal q-values.
 SUFFIXES = {"br": ".br", "gzip": ".gz"}
-ALIASES = {"x-gzip": "gzip"}  # RFC 9110 §8.4.1.3: the same coding
+ALIASES = {"x-gzip": "gzip"}  # RFC 9110, section 8.4.1.3: the same coding
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
@@ -81,7 +81,7 @@ def _weights(header: str) -> dict[str, float]:
 
 
 def _qvalue(text: str) -> float:
-    """A q-value (RFC 9110 §12.4.2): 0 to 1; anything else counts as 0, never as a preference."""
+    """A q-value (RFC 9110, section 12.4.2): 0 to 1; anything else counts as 0, never as a preference."""
     try:
         value = float(text)
     except ValueError:
