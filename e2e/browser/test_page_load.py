@@ -37,9 +37,17 @@ def test_pyodide_comes_compressed_once_and_from_the_cache_after(
 
     wasm = next(url for url in answers if url.endswith("/pyodide.asm.wasm"))
     assert "/pyodide/314.0.7/" in wasm, wasm  # its address names Pyodide's version
-    headers = answers[wasm].all_headers()
-    assert headers["content-encoding"] == "br", headers
-    assert headers["cache-control"] == IMMUTABLE, headers
+    # What boot.mjs loads and what Pyodide fetches itself, relative to indexURL: all brotli,
+    # all cached for good.
+    pyodide = {url.rsplit("/", 1)[-1]: answers[url] for url in answers if "/pyodide/" in url}
+    assert set(pyodide) == {
+        "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+        "pyodide-lock.json",
+    }, sorted(pyodide)  # fmt: skip
+    for name, reply in pyodide.items():
+        headers = reply.all_headers()
+        assert headers["content-encoding"] == "br", (name, headers)
+        assert headers["cache-control"] == IMMUTABLE, (name, headers)
     first = fetched(page)
     sent = {entry.path.rsplit("/", 1)[-1]: entry for entry in first}
     # Sent compressed (brotli: a quarter of the 9.6 MB), decoded to the whole wasm.
@@ -49,10 +57,10 @@ def test_pyodide_comes_compressed_once_and_from_the_cache_after(
     page.reload()
     page.locator("#join").wait_for(state="visible", timeout=BOOT_TIMEOUT_S * 1000)
     again = fetched(page)
-    pyodide = [entry for entry in again if "/pyodide/" in entry.path]
-    names = {entry.path.rsplit("/", 1)[-1] for entry in pyodide}
-    assert {"pyodide.mjs", "pyodide.asm.wasm", "python_stdlib.zip"} <= names, again
-    assert total(pyodide) == 0, pyodide  # every byte of Pyodide from the HTTP cache
+    cached = [entry for entry in again if "/pyodide/" in entry.path]
+    names = {entry.path.rsplit("/", 1)[-1] for entry in cached}
+    assert names == set(pyodide), again
+    assert total(cached) == 0, cached  # every byte of Pyodide from the HTTP cache
     wheels = [entry for entry in again if "/sdk/wheels/" in entry.path]
     assert len(wheels) == 2, again
     assert total(wheels) == 0, wheels
