@@ -42,7 +42,9 @@ PYODIDE_FILES = (
     "pyodide-lock.json",
 )
 HASH_CHARS = 16  # of a wheel's sha256 in its address: 64 bits, no two builds collide
-# Bumped when what the build does to Pyodide's files changes, so a kept folder is remade.
+# Bumped when what the build does to Pyodide's files changes, so a kept folder is remade. Browsers
+# keep /pyodide/<version>/ for a year: a recipe may change how the files are compressed, never
+# what they decode to (that would need an address of its own).
 PYODIDE_RECIPE = "stored-stdlib+br11+gz9"
 
 
