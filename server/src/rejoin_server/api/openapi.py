@@ -70,6 +70,27 @@ _SEAT = _object(
     {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
     ("playerId", "seat", "sessionToken", "connectionToken"),
 )
+_SEATS_OR_NULL: Schema = {
+    "anyOf": [_SEQ, {"type": "null"}],
+    "description": "null when the game does not say (a kind without a `seats` setting).",
+}
+_TABLE = _object(
+    {
+        "gameId": _GAME_ID,
+        "kind": _STR,
+        "status": {"enum": ["waiting", "playing", "completed"]},
+        "seats": _SEATS_OR_NULL,
+        "seated": _SEATS_OR_NULL,
+        "freeSeats": {
+            "anyOf": [{"type": "array", "items": _SEQ}, {"type": "null"}],
+            "description": "The free seats, numbered from 0 (people read them from 1).",
+        },
+        "createdAt": {"anyOf": [_TIME, {"type": "null"}]},
+        "settings": _OBJ,
+    },
+    ("gameId", "kind", "status", "seats", "seated", "freeSeats", "createdAt", "settings"),
+    description="A table as anyone may see it before sitting down.",
+)
 _EVENT = _object(
     {"seq": _SEQ, "kind": _STR, "at": {**_SEQ, "description": "ms since the epoch"}, "data": _OBJ},
     ("seq", "kind", "at", "data"),
@@ -172,6 +193,26 @@ def _operations(kinds: GameKinds, login: bool) -> list[_Operation]:
                 )}},
                 ("kinds",),
             ),
+        ),
+        _Operation(
+            "get", "/api/games/open", "The open tables (the lobby)", "anyone", 200,
+            _object({"games": {"type": "array", "items": _TABLE}}, ("games",)),
+            parameters=(
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": _int(1, 100, "How many, newest first (left out: 50)."),
+                },
+            ),
+            description="Games not completed with a free seat, newest first; one indexed "
+            "query on the stored games, so a cluster lists every node's. No player ids, "
+            "tokens or names. A game kept in memory only is not listed.",
+        ),
+        _Operation(
+            "get", "/api/game/{gameId}", "One table before joining", "anyone", 200, _TABLE,
+            description="A completed game answers game_completed (410) with `details.game` "
+            "(this table) and `details.gameState` (the spectator's final view, the result).",
         ),
         _Operation(
             "post", "/api/game/{gameId}/join", "Take a seat",
