@@ -9,6 +9,10 @@ page's JavaScript only draws: `ui` takes JSON strings and plain values (`bind`, 
 into the page's `Handlers` for the join form and the buttons.
 
 - The seat lives in `localStorage` (`BrowserTokenStore`), so a reload resumes it.
+- Without one, the page asks the server about the table first (`GET /api/game/{gameId}`): a
+  wrong link and a game that is over say so at once, before any name is asked (the result drawn),
+  and a seat the link asks for (`?seat=N`) that is taken offers the free seats instead
+  (`join_text`: seats are shown from 1, sent from 0).
 - The view is the player's `gameState`: from each welcome, and fetched again (`GET …/state`)
   after events arrive, one fetch at a time, so the page never folds the game's rules itself.
 - The event log gets each event once, in seq order, also across reconnects (`GameClient.events`).
@@ -29,10 +33,11 @@ from urllib.parse import parse_qs
 from js import location  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
+from rejoin.browser.join_text import join_choice, result_text
 from rejoin.browser.table_text import ANOTHER_TAB, fatal_message, status_of
 from rejoin.client import RESYNC, GameClient
 from rejoin.errors import ActionRejectedError, HttpApiError, RejoinError, SessionFailedError
-from rejoin.http_api import post_json
+from rejoin.http_api import describe_table, post_json
 from rejoin.tokens import BrowserTokenStore, TokenStoreCorrupt
 from rejoin.urls import game_url, server_base
 from rejoin_protocol.session import SessionState
@@ -120,7 +125,7 @@ class SeatPage:
             return
         if saved is None:
             self._ui.setStatus("connecting", None)
-            self._ui.showJoin(None)
+            await self._offer_join(requested_seat(str(location.search)))
             return
         self._resuming_saved_seat = True
         self._resume_from = saved.last_seq
@@ -138,14 +143,43 @@ class SeatPage:
         finally:
             self._joining = False
 
+    async def _offer_join(self, asked: int | None, *, otherwise: str | None = None) -> None:
+        """The join form, once the server has said the table is there and open: a wrong link and
+        a game that is over say so at once instead. `asked`: the seat wanted (None: any); when it
+        is taken the free seats are offered. `otherwise`: the message to show when no such offer
+        could be made (the table could not be described)."""
+        try:
+            table: dict[str, Any] | None = await describe_table(self._base, self.game_id)
+        except HttpApiError as error:
+            if error.code == "game_not_found":
+                # No seat was saved here, so there is none to forget.
+                self.fatal(error.code, error.message, can_forget=False)
+                return
+            if error.code == "game_completed":
+                final = error.details.get("gameState")
+                if isinstance(final, dict):
+                    self._draw(final)
+                self.fatal(error.code, error.message, can_forget=False, detail=result_text(final))
+                return
+            log.info("the table could not be described: %s", error)  # the join will say
+            table = None
+        except ConnectionError as error:
+            log.info("the table could not be described: %s", error)
+            table = None
+        choice = join_choice(table, asked) if table is not None else None
+        # The offer says it in the page's words (seats from 1); else the server's message.
+        offered = choice is not None and choice["note"] is not None
+        self._ui.showJoin(None if offered else otherwise, json.dumps(choice))
+
     async def _join(self, name: str, seat: int | None) -> None:
         client = self._new_client()
         try:
             await client.join(name.strip(), seat=seat)
         except HttpApiError as error:
-            if error.code in ("game_completed", "game_not_found"):
-                # No seat was saved here, so there is none to forget.
-                self.fatal(error.code, error.message, can_forget=False)
+            if error.code in ("game_completed", "game_not_found", "seat_taken"):
+                # Over, gone, or the seat taken since the form was drawn: what the table says
+                # now (its result, or its free seats numbered as people count them).
+                await self._offer_join(seat, otherwise=error.message)
             else:
                 self._ui.showJoin(error.message)
             return
@@ -284,15 +318,18 @@ class SeatPage:
         final = (failure.details or {}).get("gameState")
         if isinstance(final, dict):
             self._draw(final)
-        self.fatal(failure.code, failure.message)
+        self.fatal(failure.code, failure.message, detail=result_text(final))
 
-    def fatal(self, code: str, message: str, *, can_forget: bool | None = None) -> None:
+    def fatal(
+        self, code: str, message: str, *, can_forget: bool | None = None, detail: str = ""
+    ) -> None:
         """Stop on a refusal and say why; `can_forget` overrides whether forgetting the saved
-        seat is offered as the way out."""
+        seat is offered as the way out; `detail` is said after (a finished game's result)."""
         if self._client is not None:
             # Already stopped by the session; this lets go of its listeners (network events).
             spawn(self._client.close(), "closing the client")
         text, forgettable = fatal_message(code, message)
+        text = f"{text} {detail}" if detail else text
         self._ui.setStatus("closed", self._applied, code)
         self._ui.showFatal(code, text, forgettable if can_forget is None else can_forget)
 
