@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rejoin_server.games.base import JsonDict
+from rejoin_server.games.base import Join, JsonDict, Start
 from rejoin_server.host.seating import free_seats, seating_of
+from rejoin_server.store.base import AppendWrite
+from rejoin_server.store.memory import MemoryGameStore
+
+from .support import HostFactory
 
 
 class Viewed:
@@ -69,3 +73,34 @@ def test_a_completed_game_keeps_its_final_view_without_player_ids() -> None:
 
 def test_a_view_that_fails_gives_no_seating() -> None:
     assert seating({}, {"seats": 2}, fails=True) is None
+
+
+class SeatingsSent(MemoryGameStore):
+    """The memory store, noting the seating each append carried (None: unchanged)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[dict[str, Any] | None] = []
+
+    async def _write_append(self, write: AppendWrite) -> None:
+        self.sent.append(None if write.seating is None else dict(write.seating.data))
+        await super()._write_append(write)
+
+
+async def test_the_host_sends_a_seating_only_when_it_changed(make_host: HostFactory) -> None:
+    store = SeatingsSent()
+    host = make_host(on=store)
+    live = await host.create_game({"seats": 3})
+    record = await store.get_game(live.game_id)
+    assert record is not None
+    assert (record.seating, record.open_at) == ({"seats": 3, "taken": []}, record.created_at)
+    await host.execute(live.game_id, Join("p0", "Ann"))
+    await host.execute(live.game_id, Join("p1", "Bo"))
+    await host.execute(live.game_id, Start("p0"))  # a hand: the seats stay as they were
+    assert store.sent == [{"seats": 3, "taken": [0]}, {"seats": 3, "taken": [0, 1]}, None]
+    await host.abandon(live.game_id)
+    final = store.sent[-1]
+    assert final is not None
+    assert final["final"]["status"] == "completed"
+    assert [s["name"] for s in final["final"]["seats"]] == ["Ann", "Bo"]
+    assert await store.open_games(10) == []
