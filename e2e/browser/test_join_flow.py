@@ -1,7 +1,8 @@
 """Finding a table and sitting down, in real Chromium against a real server process: a wrong link
 and a finished game say so before any name is asked (the finished one with its result), a seat
 the link asks for that is taken offers the free seats as buttons (counted from 1) and a click
-seats you there, and the lobby lists the open tables with links that open them.
+seats you there (on poker's page and on the generic page of any other kind), and the lobby lists
+the open tables with links that open them.
 
 Each test keeps screenshots of what a person sees in `.reports/e2e-artifacts/<test>/`.
 """
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Page
 
 from e2e.support.browser import ContextFactory, TrackedContext, screenshot
+from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
     BOOT_TIMEOUT_S,
     SEAT_KEY,
@@ -24,6 +26,7 @@ from e2e.support.table_page import (
     wait_connected,
 )
 from rejoin_testkit.api import Api
+from rejoin_testkit.example_game import LIARS_DICE, LIARS_DICE_ARGS, liars_dice_env
 from rejoin_testkit.processes import ServerProcess
 from rejoin_testkit.tables import Player, Table, play_to_completion
 
@@ -222,3 +225,31 @@ def test_the_lobby_lists_an_open_table_and_its_link_opens_it(
     screenshot(page, request, "joined from the lobby")
     tracked.requests.assert_only(server.url)
     assert tracked.errors.entries == [], tracked.errors.report()
+
+
+def test_the_generic_page_counts_seats_from_one_too(
+    context_factory: ContextFactory, spawn: Spawn, sqlite_url: str, request: pytest.FixtureRequest
+) -> None:
+    server = spawn(sqlite_url, *LIARS_DICE_ARGS, env=liars_dice_env())
+    api = Api(server.url, server.admin_token)
+    game_id = api.create_game(kind=LIARS_DICE, seats=3).ok(201)["gameId"]
+    http_player(api, game_id, "Ann", seat=0)
+    tracked = watched(context_factory, "dice", server)
+    page = tracked.new_page()
+    page.goto(f"{server.url}/play/{game_id}?seat=2")  # the API's seat 2: "3" in the seat box
+    page.locator("#join-form input[name=name]").wait_for(state="visible", timeout=BOOT_MS)
+    assert page.locator("#join-form input[name=seat]").input_value() == "3"
+    assert page.locator("#join-table").inner_text() == "liars-dice · 1 of 3 seats taken"
+    page.fill("#join-form input[name=seat]", "1")  # taken: seat 1 is Ann's
+    page.fill("#join-form input[name=name]", "Bo")
+    page.click("#join-any")
+    page.locator("#seat-choice").wait_for(state="visible", timeout=STEP_MS)
+    assert page.locator("#seat-choice-note").inner_text() == "Seat 1 is taken; choose a free seat:"
+    assert page.locator("#free-seats button").all_inner_texts() == ["Seat 2", "Seat 3"]
+    assert not page.locator("#join-form input[name=seat]").is_visible()
+    screenshot(page, request, "generic taken seat")
+    page.locator('#free-seats button[data-seat="1"]').click()
+    wait_connected(page, BOOT_TIMEOUT_S)
+    view = api.state(game_id, saved_seat(page, game_id)["sessionToken"]).ok(200)["gameState"]
+    assert view["you"]["seat"] == 1
+    refused_only(tracked, "join", 409)
