@@ -9,10 +9,8 @@ page's JavaScript only draws: `ui` takes JSON strings and plain values (`bind`, 
 into the page's `Handlers` for the join form and the buttons.
 
 - The seat lives in `localStorage` (`BrowserTokenStore`), so a reload resumes it.
-- Without one, the page asks the server about the table first (`GET /api/game/{gameId}`): a
-  wrong link and a game that is over say so at once, before any name is asked (the result drawn),
-  and a seat the link asks for (`?seat=N`) that is taken offers the free seats instead
-  (`join_text`: seats are shown from 1, sent from 0).
+- Without one, the page asks about the table first (`join_flow`): a wrong link and a finished
+  game say so before any name is asked; a seat the link asks for that is taken offers the free ones.
 - The view is the player's `gameState`: from each welcome, and fetched again (`GET …/state`)
   after events arrive, one fetch at a time, so the page never folds the game's rules itself.
 - The event log gets each event once, in seq order, also across reconnects (`GameClient.events`).
@@ -28,16 +26,16 @@ import asyncio
 import json
 import logging
 from typing import Any, Final
-from urllib.parse import parse_qs
 
 from js import location  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
-from rejoin.browser.join_text import join_choice, result_text
+from rejoin.browser.join_flow import before_join, requested_seat
+from rejoin.browser.join_text import result_text
 from rejoin.browser.table_text import ANOTHER_TAB, fatal_message, status_of
 from rejoin.client import RESYNC, GameClient
 from rejoin.errors import ActionRejectedError, HttpApiError, RejoinError, SessionFailedError
-from rejoin.http_api import describe_table, post_json
+from rejoin.http_api import post_json
 from rejoin.tokens import BrowserTokenStore, TokenStoreCorrupt
 from rejoin.urls import game_url, server_base
 from rejoin_protocol.session import SessionState
@@ -64,14 +62,6 @@ def spawn(coroutine: Any, what: str) -> None:
             log.error("%s failed", what, exc_info=error)
 
     task.add_done_callback(done)
-
-
-def requested_seat(query: str) -> int | None:
-    """The seat a lobby link asks for (`?seat=N`), if any: the server says if it is taken."""
-    values = parse_qs(query.lstrip("?")).get("seat", [])
-    if not values or not values[0].isascii() or not values[0].isdecimal():
-        return None
-    return int(values[0])
 
 
 def number_or_none(value: Any) -> int | None:
@@ -144,32 +134,20 @@ class SeatPage:
             self._joining = False
 
     async def _offer_join(self, asked: int | None, *, otherwise: str | None = None) -> None:
-        """The join form, once the server has said the table is there and open: a wrong link and
-        a game that is over say so at once instead. `asked`: the seat wanted (None: any); when it
-        is taken the free seats are offered. `otherwise`: the message to show when no such offer
-        could be made (the table could not be described)."""
-        try:
-            table: dict[str, Any] | None = await describe_table(self._base, self.game_id)
-        except HttpApiError as error:
-            if error.code == "game_not_found":
-                # No seat was saved here, so there is none to forget.
-                self.fatal(error.code, error.message, can_forget=False)
-                return
-            if error.code == "game_completed":
-                final = error.details.get("gameState")
-                if isinstance(final, dict):
-                    self._draw(final)
-                self.fatal(error.code, error.message, can_forget=False, detail=result_text(final))
-                return
-            log.info("the table could not be described: %s", error)  # the join will say
-            table = None
-        except ConnectionError as error:
-            log.info("the table could not be described: %s", error)
-            table = None
-        choice = join_choice(table, asked) if table is not None else None
-        # The offer says it in the page's words (seats from 1); else the server's message.
-        offered = choice is not None and choice["note"] is not None
-        self._ui.showJoin(None if offered else otherwise, json.dumps(choice))
+        """The join form, once the server has said the table is there and open (`join_flow`);
+        a wrong link and a game that is over say so instead. `asked`: the seat wanted (None:
+        any), the free ones offered when it is taken. `otherwise`: the message to show when no
+        such offer is made."""
+        before = await before_join(self._base, self.game_id, asked)
+        if (refusal := before.refusal) is not None:
+            if before.final is not None:
+                self._draw(before.final)
+            # No seat was saved here, so there is none to forget.
+            self.fatal(refusal.code, refusal.message, can_forget=False, detail=before.result)
+            return
+        # An offer says it in the page's words (seats from 1); else the server's message.
+        offered = before.choice is not None and before.choice["note"] is not None
+        self._ui.showJoin(None if offered else otherwise, json.dumps(before.choice))
 
     async def _join(self, name: str, seat: int | None) -> None:
         client = self._new_client()
