@@ -33,6 +33,7 @@ from rejoin_server.api import (
     admin,
     bodies,
     cluster,
+    console,
     events,
     games,
     health,
@@ -232,8 +233,9 @@ def create_app(
             app.state.services = services
             yield
 
+    bundle = web.WebBundle.at(settings.web_dir)
     app = Starlette(
-        routes=[*_routes(login is not None), *web.routes(web.WebBundle.at(settings.web_dir))],
+        routes=[*_routes(login is not None), *web.routes(bundle), *console.routes(bundle)],
         middleware=[Middleware(NodeHeader, node=settings.node)],
         lifespan=lifespan,
         exception_handlers={
@@ -263,7 +265,11 @@ async def _services(
         metrics = Metrics()
         host = GameHost(store, kinds, settings, metrics)
         tokens = ReconnectTokens(
-            store, signer, ttl_ms=settings.token_ttl_ms, memory_store=host.memory_tokens
+            store,
+            signer,
+            ttl_ms=settings.token_ttl_ms,
+            memory_store=host.memory_tokens,
+            metrics=metrics,
         )
         backend = _backend(store)
         # A node on PostgreSQL is a member of a cluster (of one, until others join).

@@ -64,6 +64,7 @@ class CommandPath:
         arm: Callable[[LiveGame], None],
         forget: Callable[[str], None],
         may_write: Callable[[], bool],
+        acted: Callable[[], None],
     ) -> None:
         self._settings = settings
         self._writer = writer
@@ -72,6 +73,7 @@ class CommandPath:
         self._arm = arm  # start the game's clock at its next deadline
         self._forget = forget  # drop a game from memory
         self._may_write = may_write  # whether this node may write its games now (cluster)
+        self._acted = acted  # a player's action was applied (the operator console counts them)
 
     async def execute(
         self,
@@ -118,6 +120,8 @@ class CommandPath:
             durable = await self.commit(live, events, now, action_id)
             if isinstance(command, Join | Start | Act):
                 live.last_activity_ms = now
+            if isinstance(command, Act):
+                self._acted()
             return Outcome(seq, events, durable)
 
     def _engine_failed(

@@ -154,6 +154,7 @@ class TokenUse:
 class Usage:
     games: int
     bytes: int
+    snapshots: int  # snapshot rows kept, all games together (the console shows them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +379,8 @@ class GameStore(ABC):
 
     @abstractmethod
     async def usage(self) -> Usage:
-        """How many games are stored and roughly how many bytes of events and snapshots."""
+        """How many games and snapshots are stored and roughly how many bytes of events and
+        snapshots."""
 
     @abstractmethod
     async def evict_for_quota(self, max_games: int | None, max_bytes: int | None) -> list[str]:

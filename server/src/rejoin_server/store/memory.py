@@ -199,7 +199,10 @@ class MemoryGameStore(GameStore):
         return victims
 
     async def usage(self) -> Usage:
-        return Usage(len(self._games), sum(g.bytes() for g in self._games.values()))
+        games = self._games.values()
+        return Usage(
+            len(games), sum(g.bytes() for g in games), sum(len(g.snapshots) for g in games)
+        )
 
     async def evict_for_quota(self, max_games: int | None, max_bytes: int | None) -> list[str]:
         usage = await self.usage()

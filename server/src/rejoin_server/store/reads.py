@@ -104,8 +104,8 @@ def open_games(db: Database, conn: Connection, limit: int) -> list[GameRecord]:
 def usage(db: Database, conn: Connection) -> Usage:
     with db.transaction(conn, write=False) as cursor:
         cursor.execute(db.sql.usage)
-        games, size = cursor.fetchone()
-    return Usage(int(games), int(size))
+        games, size, snapshots = cursor.fetchone()
+    return Usage(int(games), int(size), int(snapshots))
 
 
 def get_token(db: Database, conn: Connection, jti: str) -> TokenRow | None:

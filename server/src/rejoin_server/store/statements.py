@@ -174,7 +174,10 @@ class Statements(Dialect):
             f"COALESCE(SUM({state_bytes}), 0) FROM snapshots AS s WHERE s.game_id = g.game_id) "
             "AS bytes FROM games AS g"
         )
-        self.usage = f"SELECT count(*), COALESCE(SUM(bytes), 0) FROM ({self.game_bytes}) AS b"
+        self.usage = (
+            "SELECT count(*), COALESCE(SUM(bytes), 0), (SELECT count(*) FROM snapshots) "
+            f"FROM ({self.game_bytes}) AS b"
+        )
         # The lobby: the newest open games, off `ix_games_open_at` (0 and NULL are not open).
         self.open_games = f"{games} WHERE open_at > 0 ORDER BY open_at DESC, game_id DESC LIMIT {p}"
         self.completed_before = (
