@@ -27,9 +27,10 @@ nox.options.reuse_venv = "yes"
 
 ROOT = Path(__file__).parent
 # packages/testkit (rejoin-testkit) is development only: the scaffolding of the tests and benchmarks,
-# installed in every session beside the three distributions and never published.
+# installed in every session beside the three distributions and never published. The SDK comes
+# with its `bots` extra (rich, for `python -m rejoin.bots`): the tests, benchmarks and e2e run it.
 PACKAGES = [
-    "-e", "packages/protocol", "-e", "server", "-e", "client_sdk", "-e", "packages/testkit",
+    "-e", "packages/protocol", "-e", "server", "-e", "client_sdk[bots]", "-e", "packages/testkit",
 ]  # fmt: skip
 # The one lock of the distributions' dependencies, which declare compatible ranges.
 CONSTRAINED = ["-c", "requirements/constraints.txt"]
@@ -179,7 +180,8 @@ def _install_once(session: nox.Session, *args: str) -> None:
     they require does, and that is in the files hashed here. A restart with `nox -s serve` then
     takes a second, not the 7-12 s of pip checking every requirement again."""
     inputs = [ROOT / "requirements" / "constraints.txt"]
-    inputs += [ROOT / path / "pyproject.toml" for path in args if (ROOT / path).is_dir()]
+    folders = [ROOT / path.partition("[")[0] for path in args]  # `client_sdk[bots]`: its folder
+    inputs += [folder / "pyproject.toml" for folder in folders if folder.is_dir()]
     digest = hashlib.sha256(repr(args).encode())
     for path in inputs:
         digest.update(path.read_bytes())

@@ -13,7 +13,9 @@ The WebSocket benchmarks (`ws_suite`) come next. `--only ws` runs them alone (`-
 ASGI servers' WebSocket cost (`asgi_suite`: uvicorn's implementations and Granian, on the bare app
 and on ours); `--only asgi` runs it alone. Then the cluster ones (`cluster_suite`: nodes on one
 PostgreSQL behind HAProxy); `--only cluster` runs them alone. The browser ones (`browser`:
-headless Chromium + Pyodide) come last; `--only browser` runs them alone.
+headless Chromium + Pyodide) come next; `--only browser` runs them alone. Last, the README's
+serve command (`nox -s serve`) killed and restarted beside `rejoin-server` started directly
+(`serve_restart`); `--only serve` runs it alone.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bench import (
     ours,
     peer,
     profiler,
+    serve_restart,
     server_suite,
     ws_suite,
 )
@@ -446,10 +449,22 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["ws", "rtt", "fanout", "storm", "peer", "asgi", "cluster", "browser", "live"],
+        choices=[
+            "ws",
+            "rtt",
+            "fanout",
+            "storm",
+            "peer",
+            "asgi",
+            "cluster",
+            "browser",
+            "live",
+            "serve",
+        ],
         help="only the WebSocket benchmarks (ws), or one of them, or the ASGI servers' (asgi), "
         "or the cluster ones, or the browser ones, or ours alone on the live-play rows (live: "
-        "100 tables playing, then the store alone)",
+        "100 tables playing, then the store alone), or the README's serve command restarted after a "
+        "kill -9 beside rejoin-server started directly (serve)",
     )
     parser.add_argument(
         "--profile-dir",
@@ -464,6 +479,11 @@ def main(argv: list[str]) -> int:
     plan = QUICK if args.quick else FULL
     console = Console(width=None if sys.stdout.isatty() else 180)
     began = time.perf_counter()
+    if args.only == "serve":  # a SQLite file of its own: no PostgreSQL needed
+        restarts = serve_restart.run(console, quick=args.quick)
+        serve_restart.render(restarts, console)
+        goals.render(restarts.goals, console)
+        return 0
     if args.only == "browser":  # SQLite files of its own: no PostgreSQL needed
         pages = browser.run(console, quick=args.quick)
         browser.render(pages, console)
@@ -491,6 +511,7 @@ def main(argv: list[str]) -> int:
             clustered = cluster_suite.run(dbs, console, quick=args.quick)
     if args.only is None:
         pages = browser.run(console, quick=args.quick)
+        restarts = serve_restart.run(console, quick=args.quick)
         render(results, plan, console, time.perf_counter() - began)
         server_suite.render(served, console)
     if args.only not in ("asgi", "cluster"):
@@ -502,9 +523,10 @@ def main(argv: list[str]) -> int:
         console.print(f"Total {time.perf_counter() - began:.0f} s.", highlight=False)
     if args.only is None:
         browser.render(pages, console)
+        serve_restart.render(restarts, console)
     measured: list[Goal] = []
     if args.only is None:
-        measured += results.goals + pages.goals
+        measured += results.goals + pages.goals + restarts.goals
     if args.only not in ("asgi", "cluster"):
         measured += sockets.goals
     goals.render(measured, console)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from rejoin.browser.table_text import ANOTHER_TAB, FATAL_MESSAGES, fatal_message, status_of
+from rejoin.browser.table_text import (
+    ANOTHER_TAB,
+    FATAL_MESSAGES,
+    STATUS_TOOLTIPS,
+    UNSEATED,
+    fatal_message,
+    status_of,
+    status_tooltip,
+)
 from rejoin_protocol.errors import FATAL_CLOSE_CODES, ErrorCode
 from rejoin_protocol.session import SessionState
 
@@ -40,3 +48,18 @@ def test_a_game_that_is_over_offers_no_forgetting_and_an_unknown_code_shows_the_
     text, forgettable = fatal_message("brand_new_code", "the server's words")
     assert text == "The server refused this seat: the server's words"
     assert forgettable
+
+
+def test_every_status_word_has_a_plain_tooltip_without_close_codes() -> None:
+    words = {status_of(state, welcomed) for state in SessionState for welcomed in (False, True)}
+    assert words | {UNSEATED} == set(STATUS_TOOLTIPS)
+    for word in STATUS_TOOLTIPS:
+        tooltip = status_tooltip(word)
+        assert tooltip, word
+        assert not any(ch.isdigit() for ch in tooltip), (word, tooltip)
+    assert status_tooltip("reconnecting") == (
+        "The connection to the server was lost; your seat is kept while we reconnect."
+    )
+    assert "offline" in status_tooltip("reconnecting", offline=True)
+    assert "kept" in status_tooltip("reconnecting", offline=True)
+    assert status_tooltip("connected", offline=True) == "Connected to the server."

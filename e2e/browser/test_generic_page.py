@@ -4,9 +4,9 @@ real server processes serving games with `--game`:
 - The example game, Liar's Dice (examples/liars_dice), on SQLite and PostgreSQL: two pages join
   and bid through the forms built from the view's legal actions, each sees its own dice only; what
   does not fit a field is said beside it and a bid the game refuses beside the forms. The server
-  is killed with SIGKILL mid-round and restarted: both pages are connected again within 2 s with
-  the server's view, their forms and their event log intact (every seq once); then they play the
-  game to its end.
+  is killed with SIGKILL mid-round (both pages pause under the outage overlay) and restarted:
+  both pages are connected again within 2 s with the server's view, their forms and their event
+  log intact (every seq once); then they play the game to its end.
 - A tiny game with a field of each kind the forms know (e2e/support/guess_game.py: a number, a
   checkbox, a choice), created in the lobby (its kind chosen, its settings as JSON), played to its
   end through the forms.
@@ -41,6 +41,7 @@ from e2e.support.generic_page import (
 )
 from e2e.support.resume import (
     RESUME_LIMIT_S,
+    paused_at_drop,
     report,
     resumed_after,
     seat_pages,
@@ -210,6 +211,12 @@ def kill_9_and_resume(
     wait_dropped([s.page for s in people])
     restarted_at_ms = time.time() * 1000
     healthy_after = server.restart()
+    # The page paused under the same overlay as the poker table the moment it dropped (read
+    # after the restart: checking while the server is down would delay it).
+    for seat in people:
+        overlay, enabled = paused_at_drop(seat.page)
+        assert overlay, f"{seat.name}: no outage overlay when the page dropped"
+        assert not enabled, f"{seat.name}: controls took clicks while reconnecting: {enabled}"
     for seat in people:
         wait_resumed(seat.page, restarted_at_ms, seq=seq)
     resumed = [resumed_after(seat.page, restarted_at_ms) for seat in people]
@@ -227,6 +234,7 @@ def kill_9_and_resume(
         assert note.get_attribute("data-missed") == "0"  # nothing moved while the server was gone
         assert_draws_server_view(base, seat)
         assert_log_intact(base, seat, seq)
+        assert not seat.page.locator("#outage").is_visible(), f"{seat.name}: still paused"
         screenshot(seat.page, request, f"{seat.name}-after-resume")
 
 

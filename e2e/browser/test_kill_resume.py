@@ -25,6 +25,7 @@ from e2e.support.resume import (
     drive,
     drive_to_a_browsers_turn,
     hand_actions,
+    paused_at_drop,
     play_hand_to_its_end,
     report,
     resumed_after,
@@ -64,13 +65,20 @@ def db_api(db_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -
 
 
 def kill_and_restart(server: ServerProcess, pages: list[Page]) -> tuple[float, float]:
-    """kill -9, wait until every page noticed (and rubbed out its table), restart; returns (the
-    restart's epoch ms, the seconds the new process took to answer /healthz)."""
+    """kill -9, wait until every page noticed (and rubbed out its table) and paused under its
+    overlay, restart; returns (the restart's epoch ms, the seconds the new process took to answer
+    /healthz)."""
     watch(pages)
     server.kill9()
     wait_dropped(pages)
     restarted_at_ms = time.time() * 1000
     healthy_after = server.restart()
+    # Read after the restart (checking while the server is down would delay it): each page paused
+    # under its overlay the moment it dropped, no control of the game taking clicks.
+    for page in pages:
+        overlay, enabled = paused_at_drop(page)
+        assert overlay, "no outage overlay when the page dropped"
+        assert not enabled, f"controls took clicks while reconnecting: {enabled}"
     return restarted_at_ms, healthy_after
 
 

@@ -3,7 +3,8 @@ it.
 
 The page's contract (client_sdk/web/static/game.html, generic-ui.js, rejoin.browser.generic):
 what `table_page` reads on every table page (`#status`, `#join-form`, `ol#events li[data-seq]
-[data-kind]`, `#resume-note`, `#fatal[data-code]`, `#table[data-view-seq]`), and its own:
+[data-kind]`, `#resume-note`, `#outage`, `#fatal[data-code]`, `#table[data-view-seq]`,
+`#table[data-paused]`), and its own:
 `form.action-form[data-action][data-index]` per legal action, with an input per field
 (`[name=<field>]`: a number box, a `select` whose options are the enum's values, a checkbox) and
 a submit button labelled with the action's `label` or type; `.field-error[data-field]` in the form

@@ -10,11 +10,13 @@ that came back shows the server's state.
   (`window.__e2eHistory`), stalls of the page's main thread, and rubs out the drawn table (on
   the generic page: the view's tables and the forms) the moment the page drops: after the resume
   it must show the state its welcome brought, not a leftover.
+- `paused_at_drop(page)`: whether the page showed its outage overlay the moment it dropped, and
+  the controls of the game it still had enabled then (none, if it paused).
 - `wait_dropped(pages)`, `wait_resumed(page, since_ms)`, `resumed_after(page, since_ms)` (the
   first connected after the drop), `welcomes_after(page, since_ms)` (each of them).
 - `assert_shows_server_state(base, seat, seq)`, `wait_none_offline(base, seat)`: a page that came
-  back draws the server's view for its seat (phase, stacks, bets, its own cards) at `seq`, and
-  sees every other player back.
+  back is no longer paused (`#outage` gone), draws the server's view for its seat (phase, stacks,
+  bets, its own cards) at `seq`, and sees every other player back.
 - `play_hand_to_its_end(base, people, bots)`: the pages click check/call until the hand ended
   on every page, the bots finish; then every page and every bot saw every event exactly once.
 """
@@ -81,6 +83,14 @@ WATCH_RESUME = """() => {
             + ` ${status.dataset.seq} ${status.title}${welcomed}`);
         if (status.dataset.status === 'reconnecting' && !window.__e2eDropped) {
             window.__e2eDropped = true;
+            // How the page looks the moment it drops: paused under its overlay, no control
+            // of the game taking clicks.
+            window.__e2ePaused = {
+                overlay: !document.querySelector('#outage').hidden,
+                enabled: [...document.querySelectorAll(
+                    '#actions button, #actions input, #actions select, #start')]
+                    .filter((c) => !c.disabled).map((c) => c.outerHTML),
+            };
             // Before anything else can happen in the page (this runs as a microtask right after
             // the status changed): the welcome must draw the table again from nothing. The
             // generic page (any kind but poker) draws the view as tables and forms instead.
@@ -170,6 +180,12 @@ def wait_dropped(pages: list[Page], timeout_s: float = 10) -> None:
         page.wait_for_function("() => window.__e2eDropped === true", timeout=timeout_s * 1000)
 
 
+def paused_at_drop(page: Page) -> tuple[bool, list[str]]:
+    """(the overlay showed, the controls still enabled) the moment the watched page dropped."""
+    seen: dict[str, Any] = page.evaluate("() => window.__e2ePaused")
+    return bool(seen["overlay"]), list(seen["enabled"])
+
+
 def history(page: Page, since_ms: float) -> str:
     """The page's `#status` changes (and main-thread stalls) since `since_ms`, one a line."""
     lines: list[str] = page.evaluate("() => window.__e2eHistory")
@@ -217,6 +233,7 @@ def assert_shows_server_state(base_url: str, seat: Seat, seq: int) -> dict[str, 
     assert view["seq"] == seq, "nothing may have moved while the server was gone"
     shown = status(seat.page)
     assert shown == ("connected", view["seq"]), f"{seat.name}: {shown}, the server at {view['seq']}"
+    assert not seat.page.locator("#outage").is_visible(), f"{seat.name}: still paused"
     drawn_seq = seat.page.get_attribute("#table", "data-view-seq")
     assert drawn_seq == str(view["seq"]), f"{seat.name}: drew {drawn_seq}, not {view['seq']}"
     assert drawn_like_server(seat.page, view), (

@@ -1,10 +1,13 @@
 """The demo table page (`/play/{gameId}`) as the browser tests drive it.
 
 The page's contract (client_sdk/web/static/play.html, rejoin.browser.table): `#status` with
-`data-status` (connecting, connected, reconnecting, closed) and `data-seq`; `#join-form` with
-`input[name=name]`; `#actions button[data-action]` (and `input[name=amount]` for bet/raise);
-`ol#events li[data-seq][data-kind]`; `#resume-note`; `#fatal[data-code]`; `#phase[data-phase]`;
-`.seat[data-seat] .stack[data-stack]`. The seat is saved in localStorage under
+`data-status` (unseated while the join form waits for a name, connecting, connected,
+reconnecting, closed) and `data-seq`; `#join-form` with `input[name=name]`;
+`#actions button[data-action]` (and `input[name=amount]` for bet/raise);
+`ol#events li[data-seq][data-kind]` (its `.line`: the event in words); `#resume-note`;
+`#outage` (shown while reconnecting; `#table[data-paused]`); `#fatal[data-code]`;
+`#phase[data-phase]`; `.seat[data-seat] .stack[data-stack]`, `.bet[data-bet]` (`data-seat` is
+the API's seat, from 0; the page shows "seat N" from 1). The seat is saved in localStorage under
 `rejoin.seat.<gameId>` (SavedSeat's JSON), so one browser context is one player.
 """
 
@@ -69,7 +72,7 @@ def join(page: Page, name: str, game_id: str) -> Seat:
 
 # The page's status element.
 
-STATUSES = ("connecting", "connected", "reconnecting", "closed")
+STATUSES = ("unseated", "connecting", "connected", "reconnecting", "closed")
 
 _READ_STATUS = """() => {
     const el = document.querySelector('#status');
@@ -130,6 +133,16 @@ def saved_seat(page: Page, game_id: str) -> dict[str, Any]:
     assert isinstance(text, str), f"no seat saved in this browser for {game_id}"
     seat: dict[str, Any] = json.loads(text)
     return seat
+
+
+def logged_lines(page: Page) -> list[tuple[int, str, str]]:
+    """`(seq, kind, words)` of each line of the page's event log, in order."""
+    rows = page.evaluate(
+        "() => [...document.querySelectorAll('#events li')]"
+        ".map(li => [Number(li.dataset.seq), li.dataset.kind,"
+        " li.querySelector('.line')?.textContent ?? ''])"
+    )
+    return [(int(seq), str(kind), str(words)) for seq, kind, words in rows]
 
 
 def logged_events(page: Page) -> list[tuple[int, str]]:

@@ -21,6 +21,19 @@ from rejoin_server.store.sql import SqlGameStore
 from rejoin_testkit.fixtures import postgres_database
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Starlette's deprecations fail the server's tests, so that none creeps in unnoticed (its
+    warning class inherits from UserWarning, which pytest would only list at the end)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(
+                pytest.mark.filterwarnings(
+                    "error::starlette.exceptions.StarletteDeprecationWarning"
+                )
+            )
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated database on the test PostgreSQL, dropped at the end of the session."""

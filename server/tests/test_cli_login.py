@@ -166,6 +166,7 @@ def test_the_server_with_a_missing_key_file_stops_with_one_line(tmp_path: Path) 
     errors = [line for line in done.stderr.splitlines() if "error:" in line]
     assert errors == [
         "rejoin-server: error: argument --auth-jwt-public-key: cannot read 'missing.pem': "
-        "No such file or directory"
+        "No such file or directory; give the PEM file of your identity provider's public key "
+        "or certificate (RSA, or EC P-256 or P-384)"
     ]
     assert "Traceback" not in done.stderr

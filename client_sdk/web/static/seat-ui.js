@@ -1,9 +1,11 @@
 // What the table pages' scripts share: table-ui.js (poker) and generic-ui.js (any other kind)
 // show a seat's connection the same way, so the tests and the docs describe one status line:
-// `#status` (data-status, data-seq, the reason as its tooltip) and `#resume-note` ("resumed in
-// N ms, M missed events").
+// `#status` (data-status, data-seq, the reason as its tooltip), `#resume-note` ("resumed in
+// N ms, M missed events") and `#outage`, the overlay that pauses the table while reconnecting.
 
-const STATUS_WORDS = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", closed: "disconnected" };
+const STATUS_WORDS = {
+  unseated: "not seated", connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", closed: "disconnected",
+};
 
 // `el("li", { class, text, dataset, …attributes }, children)`: a new element of `doc`.
 export function elementMaker(doc) {
@@ -44,17 +46,43 @@ export function drawResume(node, ms, missed, resync, server, moved) {
   node.hidden = false;
 }
 
+// While the connection is being resumed (`#status` reconnecting) the table pauses: `#outage`
+// shows over `#table` (which is dimmed), saying the seat is kept. `#table[data-paused]` says so
+// to tests and styles.
+export function drawOutage(doc, paused) {
+  const overlay = doc.getElementById("outage");
+  if (overlay) overlay.hidden = !paused;
+  const table = doc.getElementById("table");
+  if (table) table.dataset.paused = paused ? "true" : "false";
+}
+
 // The page's controls while a request it sent is unanswered: `setDisabled(true)` disables every
 // control `selector` finds, and a fallback enables them again after `fallbackMs` (a request
 // normally ends in a render or a message; the fallback keeps the page usable if neither comes).
+// `setPaused(true)`: the controls of the game (`pausedSelector`) stay disabled whatever else
+// happens (the connection is down) until `setPaused(false)`; `sync()` applies both to controls
+// drawn since.
 // `call(name, …args)` hands a click to the page's Python handler `name` (from `getHandlers()`,
 // none before they are bound), disabling the controls, and says on the page why it could not.
-export function requestControls(doc, selector, getHandlers, showMessage, fallbackMs) {
+export function requestControls(doc, selector, getHandlers, showMessage, fallbackMs, pausedSelector) {
   let timer = null;
+  let busy = false;
+  let paused = false;
+  function sync() {
+    const pausedOnes = new Set(pausedSelector ? doc.querySelectorAll(pausedSelector) : []);
+    for (const control of doc.querySelectorAll(selector)) control.disabled = busy || (paused && pausedOnes.has(control));
+    // The paused controls a request does not disable (a form's inputs) follow the pause alone.
+    for (const control of pausedOnes) if (!control.matches(selector)) control.disabled = paused;
+  }
   function setDisabled(disabled) {
-    for (const control of doc.querySelectorAll(selector)) control.disabled = disabled;
+    busy = disabled;
+    sync();
     clearTimeout(timer);
     if (disabled) timer = setTimeout(() => setDisabled(false), fallbackMs);
+  }
+  function setPaused(on) {
+    paused = on;
+    sync();
   }
   function call(name, ...args) {
     const handlers = getHandlers();
@@ -67,5 +95,5 @@ export function requestControls(doc, selector, getHandlers, showMessage, fallbac
       showMessage(`Could not ${name}: ${err && err.message ? err.message : err}`);
     }
   }
-  return { setDisabled, call };
+  return { setDisabled, setPaused, sync, call };
 }

@@ -2,7 +2,8 @@
 // It holds no game logic. Every method takes JS strings, numbers or null (views and events arrive as
 // JSON strings) so no Pyodide proxies leak into the DOM code.
 
-import { drawResume, drawStatus, elementMaker, requestControls } from "./seat-ui.js";
+import { createJoinForm } from "./join-ui.js";
+import { drawOutage, drawResume, drawStatus, elementMaker, requestControls } from "./seat-ui.js";
 
 const SUITS = { s: "♠", h: "♥", d: "♦", c: "♣" };
 // The protocol's action types (rejoin_protocol.messages.ACTION_TYPES), in the order buttons show;
@@ -48,10 +49,6 @@ export function createTableUi(doc) {
 
   const cardBack = () => el("span", { class: "card-back", "aria-label": "hidden card" });
 
-  function formatCards(cards) {
-    return cards.map((c) => (typeof c === "string" && c.length === 2 ? (c[0] === "T" ? "10" : c[0]) + (SUITS[c[1]] || c[1]) : "??")).join(" ");
-  }
-
   function seatCount(view) {
     let n = view.seats.length;
     for (const s of view.seats) n = Math.max(n, s.seat + 1);
@@ -59,23 +56,26 @@ export function createTableUi(doc) {
     return n;
   }
 
-  const { setDisabled: setButtonsDisabled, call } = requestControls(
+  const { setDisabled: setButtonsDisabled, setPaused, sync: syncControls, call } = requestControls(
     doc, "#actions button, #actions input, #start, #forget-seat, #join-form button",
-    () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS,
+    () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS, "#actions button, #actions input, #start",
   );
+  const joinForm = createJoinForm(doc, call);
 
   // --- seats -------------------------------------------------------------------------------
 
   function renderSeat(view, seatNo, player, slot, n) {
     const mine = view.you && view.you.seat === seatNo;
+    // data-seat is the API's number (from 0); people read seats from 1.
     const node = el("div", { class: "seat", dataset: { seat: String(seatNo), playerId: player ? player.playerId : "" } });
+    const label = el("div", { class: "seat-no", text: `seat ${seatNo + 1}` });
     // Seats sit on an ellipse, rotated so that your own seat is at the bottom centre.
     const angle = Math.PI / 2 + (2 * Math.PI * slot) / n;
     node.style.left = `${50 + 43 * Math.cos(angle)}%`;
     node.style.top = `${50 + 41 * Math.sin(angle)}%`;
     if (!player) {
       node.classList.add("empty");
-      node.append(el("div", { class: "name", text: "open seat" }));
+      node.append(label, el("div", { class: "name", text: "open seat" }));
       return node;
     }
     const flags = { me: mine, "to-act": view.toAct === seatNo, folded: player.folded, "all-in": player.allIn,
@@ -93,11 +93,14 @@ export function createTableUi(doc) {
     if (player.folded) badges.append(el("span", { class: "badge", text: "folded" }));
     if (flags.disconnected) badges.append(el("span", { class: "badge", text: "offline" }));
 
+    // The bet of the current street (the view's `bet`; 0 once the street is over): a chip on the
+    // felt in front of the seat, shown while the street lasts.
     node.append(
+      label,
       el("div", { class: "name", text: player.name, title: player.name }),
       el("div", { class: "stack", dataset: { stack: String(player.stack) }, text: String(player.stack) }),
       cards,
-      el("div", { class: "bet", dataset: { bet: String(player.bet) }, text: player.bet ? `bet ${player.bet}` : "" }),
+      el("div", { class: "bet", dataset: { bet: String(player.bet) }, title: "bet this street", text: player.bet ? `bet ${player.bet}` : "" }),
       badges,
     );
     return node;
@@ -145,27 +148,20 @@ export function createTableUi(doc) {
 
   function bind(h) {
     handlers = h;
-    $("join-form").addEventListener("submit", (e) => {
-      e.preventDefault();
-      const name = e.target.elements.name.value.trim();
-      if (!name) return;
-      $("join-error").textContent = "";
-      call("join", name);
-    });
+    joinForm.bind();
     $("start").addEventListener("click", () => call("start"));
     $("forget-seat").addEventListener("click", () => call("forget"));
   }
 
-  function showJoin(message) {
+  // `choiceJson`: the seats to offer (join-ui.js).
+  function showJoin(message, choiceJson) {
     fatal = false;
     setButtonsDisabled(false);
     $("fatal").hidden = true;
     $("actions").hidden = false;
     $("table").classList.remove("greyed");
     $("table").hidden = true;
-    $("join").hidden = false;
-    $("join-error").textContent = message || "";
-    $("join-form").elements.name.focus();
+    joinForm.show(message, choiceJson);
   }
 
   // `quiet`: the same view again with other presence (someone came or went): the seats are
@@ -200,45 +196,57 @@ export function createTableUi(doc) {
     const n = seatCount(view);
     const bySeat = new Map(view.seats.map((s) => [s.seat, s]));
     const mySeat = view.you && Number.isInteger(view.you.seat) ? view.you.seat : 0;
+    // A seat is taken by a player id, or by a name in a view without ids (a finished game's result
+    // as anyone may see it, before joining).
+    const seated = (s) => (s && (s.playerId || s.name) ? s : null);
     $("seats").replaceChildren(...Array.from({ length: n }, (_, seatNo) =>
-      renderSeat(view, seatNo, bySeat.get(seatNo) && bySeat.get(seatNo).playerId ? bySeat.get(seatNo) : null, (seatNo - mySeat + n) % n, n)));
+      renderSeat(view, seatNo, seated(bySeat.get(seatNo)), (seatNo - mySeat + n) % n, n)));
 
-    const me = bySeat.get(mySeat);
+    const me = view.you ? bySeat.get(mySeat) : null; // a spectator has no cards of their own
     $("hole-cards").replaceChildren(...(me && Array.isArray(me.holeCards) ? me.holeCards.map(cardNode) : []));
 
     const legal = (view.you && view.you.legalActions) || [];
     const myTurn = view.toAct !== null && view.toAct === mySeat && legal.length > 0;
     const actor = bySeat.get(view.toAct);
     $("turn").textContent = view.toAct === null || view.toAct === undefined ? ""
-      : myTurn ? "Your turn" : `${actor ? actor.name : `seat ${view.toAct}`} to act`;
+      : myTurn ? "Your turn" : `${actor ? actor.name : `seat ${view.toAct + 1}`} to act`;
     deadline = view.actionDeadline || null;
     $("clock").dataset.deadline = deadline ? String(deadline) : "";
     tick();
 
     if (!quiet) renderActions(legal);
+    syncControls(); // buttons drawn while the table is paused stay disabled
     const funded = view.seats.filter((s) => s.playerId && s.stack > 0).length;
     $("start").hidden = fatal || view.status === "completed" || !["waiting", "hand_over"].includes(view.phase) || funded < 2;
   }
 
+  // The action clock counts down to the view's real deadline, also while the connection is down
+  // (the server's clock does not stop): the overlay repeats it so it stays readable.
   function tick() {
     const clock = $("clock");
+    const outageClock = $("outage-clock");
     if (!deadline) {
       clock.textContent = "";
       clock.classList.remove("urgent");
+      if (outageClock) outageClock.textContent = "";
       return;
     }
     const seconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     clock.textContent = `${seconds} s`;
     clock.classList.toggle("urgent", seconds <= 5);
+    if (outageClock) outageClock.textContent = `${$("turn").textContent || "The action clock"}: ${seconds} s left (the clock keeps running).`;
   }
   setInterval(tick, 250);
 
   // `reason` (optional): why the connection changed, in words; shown as the tooltip.
   function setStatus(status, seq, reason) {
     // While not connected a click could only be queued for a game that may have moved on:
-    // the buttons stay visible but take no clicks until the next welcome.
+    // the buttons stay visible but disabled until the next welcome, and while reconnecting the
+    // whole table pauses under the overlay.
     $("actions").inert = status !== "connected";
     $("actions").classList.toggle("paused", status !== "connected");
+    setPaused(status !== "connected" && !fatal);
+    drawOutage(doc, status === "reconnecting");
     drawStatus($("status"), status, seq, reason);
   }
 
@@ -247,49 +255,16 @@ export function createTableUi(doc) {
     drawResume($("resume-note"), ms, missed, resync, server, moved);
   }
 
-  // Event payloads differ per kind; a generic summary (seat, then words like the action type, then the
-  // amount, cards as text, then other scalars as key=value) keeps the log readable without knowing each
-  // kind's fields.
-  const WORD_KEYS = ["name", "type", "action", "blind", "street", "reason", "result"];
-  const SKIP_KEYS = new Set(["seat", "at", "gameState", "playerId", "actionId", "amount", ...WORD_KEYS]);
-
-  function summarise(data, depth = 0) {
-    if (data === null || typeof data !== "object") return [];
-    const parts = [];
-    if (data.seat !== undefined && data.seat !== null) parts.push(`seat ${data.seat}`);
-    for (const key of WORD_KEYS) if (data[key] !== null && typeof data[key] !== "object" && data[key] !== undefined) parts.push(String(data[key]));
-    if (typeof data.amount === "number") parts.push(String(data.amount));
-    for (const [key, value] of Object.entries(data)) {
-      if (SKIP_KEYS.has(key) && (value === null || typeof value !== "object")) continue;
-      if (key === "gameState") continue;
-      if (value === null) { if (/cards/i.test(key)) parts.push(`${key} hidden`); continue; }
-      if (Array.isArray(value)) {
-        if (value.every((v) => typeof v === "string" && v.length === 2)) parts.push(value.length ? formatCards(value) : `${key} none`);
-        else if (depth === 0 && value.every((v) => v && typeof v === "object")) {
-          const inner = value.map((v) => summarise(v, 1).join(" ")).filter(Boolean);
-          if (inner.length) parts.push(`${key}: ${inner.join("; ")}`);
-        } else if (value.every((v) => typeof v !== "object")) parts.push(`${key} ${value.join(",")}`);
-      } else if (typeof value === "object") {
-        if (depth === 0) parts.push(...summarise(value, 1));
-      } else parts.push(`${key}=${value}`);
-    }
-    return parts;
-  }
-
-  function appendEvent(eventJson) {
+  // `line`: the event in words (rejoin.browser.poker_log: "bob raises to 8"), written by the
+  // controller, which knows the players' names; the kind alone if none came.
+  function appendEvent(eventJson, line) {
     const event = parse(eventJson);
-    let text;
-    if (event.kind === "resync") {
-      const seq = (event.data && event.data.gameState && event.data.gameState.seq) ?? event.seq;
-      text = `state refreshed at seq ${seq}`;
-    } else {
-      const body = summarise(event.data).join(" ");
-      text = body ? `${event.kind}: ${body}` : event.kind;
-    }
-    if (text.length > 100) text = `${text.slice(0, 99)}…`;
+    const text = typeof line === "string" && line ? line : String(event.kind);
     const list = $("events");
     const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.append(el("li", { dataset: { seq: String(event.seq ?? ""), kind: event.kind }, text: `#${event.seq} ${text}` }));
+    list.append(el("li", { dataset: { seq: String(event.seq ?? ""), kind: event.kind } }, [
+      el("span", { class: "seq", text: `#${event.seq}` }), el("span", { class: "line", text }),
+    ]));
     if (stick) list.scrollTop = list.scrollHeight;
   }
 
@@ -309,6 +284,7 @@ export function createTableUi(doc) {
     $("actions").replaceChildren();
     $("actions").hidden = true;
     $("start").hidden = true;
+    drawOutage(doc, false);
     $("table").classList.add("greyed");
   }
 

@@ -65,7 +65,8 @@ def _join(state: DiceState, command: Join, emit: _Emitter) -> None:
     if state.seat_of(command.player_id) is not None:
         raise GameRuleError(
             "invalid_request",
-            f"You already sit at seat {state.seat_of(command.player_id)}; reconnect instead.",
+            f"You already sit at seat {state.seat_of(command.player_id)} (numbered from 0); "
+            "reconnect instead.",
         )
     if state.status != "waiting":
         raise GameRuleError(
@@ -89,7 +90,8 @@ def _join(state: DiceState, command: Join, emit: _Emitter) -> None:
         )
     elif seat in state.players:
         raise GameRuleError(
-            "seat_taken", f"Seat {seat} is taken; pick a free seat or leave it out."
+            "seat_taken",
+            f"Seat {seat} (numbered from 0) is taken; pick a free seat or leave it out.",
         )
     emit(ev.PLAYER_JOINED, ev.player_joined(seat, command.player_id, name, state.settings.dice))
 

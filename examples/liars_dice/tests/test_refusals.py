@@ -127,7 +127,7 @@ def test_start_refusals() -> None:
 def test_join_refusals() -> None:
     game = Driver(players=2, seats=3)
     refused(game, Join("p0", "Again"), "invalid_request", "already sit at seat 0")
-    refused(game, Join("new", "Bo", seat=1), "seat_taken", "Seat 1 is taken")
+    refused(game, Join("new", "Bo", seat=1), "seat_taken", "Seat 1 (numbered from 0) is taken")
     refused(game, Join("new", "Bo", seat=3), "invalid_request", "from 0 to 2")
     refused(game, Join("new", "Bo", seat=True), "invalid_request", "from 0 to 2")
     refused(game, Join("new", "   "), "invalid_request", "1 to 32 characters")

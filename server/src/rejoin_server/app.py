@@ -33,9 +33,11 @@ from rejoin_server.api import (
     admin,
     bodies,
     cluster,
+    console,
     events,
     games,
     health,
+    lobby,
     logins,
     openapi,
     reconnect,
@@ -231,8 +233,9 @@ def create_app(
             app.state.services = services
             yield
 
+    bundle = web.WebBundle.at(settings.web_dir)
     app = Starlette(
-        routes=[*_routes(login is not None), *web.routes(web.WebBundle.at(settings.web_dir))],
+        routes=[*_routes(login is not None), *web.routes(bundle), *console.routes(bundle)],
         middleware=[Middleware(NodeHeader, node=settings.node)],
         lifespan=lifespan,
         exception_handlers={
@@ -262,7 +265,11 @@ async def _services(
         metrics = Metrics()
         host = GameHost(store, kinds, settings, metrics)
         tokens = ReconnectTokens(
-            store, signer, ttl_ms=settings.token_ttl_ms, memory_store=host.memory_tokens
+            store,
+            signer,
+            ttl_ms=settings.token_ttl_ms,
+            memory_store=host.memory_tokens,
+            metrics=metrics,
         )
         backend = _backend(store)
         # A node on PostgreSQL is a member of a cluster (of one, until others join).
@@ -304,6 +311,8 @@ def _routes(login: bool) -> list[BaseRoute]:
         WebSocketRoute(f"{game}/ws", ws.websocket_endpoint),
         Route("/api/games", games.create_game, methods=["POST"]),
         Route("/api/games/kinds", games.kinds, methods=["GET"]),
+        Route("/api/games/open", lobby.open_games, methods=["GET"]),
+        _game_route(game, lobby.game, ["GET"]),
         _game_route(f"{game}/join", logins.join if login else games.join, ["POST"]),
         _game_route(f"{game}/reclaim", logins.reclaim, ["POST"]),
         _game_route(f"{game}/start", games.start, ["POST"]),

@@ -91,6 +91,7 @@ class CleanupJob:
         usage = await self._store.usage()
         self._metrics.stored_bytes.set(usage.bytes)
         self._metrics.stored_games.set(usage.games)
+        self._metrics.stored_snapshots.set(usage.snapshots)
 
     async def _abandon_idle(self, now: int) -> None:
         limit = self._settings.abandon_after_ms

@@ -112,6 +112,29 @@ class Metrics:
             "Games in the store (measured by the cleanup job).",
             registry=r,
         )
+        self.stored_snapshots = Gauge(
+            "rejoin_stored_snapshots",
+            "Snapshots in the store (measured by the cleanup job).",
+            registry=r,
+        )
+        # Reconnect tokens (docs/protocol.md): the operator console shows them too.
+        self.tokens_issued = Counter(
+            "rejoin_tokens_issued",
+            "Reconnect tokens issued (a join, a resume's successor token, a rotation, a login).",
+            registry=r,
+        )
+        self.tokens_consumed = Counter(
+            "rejoin_tokens_consumed",
+            "Reconnect tokens used up by the resume (or rotation) that won them.",
+            registry=r,
+        )
+        self.tokens_refused = Counter(
+            "rejoin_tokens_refused",
+            "Resumes refused for their reconnect token, by code (token_invalid, token_expired, "
+            "token_reused, seat_conflict).",
+            ["code"],
+            registry=r,
+        )
         self.games_evicted = Counter(
             "rejoin_games_evicted",
             "Games deleted by the cleanup job, by reason.",

@@ -7,9 +7,10 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
+import httpx2
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -27,6 +28,11 @@ ADMIN = "admin-secret-token"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CARD = re.compile(r"^[2-9TJQKA][cdhs]$")
 T = TypeVar("T")
+# An answer as a test reads it. Starlette's `TestClient` is an httpx2 client (with httpx alone it
+# warns that this is deprecated): its answers are httpx2's. The async tests drive the app through
+# httpx's ASGI transport, and rejoin_testkit, shared with the e2e tests and the benchmarks, is typed
+# on httpx: their answers are httpx's. The two have the same interface.
+Response = httpx.Response | httpx2.Response
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,7 @@ def bearer(token: str) -> dict[str, str]:
 ADMIN_AUTH = bearer(ADMIN)
 
 
-def answer(reply: httpx.Response, status: int = 200) -> dict[str, Any]:
+def answer(reply: Response, status: int = 200) -> dict[str, Any]:
     """The JSON object of a reply that must have `status` (the sync and the async `Api` alike)."""
     assert reply.status_code == status, reply.text
     data: dict[str, Any] = reply.json()
@@ -62,7 +68,7 @@ def _response(reply: Reply) -> httpx.Response:
     return reply.response
 
 
-def joined(game_id: str, reply: httpx.Response) -> Player:
+def joined(game_id: str, reply: Response) -> Player:
     """The player a `POST …/join` answer seated."""
     data = answer(reply, 201)
     token = data["connectionToken"]["token"]
@@ -91,7 +97,8 @@ class Api(_Served):
     def __init__(self, client: TestClient, app: Starlette) -> None:
         super().__init__(app)
         self.client = client
-        self.http = HttpApi(str(client.base_url), ADMIN, client=client)
+        # httpx2's client has httpx's interface (see `Response`); the testkit is typed on httpx.
+        self.http = HttpApi(str(client.base_url), ADMIN, client=cast(httpx.Client, client))
 
     def run(self, func: Any, *args: Any) -> Any:
         """Call `func(*args)` (sync or async) on the app's event loop."""
@@ -337,7 +344,7 @@ def running(
 
 
 def assert_error(
-    reply: httpx.Response, code: ErrorCode | str, status: int | None = None
+    reply: Response, code: ErrorCode | str, status: int | None = None
 ) -> dict[str, Any]:
     """The reply is docs/http-api.md's error body with `code`, and the status that code has."""
     code = ErrorCode(code)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rejoin_protocol.errors import ErrorCode
 
-from .support import ADMIN_AUTH, Api, running
+from .support import ADMIN_AUTH, Api, Response, running
 
 JSON: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -37,7 +36,7 @@ def bodies(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[bytes
     return st.one_of(as_json, as_json, st.binary(max_size=80))
 
 
-def check(reply: httpx.Response) -> None:
+def check(reply: Response) -> None:
     assert reply.status_code != 500, reply.text
     assert reply.headers["content-type"].startswith("application/json"), reply.text
     body = reply.json()

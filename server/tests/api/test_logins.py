@@ -166,7 +166,7 @@ async def test_a_subject_seated_asking_for_another_seat_is_a_seat_conflict() -> 
             await join(api, game_id, login(), {"seat": 2}), ErrorCode.SEAT_CONFLICT
         )
         assert error["details"] == {"seat": 1}
-        assert "You already hold seat 1" in error["message"]
+        assert "You already hold seat 1 (numbered from 0)" in error["message"]
         # Nothing changed: one seat, and the first session still holds it.
         assert [s["playerId"] for s in await seats(api, alice)] == [ALICE]
 

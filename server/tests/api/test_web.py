@@ -7,7 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rejoin_server.api.web import WebBundle, default_web_dir
@@ -15,7 +14,7 @@ from rejoin_server.errors import StorageUnavailable
 from rejoin_server.store.base import GameRecord
 from rejoin_server.store.memory import MemoryGameStore
 
-from .support import answer, running
+from .support import Response, answer, running
 from .tally_game import TallyEngine
 
 GAME_ID = "0123456789abcdef0123456789abcdef"
@@ -194,7 +193,7 @@ def test_the_default_folder_is_this_checkouts_client_sdk_web() -> None:
     assert WebBundle.at(None).root == found
 
 
-def _assert_page_headers(reply: httpx.Response) -> None:
+def _assert_page_headers(reply: Response) -> None:
     where = f"{reply.request.method} {reply.request.url.path} ({reply.status_code})"
     assert reply.headers["content-type"].startswith("text/html"), where
     policy = {

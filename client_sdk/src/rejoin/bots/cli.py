@@ -1,7 +1,10 @@
 """The load tool's command line: options, a `rich` progress bar of rounds played (poker hands, or
-Liar's Dice rounds with `--kind liars-dice`), and a closing summary. Exit status: 0 when every bot
+Liar's Dice rounds with `--kind liars-dice`) on a terminal, a plain progress line every few seconds
+elsewhere (`progress.PlainProgress`), and a closing summary. Exit status: 0 when every bot
 finished without an error, 1 when any bot had one, 2 when the load could not even start (server
-unreachable, a table refused)."""
+unreachable, a table refused, or `rich` missing: see `__main__`).
+
+`rich` is the `bots` extra's (`pip install 'rejoin-client[bots]'`): the SDK itself does not need it."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rejoin.bots.games import DEFAULT_STRATEGY, KINDS, LIARS_DICE, POKER, bot_game
 from rejoin.bots.load import LoadReport, LoadSettings, run_load
+from rejoin.bots.progress import DEFAULT_EVERY_S, PlainProgress
 from rejoin.errors import RejoinError
 from rejoin.urls import server_base
 
@@ -33,6 +37,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def _server_url(text: str) -> str:
     try:
         return server_base(text)
@@ -45,7 +59,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m rejoin.bots",
         description="Create game tables (poker, or --kind liars-dice) on a rejoin server and play "
         "them with bots, one reconnecting GameClient per seat; print hands (rounds), actions, "
-        "reconnects and resume times.",
+        "reconnects and, when any, how long a reconnect took from losing the link to the welcome "
+        "back (p50, p99).",
     )
     parser.add_argument(
         "--server",
@@ -96,7 +111,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=600.0,
         help="give up (exit 1) when the run takes longer than this many seconds (default 600)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar or progress lines, only the summary"
+    )
+    parser.add_argument(
+        "--progress-every",
+        type=_seconds,
+        default=DEFAULT_EVERY_S,
+        metavar="SECONDS",
+        help="when stdout is not a terminal (a file, a pipe, a CI log), where no progress bar "
+        f"is drawn, print a progress line this often (default {DEFAULT_EVERY_S:g})",
+    )
     args = parser.parse_args(argv)
     most = MAX_PLAYERS[args.kind]
     if not 2 <= args.players <= most:
@@ -125,20 +150,27 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
         kind=args.kind,
         dice=args.dice or DEFAULT_DICE,
     )
+    # rich draws its bar only on a terminal; anywhere else a plain line says how far it got.
+    plain = None
+    if not args.quiet and not console.is_terminal:
+        plain = PlainProgress(lambda line: print(line, flush=True), every=args.progress_every)
     with Progress(
         TextColumn(bot_game(args.kind, args.strategy).rounds),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        disable=args.quiet,
+        disable=args.quiet or plain is not None,
         transient=True,
     ) as progress:
         task = progress.add_task("rounds", total=settings.tables * settings.hands)
 
         def show(report: LoadReport) -> None:
             progress.update(task, completed=report.hands)
+            if plain is not None:
+                plain.update(report)
 
+        ticker = asyncio.create_task(plain.run()) if plain is not None else None
         try:
             report = await asyncio.wait_for(run_load(settings, show), args.timeout)
         except TimeoutError:
@@ -153,6 +185,9 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
         except RejoinError as error:  # a table or a seat refused before play began
             console.print(f"[red]error:[/] the server refused to set up the tables: {error}")
             return EXIT_CANNOT_START
+        finally:
+            if ticker is not None:
+                ticker.cancel()
     for line in report.errors[:20]:
         console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
     # One line, never wrapped at the terminal's width: scripts grep for it.

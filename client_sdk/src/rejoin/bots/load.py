@@ -80,26 +80,41 @@ class LoadReport:
 
     @property
     def resume_times(self) -> list[float]:
-        """`time_to_resume` of every welcome (first connects included), in seconds."""
-        return [figures.time_to_resume for bot in self.all_bots for figures in bot.resumes]
+        """For every reconnect, the seconds from the moment its client lost the link to the
+        moment it was welcomed back (`ResumeFigures.outage`, on the client's monotonic clock):
+        what a player waits through. First connects have no outage and are not counted; the
+        welcome's own round trip (`time_to_resume`, from the last dial) would hide a long
+        outage behind a few milliseconds."""
+        return [
+            figures.outage
+            for bot in self.all_bots
+            for figures in bot.resumes
+            if figures.outage is not None
+        ]
 
     @property
     def all_bots(self) -> list[Bot]:
         return [bot for table in self.bots for bot in table]
 
-    def summary(self) -> str:
-        times = self.resume_times
-        resume = (
-            f"resume p50 {percentile(times, 50) * 1000:.1f} ms p99 {percentile(times, 99) * 1000:.1f} ms"
-            if times
-            else "resume p50 - p99 -"
-        )
+    def progress(self) -> str:
+        """Where the run stands, in one line (the load tool prints it while it runs)."""
         completed = f" ({self.completed_tables} games completed)" if self.completed_tables else ""
         return (
             f"{self.rounds_word} {self.hands}/{self.hands_wanted}{completed}, "
-            f"actions {self.actions}, "
-            f"reconnects {self.reconnects}, {resume}, errors {len(self.errors)}"
+            f"actions {self.actions}, reconnects {self.reconnects}"
         )
+
+    def summary(self) -> str:
+        """The closing line. Resume figures only when something reconnected: with none there is
+        nothing to report, and a figure of first connects would read as one."""
+        times = self.resume_times
+        resume = (
+            f", resume (lost link to welcome) p50 {percentile(times, 50) * 1000:.1f} ms "
+            f"p99 {percentile(times, 99) * 1000:.1f} ms"
+            if times
+            else ""
+        )
+        return f"{self.progress()}{resume}, errors {len(self.errors)}"
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -169,6 +184,7 @@ async def run_load(
                 {},
                 bearer=first.session_token,
             )
+        progressed()  # the tables are set up: the progress can say so before a round ends
         await asyncio.gather(*(bot.play() for bot in report.all_bots))
     finally:
         await asyncio.gather(*(bot.close() for bot in report.all_bots))

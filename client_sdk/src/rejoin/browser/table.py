@@ -2,14 +2,17 @@
 
 Everything a seat needs (joining, resuming, the status line, the event log, the view) is
 `seat_page.SeatPage`'s; this adds poker's moves (`{type, amount?}`, the amount as the total bet
-to) and dealing the next hand. The page's JavaScript is `table-ui.js`, which draws the felt.
+to), dealing the next hand, and the event log in a poker player's words (`poker_log`: "bob
+raises to 8", seats counted from 1). The page's JavaScript is `table-ui.js`, which draws the felt.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rejoin.browser.seat_page import SeatHandlers, SeatPage, launch, number_or_none, spawn
+from rejoin.browser.page_support import number_or_none, spawn
+from rejoin.browser.poker_log import PokerLog
+from rejoin.browser.seat_page import SeatHandlers, SeatPage, launch
 from rejoin.browser.table_text import FATAL_MESSAGES
 
 # FATAL_MESSAGES: kept importable from here, where the page's words were before `table_text`.
@@ -19,8 +22,19 @@ __all__ = ["FATAL_MESSAGES", "Handlers", "TablePage", "start"]
 class TablePage(SeatPage):
     """One tab's seat at poker table `game_id`, drawn through `ui` (`table-ui.js`)."""
 
+    def __init__(self, game_id: str, ui: Any, *, server_url: str | None = None) -> None:
+        self._log = PokerLog()
+        super().__init__(game_id, ui, server_url=server_url)
+
     def handlers(self) -> Handlers:
         return Handlers(self)
+
+    def render(self, view: dict[str, Any], quiet: bool) -> None:
+        self._log.learn_view(view)  # the log names the players the table shows
+        super().render(view, quiet)
+
+    def describe(self, event: dict[str, Any]) -> str:
+        return self._log.line(event)
 
     async def act(self, type: str, amount: int | None, at_seq: int | None) -> None:
         await self.send(type, at_seq, amount)

@@ -1,5 +1,5 @@
-"""What the demo table page says: the `#status` word for a session state, and what each fatal
-refusal means to a person at the table.
+"""What the table pages say: the `#status` word for a session state and its tooltip in plain
+words, and what each fatal refusal means to a person at the table.
 
 Plain Python, unlike the rest of `rejoin.browser` (no `js`, no `pyodide`), so that the words can
 be read and tested outside a browser.
@@ -11,9 +11,31 @@ from typing import Final
 
 from rejoin_protocol.session import SessionState
 
-__all__ = ["ANOTHER_TAB", "FATAL_MESSAGES", "fatal_message", "status_of"]
+__all__ = [
+    "ANOTHER_TAB",
+    "FATAL_MESSAGES",
+    "STATUS_TOOLTIPS",
+    "UNSEATED",
+    "fatal_message",
+    "status_of",
+    "status_tooltip",
+]
 
 ANOTHER_TAB: Final = "another_tab"
+# `#status` while the join form waits for a name: no seat yet, so nothing is being connected.
+UNSEATED: Final = "unseated"
+
+# The tooltip of `#status` for each of its words: what a person needs to know, not the close
+# code (the technical reason goes to the browser's console).
+STATUS_TOOLTIPS: Final[dict[str, str]] = {
+    UNSEATED: "You have no seat at this table yet: choose a name to join.",
+    "connecting": "Reaching the server to take your seat.",
+    "connected": "Connected to the server.",
+    "reconnecting": (
+        "The connection to the server was lost; your seat is kept while we reconnect."
+    ),
+    "closed": "Disconnected from this seat: see the message on the page.",
+}
 
 # What each fatal refusal means to a person at the table, and whether forgetting the seat (and
 # joining again as a new player) is the way out.
@@ -68,6 +90,17 @@ def status_of(state: SessionState, welcomed: bool) -> str:
     if state is SessionState.CLOSED:
         return "closed"
     return "reconnecting" if welcomed else "connecting"
+
+
+def status_tooltip(status: str, offline: bool = False) -> str:
+    """The plain words behind `#status` = `status`; `offline`: the browser says it has no
+    network, which is then the reason given."""
+    if status == "reconnecting" and offline:
+        return (
+            "This browser is offline; your seat is kept, and the page reconnects as soon as "
+            "the network is back."
+        )
+    return STATUS_TOOLTIPS.get(status, status)
 
 
 def fatal_message(code: str, message: str) -> tuple[str, bool]:

@@ -100,8 +100,8 @@ async def join(request: Request) -> Response:
         if body.seat is not None and body.seat != held:
             raise ApiError(
                 ErrorCode.SEAT_CONFLICT,
-                f"You already hold seat {held} of this game, and a player holds one seat; leave "
-                f"`seat` out (or send {held}) to take yours back here.",
+                f"You already hold seat {held} (numbered from 0) of this game, and a player "
+                f"holds one seat; leave `seat` out (or send {held}) to take yours back here.",
                 details={"seat": held},
             )
         return await _reclaim(svc, game_id, who.subject)

@@ -15,68 +15,80 @@ read top to bottom like docs/http-api.md's table; split, the table would be in p
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.context import services
-from rejoin_server.api.fields import Body, object_schema
+from rejoin_server.api.openapi_console import console_operations
+from rejoin_server.api.openapi_parts import (
+    BOOL,
+    DURABILITY,
+    ERROR,
+    GAME_ID,
+    OBJ,
+    SEQ,
+    STR,
+    TIME,
+    TRUE,
+    Operation,
+    RequestBody,
+    Schema,
+    declared,
+    integer,
+    schema_object,
+)  # fmt: skip
 from rejoin_server.api.responses import ok
 from rejoin_server.durability import DURABILITIES
 from rejoin_server.games.kinds import GameKinds
 
-Schema = dict[str, Any]
-
-_STR: Schema = {"type": "string"}
-_BOOL: Schema = {"type": "boolean"}
-_OBJ: Schema = {"type": "object"}
-_TRUE: Schema = {"const": True}
-_TIME: Schema = {"type": "string", "format": "date-time"}
-_GAME_ID: Schema = {"type": "string", "pattern": bodies.GAME_ID.pattern}
-_SEQ: Schema = {"type": "integer", "minimum": 0}
-_DURABILITY: Schema = {"enum": list(DURABILITIES)}
 # A key the server reads itself, like `kind` (docs/games.md, "Rolling out").
 _NEW_DURABILITY: Schema = {
-    **_DURABILITY,
+    **DURABILITY,
     "description": "memory: never stored, lost on a restart; relaxed: written behind; strict: "
     "committed before anyone sees it. Left out: the server's rollout rule (--persist-fraction) "
     "chooses.",
 }
 
 
-def _int(low: int, high: int, description: str | None = None) -> Schema:
-    schema: Schema = {"type": "integer", "minimum": low, "maximum": high}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _object(props: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
-    schema: Schema = {"type": "object", "properties": props, **extra}
-    if required:
-        schema["required"] = list(required)
-    return schema
-
-
-_TOKEN = _object(
-    {"token": _STR, "expiresAt": _TIME, "playerId": _STR}, ("token", "expiresAt", "playerId")
+_TOKEN = schema_object(
+    {"token": STR, "expiresAt": TIME, "playerId": STR}, ("token", "expiresAt", "playerId")
 )
-_SEAT = _object(
-    {"playerId": _STR, "seat": _SEQ, "sessionToken": _STR, "connectionToken": _TOKEN},
+_SEAT = schema_object(
+    {"playerId": STR, "seat": SEQ, "sessionToken": STR, "connectionToken": _TOKEN},
     ("playerId", "seat", "sessionToken", "connectionToken"),
 )
-_EVENT = _object(
-    {"seq": _SEQ, "kind": _STR, "at": {**_SEQ, "description": "ms since the epoch"}, "data": _OBJ},
+_SEATS_OR_NULL: Schema = {
+    "anyOf": [SEQ, {"type": "null"}],
+    "description": "null when the game does not say (a kind without a `seats` setting).",
+}
+_TABLE = schema_object(
+    {
+        "gameId": GAME_ID,
+        "kind": STR,
+        "status": {"enum": ["waiting", "playing", "completed"]},
+        "seats": _SEATS_OR_NULL,
+        "seated": _SEATS_OR_NULL,
+        "freeSeats": {
+            "anyOf": [{"type": "array", "items": SEQ}, {"type": "null"}],
+            "description": "The free seats, numbered from 0 (people read them from 1).",
+        },
+        "createdAt": {"anyOf": [TIME, {"type": "null"}]},
+        "settings": OBJ,
+    },
+    ("gameId", "kind", "status", "seats", "seated", "freeSeats", "createdAt", "settings"),
+    description="A table as anyone may see it before sitting down.",
+)
+_EVENT = schema_object(
+    {"seq": SEQ, "kind": STR, "at": {**SEQ, "description": "ms since the epoch"}, "data": OBJ},
     ("seq", "kind", "at", "data"),
     description="An event as this player may see it.",
 )
 # One Server-Sent Event (OpenAPI 3.1 describes a stream's items with the media type's schema).
-_SSE_EVENT = _object(
+_SSE_EVENT = schema_object(
     {
         "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The event's seq."},
         "event": {"type": "string", "description": "The event's kind."},
@@ -88,46 +100,6 @@ _SSE_EVENT = _object(
     },
     ("data",),
 )
-_ERROR = _object(
-    {
-        "success": {"const": False},
-        "error": _object(
-            {
-                "code": {"enum": [c.value for c in ErrorCode]},
-                "message": {"type": "string", "description": "What to do about it."},
-                "details": _OBJ,
-            },
-            ("code", "message"),
-        ),
-    },
-    ("success", "error"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _RequestBody:
-    schema: Schema
-    required: bool
-
-
-def _declared(body: type[Body]) -> _RequestBody:
-    """A body as `bodies` declares it: the endpoint reads it with the same declaration."""
-    return _RequestBody(object_schema(body), required=not body.may_be_empty)
-
-
-@dataclass(frozen=True, slots=True)
-class _Operation:
-    method: str
-    path: str
-    summary: str
-    who: str
-    status: int
-    answer: Schema
-    body: _RequestBody | None = None
-    security: tuple[str, ...] = ()  # alternative schemes; none: anyone may call
-    parameters: tuple[Schema, ...] = ()
-    rate_limited: bool = False
-    description: str = ""
 
 
 def _new_game_body(kinds: GameKinds) -> Schema:
@@ -149,77 +121,97 @@ def _new_game_body(kinds: GameKinds) -> Schema:
     return variants[0] if len(variants) == 1 else {"oneOf": variants}
 
 
-def _operations(kinds: GameKinds, login: bool) -> list[_Operation]:
+def _operations(kinds: GameKinds, login: bool) -> list[Operation]:
     """docs/http-api.md's table, with this server's kinds of game and their settings, and
     `…/reclaim` when players log in (elsewhere it only answers that they do not); built on
     demand, as the name's pattern scans Unicode."""
     session = ("bearer",)
     return [
-        _Operation(
+        Operation(
             "post", "/api/games", "Create a game", "anyone", 201,
-            _object(
-                {"gameId": _GAME_ID, "kind": _STR, "status": _STR, "durability": _DURABILITY},
+            schema_object(
+                {"gameId": GAME_ID, "kind": STR, "status": STR, "durability": DURABILITY},
                 ("gameId", "kind", "status", "durability"),
             ),
-            body=_RequestBody(_new_game_body(kinds), required=False),
+            body=RequestBody(_new_game_body(kinds), required=False),
             rate_limited=True,
         ),
-        _Operation(
+        Operation(
             "get", "/api/games/kinds", "The kinds of game served", "anyone", 200,
-            _object(
-                {"kinds": {"type": "array", "items": _object(
-                    {"kind": _STR, "settings": _OBJ}, ("kind", "settings")
+            schema_object(
+                {"kinds": {"type": "array", "items": schema_object(
+                    {"kind": STR, "settings": OBJ}, ("kind", "settings")
                 )}},
                 ("kinds",),
             ),
         ),
-        _Operation(
+        Operation(
+            "get", "/api/games/open", "The open tables (the lobby)", "anyone", 200,
+            schema_object({"games": {"type": "array", "items": _TABLE}}, ("games",)),
+            parameters=(
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": integer(1, 100, "How many, newest first (left out: 50)."),
+                },
+            ),
+            description="Games not completed with a free seat, newest first; one indexed "
+            "query on the stored games, so a cluster lists every node's. No player ids, "
+            "tokens or names. A game kept in memory only is not listed.",
+        ),
+        Operation(
+            "get", "/api/game/{gameId}", "One table before joining", "anyone", 200, _TABLE,
+            description="A completed game answers game_completed (410) with `details.game` "
+            "(this table) and `details.gameState` (the spectator's final view, the result).",
+        ),
+        Operation(
             "post", "/api/game/{gameId}/join", "Take a seat",
             "anyone; on a server with player login, a logged-in player", 201, _SEAT,
-            body=_declared(bodies.Join),
+            body=declared(bodies.Join),
             rate_limited=True,
             description="With player login: the login as `Authorization: Bearer`, `name` "
             "optional (the login's), and a player already seated takes that seat back "
             "(200, `reclaimed: true`) as with POST …/reclaim.",
         ),
-        _Operation(
+        Operation(
             "post", "/api/game/{gameId}/start", "Start the next hand", "seated player", 200,
-            _object(
-                {"success": _TRUE, "handNumber": _SEQ, "seq": _SEQ},
+            schema_object(
+                {"success": TRUE, "handNumber": SEQ, "seq": SEQ},
                 ("success", "handNumber", "seq"),
             ),
             security=session,
         ),
-        _Operation(
+        Operation(
             "post", "/api/game/{gameId}/action", "Act (idempotent by actionId)", "seated player",
             200,
-            _object(
-                {"success": _TRUE, "seq": _SEQ, "duplicate": _BOOL, "durable": _BOOL},
+            schema_object(
+                {"success": TRUE, "seq": SEQ, "duplicate": BOOL, "durable": BOOL},
                 ("success", "seq", "duplicate", "durable"),
             ),
-            body=_declared(bodies.Action),
+            body=declared(bodies.Action),
             security=session,
         ),
-        _Operation(
+        Operation(
             "get", "/api/game/{gameId}/state", "The player's view", "seated player", 200,
-            _object({"gameState": _OBJ, "seq": _SEQ}, ("gameState", "seq")),
+            schema_object({"gameState": OBJ, "seq": SEQ}, ("gameState", "seq")),
             security=session,
         ),
-        _Operation(
+        Operation(
             "get", "/api/game/{gameId}/events", "Events after ?after=", "seated player", 200,
-            _object({"events": {"type": "array", "items": _EVENT}, "seq": _SEQ}, ("events", "seq")),
+            schema_object({"events": {"type": "array", "items": _EVENT}, "seq": SEQ}, ("events", "seq")),
             security=(*session, "sessionQuery"),
             parameters=(
                 {
                     "name": "after",
                     "in": "query",
-                    "schema": _int(0, 10**bodies.SEQ_DIGITS - 1),
+                    "schema": integer(0, 10**bodies.SEQ_DIGITS - 1),
                     "description": "The last seq the client has (default 0).",
                 },
                 {
                     "name": "Last-Event-ID",
                     "in": "header",
-                    "schema": _STR,
+                    "schema": STR,
                     "description": "An EventSource resuming: a seq replaces `after`; anything "
                     "else is ignored.",
                 },
@@ -227,82 +219,82 @@ def _operations(kinds: GameKinds, login: bool) -> list[_Operation]:
             description="Server-Sent Events (`id:` is the seq) unless the request accepts "
             "application/json and not text/event-stream: then one page of events as JSON.",
         ),
-        _Operation(
+        Operation(
             "get", "/api/game/{gameId}/connection-token",
             "The seat's current reconnect token, and a fresh session token", "seated player", 200,
-            _object(
-                {**_TOKEN["properties"], "sessionToken": _STR},
+            schema_object(
+                {**_TOKEN["properties"], "sessionToken": STR},
                 (*_TOKEN["required"], "sessionToken"),
             ),
             security=session, rate_limited=True,
         ),
-        _Operation(
+        Operation(
             "post", "/api/game/{gameId}/reconnect", "Resume a seat with a reconnect token",
             "holder of a reconnect token (in the body)", 200,
-            _object(
+            schema_object(
                 {
-                    "success": _TRUE,
-                    "gameState": _OBJ,
-                    "reconnectedAt": _TIME,
+                    "success": TRUE,
+                    "gameState": OBJ,
+                    "reconnectedAt": TIME,
                     "missedEvents": {"type": "array", "items": _EVENT},
-                    "resync": _BOOL,
-                    "seq": _SEQ,
-                    "epoch": {**_STR, "description": "The history epoch: send it back as "
+                    "resync": BOOL,
+                    "seq": SEQ,
+                    "epoch": {**STR, "description": "The history epoch: send it back as "
                               "`lastEpoch` with `lastSeq` next time."},
                     "connectionToken": _TOKEN,
-                    "sessionToken": _STR,
+                    "sessionToken": STR,
                 },
                 ("success", "gameState", "reconnectedAt", "missedEvents", "resync", "seq",
                  "epoch", "connectionToken", "sessionToken"),
             ),
-            body=_declared(bodies.Reconnect),
+            body=declared(bodies.Reconnect),
         ),
-        *([_Operation(
+        *([Operation(
             "post", "/api/game/{gameId}/reclaim", "Take your seat back with your login",
             "a logged-in player holding a seat", 200,
-            _object({**_SEAT["properties"], "reclaimed": _TRUE}, (*_SEAT["required"], "reclaimed")),
+            schema_object({**_SEAT["properties"], "reclaimed": TRUE}, (*_SEAT["required"], "reclaimed")),
             security=("login",), rate_limited=True,
             description="A new reconnect token and session token; the seat's other device is "
             "superseded (WebSocket 4409).",
         )] if login else []),
-        _Operation(
+        Operation(
             "post", "/api/game/{gameId}/persist", "Snapshot the game now",
             "admin or seated player", 200,
-            _object(
-                {"success": _TRUE, "persistedAt": _TIME, "version": _SEQ},
+            schema_object(
+                {"success": TRUE, "persistedAt": TIME, "version": SEQ},
                 ("success", "persistedAt", "version"),
             ),
-            body=_declared(bodies.Persist),
+            body=declared(bodies.Persist),
             security=session,
             rate_limited=True,
         ),
-        _Operation(
+        Operation(
             "get", "/api/game/{gameId}/restore", "The stored game (loaded if not in memory)",
             "admin (full state) or seated player (own view)", 200,
-            _object(
+            schema_object(
                 {
-                    "success": _TRUE,
-                    "gameState": _OBJ,
-                    "version": _SEQ,
-                    "durableVersion": _SEQ,
+                    "success": TRUE,
+                    "gameState": OBJ,
+                    "version": SEQ,
+                    "durableVersion": SEQ,
                     "persistedAt": {
-                        "anyOf": [_TIME, {"type": "null"}],
+                        "anyOf": [TIME, {"type": "null"}],
                         "description": "null for a game kept in memory only (never stored).",
                     },
-                    "durability": _DURABILITY,
+                    "durability": DURABILITY,
                 },
                 ("success", "gameState", "version", "durableVersion", "persistedAt"),
             ),
             security=session,
         ),
-        _Operation(
+        Operation(
             "delete", "/api/game/{gameId}/persist", "Delete a game and everything stored of it",
             "admin; a seated player once completed", 200,
-            _object(
+            schema_object(
                 {
-                    "success": _TRUE,
-                    "deleted": _object(
-                        {"events": _SEQ, "snapshots": _SEQ, "tokens": _SEQ},
+                    "success": TRUE,
+                    "deleted": schema_object(
+                        {"events": SEQ, "snapshots": SEQ, "tokens": SEQ},
                         ("events", "snapshots", "tokens"),
                     ),
                 },
@@ -310,40 +302,40 @@ def _operations(kinds: GameKinds, login: bool) -> list[_Operation]:
             ),
             security=session,
         ),
-        _Operation(
+        Operation(
             "get", "/healthz", "Health and degraded state", "anyone", 200,
-            _object(
+            schema_object(
                 {
                     "status": {"enum": ["ok", "degraded", "draining", "rejoining"]},
                     "storage": {"enum": ["available", "unavailable"]},
-                    "backend": _STR,
+                    "backend": STR,
                     "durability": {"enum": ["strict", "relaxed"]},
                     "persistFraction": {"type": "number", "minimum": 0, "maximum": 1},
-                    "pendingWrites": _SEQ,
-                    "gamesActive": _SEQ,
-                    "gamesByDurability": _object(
-                        {durability: _SEQ for durability in DURABILITIES}, DURABILITIES
+                    "pendingWrites": SEQ,
+                    "gamesActive": SEQ,
+                    "gamesByDurability": schema_object(
+                        {durability: SEQ for durability in DURABILITIES}, DURABILITIES
                     ),
-                    "node": _STR,
-                    "games": _SEQ,
+                    "node": STR,
+                    "games": SEQ,
                 },
                 ("status", "storage", "pendingWrites"),
             ),
             description="503 with the same body while the node is draining or rejoining its "
             "cluster (docs/cluster.md): a proxy takes it out of rotation.",
         ),
-        _Operation(
+        Operation(
             "get", "/api/cluster", "The nodes of the cluster", "admin", 200,
-            _object(
+            schema_object(
                 {
                     "nodes": {
                         "type": "array",
-                        "items": _object(
+                        "items": schema_object(
                             {
-                                "node": _STR,
-                                "url": _STR,
-                                "heartbeatAt": _TIME,
-                                "games": _SEQ,
+                                "node": STR,
+                                "url": STR,
+                                "heartbeatAt": TIME,
+                                "games": SEQ,
                                 "draining": {"type": "boolean"},
                                 "alive": {"type": "boolean"},
                             },
@@ -355,10 +347,10 @@ def _operations(kinds: GameKinds, login: bool) -> list[_Operation]:
             ),
             security=session,
         ),
-        _Operation(
+        Operation(
             "post", "/api/cluster/drain", "Hand every game of this node over, take no new ones",
             "admin", 202,
-            _object({"node": _STR, "draining": _TRUE}, ("node", "draining")),
+            schema_object({"node": STR, "draining": TRUE}, ("node", "draining")),
             security=session,
             description="On SQLite there is no other node to take the games: invalid_request.",
         ),
@@ -369,7 +361,7 @@ def _json(schema: Schema) -> Schema:
     return {"application/json": {"schema": schema}}
 
 
-def _operation(op: _Operation) -> Schema:
+def _operation(op: Operation) -> Schema:
     success: Schema = {"description": "Success", "content": _json(op.answer)}
     if op.path.endswith("/events"):
         success["content"]["text/event-stream"] = {"schema": _SSE_EVENT}
@@ -407,7 +399,7 @@ def _operation(op: _Operation) -> Schema:
                 "name": "gameId",
                 "in": "path",
                 "required": True,
-                "schema": _GAME_ID,
+                "schema": GAME_ID,
                 "description": "Any other id is game_not_found.",
             },
         )
@@ -422,7 +414,7 @@ def _operation(op: _Operation) -> Schema:
 def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
     """The document of a server with these kinds of game, and with player login or not."""
     paths: dict[str, Any] = {}
-    for op in _operations(kinds, login):
+    for op in [*_operations(kinds, login), *console_operations(("bearer",))]:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     paths["/metrics"] = {
         "get": {
@@ -432,7 +424,7 @@ def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "Prometheus text exposition format",
-                    "content": {"text/plain": {"schema": _STR}},
+                    "content": {"text/plain": {"schema": STR}},
                 },
                 "default": {
                     "description": "An error with a stable code (docs/http-api.md)",
@@ -445,7 +437,7 @@ def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
         "get": {
             "summary": "This schema",
             "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.1", "content": _json(_OBJ)}},
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": _json(OBJ)}},
         }
     }
     return {
@@ -453,7 +445,7 @@ def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
         "info": {"title": "rejoin reference server", "version": "0.1.0"},
         "paths": paths,
         "components": {
-            "schemas": {"Error": _ERROR},
+            "schemas": {"Error": ERROR},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -42,11 +42,21 @@ from typing import Any
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api.context import Services
-from rejoin_server.errors import ApiError
+from rejoin_server.errors import ApiError, CodedError
 from rejoin_server.games.base import GameState
 from rejoin_server.host.live import LiveGame, Subscriber
 from rejoin_server.tokens.service import IssuedToken
 from rejoin_server.tokens.signing import Claims
+
+# A resume refused for its reconnect token: `rejoin_tokens_refused_total{code}`.
+TOKEN_REFUSALS = frozenset(
+    {
+        ErrorCode.TOKEN_INVALID,
+        ErrorCode.TOKEN_EXPIRED,
+        ErrorCode.TOKEN_REUSED,
+        ErrorCode.SEAT_CONFLICT,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +93,16 @@ async def resume(svc: Services, request: ResumeRequest, *, subscribe: bool) -> R
     what order). `subscribe`: a WebSocket's resume, which subscribes to the game's events and
     takes the seat's socket; its caller must `unsubscribe` should it fail before the channel
     runs."""
-    claims = _checked_claims(svc, request.token, request.game_id, request.player_id)
-    resuming = _limit_resumes(svc, claims)
-    live = await svc.host.get(request.game_id)
-    async with svc.resuming:
-        return await _resume(svc, request, claims, resuming, live, subscribe=subscribe)
+    try:
+        claims = _checked_claims(svc, request.token, request.game_id, request.player_id)
+        resuming = _limit_resumes(svc, claims)
+        live = await svc.host.get(request.game_id)
+        async with svc.resuming:
+            return await _resume(svc, request, claims, resuming, live, subscribe=subscribe)
+    except CodedError as exc:
+        if exc.code in TOKEN_REFUSALS:
+            svc.metrics.tokens_refused.labels(exc.code.value).inc()
+        raise
 
 
 async def _resume(
@@ -123,10 +138,14 @@ async def _resume(
         view = host.view(live, player_id, also=player_id if subscribe else None)
         if subscribe:
             subscriber = host.subscribe(live, player_id, presence=True, count=False)
+    # Still connected (the drop not noticed yet, or another device taking the seat): the
+    # console does not time this resume's outage (`console.activity`).
+    connected = live.is_connected(player_id)
     try:
         now = host.clock()
         fresh = await svc.tokens.use(claims, request.client_id, now, reclaim=True)
         resuming.succeeded()
+        host.activity.resumed(live.game_id, player_id, connected=connected, resync=resync)
         host.note_claim(live, player_id, fresh.claimed, keep=subscriber)
         if subscriber is not None:
             host.take_seat(live, subscriber)  # supersedes the seat's older socket

@@ -2,7 +2,8 @@
 
 `/play/{gameId}` is poker's table (`play.html`) for a poker game, and the generic page
 (`game.html`: the view as tables, a form per legal action, the event log) for a game of any other
-kind. An id no game has gets poker's table, as always: its join form says there is no such table.
+kind. An id no game has gets poker's table, as always: the page asks `GET /api/game/{gameId}`
+before it shows its join form, and says at once that there is no such table.
 
 Everything comes from one folder, the SDK's `client_sdk/web` (docs/operations.md), so a page never fetches
 from anywhere but this server:

@@ -151,10 +151,10 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             ),
             retire_stored_key=ns.retire_stored_key,
             **login_settings(parser, ns, env),
-            web_dir=ns.web_dir or env.get(ENV_WEB_DIR) or None,
+            web_dir=ns.web_dir or values.from_env(parser, env, ENV_WEB_DIR, values.directory),
             node_id=ns.node_id or values.from_env(parser, env, ENV_NODE_ID, values.node_id),
             cluster_database_url=ns.cluster_database_url
-            or values.from_env(parser, env, ENV_CLUSTER_DATABASE_URL, values.database_url),
+            or values.from_env(parser, env, ENV_CLUSTER_DATABASE_URL, values.cluster_database_url),
             host=_given(ns.host, d.host),
             port=_given(ns.port, d.port),
         )

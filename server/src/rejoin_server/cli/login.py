@@ -47,7 +47,10 @@ def public_key(text: str) -> str:
             pem = Path(text).read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a PEM file"
-            raise argparse.ArgumentTypeError(f"cannot read {text!r}: {reason}") from None
+            raise argparse.ArgumentTypeError(
+                f"cannot read {text!r}: {reason}; give the PEM file of your identity provider's "
+                "public key or certificate (RSA, or EC P-256 or P-384)"
+            ) from None
     from rejoin_server.login.keys import load_public_key
 
     try:

@@ -93,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--host", help=f"address to listen on (default {d.host}; 0.0.0.0 for every interface)")
+    add(
+        "--host",
+        type=values.listen_host,
+        help=f"address to listen on (default {d.host}; 0.0.0.0 for every interface)",
+    )
     add(
         "--port",
         type=values.integer(0, 65535),
@@ -110,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--cluster-database-url",
         metavar="URL",
-        type=values.database_url,
+        type=values.cluster_database_url,
         help="a direct PostgreSQL URL (no transaction-mode pooler) for the cluster's liveness "
         "and handover connections, when --database-url goes through PgBouncer or another "
         f"pooler (env {ENV_CLUSTER_DATABASE_URL}; default --database-url)",
@@ -239,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_login_options(parser)
     add(
         "--web-dir",
+        type=values.directory,
         metavar="DIR",
         help=f"the browser bundle's folder (client_sdk/web: the demo pages, and Pyodide and the "
         f"SDK wheels built by `nox -s bundle` in dist/) served at /, /play/ID, /static/, "

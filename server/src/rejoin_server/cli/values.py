@@ -8,7 +8,10 @@ the option (exit 2); `args` does the same for environment variables.
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TypeVar
 
 from rejoin_server import proxy_config
@@ -16,6 +19,11 @@ from rejoin_server.invocation import mask_url
 from rejoin_server.settings import NODE_ID, Rate, parse_duration_ms, parse_rate
 
 _SCHEMES = ("sqlite", "postgresql", "postgres")
+_POSTGRES_SCHEMES = ("postgresql", "postgres")
+# A host name to listen on (RFC 1123 labels): what uvicorn would otherwise fail to bind at start.
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*"
+)
 
 
 def format_duration_ms(ms: int) -> str:
@@ -63,13 +71,16 @@ def duration(*, positive: bool) -> Duration:
 def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     """A whole number (`_` allowed as a separator) from `minimum` to `maximum`."""
 
+    bound = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+
     def parse(text: str) -> int:
         try:
             value = int(text.replace("_", ""))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number: use {bound}"
+            ) from None
         if value < minimum or (maximum is not None and value > maximum):
-            bound = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
             raise argparse.ArgumentTypeError(f"{text!r} is out of range: use {bound}")
         return value
 
@@ -105,6 +116,40 @@ def database_url(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{mask_url(text)!r} is not a database URL rejoin can use: write "
             "sqlite:///path/to/file.db or postgresql://user@host:5432/db"
+        )
+    return text
+
+
+def cluster_database_url(text: str) -> str:
+    """The cluster's own connections LISTEN on PostgreSQL: no other database will do."""
+    scheme = text.partition("://")[0].partition("+")[0].lower()
+    if scheme not in _POSTGRES_SCHEMES:
+        raise argparse.ArgumentTypeError(
+            f"{mask_url(text)!r} is not a PostgreSQL URL: the cluster's connections need "
+            "PostgreSQL, write postgresql://user@host:5432/db"
+        )
+    return text
+
+
+def listen_host(text: str) -> str:
+    """An address to listen on: an IP address or a host name, checked before anything starts."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        if not _HOST_NAME.fullmatch(text):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not an address to listen on: use an IP address (127.0.0.1, "
+                "0.0.0.0 for every interface, ::) or a host name (localhost)"
+            ) from None
+    return text
+
+
+def directory(text: str) -> str:
+    """A folder that exists (what is in it is checked where it is used)."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a directory: give the browser bundle's folder (client_sdk/web of "
+            "a checkout, after `nox -s bundle`)"
         )
     return text
 

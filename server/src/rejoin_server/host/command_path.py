@@ -29,9 +29,10 @@ from rejoin_server.games.base import (
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.ownership import not_serving
+from rejoin_server.host.seating import seating_of
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.settings import ServerSettings
-from rejoin_server.store.base import SnapshotWrite
+from rejoin_server.store.base import Seating, SnapshotWrite
 from rejoin_server.store.codec import canonical_json, check_storable
 from rejoin_server.store.restore import take_snapshot
 
@@ -63,6 +64,7 @@ class CommandPath:
         arm: Callable[[LiveGame], None],
         forget: Callable[[str], None],
         may_write: Callable[[], bool],
+        acted: Callable[[], None],
     ) -> None:
         self._settings = settings
         self._writer = writer
@@ -71,6 +73,7 @@ class CommandPath:
         self._arm = arm  # start the game's clock at its next deadline
         self._forget = forget  # drop a game from memory
         self._may_write = may_write  # whether this node may write its games now (cluster)
+        self._acted = acted  # a player's action was applied (the operator console counts them)
 
     async def execute(
         self,
@@ -117,6 +120,8 @@ class CommandPath:
             durable = await self.commit(live, events, now, action_id)
             if isinstance(command, Join | Start | Act):
                 live.last_activity_ms = now
+            if isinstance(command, Act):
+                self._acted()
             return Outcome(seq, events, durable)
 
     def _engine_failed(
@@ -193,6 +198,7 @@ class CommandPath:
             live.history.to_store(),
             live.owner_epoch,
             strict=live.durability == "strict",
+            seating=_changed_seating(live),
         )
         try:
             durable = await self._writer.write(item)
@@ -204,6 +210,16 @@ class CommandPath:
         if snapshot is not None:
             live.marks.snapshot_taken(state.seq, stored=durable)
         return durable
+
+
+def _changed_seating(live: LiveGame) -> Seating | None:
+    """The game's seating for the lobby when it differs from the one last sent (None: keep the
+    stored one). Noted as sent now: writes reach the store in order, so the row ends with it."""
+    seating = seating_of(live.state, live.settings)
+    if seating is None or seating.data == live.seating:
+        return None
+    live.seating = seating.data
+    return seating
 
 
 def _snapshot(state: GameState, kind: str) -> SnapshotWrite | None:

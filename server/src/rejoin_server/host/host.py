@@ -17,6 +17,9 @@ owner among them:
 
 Games load lazily, on first touch (once however many requests ask); after a restart a background
 task loads the games in play, so their clocks fire from the persisted deadlines.
+
+Longer than 400 lines: a facade, each method a few lines handing the API layer's question to the
+module that owns the answer; split, a caller would have to know which module that is.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from rejoin_server.console.activity import Activity
 from rejoin_server.durability import GameDurability
 from rejoin_server.errors import OwnedElsewhere, StorageUnavailable
 from rejoin_server.games.base import Command, Event, GameState
@@ -83,6 +87,8 @@ class GameHost:
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
+        # What happened lately, for the operator console (`rejoin_server.console`).
+        self.activity = Activity(clock)
         self.writer = GameWriter(store, metrics, on_stored=self._stored, on_lost=self._lost)
         # The token rows of the games kept in memory only (`ReconnectTokens`): never stored.
         self.memory_tokens = MemoryGameStore()
@@ -119,8 +125,11 @@ class GameHost:
             arm=self._clocks.arm,
             forget=self.forget,
             may_write=lambda: self.ownership.serving,
+            acted=self.activity.action,
         )
-        self._presence = Presence(self._games, clock=clock, attend=self._clocks.attend)
+        self._presence = Presence(
+            self._games, clock=clock, attend=self._clocks.attend, left=self.activity.seat_left
+        )
         self.handovers = Handovers(
             self._games,
             self._clocks,
@@ -218,6 +227,10 @@ class GameHost:
     def games_by_durability(self) -> dict[GameDurability, int]:
         """The games in memory by durability, every durability named (for /healthz)."""
         return self._games.by_durability()
+
+    def loaded_games(self) -> list[LiveGame]:
+        """Every game in memory here (the operator console lists them)."""
+        return list(self._games)
 
     def in_memory_only(self) -> list[LiveGame]:
         """The games kept in memory only (the cleanup's store queries cannot find them)."""

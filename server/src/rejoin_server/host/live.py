@@ -159,6 +159,9 @@ class LiveGame:
     durability: GameDurability = "strict"
     # When the game was completed here (the cleanup drops a memory game `--retention` after it).
     completed_at_ms: int | None = None
+    # The seating last handed to the store (`host.seating`): an append whose seating is the same
+    # does not send it again. None after a load: the first append sends it.
+    seating: Mapping[str, Any] | None = None
 
     @property
     def in_memory_only(self) -> bool:

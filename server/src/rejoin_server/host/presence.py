@@ -32,8 +32,10 @@ class Presence:
         *,
         clock: Callable[[], int],
         attend: Callable[[LiveGame], None],
+        left: Callable[[str, str], None] = lambda game_id, player_id: None,
     ) -> None:
         self._games = games
+        self._left = left  # a seat's last connection closed (the console times its resume)
         self._clock = clock
         self._attend = attend  # a player is at the table: a parked clock goes on
         self._closing = False
@@ -161,6 +163,10 @@ class Presence:
             and live.sockets.get(subscriber.player_id) is subscriber
         ):
             del live.sockets[subscriber.player_id]
-        if subscriber.counted:
+        player_id = subscriber.player_id
+        counted = subscriber.counted
+        if counted:
             live.last_connected_ms = self._clock()  # there until now
         live.disconnect(subscriber)
+        if counted and player_id is not None and not live.is_connected(player_id):
+            self._left(live.game_id, player_id)

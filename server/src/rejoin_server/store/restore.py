@@ -58,7 +58,7 @@ async def restore_game(store: GameStore, games: GameKinds, game_id: str) -> Rest
     # `log.events` starts after the newest snapshot; an older base needs the events in between.
     events_after_newest = list(log.events)
     for index, snap in enumerate(log.snapshots):
-        problem, base = _open_snapshot(engine, game_id, settings, snap)
+        problem, base = open_snapshot(engine, game_id, settings, snap)
         if base is None:
             rejected.append(f"snapshot {snap.version}: {problem}")
             continue
@@ -86,9 +86,11 @@ async def restore_game(store: GameStore, games: GameKinds, game_id: str) -> Rest
     )
 
 
-def _open_snapshot(
+def open_snapshot(
     engine: GameEngine, game_id: str, settings: Mapping[str, Any], snap: StoredSnapshot
 ) -> tuple[str, GameState | None]:
+    """The state a stored snapshot holds, or None and why it cannot be trusted (its checksum, its
+    JSON, the game refusing it). The operator console inspects snapshots with it too."""
     try:
         data = decode_object(snap.state)
     except ValueError as exc:

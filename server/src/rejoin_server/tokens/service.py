@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.durability import is_memory_id
@@ -34,6 +34,9 @@ from rejoin_server.errors import ApiError
 from rejoin_server.store.base import GameStore, TokenRow
 from rejoin_server.timefmt import iso_ms
 from rejoin_server.tokens.signing import Claims, TokenSigner
+
+if TYPE_CHECKING:
+    from rejoin_server.metrics import Metrics
 
 # Long enough to cover a burst of clients racing for one seat after a restart, short enough that
 # a stolen token replayed later is reported as what it is.
@@ -79,7 +82,9 @@ class ReconnectTokens:
         *,
         ttl_ms: int,
         memory_store: GameStore | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics  # counts issued and consumed rows (None: nobody counts)
         self._store = store
         # The token rows of the games kept in memory only (None: they go to `store` as well).
         self._memory_store = memory_store or store
@@ -92,6 +97,13 @@ class ReconnectTokens:
     def _row(self, game_id: str, player_id: str, now_ms: int) -> TokenRow:
         return TokenRow(uuid.uuid4().hex, game_id, player_id, now_ms, now_ms + self._ttl_ms)
 
+    def _count(self, *, consumed: bool) -> None:
+        """A new row was stored, in place of a consumed one when `consumed`."""
+        if self._metrics is not None:
+            self._metrics.tokens_issued.inc()
+            if consumed:
+                self._metrics.tokens_consumed.inc()
+
     def _issued(self, row: TokenRow, claimed: str | None = None) -> IssuedToken:
         token = self._signer.reconnect_token(row.game_id, row.player_id, row.jti)
         return IssuedToken(token, row.player_id, row.expires_at, row.game_id, row.jti, claimed)
@@ -102,6 +114,7 @@ class ReconnectTokens:
         """A new token row; with `claim`, the seat's claim becomes it (a join)."""
         row = self._row(game_id, player_id, now_ms)
         await self._store_of(game_id).insert_token(row, claim=claim)
+        self._count(consumed=False)
         return self._issued(row, claim)
 
     async def current(self, game_id: str, player_id: str, now_ms: int) -> IssuedToken:
@@ -126,11 +139,13 @@ class ReconnectTokens:
             replacement = self._row(game_id, player_id, now_ms)
             if live is None:
                 await store.insert_token(replacement, claim=claim)
+                self._count(consumed=False)
                 return self._issued(replacement, claim)
             used = await store.consume_token(
                 live.jti, client_id=client, now_ms=now_ms, replacement=replacement, claim=claim
             )
             if used.won:
+                self._count(consumed=True)
                 return self._issued(replacement, claim)
         raise ApiError(
             ErrorCode.SEAT_CONFLICT,
@@ -153,6 +168,7 @@ class ReconnectTokens:
         )
         row = result.row
         if result.won:
+            self._count(consumed=True)
             if row is not None and row.expires_at <= now_ms:
                 raise _expired()
             return self._issued(replacement, claim)

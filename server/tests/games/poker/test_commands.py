@@ -46,13 +46,15 @@ def test_join_takes_the_lowest_free_seat_unless_one_is_asked(new_game: Callable[
 def test_join_errors(new_game: Callable[..., Game]) -> None:
     game = new_game(players=0, seats=2)
     game.join(seat=1)
-    assert "Seat 1" in refused(game, Join("newcomer0001", "Ann", 1), "seat_taken")
+    # A message that names a seat says how seats are counted (the API's, from 0).
+    assert "Seat 1 (numbered from 0)" in refused(game, Join("newcomer0001", "Ann", 1), "seat_taken")
     refused(game, Join("newcomer0001", "Ann", 2), "invalid_request")
     refused(game, Join("newcomer0001", "Ann", -1), "invalid_request")
     refused(game, Join("newcomer0001", "   ", None), "invalid_request")
     refused(game, Join("newcomer0001", "x" * 33, None), "invalid_request")
     refused(game, Join("", "Ann", None), "invalid_request")
-    assert "already" in refused(game, Join("player000000", "Again", None), "invalid_request")
+    again = refused(game, Join("player000000", "Again", None), "invalid_request")
+    assert "already sit at seat 1 (numbered from 0)" in again
     game.join(name="x" * 32)
     refused(game, Join("newcomer0001", "Ann", None), "table_full")
     refused(game, Join("newcomer0001", "Ann", 0), "seat_taken")
@@ -124,7 +126,8 @@ def test_act_errors(new_game: Callable[..., Game]) -> None:
     actor = game.to_act
     assert actor == 0  # button 0, blinds 1 and 2, first to act is the button
     waiting = game.player_at(1)
-    assert "seat 0" in refused(game, Act(waiting, "call"), "not_your_turn")
+    turn = refused(game, Act(waiting, "call"), "not_your_turn")
+    assert "seat 0's turn, not yours (seat 1; seats are numbered from 0)" in turn
     me = game.player_at(actor)
     assert "call 2" in refused(game, Act(me, "check"), "invalid_action")
     assert "raise" in refused(game, Act(me, "bet", {"amount": 10}), "invalid_action")

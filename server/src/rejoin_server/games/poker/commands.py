@@ -73,7 +73,8 @@ def _join(table: TableState, command: Join, emit: _Emitter) -> None:
     if table.seat_of(command.player_id) is not None:
         raise GameRuleError(
             "invalid_request",
-            f"You already sit at seat {table.seat_of(command.player_id)}; reconnect instead.",
+            f"You already sit at seat {table.seat_of(command.player_id)} (numbered from 0); "
+            "reconnect instead.",
         )
     name = command.name.strip() if isinstance(command.name, str) else ""
     if not 0 < len(name) <= MAX_NAME_LENGTH:
@@ -95,7 +96,8 @@ def _join(table: TableState, command: Join, emit: _Emitter) -> None:
         )
     elif seat in table.seats:
         raise GameRuleError(
-            "seat_taken", f"Seat {seat} is taken; pick a free seat or leave it out."
+            "seat_taken",
+            f"Seat {seat} (numbered from 0) is taken; pick a free seat or leave it out.",
         )
     emit(
         ev.PLAYER_JOINED,
@@ -137,7 +139,8 @@ def _act(table: TableState, command: Act, emit: _Emitter) -> None:
     if seat != actor:
         raise GameRuleError(
             "not_your_turn",
-            f"It is seat {actor}'s turn, not yours (seat {seat}); wait for your turn.",
+            f"It is seat {actor}'s turn, not yours (seat {seat}; seats are numbered from 0); "
+            "wait for your turn.",
         )
     decision = decide(hand, command.type, action_amount(command))
     emit(ev.ACTION, ev.action(seat, decision.type, decision.amount))
