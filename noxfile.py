@@ -203,6 +203,7 @@ def serve(session: nox.Session) -> None:
     # existing one is kept; `nox -s bundle` rebuilds it after changing the SDK).
     if (
         not (WEB / "dist" / "manifest.json").is_file()
+        or not (WEB / "dist" / "pyodide").is_dir()  # a bundle of the layout before Pyodide's copy
         or not (WEB / "node_modules" / "pyodide" / "pyodide.mjs").is_file()
     ):
         _build_bundle(session)
