@@ -7,7 +7,8 @@ nox -s e2e     the browser tests: Playwright driving Debian's Chromium (/usr/bin
 nox -s lint    ruff and mypy --strict
 nox -s bench   the benchmarks of bench/, with ratios against peers measured in the same run
                (`-- --quick`: short; `-- --only ws`: the WebSocket ones alone; needs node and npm)
-nox -s bundle  the browser bundle: Pyodide (`npm ci` in client_sdk/web) and the SDK wheels
+nox -s bundle  the browser bundle: Pyodide (`npm ci` in client_sdk/web) and the SDK wheels,
+               pre-compressed (brotli, gzip) in client_sdk/web/dist
 nox -s serve   the server on ./rejoin.db with the demo table at / (options after --, e.g.
                nox -s serve -- --port 9000); builds the bundle first when it is missing
 """
@@ -96,8 +97,11 @@ def _require_node(session: nox.Session, why: str) -> None:
 
 def _build_bundle(session: nox.Session) -> None:
     """Pyodide (`npm ci` in client_sdk/web, pinned by its package-lock.json) and the SDK wheels
-    (client_sdk/web/build_bundle.py → client_sdk/web/dist), as the server serves them."""
+    (client_sdk/web/build_bundle.py → client_sdk/web/dist), as the server serves them: each file
+    with its brotli and gzip copies (brotli from requirements/bundle.txt). Pyodide's copies are
+    remade only when its files change (the first build takes ~1 min, a later one seconds)."""
     _require_node(session, "the browser bundle (Pyodide from npm)")
+    session.install("-r", "requirements/bundle.txt")
     session.run("npm", "ci", "--prefix", str(WEB), "--no-audit", "--no-fund", external=True)
     session.run("python", str(WEB / "build_bundle.py"))
 
@@ -199,6 +203,7 @@ def serve(session: nox.Session) -> None:
     # existing one is kept; `nox -s bundle` rebuilds it after changing the SDK).
     if (
         not (WEB / "dist" / "manifest.json").is_file()
+        or not (WEB / "dist" / "pyodide").is_dir()  # a bundle of the layout before Pyodide's copy
         or not (WEB / "node_modules" / "pyodide" / "pyodide.mjs").is_file()
     ):
         _build_bundle(session)

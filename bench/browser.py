@@ -6,9 +6,11 @@ Playwright, against real `python -m rejoin_server` processes on SQLite.
   (`pyodideMs`) and to the page usable, its Python controller started (`readyMs`). The first
   context of a browser is the cold one (the wasm compiled for the first time in that Chromium);
   it is reported apart from the others. Peer, in the same run: a page that only loads Pyodide
-  (`/static/lobby.html`, then `import("/pyodide/pyodide.mjs")` + `loadPyodide`), timed in the page,
-  in a second Chromium, one context each, alternating with ours. Ratio: what our SDK wheels and
-  controller add on top of Pyodide.
+  (`/static/lobby.html`, then the manifest, `import("/pyodide/<version>/pyodide.mjs")` and
+  `loadPyodide`, as boot.mjs does), timed in the page, in a second Chromium, one context each,
+  alternating with ours. Ratio: what our SDK wheels and controller add on top of Pyodide.
+- **page load** (bench/browser_load.py): a first visit's bytes, a reload's (Pyodide's part: none)
+  and the reloaded page's time to ready, against the same page uncompressed and uncached.
 - **kill -9 → pages resumed**: 10 players, each a browser context on its own table page (2 tables
   of 5: a table seats at most 9), joined through the page's form, a hand under way on both
   tables, every page connected for 6 s (its backoff count reset). The server is SIGKILLed and, once
@@ -76,6 +78,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from rich.console import Console
 from rich.markup import escape
 
+from bench import browser_load
 from bench.goals import Goal
 from bench.renderers import RendererPeak, RendererWatch, available_mib, renderers_now
 from bench.report import Target
@@ -101,8 +104,10 @@ _BOOT_DONE = """() => {
 
 _BARE_PYODIDE = """async () => {
     const began = performance.now();
-    const { loadPyodide } = await import("/pyodide/pyodide.mjs");
-    await loadPyodide({ indexURL: "/pyodide/" });
+    const manifest = await (await fetch("/sdk/manifest.json", { cache: "no-cache" })).json();
+    const root = `/pyodide/${manifest.pyodide.version}/`;
+    const { loadPyodide } = await import(`${root}pyodide.mjs`);
+    await loadPyodide({ indexURL: root });
     return performance.now() - began;
 }"""
 
@@ -144,6 +149,7 @@ _PAGE_CLOCK = "() => performance.timeOrigin + performance.now()"
 class BrowserPlan:
     boot_contexts: int  # fresh contexts per series (ours, bare Pyodide); the first is cold
     kills: int
+    load_runs: int  # fresh contexts per series of the page-load benchmark (ours, uncompressed)
     tables: int = 2
     seats: int = 5  # per table: tables x seats browser pages
     # Each page stays connected this long before a kill: the SDK resets its backoff count only
@@ -151,8 +157,8 @@ class BrowserPlan:
     settle_s: float = 6.0
 
 
-QUICK_BROWSER = BrowserPlan(boot_contexts=5, kills=2)
-FULL_BROWSER = BrowserPlan(boot_contexts=10, kills=5)
+QUICK_BROWSER = BrowserPlan(boot_contexts=5, kills=2, load_runs=3)
+FULL_BROWSER = BrowserPlan(boot_contexts=10, kills=5, load_runs=7)
 
 
 @dataclass(slots=True)
@@ -160,6 +166,7 @@ class BrowserResults:
     rows: list[ServerRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     goals: list[Goal] = field(default_factory=list)
+    loads: browser_load.LoadResults | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,9 +247,20 @@ class BrowserSuite:
 
     def run(self) -> BrowserResults:
         with chromium_stderr(self.stderr_log) as playwright:
+            self.load(playwright)
             self.boot(playwright)
             self.resume(playwright)
         return self.results
+
+    # --- 0. page load: bytes, and a reload's time to ready ---------------------------------------
+
+    def load(self, playwright: Playwright) -> None:
+        loads = browser_load.measure(playwright, self.folder, self.console, self.plan.load_runs)
+        for row in loads.rows:
+            self.row(row)
+        self.results.notes += loads.notes
+        self.results.goals += loads.goals
+        self.results.loads = loads
 
     # --- 1. Pyodide boot ----------------------------------------------------------------------
 
@@ -307,8 +325,8 @@ class BrowserSuite:
             f"boot.mjs itself starts {fmt_ms(began)} after navigation (not counted in either "
             f"figure). Cold (first context of a fresh Chromium): ours "
             f"{fmt_ms(ours[0].ready_ms)}, bare Pyodide {fmt_ms(bare[0])}. Every context starts "
-            "with an empty HTTP cache, so each one fetches the 14 MB of Pyodide from the server "
-            "again."
+            "with an empty HTTP cache, so each one fetches Pyodide from the server again (compressed: "
+            "see the page-load figures)."
         )
 
     def _boot_table(self, browser: Browser, base: str, game_id: str) -> Boot:
@@ -749,3 +767,5 @@ def render(results: BrowserResults, console: Console) -> None:
         "p99 is nearest-rank: with fewer than 100 samples it is the maximum. Ratios are ours / "
         "the compared figure (below 1x: ours takes less time).",
     )
+    if results.loads is not None:
+        browser_load.render(results.loads, console)

@@ -443,13 +443,14 @@ def test_completed_game_says_so_on_reload_and_to_a_new_player(
     assert not page.locator("#actions button").count(), "actions offered in a completed game"
     assert not page.locator("#start").is_visible(), "a completed game offers a next hand"
 
+    # A newcomer is told at once, before any name is asked (test_join_flow has the result).
     stranger = watched_context(context_factory, "stranger", server)
     late = open_table(stranger.context, server.url, game_id)
-    submit_join(late, "Latecomer")
     wait_fatal(late, "game_completed")
     assert status(late)[0] == "closed"
+    assert not join_form_was_shown(late)
     assert_no_unexplained_errors(tracked)
-    assert_no_unexplained_errors(stranger, join=410)
+    assert_no_unexplained_errors(stranger, **{game_id: 410})
 
 
 # A seat left longer than the token's lifetime.
@@ -593,10 +594,10 @@ def test_unknown_table_says_there_is_no_such_table(
     assert api.state(game_id, None).status in (401, 404)
     tracked = watched_context(context_factory, "lost", server)
     page = open_table(tracked.context, server.url, game_id)
-    submit_join(page, "Lost")
-    wait_fatal(page, "game_not_found")
+    wait_fatal(page, "game_not_found")  # at once: no name is asked for a table that is not there
+    assert not join_form_was_shown(page)
     assert status(page)[0] == "closed"
     assert page.evaluate("(key) => localStorage.getItem(key)", SEAT_KEY.format(game_id)) is None
     # No seat was saved, so none is offered to forget.
     assert not page.locator("#forget-seat").is_visible()
-    assert_no_unexplained_errors(tracked, join=404)
+    assert_no_unexplained_errors(tracked, **{game_id: 404})

@@ -24,7 +24,12 @@ class HttpApiError(RejoinError):
     """The HTTP API answered with an error (or with something that is not its JSON)."""
 
     def __init__(
-        self, status: int, code: str, message: str, retry_after_s: float | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        retry_after_s: float | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{code} ({status}): {message}")
         self.status = status
@@ -32,6 +37,8 @@ class HttpApiError(RejoinError):
         self.message = message
         # `rate_limited`: the seconds the server asked the client to wait before asking again.
         self.retry_after_s = retry_after_s
+        # The error's `details` (e.g. `game_completed`'s final `gameState`); {} when none.
+        self.details: dict[str, Any] = details or {}
 
 
 class NotJoinedError(RejoinError):

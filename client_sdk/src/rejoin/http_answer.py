@@ -29,4 +29,5 @@ def answer_body(status: int, body: Any, method: str, url: str, text: str) -> dic
         str(error.get("code")),
         str(error.get("message")),
         float(retry_after) if isinstance(retry_after, int | float) else None,
+        details if isinstance(details, dict) else None,
     )

@@ -18,7 +18,7 @@ from rejoin.errors import HttpApiError
 from rejoin.http_answer import answer_body
 from rejoin.tokens import SavedSeat
 from rejoin.transport import IN_BROWSER
-from rejoin.urls import game_url
+from rejoin.urls import api_url, game_url
 
 if TYPE_CHECKING:
     import httpx
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HTTP_TIMEOUT_S",
     "answer_body",
+    "describe_table",
     "fetch_game_state",
     "get_json",
     "join_game",
@@ -53,6 +54,15 @@ async def get_json(
     if http is not None:
         return _body(await http.get(url, headers=headers))
     return await _request("GET", url, None, headers)
+
+
+async def describe_table(base_url: str, game_id: str) -> dict[str, Any]:
+    """`GET /api/game/{gameId}`: the table as anyone may see it before joining (its seats, free
+    ones included, numbered from 0). A completed game is an `HttpApiError` `game_completed`
+    with the final view in `details["gameState"]`."""
+    return await _request(
+        "GET", api_url(base_url, "game", game_id), None, {"Accept": "application/json"}
+    )
 
 
 async def join_game(

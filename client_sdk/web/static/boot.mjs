@@ -1,4 +1,4 @@
-// Boots a table page: Pyodide from /pyodide/, the SDK wheels from /sdk/, then hands the page's
+// Boots a table page: Pyodide from /pyodide/<version>/, the SDK wheels from /sdk/, then hands the page's
 // UI to its Python controller, which runs the seat from then on: play.html (poker) is drawn by
 // table-ui.js for rejoin.browser.table, game.html (any other kind, <body data-page="generic">) by
 // generic-ui.js for rejoin.browser.generic. Everything comes from this server; nothing is
@@ -10,6 +10,10 @@
 // A browser keeps one seat per table: the tab that holds the Web Lock "rejoin.table.<gameId>"
 // plays it; another tab of the same browser is told so (the lock is released when its holder
 // closes or reloads, so a reload takes it back within the wait below).
+//
+// /sdk/manifest.json (revalidated on every load) names what to load: Pyodide's version and each
+// wheel's path, whose hash changes with its content. The server lets the browser keep those files
+// for a year without asking (api/precompressed.py), so a reload fetches none of Pyodide again.
 //
 // window.rejoinBoot records the boot's figures (ms) for the benchmarks and tests.
 
@@ -59,21 +63,32 @@ function holdTableLock(gameId) {
   });
 }
 
-async function loadSdk(pyodide) {
+async function readManifest() {
   const sdk = new URL("sdk/", ROOT);
-  const reply = await fetch(new URL("manifest.json", sdk), { cache: "no-store" });
+  // no-cache: the browser may keep it but asks the server (ETag) before each use.
+  const reply = await fetch(new URL("manifest.json", sdk), { cache: "no-cache" });
   if (!reply.ok) {
     throw new Error(
-      `the SDK wheels are not built (${sdk.pathname}manifest.json is missing): run ` +
+      `the bundle is not built (${sdk.pathname}manifest.json is missing): run ` +
         "`python3 -m nox -s bundle` in the repository, then reload",
     );
   }
-  const manifest = await reply.json();
-  for (const wheel of manifest.wheels) {
-    const file = await fetch(new URL(wheel.file, sdk), { cache: "no-cache" });
-    if (!file.ok) throw new Error(`${sdk.pathname}${wheel.file}: HTTP ${file.status}`);
-    pyodide.unpackArchive(await file.arrayBuffer(), "wheel");
-  }
+  return reply.json();
+}
+
+// The wheels' bytes, fetched while Pyodide boots (their addresses carry their hash: the HTTP
+// cache may answer for them without asking).
+function fetchWheels(manifest) {
+  const sdk = new URL("sdk/", ROOT);
+  const wheels = Promise.all(
+    manifest.wheels.map(async (wheel) => {
+      const file = await fetch(new URL(wheel.file, sdk));
+      if (!file.ok) throw new Error(`${sdk.pathname}${wheel.file}: HTTP ${file.status}`);
+      return file.arrayBuffer();
+    }),
+  );
+  wheels.catch(() => {}); // awaited after Pyodide's boot; a failure is reported there
+  return wheels;
 }
 
 async function boot() {
@@ -86,7 +101,10 @@ async function boot() {
   }
   const ownsTab = holdTableLock(gameId);
   try {
-    const pyodideRoot = new URL("pyodide/", ROOT);
+    const manifest = await readManifest();
+    const wheels = fetchWheels(manifest);
+    // Pyodide fetches its wasm, stdlib and lock file relative to indexURL: all versioned too.
+    const pyodideRoot = new URL(`pyodide/${encodeURIComponent(manifest.pyodide.version)}/`, ROOT);
     const { loadPyodide } = await import(new URL("pyodide.mjs", pyodideRoot).href);
     const pyodide = await withTimeout(
       loadPyodide({ indexURL: pyodideRoot.href }),
@@ -94,7 +112,7 @@ async function boot() {
       "starting Python (Pyodide)",
     );
     figures.pyodideMs = performance.now() - figures.started;
-    await loadSdk(pyodide);
+    for (const wheel of await wheels) pyodide.unpackArchive(wheel, "wheel");
     figures.sdkMs = performance.now() - figures.started;
     const controller = pyodide.pyimport(page.controller);
     // The API's base: the root without its trailing slash (http://host or http://host/<prefix>).

@@ -5,6 +5,7 @@
 // strings, numbers or null (views, forms and events arrive as JSON strings), so no Pyodide proxy
 // leaks into the DOM code.
 
+import { createJoinForm } from "./join-ui.js";
 import { drawOutage, drawResume, drawStatus, elementMaker, requestControls } from "./seat-ui.js";
 
 const ENABLE_FALLBACK_MS = 5000;
@@ -30,13 +31,15 @@ export function createGenericUi(doc) {
   const gameId = decodeURIComponent(doc.location.pathname.split("/play/").slice(1).pop() || "");
   if (gameId && $("game-id")) $("game-id").textContent = gameId;
   const seatAsked = new URLSearchParams(doc.location.search).get("seat");
-  if (seatAsked !== null && /^\d+$/.test(seatAsked)) $("join-form").elements.seat.value = seatAsked;
+  // The link's seat is the API's (from 0); the box shows it as people count (from 1).
+  if (seatAsked !== null && /^\d+$/.test(seatAsked)) $("join-form").elements.seat.value = String(Number(seatAsked) + 1);
 
   const { setDisabled, setPaused, sync: syncControls, call } = requestControls(
     doc, "#actions button, #start, #forget-seat, #join-form button",
     () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS,
     "#actions button, #actions input, #actions select, #start",
   );
+  const joinForm = createJoinForm(doc, call);
 
   // --- values as the page shows them --------------------------------------------------------
 
@@ -159,26 +162,18 @@ export function createGenericUi(doc) {
 
   function bind(h) {
     handlers = h;
-    $("join-form").addEventListener("submit", (e) => {
-      e.preventDefault();
-      const name = e.target.elements.name.value.trim();
-      if (!name) return;
-      const seat = e.target.elements.seat.value.trim();
-      $("join-error").textContent = "";
-      call("join", name, seat === "" ? null : Number(seat));
-    });
+    joinForm.bind();
     $("start").addEventListener("click", () => call("start"));
     $("forget-seat").addEventListener("click", () => call("forget"));
   }
 
-  function showJoin(message) {
+  // `choiceJson`: the seats to offer (join-ui.js).
+  function showJoin(message, choiceJson) {
     fatal = false;
     setDisabled(false);
     $("fatal").hidden = true;
     $("table").hidden = true;
-    $("join").hidden = false;
-    $("join-error").textContent = message || "";
-    $("join-form").elements.name.focus();
+    joinForm.show(message, choiceJson);
   }
 
   // `quiet`: the same view again with other presence (someone came or went): the seats are

@@ -1,6 +1,7 @@
-// The lobby page: create a table through the HTTP API, or open one by id. A server that serves
-// more kinds of game than poker (GET /api/games/kinds) gets a choice of kind; another kind's
-// settings are written as JSON, started with the defaults its schema gives.
+// The lobby page: create a table through the HTTP API, join one of the open tables it lists, or
+// open one by id. A server that serves more kinds of game than poker (GET /api/games/kinds) gets
+// a choice of kind; another kind's settings are written as JSON, started with the defaults its
+// schema gives.
 //
 // Addresses are taken from the app's root, the folder above this script's /static/: the app may
 // be mounted under a prefix in another site (docs/games.md).
@@ -116,6 +117,7 @@ createForm.addEventListener("submit", async (e) => {
       }
       document.getElementById("seat-links-hint").hidden = seats === 0;
       created.hidden = false;
+      refreshOpenTables(); // the new table is open: list it
     } else {
       const message = answer && answer.error && answer.error.message;
       errorBox.textContent = message || `The server answered ${response.status}. Try again.`;
@@ -135,3 +137,75 @@ document.getElementById("open-form").addEventListener("submit", (e) => {
   if (match) id = decodeURIComponent(match[1]);
   if (id) location.href = tablePath(id);
 });
+
+// --- the open tables ---------------------------------------------------------------------------
+// The tables waiting for players (GET /api/games/open: not over, a seat free), so that friends
+// find a table without being sent its link. Seats are numbered from 0 in the API, from 1 here.
+// Refreshed every REFRESH_MS while the page is shown, and at once when it is shown again.
+
+const REFRESH_MS = 10_000;
+const openList = document.getElementById("open-tables");
+
+function tableFacts(table) {
+  const facts = [];
+  if (Number.isInteger(table.seats) && Number.isInteger(table.seated)) {
+    facts.push(`${table.seated}/${table.seats} players`);
+  }
+  const settings = table.settings || {};
+  if (table.kind === "poker" && Number.isInteger(settings.smallBlind)) {
+    facts.push(`blinds ${settings.smallBlind}/${settings.bigBlind}`);
+  }
+  if (Array.isArray(table.freeSeats) && table.freeSeats.length) {
+    const free = table.freeSeats.map((seat) => seat + 1).join(", ");
+    facts.push(`free seat${table.freeSeats.length === 1 ? "" : "s"} ${free}`);
+  }
+  if (table.status === "playing") facts.push("playing");
+  return facts.join(" · ");
+}
+
+function tableItem(table) {
+  const item = document.createElement("li");
+  item.dataset.gameId = table.gameId;
+  const kind = document.createElement("span");
+  kind.className = "kind";
+  kind.textContent = table.kind;
+  const facts = document.createElement("span");
+  facts.className = "facts";
+  facts.textContent = tableFacts(table);
+  const open = document.createElement("a");
+  open.className = "open-table";
+  open.href = tablePath(table.gameId);
+  open.textContent = "Join";
+  item.append(kind, facts, open);
+  return item;
+}
+
+let refreshing = false;
+
+async function refreshOpenTables() {
+  if (refreshing || document.hidden) return;
+  refreshing = true;
+  const failed = document.getElementById("open-tables-error");
+  try {
+    const reply = await fetch(new URL("api/games/open", ROOT), { headers: { Accept: "application/json" }, cache: "no-store" });
+    const answer = await reply.json().catch(() => null);
+    if (!reply.ok || !answer || !Array.isArray(answer.games)) {
+      const message = answer && answer.error && answer.error.message;
+      failed.textContent = `The open tables could not be listed: ${message || `the server answered ${reply.status}`}.`;
+      return;
+    }
+    failed.textContent = "";
+    openList.replaceChildren(...answer.games.map(tableItem));
+    openList.dataset.loaded = "true";
+    document.getElementById("open-tables-empty").hidden = answer.games.length > 0;
+  } catch (err) {
+    failed.textContent = `The open tables could not be listed (${err.message}); retrying.`;
+  } finally {
+    refreshing = false;
+  }
+}
+
+refreshOpenTables();
+setInterval(refreshOpenTables, REFRESH_MS);
+document.addEventListener("visibilitychange", refreshOpenTables);
+window.addEventListener("focus", refreshOpenTables);

@@ -2,6 +2,7 @@
 // It holds no game logic. Every method takes JS strings, numbers or null (views and events arrive as
 // JSON strings) so no Pyodide proxies leak into the DOM code.
 
+import { createJoinForm } from "./join-ui.js";
 import { drawOutage, drawResume, drawStatus, elementMaker, requestControls } from "./seat-ui.js";
 
 const SUITS = { s: "♠", h: "♥", d: "♦", c: "♣" };
@@ -59,6 +60,7 @@ export function createTableUi(doc) {
     doc, "#actions button, #actions input, #start, #forget-seat, #join-form button",
     () => handlers, (text) => showMessage(text), ENABLE_FALLBACK_MS, "#actions button, #actions input, #start",
   );
+  const joinForm = createJoinForm(doc, call);
 
   // --- seats -------------------------------------------------------------------------------
 
@@ -146,27 +148,20 @@ export function createTableUi(doc) {
 
   function bind(h) {
     handlers = h;
-    $("join-form").addEventListener("submit", (e) => {
-      e.preventDefault();
-      const name = e.target.elements.name.value.trim();
-      if (!name) return;
-      $("join-error").textContent = "";
-      call("join", name);
-    });
+    joinForm.bind();
     $("start").addEventListener("click", () => call("start"));
     $("forget-seat").addEventListener("click", () => call("forget"));
   }
 
-  function showJoin(message) {
+  // `choiceJson`: the seats to offer (join-ui.js).
+  function showJoin(message, choiceJson) {
     fatal = false;
     setButtonsDisabled(false);
     $("fatal").hidden = true;
     $("actions").hidden = false;
     $("table").classList.remove("greyed");
     $("table").hidden = true;
-    $("join").hidden = false;
-    $("join-error").textContent = message || "";
-    $("join-form").elements.name.focus();
+    joinForm.show(message, choiceJson);
   }
 
   // `quiet`: the same view again with other presence (someone came or went): the seats are
@@ -201,10 +196,13 @@ export function createTableUi(doc) {
     const n = seatCount(view);
     const bySeat = new Map(view.seats.map((s) => [s.seat, s]));
     const mySeat = view.you && Number.isInteger(view.you.seat) ? view.you.seat : 0;
+    // A seat is taken by a player id, or by a name in a view without ids (a finished game's result
+    // as anyone may see it, before joining).
+    const seated = (s) => (s && (s.playerId || s.name) ? s : null);
     $("seats").replaceChildren(...Array.from({ length: n }, (_, seatNo) =>
-      renderSeat(view, seatNo, bySeat.get(seatNo) && bySeat.get(seatNo).playerId ? bySeat.get(seatNo) : null, (seatNo - mySeat + n) % n, n)));
+      renderSeat(view, seatNo, seated(bySeat.get(seatNo)), (seatNo - mySeat + n) % n, n)));
 
-    const me = bySeat.get(mySeat);
+    const me = view.you ? bySeat.get(mySeat) : null; // a spectator has no cards of their own
     $("hole-cards").replaceChildren(...(me && Array.isArray(me.holeCards) ? me.holeCards.map(cardNode) : []));
 
     const legal = (view.you && view.you.legalActions) || [];

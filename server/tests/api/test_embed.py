@@ -231,7 +231,7 @@ def test_the_pages_and_the_bundle_are_served_under_the_prefix(tmp_path: Path) ->
         page = site.get(f"{PREFIX}/play/{GAME_ID}")
         assert page.status_code == 200
         assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
-        for path in ("static/boot.mjs", "pyodide/pyodide.mjs", "sdk/manifest.json"):
+        for path in ("static/boot.mjs", "pyodide/314.0.7/pyodide.mjs", "sdk/manifest.json"):
             assert site.get(f"{PREFIX}/{path}").status_code == 200, path
         assert site.get("/static/boot.mjs").status_code == 404  # not at the host's root
 

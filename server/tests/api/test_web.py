@@ -20,20 +20,33 @@ from .tally_game import TallyEngine
 GAME_ID = "0123456789abcdef0123456789abcdef"
 
 
+PYODIDE_VERSION = "314.0.7"
+PYODIDE_FILES = (
+    "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"
+)  # fmt: skip
+WHEEL = "wheels/0123456789abcdef/rejoin_client-0.1.0-py3-none-any.whl"
+
+
 def built_bundle(root: Path) -> Path:
+    """A bundle laid out as client_sdk/web/build_bundle.py lays it out, with stand-in files."""
     (root / "static").mkdir(parents=True)
     (root / "static" / "lobby.html").write_text("<title>lobby</title>")
     (root / "static" / "play.html").write_text("<title>table</title>")
     (root / "static" / "game.html").write_text("<title>generic</title>")
     (root / "static" / "boot.mjs").write_text("export {};")
-    pyodide = root / "node_modules" / "pyodide"
+    pyodide = root / "dist" / "pyodide" / PYODIDE_VERSION
     pyodide.mkdir(parents=True)
     (pyodide / "pyodide.mjs").write_text("export const loadPyodide = 1;")
     (pyodide / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0")
     for name in ("pyodide.asm.mjs", "python_stdlib.zip", "pyodide-lock.json"):
         (pyodide / name).write_text("x")
-    (root / "dist").mkdir()
-    (root / "dist" / "manifest.json").write_text(json.dumps({"wheels": []}))
+    (root / "dist" / WHEEL).parent.mkdir(parents=True)
+    (root / "dist" / WHEEL).write_bytes(b"PK")
+    manifest = {
+        "pyodide": {"version": PYODIDE_VERSION, "files": list(PYODIDE_FILES)},
+        "wheels": [{"file": WHEEL, "sha256": "0123456789abcdef" * 4}],
+    }
+    (root / "dist" / "manifest.json").write_text(json.dumps(manifest))
     return root
 
 
@@ -47,25 +60,29 @@ def test_a_built_bundle_serves_the_pages_and_pyodide_with_the_right_types(tmp_pa
         assert page.status_code == 200
         assert "table" in page.text
         assert page.headers["content-type"].startswith("text/html")
-        wasm = api.client.get("/pyodide/pyodide.asm.wasm")
+        wasm = api.client.get(f"/pyodide/{PYODIDE_VERSION}/pyodide.asm.wasm")
         assert wasm.status_code == 200
         # Anything else makes loadPyodide() hang for ever.
         assert wasm.headers["content-type"] == "application/wasm"
-        module = api.client.get("/pyodide/pyodide.mjs")
+        module = api.client.get(f"/pyodide/{PYODIDE_VERSION}/pyodide.mjs")
         assert module.headers["content-type"].startswith("text/javascript")
         assert (
             api.client.get("/static/boot.mjs").headers["content-type"].startswith("text/javascript")
         )
         manifest = api.client.get("/sdk/manifest.json")
-        assert manifest.json() == {"wheels": []}
+        assert manifest.json()["pyodide"]["version"] == PYODIDE_VERSION
         # Rebuilt with the checkout: revalidated on every load.
         assert manifest.headers["cache-control"] == "no-cache"
         assert api.client.get("/static/boot.mjs").headers["cache-control"] == "no-cache"
+        # Pyodide's version and the wheel's hash are in their addresses: kept for good.
+        assert wasm.headers["cache-control"] == "public, max-age=31536000, immutable"
+        wheel = api.client.get(f"/sdk/{WHEEL}")
+        assert wheel.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 def test_a_partial_pyodide_is_a_missing_bundle(tmp_path: Path) -> None:
     web = built_bundle(tmp_path / "web")
-    (web / "node_modules" / "pyodide" / "pyodide.asm.wasm").unlink()
+    (web / "dist" / "pyodide" / PYODIDE_VERSION / "pyodide.asm.wasm").unlink()
     with running(web_dir=str(web)) as api:
         page = api.client.get(f"/play/{GAME_ID}")
         assert page.status_code == 503
@@ -83,7 +100,7 @@ def test_a_missing_bundle_says_how_to_build_it_and_the_api_still_works(tmp_path:
         assert "Pyodide" in page.text
         assert "SDK wheels" in page.text
         assert api.client.get("/healthz").status_code == 200
-        missing = api.client.get("/pyodide/pyodide.mjs")
+        missing = api.client.get(f"/pyodide/{PYODIDE_VERSION}/pyodide.mjs")
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "invalid_request"
 

@@ -147,6 +147,12 @@ def test_0005_downgrades_and_upgrades_again(unmigrated_database_url: str) -> Non
     assert "owner_epoch" in columns["games"]
 
 
+def test_0006_downgrades_and_upgrades_again(unmigrated_database_url: str) -> None:
+    _, columns = downgraded(unmigrated_database_url, "0005")
+    assert not {"seating", "open_at"} & columns["games"]
+    assert "durability" in columns["games"]
+
+
 def test_an_in_memory_sqlite_is_never_current() -> None:
     assert not migrate.is_current("sqlite://")
     assert not migrate.is_current("sqlite:///:memory:")

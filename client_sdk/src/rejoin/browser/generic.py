@@ -15,7 +15,8 @@ import json
 from typing import Any
 
 from rejoin.browser.action_forms import Forms, InvalidInput, action_forms, fields_to_send
-from rejoin.browser.seat_page import SeatHandlers, SeatPage, launch, number_or_none, spawn
+from rejoin.browser.page_support import number_or_none, spawn
+from rejoin.browser.seat_page import SeatHandlers, SeatPage, launch
 
 __all__ = ["GenericHandlers", "GenericPage", "start"]
 

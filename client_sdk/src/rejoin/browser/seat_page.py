@@ -9,6 +9,8 @@ page's JavaScript only draws: `ui` takes JSON strings and plain values (`bind`, 
 into the page's `Handlers` for the join form and the buttons.
 
 - The seat lives in `localStorage` (`BrowserTokenStore`), so a reload resumes it.
+- Without one, the page asks about the table first (`join_flow`): a wrong link and a finished
+  game say so before any name is asked; a seat the link asks for that is taken offers the free ones.
 - The view is the player's `gameState`: from each welcome, and fetched again (`GET …/state`)
   after events arrive, one fetch at a time, so the page never folds the game's rules itself.
 - The event log gets each event once, in seq order, also across reconnects (`GameClient.events`),
@@ -26,12 +28,14 @@ import asyncio
 import json
 import logging
 from typing import Any, Final
-from urllib.parse import parse_qs
 
 from js import location, navigator  # type: ignore[import-not-found]  # Pyodide only
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
 from rejoin.browser import table_text
+from rejoin.browser.join_flow import before_join, requested_seat
+from rejoin.browser.join_text import result_text
+from rejoin.browser.page_support import number_or_none, spawn
 from rejoin.client import RESYNC, GameClient
 from rejoin.errors import ActionRejectedError, HttpApiError, RejoinError, SessionFailedError
 from rejoin.http_api import post_json
@@ -40,42 +44,11 @@ from rejoin.urls import game_url, server_base
 from rejoin_protocol.session import SessionState
 from rejoin_protocol.session_outputs import StatusChanged
 
-__all__ = ["SeatHandlers", "SeatPage", "launch", "number_or_none", "requested_seat", "spawn"]
+__all__ = ["SeatHandlers", "SeatPage", "launch", "requested_seat"]
 
 log = logging.getLogger(__name__)
 
 FETCH_RETRY_S: Final = 0.5
-
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def spawn(coroutine: Any, what: str) -> None:
-    """Run `coroutine` as a task that is kept alive and whose failure reaches the log (never
-    `asyncio.run` in Pyodide: the browser's event loop is already running)."""
-    task = asyncio.ensure_future(coroutine)
-    _tasks.add(task)
-
-    def done(finished: asyncio.Task[Any]) -> None:
-        _tasks.discard(finished)
-        if not finished.cancelled() and (error := finished.exception()) is not None:
-            log.error("%s failed", what, exc_info=error)
-
-    task.add_done_callback(done)
-
-
-def requested_seat(query: str) -> int | None:
-    """The seat a lobby link asks for (`?seat=N`), if any: the server says if it is taken."""
-    values = parse_qs(query.lstrip("?")).get("seat", [])
-    if not values or not values[0].isascii() or not values[0].isdecimal():
-        return None
-    return int(values[0])
-
-
-def number_or_none(value: Any) -> int | None:
-    """A JS number as an int; JS null (`jsnull`), undefined (None) or anything else as None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
 
 
 class SeatPage:
@@ -131,7 +104,7 @@ class SeatPage:
             return
         if saved is None:
             self._status(table_text.UNSEATED, None)
-            self._ui.showJoin(None)
+            await self._offer_join(requested_seat(str(location.search)))
             return
         self._resuming_saved_seat = True
         self._resume_from = saved.last_seq
@@ -149,14 +122,31 @@ class SeatPage:
         finally:
             self._joining = False
 
+    async def _offer_join(self, asked: int | None, *, otherwise: str | None = None) -> None:
+        """The join form, once the server has said the table is there and open (`join_flow`);
+        a wrong link and a game that is over say so instead. `asked`: the seat wanted (None:
+        any), the free ones offered when it is taken. `otherwise`: the message to show when no
+        such offer is made."""
+        before = await before_join(self._base, self.game_id, asked)
+        if (refusal := before.refusal) is not None:
+            if before.final is not None:
+                self._draw(before.final)
+            # No seat was saved here, so there is none to forget.
+            self.fatal(refusal.code, refusal.message, can_forget=False, detail=before.result)
+            return
+        # An offer says it in the page's words (seats from 1); else the server's message.
+        offered = before.choice is not None and before.choice["note"] is not None
+        self._ui.showJoin(None if offered else otherwise, json.dumps(before.choice))
+
     async def _join(self, name: str, seat: int | None) -> None:
         client = self._new_client()
         try:
             await client.join(name.strip(), seat=seat)
         except HttpApiError as error:
-            if error.code in ("game_completed", "game_not_found"):
-                # No seat was saved here, so there is none to forget.
-                self.fatal(error.code, error.message, can_forget=False)
+            if error.code in ("game_completed", "game_not_found", "seat_taken"):
+                # Over, gone, or the seat taken since the form was drawn: what the table says
+                # now (its result, or its free seats numbered as people count them).
+                await self._offer_join(seat, otherwise=error.message)
             else:
                 self._ui.showJoin(error.message)
             return
@@ -296,15 +286,18 @@ class SeatPage:
         final = (failure.details or {}).get("gameState")
         if isinstance(final, dict):
             self._draw(final)
-        self.fatal(failure.code, failure.message)
+        self.fatal(failure.code, failure.message, detail=result_text(final))
 
-    def fatal(self, code: str, message: str, *, can_forget: bool | None = None) -> None:
+    def fatal(
+        self, code: str, message: str, *, can_forget: bool | None = None, detail: str = ""
+    ) -> None:
         """Stop on a refusal and say why; `can_forget` overrides whether forgetting the saved
-        seat is offered as the way out."""
+        seat is offered as the way out; `detail` is said after (a finished game's result)."""
         if self._client is not None:
             # Already stopped by the session; this lets go of its listeners (network events).
             spawn(self._client.close(), "closing the client")
         text, forgettable = table_text.fatal_message(code, message)
+        text = f"{text} {detail}" if detail else text
         self._status("closed", self._applied)
         self._ui.showFatal(code, text, forgettable if can_forget is None else can_forget)
 

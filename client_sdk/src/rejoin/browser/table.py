@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rejoin.browser.page_support import number_or_none, spawn
 from rejoin.browser.poker_log import PokerLog
-from rejoin.browser.seat_page import SeatHandlers, SeatPage, launch, number_or_none, spawn
+from rejoin.browser.seat_page import SeatHandlers, SeatPage, launch
 from rejoin.browser.table_text import FATAL_MESSAGES
 
 # FATAL_MESSAGES: kept importable from here, where the page's words were before `table_text`.

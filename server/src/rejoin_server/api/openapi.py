@@ -61,6 +61,27 @@ _SEAT = schema_object(
     {"playerId": STR, "seat": SEQ, "sessionToken": STR, "connectionToken": _TOKEN},
     ("playerId", "seat", "sessionToken", "connectionToken"),
 )
+_SEATS_OR_NULL: Schema = {
+    "anyOf": [SEQ, {"type": "null"}],
+    "description": "null when the game does not say (a kind without a `seats` setting).",
+}
+_TABLE = schema_object(
+    {
+        "gameId": GAME_ID,
+        "kind": STR,
+        "status": {"enum": ["waiting", "playing", "completed"]},
+        "seats": _SEATS_OR_NULL,
+        "seated": _SEATS_OR_NULL,
+        "freeSeats": {
+            "anyOf": [{"type": "array", "items": SEQ}, {"type": "null"}],
+            "description": "The free seats, numbered from 0 (people read them from 1).",
+        },
+        "createdAt": {"anyOf": [TIME, {"type": "null"}]},
+        "settings": OBJ,
+    },
+    ("gameId", "kind", "status", "seats", "seated", "freeSeats", "createdAt", "settings"),
+    description="A table as anyone may see it before sitting down.",
+)
 _EVENT = schema_object(
     {"seq": SEQ, "kind": STR, "at": {**SEQ, "description": "ms since the epoch"}, "data": OBJ},
     ("seq", "kind", "at", "data"),
@@ -123,6 +144,26 @@ def _operations(kinds: GameKinds, login: bool) -> list[Operation]:
                 )}},
                 ("kinds",),
             ),
+        ),
+        Operation(
+            "get", "/api/games/open", "The open tables (the lobby)", "anyone", 200,
+            schema_object({"games": {"type": "array", "items": _TABLE}}, ("games",)),
+            parameters=(
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": integer(1, 100, "How many, newest first (left out: 50)."),
+                },
+            ),
+            description="Games not completed with a free seat, newest first; one indexed "
+            "query on the stored games, so a cluster lists every node's. No player ids, "
+            "tokens or names. A game kept in memory only is not listed.",
+        ),
+        Operation(
+            "get", "/api/game/{gameId}", "One table before joining", "anyone", 200, _TABLE,
+            description="A completed game answers game_completed (410) with `details.game` "
+            "(this table) and `details.gameState` (the spectator's final view, the result).",
         ),
         Operation(
             "post", "/api/game/{gameId}/join", "Take a seat",

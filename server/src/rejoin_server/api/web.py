@@ -2,7 +2,8 @@
 
 `/play/{gameId}` is poker's table (`play.html`) for a poker game, and the generic page
 (`game.html`: the view as tables, a form per legal action, the event log) for a game of any other
-kind. An id no game has gets poker's table, as always: its join form says there is no such table.
+kind. An id no game has gets poker's table, as always: the page asks `GET /api/game/{gameId}`
+before it shows its join form, and says at once that there is no such table.
 
 Everything comes from one folder, the SDK's `client_sdk/web` (docs/operations.md), so a page never fetches
 from anywhere but this server:
@@ -10,8 +11,12 @@ from anywhere but this server:
 | path | folder | what |
 | --- | --- | --- |
 | `/static/` | `static/` | the pages, their script and style (in the repository) |
-| `/pyodide/` | `node_modules/pyodide/` | Pyodide, from the npm package (`npm ci`) |
-| `/sdk/` | `dist/` | the `rejoin-protocol` and `rejoin-client` wheels and `manifest.json` (`nox -s bundle`) |
+| `/pyodide/<version>/` | `dist/pyodide/<version>/` | Pyodide's boot files, from npm (`nox -s bundle`) |
+| `/sdk/` | `dist/` | `manifest.json` and the wheels, `wheels/<hash>/<wheel>` (`nox -s bundle`) |
+
+The built files are sent pre-compressed (brotli or gzip, by `Accept-Encoding`) and, their addresses
+changing with their content, cached by browsers for a year (api/precompressed.py); the pages,
+their scripts and `manifest.json` are revalidated on every load.
 
 The pages refer to all of these relatively (from the app's root), so they work as well when a
 host app mounts rejoin under a prefix (`rejoin_server.embed`). The server imports nothing of the
@@ -26,7 +31,8 @@ to this server only, and never be framed.
 from __future__ import annotations
 
 import html
-import mimetypes
+import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -35,29 +41,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import bodies
 from rejoin_server.api.context import services
+from rejoin_server.api.precompressed import PrecompressedFiles
 from rejoin_server.api.responses import error
 from rejoin_server.errors import CodedError
 
 __all__ = ["CONTENT_SECURITY_POLICY", "PAGE_HEADERS", "WebBundle", "default_web_dir", "routes"]
 
-# Pyodide hangs for ever on a .wasm not served as application/wasm; Python's table may lack both.
-mimetypes.add_type("application/wasm", ".wasm")
-mimetypes.add_type("text/javascript", ".mjs")
-
-# What `loadPyodide()` fetches to boot offline (a partial `npm ci` would hang the page).
-PYODIDE_FILES = (
-    "pyodide.mjs",
-    "pyodide.asm.mjs",
-    "pyodide.asm.wasm",
-    "python_stdlib.zip",
-    "pyodide-lock.json",
-)
+# The manifest boot.mjs reads first, revalidated on every load: it names every other built file.
+MANIFEST = "manifest.json"
 
 # The pages' policy. Everything comes from this origin ('self' covers the same-origin WebSocket
 # in CSP Level 3). Pyodide compiles WebAssembly, which needs 'wasm-unsafe-eval' and nothing more:
@@ -118,23 +114,32 @@ class WebBundle:
         return self.root / "static"
 
     @property
-    def pyodide(self) -> Path:
-        return self.root / "node_modules" / "pyodide"
-
-    @property
     def dist(self) -> Path:
         return self.root / "dist"
+
+    @property
+    def pyodide(self) -> Path:
+        """Pyodide's versions, each in its folder (the build keeps one)."""
+        return self.dist / "pyodide"
 
     def missing(self) -> list[str]:
         """What is not there yet, in words; empty when the table page can boot."""
         gaps = []
         if not all((self.static / page).is_file() for page in (POKER_PAGE, GENERIC_PAGE)):
             gaps.append(f"the pages ({self.static})")
-        absent = [name for name in PYODIDE_FILES if not (self.pyodide / name).is_file()]
+        try:
+            manifest = json.loads((self.dist / MANIFEST).read_text())
+            version, files = manifest["pyodide"]["version"], manifest["pyodide"]["files"]
+            wheels = [wheel["file"] for wheel in manifest["wheels"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            # Absent, or from a build of an older layout: either way `nox -s bundle` mends it.
+            return [*gaps, f"Pyodide and the SDK wheels ({self.dist}/{MANIFEST})"]
+        absent = [name for name in files if not (self.pyodide / version / name).is_file()]
         if absent:
-            gaps.append(f"Pyodide ({self.pyodide}: {', '.join(absent)}; `npm ci` has not run)")
-        if not (self.dist / "manifest.json").is_file():
-            gaps.append(f"the SDK wheels ({self.dist}/manifest.json)")
+            gaps.append(f"Pyodide ({self.pyodide / version}: {', '.join(absent)})")
+        lost = [name for name in wheels if not (self.dist / name).is_file()]
+        if lost:
+            gaps.append(f"the SDK wheels ({self.dist}: {', '.join(lost)})")
         return gaps
 
 
@@ -175,10 +180,15 @@ def routes(bundle: WebBundle) -> list[BaseRoute]:
         Route("/", lobby, methods=["GET"]),
         Route("/play/{game_id}", play, methods=["GET"]),
         # The pages' own scripts change with the checkout: revalidated on every load, so a page
-        # never runs an old table-ui.js against new SDK wheels.
-        Mount("/static", _files(bundle.static, revalidate=True), name="static"),
-        Mount("/pyodide", _files(bundle.pyodide), name="pyodide"),
-        Mount("/sdk", _files(bundle.dist, revalidate=True), name="sdk"),
+        # never runs an old table-ui.js against new SDK wheels. Pyodide's version and each
+        # wheel's hash are in their addresses: cached for good, but for the manifest naming them.
+        Mount("/static", _BundleFiles(bundle.static, immutable=False), name="static"),
+        Mount("/pyodide", _BundleFiles(bundle.pyodide, immutable=True), name="pyodide"),
+        Mount(
+            "/sdk",
+            _BundleFiles(bundle.dist, immutable=True, revalidated=[MANIFEST]),
+            name="sdk",
+        ),
     ]
 
 
@@ -193,19 +203,18 @@ async def _kind_of(request: Request, game_id: str) -> str | None:
     return record.kind if record is not None else None
 
 
-class _BundleFiles(StaticFiles):
+class _BundleFiles(PrecompressedFiles):
     """A folder of the bundle, which may be built after the server started: until it exists, its
     files answer 404 with how to build it (StaticFiles itself would fail with a 500)."""
 
-    def __init__(self, directory: Path, *, revalidate: bool) -> None:
-        super().__init__(directory=directory, check_dir=False)
+    def __init__(
+        self, directory: Path, *, immutable: bool, revalidated: Collection[str] = ()
+    ) -> None:
+        super().__init__(directory, immutable=immutable, revalidated=revalidated)
         self._folder = directory
-        self._revalidate = revalidate
 
     def file_response(self, full_path: PathLike[str] | str, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(full_path, *args, **kwargs)
-        if self._revalidate:
-            response.headers["Cache-Control"] = "no-cache"
         if Path(full_path).suffix.lower() in (".html", ".htm"):
             response.headers.update(PAGE_HEADERS)  # a 304 too: it refreshes the cached headers
         return response
@@ -220,10 +229,6 @@ class _BundleFiles(StaticFiles):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-def _files(directory: Path, *, revalidate: bool = False) -> StaticFiles:
-    return _BundleFiles(directory, revalidate=revalidate)
 
 
 def _not_built(bundle: WebBundle, gaps: list[str]) -> Response:

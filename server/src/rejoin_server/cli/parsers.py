@@ -246,8 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--web-dir",
         type=values.directory,
         metavar="DIR",
-        help=f"the browser bundle's folder (client_sdk/web: the demo pages, Pyodide, the SDK "
-        f"wheels built by `nox -s bundle`) served at /, /play/ID, /static/, /pyodide/ and /sdk/ "
+        help=f"the browser bundle's folder (client_sdk/web: the demo pages, and Pyodide and the "
+        f"SDK wheels built by `nox -s bundle` in dist/) served at /, /play/ID, /static/, "
+        f"/pyodide/ and /sdk/ "
         f"(env {ENV_WEB_DIR}; default: client_sdk/web of this checkout)",
     )
     add("--log-level", choices=LOG_LEVELS, help="log level (default info)")

@@ -29,9 +29,10 @@ from rejoin_server.games.base import (
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.ownership import not_serving
+from rejoin_server.host.seating import seating_of
 from rejoin_server.host.writer import GameWriter, PendingWrite
 from rejoin_server.settings import ServerSettings
-from rejoin_server.store.base import SnapshotWrite
+from rejoin_server.store.base import Seating, SnapshotWrite
 from rejoin_server.store.codec import canonical_json, check_storable
 from rejoin_server.store.restore import take_snapshot
 
@@ -199,6 +200,7 @@ class CommandPath:
             live.history.to_store(),
             live.owner_epoch,
             strict=live.durability == "strict",
+            seating=_changed_seating(live),
         )
         try:
             durable = await self._writer.write(item)
@@ -210,6 +212,16 @@ class CommandPath:
         if snapshot is not None:
             live.marks.snapshot_taken(state.seq, stored=durable)
         return durable
+
+
+def _changed_seating(live: LiveGame) -> Seating | None:
+    """The game's seating for the lobby when it differs from the one last sent (None: keep the
+    stored one). Noted as sent now: writes reach the store in order, so the row ends with it."""
+    seating = seating_of(live.state, live.settings)
+    if seating is None or seating.data == live.seating:
+        return None
+    live.seating = seating.data
+    return seating
 
 
 def _snapshot(state: GameState, kind: str) -> SnapshotWrite | None:

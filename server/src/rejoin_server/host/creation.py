@@ -19,6 +19,7 @@ from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames
 from rejoin_server.host.ownership import Ownership
 from rejoin_server.host.room import make_room
+from rejoin_server.host.seating import seating_of
 from rejoin_server.host.seqs import SeqMarks
 from rejoin_server.metrics import Metrics
 from rejoin_server.settings import ServerSettings
@@ -65,9 +66,16 @@ class Creation:
         now = self._clock()
         self._ownership.require_taking(game_id)
         owner_epoch = None
+        seating = seating_of(state, settings)
         if durability != MEMORY:
             record = await self._store.create_game(
-                game_id, kind, settings, now, owner=self._ownership.node, durability=durability
+                game_id,
+                kind,
+                settings,
+                now,
+                owner=self._ownership.node,
+                durability=durability,
+                seating=seating,
             )
             owner_epoch = record.owner_epoch
         live = LiveGame(
@@ -78,6 +86,7 @@ class Creation:
             settings=settings,
             owner_epoch=owner_epoch,
             durability=durability,
+            seating=None if seating is None else seating.data,
         )
         self._games.add(live)
         return live

@@ -168,6 +168,9 @@ class LiveGame:
     # (state.seq, players seated) when the console last counted them (`console.overview`): a
     # seat changes only with an event, so a game that did not move is not counted again.
     seated_at_seq: tuple[int, int] = field(default=(-1, 0), init=False, repr=False)
+    # The seating last handed to the store (`host.seating`): an append whose seating is the same
+    # does not send it again. None after a load: the first append sends it.
+    seating: Mapping[str, Any] | None = None
 
     @property
     def in_memory_only(self) -> bool:

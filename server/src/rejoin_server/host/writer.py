@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from rejoin_server.errors import Fenced, SeqConflict, StorageUnavailable
 from rejoin_server.games.base import Event, GameStatus
 from rejoin_server.metrics import Metrics
-from rejoin_server.store.base import Epoch, GameStore, SnapshotWrite
+from rejoin_server.store.base import Epoch, GameStore, Seating, SnapshotWrite
 from rejoin_server.store.codec import decode_object
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class PendingWrite:
     history: Sequence[Epoch] | None = None  # the game's history epochs, when they change
     owner_epoch: int | None = None  # the ownership epoch the write is fenced on
     strict: bool = True  # the caller waits for the commit (else it is queued at once)
+    seating: Seating | None = None  # the game's seating for the lobby, when it changed
 
     @property
     def last_seq(self) -> int:
@@ -173,6 +174,7 @@ class GameWriter:
                 action_id=item.action_id,
                 history=item.history,
                 owner_epoch=item.owner_epoch,
+                seating=item.seating,
             )
         except Fenced:
             self._metrics.fenced_writes.inc()

@@ -144,6 +144,7 @@ def _snapshot_row(game_id: str, snap: SnapshotWrite, now_ms: int) -> SnapshotRow
 
 def _advance_row(item: AppendWrite) -> GameAdvance:
     history = item.history
+    seating = item.seating
     return GameAdvance(
         last_seq=item.events[-1].seq if item.events else item.prev_seq,
         status=item.status,
@@ -151,6 +152,8 @@ def _advance_row(item: AppendWrite) -> GameAdvance:
         completed_at=item.now_ms if item.status == "completed" else None,
         events_bytes=sum(len(text) for text in item.data),
         history=None if history is None else orjson.dumps([list(e) for e in history]).decode(),
+        seating=None if seating is None else orjson.dumps(seating.data).decode(),
+        open_at=None if seating is None else int(seating.open),
         game_id=item.game_id,
         prev_seq=item.prev_seq,
         owner_epoch=item.owner_epoch,
@@ -199,6 +202,8 @@ def insert_game(db: Database, conn: Connection, record: GameRecord) -> None:
         owner=record.owner,
         owner_epoch=record.owner_epoch,
         durability=record.durability,
+        seating=None if record.seating is None else orjson.dumps(record.seating).decode(),
+        open_at=record.open_at,
     )
     with db.transaction(conn, write=True) as cursor:
         cursor.execute(db.sql.insert_game, row)

@@ -5,6 +5,10 @@ A store keeps, per game: a row (kind, settings, status, times, last seq), the ev
 and the server's generated signing keys. It never interprets events or states: restoring a game
 from them is `store.restore.restore_game`'s job. Every method is a coroutine; implementations do
 their I/O off the event loop.
+
+Longer than 400 lines: it is the whole seam a store implements, the records it takes and hands
+back beside the abstract methods that document them; split, a store's author would read the
+contract in two places.
 """
 
 from __future__ import annotations
@@ -48,6 +52,21 @@ class GameRecord:
     # durability was chosen per game (it follows the server's `--durability`). A game kept in
     # memory only has no row at all.
     durability: str | None = None
+    # Who may still sit down (`Seating.data`), for the lobby; None for a game stored before it
+    # was kept, until its next append.
+    seating: Mapping[str, Any] | None = None
+    # `created_at` while the game is open to join, 0 while it is not, None while unknown.
+    open_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Seating:
+    """A game's seating as the lobby reads it (`GET /api/games/open`, `GET /api/game/{id}`):
+    `data` is public JSON (`host.seating` builds it from the spectator's view), `open` says
+    whether someone may still sit down (not completed, a seat free)."""
+
+    data: Mapping[str, Any]
+    open: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +172,7 @@ class AppendWrite:
     action_id: str | None  # stored on the last event
     history: tuple[Epoch, ...] | None  # None: the stored epochs stay
     owner_epoch: int | None = None  # the ownership epoch the row must still hold (None: any)
+    seating: Seating | None = None  # None: the stored seating stays
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +227,11 @@ class GameStore(ABC):
         *,
         owner: str | None = None,
         durability: str | None = None,
+        seating: Seating | None = None,
     ) -> GameRecord:
         """Store a new game's row. With `owner`, that node owns it from the start, at ownership
-        epoch 1 (see `claim_game`). `durability` ("strict" or "relaxed") is kept with it."""
+        epoch 1 (see `claim_game`). `durability` ("strict" or "relaxed") is kept with it, and
+        `seating` (None: not known, the game is not listed as open until an append says)."""
         record = GameRecord(
             game_id,
             kind,
@@ -222,6 +244,8 @@ class GameStore(ABC):
             owner=owner,
             owner_epoch=1 if owner is not None else 0,
             durability=durability,
+            seating=None if seating is None else dict(seating.data),
+            open_at=None if seating is None else now_ms if seating.open else 0,
         )
         await self._insert_game(record)
         return record
@@ -241,6 +265,7 @@ class GameStore(ABC):
         action_id: str | None = None,
         history: Sequence[Epoch] | None = None,
         owner_epoch: int | None = None,
+        seating: Seating | None = None,
     ) -> None:
         """Write `events` (and the game's new status, and optionally a snapshot taken after them)
         in one transaction, group-committed with other games' appends that are ready at the same
@@ -255,7 +280,10 @@ class GameStore(ABC):
 
         `owner_epoch`, when given, is fenced like the seq: the append is stored only while the
         game's row still holds that ownership epoch (`claim_game`), else `Fenced` is raised and
-        nothing of this call is written."""
+        nothing of this call is written.
+
+        `seating`, when given, replaces the game's stored seating (`GameRecord.seating`), and
+        whether it is open to join (`open_games`), in the same transaction."""
         if events:
             prev = events[0].seq - 1
         elif snapshot is not None:
@@ -265,7 +293,17 @@ class GameStore(ABC):
         data = [orjson.dumps(e.data).decode() for e in events]
         epochs = None if history is None else tuple(history)
         write = AppendWrite(
-            game_id, prev, events, data, status, now_ms, snapshot, action_id, epochs, owner_epoch
+            game_id,
+            prev,
+            events,
+            data,
+            status,
+            now_ms,
+            snapshot,
+            action_id,
+            epochs,
+            owner_epoch,
+            seating,
         )
         await self._write_append(write)
 
@@ -309,6 +347,12 @@ class GameStore(ABC):
 
     @abstractmethod
     async def list_games(self, status: GameStatus | None = None) -> list[GameRecord]: ...
+
+    @abstractmethod
+    async def open_games(self, limit: int) -> list[GameRecord]:
+        """The newest `limit` games open to join (their last seating said so: not completed, a
+        seat free), newest first (by `created_at`, then game id, descending). One indexed
+        query: it reads no game but those it returns."""
 
     async def recent_actions(self, game_id: str, limit: int = 1000) -> dict[str, int]:
         """action_id -> seq of the event that carries it, for the newest `limit` events that carry

@@ -90,6 +90,13 @@ class MemoryGameStore(GameStore):
             last_seq=events[-1].seq if events else prev,
             history=game.record.history if write.history is None else write.history,
         )
+        if write.seating is not None:
+            created_at = game.record.created_at
+            game.record = replace(
+                game.record,
+                seating=dict(write.seating.data),
+                open_at=created_at if write.seating.open else 0,
+            )
         snapshot = write.snapshot
         if snapshot is not None:
             game.snapshots[snapshot.version] = StoredSnapshot(
@@ -147,6 +154,11 @@ class MemoryGameStore(GameStore):
         records = [g.record for g in self._games.values()]
         records = [r for r in records if status is None or r.status == status]
         return sorted(records, key=lambda r: (r.created_at, r.game_id))
+
+    async def open_games(self, limit: int) -> list[GameRecord]:
+        records = [g.record for g in self._games.values() if (g.record.open_at or 0) > 0]
+        records.sort(key=lambda r: (r.open_at, r.game_id), reverse=True)
+        return records[:limit]
 
     async def _recent_actions(self, game_id: str, limit: int) -> dict[str, int]:
         game = self._games.get(game_id)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 _SETTINGS = GAME_FIELDS.index("settings")
 _HISTORY = GAME_FIELDS.index("history")
+_SEATING = GAME_FIELDS.index("seating")
 
 
 def game_record(row: Sequence[Any]) -> GameRecord:
@@ -40,6 +41,8 @@ def game_record(row: Sequence[Any]) -> GameRecord:
     values[_SETTINGS] = orjson.loads(settings) if isinstance(settings, str | bytes) else settings
     epochs = orjson.loads(values[_HISTORY] or "[]")
     values[_HISTORY] = tuple((str(epoch), int(first)) for epoch, first in epochs)
+    seating = values[_SEATING]
+    values[_SEATING] = None if seating is None else orjson.loads(seating)
     return GameRecord(*values)
 
 
@@ -89,6 +92,12 @@ def list_games(db: Database, conn: Connection, status: GameStatus | None) -> lis
             cursor.execute(db.sql.games)
         else:
             cursor.execute(db.sql.games_with_status, (status,))
+        return [game_record(row) for row in cursor.fetchall()]
+
+
+def open_games(db: Database, conn: Connection, limit: int) -> list[GameRecord]:
+    with db.transaction(conn, write=False) as cursor:
+        cursor.execute(db.sql.open_games, (limit,))
         return [game_record(row) for row in cursor.fetchall()]
 
 

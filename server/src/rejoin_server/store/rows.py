@@ -26,6 +26,8 @@ class NewGame(NamedTuple):
     owner: str | None
     owner_epoch: int
     durability: str | None
+    seating: str | None  # JSON
+    open_at: int | None
 
 
 class GameAdvance(NamedTuple):
@@ -38,6 +40,9 @@ class GameAdvance(NamedTuple):
     completed_at: int | None  # set once: kept when the row has one
     events_bytes: int  # the bytes this append adds
     history: str | None  # JSON; None keeps the stored epochs
+    seating: str | None  # JSON; None keeps the stored seating (and `open`)
+    # 1: open (the row's `open_at` becomes its `created_at`), 0: not open, None: as it was.
+    open_at: int | None
     game_id: str
     prev_seq: int
     owner_epoch: int | None  # None: any epoch (no owner to fence)

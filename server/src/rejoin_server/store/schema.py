@@ -93,6 +93,15 @@ GAMES = Table(
         # out"); NULL for games stored before that, which follow the server's --durability. A
         # game kept in memory only has no row.
         _string("durability", 8, nullable=True),
+        # Who may still sit down, for the lobby (docs/http-api.md, `GET /api/games/open`): JSON
+        # `{"seats": N, "taken": [seat, …]}`, and once the game is completed `"final"`, its
+        # spectator view (the result). Public by construction: built from `view(None)`. NULL
+        # for games stored before it, until their next append.
+        Column("seating", "text", nullable=True),
+        # `created_at` while the game is open (not completed, a seat free), 0 while it is not,
+        # NULL while unknown: the lobby's one indexed query reads the newest open games off
+        # `ix_games_open_at` and stops at its limit.
+        Column("open_at", "bigint", nullable=True),
     ),
     (
         # Eviction looks for the oldest completed games.
@@ -101,6 +110,8 @@ GAMES = Table(
         Index("ix_games_owner", ("owner",)),
         # The cluster's sweep looks for games in play, active lately, that need a host.
         Index("ix_games_status_updated_at", ("status", "updated_at")),
+        # The lobby lists the newest open games.
+        Index("ix_games_open_at", ("open_at", "game_id")),
     ),
 )
 

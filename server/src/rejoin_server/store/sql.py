@@ -170,6 +170,9 @@ class SqlGameStore(GameStore):
     async def list_games(self, status: GameStatus | None = None) -> list[GameRecord]:
         return await self._reader.call(lambda conn: reads.list_games(self._db, conn, status))
 
+    async def open_games(self, limit: int) -> list[GameRecord]:
+        return await self._reader.call(lambda conn: reads.open_games(self._db, conn, limit))
+
     async def usage(self) -> Usage:
         return await self._reader.call(lambda conn: reads.usage(self._db, conn))
 

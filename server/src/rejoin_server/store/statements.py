@@ -35,11 +35,16 @@ from rejoin_server.store.schema import (
 )
 
 # How an append changes each column of the games row it advances: `{old}` is the stored value,
-# `{new}` the append's (`GameAdvance`). A column not named here takes the new value.
+# `{new}` the append's (`GameAdvance`), `{row}` the prefix of the row's other columns. A column not
+# named here takes the new value.
 ADVANCE = {
     "completed_at": "COALESCE({old}, {new})",  # the first completion time stays
     "events_bytes": "{old} + {new}",
     "history": "COALESCE({new}, {old})",  # no new epochs: the stored ones stay
+    "seating": "COALESCE({new}, {old})",  # unchanged seating is not sent again
+    # 1 * created_at while open, 0 when not, NULL (unchanged) keeps it: one parameter, so the
+    # host need not know when the game was created.
+    "open_at": "COALESCE({new} * {row}created_at, {old})",
 }
 
 
@@ -106,10 +111,10 @@ class Dialect:
             if name in FENCE:
                 continue
             column = GAMES.column(name).name
-            change = ADVANCE.get(column, "{new}")
-            sets.append(
-                f"{column} = {change.format(old=old.format(column), new=new.format(column))}"
+            change = ADVANCE.get(column, "{new}").format(
+                old=old.format(column), new=new.format(column), row=old.format("")
             )
+            sets.append(f"{column} = {change}")
         return ", ".join(sets)
 
 
@@ -173,6 +178,8 @@ class Statements(Dialect):
             "SELECT count(*), COALESCE(SUM(bytes), 0), (SELECT count(*) FROM snapshots) "
             f"FROM ({self.game_bytes}) AS b"
         )
+        # The lobby: the newest open games, off `ix_games_open_at` (0 and NULL are not open).
+        self.open_games = f"{games} WHERE open_at > 0 ORDER BY open_at DESC, game_id DESC LIMIT {p}"
         self.completed_before = (
             f"SELECT game_id FROM games WHERE status = 'completed' AND completed_at < {p} "
             "ORDER BY completed_at, game_id"

@@ -25,12 +25,13 @@ import pytest
 
 from rejoin_server.testing.game_log_contract import GameLogContract
 from rejoin_server.testing.ownership_contract import OwnershipContract
+from rejoin_server.testing.seating_contract import SeatingContract
 from rejoin_server.testing.token_contract import TokenContract
 
 __all__ = ["StoreContract"]
 
 
-class StoreContract(GameLogContract, OwnershipContract, TokenContract):
+class StoreContract(GameLogContract, OwnershipContract, SeatingContract, TokenContract):
     """Every test a `GameStore` passes; a subclass provides the `store` fixture."""
 
     pytestmark = pytest.mark.asyncio

@@ -1,0 +1,182 @@
+"""The browser bundle's build (client_sdk/web/build_bundle.py and precompress.py): the layout the
+server serves, compressed siblings that decompress to their originals, Pyodide's stdlib re-stored
+with the same members, and Pyodide's folder kept while its sources do not change.
+
+The build runs for real (pip builds the two wheels) on a stand-in Pyodide package: a tiny one
+compresses in milliseconds where the real one takes a minute."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import zipfile
+import zipimport
+from pathlib import Path
+from types import ModuleType
+
+import brotli
+import pytest
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+VERSION = "314.0.7"
+TEXT = b"def answer():\n    return 42\n" * 400
+
+
+@pytest.fixture
+def modules(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, ModuleType]:
+    """build_bundle and precompress, imported as the script imports them (from their folder)."""
+    monkeypatch.syspath_prepend(str(WEB))
+    return importlib.import_module("build_bundle"), importlib.import_module("precompress")
+
+
+def assert_siblings_decode(path: Path) -> set[str]:
+    """Each sibling of `path` decompresses to `path`'s bytes; the codings found."""
+    found = set()
+    original = path.read_bytes()
+    brotli_copy = path.with_name(path.name + ".br")
+    if brotli_copy.exists():
+        assert brotli.decompress(brotli_copy.read_bytes()) == original, brotli_copy
+        found.add("br")
+    gzip_copy = path.with_name(path.name + ".gz")
+    if gzip_copy.exists():
+        assert gzip.decompress(gzip_copy.read_bytes()) == original, gzip_copy
+        found.add("gzip")
+    return found
+
+
+def test_siblings_are_written_where_they_save_and_removed_where_not(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType]
+) -> None:
+    _, precompress = modules
+    text = tmp_path / "module.mjs"
+    text.write_bytes(TEXT)
+    written = precompress.precompress(text)
+    assert set(written) == {"br", "gzip"}
+    assert assert_siblings_decode(text) == {"br", "gzip"}
+    assert written["br"] < written["gzip"] < len(TEXT) / 10
+
+    # Bytes that do not compress (a wheel is a zip already) get no sibling, and stale ones go.
+    noise = tmp_path / "noise.whl"
+    noise.write_bytes(os.urandom(50_000))
+    noise.with_name("noise.whl.br").write_bytes(b"stale")
+    assert precompress.precompress(noise) == {}
+    assert not noise.with_name("noise.whl.br").exists()
+    assert not noise.with_name("noise.whl.gz").exists()
+
+
+def test_the_stored_zip_holds_the_same_members_and_imports(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType]
+) -> None:
+    _, precompress = modules
+    source, stored = tmp_path / "deflated.zip", tmp_path / "stored.zip"
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("answer.py", TEXT)
+        archive.writestr("pkg/__init__.py", b"NAME = 'pkg'\n")
+    precompress.store_zip(source, stored)
+    with zipfile.ZipFile(source) as before, zipfile.ZipFile(stored) as after:
+        assert [m.filename for m in after.infolist()] == [m.filename for m in before.infolist()]
+        for member in after.infolist():
+            assert member.compress_type == zipfile.ZIP_STORED
+            assert after.read(member) == before.read(member.filename)
+            assert member.date_time == before.getinfo(member.filename).date_time
+    # What Pyodide does with python_stdlib.zip: import from it.
+    spec = zipimport.zipimporter(str(stored)).find_spec("answer")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.answer() == 42
+
+
+def fake_pyodide(folder: Path, version: str = VERSION) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "package.json").write_text(json.dumps({"name": "pyodide", "version": version}))
+    (folder / "pyodide.mjs").write_bytes(b"export const loadPyodide = () => 1;\n" * 200)
+    (folder / "pyodide.asm.mjs").write_bytes(b"var Module = {};\n" * 500)
+    (folder / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0" + bytes(4096))
+    (folder / "pyodide-lock.json").write_text(json.dumps({"packages": {}}, indent=2) * 50)
+    with zipfile.ZipFile(folder / "python_stdlib.zip", "w", zipfile.ZIP_DEFLATED) as stdlib:
+        stdlib.writestr("os.py", TEXT)
+        stdlib.writestr("json/__init__.py", TEXT)
+    return folder
+
+
+def test_the_build_lays_out_the_bundle_the_server_serves(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType]
+) -> None:
+    build_bundle, _ = modules
+    pyodide, dist = fake_pyodide(tmp_path / "pyodide"), tmp_path / "dist"
+    dist.mkdir()
+    (dist / "rejoin_client-0.0.1-py3-none-any.whl").write_bytes(b"an older layout's wheel")
+    manifest = build_bundle.build(dist, pyodide)
+
+    assert json.loads((dist / "manifest.json").read_text()) == manifest
+    assert not (dist / "rejoin_client-0.0.1-py3-none-any.whl").exists()
+    assert manifest["pyodide"]["version"] == VERSION
+    files = manifest["pyodide"]["files"]
+    assert "pyodide.asm.wasm" in files
+    assert "python_stdlib.zip" in files
+    served = dist / "pyodide" / VERSION
+    for name in files:
+        assert (served / name).is_file(), name
+        if name != "python_stdlib.zip":
+            assert (served / name).read_bytes() == (pyodide / name).read_bytes(), name
+        # Every one of these compresses: both siblings, each decoding to the file served.
+        assert assert_siblings_decode(served / name) == {"br", "gzip"}, name
+    with (
+        zipfile.ZipFile(pyodide / "python_stdlib.zip") as before,
+        zipfile.ZipFile(served / "python_stdlib.zip") as after,
+    ):
+        assert {m.filename: after.read(m) for m in after.infolist()} == {
+            m.filename: before.read(m) for m in before.infolist()
+        }
+
+    names = sorted(Path(wheel["file"]).name.split("-")[0] for wheel in manifest["wheels"])
+    assert names == ["rejoin_client", "rejoin_protocol"]
+    for wheel in manifest["wheels"]:
+        path = dist / wheel["file"]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert digest == wheel["sha256"]
+        # Its address changes with its content: the hash is a folder of its path.
+        assert wheel["file"] == f"wheels/{digest[:16]}/{path.name}"
+        assert_siblings_decode(path)
+
+
+def test_pyodide_is_compressed_again_only_when_it_changed(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_bundle, _ = modules
+    # Pyodide's part alone: the wheels (a pip build each time) are the test above's.
+    monkeypatch.setattr(build_bundle, "_wheels", lambda dist: [])
+    pyodide, dist = fake_pyodide(tmp_path / "pyodide"), tmp_path / "dist"
+    build_bundle.build(dist, pyodide)
+    wasm_br = dist / "pyodide" / VERSION / "pyodide.asm.wasm.br"
+    os.utime(wasm_br, ns=(0, 0))  # a mark: a remade file gets a new time
+    build_bundle.build(dist, pyodide)
+    assert wasm_br.stat().st_mtime_ns == 0  # kept
+
+    (pyodide / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0" + bytes(8192))
+    build_bundle.build(dist, pyodide)
+    assert wasm_br.stat().st_mtime_ns != 0
+    assert assert_siblings_decode(dist / "pyodide" / VERSION / "pyodide.asm.wasm") == {
+        "br",
+        "gzip",
+    }
+
+    # A new version replaces the old folder: one Pyodide is served.
+    fake_pyodide(pyodide, "315.0.0")
+    manifest = build_bundle.build(dist, pyodide)
+    assert manifest["pyodide"]["version"] == "315.0.0"
+    assert sorted(p.name for p in (dist / "pyodide").iterdir()) == ["315.0.0"]
+
+
+def test_the_build_says_when_pyodide_is_not_installed(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType]
+) -> None:
+    build_bundle, _ = modules
+    with pytest.raises(SystemExit, match="npm ci"):
+        build_bundle.build(tmp_path / "dist", tmp_path / "nowhere")

@@ -1,0 +1,121 @@
+"""The lobby's reads: `GET /api/games/open` and `GET /api/game/{gameId}`, on SQLite and on
+PostgreSQL (the real store, so the listing is the stored seating, across a restart too), and their
+refusals."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.app import create_app
+from rejoin_server.settings import ServerSettings
+
+from .support import ADMIN, Api, answer, assert_error, running
+
+
+@contextmanager
+def serving(database_url: str) -> Iterator[Api]:
+    """The app on a real database, as one node (a node id of its own: on PostgreSQL it joins
+    the cluster table, where an earlier test's node may still be listed)."""
+    settings = ServerSettings(
+        database_url=database_url, admin_token=ADMIN, node_id=f"lobby-{uuid.uuid4().hex[:8]}"
+    )
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, app)
+
+
+def listed(api: Api, query: str = "") -> list[dict[str, Any]]:
+    games: list[dict[str, Any]] = answer(api.client.get(f"/api/games/open{query}"))["games"]
+    return games
+
+
+def test_open_tables_are_listed_newest_first_with_their_free_seats(database_url: str) -> None:
+    with serving(database_url) as api:
+        old = api.create(seats=3, smallBlind=5, bigBlind=10)
+        api.join(old, "Ann", seat=1)
+        new = api.create(seats=2)
+        full = api.create(seats=2)
+        api.join(full, "Bo")
+        api.join(full, "Cy")
+        games = listed(api)
+        assert [g["gameId"] for g in games] == [new, old]
+        table = games[1]
+        assert table["kind"] == "poker"
+        assert table["status"] == "waiting"
+        assert (table["seats"], table["seated"], table["freeSeats"]) == (3, 1, [0, 2])
+        assert (table["settings"]["smallBlind"], table["settings"]["bigBlind"]) == (5, 10)
+        assert table["createdAt"].endswith("Z")
+        # Nothing of the players: no id, token or name.
+        text = str(games)
+        assert "Ann" not in text
+        assert "playerId" not in text
+        assert [g["gameId"] for g in listed(api, "?limit=1")] == [new]
+    # After a restart the open tables are still listed: they are the store's, not memory's.
+    with serving(database_url) as api:
+        assert [g["gameId"] for g in listed(api)] == [new, old]
+        assert listed(api)[1]["freeSeats"] == [0, 2]
+
+
+def test_a_completed_table_is_not_listed_and_says_its_result(database_url: str) -> None:
+    with serving(database_url) as api:
+        game_id = api.create(seats=3)
+        api.join(game_id, "Ann")
+        assert [g["gameId"] for g in listed(api)] == [game_id]
+        api.abandon(game_id)
+        assert listed(api) == []
+        error = assert_error(api.client.get(f"/api/game/{game_id}"), ErrorCode.GAME_COMPLETED)
+        assert error["details"]["game"]["status"] == "completed"
+        final = error["details"]["gameState"]
+        assert final["status"] == "completed"
+        assert [(s["seat"], s["name"], s["stack"]) for s in final["seats"]] == [(0, "Ann", 200)]
+        assert final["you"] is None
+        assert "playerId" not in str(final)
+    with serving(database_url) as api:  # not in memory: the row says the same
+        error = assert_error(api.client.get(f"/api/game/{game_id}"), ErrorCode.GAME_COMPLETED)
+        assert error["details"]["gameState"]["seats"][0]["name"] == "Ann"
+
+
+def test_one_table_before_joining(database_url: str) -> None:
+    with serving(database_url) as api:
+        game_id = api.create(seats=4)
+        api.join(game_id, "Ann", seat=2)
+        table = answer(api.client.get(f"/api/game/{game_id}"))
+        assert table["gameId"] == game_id
+        assert (table["status"], table["seats"], table["seated"]) == ("waiting", 4, 1)
+        assert table["freeSeats"] == [0, 1, 3]
+        api.forget(game_id)  # out of memory: read from the row, without loading the game
+        assert answer(api.client.get(f"/api/game/{game_id}"))["freeSeats"] == [0, 1, 3]
+        assert api.services.host.loaded(game_id) is None
+        assert_error(api.client.get("/api/game/nosuchgame1"), ErrorCode.GAME_NOT_FOUND)
+        assert_error(api.client.get("/api/game/bad%20id"), ErrorCode.GAME_NOT_FOUND)
+
+
+@pytest.mark.parametrize("query", ["?limit=0", "?limit=101", "?limit=x", "?limit=", "?limit=-1",
+                                   "?limit=1&limit=2", "?limit=1e2", "?limit=٣"])  # fmt: skip
+def test_a_bad_limit_is_invalid_request(query: str) -> None:
+    with running() as api:
+        error = assert_error(api.client.get(f"/api/games/open{query}"), ErrorCode.INVALID_REQUEST)
+        assert "from 1 to 100" in error["message"]
+
+
+def test_limits_at_the_bounds_are_taken() -> None:
+    with running() as api:
+        game_ids = [api.create(seats=2) for _ in range(3)]
+        assert len(listed(api, "?limit=100")) == 3
+        assert [g["gameId"] for g in listed(api, "?limit=2")] == game_ids[:0:-1]
+
+
+def test_a_game_kept_in_memory_only_is_described_but_not_listed() -> None:
+    with running() as api:
+        reply = api.client.post("/api/games", json={"durability": "memory", "seats": 2})
+        game_id = answer(reply, 201)["gameId"]
+        assert listed(api) == []
+        table = answer(api.client.get(f"/api/game/{game_id}"))
+        assert (table["freeSeats"], table["createdAt"]) == ([0, 1], None)
