@@ -314,6 +314,20 @@ def unstorable(text: str, max_length: int) -> bool:
     )
 
 
+def storable_fields(action: Action) -> bool:
+    """Whether an action's fields are JSON the store can write: every integer within 64 bits
+    (`POST …/action` and the socket refuse the others with invalid_request)."""
+
+    def fits(value: Any) -> bool:
+        if isinstance(value, dict):
+            return all(fits(v) for v in value.values())
+        if isinstance(value, list):
+            return all(fits(v) for v in value)
+        return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+    return fits(action.action.data)
+
+
 def readable_action_id(frame: str | bytes) -> str | None:
     """The actionId an `error` must name for a frame that failed to decode (the channel's rule)."""
     action_id = (json_object(frame) or {}).get("actionId")
@@ -818,7 +832,12 @@ class Fuzzed:
 
     def ref(self, r: Ref) -> Any:
         if r.name == "used id":
-            return self.action_ids[r.index % len(self.action_ids)] if self.action_ids else "none"
+            # One of the last ids sent: a game remembers the actionIds of its last 1,000 actions
+            # (docs/protocol.md), and the HTTP moves between examples would push the first ones
+            # out of that window long before the fuzz ends.
+            if not self.action_ids:
+                return "none"
+            return self.action_ids[-1 - r.index % len(self.action_ids)]
         values: dict[str, Callable[[], Any]] = {
             "fresh": lambda: uuid.uuid4().hex,
             "token": lambda: self.seat.token,
@@ -966,6 +985,12 @@ def check_action_answer(
         counts.add("unstorable actionId refused")
         return
     me.action_ids.append(action_id)
+    if action_id not in me.acked and not storable_fields(action):
+        # A field the store could not write (an integer past 64 bits): refused as a request.
+        assert isinstance(answer, Error), f"{where}: {answer}"
+        assert (answer.code, answer.action_id) == (ErrorCode.INVALID_REQUEST, action_id), answer
+        counts.add("unstorable field refused")
+        return
     if action_id in me.acked:
         assert answer == Ack(action_id, me.acked[action_id], True, True), f"{where}: {answer}"
         counts.add("duplicate")
