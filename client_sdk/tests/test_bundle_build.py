@@ -24,6 +24,8 @@ import pytest
 WEB = Path(__file__).resolve().parents[1] / "web"
 VERSION = "314.0.7"
 TEXT = b"def answer():\n    return 42\n" * 400
+# What a stand-in for compile_stdlib.mjs returns (a stand-in Pyodide cannot run under Node).
+COMPILED = {"os.py": b"bytecode of os"}
 
 
 @pytest.fixture
@@ -92,6 +94,43 @@ def test_the_stored_zip_holds_the_same_members_and_imports(
     assert module.answer() == 42
 
 
+def test_the_stored_zip_puts_bytecode_in_place_of_sources_and_leaves_out_dropped_members(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType]
+) -> None:
+    _, precompress = modules
+    source, stored = tmp_path / "deflated.zip", tmp_path / "stored.zip"
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("answer.py", (2020, 1, 2, 3, 4, 6)), TEXT)
+        archive.writestr("kept.py", b"KEPT = True\n")
+        archive.writestr("pdb.py", b"import sys\n")
+        archive.writestr("unittest/__init__.py", b"")
+    # Bytecode as compile_stdlib.mjs writes it: unchecked and hash-based (here the host's Python,
+    # whose zipimport checks the magic number as Pyodide's does).
+    code = compile(b"def answer():\n    return 'compiled'\n", "answer.py", "exec")
+    pyc = bytes(
+        importlib._bootstrap_external._code_to_hash_pyc(  # type: ignore[attr-defined]
+            code, importlib.util.source_hash(TEXT), checked=False
+        )
+    )
+    dropped = {"pdb.py", "unittest"}
+    precompress.store_zip(
+        source, stored, {"answer.py": pyc}, lambda name: name.split("/")[0] in dropped
+    )
+    with zipfile.ZipFile(stored) as after:
+        assert [m.filename for m in after.infolist()] == ["answer.pyc", "kept.py"]
+        assert after.read("answer.pyc") == pyc
+        assert after.getinfo("answer.pyc").date_time == (2020, 1, 2, 3, 4, 6)
+        assert after.read("kept.py") == b"KEPT = True\n"
+    importer = zipimport.zipimporter(str(stored))
+    spec = importer.find_spec("answer")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.answer() == "compiled"  # the bytecode ran, not a source (there is none)
+    assert importer.find_spec("pdb") is None
+
+
 def fake_pyodide(folder: Path, version: str = VERSION) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "package.json").write_text(json.dumps({"name": "pyodide", "version": version}))
@@ -102,13 +141,15 @@ def fake_pyodide(folder: Path, version: str = VERSION) -> Path:
     with zipfile.ZipFile(folder / "python_stdlib.zip", "w", zipfile.ZIP_DEFLATED) as stdlib:
         stdlib.writestr("os.py", TEXT)
         stdlib.writestr("json/__init__.py", TEXT)
+        stdlib.writestr("pdb.py", TEXT)  # in build_bundle.STDLIB_DROPPED
     return folder
 
 
 def test_the_build_lays_out_the_bundle_the_server_serves(
-    tmp_path: Path, modules: tuple[ModuleType, ModuleType]
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_bundle, _ = modules
+    monkeypatch.setattr(build_bundle, "compile_stdlib", lambda pyodide, wheels: COMPILED)
     pyodide, dist = fake_pyodide(tmp_path / "pyodide"), tmp_path / "dist"
     dist.mkdir()
     (dist / "rejoin_client-0.0.1-py3-none-any.whl").write_bytes(b"an older layout's wheel")
@@ -131,8 +172,11 @@ def test_the_build_lays_out_the_bundle_the_server_serves(
         zipfile.ZipFile(pyodide / "python_stdlib.zip") as before,
         zipfile.ZipFile(served / "python_stdlib.zip") as after,
     ):
+        # The compiled module's bytecode in place of its source, the dropped module gone, the
+        # rest as it was.
         assert {m.filename: after.read(m) for m in after.infolist()} == {
-            m.filename: before.read(m) for m in before.infolist()
+            "os.pyc": COMPILED["os.py"],
+            "json/__init__.py": before.read("json/__init__.py"),
         }
 
     names = sorted(Path(wheel["file"]).name.split("-")[0] for wheel in manifest["wheels"])
@@ -152,12 +196,20 @@ def test_pyodide_is_compressed_again_only_when_it_changed(
     build_bundle, _ = modules
     # Pyodide's part alone: the wheels (a pip build each time) are the test above's.
     monkeypatch.setattr(build_bundle, "_wheels", lambda dist: [])
+    compiled = dict(COMPILED)
+    monkeypatch.setattr(build_bundle, "compile_stdlib", lambda pyodide, wheels: compiled)
     pyodide, dist = fake_pyodide(tmp_path / "pyodide"), tmp_path / "dist"
     build_bundle.build(dist, pyodide)
     wasm_br = dist / "pyodide" / VERSION / "pyodide.asm.wasm.br"
     os.utime(wasm_br, ns=(0, 0))  # a mark: a remade file gets a new time
     build_bundle.build(dist, pyodide)
     assert wasm_br.stat().st_mtime_ns == 0  # kept
+
+    # Other bytecode (another SDK imports other modules) remakes the folder.
+    compiled["json/__init__.py"] = b"other bytecode"
+    build_bundle.build(dist, pyodide)
+    assert wasm_br.stat().st_mtime_ns != 0
+    os.utime(wasm_br, ns=(0, 0))
 
     (pyodide / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0" + bytes(8192))
     build_bundle.build(dist, pyodide)

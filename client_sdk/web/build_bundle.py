@@ -12,6 +12,11 @@ so the server lets browsers cache them for a year without asking again; boot.mjs
 manifest, revalidated on every load, to find them. Each file gets pre-compressed siblings
 (precompress.py) that the server sends by the request's Accept-Encoding.
 
+Pyodide's python_stdlib.zip is rewritten (precompress.store_zip): every member stored, so that
+brotli compresses the archive as one text; the stdlib modules a table page imports replaced by
+their bytecode, compiled by Pyodide's own Python under Node (compile_stdlib.mjs), so that the page
+does not compile them at each load; and the members of STDLIB_DROPPED left out.
+
 The wheels are pure Python and unpacked without their dependencies: under Pyodide the SDK uses
 the browser's WebSocket and fetch instead of `websockets` and `httpx` (see rejoin.transport).
 """
@@ -43,13 +48,32 @@ PYODIDE_FILES = (
 )
 HASH_CHARS = 16  # of a wheel's sha256 in its address: 64 bits, no two builds collide
 # Bumped when what the build does to Pyodide's files changes, so a kept folder is remade. Browsers
-# keep /pyodide/<version>/ for a year: a recipe may change how the files are compressed, never
-# what they decode to (that would need an address of its own).
-PYODIDE_RECIPE = "stored-stdlib+br11+gz9"
+# keep /pyodide/<version>/ for a year: a recipe may change how the files are compressed, and what
+# python_stdlib.zip holds as long as every such zip boots the same Pyodide (a browser that kept an
+# older one boots from it as before, only without the newer one's gains), nothing else.
+PYODIDE_RECIPE = "stored-stdlib+startup-pyc+slim+br11+gz9"
+# Stdlib members (a top-level package or module) the zip leaves out: none is imported by a table
+# page, and none can serve a page in a browser: a debugger, a REPL, test runners and help need a
+# terminal; multiprocessing needs processes; the mail, FTP and XML-RPC clients and servers need
+# sockets. Together ~0.25 MB once compressed, what the startup modules' bytecode adds.
+STDLIB_DROPPED = frozenset(
+    {
+        "_pyrepl", "bdb.py", "doctest.py", "pdb.py", "pydoc.py", "unittest",
+        "multiprocessing",
+        "ftplib.py", "imaplib.py", "poplib.py", "smtplib.py", "wsgiref", "xmlrpc",
+        "__hello__.py", "__phello__", "antigravity.py", "this.py",
+    }
+)  # fmt: skip
 
 
 def build(dist: Path, pyodide: Path) -> dict[str, Any]:
     """Builds `dist` (see the module's doc) and returns its manifest."""
+    absent = [name for name in PYODIDE_FILES if not (pyodide / name).is_file()]
+    if absent:
+        raise SystemExit(
+            f"Pyodide is not installed in {pyodide} ({', '.join(absent)} missing): "
+            "run `npm ci --prefix client_sdk/web` first (or `nox -s bundle`)"
+        )
     previous = _read_manifest(dist / "manifest.json")
     dist.mkdir(parents=True, exist_ok=True)
     # Everything but Pyodide's folder goes: a wheel of an older version, or a file of an older
@@ -57,7 +81,12 @@ def build(dist: Path, pyodide: Path) -> dict[str, Any]:
     for entry in dist.iterdir():
         if entry.name != "pyodide":
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    manifest = {"pyodide": _pyodide(pyodide, dist / "pyodide", previous), "wheels": _wheels(dist)}
+    wheels = _wheels(dist)
+    wheel_files = [dist / wheel["file"] for wheel in wheels]
+    manifest = {
+        "pyodide": _pyodide(pyodide, dist / "pyodide", previous, wheel_files),
+        "wheels": wheels,
+    }
     (dist / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -86,19 +115,22 @@ def _wheels(dist: Path) -> list[dict[str, str]]:
     return entries
 
 
-def _pyodide(source: Path, target: Path, previous: dict[str, Any]) -> dict[str, Any]:
+def _pyodide(
+    source: Path, target: Path, previous: dict[str, Any], wheels: list[Path]
+) -> dict[str, Any]:
     """Pyodide's boot files copied into `target/<version>/`, with their compressed siblings; the
-    folder is kept as it is when the same sources went through the same recipe last time."""
-    absent = [name for name in PYODIDE_FILES if not (source / name).is_file()]
-    if absent:
-        raise SystemExit(
-            f"Pyodide is not installed in {source} ({', '.join(absent)} missing): "
-            "run `npm ci --prefix client_sdk/web` first (or `nox -s bundle`)"
-        )
+    folder is kept as it is when the same sources went through the same recipe last time (the
+    stdlib's bytecode, compiled at each build, is one of them)."""
     version = str(json.loads((source / "package.json").read_text())["version"])
-    digest = hashlib.sha256(PYODIDE_RECIPE.encode())
+    compiled = compile_stdlib(source, wheels)
+    needed = sorted(member for member in compiled if _dropped(member))
+    if needed:
+        raise SystemExit(f"the table page imports {', '.join(needed)}, which STDLIB_DROPPED drops")
+    digest = hashlib.sha256(PYODIDE_RECIPE.encode() + "\0".join(sorted(STDLIB_DROPPED)).encode())
     for name in PYODIDE_FILES:
         digest.update(name.encode() + b"\0" + (source / name).read_bytes())
+    for member, code in sorted(compiled.items()):
+        digest.update(member.encode() + b"\0" + code)
     entry = {"version": version, "files": list(PYODIDE_FILES), "source": digest.hexdigest()}
     folder = target / version
     kept = previous.get("pyodide") == entry and all(
@@ -109,11 +141,33 @@ def _pyodide(source: Path, target: Path, previous: dict[str, Any]) -> dict[str, 
         folder.mkdir(parents=True)
         for name in PYODIDE_FILES:
             if name == "python_stdlib.zip":
-                store_zip(source / name, folder / name)
+                store_zip(source / name, folder / name, compiled, _dropped)
             else:
                 shutil.copyfile(source / name, folder / name)
             precompress(folder / name)
     return entry
+
+
+def compile_stdlib(pyodide: Path, wheels: list[Path]) -> dict[str, bytes]:
+    """The stdlib modules a table page imports, compiled by Pyodide's Python under Node
+    (compile_stdlib.mjs): member `NAME.py` of python_stdlib.zip → the bytes of its `NAME.pyc`."""
+    node = shutil.which("node")
+    if node is None:
+        raise SystemExit("the bundle's build needs Node.js (it runs Pyodide to compile the stdlib)")
+    with tempfile.TemporaryDirectory(prefix="rejoin-stdlib-") as scratch:
+        subprocess.run(  # noqa: S603 - fixed argv
+            [node, str(WEB / "compile_stdlib.mjs"), str(pyodide), scratch, *map(str, wheels)],
+            check=True,
+        )
+        out = Path(scratch)
+        return {
+            str(path.relative_to(out))[:-1]: path.read_bytes()
+            for path in sorted(out.rglob("*.pyc"))
+        }
+
+
+def _dropped(member: str) -> bool:
+    return member.split("/", maxsplit=1)[0] in STDLIB_DROPPED
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
@@ -57,15 +58,29 @@ def precompress(path: Path) -> dict[str, int]:
     return written
 
 
-def store_zip(source: Path, target: Path) -> None:
+def store_zip(
+    source: Path,
+    target: Path,
+    compiled: Mapping[str, bytes] | None = None,
+    drop: Callable[[str], bool] = lambda name: False,
+) -> None:
     """`source`'s zip rewritten with every member stored (uncompressed), same names, contents,
     dates and order. Pyodide's python_stdlib.zip comes deflated member by member, which brotli
     cannot shrink further (2.55 MB → 2.49 MB); stored, the whole archive compresses as one text,
     to 1.6 MB. Pyodide imports the stdlib from it with zipimport, which reads stored members as
-    well as deflated ones (and skips inflating them)."""
+    well as deflated ones (and skips inflating them).
+
+    `compiled` maps a member `NAME.py` to its bytecode: `NAME.pyc` (same date) takes its place.
+    Members for which `drop(name)` is true are left out."""
+    compiled = compiled or {}
     with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as stored:
         for member in original.infolist():
+            if drop(member.filename):
+                continue
             data = original.read(member)
+            if member.filename in compiled:
+                data = compiled[member.filename]
+                member.filename += "c"
             member.compress_type = zipfile.ZIP_STORED
             stored.writestr(member, data)
         stored.comment = original.comment
