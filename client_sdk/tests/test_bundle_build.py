@@ -7,6 +7,7 @@ compresses in milliseconds where the real one takes a minute."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import importlib
@@ -24,8 +25,10 @@ import pytest
 WEB = Path(__file__).resolve().parents[1] / "web"
 VERSION = "314.0.7"
 TEXT = b"def answer():\n    return 42\n" * 400
-# What a stand-in for compile_stdlib.mjs returns (a stand-in Pyodide cannot run under Node).
+# What a stand-in for compile_bytecode.mjs returns (a stand-in Pyodide cannot run under Node).
 COMPILED = {"os.py": b"bytecode of os"}
+SDK_PYC = "rejoin/__pycache__/urls.cpython-314.pyc"
+SDK_COMPILED = {SDK_PYC: b"bytecode of rejoin.urls", "elsewhere/__pycache__/x.cpython-314.pyc": b""}
 
 
 @pytest.fixture
@@ -104,7 +107,7 @@ def test_the_stored_zip_puts_bytecode_in_place_of_sources_and_leaves_out_dropped
         archive.writestr("kept.py", b"KEPT = True\n")
         archive.writestr("pdb.py", b"import sys\n")
         archive.writestr("unittest/__init__.py", b"")
-    # Bytecode as compile_stdlib.mjs writes it: unchecked and hash-based (here the host's Python,
+    # Bytecode as compile_bytecode.mjs writes it: unchecked and hash-based (here the host's Python,
     # whose zipimport checks the magic number as Pyodide's does).
     code = compile(b"def answer():\n    return 'compiled'\n", "answer.py", "exec")
     pyc = bytes(
@@ -131,6 +134,36 @@ def test_the_stored_zip_puts_bytecode_in_place_of_sources_and_leaves_out_dropped
     assert importer.find_spec("pdb") is None
 
 
+def test_a_wheel_gets_the_bytecode_of_its_modules_listed_in_its_record_and_stored(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType]
+) -> None:
+    build_bundle, _ = modules
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    when = (2020, 2, 2, 0, 0, 0)
+    record = b"pkg/__init__.py,sha256=x,1\npkg/mod.py,sha256=y,2\npkg-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("pkg/__init__.py", when), b"")
+        archive.writestr(zipfile.ZipInfo("pkg/mod.py", when), TEXT)
+        archive.writestr("pkg-1.0.dist-info/RECORD", record)
+    pyc = b"bytecode of pkg.mod"
+    build_bundle.add_bytecode(
+        wheel,
+        {"pkg/__pycache__/mod.cpython-314.pyc": pyc, "other/__pycache__/x.cpython-314.pyc": b"?"},
+    )
+    with zipfile.ZipFile(wheel) as after:
+        assert after.namelist() == [
+            "pkg/__init__.py", "pkg/mod.py", "pkg/__pycache__/mod.cpython-314.pyc",
+            "pkg-1.0.dist-info/RECORD",
+        ]  # fmt: skip
+        assert {m.compress_type for m in after.infolist()} == {zipfile.ZIP_STORED}
+        assert after.read("pkg/__pycache__/mod.cpython-314.pyc") == pyc
+        assert after.getinfo("pkg/__pycache__/mod.cpython-314.pyc").date_time == when
+        assert after.read("pkg/mod.py") == TEXT
+        digest = base64.urlsafe_b64encode(hashlib.sha256(pyc).digest()).rstrip(b"=").decode()
+        line = f"pkg/__pycache__/mod.cpython-314.pyc,sha256={digest},{len(pyc)}\n"
+        assert after.read("pkg-1.0.dist-info/RECORD") == record + line.encode()
+
+
 def fake_pyodide(folder: Path, version: str = VERSION) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "package.json").write_text(json.dumps({"name": "pyodide", "version": version}))
@@ -149,7 +182,8 @@ def test_the_build_lays_out_the_bundle_the_server_serves(
     tmp_path: Path, modules: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_bundle, _ = modules
-    monkeypatch.setattr(build_bundle, "compile_stdlib", lambda pyodide, wheels: COMPILED)
+    bytecode = build_bundle.Bytecode(stdlib=COMPILED, sdk=SDK_COMPILED)
+    monkeypatch.setattr(build_bundle, "compile_bytecode", lambda pyodide, wheels: bytecode)
     pyodide, dist = fake_pyodide(tmp_path / "pyodide"), tmp_path / "dist"
     dist.mkdir()
     (dist / "rejoin_client-0.0.1-py3-none-any.whl").write_bytes(b"an older layout's wheel")
@@ -187,7 +221,12 @@ def test_the_build_lays_out_the_bundle_the_server_serves(
         assert digest == wheel["sha256"]
         # Its address changes with its content: the hash is a folder of its path.
         assert wheel["file"] == f"wheels/{digest[:16]}/{path.name}"
-        assert_siblings_decode(path)
+        # Stored, the wheel compresses as one text: both siblings.
+        assert assert_siblings_decode(path) == {"br", "gzip"}
+    client = dist / next(w["file"] for w in manifest["wheels"] if "rejoin_client" in w["file"])
+    with zipfile.ZipFile(client) as wheel_zip:
+        assert wheel_zip.read(SDK_PYC) == SDK_COMPILED[SDK_PYC]  # its module's, not another's
+        assert "elsewhere/__pycache__/x.cpython-314.pyc" not in wheel_zip.namelist()
 
 
 def test_pyodide_is_compressed_again_only_when_it_changed(
@@ -195,9 +234,10 @@ def test_pyodide_is_compressed_again_only_when_it_changed(
 ) -> None:
     build_bundle, _ = modules
     # Pyodide's part alone: the wheels (a pip build each time) are the test above's.
-    monkeypatch.setattr(build_bundle, "_wheels", lambda dist: [])
+    monkeypatch.setattr(build_bundle, "_build_wheels", lambda scratch: [])
     compiled = dict(COMPILED)
-    monkeypatch.setattr(build_bundle, "compile_stdlib", lambda pyodide, wheels: compiled)
+    bytecode = build_bundle.Bytecode(stdlib=compiled, sdk={})
+    monkeypatch.setattr(build_bundle, "compile_bytecode", lambda pyodide, wheels: bytecode)
     pyodide, dist = fake_pyodide(tmp_path / "pyodide"), tmp_path / "dist"
     build_bundle.build(dist, pyodide)
     wasm_br = dist / "pyodide" / VERSION / "pyodide.asm.wasm.br"

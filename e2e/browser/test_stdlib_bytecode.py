@@ -1,7 +1,7 @@
 """The python_stdlib.zip the server serves (client_sdk/web/dist, built by `nox -s bundle`), booted
 for real by Pyodide under Node.js: it boots, the page controllers import from it, every stdlib
-module they import comes from bytecode (none is compiled at load), and the bytecode is what
-Pyodide's Python makes again, byte for byte, from npm's stdlib."""
+module and SDK module they import comes from bytecode (none is compiled at load), and the bytecode
+is what Pyodide's Python makes again, byte for byte, from npm's stdlib and the wheels' sources."""
 
 from __future__ import annotations
 
@@ -57,13 +57,13 @@ def test_the_served_stdlib_boots_pyodide_and_the_page_imports_only_bytecode_from
     for name in ("package.json", *build_bundle.PYODIDE_FILES):
         source = folder if name == "python_stdlib.zip" else NODE_MODULES_PYODIDE
         shutil.copyfile(source / name, pyodide / name)
-    # compile_stdlib.mjs boots it, imports both page controllers and compiles each stdlib module
-    # they imported from a source: none, when the zip had them all as bytecode.
+    # compile_bytecode.mjs boots it, unpacks the served wheels, imports both page controllers and
+    # counts the modules the import compiled from source: none, the bytecode was all there.
     node = shutil.which("node")
     assert node is not None, "Node.js is not installed (the bundle's build needs it too)"
     run = subprocess.run(  # noqa: S603 - fixed argv
         [
-            node, str(WEB / "compile_stdlib.mjs"), str(pyodide), str(tmp_path / "out"),
+            node, str(WEB / "compile_bytecode.mjs"), str(pyodide), str(tmp_path / "out"),
             *map(str, wheels),
         ],
         capture_output=True,
@@ -72,7 +72,9 @@ def test_the_served_stdlib_boots_pyodide_and_the_page_imports_only_bytecode_from
         check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "compile_stdlib: 0 stdlib modules compiled" in run.stdout, run.stdout
+    assert "compile_bytecode: 0 modules compiled from source at import" in run.stdout, run.stdout
+    with zipfile.ZipFile(next(w for w in wheels if w.name.startswith("rejoin_client"))) as wheel:
+        assert "rejoin/browser/__pycache__/table.cpython-314.pyc" in wheel.namelist()
 
 
 def test_the_served_bytecode_is_what_pyodide_compiles_again(build_bundle: ModuleType) -> None:
@@ -81,6 +83,12 @@ def test_the_served_bytecode_is_what_pyodide_compiles_again(build_bundle: Module
         shipped = {
             name[:-1]: stdlib.read(name) for name in stdlib.namelist() if name.endswith(".pyc")
         }
+    in_wheels: dict[str, bytes] = {}
+    for path in wheels:
+        with zipfile.ZipFile(path) as wheel:
+            in_wheels |= {n: wheel.read(n) for n in wheel.namelist() if n.endswith(".pyc")}
     # A fresh interpreter, the same inputs: the same bytes (a build is reproducible, and the
-    # served zip is the one this checkout's build makes).
-    assert build_bundle.compile_stdlib(NODE_MODULES_PYODIDE, wheels) == shipped
+    # served files are what this checkout's build makes).
+    bytecode = build_bundle.compile_bytecode(NODE_MODULES_PYODIDE, wheels)
+    assert bytecode.stdlib == shipped
+    assert bytecode.sdk == in_wheels
