@@ -107,7 +107,7 @@ _BARE_PYODIDE = """async () => {
     const manifest = await (await fetch("/sdk/manifest.json", { cache: "no-cache" })).json();
     const root = `/pyodide/${manifest.pyodide.version}/`;
     const { loadPyodide } = await import(`${root}pyodide.mjs`);
-    await loadPyodide({ indexURL: root });
+    await loadPyodide({ indexURL: root, stdLibURL: `${root}${manifest.pyodide.stdlib}` });
     return performance.now() - began;
 }"""
 

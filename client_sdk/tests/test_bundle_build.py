@@ -1,9 +1,11 @@
 """The browser bundle's build (client_sdk/web/build_bundle.py and precompress.py): the layout the
 server serves, compressed siblings that decompress to their originals, Pyodide's stdlib re-stored
-with the same members, and Pyodide's folder kept while its sources do not change.
+with bytecode in place of the page's modules and without the dropped ones, the wheels stored with
+their modules' bytecode, and Pyodide's folder kept while its sources do not change.
 
 The build runs for real (pip builds the two wheels) on a stand-in Pyodide package: a tiny one
-compresses in milliseconds where the real one takes a minute."""
+compresses in milliseconds where the real one takes a minute (and the bytecode, which only the
+real one can compile, is a stand-in too: e2e/browser/test_stdlib_bytecode.py runs the real one)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ VERSION = "314.0.7"
 TEXT = b"def answer():\n    return 42\n" * 400
 # What a stand-in for compile_bytecode.mjs returns (a stand-in Pyodide cannot run under Node).
 COMPILED = {"os.py": b"bytecode of os"}
+PYODIDE_FILES = [
+    "pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"
+]  # fmt: skip
 SDK_PYC = "rejoin/__pycache__/urls.cpython-314.pyc"
 SDK_COMPILED = {SDK_PYC: b"bytecode of rejoin.urls", "elsewhere/__pycache__/x.cpython-314.pyc": b""}
 
@@ -193,18 +198,23 @@ def test_the_build_lays_out_the_bundle_the_server_serves(
     assert not (dist / "rejoin_client-0.0.1-py3-none-any.whl").exists()
     assert manifest["pyodide"]["version"] == VERSION
     files = manifest["pyodide"]["files"]
-    assert "pyodide.asm.wasm" in files
-    assert "python_stdlib.zip" in files
     served = dist / "pyodide" / VERSION
+    # The stdlib the build rewrote is served under a name with its hash, the others as npm has
+    # them; nothing else is in the folder.
+    stdlib = manifest["pyodide"]["stdlib"]
+    digest = hashlib.sha256((served / stdlib).read_bytes()).hexdigest()
+    assert stdlib == f"python_stdlib.{digest[:16]}.zip"
+    assert files == [stdlib if name == "python_stdlib.zip" else name for name in PYODIDE_FILES]
+    assert {p.name for p in served.iterdir() if p.suffix not in (".br", ".gz")} == set(files)
     for name in files:
         assert (served / name).is_file(), name
-        if name != "python_stdlib.zip":
+        if name != stdlib:
             assert (served / name).read_bytes() == (pyodide / name).read_bytes(), name
         # Every one of these compresses: both siblings, each decoding to the file served.
         assert assert_siblings_decode(served / name) == {"br", "gzip"}, name
     with (
         zipfile.ZipFile(pyodide / "python_stdlib.zip") as before,
-        zipfile.ZipFile(served / "python_stdlib.zip") as after,
+        zipfile.ZipFile(served / stdlib) as after,
     ):
         # The compiled module's bytecode in place of its source, the dropped module gone, the
         # rest as it was.
@@ -245,10 +255,14 @@ def test_pyodide_is_compressed_again_only_when_it_changed(
     build_bundle.build(dist, pyodide)
     assert wasm_br.stat().st_mtime_ns == 0  # kept
 
-    # Other bytecode (another SDK imports other modules) remakes the folder.
+    # Other bytecode (another SDK imports other modules) remakes the folder, and the stdlib gets
+    # a new address.
+    before = build_bundle.build(dist, pyodide)["pyodide"]["stdlib"]
     compiled["json/__init__.py"] = b"other bytecode"
-    build_bundle.build(dist, pyodide)
+    after = build_bundle.build(dist, pyodide)["pyodide"]["stdlib"]
     assert wasm_br.stat().st_mtime_ns != 0
+    assert after != before
+    assert not (dist / "pyodide" / VERSION / before).exists()
     os.utime(wasm_br, ns=(0, 0))
 
     (pyodide / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0" + bytes(8192))

@@ -3,13 +3,14 @@
     dist/manifest.json                      what to load: Pyodide's version, the wheels' paths
     dist/wheels/<sha256[:16]>/<wheel>       `rejoin-protocol` and `rejoin-client`     (at /sdk/)
     dist/pyodide/<version>/<file>(.br|.gz)  Pyodide's boot files, from node_modules    (at /pyodide/)
+                                            (python_stdlib.zip as python_stdlib.<sha256[:16]>.zip)
 
     python client_sdk/web/build_bundle.py [--dist DIR] [--pyodide DIR]
 
 Pyodide comes from `npm ci` in this folder (`nox -s bundle` runs both). Every file but the
-manifest has an address that changes with its content (the wheel's hash, Pyodide's npm version),
-so the server lets browsers cache them for a year without asking again; boot.mjs reads the
-manifest, revalidated on every load, to find them. Each file gets pre-compressed siblings
+manifest has an address that changes with its content (the wheel's and the stdlib's hash,
+Pyodide's npm version), so the server lets browsers cache them for a year without asking again;
+boot.mjs reads the manifest, revalidated on every load, to find them. Each file gets pre-compressed siblings
 (precompress.py) that the server sends by the request's Accept-Encoding.
 
 Pyodide's python_stdlib.zip is rewritten (precompress.store_zip): every member stored, so that
@@ -43,7 +44,9 @@ from precompress import precompress, store_zip
 WEB = Path(__file__).resolve().parent
 ROOT = WEB.parent.parent
 PACKAGES = [ROOT / "packages" / "protocol", ROOT / "client_sdk"]
-# What `loadPyodide()` fetches to boot offline; the server checks the manifest's list.
+# What `loadPyodide()` fetches to boot offline, as npm has them. The served stdlib's name carries
+# its hash (`python_stdlib.<sha256[:16]>.zip`, given to loadPyodide as `stdLibURL`): the build
+# changes what it holds. The server checks the manifest's list, which has that name.
 PYODIDE_FILES = (
     "pyodide.mjs",
     "pyodide.asm.mjs",
@@ -51,12 +54,12 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+STDLIB = "python_stdlib.zip"
 HASH_CHARS = 16  # of a wheel's sha256 in its address: 64 bits, no two builds collide
 # Bumped when what the build does to Pyodide's files changes, so a kept folder is remade. Browsers
-# keep /pyodide/<version>/ for a year: a recipe may change how the files are compressed, and what
-# python_stdlib.zip holds as long as every such zip boots the same Pyodide (a browser that kept an
-# older one boots from it as before, only without the newer one's gains), nothing else.
-PYODIDE_RECIPE = "stored-stdlib+startup-pyc+slim+br11+gz9"
+# keep /pyodide/<version>/ for a year: a recipe may change how the files are compressed, never
+# what they decode to, but for the stdlib, whose address has its own hash.
+PYODIDE_RECIPE = "stored-stdlib+page-pyc+slim+hashed-stdlib+br11+gz9"
 # Stdlib members (a top-level package or module) the zip leaves out: none is imported by a table
 # page, and none can serve a page in a browser: a debugger, a REPL, test runners and help need a
 # terminal; multiprocessing needs processes; the mail, FTP and XML-RPC clients and servers need
@@ -138,21 +141,34 @@ def _pyodide(
         digest.update(name.encode() + b"\0" + (source / name).read_bytes())
     for member, code in sorted(compiled.items()):
         digest.update(member.encode() + b"\0" + code)
-    entry = {"version": version, "files": list(PYODIDE_FILES), "source": digest.hexdigest()}
     folder = target / version
-    kept = previous.get("pyodide") == entry and all(
-        (folder / name).is_file() for name in PYODIDE_FILES
-    )
-    if not kept:
-        shutil.rmtree(target, ignore_errors=True)  # other versions too: one Pyodide is served
-        folder.mkdir(parents=True)
-        for name in PYODIDE_FILES:
-            if name == "python_stdlib.zip":
-                store_zip(source / name, folder / name, compiled, _dropped)
-            else:
-                shutil.copyfile(source / name, folder / name)
-            precompress(folder / name)
-    return entry
+    kept = previous.get("pyodide", {})
+    if (
+        kept.get("version") == version
+        and kept.get("source") == digest.hexdigest()
+        and kept.get("stdlib") in kept.get("files", ())
+        and all((folder / name).is_file() for name in kept.get("files", ()))
+    ):
+        return kept
+    shutil.rmtree(target, ignore_errors=True)  # other versions too: one Pyodide is served
+    folder.mkdir(parents=True)
+    files, stdlib = [], ""
+    for name in PYODIDE_FILES:
+        if name == STDLIB:
+            store_zip(source / name, folder / name, compiled, _dropped)
+            stdlib = _hashed_stdlib_name(folder / name)
+            (folder / name).rename(folder / stdlib)
+            name = stdlib  # noqa: PLW2901 - served under its hashed name
+        else:
+            shutil.copyfile(source / name, folder / name)
+        precompress(folder / name)
+        files.append(name)
+    return {"version": version, "files": files, "stdlib": stdlib, "source": digest.hexdigest()}
+
+
+def _hashed_stdlib_name(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:HASH_CHARS]
+    return f"python_stdlib.{digest}.zip"
 
 
 @dataclass(frozen=True, slots=True)

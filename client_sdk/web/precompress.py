@@ -6,7 +6,8 @@ serves files. Used by build_bundle.py; a build tool, never imported by the serve
 Both are made once per build at the strongest setting (brotli quality 11 takes ~30 s for Pyodide's
 9.6 MB wasm, so build_bundle.py keeps Pyodide's folder while its sources are unchanged), and a
 sibling is kept only where it saves at least `MIN_SAVING` of the bytes: an already compressed file
-(a wheel) gets none and is served as it is.
+gets none and is served as it is (the zips, python_stdlib.zip and the wheels, are rewritten with
+their members stored so that they compress).
 """
 
 from __future__ import annotations

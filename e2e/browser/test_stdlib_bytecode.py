@@ -31,19 +31,20 @@ def build_bundle() -> Iterator[ModuleType]:
 
 
 def served() -> tuple[Path, list[Path]]:
-    """The served folder of Pyodide's files and the SDK's wheels, from the built manifest."""
+    """The served stdlib and the SDK's wheels, from the built manifest."""
     manifest_path = WEB / "dist" / "manifest.json"
     assert manifest_path.is_file(), "the bundle is not built: run `python3 -m nox -s bundle`"
     manifest = json.loads(manifest_path.read_text())
     folder = WEB / "dist" / "pyodide" / manifest["pyodide"]["version"]
-    return folder, [WEB / "dist" / wheel["file"] for wheel in manifest["wheels"]]
+    stdlib = folder / manifest["pyodide"]["stdlib"]
+    return stdlib, [WEB / "dist" / wheel["file"] for wheel in manifest["wheels"]]
 
 
 def test_the_served_stdlib_boots_pyodide_and_the_page_imports_only_bytecode_from_it(
     tmp_path: Path, build_bundle: ModuleType
 ) -> None:
-    folder, wheels = served()
-    with zipfile.ZipFile(folder / "python_stdlib.zip") as stdlib:
+    stdlib_zip, wheels = served()
+    with zipfile.ZipFile(stdlib_zip) as stdlib:
         names = stdlib.namelist()
     compiled = [name for name in names if name.endswith(".pyc")]
     assert len(compiled) > 100, compiled  # Pyodide's boot alone imports ~100 of them
@@ -55,8 +56,8 @@ def test_the_served_stdlib_boots_pyodide_and_the_page_imports_only_bytecode_from
     pyodide = tmp_path / "pyodide"
     pyodide.mkdir()
     for name in ("package.json", *build_bundle.PYODIDE_FILES):
-        source = folder if name == "python_stdlib.zip" else NODE_MODULES_PYODIDE
-        shutil.copyfile(source / name, pyodide / name)
+        source = stdlib_zip if name == "python_stdlib.zip" else NODE_MODULES_PYODIDE / name
+        shutil.copyfile(source, pyodide / name)
     # compile_bytecode.mjs boots it, unpacks the served wheels, imports both page controllers and
     # counts the modules the import compiled from source: none, the bytecode was all there.
     node = shutil.which("node")
@@ -78,8 +79,8 @@ def test_the_served_stdlib_boots_pyodide_and_the_page_imports_only_bytecode_from
 
 
 def test_the_served_bytecode_is_what_pyodide_compiles_again(build_bundle: ModuleType) -> None:
-    folder, wheels = served()
-    with zipfile.ZipFile(folder / "python_stdlib.zip") as stdlib:
+    stdlib_zip, wheels = served()
+    with zipfile.ZipFile(stdlib_zip) as stdlib:
         shipped = {
             name[:-1]: stdlib.read(name) for name in stdlib.namelist() if name.endswith(".pyc")
         }
