@@ -107,7 +107,8 @@ _BARE_PYODIDE = """async () => {
     const manifest = await (await fetch("/sdk/manifest.json", { cache: "no-cache" })).json();
     const root = `/pyodide/${manifest.pyodide.version}/`;
     const { loadPyodide } = await import(`${root}pyodide.mjs`);
-    await loadPyodide({ indexURL: root });
+    const stdlib = manifest.pyodide.stdlib; // absent from a bundle of the older layout
+    await loadPyodide({ indexURL: root, stdLibURL: stdlib ? `${root}${stdlib}` : undefined });
     return performance.now() - began;
 }"""
 

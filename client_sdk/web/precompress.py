@@ -6,13 +6,15 @@ serves files. Used by build_bundle.py; a build tool, never imported by the serve
 Both are made once per build at the strongest setting (brotli quality 11 takes ~30 s for Pyodide's
 9.6 MB wasm, so build_bundle.py keeps Pyodide's folder while its sources are unchanged), and a
 sibling is kept only where it saves at least `MIN_SAVING` of the bytes: an already compressed file
-(a wheel) gets none and is served as it is.
+gets none and is served as it is (the zips, python_stdlib.zip and the wheels, are rewritten with
+their members stored so that they compress).
 """
 
 from __future__ import annotations
 
 import gzip
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
@@ -57,15 +59,29 @@ def precompress(path: Path) -> dict[str, int]:
     return written
 
 
-def store_zip(source: Path, target: Path) -> None:
+def store_zip(
+    source: Path,
+    target: Path,
+    compiled: Mapping[str, bytes] | None = None,
+    drop: Callable[[str], bool] = lambda name: False,
+) -> None:
     """`source`'s zip rewritten with every member stored (uncompressed), same names, contents,
     dates and order. Pyodide's python_stdlib.zip comes deflated member by member, which brotli
     cannot shrink further (2.55 MB → 2.49 MB); stored, the whole archive compresses as one text,
     to 1.6 MB. Pyodide imports the stdlib from it with zipimport, which reads stored members as
-    well as deflated ones (and skips inflating them)."""
+    well as deflated ones (and skips inflating them).
+
+    `compiled` maps a member `NAME.py` to its bytecode: `NAME.pyc` (same date) takes its place.
+    Members for which `drop(name)` is true are left out."""
+    compiled = compiled or {}
     with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as stored:
         for member in original.infolist():
+            if drop(member.filename):
+                continue
             data = original.read(member)
+            if member.filename in compiled:
+                data = compiled[member.filename]
+                member.filename += "c"
             member.compress_type = zipfile.ZIP_STORED
             stored.writestr(member, data)
         stored.comment = original.comment

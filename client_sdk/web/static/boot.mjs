@@ -106,8 +106,12 @@ async function boot() {
     // Pyodide fetches its wasm, stdlib and lock file relative to indexURL: all versioned too.
     const pyodideRoot = new URL(`pyodide/${encodeURIComponent(manifest.pyodide.version)}/`, ROOT);
     const { loadPyodide } = await import(new URL("pyodide.mjs", pyodideRoot).href);
+    // The stdlib's name has its hash: the build changes what it holds (bytecode in it). A bundle
+    // built before that has npm's name, Pyodide's default.
+    const stdlib = manifest.pyodide.stdlib;
+    const stdLibURL = stdlib ? new URL(stdlib, pyodideRoot).href : undefined;
     const pyodide = await withTimeout(
-      loadPyodide({ indexURL: pyodideRoot.href }),
+      loadPyodide({ indexURL: pyodideRoot.href, stdLibURL }),
       BOOT_TIMEOUT_MS,
       "starting Python (Pyodide)",
     );
