@@ -15,10 +15,13 @@ from starlette.testclient import TestClient
 from liars_dice import LiarsDiceEngine
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.app import create_app
+from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import GameEngine, GameState, JsonDict
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.settings import ServerSettings
+from rejoin_server.store.base import GameRecord
+from rejoin_server.store.memory import MemoryGameStore
 
 from .support import ADMIN, Api, answer, assert_error, running
 
@@ -197,3 +200,28 @@ def test_a_game_kept_in_memory_only_is_described_but_not_listed() -> None:
         assert listed(api) == []
         table = answer(api.client.get(f"/api/game/{game_id}"))
         assert (table["freeSeats"], table["createdAt"]) == ([0, 1], None)
+
+
+class UnreadableStore(MemoryGameStore):
+    """The memory store, its game rows unreadable while `down`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def get_game(self, game_id: str) -> GameRecord | None:
+        if self.down:
+            raise StorageUnavailable("connection refused (test)")
+        return await super().get_game(game_id)
+
+
+def test_a_live_game_is_described_without_its_time_while_the_store_is_down() -> None:
+    store = UnreadableStore()
+    with running(store) as api:
+        game_id = api.create(seats=3)
+        api.join(game_id, "Ann")
+        store.down = True
+        table = answer(api.client.get(f"/api/game/{game_id}"))  # from memory, not a 503
+        assert (table["seated"], table["freeSeats"], table["createdAt"]) == (1, [1, 2], None)
+        api.forget(game_id)  # not in memory: the row is all there is, and it cannot be read
+        assert_error(api.client.get(f"/api/game/{game_id}"), ErrorCode.STORAGE_UNAVAILABLE)

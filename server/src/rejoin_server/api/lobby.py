@@ -16,6 +16,7 @@ table showed them to anyone watching.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -26,12 +27,14 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.responses import ok
 from rejoin_server.durability import is_memory_id
-from rejoin_server.errors import ApiError, GameNotFound, MemoryGameGone
+from rejoin_server.errors import ApiError, GameNotFound, MemoryGameGone, StorageUnavailable
 from rejoin_server.host.seating import free_seats, seating_of
 from rejoin_server.store.base import GameRecord
 from rejoin_server.timefmt import iso_ms
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "game", "open_games"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 100
@@ -145,8 +148,15 @@ async def _described(svc: Services, game_id: str) -> tuple[dict[str, Any], Any]:
 
 async def _created_at(svc: Services, in_memory_only: bool, game_id: str) -> int | None:
     """A live game's creation time: its row's, as memory does not keep it (None for a game kept
-    in memory only, which has no row)."""
+    in memory only, which has no row). A store that cannot be read costs the table its time,
+    not its description: memory holds the rest."""
     if in_memory_only:
         return None
-    record = await svc.store.get_game(game_id)
+    try:
+        record = await svc.store.get_game(game_id)
+    except StorageUnavailable as exc:
+        log.warning(
+            "game %s described without createdAt, the store is unavailable: %s", game_id, exc
+        )
+        return None
     return record.created_at if record is not None else None
