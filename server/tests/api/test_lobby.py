@@ -14,16 +14,42 @@ from starlette.testclient import TestClient
 
 from liars_dice import LiarsDiceEngine
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server import app as app_module
 from rejoin_server.app import create_app
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import GameEngine, GameState, JsonDict
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
+from rejoin_server.host.host import GameHost
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameRecord
 from rejoin_server.store.memory import MemoryGameStore
+from rejoin_server.timefmt import now_ms
 
 from .support import ADMIN, Api, answer, assert_error, running
+
+
+class SteppedClock:
+    """The host's clock, a millisecond past its last reading at least: consecutive games are
+    created at different times, so the lobby's order (newest first) does not rest on the real
+    clock moving between two requests."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def __call__(self) -> int:
+        self.last = max(now_ms(), self.last + 1)
+        return self.last
+
+
+@pytest.fixture(autouse=True)
+def stepped_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every app these tests build gets a `SteppedClock` host (`create_app` takes no clock)."""
+
+    def host(*args: Any, **kwargs: Any) -> GameHost:
+        return GameHost(*args, clock=SteppedClock(), **kwargs)
+
+    monkeypatch.setattr(app_module, "GameHost", host)
 
 
 @contextmanager
@@ -189,7 +215,8 @@ def test_a_bad_limit_is_invalid_request(query: str) -> None:
 def test_limits_at_the_bounds_are_taken() -> None:
     with running() as api:
         game_ids = [api.create(seats=2) for _ in range(3)]
-        assert len(listed(api, "?limit=100")) == 3
+        games = listed(api, "?limit=100")
+        assert len({g["createdAt"] for g in games}) == 3  # the stepped clock: no two alike
         assert [g["gameId"] for g in listed(api, "?limit=2")] == game_ids[:0:-1]
 
 
