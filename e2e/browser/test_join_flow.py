@@ -215,6 +215,23 @@ def test_a_seat_taken_while_the_form_is_open_offers_the_free_ones_then(
     refused_only(tracked, "join", 409)
 
 
+def test_a_table_filled_while_the_form_is_open_says_so_then(
+    context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
+) -> None:
+    game_id = create_game(api, seats=2)
+    tracked = watched(context_factory, "too-slow", server)
+    page = tracked.new_page()
+    page.goto(f"{server.url}/play/{game_id}")
+    page.locator("#join-form input[name=name]").wait_for(state="visible", timeout=BOOT_MS)
+    http_player(api, game_id, "Ann")
+    http_player(api, game_id, "Bo")
+    page.fill("#join-form input[name=name]", "Cy")
+    page.click("#join-any")  # refused, table_full: the form then says so, with no button left
+    assert_nothing_offered(page, "This table is full.")
+    screenshot(page, request, "filled meanwhile")
+    refused_only(tracked, "join", 409)
+
+
 def test_the_lobby_lists_an_open_table_and_its_link_opens_it(
     context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
 ) -> None:
