@@ -20,6 +20,7 @@ import zipfile
 import zipimport
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import brotli
 import pytest
@@ -286,3 +287,79 @@ def test_the_build_says_when_pyodide_is_not_installed(
     build_bundle, _ = modules
     with pytest.raises(SystemExit, match="npm ci"):
         build_bundle.build(tmp_path / "dist", tmp_path / "nowhere")
+
+
+def test_a_rebuild_keeps_the_wheels_of_the_last_manifests_and_never_a_manifest_without_its_own(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a rebuild runs, the old manifest and its wheels stay served; the new manifest lands
+    whole once its wheels are in place; the folders of the last three manifests stay after it (a
+    page, or a cluster node, that read an older manifest still finds its wheels)."""
+    build_bundle, _ = modules
+    pyodide, dist = fake_pyodide(tmp_path / "pyodide"), tmp_path / "dist"
+    build_number = 0
+
+    def pip_wheels(scratch: Path) -> list[Path]:
+        # Mid-rebuild: the last manifest is there, with every wheel it names.
+        if (dist / "manifest.json").exists():
+            for wheel in json.loads((dist / "manifest.json").read_text())["wheels"]:
+                assert (dist / wheel["file"]).is_file(), wheel
+        made = []
+        for name in ("rejoin_client", "rejoin_protocol"):
+            wheel = scratch / f"{name}-0.1-py3-none-any.whl"
+            wheel.write_bytes(f"{name} of build {build_number}\n".encode() * 500)
+            made.append(wheel)
+        return made
+
+    write = build_bundle._write_atomically
+
+    def checked_write(path: Path, text: str) -> None:
+        if path.name == "manifest.json":  # what it names is in place before it lands
+            for wheel in json.loads(text)["wheels"]:
+                assert (dist / wheel["file"]).is_file(), wheel
+        write(path, text)
+
+    monkeypatch.setattr(build_bundle, "_build_wheels", pip_wheels)
+    monkeypatch.setattr(build_bundle, "_write_atomically", checked_write)
+    # The stand-in wheels are not zips: no bytecode goes into them.
+    bytecode = build_bundle.Bytecode(stdlib=COMPILED, sdk={})
+    monkeypatch.setattr(build_bundle, "compile_bytecode", lambda pyodide, wheels: bytecode)
+    monkeypatch.setattr(build_bundle, "add_bytecode", lambda wheel, bytecode: None)
+
+    def folders(manifest: dict[str, Any]) -> set[str]:
+        return {Path(wheel["file"]).parent.name for wheel in manifest["wheels"]}
+
+    manifests = []
+    for build_number in range(4):  # noqa: B007 - read by pip_wheels
+        manifests.append(build_bundle.build(dist, pyodide))
+    assert json.loads((dist / "manifest.json").read_text()) == manifests[-1]
+    on_disk = {entry.name for entry in (dist / "wheels").iterdir()}
+    assert on_disk == folders(manifests[1]) | folders(manifests[2]) | folders(manifests[3])
+    assert not folders(manifests[0]) & on_disk  # four builds ago: pruned
+    history = json.loads((dist / "wheels-history.json").read_text())
+    assert history == [[w["file"] for w in m["wheels"]] for m in reversed(manifests[1:])]
+
+    # The same wheels again: their folders are left as they are, the history is not lengthened.
+    wheel = dist / manifests[-1]["wheels"][0]["file"]
+    os.utime(wheel, ns=(0, 0))
+    (dist / "wheels" / ".new-torn").mkdir()  # a build that died mid-copy leaves this
+    assert build_bundle.build(dist, pyodide) == manifests[-1]
+    assert wheel.stat().st_mtime_ns == 0
+    assert not (dist / "wheels" / ".new-torn").exists()
+    assert json.loads((dist / "wheels-history.json").read_text()) == history
+    assert not [p.name for p in dist.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def test_a_bundle_built_before_the_history_keeps_its_manifests_wheels(
+    tmp_path: Path, modules: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_bundle, _ = modules
+    bytecode = build_bundle.Bytecode(stdlib=COMPILED, sdk=SDK_COMPILED)
+    monkeypatch.setattr(build_bundle, "compile_bytecode", lambda pyodide, wheels: bytecode)
+    pyodide, dist = fake_pyodide(tmp_path / "pyodide"), tmp_path / "dist"
+    old = build_bundle.build(dist, pyodide)
+    (dist / "wheels-history.json").unlink()
+    monkeypatch.setattr(build_bundle, "HASH_CHARS", 12)  # new addresses for the same wheels
+    new = build_bundle.build(dist, pyodide)
+    for wheel in (*old["wheels"], *new["wheels"]):
+        assert (dist / wheel["file"]).is_file(), wheel

@@ -13,6 +13,7 @@ POKER = {
     "seats": 4,
     "seated": 2,
     "freeSeats": [0, 3],
+    "open": True,
     "settings": {"smallBlind": 5, "bigBlind": 10},
 }
 
@@ -23,6 +24,7 @@ def test_a_table_in_one_line() -> None:
         "summary": "poker · 2 of 4 seats taken · blinds 5/10",
         "free": None,
         "note": None,
+        "closed": False,
     }
     assert join_choice({"kind": "dice", "seats": None, "seated": None}, None)["summary"] == "dice"
 
@@ -44,9 +46,27 @@ def test_a_seat_the_table_does_not_have() -> None:
     assert choice["free"] == [0, 3]
 
 
-def test_a_full_table_says_so() -> None:
-    choice = join_choice({**POKER, "seated": 4, "freeSeats": []}, 0)
-    assert (choice["note"], choice["free"]) == ("Every seat at this table is taken.", [])
+def test_a_full_table_says_so_and_offers_nothing() -> None:
+    full = {**POKER, "seated": 4, "freeSeats": [], "open": False}
+    for asked in (0, None):  # a seat link, or the table's link
+        choice = join_choice(full, asked)
+        assert (choice["note"], choice["free"], choice["closed"]) == (
+            "This table is full.",
+            None,
+            True,
+        )
+    # An older server says nothing of `open`: the free seats alone tell.
+    assert join_choice({**full, "open": None}, 0)["closed"]
+
+
+def test_a_started_game_that_takes_no_players_says_so() -> None:
+    started = {**POKER, "kind": "liars-dice", "freeSeats": [3], "open": False}
+    choice = join_choice(started, 3)
+    assert (choice["note"], choice["free"], choice["closed"]) == (
+        "This game has started and takes no more players.",
+        None,
+        True,
+    )
 
 
 def test_unknown_free_seats_offer_nothing() -> None:

@@ -2,6 +2,7 @@
 
     dist/manifest.json                      what to load: Pyodide's version, the wheels' paths
     dist/wheels/<sha256[:16]>/<wheel>       `rejoin-protocol` and `rejoin-client`     (at /sdk/)
+    dist/wheels-history.json                the wheel paths of the last builds' manifests
     dist/pyodide/<version>/<file>(.br|.gz)  Pyodide's boot files, from node_modules    (at /pyodide/)
                                             (python_stdlib.zip as python_stdlib.<sha256[:16]>.zip)
 
@@ -19,6 +20,12 @@ their bytecode, compiled by Pyodide's own Python under Node (compile_bytecode.mj
 does not compile them at each load; and the members of STDLIB_DROPPED left out. The wheels get the
 bytecode of their modules the page imports too, beside the sources (add_bytecode).
 
+A rebuild never leaves the bundle without a manifest, or a manifest without its wheels: the new
+wheels' folders are written first (content-addressed: a folder already there is that wheel), the
+manifest is replaced in one rename, and only then are wheel folders pruned, keeping those of the
+last `KEEP_BUILDS` manifests, so a page that read an older manifest still finds its wheels (also
+in a cluster whose nodes are not all updated at the same moment).
+
 The wheels are pure Python and unpacked without their dependencies: under Pyodide the SDK uses
 the browser's WebSocket and fetch instead of `websockets` and `httpx` (see rejoin.transport).
 """
@@ -29,6 +36,7 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -72,6 +80,10 @@ STDLIB_DROPPED = frozenset(
         "__hello__.py", "__phello__", "antigravity.py", "this.py",
     }
 )  # fmt: skip
+# Wheel folders are kept for the manifests of this many builds, the current one included.
+KEEP_BUILDS = 3
+MANIFEST = "manifest.json"
+WHEEL_HISTORY = "wheels-history.json"
 
 
 def build(dist: Path, pyodide: Path) -> dict[str, Any]:
@@ -82,12 +94,11 @@ def build(dist: Path, pyodide: Path) -> dict[str, Any]:
             f"Pyodide is not installed in {pyodide} ({', '.join(absent)} missing): "
             "run `npm ci --prefix client_sdk/web` first (or `nox -s bundle`)"
         )
-    previous = _read_manifest(dist / "manifest.json")
+    previous = _read_manifest(dist / MANIFEST)
     dist.mkdir(parents=True, exist_ok=True)
-    # Everything but Pyodide's folder goes: a wheel of an older version, or a file of an older
-    # layout, must not stay beside the new ones.
+    # A file of an older layout goes; the manifest, the wheels and Pyodide are replaced in place.
     for entry in dist.iterdir():
-        if entry.name != "pyodide":
+        if entry.name not in ("pyodide", "wheels", MANIFEST, WHEEL_HISTORY):
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     with tempfile.TemporaryDirectory(prefix="rejoin-bundle-") as scratch:
         built = _build_wheels(Path(scratch))
@@ -96,13 +107,57 @@ def build(dist: Path, pyodide: Path) -> dict[str, Any]:
             add_bytecode(wheel, bytecode.sdk)
         manifest = {
             "pyodide": _pyodide(pyodide, dist / "pyodide", previous, bytecode.stdlib),
-            "wheels": [_publish(wheel, dist) for wheel in built],
+            "wheels": [_place_wheel(dist / "wheels", wheel) for wheel in built],
         }
-    (dist / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    _write_atomically(dist / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    _prune_wheels(dist, [entry["file"] for entry in manifest["wheels"]], previous)
     return manifest
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """`path` holds its old text or `text`, never a part: a reader (the server) sees one or the
+    other."""
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as temp:
+        temp.write(text)
+    os.chmod(temp.name, 0o644)  # NamedTemporaryFile makes it 0600; it is served as it is
+    os.replace(temp.name, path)
+
+
+def _prune_wheels(dist: Path, current: list[str], previous: dict[str, Any]) -> None:
+    """Remove the wheel folders (and anything else under `wheels/`) that none of the last
+    `KEEP_BUILDS` manifests names; note this build's wheels in the history."""
+    builds = _read_history(dist / WHEEL_HISTORY)
+    if not builds:  # a bundle built before the history was kept: its manifest is the history
+        wheels = previous.get("wheels")
+        if isinstance(wheels, list):
+            builds = [[str(w["file"]) for w in wheels if isinstance(w, dict) and "file" in w]]
+    builds = [current, *(paths for paths in builds if paths != current)][:KEEP_BUILDS]
+    _write_atomically(dist / WHEEL_HISTORY, json.dumps(builds, indent=2) + "\n")
+    kept = {Path(path).parent.name for paths in builds for path in paths}
+    folders = dist / "wheels"
+    for entry in folders.iterdir() if folders.is_dir() else ():
+        if entry.name not in kept:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def _read_history(path: Path) -> list[list[str]]:
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(loaded, list):
+        return []
+    return [
+        [str(p) for p in paths]
+        for paths in loaded
+        if isinstance(paths, list) and all(isinstance(p, str) for p in paths)
+    ]
+
+
 def _build_wheels(scratch: Path) -> list[Path]:
+    """The two wheels, built by pip into `scratch`."""
     subprocess.run(  # noqa: S603 - fixed argv
         [
             sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
@@ -116,13 +171,20 @@ def _build_wheels(scratch: Path) -> list[Path]:
     return wheels
 
 
-def _publish(wheel: Path, dist: Path) -> dict[str, str]:
-    """`wheel` copied to its address in `dist`, which has its hash."""
+def _place_wheel(target: Path, wheel: Path) -> dict[str, str]:
+    """`wheel` in `target/<sha256[:16]>/`, with its compressed siblings, and its manifest entry.
+    The folder is content-addressed: when it holds the wheel already it is left as it is (it may
+    be in use); otherwise it is written beside and renamed into place whole."""
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    folder = dist / "wheels" / digest[:HASH_CHARS]
-    folder.mkdir(parents=True)
-    shutil.copyfile(wheel, folder / wheel.name)
-    precompress(folder / wheel.name)
+    folder = target / digest[:HASH_CHARS]
+    if not (folder / wheel.name).is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".new-", dir=target))
+        staging.chmod(0o755)  # mkdtemp makes it 0700; it is served as it is
+        shutil.copyfile(wheel, staging / wheel.name)
+        precompress(staging / wheel.name)
+        shutil.rmtree(folder, ignore_errors=True)  # a folder without its wheel: a torn copy
+        os.replace(staging, folder)
     return {"file": f"wheels/{digest[:HASH_CHARS]}/{wheel.name}", "sha256": digest}
 
 

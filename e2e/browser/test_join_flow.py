@@ -1,8 +1,9 @@
 """Finding a table and sitting down, in real Chromium against a real server process: a wrong link
 and a finished game say so before any name is asked (the finished one with its result), a seat
 the link asks for that is taken offers the free seats as buttons (counted from 1) and a click
-seats you there (on poker's page and on the generic page of any other kind), and the lobby lists
-the open tables with links that open them.
+seats you there (on poker's page and on the generic page of any other kind), a table that takes
+nobody (full, or a started Liar's Dice game) says so and offers no button, and the lobby lists the
+open tables with links that open them.
 
 Each test keeps screenshots of what a person sees in `.reports/e2e-artifacts/<test>/`.
 """
@@ -167,6 +168,30 @@ def test_a_taken_seat_offers_the_free_seats_and_a_click_seats_you_there(
     assert tracked.errors.entries == [], tracked.errors.report()
 
 
+def assert_nothing_offered(page: Page, note: str) -> None:
+    """The join form says `note` and offers no way to send a join the server would refuse."""
+    page.locator("#seat-choice").wait_for(state="visible", timeout=BOOT_MS)
+    assert page.locator("#seat-choice-note").inner_text() == note
+    assert page.locator("#free-seats button").count() == 0
+    assert not page.locator("#join-any").is_visible(), "the any-seat button is still offered"
+    seat_box = page.locator("#join-form input[name=seat]")
+    assert seat_box.count() == 0 or not seat_box.is_visible()
+
+
+def test_a_full_table_says_so_and_offers_no_seat(
+    context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
+) -> None:
+    game_id = create_game(api, seats=2)
+    http_player(api, game_id, "Ann")
+    http_player(api, game_id, "Bo")
+    tracked = watched(context_factory, "latecomer", server)
+    page = tracked.new_page()
+    page.goto(f"{server.url}/play/{game_id}?seat=0")  # a seat link sent before the table filled
+    assert_nothing_offered(page, "This table is full.")
+    screenshot(page, request, "full table")
+    assert tracked.errors.entries == [], tracked.errors.report()
+
+
 def test_a_seat_taken_while_the_form_is_open_offers_the_free_ones_then(
     context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
 ) -> None:
@@ -187,6 +212,23 @@ def test_a_seat_taken_while_the_form_is_open_offers_the_free_ones_then(
     page.locator('#free-seats button[data-seat="2"]').click()
     wait_connected(page, BOOT_TIMEOUT_S)
     assert page.locator(".seat.me").get_attribute("data-seat") == "2"
+    refused_only(tracked, "join", 409)
+
+
+def test_a_table_filled_while_the_form_is_open_says_so_then(
+    context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
+) -> None:
+    game_id = create_game(api, seats=2)
+    tracked = watched(context_factory, "too-slow", server)
+    page = tracked.new_page()
+    page.goto(f"{server.url}/play/{game_id}")
+    page.locator("#join-form input[name=name]").wait_for(state="visible", timeout=BOOT_MS)
+    http_player(api, game_id, "Ann")
+    http_player(api, game_id, "Bo")
+    page.fill("#join-form input[name=name]", "Cy")
+    page.click("#join-any")  # refused, table_full: the form then says so, with no button left
+    assert_nothing_offered(page, "This table is full.")
+    screenshot(page, request, "filled meanwhile")
     refused_only(tracked, "join", 409)
 
 
@@ -233,7 +275,7 @@ def test_the_generic_page_counts_seats_from_one_too(
     server = spawn(sqlite_url, *LIARS_DICE_ARGS, env=liars_dice_env())
     api = Api(server.url, server.admin_token)
     game_id = api.create_game(kind=LIARS_DICE, seats=3).ok(201)["gameId"]
-    http_player(api, game_id, "Ann", seat=0)
+    ann = http_player(api, game_id, "Ann", seat=0)
     tracked = watched(context_factory, "dice", server)
     page = tracked.new_page()
     page.goto(f"{server.url}/play/{game_id}?seat=2")  # the API's seat 2: "3" in the seat box
@@ -253,3 +295,12 @@ def test_the_generic_page_counts_seats_from_one_too(
     view = api.state(game_id, saved_seat(page, game_id)["sessionToken"]).ok(200)["gameState"]
     assert view["you"]["seat"] == 1
     refused_only(tracked, "join", 409)
+
+    # Started: Liar's Dice seats nobody now (`game_active`), so its free seat is not offered.
+    api.start(game_id, ann.session).ok(200)
+    late = watched(context_factory, "dice-late", server)
+    page = late.new_page()
+    page.goto(f"{server.url}/play/{game_id}?seat=2")
+    assert_nothing_offered(page, "This game has started and takes no more players.")
+    screenshot(page, request, "generic started game")
+    assert late.errors.entries == [], late.errors.report()

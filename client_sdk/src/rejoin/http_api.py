@@ -31,6 +31,7 @@ __all__ = [
     "get_json",
     "join_game",
     "post_json",
+    "transport_errors",
 ]
 
 
@@ -137,6 +138,17 @@ async def _request_once(
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
         reply = await http.request(method, url, json=body, headers=headers)
     return _body(reply)
+
+
+def transport_errors() -> tuple[type[Exception], ...]:
+    """What a call raises when no answer came (refused, offline, timed out): `ConnectionError`
+    from the browser's fetch, httpx's `TransportError` under CPython. For `except
+    transport_errors():` in code that runs on both (httpx is imported only under CPython)."""
+    if IN_BROWSER:
+        return (ConnectionError,)
+    import httpx
+
+    return (ConnectionError, httpx.TransportError)
 
 
 def _auth(bearer: str | None) -> dict[str, str]:

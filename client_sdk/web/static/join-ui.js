@@ -5,11 +5,13 @@
 // Seats are numbered from 0 in the API and from 1 for people: a seat button shows "Seat 1" and
 // sends 0; game.html's seat box takes 1 and sends 0. The Python controller decides what to offer
 // (rejoin.browser.join_text.join_choice) and hands it over as JSON: `summary` (one line about the
-// table), `note` (why the seat asked for cannot be had) and `free` (the seats to offer instead).
+// table), `note` (why the seat asked for cannot be had), `free` (the seats to offer instead) and
+// `closed` (the table takes nobody now: full, or started; no button is offered then).
 
 export function createJoinForm(doc, call) {
   const $ = (id) => doc.getElementById(id);
   const form = $("join-form");
+  let closed = false; // the table takes nobody: a join would only be refused
 
   function seatTyped() {
     const box = form.elements.seat;
@@ -21,6 +23,7 @@ export function createJoinForm(doc, call) {
   function bind() {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
+      if (closed) return;
       const name = form.elements.name.value.trim();
       if (!name) return;
       $("join-error").textContent = "";
@@ -50,10 +53,12 @@ export function createJoinForm(doc, call) {
       return button;
     }));
     // While seats are offered, a click on one is the join: no "any seat" button, no seat box.
+    // A table that takes nobody offers nothing at all: its note says why.
+    closed = Boolean(choice && choice.closed);
     const offering = Boolean(free && free.length);
-    $("join-any").hidden = offering;
+    $("join-any").hidden = offering || closed;
     const box = form.elements.seat;
-    if (box) box.closest("label").hidden = offering;
+    if (box) box.closest("label").hidden = offering || closed;
   }
 
   function show(message, choiceJson) {

@@ -67,7 +67,10 @@ export function createTableUi(doc) {
   function renderSeat(view, seatNo, player, slot, n) {
     const mine = view.you && view.you.seat === seatNo;
     // data-seat is the API's number (from 0); people read seats from 1.
-    const node = el("div", { class: "seat", dataset: { seat: String(seatNo), playerId: player ? player.playerId : "" } });
+    // data-player-id only where the view names the player: a finished game's view has none.
+    const dataset = { seat: String(seatNo) };
+    if (player && typeof player.playerId === "string") dataset.playerId = player.playerId;
+    const node = el("div", { class: "seat", dataset });
     const label = el("div", { class: "seat-no", text: `seat ${seatNo + 1}` });
     // Seats sit on an ellipse, rotated so that your own seat is at the bottom centre.
     const angle = Math.PI / 2 + (2 * Math.PI * slot) / n;

@@ -26,6 +26,8 @@ class LiarsDiceEngine:
     """`roll`: how dice are drawn; tests pass their own to play a known round."""
 
     kind = KIND
+    # Players join before the first round: the lobby lists a table only while it is waiting.
+    joins_while_playing = False
 
     def __init__(self, roll: Roll = roll_dice) -> None:
         self._roll = roll

@@ -6,10 +6,12 @@ server's tests need no brotli library. Bodies are read raw (httpx would decode g
 
 from __future__ import annotations
 
+import asyncio
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -188,7 +190,6 @@ def test_the_manifest_is_revalidated_even_compressed(client: TestClient) -> None
         "/f/v1/missing.wasm",
         "/f/v1/pyodide.asm.wasm.br",  # a sibling is no resource of its own
         "/f/v1/pyodide.asm.wasm.gz",
-        "/f/../secret.txt",
         "/f/%2e%2e/secret.txt",
         "/f/v1/..%2f..%2fsecret.txt",
     ],
@@ -198,6 +199,36 @@ def test_missing_files_siblings_and_paths_outside_are_404(client: TestClient, pa
     assert reply.status_code == 404
     assert b"the-secret-content" not in body
     assert b"marker" not in body
+
+
+@pytest.mark.parametrize("path", ["/f/../secret.txt", "/f/v1/../../secret.txt"])
+async def test_a_raw_dot_dot_path_is_404(folder: Path, path: str) -> None:
+    """`..` as the server may receive it: an HTTP client (httpx, a browser) removes dot segments
+    before sending, so the request goes to the app as its ASGI scope, path and raw path as is."""
+    app = Starlette(routes=[Mount("/f", PrecompressedFiles(folder, immutable=True))])
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+    }  # fmt: skip
+    sent: list[MutableMapping[str, Any]] = []
+
+    requested = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if requested.is_set():  # the body is in: the client stays until the answer is sent
+            await asyncio.Event().wait()
+        requested.set()
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 404
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert b"the-secret-content" not in body
 
 
 def test_other_methods_are_refused(client: TestClient) -> None:

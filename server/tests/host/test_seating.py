@@ -29,8 +29,14 @@ class Viewed:
         return self._view
 
 
-def seating(view: JsonDict, settings: dict[str, Any], **state: Any) -> Any:
-    return seating_of(Viewed(view, **state), settings)  # type: ignore[arg-type]
+def seating(
+    view: JsonDict, settings: dict[str, Any], joins_while_playing: bool = False, **state: Any
+) -> Any:
+    return seating_of(
+        Viewed(view, **state),  # type: ignore[arg-type]
+        settings,
+        joins_while_playing=joins_while_playing,
+    )
 
 
 def test_the_seats_taken_are_the_views_with_a_player() -> None:
@@ -47,6 +53,18 @@ def test_players_stand_in_for_seats_and_their_entries_need_no_player_id() -> Non
     )
     assert found.data == {"seats": 2, "taken": [0, 1]}
     assert not found.open  # full
+
+
+def test_a_game_playing_is_open_only_when_its_engine_takes_players_then() -> None:
+    view = {"seats": [{"seat": 0, "playerId": "a"}, {"seat": 1, "playerId": "b"}]}
+    for joins in (False, True):  # waiting: open whatever the engine says
+        assert seating(view, {"seats": 3}, joins_while_playing=joins).open
+    # Liar's Dice (and an engine that does not say): a started game takes nobody.
+    playing = seating(view, {"seats": 3}, status="playing")
+    assert (playing.data, playing.open) == ({"seats": 3, "taken": [0, 1]}, False)
+    # Poker: a player sits down between hands.
+    assert seating(view, {"seats": 3}, joins_while_playing=True, status="playing").open
+    assert not seating(view, {"seats": 2}, joins_while_playing=True, status="playing").open
 
 
 def test_a_game_without_a_seats_setting_is_never_open() -> None:

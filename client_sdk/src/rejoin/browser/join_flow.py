@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from rejoin.browser.join_text import join_choice, result_text
 from rejoin.errors import HttpApiError
-from rejoin.http_api import describe_table
+from rejoin.http_api import describe_table, transport_errors
 
 __all__ = ["BeforeJoin", "before_join", "requested_seat"]
 
@@ -56,7 +56,7 @@ async def before_join(base: str, game_id: str, asked: int | None) -> BeforeJoin:
             return BeforeJoin(refusal=error, final=final, result=result_text(final))
         log.info("the table could not be described: %s", error)
         return BeforeJoin()
-    except ConnectionError as error:
+    except transport_errors() as error:  # no answer: the join will say what is wrong
         log.info("the table could not be described: %s", error)
         return BeforeJoin()
     return BeforeJoin(choice=join_choice(table, asked))

@@ -1,6 +1,7 @@
 """What a table page says before a seat is taken: which seats are free (from `GET /api/game/{id}`,
 numbered from 0 as the API numbers them, shown from 1 as people count), what to do when the seat
-a link asks for is taken, and the result of a game that is over.
+a link asks for is taken, that a table takes nobody (full, or started), and the result of a game
+that is over.
 
 Plain Python, like `table_text` (no `js`, no `pyodide`), so that it is tested outside a browser.
 """
@@ -24,9 +25,11 @@ def _int(value: object) -> int | None:
 
 def join_choice(table: Mapping[str, Any], asked: int | None) -> dict[str, Any]:
     """What the join form shows of `table` (the answer of `GET /api/game/{id}`) when `asked` is
-    the seat the link or the player asked for (None: any): `summary`, one line about the table,
-    and when `asked` cannot be had, `note` saying so and `free`, the seats to offer instead
-    (0-based; each button reads `seat_label`)."""
+    the seat the link or the player asked for (None: any): `summary`, one line about the table;
+    `closed`, True when the table takes nobody now (every seat taken, or a game started that
+    takes no more players: the server's `open` is false), and then `note` says so and nothing is
+    offered; otherwise, when `asked` cannot be had, `note` saying so and `free`, the seats to
+    offer instead (0-based; each button reads `seat_label`)."""
     seats = _int(table.get("seats"))
     seated = _int(table.get("seated"))
     raw = table.get("freeSeats")
@@ -37,12 +40,24 @@ def join_choice(table: Mapping[str, Any], asked: int | None) -> dict[str, Any]:
     settings = table.get("settings")
     if isinstance(settings, Mapping) and _int(settings.get("smallBlind")) is not None:
         parts.append(f"blinds {settings['smallBlind']}/{settings.get('bigBlind')}")
-    choice: dict[str, Any] = {"summary": " · ".join(parts), "free": None, "note": None}
+    choice: dict[str, Any] = {
+        "summary": " · ".join(parts),
+        "free": None,
+        "note": None,
+        "closed": False,
+    }
+    # `open` is the server's word (null or absent: it does not know, e.g. an older server).
+    if free == [] or table.get("open") is False:
+        choice["closed"] = True
+        choice["note"] = (
+            "This table is full."
+            if not free
+            else "This game has started and takes no more players."
+        )
+        return choice
     if asked is None or free is None or asked in free:
         return choice
-    if not free:
-        choice["note"] = "Every seat at this table is taken."
-    elif seats is not None and not 0 <= asked < seats:
+    if seats is not None and not 0 <= asked < seats:
         choice["note"] = (
             f"This table has no {seat_label(asked)} (its seats are 1 to {seats}); "
             "choose a free seat:"

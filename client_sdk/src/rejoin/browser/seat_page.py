@@ -143,9 +143,16 @@ class SeatPage:
         try:
             await client.join(name.strip(), seat=seat)
         except HttpApiError as error:
-            if error.code in ("game_completed", "game_not_found", "seat_taken"):
-                # Over, gone, or the seat taken since the form was drawn: what the table says
-                # now (its result, or its free seats numbered as people count them).
+            if error.code in (
+                "game_completed",
+                "game_not_found",
+                "seat_taken",
+                "table_full",
+                "game_active",
+            ):
+                # Over, gone, the seat taken, the table filled or the game started since the
+                # form was drawn: what the table says now (its result, its free seats numbered
+                # as people count them, or that it takes nobody, without a button to try again).
                 await self._offer_join(seat, otherwise=error.message)
             else:
                 self._ui.showJoin(error.message)

@@ -16,6 +16,7 @@ table showed them to anyone watching.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -26,12 +27,14 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api.context import Services, services
 from rejoin_server.api.responses import ok
 from rejoin_server.durability import is_memory_id
-from rejoin_server.errors import ApiError, GameNotFound, MemoryGameGone
+from rejoin_server.errors import ApiError, GameNotFound, MemoryGameGone, StorageUnavailable
 from rejoin_server.host.seating import free_seats, seating_of
 from rejoin_server.store.base import GameRecord
 from rejoin_server.timefmt import iso_ms
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "game", "open_games"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 100
@@ -60,9 +63,11 @@ def _table(
     settings: Mapping[str, Any],
     created_at: int | None,
     seating: Mapping[str, Any] | None,
+    is_open: bool | None,
 ) -> dict[str, Any]:
     """One table as the lobby shows it. `seats`, `seated`, `freeSeats` are null when the game
-    does not say (a kind without a `seats` setting, or a row stored before seatings were)."""
+    does not say (a kind without a `seats` setting, or a row stored before seatings were);
+    `open` (whether a join would be taken: `host.seating`) is null when there is no seating."""
     taken = seating.get("taken") if seating is not None else None
     seats = seating.get("seats") if seating is not None else None
     return {
@@ -72,6 +77,7 @@ def _table(
         "seats": seats if isinstance(seats, int) else None,
         "seated": len(taken) if isinstance(taken, list) else None,
         "freeSeats": free_seats(seating) if seating is not None else None,
+        "open": is_open if seating is not None else None,
         "createdAt": iso_ms(created_at) if created_at is not None else None,
         "settings": dict(settings),
     }
@@ -85,6 +91,7 @@ def _listed(record: GameRecord) -> dict[str, Any]:
         settings=record.settings,
         created_at=record.created_at,
         seating=record.seating,
+        is_open=record.open_at is not None and record.open_at > 0,
     )
 
 
@@ -116,17 +123,40 @@ async def _described(svc: Services, game_id: str) -> tuple[dict[str, Any], Any]:
     live = svc.host.loaded(game_id)
     if live is not None:
         async with svc.host.reading(live) as state:
-            seating = seating_of(state, live.settings)
+            seating = seating_of(
+                state,
+                live.settings,
+                joins_while_playing=svc.host.games.joins_while_playing(live.kind),
+            )
             status = state.status
         data = seating.data if seating is not None else None
-        # The row's creation time is not in memory; a game kept in memory only has no row.
-        record = None if live.in_memory_only else await svc.store.get_game(game_id)
-        created_at = record.created_at if record is not None else None
         table = _table(
-            game_id, live.kind, status, settings=live.settings, created_at=created_at, seating=data
+            game_id,
+            live.kind,
+            status,
+            settings=live.settings,
+            created_at=await _created_at(svc, live.in_memory_only, game_id),
+            seating=data,
+            is_open=seating is not None and seating.open,
         )
         return table, (data or {}).get("final")
     record = await svc.store.get_game(game_id)
     if record is None:
         raise MemoryGameGone(game_id) if is_memory_id(game_id) else GameNotFound(game_id)
     return _listed(record), (record.seating or {}).get("final")
+
+
+async def _created_at(svc: Services, in_memory_only: bool, game_id: str) -> int | None:
+    """A live game's creation time: its row's, as memory does not keep it (None for a game kept
+    in memory only, which has no row). A store that cannot be read costs the table its time,
+    not its description: memory holds the rest."""
+    if in_memory_only:
+        return None
+    try:
+        record = await svc.store.get_game(game_id)
+    except StorageUnavailable as exc:
+        log.warning(
+            "game %s described without createdAt, the store is unavailable: %s", game_id, exc
+        )
+        return None
+    return record.created_at if record is not None else None

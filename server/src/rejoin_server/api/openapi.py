@@ -76,10 +76,18 @@ _TABLE = schema_object(
             "anyOf": [{"type": "array", "items": SEQ}, {"type": "null"}],
             "description": "The free seats, numbered from 0 (people read them from 1).",
         },
-        "createdAt": {"anyOf": [TIME, {"type": "null"}]},
+        "open": {
+            "anyOf": [{"type": "boolean"}, {"type": "null"}],
+            "description": "Whether a join would be taken now: not completed, a seat free, and "
+            "waiting (or playing, for a kind that takes players then). null when not known.",
+        },
+        "createdAt": {
+            "anyOf": [TIME, {"type": "null"}],
+            "description": "null when not known (the store could not be read).",
+        },
         "settings": OBJ,
     },
-    ("gameId", "kind", "status", "seats", "seated", "freeSeats", "createdAt", "settings"),
+    ("gameId", "kind", "status", "seats", "seated", "freeSeats", "open", "createdAt", "settings"),
     description="A table as anyone may see it before sitting down.",
 )
 _EVENT = schema_object(

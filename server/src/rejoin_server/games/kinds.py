@@ -9,9 +9,15 @@ methods are optional, so that a first engine is small:
 - `settings_schema() -> dict`: the JSON Schema of those settings, listed by `GET /api/games/kinds`
   and `/openapi.json`. Without it the schema is `{"type": "object"}`.
 
-and one attribute: `snapshot_after`, the event kinds after which a game is at a natural boundary
-(poker: a hand's end), where its snapshot is small and loads fast; without it, `game_completed`.
-Snapshots are also taken every `--snapshot-every` events whatever the kind.
+and two attributes:
+
+- `snapshot_after`: the event kinds after which a game is at a natural boundary (poker: a hand's
+  end), where its snapshot is small and loads fast; without it, `game_completed`. Snapshots are
+  also taken every `--snapshot-every` events whatever the kind.
+- `joins_while_playing`: True when a game still takes players once it is `playing` (poker: a
+  player sits down between hands). It decides whether the lobby lists a started game with a
+  free seat. Without it, False: a game is listed only while `waiting`, so a game that refuses
+  late joins is never offered to someone who would be refused.
 
 `load_engine("package.module:attr")` is how `--game` finds one: `attr` is an engine, or a callable
 taking no argument that returns one (a class, a factory).
@@ -48,6 +54,7 @@ class GameKinds:
     def __init__(self, engines: Iterable[GameEngine]) -> None:
         self._engines: dict[str, GameEngine] = {}
         self._snapshot_after: dict[str, frozenset[str]] = {}
+        self._joins_while_playing: dict[str, bool] = {}
         for engine in engines:
             kind = check_engine(engine)
             if kind in self._engines:
@@ -55,6 +62,12 @@ class GameKinds:
             self._engines[kind] = engine
             declared = getattr(engine, "snapshot_after", DEFAULT_SNAPSHOT_AFTER)
             self._snapshot_after[kind] = frozenset(declared)
+            joins = getattr(engine, "joins_while_playing", False)
+            if not isinstance(joins, bool):
+                raise TypeError(
+                    f"{kind} engine's joins_while_playing must be True or False, not {joins!r}"
+                )
+            self._joins_while_playing[kind] = joins
         if not self._engines:
             raise ValueError("a server hosts at least one kind of game")
 
@@ -87,6 +100,10 @@ class GameKinds:
     def snapshot_after(self, kind: str) -> frozenset[str]:
         """The event kinds after which a game of `kind` takes a snapshot."""
         return self._snapshot_after[kind]
+
+    def joins_while_playing(self, kind: str) -> bool:
+        """Whether a game of `kind` takes players once it is `playing` (for the lobby)."""
+        return self._joins_while_playing[kind]
 
     def schema(self, kind: str) -> JsonDict:
         describe = getattr(self.engine(kind), "settings_schema", None)

@@ -200,7 +200,7 @@ class CommandPath:
             live.history.to_store(),
             live.owner_epoch,
             strict=live.durability == "strict",
-            seating=_changed_seating(live),
+            seating=_changed_seating(live, self._games.kinds.joins_while_playing(live.kind)),
         )
         try:
             durable = await self._writer.write(item)
@@ -214,13 +214,13 @@ class CommandPath:
         return durable
 
 
-def _changed_seating(live: LiveGame) -> Seating | None:
+def _changed_seating(live: LiveGame, joins_while_playing: bool) -> Seating | None:
     """The game's seating for the lobby when it differs from the one last sent (None: keep the
     stored one). Noted as sent now: writes reach the store in order, so the row ends with it."""
-    seating = seating_of(live.state, live.settings)
-    if seating is None or seating.data == live.seating:
+    seating = seating_of(live.state, live.settings, joins_while_playing=joins_while_playing)
+    if seating is None or (seating.data, seating.open) == (live.seating, live.seating_open):
         return None
-    live.seating = seating.data
+    live.seating, live.seating_open = seating.data, seating.open
     return seating
 
 

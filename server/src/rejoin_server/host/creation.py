@@ -66,7 +66,9 @@ class Creation:
         now = self._clock()
         self._ownership.require_taking(game_id)
         owner_epoch = None
-        seating = seating_of(state, settings)
+        seating = seating_of(
+            state, settings, joins_while_playing=self._kinds.joins_while_playing(kind)
+        )
         if durability != MEMORY:
             record = await self._store.create_game(
                 game_id,
@@ -87,6 +89,7 @@ class Creation:
             owner_epoch=owner_epoch,
             durability=durability,
             seating=None if seating is None else seating.data,
+            seating_open=None if seating is None else seating.open,
         )
         self._games.add(live)
         return live

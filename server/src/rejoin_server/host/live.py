@@ -171,6 +171,9 @@ class LiveGame:
     # The seating last handed to the store (`host.seating`): an append whose seating is the same
     # does not send it again. None after a load: the first append sends it.
     seating: Mapping[str, Any] | None = None
+    # Whether that seating was open: a game that starts keeps its seats but may close (an engine
+    # that takes no players while playing), which the store must hear of too.
+    seating_open: bool | None = None
 
     @property
     def in_memory_only(self) -> bool:

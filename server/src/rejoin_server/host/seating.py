@@ -8,6 +8,10 @@ So nothing here is private: it is what anyone watching the table would see. A ki
 `seats` setting has an unknown number of seats, and is never listed as open (nobody can tell
 whether a seat is free); its page still works with its link.
 
+A game is open (listed in the lobby) while a seat is free and a join would be taken: while it is
+`waiting`, and while `playing` only for a kind whose engine says it takes players then
+(`joins_while_playing`, e.g. poker between hands; Liar's Dice refuses them with `game_active`).
+
 Once the game is completed, the seating also keeps the spectator's final view (`final`): the
 result (poker: every seat's chips), shown to whoever opens the table's link afterwards. Without
 player ids (every `playerId` key is left out, at any depth): with player login a player id is the
@@ -81,9 +85,12 @@ def _without_player_ids(value: Any) -> Any:
     return value
 
 
-def seating_of(state: GameState, settings: Mapping[str, Any]) -> Seating | None:
+def seating_of(
+    state: GameState, settings: Mapping[str, Any], *, joins_while_playing: bool
+) -> Seating | None:
     """`state`'s seating; None when the game's view fails or is not JSON (a bug of the game,
-    logged: the stored seating then stays as it was)."""
+    logged: the stored seating then stays as it was). `joins_while_playing`: the engine's
+    attribute (`GameKinds.joins_while_playing`)."""
     try:
         view = state.view(None)
         data: dict[str, Any] = {"seats": table_size(settings), "taken": taken_seats(view)}
@@ -95,4 +102,5 @@ def seating_of(state: GameState, settings: Mapping[str, Any]) -> Seating | None:
         log.error("game %s: no seating, its view(None) failed: %r", state.game_id, exc)
         return None
     free = free_seats(data)
-    return Seating(data, open=not completed and bool(free))
+    takes_players = state.status == "waiting" or (state.status == "playing" and joins_while_playing)
+    return Seating(data, open=takes_players and bool(free))

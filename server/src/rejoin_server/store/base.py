@@ -63,7 +63,8 @@ class GameRecord:
 class Seating:
     """A game's seating as the lobby reads it (`GET /api/games/open`, `GET /api/game/{id}`):
     `data` is public JSON (`host.seating` builds it from the spectator's view), `open` says
-    whether someone may still sit down (not completed, a seat free)."""
+    whether someone may still sit down (a seat free, and waiting, or playing for a kind that
+    takes players then)."""
 
     data: Mapping[str, Any]
     open: bool
@@ -350,8 +351,8 @@ class GameStore(ABC):
 
     @abstractmethod
     async def open_games(self, limit: int) -> list[GameRecord]:
-        """The newest `limit` games open to join (their last seating said so: not completed, a
-        seat free), newest first (by `created_at`, then game id, descending). One indexed
+        """The newest `limit` games open to join (their last seating said so: a seat free, and a
+        join would be taken), newest first (by `created_at`, then game id, descending). One indexed
         query: it reads no game but those it returns."""
 
     async def recent_actions(self, game_id: str, limit: int = 1000) -> dict[str, int]:

@@ -8,7 +8,8 @@ as its columns), so they map straight onto `GameRecord`, `StoredSnapshot`, `RawE
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -29,6 +30,9 @@ from rejoin_server.store.statements import GAME_FIELDS
 if TYPE_CHECKING:
     from rejoin_server.store.connection import Connection, Database
 
+log = logging.getLogger(__name__)
+
+_GAME_ID = GAME_FIELDS.index("game_id")
 _SETTINGS = GAME_FIELDS.index("settings")
 _HISTORY = GAME_FIELDS.index("history")
 _SEATING = GAME_FIELDS.index("seating")
@@ -41,9 +45,25 @@ def game_record(row: Sequence[Any]) -> GameRecord:
     values[_SETTINGS] = orjson.loads(settings) if isinstance(settings, str | bytes) else settings
     epochs = orjson.loads(values[_HISTORY] or "[]")
     values[_HISTORY] = tuple((str(epoch), int(first)) for epoch, first in epochs)
-    seating = values[_SEATING]
-    values[_SEATING] = None if seating is None else orjson.loads(seating)
+    values[_SEATING] = _seating(values[_GAME_ID], values[_SEATING])
     return GameRecord(*values)
+
+
+def _seating(game_id: str, stored: str | bytes | None) -> Mapping[str, Any] | None:
+    """A row's seating (the lobby's, `host.seating`), None when it has none or it is not a JSON
+    object: it is only what the lobby shows, so a bad one (written by hand, or by a bug) must not
+    fail the lobby's list or the game's load. The game's next change to its seats writes it anew."""
+    if stored is None:
+        return None
+    try:
+        seating = orjson.loads(stored)
+    except orjson.JSONDecodeError as exc:
+        log.warning("game %s: its stored seating is not JSON, read as none: %s", game_id, exc)
+        return None
+    if not isinstance(seating, dict):
+        log.warning("game %s: its stored seating is not a JSON object, read as none", game_id)
+        return None
+    return seating
 
 
 def load(db: Database, conn: Connection, game_id: str) -> StoredLog:

@@ -18,6 +18,8 @@ class PokerEngine:
     kind = "poker"
     # A snapshot at a hand's end holds no hand: small, and it loads without pokerkit's state.
     snapshot_after = frozenset({"hand_ended", "game_completed"})
+    # A player may sit down at a free seat between hands: a table playing is still in the lobby.
+    joins_while_playing = True
 
     def __init__(self, limits: TableLimits | None = None) -> None:
         self.limits = limits or TableLimits.widest()
