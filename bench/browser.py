@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -82,6 +81,7 @@ from bench import browser_load
 from bench.goals import Goal
 from bench.renderers import RendererPeak, RendererWatch, available_mib, renderers_now
 from bench.report import Target
+from bench.server_procs import served
 from bench.server_suite import ServerRow, print_row, render_rows
 from bench.stats import Summary, fmt_ms
 from e2e.support.chromium import launch
@@ -205,21 +205,6 @@ class Boot:
     pyodide_ms: float
     sdk_ms: float
     ready_ms: float
-
-
-@contextmanager
-def served(folder: Path, name: str) -> Iterator[ServerProcess]:
-    """A server on a fresh SQLite file in `folder`, ready; killed (whole group) at the end."""
-    server = ServerProcess(
-        folder / f"{name}.log",
-        database_url=f"sqlite:///{folder / name}.db",
-        admin_token=secrets.token_hex(16),
-    )
-    try:
-        server.start_ready()
-        yield server
-    finally:
-        server.cleanup()
 
 
 def create_game(http: httpx.Client, seats: int) -> str:

@@ -19,10 +19,7 @@ the server sent before it served the bundle pre-compressed: the peer's bytes wit
 
 from __future__ import annotations
 
-import secrets
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,12 +29,12 @@ from rich.console import Console
 
 from bench.goals import Goal
 from bench.report import Target, columns_table
+from bench.server_procs import served
 from bench.server_suite import ServerRow
 from bench.stats import Summary, fmt_ms, percentile
 from e2e.support.chromium import launch
 from e2e.support.page_load import Fetched, fetched, total
 from rejoin_server.api.web import default_web_dir
-from rejoin_testkit.processes import ServerProcess
 
 NO_DB = "—"
 READY_TIMEOUT_S = 120.0
@@ -86,23 +83,9 @@ class LoadResults:
     goals: list[Goal] = field(default_factory=list)
 
 
-@contextmanager
-def _server(folder: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        folder / "browser-load.log",
-        database_url=f"sqlite:///{folder / 'browser-load'}.db",
-        admin_token=secrets.token_hex(16),
-    )
-    try:
-        server.start_ready()
-        yield server
-    finally:
-        server.cleanup()
-
-
 def measure(playwright: Playwright, folder: Path, console: Console, runs: int) -> LoadResults:
     results = LoadResults(Series("ours"), Series("identity, no cache"))
-    with _server(folder) as server:
+    with served(folder, "browser-load") as server:
         with httpx.Client(base_url=server.url, timeout=30.0) as http:
             reply = http.post("/api/games", json={"seats": 6, "actionTimeoutMs": 600_000})
             reply.raise_for_status()

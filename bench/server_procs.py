@@ -13,6 +13,7 @@ games.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -95,6 +96,22 @@ def running(proc: ServerProcess) -> Iterator[ServerProcess]:
         yield proc
     finally:
         discard(proc)
+
+
+@contextmanager
+def served(folder: Path, name: str) -> Iterator[ServerProcess]:
+    """A server on a fresh SQLite file in `folder`, ready; killed (whole group) at the end (the
+    browser benchmarks: their pages, not the database, are what they measure)."""
+    server = ServerProcess(
+        folder / f"{name}.log",
+        database_url=f"sqlite:///{folder / name}.db",
+        admin_token=secrets.token_hex(16),
+    )
+    try:
+        server.start_ready()
+        yield server
+    finally:
+        server.cleanup()
 
 
 @contextmanager

@@ -43,19 +43,6 @@ def host(tmp_path: Path) -> Iterator[ServerProcess]:
         server.cleanup()
 
 
-def seated(api: Api, game_id: str, name: str) -> Player:
-    body = api.join(game_id, name).ok(201)
-    return Player(
-        api=api,
-        game_id=game_id,
-        player_id=body["playerId"],
-        seat=body["seat"],
-        name=name,
-        session=body["sessionToken"],
-        token=body["connectionToken"]["token"],
-    )
-
-
 def past(player: Player, seq: int) -> Callable[[], int | None]:
     """A probe for `wait_for`: the game's seq once it is past `seq`."""
 
@@ -86,7 +73,7 @@ def test_the_table_page_under_a_prefix_plays_and_resumes_after_kill9(
         page.wait_for_url(f"{host.url}/play/{game_id}")
 
         seat = join(page, "Guest", game_id)
-        other = seated(api, game_id, "Host")
+        other = Player.joined(api, game_id, "Host")
         # The page's own call to …/start, built on the base it was given.
         page.locator("#start").wait_for(state="visible", timeout=STEP_S * 1000)
         page.click("#start")

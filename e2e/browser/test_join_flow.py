@@ -59,19 +59,6 @@ def create_game(api: Api, **settings: Any) -> str:
     return game_id
 
 
-def http_player(api: Api, game_id: str, name: str, seat: int | None = None) -> Player:
-    body = api.join(game_id, name, seat).ok(201)
-    return Player(
-        api=api,
-        game_id=game_id,
-        player_id=body["playerId"],
-        seat=body["seat"],
-        name=name,
-        session=body["sessionToken"],
-        token=body["connectionToken"]["token"],
-    )
-
-
 def join_form_was_shown(page: Page) -> bool:
     return bool(page.evaluate("() => window.__e2eJoinShown === true"))
 
@@ -118,7 +105,7 @@ def test_a_finished_table_shows_its_result_before_asking_a_name(
     context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
 ) -> None:
     game_id = create_game(api, seats=3, startingStack=4, smallBlind=1, bigBlind=2)
-    players = [http_player(api, game_id, "Ann"), http_player(api, game_id, "Bo")]
+    players = [Player.joined(api, game_id, "Ann"), Player.joined(api, game_id, "Bo")]
     final = play_to_completion(Table(api, game_id, {}, players))
     winner = next(s for s in final["seats"] if s["stack"] > 0)
 
@@ -144,8 +131,8 @@ def test_a_taken_seat_offers_the_free_seats_and_a_click_seats_you_there(
     context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
 ) -> None:
     game_id = create_game(api, seats=4)
-    http_player(api, game_id, "Ann", seat=1)
-    http_player(api, game_id, "Bo", seat=2)
+    Player.joined(api, game_id, "Ann", seat=1)
+    Player.joined(api, game_id, "Bo", seat=2)
     tracked = watched(context_factory, "newcomer", server)
     page = tracked.new_page()
     page.goto(f"{server.url}/play/{game_id}?seat=1")  # a seat link sent before Ann sat there
@@ -182,8 +169,8 @@ def test_a_full_table_says_so_and_offers_no_seat(
     context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
 ) -> None:
     game_id = create_game(api, seats=2)
-    http_player(api, game_id, "Ann")
-    http_player(api, game_id, "Bo")
+    Player.joined(api, game_id, "Ann")
+    Player.joined(api, game_id, "Bo")
     tracked = watched(context_factory, "latecomer", server)
     page = tracked.new_page()
     page.goto(f"{server.url}/play/{game_id}?seat=0")  # a seat link sent before the table filled
@@ -201,7 +188,7 @@ def test_a_seat_taken_while_the_form_is_open_offers_the_free_ones_then(
     page.goto(f"{server.url}/play/{game_id}?seat=0")
     page.locator("#join-form input[name=name]").wait_for(state="visible", timeout=BOOT_MS)
     assert not page.locator("#seat-choice").is_visible()  # seat 1 was free when it was drawn
-    http_player(api, game_id, "Quick", seat=0)
+    Player.joined(api, game_id, "Quick", seat=0)
     page.fill("#join-form input[name=name]", "Slow")
     page.click("#join-any")
     page.locator("#seat-choice").wait_for(state="visible", timeout=STEP_MS)
@@ -223,8 +210,8 @@ def test_a_table_filled_while_the_form_is_open_says_so_then(
     page = tracked.new_page()
     page.goto(f"{server.url}/play/{game_id}")
     page.locator("#join-form input[name=name]").wait_for(state="visible", timeout=BOOT_MS)
-    http_player(api, game_id, "Ann")
-    http_player(api, game_id, "Bo")
+    Player.joined(api, game_id, "Ann")
+    Player.joined(api, game_id, "Bo")
     page.fill("#join-form input[name=name]", "Cy")
     page.click("#join-any")  # refused, table_full: the form then says so, with no button left
     assert_nothing_offered(page, "This table is full.")
@@ -236,10 +223,10 @@ def test_the_lobby_lists_an_open_table_and_its_link_opens_it(
     context_factory: ContextFactory, server: ServerProcess, api: Api, request: pytest.FixtureRequest
 ) -> None:
     open_id = create_game(api, seats=3, smallBlind=5, bigBlind=10, startingStack=500)
-    http_player(api, open_id, "Ann")
+    Player.joined(api, open_id, "Ann")
     full_id = create_game(api, seats=2)
-    http_player(api, full_id, "Bo")
-    http_player(api, full_id, "Cy")
+    Player.joined(api, full_id, "Bo")
+    Player.joined(api, full_id, "Cy")
     tracked = watched(context_factory, "lobby", server)
     page = tracked.new_page()
     page.goto(f"{server.url}/")
@@ -275,7 +262,7 @@ def test_the_generic_page_counts_seats_from_one_too(
     server = spawn(sqlite_url, *LIARS_DICE_ARGS, env=liars_dice_env())
     api = Api(server.url, server.admin_token)
     game_id = api.create_game(kind=LIARS_DICE, seats=3).ok(201)["gameId"]
-    ann = http_player(api, game_id, "Ann", seat=0)
+    ann = Player.joined(api, game_id, "Ann", seat=0)
     tracked = watched(context_factory, "dice", server)
     page = tracked.new_page()
     page.goto(f"{server.url}/play/{game_id}?seat=2")  # the API's seat 2: "3" in the seat box

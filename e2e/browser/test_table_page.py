@@ -74,19 +74,6 @@ def create_game(api: Api, **settings: Any) -> str:
     return game_id
 
 
-def http_player(api: Api, game_id: str, name: str) -> Player:
-    body = api.join(game_id, name).ok(201)
-    return Player(
-        api=api,
-        game_id=game_id,
-        player_id=body["playerId"],
-        seat=body["seat"],
-        name=name,
-        session=body["sessionToken"],
-        token=body["connectionToken"]["token"],
-    )
-
-
 def page_player(api: Api, seat: Seat) -> Player:
     """The page's seat as an HTTP player (its session token from localStorage)."""
     saved = seat.saved
@@ -268,7 +255,7 @@ def test_reload_resumes_the_same_seat_with_its_cards(
     tracked = watched_context(context_factory, "reloader", server)
     page = open_table(tracked.context, server.url, game_id)
     seat = join(page, "Reloader", game_id)
-    other = http_player(api, game_id, "Other")
+    other = Player.joined(api, game_id, "Other")
     started = api.start(game_id, seat.session_token).ok(200)
 
     view = server_view(server.url, game_id, seat.session_token)
@@ -322,7 +309,7 @@ def test_second_tab_is_refused_and_takes_the_seat_once_the_first_is_gone(
     seat = join(first, "Tabby", game_id)
     player_id = seat.player_id
     seat_number = my_seat_number(first)
-    other = http_player(api, game_id, "Other")
+    other = Player.joined(api, game_id, "Other")
 
     second = tracked.context.new_page()
     sockets: list[str] = []
@@ -419,7 +406,7 @@ def test_completed_game_says_so_on_reload_and_to_a_new_player(
     tracked = watched_context(context_factory, "finisher", server)
     page = open_table(tracked.context, server.url, game_id)
     seat = join(page, "Finisher", game_id)
-    other = http_player(api, game_id, "Other")
+    other = Player.joined(api, game_id, "Other")
     table = Table(api, game_id, {}, [page_player(api, seat), other])
 
     final = play_to_completion(table)
@@ -501,7 +488,7 @@ def test_lobby_to_action_requests_only_the_test_server(
 
     seat = join(page, "Lobbyist", game_id)
     assert page.locator(".seat.me").get_attribute("data-seat") == "1"
-    other = http_player(api, game_id, "Other")
+    other = Player.joined(api, game_id, "Other")
     page.locator("#start").wait_for(state="visible", timeout=STEP_MS)
     page.click("#start")
     wait_connected(page, STEP_MS / 1000)
@@ -545,8 +532,8 @@ def test_full_table_says_so_and_offers_no_join(
     """A full table is said to be full before a name is asked, with no button: a join there
     could only be refused (`table_full`). The name box stays, nothing else is offered."""
     game_id = create_game(api, seats=2)
-    http_player(api, game_id, "One")
-    http_player(api, game_id, "Two")
+    Player.joined(api, game_id, "One")
+    Player.joined(api, game_id, "Two")
     api.join(game_id, "Three").error("table_full")
 
     tracked = watched_context(context_factory, "third", server)

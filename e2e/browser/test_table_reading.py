@@ -50,19 +50,6 @@ WATCH_OUTAGE = """() => {
 }"""
 
 
-def http_player(api: Api, game_id: str, name: str) -> Player:
-    body = api.join(game_id, name).ok(201)
-    return Player(
-        api=api,
-        game_id=game_id,
-        player_id=body["playerId"],
-        seat=body["seat"],
-        name=name,
-        session=body["sessionToken"],
-        token=body["connectionToken"]["token"],
-    )
-
-
 def seat_bets(page: Page) -> dict[int, tuple[int, str, bool]]:
     """Each occupied seat's drawn bet: (data-bet, its text, whether it is visible)."""
     rows: list[list[Any]] = page.evaluate(
@@ -169,7 +156,7 @@ def test_unseated_then_a_hand_reads_like_a_poker_log_with_the_street_bets_on_the
     screenshot(page, request, "unseated")
 
     me = join(page, "alice", game_id)
-    others = {p.seat: p for p in (http_player(api, game_id, n) for n in ("bob", "carol"))}
+    others = {p.seat: p for p in (Player.joined(api, game_id, n) for n in ("bob", "carol"))}
     names = {0: "alice", **{seat: p.name for seat, p in others.items()}}
     assert sorted(names) == [0, 1, 2]
     # Seats read from 1 on the table; data-seat stays the API's number.
@@ -277,7 +264,7 @@ def test_a_kill_9_pauses_the_table_under_an_overlay_within_1_s_until_the_server_
     tracked = context_factory("paused", only_origin=server.url)
     page = open_table(tracked.context, server.url, game_id)
     me = join(page, "alice", game_id)
-    bob = http_player(api, game_id, "bob")
+    bob = Player.joined(api, game_id, "bob")
     api.start(game_id, me.session_token).ok(200)
     # To the page's turn: its buttons are on show, and its clock runs.
     act_until(

@@ -30,6 +30,22 @@ class Player:
     client_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     last_seq: int = 0
 
+    @classmethod
+    def joined(cls, api: Api, game_id: str, name: str, seat: int | None = None) -> Player:
+        """A player who took a seat of `game_id` over HTTP (asserting 201)."""
+        body = api.join(game_id, name, seat).ok(201)
+        assert body["connectionToken"]["playerId"] == body["playerId"], body
+        parse_utc(body["connectionToken"]["expiresAt"], "connectionToken.expiresAt")
+        return cls(
+            api=api,
+            game_id=game_id,
+            player_id=body["playerId"],
+            seat=body["seat"],
+            name=name,
+            session=body["sessionToken"],
+            token=body["connectionToken"]["token"],
+        )
+
     # What a client does.
 
     def state_reply(self) -> Reply:
@@ -111,18 +127,7 @@ class Table:
         return cls(api, body["gameId"], body)
 
     def join(self, name: str, seat: int | None = None) -> Player:
-        body = self.api.join(self.game_id, name, seat).ok(201)
-        assert body["connectionToken"]["playerId"] == body["playerId"], body
-        parse_utc(body["connectionToken"]["expiresAt"], "connectionToken.expiresAt")
-        player = Player(
-            api=self.api,
-            game_id=self.game_id,
-            player_id=body["playerId"],
-            seat=body["seat"],
-            name=name,
-            session=body["sessionToken"],
-            token=body["connectionToken"]["token"],
-        )
+        player = Player.joined(self.api, self.game_id, name, seat)
         self.players.append(player)
         return player
 
