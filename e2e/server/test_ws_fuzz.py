@@ -315,7 +315,7 @@ def unstorable(text: str, max_length: int) -> bool:
     )
 
 
-def storable_fields(action: Action) -> bool:
+def integers_fit_64_bits(action: Action) -> bool:
     """Whether every integer of an action is within 64 bits: the server may refuse the others
     with invalid_request (a game's own fields, which the store must write), or judge them."""
 
@@ -986,7 +986,7 @@ def check_action_answer(
         return
     me.action_ids.append(action_id)
     if (
-        not storable_fields(action)
+        not integers_fit_64_bits(action)
         and isinstance(answer, Error)
         and (answer.code, answer.action_id) == (ErrorCode.INVALID_REQUEST, action_id)
     ):
