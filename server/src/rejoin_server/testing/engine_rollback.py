@@ -158,7 +158,8 @@ class _Run:
 
     def check_replay(self) -> None:
         def new_game() -> GameState:
-            return self.engine.new_game(self.game_id, self.settings)
+            made: GameState = self.engine.new_game(self.game_id, self.settings)
+            return made
 
         state_at = rebuilder(new_game, self.log, self.game_id)
         try:
