@@ -1,7 +1,7 @@
 """What an operator's rollback reads and builds, whoever runs it: the server (`host.rollback`,
 `POST /api/game/{id}/rollback`) or the offline command (`rejoin-server rollback`).
 
-The versions a game can go back to are its kept snapshots (DESIGN: the last K are the rollback
+The versions a game can go back to are its kept snapshots (the last K are the rollback
 history). Each is listed with a summary read from its spectator view (`view(None)`): generic, a
 game whose view has no `handNumber`, `phase`, `status` or `seats` gets nulls there. A rollback
 opens the snapshot at `version` (`open_snapshot`: checksum verified, the game loading it), hands
