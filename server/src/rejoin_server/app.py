@@ -140,12 +140,6 @@ def _hold(url: str) -> SqliteHold | None:
         return None
 
 
-def game_kinds(settings: ServerSettings) -> GameKinds:
-    """The kinds a server with these settings serves (poker, then `--game`'s): what the offline
-    commands (`rejoin-server rollback`) restore games with."""
-    return _kinds(settings, ())
-
-
 def _kinds(settings: ServerSettings, games: Iterable[GameEngine]) -> GameKinds:
     """Poker first (the default kind), unless replaced by an engine of that kind; then the
     engines given to `create_app`, then `--game`'s, in their order."""

@@ -60,13 +60,17 @@ def run_rollback(invocation: Invocation, out: TextIO) -> int:
 
 
 async def _run(invocation: Invocation, request: RollbackRequest, out: TextIO) -> int:
-    from rejoin_server.app import game_kinds
+    from rejoin_server.games.kinds import GameKinds, load_engine
+    from rejoin_server.games.poker import PokerEngine
     from rejoin_server.errors import CodedError
     from rejoin_server.store.sql import SqlGameStore
 
     settings = invocation.settings
     try:
-        kinds = game_kinds(settings)
+        # As the server's (`app._kinds`): poker unless a --game replaces it, then --game's.
+        given = [load_engine(spec) for spec in settings.games]
+        poker = [] if any(e.kind == PokerEngine.kind for e in given) else [PokerEngine()]
+        kinds = GameKinds([*poker, *given])
     except ValueError as exc:  # a --game that does not load
         raise StartupError(str(exc)) from exc
     store = SqlGameStore(settings.database_url, keep_snapshots=KEEP_ALL)
