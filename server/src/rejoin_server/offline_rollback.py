@@ -60,9 +60,9 @@ def run_rollback(invocation: Invocation, out: TextIO) -> int:
 
 
 async def _run(invocation: Invocation, request: RollbackRequest, out: TextIO) -> int:
+    from rejoin_server.errors import CodedError
     from rejoin_server.games.kinds import GameKinds, load_engine
     from rejoin_server.games.poker import PokerEngine
-    from rejoin_server.errors import CodedError
     from rejoin_server.store.sql import SqlGameStore
 
     settings = invocation.settings
