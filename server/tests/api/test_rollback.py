@@ -22,8 +22,19 @@ from rejoin_server.settings import ServerSettings
 from rejoin_server.store.restore import restore_game
 from rejoin_server.store.sql import SqlGameStore
 
-from .support import ADMIN, ADMIN_AUTH, Api, Player, answer, assert_error, bearer, running
+from .support import (
+    ADMIN,
+    ADMIN_AUTH,
+    Api,
+    Player,
+    answer,
+    assert_error,
+    bearer,
+    running,
+    running_async,
+)
 from .tally_game import TallyEngine
+from .ws_support import sockets
 
 HEADS_UP = {"seats": 2, "autoNextHand": False, "startingStack": 100}
 
@@ -336,3 +347,38 @@ def test_the_clock_restarts_from_the_rollback(sql_api: Api) -> None:
     event = api.events(ann, after=done["seq"] - 1)["events"][0]
     view = api.state(ann)["gameState"]
     assert view["actionDeadline"] == event["at"] + 60_000
+
+
+def test_an_event_stream_carries_the_rollback_as_an_ordinary_event(sql_api: Api) -> None:
+    api = sql_api
+    ann, _ = players = api.table(2, **HEADS_UP)
+    api.start(ann)
+    play_hand_to_its_end(api, players)
+    version = versions(api, ann.game_id)[0]["version"]
+    done = answer(rollback(api, ann.game_id, {"toVersion": version, "reason": "r"}))
+    url = f"/api/game/{ann.game_id}/events?after={done['seq'] - 1}"
+    status, body = api.stream_until(url, ann.auth, b"snapshot_restored")
+    assert status == 200
+    assert f"id: {done['seq']}\nevent: snapshot_restored\n".encode() in body
+
+
+async def test_websockets_get_the_event_and_a_player_not_in_the_restored_state_is_closed() -> None:
+    async with running_async() as api, sockets(api.app) as ws:
+        game_id = await api.create(seats=3, autoNextHand=False)
+        ann, _ = await api.join(game_id, "Ann"), await api.join(game_id, "Bob")
+        persisted = await api.client.post(f"/api/game/{game_id}/persist", headers=ADMIN_AUTH)
+        version = answer(persisted)["version"]
+        cyd = await api.join(game_id, "Cyd")
+        ann_socket, _ = await ws.hello(ann)
+        cyd_socket, _ = await ws.hello(cyd)
+        body = {"toVersion": version, "reason": "Cyd sat down by mistake"}
+        reply = await api.client.post(
+            f"/api/game/{game_id}/rollback", json=body, headers=ADMIN_AUTH
+        )
+        done = answer(reply)
+        _, frame = await ann_socket.until("event", skip=("ping", "presence"))
+        assert frame["seq"] == done["seq"]
+        assert frame["event"]["kind"] == "snapshot_restored"
+        assert frame["event"]["data"]["version"] == version
+        _, close = await cyd_socket.closed(skip=("ping", "presence"))
+        assert (close.code, close.reason) == (4403, "player_not_in_game")
