@@ -34,6 +34,7 @@ from .support import (
     running_async,
 )
 from .tally_game import TallyEngine
+from .test_console import Asked, HeldElsewhere
 from .ws_support import sockets
 
 HEADS_UP = {"seats": 2, "autoNextHand": False, "startingStack": 100}
@@ -382,3 +383,25 @@ async def test_websockets_get_the_event_and_a_player_not_in_the_restored_state_i
         assert frame["event"]["data"]["version"] == version
         _, close = await cyd_socket.closed(skip=("ping", "presence"))
         assert (close.code, close.reason) == (4403, "player_not_in_game")
+
+
+def test_a_game_another_live_node_holds_is_left_there_as_the_console_does() -> None:
+    store = HeldElsewhere()
+    with running(store) as api:
+        ann, _ = players = api.table(2, **HEADS_UP)
+        api.start(ann)
+        play_hand_to_its_end(api, players)
+        version = versions(api, ann.game_id)[0]["version"]
+        api.forget(ann.game_id)  # in memory on no node of this process
+        store.held[ann.game_id] = "n2"
+        coordinator = api.services.host.ownership.coordinator = Asked()
+        body = {"toVersion": version, "reason": "r"}
+        error = assert_error(rollback(api, ann.game_id, body), ErrorCode.GAME_ACTIVE, 409)
+        assert error["details"] == {"node": "n2"}
+        assert "n2" in error["message"]
+        assert coordinator.asked == []  # never asked to hand it over
+        assert api.services.host.loaded(ann.game_id) is None
+        # The versions are read from the store, wherever the game is played.
+        assert versions(api, ann.game_id)[0]["version"] == version
+        del store.held[ann.game_id]  # no live node holds it: loaded and rolled back here
+        answer(rollback(api, ann.game_id, body))
