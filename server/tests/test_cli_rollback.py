@@ -11,7 +11,9 @@ from starlette.testclient import TestClient
 
 from rejoin_server.app import create_app
 from rejoin_server.cli import main, parse_args
+from rejoin_server.errors import SeqConflict
 from rejoin_server.settings import ServerSettings
+from rejoin_server.store.sql import SqlGameStore
 
 ADMIN = "admin-secret-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -110,3 +112,26 @@ def test_the_database_comes_from_the_environment_too() -> None:
     assert invocation.settings.database_url == "sqlite:///x.db"
     assert invocation.rollback is not None
     assert invocation.rollback.list_only
+
+
+def test_a_game_that_moved_on_meanwhile_is_refused(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer appended between the restore and the append: the seq fence refuses it,
+    nothing is written, and the message points at the running server's route."""
+    with _client(database_url) as client:
+        game_id, auth, version = _play_two_hands(client)
+        seq = client.get(f"/api/game/{game_id}/state", headers=auth).json()["seq"]
+
+    async def moved_on(self: SqlGameStore, game_id: str, events: Any, **kw: Any) -> None:
+        raise SeqConflict(game_id, seq + 1)
+
+    monkeypatch.setattr(SqlGameStore, "append", moved_on)
+    argv = ["rollback", game_id, str(version), "--reason", "r", "--database-url", database_url]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "the game moved on: a server is running it" in err
+    assert f"POST /api/game/{game_id}/rollback" in err
+    monkeypatch.undo()
+    with _client(database_url) as client:
+        assert client.get(f"/api/game/{game_id}/state", headers=auth).json()["seq"] == seq
