@@ -24,8 +24,15 @@ import asyncio
 import socket
 from typing import TYPE_CHECKING, TextIO
 
-from rejoin_server.invocation import EXIT_USAGE, PROG, Invocation, RollbackRequest
-from rejoin_server.serve import StartupError, prepare_database
+from rejoin_server.invocation import (
+    EXIT_DATABASE,
+    EXIT_USAGE,
+    PROG,
+    Invocation,
+    RollbackRequest,
+    mask_url,
+)
+from rejoin_server.serve import StartupError, database_error, one_line
 
 if TYPE_CHECKING:
     from rejoin_server.games.kinds import GameKinds
@@ -42,7 +49,7 @@ def run_rollback(invocation: Invocation, out: TextIO) -> int:
     request = invocation.rollback
     assert request is not None
     url = invocation.settings.database_url
-    prepare_database(url, migrate=False)
+    _check_database(url)
     from rejoin_server.store.single_node import DatabaseInUse, hold_sqlite_file
 
     try:
@@ -57,6 +64,27 @@ def run_rollback(invocation: Invocation, out: TextIO) -> int:
     finally:
         if hold is not None:
             hold.release()
+
+
+def _check_database(url: str) -> None:
+    """The database opens and holds the server's tables at their current revision; never
+    migrated (nor created) here: a URL that is not the server's must not become a database."""
+    from rejoin_server.store import migrate as migrations
+
+    try:
+        current = migrations.is_current(url)
+    except Exception as exc:
+        if not database_error(exc):
+            raise
+        raise StartupError(
+            f"cannot open the database {mask_url(url)}: {one_line(exc)}", EXIT_DATABASE
+        ) from None
+    if not current:
+        raise StartupError(
+            f"the database {mask_url(url)} is not a rejoin database at schema revision "
+            f"{migrations.HEAD_REVISION}: give the server's --database-url (an older one: run "
+            f"`{PROG} migrate` first)"
+        )
 
 
 async def _run(invocation: Invocation, request: RollbackRequest, out: TextIO) -> int:
