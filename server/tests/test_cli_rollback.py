@@ -4,6 +4,7 @@ versions kept; a database a running server holds is refused, pointing at the HTT
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,3 +136,12 @@ def test_a_game_that_moved_on_meanwhile_is_refused(
     monkeypatch.undo()
     with _client(database_url) as client:
         assert client.get(f"/api/game/{game_id}/state", headers=auth).json()["seq"] == seq
+
+
+def test_a_database_that_is_not_the_servers_is_said_so_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.db"
+    assert main(["rollback", "g", "--list", "--database-url", f"sqlite:///{missing}"]) == 2
+    assert "is not a rejoin database" in capsys.readouterr().err
+    assert not missing.exists()  # never created, never migrated
