@@ -142,8 +142,12 @@ def test_every_option_and_variable_has_its_row_in_operations() -> None:
     first_cells = {row[0] for row in table_rows(read("operations.md"))}
     options = _options(cli.build_parser())
     assert len(options) > 30
-    # The other commands' options too: `migrate`'s, `proxy-config`'s.
-    commands = [cli.build_migrate_parser(), cli.build_proxy_config_parser()]
+    # The other commands' options too: `migrate`'s, `proxy-config`'s, `rollback`'s.
+    commands = [
+        cli.build_migrate_parser(),
+        cli.build_proxy_config_parser(),
+        cli.build_rollback_parser(),
+    ]
     for option in [*options, *(flag for parser in commands for flag in _options(parser))]:
         assert f"`{option}`" in first_cells, f"docs/operations.md has no row for {option}"
     text = read("operations.md")

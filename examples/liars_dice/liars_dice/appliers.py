@@ -16,10 +16,22 @@ from liars_dice.settings import MAX_NAME_LENGTH
 from liars_dice.state import DiceState, Player
 from rejoin_server.games import Event, GameRuleError
 
+# The server's event of an operator's rollback (docs/games.md, "Rolling back").
+SNAPSHOT_RESTORED = "snapshot_restored"
+
 
 def apply(state: DiceState, event: Event) -> None:
     """Fold `event` into `state`; its seq must be `state.seq + 1`. ValueError if it cannot be
-    applied (wrong seq, unknown kind, data that does not fit the game)."""
+    applied (wrong seq, unknown kind, data that does not fit the game). A `snapshot_restored` (an
+    operator's rollback) is the exception: it is given the state at its `version`, past which its
+    seq may be anything, and may follow the end of the game (the rollback reopens it)."""
+    if event.kind == SNAPSHOT_RESTORED:
+        try:
+            _snapshot_restored(state, event.data, event.at, event.seq)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"event {event.seq} ({event.kind}) cannot be applied: {exc}") from exc
+        state.set_position(event.seq, state.status)
+        return
     if event.seq != state.seq + 1:
         raise ValueError(f"event seq {event.seq} cannot follow seq {state.seq}")
     applier = _APPLIERS.get(event.kind)
@@ -142,6 +154,19 @@ def _game_completed(state: DiceState, data: Mapping[str, Any], at: int) -> None:
     # Whatever was on the table stays as it was (unrevealed dice stay hidden); the clocks stop.
     state.set_status("completed")
     state.to_act = state.action_deadline = state.next_round_at = None
+
+
+def _snapshot_restored(state: DiceState, data: Mapping[str, Any], at: int, seq: int) -> None:
+    """The state at `version`, as a rollback restores it: only the clocks restart from `at`, as if
+    it had just been reached (the player to act gets a whole timeout, the pause between rounds
+    its whole delay)."""
+    version = ev.read_int(data, "version")
+    if version != state.seq or seq <= version:
+        raise ValueError(f"the state given is at seq {state.seq}; version {version}, seq {seq}")
+    if state.round_running and state.to_act is not None:
+        _hand_turn(state, state.to_act, at)
+    elif state.next_round_at is not None:
+        state.next_round_at = at + state.settings.next_round_delay_ms
 
 
 def _check_turn(state: DiceState, seat: int) -> None:

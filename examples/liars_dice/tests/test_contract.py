@@ -12,6 +12,7 @@ import pytest
 from liars_dice import LiarsDiceEngine, LiarsDiceGame
 from rejoin_server.games import Act, Command, Join, Start
 from rejoin_server.testing.engine_contract import check_engine
+from rejoin_server.testing.engine_rollback import check_rollback
 
 from .driver import Dice
 
@@ -73,3 +74,14 @@ def test_the_checks_see_dice_that_leak() -> None:
     settings = engine.settings({"seats": 2, "dice": 2})
     with pytest.raises(AssertionError, match=r"^\[redaction\]"):
         check_engine(engine, settings, PLAYERS[:2], play_with(PLAYERS[:2]), secrets, games=2)
+
+
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_liars_dice_keeps_the_rollback_contract(count: int) -> None:
+    """A rollback (`snapshot_restored`) takes the game at its version, restarts its clocks from
+    the event's `at`, and the log replays from seq 1 to the live game."""
+    engine = LiarsDiceEngine(roll=Dice(seed=count))
+    settings = engine.settings(
+        {"seats": count, "dice": 2, "actionTimeoutMs": 5_000, "nextRoundDelayMs": 1_000}
+    )
+    check_rollback(engine, settings, PLAYERS[:count], play_with(PLAYERS[:count]), games=6)

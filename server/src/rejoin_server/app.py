@@ -41,6 +41,7 @@ from rejoin_server.api import (
     logins,
     openapi,
     reconnect,
+    rollback,
     web,
     ws,
 )
@@ -324,6 +325,8 @@ def _routes(login: bool) -> list[BaseRoute]:
         _game_route(f"{game}/persist", admin.persist, ["POST"]),
         _game_route(f"{game}/persist", admin.delete, ["DELETE"]),
         _game_route(f"{game}/restore", admin.restore_state, ["GET"]),
+        _game_route(f"{game}/versions", rollback.versions, ["GET"]),
+        _game_route(f"{game}/rollback", rollback.rollback, ["POST"]),
         Route("/api/cluster", cluster.nodes, methods=["GET"]),
         Route("/api/cluster/drain", cluster.drain, methods=["POST"]),
         Route("/healthz", health.healthz, methods=["GET"]),

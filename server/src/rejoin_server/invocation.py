@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from rejoin_server.settings import ServerSettings
 
 PROG = "rejoin-server"
-Command = Literal["serve", "migrate", "proxy-config"]
+Command = Literal["serve", "migrate", "proxy-config", "rollback"]
 
 # Exit status of a usage error (argparse's) and of anything else at start that the operator must
 # fix (a SQLite file another server serves, a port in use, a --game that does not load): starting
@@ -24,6 +24,18 @@ EXIT_USAGE = 2
 # Exit status of a database that cannot be opened at start: it may be down for a moment (restarting,
 # unreachable), so a supervisor starts the server again.
 EXIT_DATABASE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackRequest:
+    """`rollback`'s arguments: roll `game_id` back to `version` (or, with `list_only`, print the
+    versions kept)."""
+
+    game_id: str
+    version: int | None = None
+    reason: str | None = None
+    reopen: bool = False
+    list_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,7 @@ class Invocation:
     admin_token_from: str | None = None
     proxy_listen: tuple[str, int] | None = None
     proxy_nodes: tuple[str, ...] = ()
+    rollback: RollbackRequest | None = None  # `rollback`'s own arguments
 
 
 def mask_url(url: str) -> str:

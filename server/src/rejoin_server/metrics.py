@@ -87,6 +87,11 @@ class Metrics:
             "Games this node owns and serves (loaded in memory).",
             registry=r,
         )
+        self.rollbacks = Counter(
+            "rejoin_rollbacks",
+            "Games the operator rolled back to a kept snapshot (POST /api/game/{id}/rollback).",
+            registry=r,
+        )
         self.handovers = Counter(
             "rejoin_handovers",
             "Games this node handed over to another node (asked for, or drained).",

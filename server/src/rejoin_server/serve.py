@@ -62,14 +62,14 @@ class StartupError(Exception):
         self.status = status
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     problem = getattr(exc, "problem", None)  # StorageUnavailable keeps the driver's words apart
     if not isinstance(problem, str):
         problem = str(getattr(exc, "orig", None) or exc)
     return " ".join(problem.split())
 
 
-def _is_database_error(exc: BaseException) -> bool:
+def database_error(exc: BaseException) -> bool:
     """Errors that mean "this database cannot be opened", as opposed to a bug."""
     import sqlite3
 
@@ -103,10 +103,10 @@ def prepare_database(url: str, *, migrate: bool) -> str | None:
             migrations.upgrade(url)
             return migrations.HEAD_REVISION
     except Exception as exc:
-        if not _is_database_error(exc):
+        if not database_error(exc):
             raise
         raise StartupError(
-            f"cannot open the database {mask_url(url)}: {_one_line(exc)}", EXIT_DATABASE
+            f"cannot open the database {mask_url(url)}: {one_line(exc)}", EXIT_DATABASE
         ) from None
     raise StartupError(
         f"the database {mask_url(url)} is not at schema revision {migrations.HEAD_REVISION} "

@@ -270,6 +270,24 @@ class Api:
     def delete(self, game_id: str, auth: str | None) -> Reply:
         return self.request("DELETE", f"/api/game/{game_id}/persist", auth=auth)
 
+    def versions(self, game_id: str, auth: str | None) -> Reply:
+        """`GET …/versions` (admin): the kept snapshots a rollback can go back to."""
+        return self.request("GET", f"/api/game/{game_id}/versions", auth=auth)
+
+    def rollback(
+        self,
+        game_id: str,
+        auth: str | None,
+        to_version: int,
+        reason: str = "test",
+        reopen: bool | None = None,
+    ) -> Reply:
+        """`POST …/rollback` (admin)."""
+        body: JsonObject = {"toVersion": to_version, "reason": reason}
+        if reopen is not None:
+            body["reopen"] = reopen
+        return self.request("POST", f"/api/game/{game_id}/rollback", json_body=body, auth=auth)
+
     # Server-sent events.
 
     def sse(

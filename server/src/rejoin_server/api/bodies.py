@@ -1,5 +1,5 @@
 """Request bodies: reading one (bounded in size, a JSON object), and the declaration of every
-endpoint's body (`Join`, `Action`, `Reconnect`, `Persist`), which is at once what the endpoint
+endpoint's body (`Join`, `Action`, `Reconnect`, `Persist`, `Rollback`), which is at once what the endpoint
 checks and what `/openapi.json` documents (`fields` says how). `POST /api/games` takes a table's
 settings, which the game declares and checks (`PokerSettings`).
 
@@ -48,6 +48,7 @@ MAX_CLIENT_ID = widths.CLIENT_ID
 MAX_TOKEN = 1024
 MAX_EPOCH = 64
 MAX_ACTION_TYPE = 32
+MAX_ROLLBACK_REASON = 200  # the `reason` stored in a rollback's event
 MAX_SEAT = 999  # the highest seat a join may ask for, whatever the game; the game refuses the rest
 _ACTION_OWN_KEYS = frozenset({"actionId", "type", "atSeq"})
 _POKER_TYPES = ", ".join(ACTION_TYPES)
@@ -140,6 +141,22 @@ class Persist(Body):
 
     game_id: Annotated[str | None, _GAME_IN_PATH] = None
     force_overwrite: Annotated[bool, Flag()] = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback(Body):
+    """`POST …/rollback`."""
+
+    description: ClassVar[str] = (
+        "Rolls the game back to a kept snapshot (GET …/versions lists them): the log stays "
+        "append-only, a snapshot_restored event is appended."
+    )
+
+    to_version: Annotated[
+        int, Integer(description="A kept snapshot's version (the seq it includes).")
+    ]
+    reason: Annotated[str, Text(MAX_ROLLBACK_REASON, "Why: stored in the snapshot_restored event.")]
+    reopen: Annotated[bool, Flag()] = False
 
 
 async def read_action(request: Request, limit: int) -> tuple[Action, dict[str, Any]]:

@@ -41,6 +41,7 @@ from rejoin_server.api.openapi_parts import (
     integer,
     schema_object,
 )  # fmt: skip
+from rejoin_server.api.openapi_rollback import rollback_operations
 from rejoin_server.api.responses import ok
 from rejoin_server.durability import DURABILITIES
 from rejoin_server.games.kinds import GameKinds
@@ -422,7 +423,8 @@ def _operation(op: Operation) -> Schema:
 def build(kinds: GameKinds, login: bool = False) -> dict[str, Any]:
     """The document of a server with these kinds of game, and with player login or not."""
     paths: dict[str, Any] = {}
-    for op in [*_operations(kinds, login), *console_operations(("bearer",))]:
+    ops = [*_operations(kinds, login), *rollback_operations(("bearer",))]
+    for op in [*ops, *console_operations(("bearer",))]:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     paths["/metrics"] = {
         "get": {

@@ -1,5 +1,6 @@
 """The `rejoin-server` command line (also `python -m rejoin_server`): serve, run the migrations
-alone, or print the HAProxy configuration of a cluster (`proxy-config`).
+alone, print the HAProxy configuration of a cluster (`proxy-config`), or roll a game back with
+the server stopped (`rollback`).
 
 The package owns the parsers and their help texts (`parsers`), the checks of option values
 (`values`), the environment variables and `parse_args(argv, env)` (`args`): a pure function from a
@@ -27,6 +28,7 @@ from rejoin_server.cli.parsers import (
     build_parser,
     build_proxy_config_parser,
 )
+from rejoin_server.cli.rollback_parser import build_rollback_parser
 from rejoin_server.invocation import EXIT_USAGE, PROG, Invocation, mask_url
 from rejoin_server.proxy_config import haproxy_config
 
@@ -35,6 +37,7 @@ __all__ = [
     "build_migrate_parser",
     "build_parser",
     "build_proxy_config_parser",
+    "build_rollback_parser",
     "main",
     "mask_url",
     "parse_args",
@@ -56,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if invocation.command == "migrate":
             return run_migrate(invocation, sys.stdout)
+        if invocation.command == "rollback":
+            from rejoin_server.offline_rollback import run_rollback
+
+            return run_rollback(invocation, sys.stdout)
         return serve(invocation, sys.stdout)
     except StartupError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)

@@ -29,7 +29,9 @@ from rejoin_server.cli.parsers import (
     build_parser,
     build_proxy_config_parser,
 )
-from rejoin_server.invocation import Invocation
+from rejoin_server.cli.rollback_parser import build_rollback_parser
+from rejoin_server.cli.rollback_parser import check as check_rollback
+from rejoin_server.invocation import Invocation, RollbackRequest
 from rejoin_server.settings import DEFAULT_DATABASE_URL, Durability, ServerSettings
 
 _DEFAULTS = ServerSettings()
@@ -93,6 +95,9 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
         url = ns.database_url or values.from_env(parser, env, ENV_DATABASE_URL, values.database_url)
         settings = ServerSettings(database_url=url or DEFAULT_DATABASE_URL)
         return Invocation("migrate", settings)
+
+    if args[:1] == ["rollback"]:
+        return _rollback(args[1:], env)
 
     if args[:1] == ["proxy-config"]:
         parser = build_proxy_config_parser()
@@ -169,3 +174,15 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
     except ValueError as exc:  # ServerSettings' own checks; the option types catch these first
         parser.error(str(exc))
     return Invocation("serve", settings, ns.log_level or "info", given_by)
+
+
+def _rollback(args: list[str], env: Mapping[str, str]) -> Invocation:
+    """`rollback GAME VERSION --reason TEXT [--reopen]`, or `rollback GAME --list`."""
+    parser = build_rollback_parser()
+    ns = parser.parse_args(args)
+    check_rollback(parser, ns)
+    url = ns.database_url or values.from_env(parser, env, ENV_DATABASE_URL, values.database_url)
+    games = ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)
+    settings = ServerSettings(database_url=url or DEFAULT_DATABASE_URL, games=tuple(games))
+    request = RollbackRequest(ns.game_id, ns.version, ns.reason, bool(ns.reopen), bool(ns.list))
+    return Invocation("rollback", settings, rollback=request)

@@ -46,6 +46,9 @@ commands:
                         {PROG} migrate [--database-url URL]
   proxy-config          print the HAProxy configuration of a cluster of nodes:
                         {PROG} proxy-config --listen HOST:PORT --node URL [--node URL ...]
+  rollback              roll a game back to a kept snapshot with the server stopped:
+                        {PROG} rollback GAME VERSION --reason TEXT [--reopen]
+                        {PROG} rollback GAME --list   (the versions kept)
 
 environment:
   {ENV_DATABASE_URL}   as --database-url

@@ -131,7 +131,15 @@ class GameState(Protocol):
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state. Its seq must be `self.seq + 1`; raises ValueError if the
-        event cannot be applied (wrong seq, unknown kind, malformed data)."""
+        event cannot be applied (wrong seq, unknown kind, malformed data).
+
+        One exception: `snapshot_restored` (an operator's rollback, data `{version, reason,
+        handNumber}`). It is given the state at `version` (loaded from that snapshot, or rebuilt
+        by replaying the log up to it) and an event whose seq is past it: the state sets its seq
+        to the event's and restarts its clocks from the event's `at` (as if the state had just
+        been reached), changing nothing else; it may be completed. A game that cannot be rolled
+        back raises ValueError (docs/games.md, "Rolling back";
+        `rejoin_server.testing.engine_rollback` checks it)."""
         ...
 
     def next_deadline(self) -> int | None:

@@ -12,8 +12,9 @@ owner among them:
 - `host.ownership` (`Ownership`), `host.handovers` (`Handovers`): which games this node may host
   in a cluster; a game is claimed before it is loaded, handed over when another node asks for
   it, released when this node drains (docs/cluster.md).
-- `host.creation`, `.reading`, `.room`, `.operations`, `.preload`: new games (and their
-  durability), reads, room for a new game, operator actions, loading games after a restart.
+- `host.creation`, `.reading`, `.room`, `.operations`, `.rollback`, `.preload`: new games (and
+  their durability), reads, room for a new game, operator actions, rollbacks, loading games
+  after a restart.
 
 Games load lazily, on first touch (once however many requests ask); after a restart a background
 task loads the games in play, so their clocks fire from the persisted deadlines.
@@ -48,6 +49,7 @@ from rejoin_server.host.ownership import Ownership, not_serving
 from rejoin_server.host.preload import warm_up
 from rejoin_server.host.presence import Presence
 from rejoin_server.host.reading import Reading
+from rejoin_server.host.rollback import Rollback, Rollbacks
 from rejoin_server.host.tasks import Tasks
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
@@ -56,7 +58,7 @@ from rejoin_server.store.base import Deleted, GameStore
 from rejoin_server.store.memory import MemoryGameStore
 from rejoin_server.timefmt import now_ms
 
-__all__ = ["GameHost", "Outcome", "StorageHealth"]
+__all__ = ["GameHost", "Outcome", "Rollback", "StorageHealth"]
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +149,17 @@ class GameHost:
             self.memory_tokens,
             clock=clock,
             execute=self.execute,
+            forget=self.forget,
+        )
+        self._rollbacks = Rollbacks(
+            store,
+            self.writer,
+            self._games,
+            metrics,
+            clock=clock,
+            arm=self._clocks.arm,
+            unseated=self._presence.unseated,
+            may_write=lambda: self.ownership.serving,
             forget=self.forget,
         )
         self._creation = Creation(
@@ -415,6 +428,12 @@ class GameHost:
     async def delete(self, game_id: str) -> Deleted:
         """Delete in the store first: if the store is down, the game stays as it was."""
         return await self._operations.delete(game_id)
+
+    async def rollback(self, game_id: str, asked: Rollback) -> int:
+        """Roll a game back to a kept snapshot (`host.rollback`); return the seq of its
+        `snapshot_restored` event. The game is loaded here unless another live node holds it
+        (`OwnedElsewhere`, naming that node, as the operator console's reads)."""
+        return await self._rollbacks.roll_back(await self.look(game_id), asked)
 
     async def abandon(self, game_id: str) -> None:
         """Complete a game nobody plays any more (the cleanup job)."""

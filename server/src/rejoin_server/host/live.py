@@ -18,7 +18,12 @@ from typing import Any
 
 import orjson
 
-from rejoin_protocol.errors import CLOSE_SERVER_RESTARTING, CLOSE_SUPERSEDED, CLOSE_TRY_AGAIN_LATER
+from rejoin_protocol.errors import (
+    CLOSE_FORBIDDEN,
+    CLOSE_SERVER_RESTARTING,
+    CLOSE_SUPERSEDED,
+    CLOSE_TRY_AGAIN_LATER,
+)
 from rejoin_protocol.messages import Presence, encode
 from rejoin_server.durability import MEMORY, GameDurability
 from rejoin_server.games.base import Event, GameState
@@ -48,6 +53,8 @@ END_MOVED = (CLOSE_SERVER_RESTARTING, "game moved: resume from your last seq")
 END_SLOW = (CLOSE_TRY_AGAIN_LATER, "too far behind: resume from your last seq")
 # The seat was resumed elsewhere (docs/protocol.md): the older connection ends, and does not come back.
 END_SUPERSEDED = (CLOSE_SUPERSEDED, "superseded")
+# An operator's rollback restored a state the player had not joined yet: they have no seat in it.
+END_NOT_IN_GAME = (CLOSE_FORBIDDEN, "player_not_in_game")
 
 
 class Outgoing:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rejoin_server.host.live import (
+    END_NOT_IN_GAME,
     END_RELOADED,
     END_SUPERSEDED,
     STREAMS_PER_PLAYER,
@@ -153,6 +154,17 @@ class Presence:
                 ):
                     subscriber.close(END_SUPERSEDED)
         self._games.claim_while_loading(live.game_id, player_id, claim)
+
+    def unseated(self, live: LiveGame) -> None:
+        """After a rollback: the readers of players the game no longer seats (they joined after
+        the version restored) are closed with 4403 `player_not_in_game`."""
+        state = live.state
+        for subscriber in list(live.subscribers):
+            player_id = subscriber.player_id
+            if player_id is not None and state.seat_of(player_id) is None:
+                subscriber.close(END_NOT_IN_GAME)
+                if live.sockets.get(player_id) is subscriber:
+                    del live.sockets[player_id]
 
     def unsubscribe(self, live: LiveGame, subscriber: Subscriber) -> None:
         live.subscribers.discard(subscriber)

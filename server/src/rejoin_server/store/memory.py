@@ -80,7 +80,9 @@ class MemoryGameStore(GameStore):
         if events and write.action_id is not None:
             game.actions[events[-1].seq] = write.action_id
         completed_at = game.record.completed_at
-        if write.status == "completed" and completed_at is None:
+        if write.status != "completed":
+            completed_at = None  # a rollback reopened it (or it was never completed)
+        elif completed_at is None:
             completed_at = write.now_ms
         game.record = replace(
             game.record,

@@ -1,15 +1,16 @@
 """Turning a stored log back into a live game, and taking the snapshots it starts from.
 
-Restore = the newest snapshot whose checksum verifies + the events after it. A snapshot that fails
-(checksum, JSON, or the engine refusing it) falls back to the next older one, then to a replay from
-seq 1 on the game's stored settings. An event that is missing or cannot be applied is not skipped:
-it raises `StateCorrupted` naming the game, the seq and what is wrong, because a game restored past
-a hole would be a different game from the one the players saw.
+Restore = the newest snapshot whose checksum verifies + the events after it (an operator's
+rollback among them, `snapshot_restored`, goes back to the state at its version: `store.replay`).
+A snapshot that fails (checksum, JSON, or the engine refusing it) falls back to the next older
+one, then to a replay from seq 1 on the game's stored settings. An event that is missing or cannot
+be applied is not skipped: it raises `StateCorrupted` naming the game, the seq and what is wrong,
+because a game restored past a hole would be a different game from the one the players saw.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from rejoin_server.games.base import Event, GameEngine, GameState
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.store.base import Epoch, GameStore, RawEvent, SnapshotWrite, StoredSnapshot
 from rejoin_server.store.codec import canonical_json, checksum, decode_object
+from rejoin_server.store.replay import StateAt, fold, rebuilder, rollback_versions
 
 
 @dataclass(slots=True)
@@ -71,7 +73,17 @@ async def restore_game(store: GameStore, games: GameKinds, game_id: str) -> Rest
     else:  # no snapshot that opens: from seq 1
         state, version = engine.new_game(game_id, settings), 0
         raws = events_after_newest if not log.snapshots else await store.read_events(game_id, 0)
-    replayed = _replay(state, game_id, raws, log.game.last_seq)
+    events = [decode_event(game_id, raw) for raw in raws]
+    state_at = await _states_at(
+        store, engine, game_id=game_id, settings=settings, snapshots=log.snapshots, events=events
+    )
+    state, replayed = fold(state, events, game_id, state_at)
+    if state.seq < log.game.last_seq:
+        raise StateCorrupted(
+            game_id,
+            state.seq + 1,
+            f"it is missing (the log ends at {state.seq} but the game reached {log.game.last_seq})",
+        )
     return Restored(
         state,
         version,
@@ -106,30 +118,28 @@ def open_snapshot(
     return "", state
 
 
-def _replay(state: GameState, game_id: str, raws: Iterable[RawEvent], last_seq: int) -> int:
-    count = 0
-    for raw in raws:
-        expected = state.seq + 1
-        if raw.seq != expected:
-            raise StateCorrupted(
-                game_id, expected, f"it is missing (the log jumps from {state.seq} to {raw.seq})"
-            )
-        event = decode_event(game_id, raw)
-        try:
-            state.apply(event)
-        except (ValueError, KeyError, TypeError) as exc:
-            # The game's own words may quote the event's cards: they go to the log, not to players.
-            raise StateCorrupted(
-                game_id,
-                raw.seq,
-                f"the game cannot apply this {raw.kind!r} event",
-                detail=str(exc),
-            ) from exc
-        count += 1
-    if state.seq < last_seq:
-        raise StateCorrupted(
-            game_id,
-            state.seq + 1,
-            f"it is missing (the log ends at {state.seq} but the game reached {last_seq})",
-        )
-    return count
+async def _states_at(
+    store: GameStore,
+    engine: GameEngine,
+    *,
+    game_id: str,
+    settings: Mapping[str, Any],
+    snapshots: Sequence[StoredSnapshot],
+    events: Sequence[Event],
+) -> StateAt:
+    """Where the rollbacks among `events` find the state they go back to (`store.replay`): the
+    kept snapshot at that version when it verifies, else a replay of the events up to it, read
+    here once (up to the furthest version any of them needs)."""
+
+    def snapshot(version: int) -> GameState | None:
+        for snap in snapshots:
+            if snap.version == version:
+                return open_snapshot(engine, game_id, settings, snap)[1]
+        return None
+
+    rebuilt = [v for v in rollback_versions(events) if v > 0 and snapshot(v) is None]
+    log: list[Event] = []
+    if rebuilt:
+        raws = await store.read_events(game_id, 0, max(rebuilt))
+        log = [decode_event(game_id, raw) for raw in raws]
+    return rebuilder(lambda: engine.new_game(game_id, settings), log, game_id, snapshot)

@@ -38,7 +38,11 @@ from rejoin_server.store.schema import (
 # `{new}` the append's (`GameAdvance`), `{row}` the prefix of the row's other columns. A column not
 # named here takes the new value.
 ADVANCE = {
-    "completed_at": "COALESCE({old}, {new})",  # the first completion time stays
+    # Set once: the first completion time stays while the game stays completed. An append that
+    # is not completed (`{new}` NULL) clears it: an operator's rollback may reopen a completed
+    # game (`POST …/rollback` with `reopen`). `{new}` once (SQLite's placeholders are positional).
+    "completed_at": "(SELECT CASE WHEN n IS NULL THEN NULL ELSE COALESCE({old}, n) END "
+    "FROM (SELECT CAST({new} AS BIGINT) AS n) AS t)",
     "events_bytes": "{old} + {new}",
     "history": "COALESCE({new}, {old})",  # no new epochs: the stored ones stay
     "seating": "COALESCE({new}, {old})",  # unchanged seating is not sent again

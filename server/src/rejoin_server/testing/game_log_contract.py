@@ -87,6 +87,22 @@ class GameLogContract:
         assert record is not None
         assert (record.status, record.completed_at) == ("completed", NOW + 5)
 
+    async def test_a_reopened_game_clears_its_completion_time(self, store: GameStore) -> None:
+        """An operator's rollback may reopen a completed game: an append that is not completed
+        clears `completed_at` (so retention does not evict a game in play), and the next
+        completion sets it anew."""
+        game_id = await new_game(store)
+        await store.append(game_id, events(1, 1), status="completed", now_ms=NOW + 5)
+        await store.append(game_id, events(2, 1), status="playing", now_ms=NOW + 7)
+        record = await store.get_game(game_id)
+        assert record is not None
+        assert (record.status, record.completed_at) == ("playing", None)
+        assert await store.evict_completed(NOW + 100) == []
+        await store.append(game_id, events(3, 1), status="completed", now_ms=NOW + 9)
+        record = await store.get_game(game_id)
+        assert record is not None
+        assert (record.status, record.completed_at) == ("completed", NOW + 9)
+
     async def test_snapshots_keep_the_newest_k_and_load_starts_after_the_newest(
         self,
         store: GameStore,

@@ -23,6 +23,7 @@ from rejoin_server.testing.engine_contract import (
     check_replay,
     check_round_trip,
 )
+from rejoin_server.testing.engine_rollback import check_rollback
 
 PLAYERS = [f"player{n:06d}" for n in range(4)]
 # Short stacks, so that games reach all-ins, showdowns and their end; a short clock, and none
@@ -140,3 +141,10 @@ def test_a_leak_of_hole_cards_is_caught() -> None:
 
     with pytest.raises(AssertionError, match=r"\['holeCards'\]\[\d\] shows '\w\w' to"):
         check_redaction(LeakyEngine(), SETTINGS[0], PLAYERS, play, secrets, games=2)
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=["clocked", "fast", "manual-start"])
+def test_poker_keeps_the_rollback_contract(settings: dict[str, Any]) -> None:
+    """A rollback (`snapshot_restored`) takes the table at its version, restarts its clocks from
+    the event's `at`, and the log replays from seq 1 to the live table."""
+    check_rollback(ENGINE, settings, PLAYERS, play, games=6)

@@ -21,9 +21,13 @@ from rejoin_server.games.poker.state import TableState
 
 
 def apply(table: TableState, event: Event) -> None:
-    """Fold `event` into `table`; its seq must be `table.seq + 1`. ValueError if it cannot be
-    applied (wrong seq, unknown kind, data that does not fit the table)."""
-    if event.seq != table.seq + 1:
+    """Fold `event` into `table`; its seq must be `table.seq + 1`, but for a `snapshot_restored`
+    (an operator's rollback), which is given the table at its `version` and may be any seq past
+    it. ValueError if it cannot be applied (wrong seq, unknown kind, data that does not fit)."""
+    if event.kind == ev.SNAPSHOT_RESTORED:
+        if event.seq <= table.seq:
+            raise ValueError(f"event seq {event.seq} cannot follow seq {table.seq}")
+    elif event.seq != table.seq + 1:
         raise ValueError(f"event seq {event.seq} cannot follow seq {table.seq}")
     applier = _APPLIERS.get(event.kind)
     if applier is None:
@@ -200,7 +204,19 @@ def _game_abandoned(table: TableState, data: Mapping[str, Any]) -> None:
 
 
 def _snapshot_restored(table: TableState, data: Mapping[str, Any], at: int) -> None:
-    """The host restored this state before logging the rollback: only the seq moves on."""
+    """A rollback: `table` is the state at `version` (the host loaded it from its snapshot, a
+    replay rebuilt it); the seq moves on to the event's and the clocks restart from its `at`, as
+    if the state had just been reached: the actor gets a whole action timeout, a table between
+    hands its whole next-hand delay. Nothing else changes: the state is the one at `version`."""
+    version = ev.read_int(data, "version")
+    if version != table.seq:
+        raise ValueError(f"the state given is at seq {table.seq}, not at version {version}")
+    if table.status == "completed":
+        return  # a completed table runs no clock
+    if table.hand is not None:
+        _start_clock(table, table.hand, at)
+    elif table.next_hand_at is not None:
+        table.next_hand_at = at + table.settings.next_hand_delay_ms
 
 
 # Helpers for appliers.

@@ -1,0 +1,160 @@
+"""An operator's rollback of a loaded game (`POST /api/game/{gameId}/rollback`).
+
+It runs under the game's lock, the one that serializes every command (`host.command_path`), so it
+is ordered with the players' actions: an action that waited for the lock and names the seq it saw
+(`atSeq`) finds the game moved on and gets `stale_state`. Write-ahead like a command, and stricter:
+the game's earlier writes are flushed first, the rollback's event and its snapshot are stored in
+one append, and only then does the game in memory become the restored state, its event published
+to every reader and its clock armed again. It is never queued: while the store is down (degraded)
+or behind, it is refused with `storage_unavailable`, and the game goes on as it was.
+
+A player who joined after the version rolled back to has no seat in the restored state: their
+readers (WebSocket, SSE) are closed with 4403 `player_not_in_game`, and their session and
+reconnect tokens are answered `player_not_in_game` from then on (they may join again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rejoin_protocol.errors import ErrorCode
+from rejoin_server.errors import ApiError, SeqConflict
+from rejoin_server.host.live import LiveGame
+from rejoin_server.host.loaded_games import LoadedGames, still_storing
+from rejoin_server.host.ownership import not_serving
+from rejoin_server.host.seating import seating_of
+from rejoin_server.host.writer import GameWriter
+from rejoin_server.metrics import Metrics
+from rejoin_server.store.base import GameStore
+from rejoin_server.store.rollback import build_rollback
+
+log = logging.getLogger(__name__)
+
+# How long a rollback waits for the game's queued writes before it answers storage_unavailable.
+FLUSH_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """What `POST …/rollback` asked for."""
+
+    version: int
+    reason: str
+    reopen: bool = False
+
+
+class Rollbacks:
+    def __init__(
+        self,
+        store: GameStore,
+        writer: GameWriter,
+        games: LoadedGames,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], int],
+        arm: Callable[[LiveGame], None],
+        unseated: Callable[[LiveGame], None],
+        may_write: Callable[[], bool],
+        forget: Callable[[str], None],
+    ) -> None:
+        self._store = store
+        self._writer = writer
+        self._games = games
+        self._metrics = metrics
+        self._clock = clock
+        self._arm = arm  # start the game's clock at its next deadline
+        self._unseated = unseated  # close the readers of players the state no longer seats
+        self._may_write = may_write  # whether this node may write its games now (cluster)
+        self._forget = forget  # drop a game from memory
+
+    async def roll_back(self, live: LiveGame, asked: Rollback) -> int:
+        """Roll `live` back to `asked.version`; return the seq of its `snapshot_restored` event."""
+        game_id = live.game_id
+        if live.in_memory_only:
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                f'Game {game_id!r} is kept in memory only (durability "memory"): it keeps no '
+                "snapshots, so it has no version to roll back to.",
+            )
+        if self._writer.degraded:
+            raise _store_down()
+        async with live.lock:
+            self._games.require_current(live)
+            state = live.state
+            if state.status == "completed" and not asked.reopen:
+                raise ApiError(
+                    ErrorCode.GAME_COMPLETED,
+                    f"Game {game_id!r} is completed. To roll it back and play it again, send "
+                    '"reopen": true.',
+                )
+            await self._writer.flush_game(game_id, FLUSH_S)
+            unstored = live.marks.unstored(state.seq)
+            if self._writer.has_pending(game_id) or unstored > 0:
+                if self._writer.degraded:
+                    raise _store_down()
+                raise still_storing(f"{unstored} of its events are not stored yet")
+            stored = await self._store.load(game_id)
+            now = self._clock()
+            rolled = build_rollback(
+                self._games.kinds.engine(live.kind),
+                game_id,
+                live.settings,
+                stored.snapshots,
+                version=asked.version,
+                seq=state.seq + 1,
+                now_ms=now,
+                reason=asked.reason,
+            )
+            seating = seating_of(
+                rolled.state,
+                live.settings,
+                joins_while_playing=self._games.kinds.joins_while_playing(live.kind),
+            )
+            if not self._may_write():
+                self._forget(game_id)
+                raise not_serving(game_id)
+            try:
+                await self._store.append(
+                    game_id,
+                    [rolled.event],
+                    status=rolled.state.status,
+                    now_ms=now,
+                    snapshot=rolled.snapshot,
+                    history=live.history.to_store(),
+                    owner_epoch=live.owner_epoch,
+                    seating=seating,
+                )
+            except SeqConflict:
+                # Another writer advanced the game (or fenced this node): memory is behind.
+                self._forget(game_id)
+                raise
+            seq = rolled.event.seq
+            live.state = rolled.state
+            live.note_stored(seq, now)
+            live.marks.snapshot_stored(seq, now)
+            live.completed_at_ms = now if rolled.state.status == "completed" else None
+            live.last_activity_ms = now  # a reopened game is not abandoned at once
+            if seating is not None:
+                live.seating, live.seating_open = seating.data, seating.open
+            live.publish([rolled.event])
+            self._unseated(live)
+            self._arm(live)
+        self._metrics.rollbacks.inc()
+        log.warning(
+            "game %s rolled back to version %d by the operator (seq %d): %s",
+            game_id,
+            asked.version,
+            seq,
+            asked.reason,
+        )
+        return seq
+
+
+def _store_down() -> ApiError:
+    return ApiError(
+        ErrorCode.STORAGE_UNAVAILABLE,
+        "The store cannot be reached (the server runs degraded): a rollback is never queued. "
+        "Try again once GET /healthz says ok.",
+    )

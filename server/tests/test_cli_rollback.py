@@ -1,0 +1,147 @@
+"""`rejoin-server rollback` against a stopped server's database (SQLite and PostgreSQL): it rolls
+the game back, a server started after it serves the rolled-back state; `--list` prints the
+versions kept; a database a running server holds is refused, pointing at the HTTP route."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from rejoin_server.app import create_app
+from rejoin_server.cli import main, parse_args
+from rejoin_server.errors import SeqConflict
+from rejoin_server.settings import ServerSettings
+from rejoin_server.store.sql import SqlGameStore
+
+ADMIN = "admin-secret-token"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+
+
+def _client(url: str) -> TestClient:
+    return TestClient(create_app(ServerSettings(database_url=url, admin_token=ADMIN)))
+
+
+def _play_two_hands(client: TestClient) -> tuple[str, dict[str, Any], int]:
+    """A heads-up game: hand 1 folded to its end (a snapshot there), hand 2 begun. Returns the
+    game, a player's session header and the version at the end of hand 1."""
+    game_id = client.post("/api/games", json={"seats": 2, "autoNextHand": False}).json()["gameId"]
+    players = [client.post(f"/api/game/{game_id}/join", json={"name": n}).json() for n in "AB"]
+    auth = {p["seat"]: {"Authorization": f"Bearer {p['sessionToken']}"} for p in players}
+    client.post(f"/api/game/{game_id}/start", headers=auth[0])
+    to_act = client.get(f"/api/game/{game_id}/state", headers=auth[0]).json()["gameState"]
+    client.post(
+        f"/api/game/{game_id}/action",
+        json={"actionId": "a1", "type": "fold"},
+        headers=auth[to_act["toAct"]],
+    )
+    version = client.get(f"/api/game/{game_id}/state", headers=auth[0]).json()["seq"]
+    client.post(f"/api/game/{game_id}/start", headers=auth[0])
+    return game_id, auth[0], version
+
+
+def test_rollback_offline_then_a_server_serves_it(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _client(database_url) as client:
+        game_id, auth, version = _play_two_hands(client)
+        seq = client.get(f"/api/game/{game_id}/state", headers=auth).json()["seq"]
+        between = client.get(f"/api/game/{game_id}/versions", headers=AUTH).json()["versions"][0]
+    assert between["version"] == version
+    url = ["--database-url", database_url]
+    assert main(["rollback", game_id, "--list", *url]) == 0
+    listed = capsys.readouterr().out
+    assert f"{version:>7}" in listed
+    assert "hand_ended" in listed
+    assert main(["rollback", game_id, str(version), "--reason", "misdeal", *url]) == 0
+    said = capsys.readouterr().out
+    assert f"snapshot_restored at seq {seq + 1}" in said
+    with _client(database_url) as client:
+        state = client.get(f"/api/game/{game_id}/state", headers=auth).json()
+        assert state["seq"] == seq + 1
+        assert state["gameState"]["handNumber"] == 1
+        assert state["gameState"]["phase"] == "hand_over"
+        events = client.get(
+            f"/api/game/{game_id}/events?after={seq}",
+            headers={**auth, "Accept": "application/json"},
+        ).json()["events"]
+        assert [(e["kind"], e["data"]) for e in events] == [
+            ("snapshot_restored", {"version": version, "reason": "misdeal", "handNumber": 1})
+        ]
+        # The game goes on from there: hand 2 again.
+        started = client.post(f"/api/game/{game_id}/start", headers=auth).json()
+        assert started["handNumber"] == 2
+
+
+def test_refusals_say_what_to_do(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with _client(database_url) as client:
+        game_id, _, version = _play_two_hands(client)
+        url = ["--database-url", database_url]
+        # A server holds the game (SQLite: the file; PostgreSQL: the game, once loaded).
+        assert main(["rollback", game_id, str(version), "--reason", "r", *url]) == 2
+        err = capsys.readouterr().err
+        assert f"POST /api/game/{game_id}/rollback" in err
+    assert main(["rollback", game_id, "1", "--reason", "r", *url]) == 2
+    assert "the versions kept are" in capsys.readouterr().err
+    assert main(["rollback", "nosuchgame", "1", "--reason", "r", *url]) == 2
+    assert "No game 'nosuchgame'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["rollback", "game-1", "4"], "--reason TEXT is required"),
+        (["rollback", "game-1", "--reason", "r"], "give the VERSION"),
+        (["rollback", "game-1", "4", "--reason", "r", "--list"], "--list takes only GAME"),
+        (["rollback", "game 1", "--list"], "is not a game id"),
+        (["rollback", "game-1", "four", "--reason", "r"], "not a whole number"),
+        (["rollback", "game-1", "-1", "--reason", "r"], "out of range"),
+    ],
+)
+def test_bad_arguments(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(argv, {})
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_the_database_comes_from_the_environment_too() -> None:
+    invocation = parse_args(["rollback", "g", "--list"], {"REJOIN_DATABASE_URL": "sqlite:///x.db"})
+    assert invocation.command == "rollback"
+    assert invocation.settings.database_url == "sqlite:///x.db"
+    assert invocation.rollback is not None
+    assert invocation.rollback.list_only
+
+
+def test_a_game_that_moved_on_meanwhile_is_refused(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer appended between the restore and the append: the seq fence refuses it,
+    nothing is written, and the message points at the running server's route."""
+    with _client(database_url) as client:
+        game_id, auth, version = _play_two_hands(client)
+        seq = client.get(f"/api/game/{game_id}/state", headers=auth).json()["seq"]
+
+    async def moved_on(self: SqlGameStore, game_id: str, events: Any, **kw: Any) -> None:
+        raise SeqConflict(game_id, seq + 1)
+
+    monkeypatch.setattr(SqlGameStore, "append", moved_on)
+    argv = ["rollback", game_id, str(version), "--reason", "r", "--database-url", database_url]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "the game moved on: a server is running it" in err
+    assert f"POST /api/game/{game_id}/rollback" in err
+    monkeypatch.undo()
+    with _client(database_url) as client:
+        assert client.get(f"/api/game/{game_id}/state", headers=auth).json()["seq"] == seq
+
+
+def test_a_database_that_is_not_the_servers_is_said_so_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.db"
+    assert main(["rollback", "g", "--list", "--database-url", f"sqlite:///{missing}"]) == 2
+    assert "is not a rejoin database" in capsys.readouterr().err
+    assert not missing.exists()  # never created, never migrated
