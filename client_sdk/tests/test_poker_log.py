@@ -152,9 +152,24 @@ def test_the_end_of_the_game_and_a_rollback() -> None:
     assert (
         log.line(event(9, "game_completed", reason="abandoned")) == "the game is over (abandoned)"
     )
-    assert (
-        log.line(event(10, "snapshot_restored")) == "the game was rolled back to an earlier state"
+    assert log.line(event(10, "snapshot_restored")) == (
+        "an operator rolled the table back to an earlier state"
     )
+    rolled = event(11, "snapshot_restored", version=4, reason="misdeal", handNumber=2)
+    assert log.line(rolled) == "an operator rolled the table back to hand #2: misdeal"
+    first = event(12, "snapshot_restored", version=1, reason="test", handNumber=0)
+    assert log.line(first) == "an operator rolled the table back to before the first hand: test"
+
+
+def test_a_rollback_forgets_the_hands_shown() -> None:
+    log = seated("alice", "bob")
+    log.line(event(3, "hand_started", handNumber=1, button=0))
+    log.line(event(8, "showdown", hands=[{"seat": 1, "cards": ["Kd", "2h"], "hand": "Two pair"}]))
+    log.line(event(9, "snapshot_restored", version=2, reason="x", handNumber=0))
+    line = log.line(
+        event(10, "pot_awarded", amount=9, seats=[1], winners=[{"seat": 1, "amount": 9}])
+    )
+    assert "two pair" not in line
 
 
 def test_an_unknown_kind_shows_its_plain_fields_with_the_seat_from_one() -> None:

@@ -5,6 +5,7 @@
 // longer-lived store or a cookie: whoever opens this browser later must not find it.
 
 import { bars, lineAndDots } from "./admin-chart.js";
+import { renderVersions } from "./admin-rollback.js";
 import { renderSnapshots, renderState } from "./admin-state.js";
 
 const ROOT = new URL("../", import.meta.url);
@@ -195,9 +196,12 @@ async function inspect(gameId, version = null) {
   const id = encodeURIComponent(gameId);
   try {
     const query = version === null ? "" : `?version=${version}`;
-    renderState(panel, await call("GET", `api/admin/games/${id}${query}`));
+    const full = await call("GET", `api/admin/games/${id}${query}`);
+    renderState(panel, full);
     if (version === null) {
       renderSnapshots(panel, await call("GET", `api/admin/games/${id}/snapshots`), (v) => inspect(gameId, v));
+      const rollBack = (to, reason, reopen) => rollback(gameId, to, reason, reopen);
+      renderVersions(panel, full, await versionsOf(id), rollBack, note);
     } else {
       const back = button("Back to the game being played", "secondary back", () => inspect(gameId));
       panel.insertBefore(back, panel.children[1] || null);
@@ -220,6 +224,29 @@ async function snapshot(gameId) {
     note(`Snapshot of ${gameId} failed: ${err.message}`);
   }
   refresh();
+}
+
+// The versions the game can return to; a refusal (a game kept in memory only) is shown, not thrown.
+async function versionsOf(id) {
+  try {
+    return await call("GET", `api/game/${id}/versions`);
+  } catch (err) {
+    if (err instanceof Refused) throw err;
+    return { versions: [], problem: err.message };
+  }
+}
+
+// An operator's rollback (POST …/rollback): the game returns to `version` by a new event.
+async function rollback(gameId, version, reason, reopen) {
+  try {
+    const body = reopen ? { toVersion: version, reason, reopen: true } : { toVersion: version, reason };
+    const done = await call("POST", `api/game/${encodeURIComponent(gameId)}/rollback`, body);
+    await inspect(gameId);
+    note(`Rolled ${gameId} back to version ${done.version}: the rollback is event ${done.seq}.`);
+  } catch (err) {
+    if (err instanceof Refused) return logout(err.message);
+    note(`Rollback of ${gameId} failed: ${err.message}`);
+  }
 }
 
 function armedFor(gameId) {

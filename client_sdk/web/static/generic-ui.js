@@ -235,6 +235,11 @@ export function createGenericUi(doc) {
     if (event.kind === "resync") {
       const seq = (event.data && event.data.gameState && event.data.gameState.seq) ?? event.seq;
       data = el("span", { text: `state refreshed at seq ${seq}` });
+    } else if (event.kind === "snapshot_restored") {
+      // An operator's rollback: the page fetches the restored view like after any event.
+      const d = event.data || {};
+      const why = typeof d.reason === "string" && d.reason ? `: ${d.reason}` : "";
+      data = el("span", { text: `an operator rolled the game back to its state at seq ${d.version ?? "?"}${why}` });
     } else {
       const text = asText(event.data ?? null);
       data = el("code", { text: text.length > LONG_TEXT ? `${text.slice(0, LONG_TEXT - 1)}…` : text });

@@ -291,8 +291,20 @@ class PokerLog:
         return f"the game is over ({data.get('reason', 'ended')})"
 
     def _snapshot_restored(self, data: Mapping[str, Any], _: Mapping[str, Any]) -> str:
+        """An operator's rollback (`POST …/rollback`): the table is as it was at `version`, whose
+        hand number the event carries; the page fetches that view, and the hand it saw is gone."""
         self._board_known = False
-        return "the game was rolled back to an earlier state"
+        self._shown.clear()
+        hand = _int(data.get("handNumber"))
+        if hand is None:
+            where = "an earlier state"
+        elif hand == 0:
+            where = "before the first hand"
+        else:
+            where = f"hand #{hand}"
+        reason = data.get("reason")
+        why = f": {reason}" if isinstance(reason, str) and reason else ""
+        return f"an operator rolled the table back to {where}{why}"
 
     # --- helpers ---------------------------------------------------------------------------------
 
