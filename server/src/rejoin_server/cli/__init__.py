@@ -26,6 +26,7 @@ from rejoin_server.cli.parsers import (
     build_migrate_parser,
     build_parser,
     build_proxy_config_parser,
+    build_rekey_parser,
 )
 from rejoin_server.invocation import EXIT_USAGE, PROG, Invocation, mask_url
 from rejoin_server.proxy_config import haproxy_config
@@ -35,6 +36,7 @@ __all__ = [
     "build_migrate_parser",
     "build_parser",
     "build_proxy_config_parser",
+    "build_rekey_parser",
     "main",
     "mask_url",
     "parse_args",

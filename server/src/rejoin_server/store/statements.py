@@ -55,6 +55,8 @@ def names_of(record: type[Any]) -> tuple[str, ...]:
 
 GAME_FIELDS = names_of(GameRecord)
 TOKEN_FIELDS = names_of(TokenRow)
+# `problem` is what opening its sealed values found (`store.sealing`), not a column.
+SNAPSHOT_FIELDS = tuple(name for name in names_of(StoredSnapshot) if name != "problem")
 
 
 class Dialect:
@@ -156,8 +158,7 @@ class Statements(Dialect):
         self.games = f"{games} ORDER BY created_at, game_id"
         self.games_with_status = f"{games} WHERE status = {p} ORDER BY created_at, game_id"
         self.snapshots = (
-            f"{self.select(SNAPSHOTS, names_of(StoredSnapshot))} "
-            f"WHERE game_id = {p} ORDER BY version DESC"
+            f"{self.select(SNAPSHOTS, SNAPSHOT_FIELDS)} WHERE game_id = {p} ORDER BY version DESC"
         )
         self.events_after = (
             f"{self.select(EVENTS, names_of(RawEvent))} "
@@ -214,6 +215,18 @@ class Statements(Dialect):
             f"INSERT INTO signing_keys ({self.columns(SIGNING_KEYS, SigningKeyRow._fields)}) "
             f"SELECT {self.values(SIGNING_KEYS, SigningKeyRow._fields)} "
             "WHERE NOT EXISTS (SELECT 1 FROM signing_keys) ON CONFLICT (key_id) DO NOTHING"
+        )
+
+        # --- data keys (`store.datakeys`): a key that writes again is no longer retired
+        self.data_keys = (
+            "SELECT key_id, created_at, retired_at FROM data_keys ORDER BY created_at, key_id"
+        )
+        self.register_data_key = (
+            f"INSERT INTO data_keys (key_id, created_at, retired_at) VALUES ({p}, {p}, NULL) "
+            "ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL"
+        )
+        self.retire_data_key = (
+            f"UPDATE data_keys SET retired_at = {p} WHERE key_id = {p} AND retired_at IS NULL"
         )
 
     def delete_of_games(self, table: str, count: int) -> str:
