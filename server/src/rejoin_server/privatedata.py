@@ -33,17 +33,14 @@ def given_ids(settings: ServerSettings) -> tuple[str, ...]:
 
 
 def say_at_start(settings: ServerSettings) -> None:
-    """Once, when the CLI starts serving: whether hole cards are stored encrypted (`/healthz`
-    says it too). Its own logger: the server's (`rejoin_server`) says nothing at a plain start."""
-    said = logging.getLogger("rejoin_server.privatedata")
-    ids = given_ids(settings)
-    if not ids:
-        said.warning(
+    """Once, when the CLI starts serving without keys: hole cards are stored in the clear
+    (`/healthz` says it too; the app logs which key encrypts otherwise). Its own logger: the
+    server's (`rejoin_server`) says nothing else at a plain start."""
+    if not settings.data_keys:
+        logging.getLogger("rejoin_server.privatedata").warning(
             "private game data (hole cards) is stored in the clear: no REJOIN_DATA_KEYS or "
             "--data-key-file given, so whoever reads the database sees every hole card"
         )
-    else:
-        said.info("private game data is encrypted at rest with data key %s", ids[0])
 
 
 def refusal(settings: ServerSettings) -> str | None:

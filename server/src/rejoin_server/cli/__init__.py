@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if invocation.command == "migrate":
             return run_migrate(invocation, sys.stdout)
+        if invocation.command == "rekey":
+            from rejoin_server.rekey_command import run_rekey
+
+            return run_rekey(invocation, sys.stdout, sys.stderr)
         return serve(invocation, sys.stdout)
     except StartupError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)

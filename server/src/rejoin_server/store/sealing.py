@@ -111,7 +111,35 @@ def sealed_by(data: Mapping[str, Any]) -> str | None:
 
 def unseal(keys: DataKeys | None, associated: bytes, data: dict[str, Any]) -> Any:
     """`data` (a parsed row, changed in place) with its sealed values back. SealError."""
-    envelope = data.pop(SEALED)
+    private = _open(keys, associated, data.pop(SEALED))
+    value: Any = data
+    try:
+        for where, item in private.items():
+            value = put(value, keys_of(where), item)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise SealError(f"a sealed value has no place in the row ({exc!r})") from None
+    return value
+
+
+def reseal(keys: DataKeys, associated: bytes, text: str, paths: Iterable[Path]) -> str | None:
+    """A row's JSON sealed under the newest key, or None when it is already (or has nothing
+    private): a row sealed with an older key keeps its public part and its private values; a
+    row in the clear is split by `paths`. SealError for a sealed row that does not open."""
+    data = orjson.loads(text)
+    if not isinstance(data, dict):
+        return None
+    if SEALED in data and isinstance(data[SEALED], str):
+        if sealed_by(data) == keys.newest.id:
+            return None
+        private = _open(keys, associated, data.pop(SEALED))
+        return orjson.dumps(seal(keys, associated, data, private)).decode()
+    public, private = split(data, paths)
+    if not private:
+        return None
+    return orjson.dumps(seal(keys, associated, public, private)).decode()
+
+
+def _open(keys: DataKeys | None, associated: bytes, envelope: object) -> dict[str, Any]:
     if not isinstance(envelope, str) or "." not in envelope:
         raise SealError(f"its {SEALED} value is not <key id>.<ciphertext>")
     kid, _, token = envelope.partition(".")
@@ -129,13 +157,7 @@ def unseal(keys: DataKeys | None, associated: bytes, data: dict[str, Any]) -> An
         ) from None
     if not isinstance(private, dict):
         raise SealError("its sealed plaintext is not a JSON object")
-    value: Any = data
-    try:
-        for where, item in private.items():
-            value = put(value, keys_of(where), item)
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise SealError(f"a sealed value has no place in the row ({exc!r})") from None
-    return value
+    return private
 
 
 class Sealer:

@@ -229,6 +229,27 @@ class Statements(Dialect):
             f"UPDATE data_keys SET retired_at = {p} WHERE key_id = {p} AND retired_at IS NULL"
         )
 
+        # --- rekey (`store.rekey`): pages of rows after a key, and the rewrite of one row
+        self.rekey_events = (
+            f"SELECT e.game_id, e.seq, e.kind, {self.read(EVENTS, 'data', 'e.')}, g.kind "
+            "FROM events e JOIN games g ON g.game_id = e.game_id "
+            f"WHERE (e.game_id, e.seq) > ({p}, {p}) ORDER BY e.game_id, e.seq LIMIT {p}"
+        )
+        self.rekey_snapshots = (
+            f"SELECT s.game_id, s.version, s.checksum, {self.read(SNAPSHOTS, 'state', 's.')}, "
+            "g.kind FROM snapshots s JOIN games g ON g.game_id = s.game_id "
+            f"WHERE (s.game_id, s.version) > ({p}, {p}) ORDER BY s.game_id, s.version LIMIT {p}"
+        )
+        self.reseal_event = (
+            f"UPDATE events SET data = {self.value(EVENTS, 'data')} "
+            f"WHERE game_id = {p} AND seq = {p}"
+        )
+        # Not there any more (pruned, deleted) or rewritten meanwhile: nothing is changed.
+        self.reseal_snapshot = (
+            f"UPDATE snapshots SET state = {self.value(SNAPSHOTS, 'state')} "
+            f"WHERE game_id = {p} AND version = {p} AND checksum = {p}"
+        )
+
     def delete_of_games(self, table: str, count: int) -> str:
         """Delete the rows of `table` that belong to `count` games, given as `game_ids_param`."""
         if self.postgres:
