@@ -1,12 +1,12 @@
 """The cost of private data at rest (docs/operations.md, "Private data at rest"): appends and a
 mid-hand restore with data keys beside the same without, on SQLite and PostgreSQL, in one run.
 
-Two stores on one database, one sealing with a data key and one in the clear, play two tables
-with the same seed, their appends interleaved one for one (so that both meet the same noise);
-each append is timed as the server does it (`take_snapshot` at a hand boundary + `await
-store.append`). Then each restores a game stopped after the flop of hand N, the restores
-interleaved too. Goals: append p50 with keys ≤ 1.10x without; restore median with keys ≤ 0.2 ms
-more than without.
+Two stores on one database, one sealing with a data key and one in the clear, are given the
+very same events: each command of a table is appended to one, then to the other (so that both do
+the same work and meet the same noise); each append is timed as the server does it
+(`take_snapshot` at a hand boundary + `await store.append`). Then each restores the same game
+stopped after the flop of hand N, the restores interleaved too. Goals: append p50 with keys
+≤ 1.10x without; restore median with keys ≤ 0.2 ms more than without.
 """
 
 from __future__ import annotations
@@ -59,79 +59,88 @@ def _stores(url: str) -> tuple[SqlGameStore, SqlGameStore]:
     return SqlGameStore(url), sealed
 
 
-async def _seat(store: SqlGameStore, engine: PokerEngine, game_id: str, seed: int) -> Bot:
+async def _seat(
+    stores: tuple[SqlGameStore, ...], engine: PokerEngine, game_id: str, seed: int
+) -> Bot:
+    """A new table, created on every store under its own id (`game_id` + its index)."""
     bot = Bot(engine, game_id, settings(SEATS), seed)
-    await store.create_game(game_id, engine.kind, settings(SEATS), BASE_MS)
+    for index, store in enumerate(stores):
+        await store.create_game(f"{game_id}-{index}", engine.kind, settings(SEATS), BASE_MS)
     for events in bot.seat_players():
-        await store.append(game_id, events, status=bot.state.status, now_ms=bot.now_ms)
+        for index, store in enumerate(stores):
+            await store.append(
+                f"{game_id}-{index}", events, status=bot.state.status, now_ms=bot.now_ms
+            )
     return bot
 
 
-async def _step(store: SqlGameStore, bot: Bot) -> float:
-    """One command, its append timed (the snapshot at a hand boundary included)."""
+async def _step(stores: tuple[SqlGameStore, ...], bot: Bot, times: tuple[list[float], ...]) -> None:
+    """One command, its events appended to every store in turn, each append timed (the snapshot
+    at a hand boundary included): the same work, with and without keys."""
     events = bot.step()
-    began = time.perf_counter()
-    snap = take_snapshot(bot.state) if has_hand_end(events) else None
-    await store.append(
-        bot.state.game_id, events, status=bot.state.status, now_ms=bot.now_ms, snapshot=snap
-    )
-    return time.perf_counter() - began
+    for index, store in enumerate(stores):
+        began = time.perf_counter()
+        snap = take_snapshot(bot.state) if has_hand_end(events) else None
+        await store.append(
+            f"{bot.state.game_id}-{index}",
+            events,
+            status=bot.state.status,
+            now_ms=bot.now_ms,
+            snapshot=snap,
+        )
+        times[index].append(time.perf_counter() - began)
 
 
 async def appends(url: str, label: str, actions: int) -> tuple[list[float], list[float]]:
     engine = PokerEngine()
-    clear, sealed = _stores(url)
-    await clear.open()
-    await sealed.open()
+    stores = _stores(url)
+    for store in stores:
+        await store.open()
     try:
         times: tuple[list[float], list[float]] = ([], [])
-        bots: list[Bot] = []
+        bot: Bot | None = None
         tables = 0
         while len(times[0]) < actions:
-            if not bots or any(bot.finished for bot in bots):
+            if bot is None or bot.finished:
                 tables += 1
-                bots = [
-                    await _seat(store, engine, f"{label}-{side}-{tables}", tables)
-                    for side, store in (("clear", clear), ("sealed", sealed))
-                ]
-            for index, store in enumerate((clear, sealed)):
-                times[index].append(await _step(store, bots[index]))
+                bot = await _seat(stores, engine, f"{label}-{tables}", tables)
+            await _step(stores, bot, times)
         return times
     finally:
-        await clear.close()
-        await sealed.close()
+        for store in stores:
+            await store.close()
 
 
 async def restores(
     url: str, label: str, hands: int, repeats: int
 ) -> tuple[list[float], list[float]]:
+    """One game played onto both stores (the same events, the same snapshots), stopped after the
+    flop of hand `hands + 1`; its restores timed, interleaved."""
     engine = PokerEngine()
     kinds = GameKinds([engine])
-    clear, sealed = _stores(url)
-    await clear.open()
-    await sealed.open()
+    stores = _stores(url)
+    for store in stores:
+        await store.open()
     try:
-        lives = []
-        for side, store in (("clear", clear), ("sealed", sealed)):
-            game_id = f"{label}-{side}"
-            bot = await _seat(store, engine, game_id, 7)
-            while bot.hand_number <= hands or not bot.mid_hand_after_flop():
-                if bot.finished:
-                    raise RuntimeError(f"{game_id} ended after {bot.hand_number} hands; reseed")
-                await _step(store, bot)
-            lives.append((store, game_id, bot.state.dump()))
+        bot = await _seat(stores, engine, label, 7)
+        untimed: tuple[list[float], list[float]] = ([], [])
+        while bot.hand_number <= hands or not bot.mid_hand_after_flop():
+            if bot.finished:
+                raise RuntimeError(f"{label} ended after {bot.hand_number} hands; reseed")
+            await _step(stores, bot, untimed)
+        live = bot.state.dump()
         times: tuple[list[float], list[float]] = ([], [])
         for _ in range(repeats):
-            for index, (store, game_id, live) in enumerate(lives):
+            for index, store in enumerate(stores):
                 began = time.perf_counter()
-                restored = await restore_game(store, kinds, game_id)
+                restored = await restore_game(store, kinds, f"{label}-{index}")
                 times[index].append(time.perf_counter() - began)
                 assert restored.state.dump() == live, "restore rebuilt a different state"
                 assert restored.snapshot_version > 0
         return times
     finally:
-        await clear.close()
-        await sealed.close()
+        for store in stores:
+            await store.close()
 
 
 def run(dbs: Databases, console: Console, *, quick: bool) -> SealResults:

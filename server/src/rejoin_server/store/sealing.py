@@ -221,7 +221,8 @@ class Sealer:
             value = unseal(self.keys, aad("event", game_id, raw.seq), data)
         except SealError as exc:
             raise StateCorrupted(game_id, raw.seq, str(exc)) from None
-        return replace(raw, data=orjson.dumps(value).decode())
+        # The constructor, not `dataclasses.replace`: this runs for each sealed row of a restore.
+        return RawEvent(raw.seq, raw.kind, raw.at, orjson.dumps(value).decode())
 
     def open_snapshot(self, game_id: str, snap: StoredSnapshot) -> StoredSnapshot:
         """The snapshot as plaintext canonical JSON; one that cannot be opened comes back with
@@ -238,7 +239,8 @@ class Sealer:
             value = unseal(self.keys, aad("snapshot", game_id, snap.version), data)
         except SealError as exc:
             return replace(snap, problem=str(exc))
-        return replace(snap, state=canonical_json(value).decode())
+        state = canonical_json(value).decode()
+        return StoredSnapshot(snap.version, state, snap.checksum, snap.created_at)
 
     def open_events(self, game_id: str, raws: list[RawEvent]) -> list[RawEvent]:
         return [self.open_event(game_id, raw) for raw in raws]
