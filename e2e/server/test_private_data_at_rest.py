@@ -5,6 +5,7 @@ loses nothing, and the old key can then be dropped."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from e2e.support.sealed_rows import (
 from e2e.support.spawn import Spawn
 from rejoin_server.store.datakeys import decode_key, key_id
 from rejoin_testkit.api import Api
+from rejoin_testkit.fixtures import postgres_database
 from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess, clean_env
 from rejoin_testkit.tables import Table
@@ -233,3 +235,26 @@ def test_rekey_while_bots_play_loses_nothing(spawn: Spawn, db_url: str, tmp_path
     assert again.returncode == 0, again.stderr
     assert " 0 of " in again.stdout.splitlines()[-2]
     assert "0 of" in again.stdout.splitlines()[-2].split("and")[1]
+
+
+@pytest.mark.postgres
+def test_a_game_handed_over_in_a_cluster_reads_its_sealed_cards(spawn: Spawn) -> None:
+    """Two nodes with the same keys: a game moved to the node its players reach, and one taken
+    over from a killed owner, come back with every player's own cards; nothing in the clear."""
+    with postgres_database(prefix="rejoin_cluster") as url:
+        one = spawn(url, "--node-id", "n1", env=keys_env(NEW, OLD))
+        two = spawn(url, "--node-id", "n2", env=keys_env(NEW, OLD))
+        api1, api2 = api_of(one), api_of(two)
+        moved, moved_cards = running_hand(api1)
+        taken, taken_cards = running_hand(api1)
+        there = [dataclasses.replace(p, api=api2) for p in moved.players]
+        reply = there[0].state_reply()
+        assert reply.headers["x-rejoin-node"] == "n2"
+        assert {c for p in there for c in own_cards(p.view())} == moved_cards
+        one.kill9()
+        there = [dataclasses.replace(p, api=api2) for p in taken.players]
+        assert {c for p in there for c in own_cards(p.view())} == taken_cards
+        for table, dealt in ((moved, moved_cards), (taken, taken_cards)):
+            stored = rows(url, table.game_id)
+            assert clear_cards(stored, 0, 10**9) & dealt == set()
+            assert sealed_with(stored) == {NEW_ID}
