@@ -155,4 +155,5 @@ def test_a_registered_key_not_given_is_named() -> None:
     assert "aaaa" in (missing_key(["cccc"], rows) or "")
     assert "no data key was given" in (missing_key([], rows) or "")
     assert missing_key([], []) is None
-    assert missing_key([], [DataKeyRow("bbbb", 1, 5)]) is None  # retired: nothing under it
+    assert missing_key(["cccc"], [DataKeyRow("bbbb", 1, 5)]) is None  # retired: nothing under it
+    assert "bbbb" in (missing_key([], [DataKeyRow("bbbb", 1, 5)]) or "")  # but keys were used

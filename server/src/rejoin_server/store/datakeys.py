@@ -86,7 +86,11 @@ def missing_key(given: Iterable[str], rows: Iterable[DataKeyRow]) -> str | None:
     """Why a server given keys `given` (ids, newest first; none: it stores private data in the
     clear) must not start on a store that registered `rows`, or None when it may."""
     have = set(given)
-    live = [row.key_id for row in rows if row.retired_at is None and row.key_id not in have]
+    rows = list(rows)
+    if not have and rows:  # data keys were used here: the server needs them, retired or not
+        live = [row.key_id for row in rows if row.retired_at is None] or [rows[-1].key_id]
+    else:
+        live = [row.key_id for row in rows if row.retired_at is None and row.key_id not in have]
     if not live:
         return None
     ids = ", ".join(live)
