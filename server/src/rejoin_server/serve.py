@@ -119,7 +119,15 @@ def _check_data_keys(settings: ServerSettings) -> None:
     not read those games): one line saying which key and what to do, exit 2."""
     from rejoin_server.privatedata import refusal
 
-    problem = refusal(settings)
+    try:
+        problem = refusal(settings)
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
+        url = mask_url(settings.database_url)
+        raise StartupError(
+            f"cannot open the database {url}: {_one_line(exc)}", EXIT_DATABASE
+        ) from None
     if problem is not None:
         raise StartupError(problem)
 
