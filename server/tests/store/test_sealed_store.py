@@ -14,13 +14,15 @@ import orjson
 import pytest
 
 from rejoin_server.errors import StateCorrupted
+from rejoin_server.games.base import Act
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
 from rejoin_server.store.datakeys import DataKeys, decode_key, key_id
-from rejoin_server.store.restore import restore_game
+from rejoin_server.store.restore import restore_game, take_snapshot
 from rejoin_server.store.sealing import SEALED, Sealer, plan_of
 from rejoin_server.store.sql import SqlGameStore
 
+from .counter_game import CounterEngine
 from .sealed_poker import ENGINE, execute, json_param, leaks, play, rows
 
 KEY = secrets.token_urlsafe(32)
@@ -200,3 +202,28 @@ async def test_data_keys_are_registered_and_retired(store: SqlGameStore) -> None
     assert [r.retired_at for r in await store.data_keys()] == [9, None]
     await store.register_data_key("aaaa", 11)  # writes again: no longer retired
     assert [r.retired_at for r in await store.data_keys()] == [None, None]
+
+
+async def test_a_game_that_declares_nothing_is_sealed_whole_and_restores(
+    database_url: str,
+) -> None:
+    engine = CounterEngine()
+    kinds = GameKinds([engine])
+    store = SqlGameStore(database_url)
+    store.sealer = Sealer(DataKeys([KEY]), {k: plan_of(kinds.private_data(k)) for k in kinds.kinds})
+    await store.open()
+    try:
+        await store.create_game("counter1", "counter", {}, 1)
+        state = engine.new_game("counter1", {})
+        for n in (3, 4, 5):
+            events = state.handle(Act("p", "add", {"amount": n}), 1)
+            snap = take_snapshot(state) if state.seq == 2 else None
+            await store.append("counter1", events, status=state.status, now_ms=1, snapshot=snap)
+        stored = [value for _, g, _, value in rows(database_url) if g == "counter1"]
+        assert stored
+        assert all(list(value) == [SEALED] for value in stored)  # nothing of it in the clear
+        restored = await restore_game(store, kinds, "counter1")
+        assert restored.snapshot_version == 2
+        assert restored.state.dump() == state.dump()
+    finally:
+        await store.close()
