@@ -5,6 +5,9 @@ Figures are medians and p99 of per-operation latencies, and durable actions per 
 throughput matters. The machine is small and noisy: compare the ratios measured in one run, not
 absolute times across runs.
 
+The cost of private data at rest (`sealing`: appends and a mid-hand restore with data keys beside
+the same in the clear) follows ours; `--only seal` runs it alone.
+
 `--only live` runs ours alone on the live-play rows (100 tables playing on each database, then
 the store alone replaying the same batches), to measure that one figure.
 
@@ -38,6 +41,7 @@ from bench import (
     ours,
     peer,
     profiler,
+    sealing,
     serve_restart,
     server_suite,
     ws_suite,
@@ -460,11 +464,13 @@ def main(argv: list[str]) -> int:
             "browser",
             "live",
             "serve",
+            "seal",
         ],
         help="only the WebSocket benchmarks (ws), or one of them, or the ASGI servers' (asgi), "
         "or the cluster ones, or the browser ones, or ours alone on the live-play rows (live: "
         "100 tables playing, then the store alone), or the README's serve command restarted after a "
-        "kill -9 beside rejoin-server started directly (serve)",
+        "kill -9 beside rejoin-server started directly (serve), or the cost of private data at "
+        "rest: appends and restores with data keys beside the same in the clear (seal)",
     )
     parser.add_argument(
         "--profile-dir",
@@ -493,6 +499,11 @@ def main(argv: list[str]) -> int:
         console.print(
             f"databases: {dbs.postgres.render_as_string()} and SQLite in {dbs.sqlite_dir}"
         )
+        if args.only == "seal":
+            sealed = sealing.run(dbs, console, quick=args.quick)
+            sealing.render(sealed, console)
+            goals.render(sealed.goals, console)
+            return 0
         if args.only == "live":
             results = Suite(plan, dbs, console, peer=False).run_live()
             render(results, plan, console, time.perf_counter() - began)
@@ -500,6 +511,7 @@ def main(argv: list[str]) -> int:
             return 0
         if args.only is None:
             results = Suite(plan, dbs, console).run()
+            sealed = sealing.run(dbs, console, quick=args.quick)
             served = server_suite.run(dbs, console, quick=args.quick)
         if args.only not in ("asgi", "cluster"):
             sockets = ws_suite.run(
@@ -513,6 +525,7 @@ def main(argv: list[str]) -> int:
         pages = browser.run(console, quick=args.quick)
         restarts = serve_restart.run(console, quick=args.quick)
         render(results, plan, console, time.perf_counter() - began)
+        sealing.render(sealed, console)
         server_suite.render(served, console)
     if args.only not in ("asgi", "cluster"):
         ws_suite.render(sockets, console)
@@ -526,7 +539,7 @@ def main(argv: list[str]) -> int:
         serve_restart.render(restarts, console)
     measured: list[Goal] = []
     if args.only is None:
-        measured += results.goals + pages.goals + restarts.goals
+        measured += results.goals + sealed.goals + pages.goals + restarts.goals
     if args.only not in ("asgi", "cluster"):
         measured += sockets.goals
     goals.render(measured, console)

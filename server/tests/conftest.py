@@ -52,7 +52,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _truncate(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE games, events, snapshots, reconnect_tokens, signing_keys")
+        conn.execute("TRUNCATE games, events, snapshots, reconnect_tokens, signing_keys, data_keys")
 
 
 def _fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:

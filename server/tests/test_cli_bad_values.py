@@ -16,6 +16,7 @@ from rejoin_server.cli import (
     build_migrate_parser,
     build_parser,
     build_proxy_config_parser,
+    build_rekey_parser,
     build_rollback_parser,
     parse_args,
     values,
@@ -26,6 +27,7 @@ PARSERS = {
     "migrate": build_migrate_parser,
     "proxy-config": build_proxy_config_parser,
     "rollback": build_rollback_parser,
+    "rekey": build_rekey_parser,
 }
 # What a command needs besides the option under test, to get as far as checking it.
 REQUIRED = {
@@ -33,6 +35,7 @@ REQUIRED = {
     "migrate": ["migrate"],
     "proxy-config": ["proxy-config", "--listen", "0.0.0.0:80", "--node", "http://10.0.0.5:8000"],
     "rollback": ["rollback", "game-1", "4", "--reason", "misdeal"],
+    "rekey": ["rekey"],
 }
 DURATION = "write a number and a unit, e.g. 500ms, 15s, 30m, 12h, 7d"
 RATE = "write a count and a period, e.g. 30/m, 5/s, 100/10m, or off for no limit"
@@ -86,12 +89,23 @@ BAD: dict[tuple[str, str], tuple[list[str], str]] = {
         "is not a directory: give the browser bundle's folder",
     ),
     ("serve", "--log-level"): (["--log-level", "loud"], "(choose from 'critical', 'error', "),
+    ("serve", "--data-key-file"): (
+        ["--data-key-file", "/nonexistent/keys"],
+        "--data-key-file /nonexistent/keys: cannot read it: No such file or directory",
+    ),
     ("migrate", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
     ("rollback", "--reason"): (["--reason", " "], "the reason must be 1 to 200 characters"),
     ("rollback", "--reopen"): (["--reopen=yes"], SWITCH),
     ("rollback", "--list"): (["--list=yes"], SWITCH),
     ("rollback", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
     ("rollback", "--game"): (["--game", "liars_dice"], "is not MODULE:ATTR (e.g. liars_dice:Liars"),
+    ("rekey", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
+    ("rekey", "--game"): (["--game", "liars_dice"], "is not MODULE:ATTR (e.g. liars_dice:Liars"),
+    ("rekey", "--data-key-file"): (
+        ["--data-key-file", "/nonexistent/keys"],
+        "--data-key-file /nonexistent/keys: cannot read it: No such file or directory",
+    ),
+    ("rekey", "--batch-size"): (["--batch-size", "0"], "'0' is out of range: use from 1 to 100000"),
     ("proxy-config", "--listen"): (["--listen", "nohost"], "is not HOST:PORT; e.g. 0.0.0.0:80"),
     ("proxy-config", "--node"): (
         ["--node", "ftp://10.0.0.5"],

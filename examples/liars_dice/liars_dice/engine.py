@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from liars_dice.commands import Roll
+from liars_dice.events import DICE_ROLLED
 from liars_dice.game import LiarsDiceGame
 from liars_dice.settings import DiceSettings, settings_schema
 from liars_dice.snapshot import restore
 from liars_dice.state import FACES
 from liars_dice.view import KIND
-from rejoin_server.games import GameRuleError, JsonDict
+from rejoin_server.games import GameRuleError, JsonDict, PrivateData
 
 
 def roll_dice(count: int) -> list[int]:
@@ -28,6 +29,9 @@ class LiarsDiceEngine:
     kind = KIND
     # Players join before the first round: the lobby lists a table only while it is waiting.
     joins_while_playing = False
+    # Encrypted at rest when the server has data keys: the dice rolled, in their event and in
+    # the dump's round (`d`).
+    private_data = PrivateData(events={DICE_ROLLED: ("dice",)}, state=("d",))
 
     def __init__(self, roll: Roll = roll_dice) -> None:
         self._roll = roll

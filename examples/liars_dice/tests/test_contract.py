@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from liars_dice import LiarsDiceEngine, LiarsDiceGame
-from rejoin_server.games import Act, Command, Join, Start
-from rejoin_server.testing.engine_contract import check_engine
+from rejoin_server.games import Act, Command, Join, PrivateData, Start
+from rejoin_server.testing.engine_contract import check_engine, check_sealing
 from rejoin_server.testing.engine_rollback import check_rollback
 
 from .driver import Dice
@@ -85,3 +85,23 @@ def test_liars_dice_keeps_the_rollback_contract(count: int) -> None:
         {"seats": count, "dice": 2, "actionTimeoutMs": 5_000, "nextRoundDelayMs": 1_000}
     )
     check_rollback(engine, settings, PLAYERS[:count], play_with(PLAYERS[:count]), games=6)
+
+
+def test_the_dice_are_sealed_at_rest() -> None:
+    """Its `private_data` takes every die rolled out of what stays plain in the database."""
+    engine = LiarsDiceEngine(roll=Dice(seed=3))
+    settings = engine.settings({"seats": 3, "dice": 3})
+    check_sealing(engine, settings, PLAYERS[:3], play_with(PLAYERS[:3]), secrets, games=4)
+
+
+class DiceInTheDump(LiarsDiceEngine):
+    """A declaration that forgets the dump's dice (`d`): what the check must catch."""
+
+    private_data = PrivateData(events={"dice_rolled": ("dice",)})
+
+
+def test_dice_left_out_of_the_declaration_are_caught() -> None:
+    engine = DiceInTheDump(roll=Dice(seed=3))
+    settings = engine.settings({"seats": 3, "dice": 3})
+    with pytest.raises(AssertionError, match=r"^\[sealing\].*dump\(\)"):
+        check_sealing(engine, settings, PLAYERS[:3], play_with(PLAYERS[:3]), secrets, games=4)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -57,12 +56,12 @@ from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.login.identity import Authenticate, Login
 from rejoin_server.metrics import Metrics
+from rejoin_server.privatedata import open_sealer
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
 from rejoin_server.store.single_node import SqliteHold, hold_sqlite_file
-from rejoin_server.timefmt import now_ms
+from rejoin_server.tokens.keys import open_signer
 from rejoin_server.tokens.service import ReconnectTokens
-from rejoin_server.tokens.signing import TokenSigner
 
 if TYPE_CHECKING:
     from rejoin_server.cluster.membership import Membership
@@ -81,30 +80,6 @@ def _migrate(url: str) -> None:
 
     if not migrate.is_current(url):
         migrate.upgrade(url)
-
-
-async def _signer(store: GameStore, settings: ServerSettings) -> TokenSigner:
-    """Keys given by the operator (REJOIN_SECRET_KEYS) sign. The key the server generated and
-    kept in the store signs when none are given; once they are, it only verifies, and only for
-    one token lifetime after the first start with them (tokens issued before stay valid until
-    they expire; after that, whoever can read the database can no longer forge tokens). With
-    `--retire-stored-key` it stops at once."""
-    now = now_ms()
-    token_ttl_ms, session_ttl_ms = settings.token_ttl_ms, settings.session_ttl_ms
-    if not settings.secret_keys:
-        stored = await store.signing_keys(secrets.token_urlsafe(32), now)
-        await store.retire_signing_keys(None)
-        return TokenSigner(stored, token_ttl_ms=token_ttl_ms, session_ttl_ms=session_ttl_ms)
-    stored = await store.signing_keys(None, now)  # none is generated: the operator's sign
-    retired_at = await store.retire_signing_keys(now) or now
-    grace = 0 if settings.retire_stored_key else max(token_ttl_ms, session_ttl_ms)
-    return TokenSigner(
-        list(settings.secret_keys),
-        token_ttl_ms=token_ttl_ms,
-        session_ttl_ms=session_ttl_ms,
-        retiring_keys=[key for key in stored if key not in settings.secret_keys],
-        retiring_until_ms=retired_at + grace,
-    )
 
 
 def _membership(settings: ServerSettings, host: GameHost) -> Membership:
@@ -262,7 +237,8 @@ async def _services(
     await store.open()
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
-        signer = await _signer(store, settings)
+        store.sealer = await open_sealer(store, settings, kinds)
+        signer = await open_signer(store, settings)
         metrics = Metrics()
         host = GameHost(store, kinds, settings, metrics)
         tokens = ReconnectTokens(

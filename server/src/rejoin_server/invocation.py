@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from rejoin_server.settings import ServerSettings
 
 PROG = "rejoin-server"
-Command = Literal["serve", "migrate", "proxy-config", "rollback"]
+Command = Literal["serve", "migrate", "proxy-config", "rollback", "rekey"]
 
 # Exit status of a usage error (argparse's) and of anything else at start that the operator must
 # fix (a SQLite file another server serves, a port in use, a --game that does not load): starting
@@ -43,7 +43,8 @@ class Invocation:
     """What the command line asks for. `admin_token_from` names where the admin token came from
     (`--admin-token` or `REJOIN_ADMIN_TOKEN`); None: none was given and `serve` generates one.
     `proxy_listen` and `proxy_nodes` are `proxy-config`'s `--listen` (host, port) and `--node`
-    URLs (checked, as `http://host:port`); the other commands leave them empty."""
+    URLs (checked, as `http://host:port`); the other commands leave them empty. `batch_size`
+    is `rekey`'s `--batch-size`."""
 
     command: Command
     settings: ServerSettings
@@ -52,6 +53,7 @@ class Invocation:
     proxy_listen: tuple[str, int] | None = None
     proxy_nodes: tuple[str, ...] = ()
     rollback: RollbackRequest | None = None  # `rollback`'s own arguments
+    batch_size: int = 500  # `rekey`'s rows per transaction
 
 
 def mask_url(url: str) -> str:

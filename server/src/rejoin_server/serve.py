@@ -114,6 +114,24 @@ def prepare_database(url: str, *, migrate: bool) -> str | None:
     )
 
 
+def _check_data_keys(settings: ServerSettings) -> None:
+    """Refuse to serve a database holding private data sealed with a key not given (it could
+    not read those games): one line saying which key and what to do, exit 2."""
+    from rejoin_server.privatedata import refusal
+
+    try:
+        problem = refusal(settings)
+    except Exception as exc:
+        if not database_error(exc):
+            raise
+        url = mask_url(settings.database_url)
+        raise StartupError(
+            f"cannot open the database {url}: {one_line(exc)}", EXIT_DATABASE
+        ) from None
+    if problem is not None:
+        raise StartupError(problem)
+
+
 def _hold_database(url: str) -> SqliteHold | None:
     """A SQLite file is served by one process (`store.single_node`); held until the process
     ends."""
@@ -293,6 +311,7 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     try:
         prepare_database(settings.database_url, migrate=settings.migrate)
         hold = _hold_database(settings.database_url)
+        _check_data_keys(settings)
         # Past the migrations (their garbage is collected as usual): what loads from here on
         # stays, and is frozen once the app is built (`gctune`).
         gctune.hold()
@@ -335,6 +354,9 @@ def serve(invocation: Invocation, out: TextIO) -> int:
     print(f"admin token: {token}", file=out, flush=True)
     print(_demo_line(settings, host), file=out, flush=True)
     serverlogs.configure(invocation.log_level)
+    from rejoin_server.privatedata import say_at_start
+
+    say_at_start(settings)
     short = filelimit.shortfall(settings.max_connections, files)
     if short is not None:
         log.warning("%s", short)

@@ -81,6 +81,9 @@ class ServerSettings:
     # Signing keys for tokens, newest first; older ones still verify. Empty: a key is generated
     # once and kept in the store, so tokens outlive restarts.
     secret_keys: tuple[str, ...] = ()
+    # Keys that encrypt private game data at rest (REJOIN_DATA_KEYS, --data-key-file), newest
+    # first: the newest seals, all of them open. Empty: private data is stored in the clear.
+    data_keys: tuple[str, ...] = field(default=(), repr=False)
     durability: Durability = "strict"
     # The rollout rule (docs/games.md, "Rolling out"): the share of new games, by a stable hash
     # of their id, persisted with `durability`; the others are kept in memory only. A game

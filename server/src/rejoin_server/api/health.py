@@ -37,6 +37,9 @@ async def healthz(request: Request) -> Response:
             # The cluster's names: which node answered, and how many games it hosts.
             "node": svc.settings.node,
             "games": svc.host.games_active,
+            # Hole cards (a game's declared private data) in the database: encrypted with the
+            # operator's data keys, or in the clear (no key given).
+            "privateData": "encrypted" if svc.store.sealer.encrypts else "clear",
         },
         # A draining or rejoining node is out of the proxy's rotation (docs/cluster.md); a
         # degraded one still serves its games from memory.

@@ -327,8 +327,11 @@ def _operations(kinds: GameKinds, login: bool) -> list[Operation]:
                     ),
                     "node": STR,
                     "games": SEQ,
+                    # Whether hole cards (a game's declared private data) are encrypted in the
+                    # database (REJOIN_DATA_KEYS) or stored in the clear.
+                    "privateData": {"enum": ["encrypted", "clear"]},
                 },
-                ("status", "storage", "pendingWrites"),
+                ("status", "storage", "pendingWrites", "privateData"),
             ),
             description="503 with the same body while the node is draining or rejoining its "
             "cluster (docs/cluster.md): a proxy takes it out of rotation.",

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from rejoin_server.cli.args import parse_args
 from rejoin_server.cli.parsers import (
     build_migrate_parser,
     build_parser,
     build_proxy_config_parser,
+    build_rekey_parser,
 )
 from rejoin_server.cli.rollback_parser import build_rollback_parser
 from rejoin_server.invocation import EXIT_USAGE, PROG, Invocation, mask_url
@@ -37,6 +39,7 @@ __all__ = [
     "build_migrate_parser",
     "build_parser",
     "build_proxy_config_parser",
+    "build_rekey_parser",
     "build_rollback_parser",
     "main",
     "mask_url",
@@ -57,18 +60,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rejoin_server.serve import StartupError, run_migrate, serve
 
     try:
-        if invocation.command == "migrate":
-            return run_migrate(invocation, sys.stdout)
-        if invocation.command == "rollback":
-            from rejoin_server.offline_rollback import run_rollback
-
-            return run_rollback(invocation, sys.stdout)
-        return serve(invocation, sys.stdout)
+        return _run(invocation, run_migrate, serve)
     except StartupError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
         return exc.status
     except KeyboardInterrupt:
         return 130
+
+
+def _run(
+    invocation: Invocation,
+    run_migrate: Callable[[Invocation, TextIO], int],
+    serve: Callable[[Invocation, TextIO], int],
+) -> int:
+    """The command's exit status; the offline commands are imported only when they run."""
+    if invocation.command == "migrate":
+        return run_migrate(invocation, sys.stdout)
+    if invocation.command == "rollback":
+        from rejoin_server.offline_rollback import run_rollback
+
+        return run_rollback(invocation, sys.stdout)
+    if invocation.command == "rekey":
+        from rejoin_server.rekey_command import run_rekey
+
+        return run_rekey(invocation, sys.stdout, sys.stderr)
+    return serve(invocation, sys.stdout)
 
 
 def _print_proxy_config(invocation: Invocation) -> int:

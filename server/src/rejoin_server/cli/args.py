@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TypeVar, cast
 
 from rejoin_server.cli import values
+from rejoin_server.cli.datakeys import data_keys
 from rejoin_server.cli.login import login_settings
 from rejoin_server.cli.parsers import (
     ENV_ADMIN_TOKEN,
@@ -28,6 +29,7 @@ from rejoin_server.cli.parsers import (
     build_migrate_parser,
     build_parser,
     build_proxy_config_parser,
+    build_rekey_parser,
 )
 from rejoin_server.cli.rollback_parser import build_rollback_parser
 from rejoin_server.cli.rollback_parser import check as check_rollback
@@ -98,6 +100,22 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
 
     if args[:1] == ["rollback"]:
         return _rollback(args[1:], env)
+    if args[:1] == ["rekey"]:
+        parser = build_rekey_parser()
+        ns = parser.parse_args(args[1:])
+        url = ns.database_url or values.from_env(parser, env, ENV_DATABASE_URL, values.database_url)
+        keys = data_keys(parser, ns, env)
+        if not keys:
+            parser.error(
+                "no data key given: set REJOIN_DATA_KEYS or --data-key-file, the new key first "
+                "and the old ones after it"
+            )
+        settings = ServerSettings(
+            database_url=url or DEFAULT_DATABASE_URL,
+            data_keys=keys,
+            games=tuple(ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)),
+        )
+        return Invocation("rekey", settings, batch_size=ns.batch_size)
 
     if args[:1] == ["proxy-config"]:
         parser = build_proxy_config_parser()
@@ -132,6 +150,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             database_url=url or DEFAULT_DATABASE_URL,
             admin_token=admin_token,
             secret_keys=_secret_keys(parser, env),
+            data_keys=data_keys(parser, ns, env),
             durability=cast(Durability, durability or d.durability),
             persist_fraction=_given(fraction, d.persist_fraction),
             games=tuple(ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from rejoin_server.cli import values
+from rejoin_server.cli.datakeys import ENV_DATA_KEY_FILE, ENV_DATA_KEYS, add_data_key_option
 from rejoin_server.cli.login import (
     ENV_AUTH_JWT_AUDIENCE,
     ENV_AUTH_JWT_ISSUER,
@@ -49,6 +50,9 @@ commands:
   rollback              roll a game back to a kept snapshot with the server stopped:
                         {PROG} rollback GAME VERSION --reason TEXT [--reopen]
                         {PROG} rollback GAME --list   (the versions kept)
+  rekey                 re-encrypt private game data under the newest data key, while servers
+                        run, then retire the older keys: {PROG} rekey [--database-url URL]
+                        [--game MODULE:ATTR ...] [--data-key-file PATH] [--batch-size N]
 
 environment:
   {ENV_DATABASE_URL}   as --database-url
@@ -64,6 +68,12 @@ environment:
                         so rotate by putting a new key first and dropping the oldest once its
                         tokens have expired. Unset: a key is generated once and kept in the
                         database. There is no flag for it.
+  {ENV_DATA_KEYS}     keys that encrypt private game data (hole cards) in the database,
+                        comma-separated, newest first, each 32 random bytes in URL-safe base64
+                        (python3 -c 'import secrets; print(secrets.token_urlsafe(32))'). The
+                        newest encrypts, older ones still decrypt; `{PROG} rekey` moves old
+                        rows to the newest. Unset (and no --data-key-file): stored in the clear.
+  {ENV_DATA_KEY_FILE} as --data-key-file
   {ENV_AUTH_JWT_SECRET} as --auth-jwt-secret (better than the flag: visible in ps)
   {ENV_AUTH_JWT_PUBLIC_KEY} as --auth-jwt-public-key: a file, or the PEM text itself
   {ENV_AUTH_JWT_AUDIENCE} as --auth-jwt-audience
@@ -90,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         usage=f"{PROG} [serve] [options]\n       {PROG} migrate [--database-url URL]\n"
-        f"       {PROG} proxy-config --listen HOST:PORT --node URL [--node URL ...]",
+        f"       {PROG} proxy-config --listen HOST:PORT --node URL [--node URL ...]\n"
+        f"       {PROG} rekey [--database-url URL] [--game MODULE:ATTR] [--batch-size N]",
         description="The rejoin game server: games written ahead to SQLite or PostgreSQL, "
         "that survive kill -9.",
         epilog=EPILOG,
@@ -123,15 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         "and handover connections, when --database-url goes through PgBouncer or another "
         f"pooler (env {ENV_CLUSTER_DATABASE_URL}; default --database-url)",
     )
-    add(
-        "--game",
-        metavar="MODULE:ATTR",
-        action="append",
-        type=values.game_spec,
-        help="serve a kind of game besides poker: the engine (or a callable returning one) at "
-        "ATTR in the importable MODULE, e.g. liars_dice:LiarsDiceEngine; repeatable "
-        f"(env {ENV_GAMES}, comma-separated)",
-    )
+    _add_game(parser)
+    add_data_key_option(parser)
     add(
         "--admin-token",
         metavar="TOKEN",
@@ -381,6 +385,42 @@ def build_migrate_parser() -> argparse.ArgumentParser:
         "--no-migrate), print the revision and exit.",
     )
     _add_database_url(parser)
+    return parser
+
+
+def _add_game(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--game",
+        metavar="MODULE:ATTR",
+        action="append",
+        type=values.game_spec,
+        help="serve a kind of game besides poker: the engine (or a callable returning one) at "
+        "ATTR in the importable MODULE, e.g. liars_dice:LiarsDiceEngine; repeatable "
+        f"(env {ENV_GAMES}, comma-separated)",
+    )
+
+
+def build_rekey_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} rekey",
+        description="Re-encrypt the private game data (hole cards) of every event and snapshot "
+        "under the newest data key: rows sealed with an older key, and rows stored in the clear "
+        "that hold private fields. Safe while servers run (give them the new key first, newest "
+        "first, the old ones after it). Prints its progress and a summary, then retires the "
+        "older keys, which may then be dropped. A second run rewrites nothing.",
+        epilog=f"The keys come from {ENV_DATA_KEYS} or --data-key-file, as for the server; "
+        "--game as the server's, so that rows in the clear are sealed as their game declares.",
+    )
+    _add_database_url(parser)
+    _add_game(parser)
+    add_data_key_option(parser)
+    parser.add_argument(
+        "--batch-size",
+        metavar="N",
+        type=values.integer(1, 100_000),
+        default=500,
+        help="rows read and rewritten per transaction (default 500)",
+    )
     return parser
 
 

@@ -18,6 +18,7 @@ from rejoin_server.games.base import (
     GameStatus,
     Join,
     JsonDict,
+    PrivateData,
     Start,
     Tick,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "GameStatus",
     "Join",
     "JsonDict",
+    "PrivateData",
     "Start",
     "Tick",
 ]

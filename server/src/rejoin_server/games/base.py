@@ -32,6 +32,22 @@ class Event:
         return {"seq": self.seq, "kind": self.kind, "at": self.at, "data": dict(self.data)}
 
 
+@dataclass(frozen=True, slots=True)
+class PrivateData:
+    """What of a game's stored JSON is private, for encryption at rest (docs/operations.md,
+    "Private data at rest"): an engine's optional `private_data` attribute.
+
+    `events` maps an event kind to paths inside its `data`; `state` lists paths inside `dump()`.
+    A path is keys joined by dots, `*` standing for every element of a list or every value of an
+    object: `"cards"`, `"seats.*.holeCards"`, `"h.c"`. With data keys set, the values at these
+    paths are stored encrypted (replaced by null in the stored JSON) and everything else stays
+    plain, queryable JSON; an event kind not listed keeps all of its data plain. An engine that
+    declares nothing has ALL of its event data and its whole dump encrypted."""
+
+    events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    state: tuple[str, ...] = ()
+
+
 # Commands: what the host asks a game to do. They carry ids, never seats, so a game decides seating.
 
 

@@ -9,7 +9,7 @@ methods are optional, so that a first engine is small:
 - `settings_schema() -> dict`: the JSON Schema of those settings, listed by `GET /api/games/kinds`
   and `/openapi.json`. Without it the schema is `{"type": "object"}`.
 
-and two attributes:
+and three attributes:
 
 - `snapshot_after`: the event kinds after which a game is at a natural boundary (poker: a hand's
   end), where its snapshot is small and loads fast; without it, `game_completed`. Snapshots are
@@ -18,6 +18,9 @@ and two attributes:
   player sits down between hands). It decides whether the lobby lists a started game with a
   free seat. Without it, False: a game is listed only while `waiting`, so a game that refuses
   late joins is never offered to someone who would be refused.
+- `private_data` (`games.base.PrivateData`): the paths of the private values in its events and
+  dumps, encrypted at rest when the server has data keys. Without it, ALL of its event data and
+  its whole dump are encrypted: secure by default, but nothing of it queryable.
 
 `load_engine("package.module:attr")` is how `--game` finds one: `attr` is an engine, or a callable
 taking no argument that returns one (a class, a factory).
@@ -29,7 +32,7 @@ import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from rejoin_server.games.base import GameEngine, JsonDict
+from rejoin_server.games.base import GameEngine, JsonDict, PrivateData
 
 # A kind is part of URLs and messages: short, lower case, no spaces.
 MAX_KIND_LENGTH = 32
@@ -55,6 +58,7 @@ class GameKinds:
         self._engines: dict[str, GameEngine] = {}
         self._snapshot_after: dict[str, frozenset[str]] = {}
         self._joins_while_playing: dict[str, bool] = {}
+        self._private: dict[str, PrivateData | None] = {}
         for engine in engines:
             kind = check_engine(engine)
             if kind in self._engines:
@@ -68,6 +72,7 @@ class GameKinds:
                     f"{kind} engine's joins_while_playing must be True or False, not {joins!r}"
                 )
             self._joins_while_playing[kind] = joins
+            self._private[kind] = _private_data(kind, engine)
         if not self._engines:
             raise ValueError("a server hosts at least one kind of game")
 
@@ -105,6 +110,10 @@ class GameKinds:
         """Whether a game of `kind` takes players once it is `playing` (for the lobby)."""
         return self._joins_while_playing[kind]
 
+    def private_data(self, kind: str) -> PrivateData | None:
+        """What a game of `kind` declares private; None: it declares nothing (all of it is)."""
+        return self._private[kind]
+
     def schema(self, kind: str) -> JsonDict:
         describe = getattr(self.engine(kind), "settings_schema", None)
         return cast(JsonDict, describe()) if describe is not None else {"type": "object"}
@@ -112,6 +121,25 @@ class GameKinds:
     def describe(self) -> list[JsonDict]:
         """`GET /api/games/kinds`: every kind served, the default first, with its settings."""
         return [{"kind": kind, "settings": self.schema(kind)} for kind in self._engines]
+
+
+def _private_data(kind: str, engine: object) -> PrivateData | None:
+    declared = getattr(engine, "private_data", None)
+    if declared is None:
+        return None
+    if not isinstance(declared, PrivateData):
+        raise TypeError(
+            f"{kind} engine's private_data must be a rejoin_server.games.PrivateData, "
+            f"not {declared!r}"
+        )
+    paths = [*declared.state, *(p for ps in declared.events.values() for p in ps)]
+    for path in paths:
+        if not isinstance(path, str) or (path and "" in path.split(".")):
+            raise ValueError(
+                f"{kind} engine's private_data has the path {path!r}: write keys joined by "
+                "single dots, * for every element (e.g. seats.*.holeCards)"
+            )
+    return declared
 
 
 def check_engine(engine: object) -> str:

@@ -16,9 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import orjson
+from typing import Any, Protocol
 
 from rejoin_server.games.base import Event, GameStatus
 
@@ -89,12 +87,15 @@ class SnapshotWrite:
 
 @dataclass(frozen=True, slots=True)
 class StoredSnapshot:
-    """A snapshot as read back: `state` is the stored JSON text, unverified."""
+    """A snapshot as read back: `state` is the stored JSON text (private values decrypted,
+    `store.sealing`), unverified. `problem`, when not empty, says why it cannot be trusted (its
+    sealed values do not decrypt): a restore passes over it. Not a column."""
 
     version: int
     state: str
     checksum: str
     created_at: int
+    problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +189,32 @@ class TokenClaimUse:
     claim: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DataKeyRow:
+    """A data key that wrote private data (`store.datakeys`): its id, never the key."""
+
+    key_id: str
+    created_at: int
+    retired_at: int | None
+
+
+class Seal(Protocol):
+    """How a store encrypts private data at rest and opens it again (`store.sealing.Sealer`)."""
+
+    @property
+    def encrypts(self) -> bool: ...
+
+    def note_kind(self, game_id: str, kind: str) -> None: ...
+
+    def event_text(self, game_id: str, event: Event) -> str: ...
+
+    def snapshot(self, game_id: str, snap: SnapshotWrite) -> SnapshotWrite: ...
+
+    def open_events(self, game_id: str, raws: list[RawEvent]) -> list[RawEvent]: ...
+
+    def open_log(self, log: StoredLog) -> StoredLog: ...
+
+
 def duplicate_token(jti: str) -> ValueError:
     """What storing a token whose jti is already stored raises."""
     return ValueError(f"reconnect token {jti!r} is already stored")
@@ -209,7 +236,14 @@ class GameStore(ABC):
     shape their arguments here, once for every store, and hand on to an underscored half:
     `create_game` to `_insert_game`, `append` to `_write_append`, `recent_actions` to
     `_recent_actions`, `consume_token` to `_consume_token`. `rejoin_server.testing.store_contract`
-    is the suite a store must pass."""
+    is the suite a store must pass.
+
+    `sealer` (`store.sealing.Sealer`) encrypts the private data of what `append` writes, and an
+    implementation's `load` and `read_events` hand back what it decrypts, so that callers see
+    plaintext only. An implementation starts with one that writes in the clear; the server sets
+    its own, from the data keys, before the first append (`rejoin_server.privatedata`)."""
+
+    sealer: Seal
 
     @abstractmethod
     async def open(self) -> None:
@@ -249,6 +283,7 @@ class GameStore(ABC):
             open_at=None if seating is None else now_ms if seating.open else 0,
         )
         await self._insert_game(record)
+        self.sealer.note_kind(game_id, kind)
         return record
 
     @abstractmethod
@@ -291,7 +326,10 @@ class GameStore(ABC):
             prev = snapshot.version
         else:
             return
-        data = [orjson.dumps(e.data).decode() for e in events]
+        sealer = self.sealer
+        data = [sealer.event_text(game_id, e) for e in events]
+        if snapshot is not None:
+            snapshot = sealer.snapshot(game_id, snapshot)
         epochs = None if history is None else tuple(history)
         write = AppendWrite(
             game_id,
@@ -437,6 +475,20 @@ class GameStore(ABC):
         first, so the key a server generates on its first start survives restarts. Servers racing
         on an empty store all get the one candidate that was kept. None: only read (a server
         signing with the operator's keys stores none of its own)."""
+
+    # --- data keys (store.datakeys) ---------------------------------------------------------------
+
+    @abstractmethod
+    async def data_keys(self) -> list[DataKeyRow]:
+        """The ids of the data keys that wrote private data, oldest first."""
+
+    @abstractmethod
+    async def register_data_key(self, key_id: str, now_ms: int) -> None:
+        """Note that the key `key_id` writes (no longer retired, if it was)."""
+
+    @abstractmethod
+    async def retire_data_keys(self, key_ids: Sequence[str], now_ms: int) -> int:
+        """Mark these keys retired (nothing is sealed with them any more); how many were."""
 
     @abstractmethod
     async def retire_signing_keys(self, since_ms: int | None) -> int | None:

@@ -7,6 +7,7 @@ games."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rejoin_server.errors import Fenced, GameNotFound, SeqConflict
@@ -16,10 +17,12 @@ from rejoin_server.store.base import (
     DEFAULT_KEY_ID,
     AppendWrite,
     Claim,
+    DataKeyRow,
     Deleted,
     GameRecord,
     GameStore,
     RawEvent,
+    Seal,
     StoredLog,
     StoredSnapshot,
     TokenClaimUse,
@@ -30,6 +33,7 @@ from rejoin_server.store.base import (
     first_action_seqs,
 )
 from rejoin_server.store.quota import CompletedGame, quota_victims
+from rejoin_server.store.sealing import Sealer
 
 
 @dataclass(slots=True)
@@ -47,10 +51,12 @@ class _Game:
 class MemoryGameStore(GameStore):
     def __init__(self, *, keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS) -> None:
         self._keep = keep_snapshots
+        self.sealer: Seal = Sealer()  # in the clear until the server sets its own
         self._games: dict[str, _Game] = {}
         self._tokens: dict[str, TokenRow] = {}
         self._keys: list[tuple[int, str, str]] = []  # (created_at, key_id, secret)
         self._keys_retired_at: int | None = None
+        self._data_keys: dict[str, DataKeyRow] = {}
         # (game_id, player_id) -> the claim on that seat; deleted with the game, like tokens.
         self._claims: dict[tuple[str, str], str] = {}
 
@@ -137,11 +143,15 @@ class MemoryGameStore(GameStore):
         claims = {
             player: claim for (game_of, player), claim in self._claims.items() if game_of == game_id
         }
-        return StoredLog(game.record, snapshots, await self.read_events(game_id, after), claims)
+        log = StoredLog(game.record, snapshots, self._events(game_id, after, None), claims)
+        return self.sealer.open_log(log)
 
     async def read_events(
         self, game_id: str, after_seq: int, limit: int | None = None
     ) -> list[RawEvent]:
+        return self.sealer.open_events(game_id, self._events(game_id, after_seq, limit))
+
+    def _events(self, game_id: str, after_seq: int, limit: int | None) -> list[RawEvent]:
         game = self._games.get(game_id)
         if game is None:
             return []
@@ -272,6 +282,23 @@ class MemoryGameStore(GameStore):
         if not self._keys and candidate is not None:
             self._keys.append((now_ms, DEFAULT_KEY_ID, candidate))
         return [secret for _, _, secret in sorted(self._keys, reverse=True)]
+
+    async def data_keys(self) -> list[DataKeyRow]:
+        return sorted(self._data_keys.values(), key=lambda row: (row.created_at, row.key_id))
+
+    async def register_data_key(self, key_id: str, now_ms: int) -> None:
+        row = self._data_keys.get(key_id)
+        created = now_ms if row is None else row.created_at
+        self._data_keys[key_id] = DataKeyRow(key_id, created, None)
+
+    async def retire_data_keys(self, key_ids: Sequence[str], now_ms: int) -> int:
+        count = 0
+        for key_id in key_ids:
+            row = self._data_keys.get(key_id)
+            if row is not None and row.retired_at is None:
+                self._data_keys[key_id] = replace(row, retired_at=now_ms)
+                count += 1
+        return count
 
     async def retire_signing_keys(self, since_ms: int | None) -> int | None:
         if since_ms is None:

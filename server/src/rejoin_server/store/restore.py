@@ -102,7 +102,10 @@ def open_snapshot(
     engine: GameEngine, game_id: str, settings: Mapping[str, Any], snap: StoredSnapshot
 ) -> tuple[str, GameState | None]:
     """The state a stored snapshot holds, or None and why it cannot be trusted (its checksum, its
-    JSON, the game refusing it). The operator console inspects snapshots with it too."""
+    JSON, the game refusing it, its sealed values not decrypting). The operator console inspects
+    snapshots with it too."""
+    if snap.problem:
+        return snap.problem, None
     try:
         data = decode_object(snap.state)
     except ValueError as exc:

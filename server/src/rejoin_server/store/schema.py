@@ -196,6 +196,18 @@ SIGNING_KEYS = Table(
     ),
 )
 
+# The data keys that wrote private game data (docs/operations.md, "Private data at rest"): their
+# ids only, never the keys. A server refuses to start when one that is not retired is not among
+# the keys it was given; `rejoin-server rekey` retires the ones nothing is sealed with any more.
+DATA_KEYS = Table(
+    "data_keys",
+    (
+        _string("key_id", 32, primary_key=True),
+        Column("created_at", "bigint"),
+        Column("retired_at", "bigint", nullable=True),
+    ),
+)
+
 # The nodes of a cluster (PostgreSQL only; docs/cluster.md): each node keeps its row fresh while it
 # lives, and a game whose owner's row is stale, or whose owner's connection is gone, may be taken.
 CLUSTER_NODES = Table(
@@ -213,4 +225,13 @@ CLUSTER_NODES = Table(
     ),
 )
 
-TABLES = (GAMES, EVENTS, SNAPSHOTS, RECONNECT_TOKENS, SEAT_CLAIMS, SIGNING_KEYS, CLUSTER_NODES)
+TABLES = (
+    GAMES,
+    EVENTS,
+    SNAPSHOTS,
+    RECONNECT_TOKENS,
+    SEAT_CLAIMS,
+    SIGNING_KEYS,
+    CLUSTER_NODES,
+    DATA_KEYS,
+)

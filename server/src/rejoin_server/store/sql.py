@@ -20,19 +20,22 @@ migrated schema against it, and that a running store never imports them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rejoin_server.games.base import GameStatus
-from rejoin_server.store import appends, ownership, reads, removal, tokens
+from rejoin_server.store import appends, datakeys, ownership, reads, removal, tokens
 from rejoin_server.store.base import (
     DEFAULT_KEEP_SNAPSHOTS,
     DEFAULT_KEY_ID,
     AppendWrite,
     Claim,
+    DataKeyRow,
     Deleted,
     GameRecord,
     GameStore,
     RawEvent,
+    Seal,
     StoredLog,
     TokenClaimUse,
     TokenRow,
@@ -40,6 +43,7 @@ from rejoin_server.store.base import (
     Usage,
 )
 from rejoin_server.store.connection import Database
+from rejoin_server.store.sealing import Sealer
 from rejoin_server.store.urls import parse_url
 from rejoin_server.store.worker import DbWorker
 
@@ -66,6 +70,7 @@ class SqlGameStore(GameStore):
             raise ValueError("keep_snapshots must be at least 1")
         self.url = parse_url(url)
         self.postgres = self.url.postgres
+        self.sealer: Seal = Sealer()  # in the clear until the server sets its own
         self._db = _Backend(self.url, keep_snapshots)
         self._writer: DbWorker[Connection, AppendWrite] = DbWorker(self._db, "rejoin-db-writer")
         self._reader: DbWorker[Connection, AppendWrite] = DbWorker(self._db, "rejoin-db-reader")
@@ -147,16 +152,34 @@ class SqlGameStore(GameStore):
             lambda conn: tokens.retire_signing_keys(self._db, conn, since_ms)
         )
 
+    async def data_keys(self) -> list[DataKeyRow]:
+        return await self._writer.call(lambda conn: datakeys.read_rows(self._db, conn))
+
+    async def register_data_key(self, key_id: str, now_ms: int) -> None:
+        await self._writer.call(lambda conn: datakeys.register(self._db, conn, key_id, now_ms))
+
+    async def retire_data_keys(self, key_ids: Sequence[str], now_ms: int) -> int:
+        return await self._writer.call(
+            lambda conn: datakeys.retire(self._db, conn, key_ids, now_ms)
+        )
+
     # --- reads (on the reader thread) ------------------------------------------------------------
 
     async def load(self, game_id: str) -> StoredLog:
-        return await self._reader.call(lambda conn: reads.load(self._db, conn, game_id))
+        # Decrypted on the reader thread, off the event loop (`store.sealing`).
+        sealer = self.sealer
+        return await self._reader.call(
+            lambda conn: sealer.open_log(reads.load(self._db, conn, game_id))
+        )
 
     async def read_events(
         self, game_id: str, after_seq: int, limit: int | None = None
     ) -> list[RawEvent]:
+        sealer = self.sealer
         return await self._reader.call(
-            lambda conn: reads.read_events(self._db, conn, game_id, after_seq, limit)
+            lambda conn: sealer.open_events(
+                game_id, reads.read_events(self._db, conn, game_id, after_seq, limit)
+            )
         )
 
     async def _recent_actions(self, game_id: str, limit: int) -> dict[str, int]:

@@ -59,6 +59,8 @@ def names_of(record: type[Any]) -> tuple[str, ...]:
 
 GAME_FIELDS = names_of(GameRecord)
 TOKEN_FIELDS = names_of(TokenRow)
+# `problem` is what opening its sealed values found (`store.sealing`), not a column.
+SNAPSHOT_FIELDS = tuple(name for name in names_of(StoredSnapshot) if name != "problem")
 
 
 class Dialect:
@@ -160,8 +162,7 @@ class Statements(Dialect):
         self.games = f"{games} ORDER BY created_at, game_id"
         self.games_with_status = f"{games} WHERE status = {p} ORDER BY created_at, game_id"
         self.snapshots = (
-            f"{self.select(SNAPSHOTS, names_of(StoredSnapshot))} "
-            f"WHERE game_id = {p} ORDER BY version DESC"
+            f"{self.select(SNAPSHOTS, SNAPSHOT_FIELDS)} WHERE game_id = {p} ORDER BY version DESC"
         )
         self.events_after = (
             f"{self.select(EVENTS, names_of(RawEvent))} "
@@ -218,6 +219,39 @@ class Statements(Dialect):
             f"INSERT INTO signing_keys ({self.columns(SIGNING_KEYS, SigningKeyRow._fields)}) "
             f"SELECT {self.values(SIGNING_KEYS, SigningKeyRow._fields)} "
             "WHERE NOT EXISTS (SELECT 1 FROM signing_keys) ON CONFLICT (key_id) DO NOTHING"
+        )
+
+        # --- data keys (`store.datakeys`): a key that writes again is no longer retired
+        self.data_keys = (
+            "SELECT key_id, created_at, retired_at FROM data_keys ORDER BY created_at, key_id"
+        )
+        self.register_data_key = (
+            f"INSERT INTO data_keys (key_id, created_at, retired_at) VALUES ({p}, {p}, NULL) "
+            "ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL"
+        )
+        self.retire_data_key = (
+            f"UPDATE data_keys SET retired_at = {p} WHERE key_id = {p} AND retired_at IS NULL"
+        )
+
+        # --- rekey (`store.rekey`): pages of rows after a key, and the rewrite of one row
+        self.rekey_events = (
+            f"SELECT e.game_id, e.seq, e.kind, {self.read(EVENTS, 'data', 'e.')}, g.kind "
+            "FROM events e JOIN games g ON g.game_id = e.game_id "
+            f"WHERE (e.game_id, e.seq) > ({p}, {p}) ORDER BY e.game_id, e.seq LIMIT {p}"
+        )
+        self.rekey_snapshots = (
+            f"SELECT s.game_id, s.version, s.checksum, {self.read(SNAPSHOTS, 'state', 's.')}, "
+            "g.kind FROM snapshots s JOIN games g ON g.game_id = s.game_id "
+            f"WHERE (s.game_id, s.version) > ({p}, {p}) ORDER BY s.game_id, s.version LIMIT {p}"
+        )
+        self.reseal_event = (
+            f"UPDATE events SET data = {self.value(EVENTS, 'data')} "
+            f"WHERE game_id = {p} AND seq = {p}"
+        )
+        # Not there any more (pruned, deleted) or rewritten meanwhile: nothing is changed.
+        self.reseal_snapshot = (
+            f"UPDATE snapshots SET state = {self.value(SNAPSHOTS, 'state')} "
+            f"WHERE game_id = {p} AND version = {p} AND checksum = {p}"
         )
 
     def delete_of_games(self, table: str, count: int) -> str:

@@ -53,6 +53,6 @@ def _table(table: Table) -> sa.Table:
     )
 
 
-games, events, snapshots, reconnect_tokens, seat_claims, signing_keys, cluster_nodes = (
+games, events, snapshots, reconnect_tokens, seat_claims, signing_keys, cluster_nodes, data_keys = (
     _table(table) for table in TABLES
 )

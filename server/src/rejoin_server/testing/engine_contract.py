@@ -14,6 +14,9 @@ first broken rule, saying which rule, where (the game's seed, the command, the s
   before a command is not changed by it;
 - `check_redaction`: `event_for(event, p)` keeps the event's seq, kind and at for every viewer, and
   no view or event shows a viewer a value `secrets(state, other)` lists (`engine_redaction`);
+- `check_sealing`: with the values the engine declares private (`private_data`) taken out as the
+  store takes them out to encrypt them at rest, no value `secrets` lists is left in the plain
+  part of an event or a dump (`engine_sealing`); not part of `check_engine`;
 - `check_clocks`: when `next_deadline()` <= now, `handle(Tick())` returns events or moves the
   deadline past now; a Tick before the deadline, or with none, returns [] and changes nothing; a
   completed game has no deadline;
@@ -57,6 +60,7 @@ from rejoin_server.testing.engine_run import (
     StateT,
     Tally,
 )
+from rejoin_server.testing.engine_sealing import SealingCheck
 
 __all__ = [
     "START_MS",
@@ -69,6 +73,7 @@ __all__ = [
     "check_refusals",
     "check_replay",
     "check_round_trip",
+    "check_sealing",
 ]
 
 GAMES = 10
@@ -249,3 +254,27 @@ def _run(
                 f"[{check.name}] over the {games} game(s) seeded {seed}..{seed + games - 1} "
                 f"(max_commands={max_commands}): {missing}"
             )
+
+
+def check_sealing(
+    engine: EngineOf[StateT],
+    settings: Mapping[str, Any],
+    players: Sequence[str],
+    play: Play[StateT],
+    secrets: Secrets[StateT],
+    *,
+    games: int = GAMES,
+    seed: int = 0,
+    max_commands: int = MAX_COMMANDS,
+) -> None:
+    """No value `secrets` lists stays plain in an event or dump once `private_data` is sealed."""
+    _run(
+        lambda: [SealingCheck(secrets)],
+        engine,
+        settings,
+        players,
+        play,
+        games=games,
+        seed=seed,
+        max_commands=max_commands,
+    )

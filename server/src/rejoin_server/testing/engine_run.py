@@ -78,6 +78,9 @@ class Tally:
     # (seed, owner, value as JSON) -> the value and where it was first listed, until its owner
     # is seen to get it in a view or event (engine_redaction)
     unseen: dict[tuple[int, str, str], tuple[Any, str]] = field(default_factory=dict)
+    # Listed values found in an event or dump before sealing (engine_sealing): its matcher
+    # looked at real data.
+    unsealed_sightings: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,13 @@ know of poker; everything else they learn from the engine."""
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from rejoin_server.games.base import Act, Command, Join, Start
+from rejoin_server.games.base import Act, Command, Join, PrivateData, Start
 from rejoin_server.games.poker import PokerEngine, PokerTable
 from rejoin_server.games.poker import cards as poker_cards
 from rejoin_server.games.poker.settings import PokerSettings
@@ -22,6 +23,7 @@ from rejoin_server.testing.engine_contract import (
     check_refusals,
     check_replay,
     check_round_trip,
+    check_sealing,
 )
 from rejoin_server.testing.engine_rollback import check_rollback
 
@@ -148,3 +150,35 @@ def test_poker_keeps_the_rollback_contract(settings: dict[str, Any]) -> None:
     """A rollback (`snapshot_restored`) takes the table at its version, restarts its clocks from
     the event's `at`, and the log replays from seq 1 to the live table."""
     check_rollback(ENGINE, settings, PLAYERS, play, games=6)
+
+
+def test_hole_cards_are_sealed_at_rest() -> None:
+    """Its `private_data` takes every hole card out of what stays plain in the database."""
+    check_sealing(ENGINE, SETTINGS[0], PLAYERS, play, secrets, games=3)
+
+
+class CardsInTheDump(PokerEngine):
+    """A declaration that forgets the dump's hole cards (`h.c`): what the check must catch."""
+
+    private_data = PrivateData(events={"hole_cards": ("cards",)})
+
+
+class CardsInTheEvent(PokerEngine):
+    """A declaration that forgets the `hole_cards` event."""
+
+    private_data = PrivateData(state=("h.c",))
+
+
+@pytest.mark.parametrize(
+    ("engine", "where"), [(CardsInTheDump(), "dump()"), (CardsInTheEvent(), "(hole_cards)")]
+)
+def test_hole_cards_left_out_of_the_declaration_are_caught(engine: PokerEngine, where: str) -> None:
+    with pytest.raises(AssertionError, match=r"^\[sealing\].*" + re.escape(where)):
+        check_sealing(engine, SETTINGS[0], PLAYERS, play, secrets, games=2)
+
+
+def test_an_engine_declaring_nothing_has_everything_sealed() -> None:
+    class Undeclared(PokerEngine):
+        private_data = None  # type: ignore[assignment]
+
+    check_sealing(Undeclared(), SETTINGS[0], PLAYERS, play, secrets, games=2)

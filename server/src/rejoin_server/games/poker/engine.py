@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rejoin_server.games.base import GameRuleError, JsonDict
+from rejoin_server.games.base import GameRuleError, JsonDict, PrivateData
+from rejoin_server.games.poker.events import HOLE_CARDS
 from rejoin_server.games.poker.settings import PokerSettings, TableLimits, settings_schema
 from rejoin_server.games.poker.snapshot import restore_table
 from rejoin_server.games.poker.table import PokerTable
@@ -20,6 +21,9 @@ class PokerEngine:
     snapshot_after = frozenset({"hand_ended", "game_completed"})
     # A player may sit down at a free seat between hands: a table playing is still in the lobby.
     joins_while_playing = True
+    # Encrypted at rest when the server has data keys: the dealt hole cards, in their event and
+    # in the dump's hand (`snapshot`: `h.c`, every dealt seat's cards, also of an ended hand).
+    private_data = PrivateData(events={HOLE_CARDS: ("cards",)}, state=("h.c",))
 
     def __init__(self, limits: TableLimits | None = None) -> None:
         self.limits = limits or TableLimits.widest()

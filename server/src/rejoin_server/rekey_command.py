@@ -1,0 +1,70 @@
+"""`rejoin-server rekey` as a command: the database checked as `serve` checks it, the engines of
+`--game` loaded for what their games declare private, then `store.rekey` on one connection,
+printing its progress and a summary (docs/operations.md, "Private data at rest")."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rejoin_server.invocation import PROG, Invocation, mask_url
+from rejoin_server.timefmt import now_ms
+
+# Exit status when rows that do not open were found: their keys are not retired.
+EXIT_BROKEN_ROWS = 1
+
+
+def run_rekey(invocation: Invocation, out: TextIO, err: TextIO) -> int:
+    from rejoin_server.games.kinds import GameKinds, load_engine
+    from rejoin_server.games.poker import PokerEngine
+    from rejoin_server.serve import StartupError, prepare_database
+    from rejoin_server.store.connection import Database
+    from rejoin_server.store.datakeys import DataKeys
+    from rejoin_server.store.rekey import rekey
+    from rejoin_server.store.sealing import plan_of
+    from rejoin_server.store.urls import parse_url
+
+    settings = invocation.settings
+    prepare_database(settings.database_url, migrate=False)
+    try:
+        given = [load_engine(spec) for spec in settings.games]
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    poker = [] if any(e.kind == PokerEngine.kind for e in given) else [PokerEngine()]
+    kinds = GameKinds([*poker, *given])
+    plans = {kind: plan_of(kinds.private_data(kind)) for kind in kinds.kinds}
+    keys = DataKeys(settings.data_keys)
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    say(
+        f"rekey {mask_url(settings.database_url)}: every row under data key {keys.newest.id} "
+        f"(batches of {invocation.batch_size})"
+    )
+    db = Database(parse_url(settings.database_url), settings.keep_snapshots)
+    conn = db.connect()
+    try:
+        report = rekey(
+            db, conn, keys, plans, batch_size=invocation.batch_size, now_ms=now_ms(), say=say
+        )
+    finally:
+        db.disconnect(conn)
+    events, snapshots = report.events, report.snapshots
+    say(
+        f"done: {events.rewritten:,} of {events.read:,} events and {snapshots.rewritten:,} of "
+        f"{snapshots.read:,} snapshots rewritten under data key {keys.newest.id}"
+    )
+    broken = [*events.broken, *snapshots.broken]
+    if broken:
+        for line in broken:
+            print(f"{PROG} rekey: cannot open {line}", file=err, flush=True)
+        print(
+            f"{PROG} rekey: {len(broken)} rows do not open (tampered with?): no key was retired; "
+            "roll their games back or delete them, then run rekey again",
+            file=err,
+            flush=True,
+        )
+        return EXIT_BROKEN_ROWS
+    retired = ", ".join(report.retired) or "none"
+    say(f"retired data keys: {retired} (servers may now be started without them)")
+    return 0

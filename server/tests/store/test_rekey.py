@@ -1,0 +1,111 @@
+"""`store.rekey` on real databases: rows under an older key and rows in the clear end up under
+the newest key, games restore with the newest key alone, the older keys are retired, and a second
+run rewrites nothing. (While a server plays: e2e/server/test_private_data_at_rest.py.)"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from rejoin_server.games.kinds import GameKinds
+from rejoin_server.games.poker import PokerEngine
+from rejoin_server.store.connection import Database
+from rejoin_server.store.datakeys import DataKeys, decode_key, key_id
+from rejoin_server.store.rekey import Report, rekey
+from rejoin_server.store.restore import restore_game
+from rejoin_server.store.sealing import SEALED, plan_of, sealed_by
+from rejoin_server.store.sql import SqlGameStore
+from rejoin_server.store.urls import parse_url
+
+from .sealed_poker import NOW, execute, leaks, play, rows
+from .test_sealed_store import _flip, keyed
+
+OLD, NEW = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+OLD_ID, NEW_ID = key_id(decode_key(OLD)), key_id(decode_key(NEW))
+KINDS = GameKinds([PokerEngine()])
+PLANS = {"poker": plan_of(PokerEngine.private_data)}
+
+
+def run_rekey(url: str, *keys: str, batch_size: int = 7) -> tuple[Report, list[str]]:
+    said: list[str] = []
+    db = Database(parse_url(url), 3)
+    conn = db.connect()
+    try:
+        report = rekey(
+            db, conn, DataKeys(keys), PLANS, batch_size=batch_size, now_ms=NOW, say=said.append
+        )
+    finally:
+        db.disconnect(conn)
+    return report, said
+
+
+async def test_old_and_clear_rows_end_under_the_newest_key(database_url: str) -> None:
+    clear = SqlGameStore(database_url)
+    await clear.open()
+    in_the_clear = await play(clear, hands=1, seed=1)
+    await clear.close()
+    old = keyed(database_url, OLD)
+    await old.open()
+    await old.register_data_key(OLD_ID, NOW)
+    under_old = await play(old, hands=2, seed=2)
+    await old.close()
+    assert leaks(database_url, in_the_clear.hands())  # the scan sees them before
+
+    report, said = run_rekey(database_url, NEW, OLD)
+    assert report.events.rewritten > 0
+    assert report.snapshots.rewritten > 0
+    assert report.retired == [OLD_ID]
+    assert said[-1].startswith("snapshots: ")
+    assert any(line.startswith("events: ") for line in said)
+    keys = {sealed_by(value) for _, _, _, value in rows(database_url) if SEALED in value}
+    assert keys == {NEW_ID}
+    assert leaks(database_url, [*in_the_clear.hands(), *under_old.hands()]) == []
+
+    new = keyed(database_url, NEW)
+    await new.open()
+    try:
+        for played in (in_the_clear, under_old):
+            restored = await restore_game(new, KINDS, played.game_id)
+            assert restored.rejected_snapshots == []
+            assert restored.state.dump() == played.table.dump()
+        assert {(r.key_id, r.retired_at is not None) for r in await new.data_keys()} == {
+            (OLD_ID, True),
+            (NEW_ID, False),
+        }
+    finally:
+        await new.close()
+
+    again, _ = run_rekey(database_url, NEW, OLD, batch_size=1000)
+    assert (again.events.rewritten, again.snapshots.rewritten) == (0, 0)
+    assert again.events.read == report.events.read
+
+
+async def test_a_row_that_does_not_open_keeps_its_key(database_url: str) -> None:
+    old = keyed(database_url, OLD)
+    await old.open()
+    await old.register_data_key(OLD_ID, NOW)
+    played = await play(old, hands=1)
+    await old.close()
+    [(version, value)] = [
+        (n, v) for t, g, n, v in rows(database_url) if t == "snapshot" and SEALED in v
+    ][:1]
+    statement = "UPDATE snapshots SET state = :value WHERE game_id = :g AND version = :v"
+    execute(database_url, statement, value=_flip(value), g=played.game_id, v=version)
+    report, _ = run_rekey(database_url, NEW, OLD)
+    assert report.retired == []
+    assert [line.split(":")[0] for line in report.snapshots.broken] == [
+        f"snapshot {played.game_id}/{version}"
+    ]
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000])
+async def test_every_row_is_read_once_whatever_the_batch(
+    database_url: str, batch_size: int
+) -> None:
+    store = keyed(database_url, OLD)
+    await store.open()
+    games = [await play(store, hands=1, seed=seed) for seed in (1, 2, 3)]
+    await store.close()
+    report, _ = run_rekey(database_url, NEW, OLD, batch_size=batch_size)
+    assert report.events.read == sum(len(g.events) for g in games)
