@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError
+from rejoin_server.errors import ApiError, KindNotServed
 from rejoin_server.games.base import Event, GameEngine, GameState
-from rejoin_server.games.kinds import GameKinds
+from rejoin_server.games.kinds import GameKinds, UnservedKind
 from rejoin_server.store.base import GameStore, SnapshotWrite, StoredSnapshot
 from rejoin_server.store.codec import check_storable
 from rejoin_server.store.replay import SNAPSHOT_RESTORED, restored_data, restored_version
@@ -34,6 +34,15 @@ class RolledBack:
     state: GameState
     event: Event
     snapshot: SnapshotWrite
+
+
+def engine_of(kinds: GameKinds, kind: str, game_id: str) -> GameEngine:
+    """The engine of a stored game's kind; `KindNotServed` (422 `invalid_request`, naming the
+    kind) when this server was not started with it, as for every other route."""
+    try:
+        return kinds.engine(kind)
+    except UnservedKind as exc:
+        raise KindNotServed(exc.kind, exc.served, game_id) from exc
 
 
 def summary(state: GameState) -> dict[str, Any]:
@@ -62,7 +71,7 @@ async def kept_versions(store: GameStore, kinds: GameKinds, game_id: str) -> lis
     problem, handNumber, phase, status, stacks}` (`at`: when it was taken, ms since the epoch;
     `event`: the kind of the event at `version`). Raises `GameNotFound`, `KindNotServed`."""
     log = await store.load(game_id)
-    engine = kinds.engine(log.game.kind)
+    engine = engine_of(kinds, log.game.kind, game_id)
     boundaries = kinds.snapshot_after(log.game.kind)
     listed = []
     for snap in log.snapshots:
