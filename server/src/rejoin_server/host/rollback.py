@@ -132,6 +132,7 @@ class Rollbacks:
                 raise
             seq = rolled.event.seq
             live.state = rolled.state
+            live.lineage.rolled_back(seq, asked.version)  # its actions since are undone
             live.note_stored(seq, now)
             live.marks.snapshot_stored(seq, now)
             live.completed_at_ms = now if rolled.state.status == "completed" else None
