@@ -3,10 +3,17 @@ serve, a game kept in memory only that this server does not hold, and what the b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
 from rejoin_protocol.errors import ErrorCode
+from rejoin_server.errors import Fenced, StorageUnavailable
+from rejoin_server.games.base import Event
 from rejoin_server.store.memory import MemoryGameStore
 
-from .support import ADMIN_AUTH, answer, assert_error, running
+from .support import ADMIN_AUTH, Api, Player, answer, assert_error, running
 from .tally_game import TallyEngine
 
 
@@ -45,3 +52,68 @@ def test_the_versions_of_a_memory_game_not_held_say_it_is_gone() -> None:
             error = assert_error(reply, ErrorCode.GAME_NOT_FOUND)
             assert 'kept in memory only (durability "memory")' in error["message"]
             assert "Create a new game" in error["message"]
+
+
+class LosingStore(MemoryGameStore):
+    """Commits the next `snapshot_restored` append, then raises as if the answer were lost
+    (`lose`), or refuses it as a node fenced out would be (`fence`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lose = self.fence = False
+
+    async def append(self, game_id: str, events: Sequence[Event], **kw: Any) -> None:
+        rollback = any(event.kind == "snapshot_restored" for event in events)
+        if rollback and self.fence:
+            raise Fenced(game_id, events[0].seq)
+        await super().append(game_id, events, **kw)
+        if rollback and self.lose:
+            self.lose = False
+            raise StorageUnavailable("lost answer")
+
+
+def played(api: Api) -> tuple[list[Player], int, int]:
+    """A heads-up table, one hand played to its end, and the next begun: the players, the
+    version between the hands and the seq the game is at."""
+    ann, _ = players = api.table(2, seats=2, autoNextHand=False, startingStack=100)
+    api.start(ann)
+    answer(api.act(api.to_act(players), "fold"))
+    reply = api.client.get(f"/api/game/{ann.game_id}/versions", headers=ADMIN_AUTH)
+    version = answer(reply)["versions"][0]["version"]
+    api.start(ann)
+    return players, version, api.state(ann)["gameState"]["seq"]
+
+
+def test_a_rollback_committed_whose_answer_was_lost_is_reloaded_from_the_store(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = LosingStore()
+    with running(store) as api:
+        players, version, seq = played(api)
+        ann = players[0]
+        store.lose = True
+        body = {"toVersion": version, "reason": "r"}
+        reply = api.client.post(f"/api/game/{ann.game_id}/rollback", json=body, headers=ADMIN_AUTH)
+        assert_error(reply, ErrorCode.STORAGE_UNAVAILABLE)
+        assert "store unavailable: lost answer" in caplog.text  # told to the writer: degraded
+        # Memory let the game go: loaded again, it is what the store holds, rolled back.
+        state = api.state(ann)["gameState"]
+        assert state["seq"] == seq + 1
+        assert state["handNumber"] == 1
+        assert state["phase"] == "hand_over"  # between the hands, as at the version
+
+
+def test_a_rollback_fenced_out_lets_the_game_go_and_writes_nothing() -> None:
+    store = LosingStore()
+    with running(store) as api:
+        players, version, seq = played(api)
+        ann = players[0]
+        store.fence = True
+        body = {"toVersion": version, "reason": "r"}
+        reply = api.client.post(f"/api/game/{ann.game_id}/rollback", json=body, headers=ADMIN_AUTH)
+        error = assert_error(reply, ErrorCode.STALE_STATE)
+        assert "hosted by another node" in error["message"]
+        assert api.services.host.loaded(ann.game_id) is None
+        store.fence = False
+        state = api.state(ann)["gameState"]
+        assert (state["seq"], state["handNumber"]) == (seq, 2)  # nothing of it was stored

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError, SeqConflict
+from rejoin_server.errors import ApiError, StorageUnavailable
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames, still_storing
 from rejoin_server.host.ownership import not_serving
@@ -126,8 +126,16 @@ class Rollbacks:
                     owner_epoch=live.owner_epoch,
                     seating=seating,
                 )
-            except SeqConflict:
-                # Another writer advanced the game (or fenced this node): memory is behind.
+            except StorageUnavailable as exc:
+                # The commit may have landed and only its answer been lost: memory cannot tell.
+                # The game is let go, so the next touch loads it from the store as it is there
+                # (rolled back or not); /healthz says degraded until a probe finds the store.
+                self._writer.report_unavailable(exc)
+                self._forget(game_id)
+                raise
+            except Exception:
+                # Another writer advanced the game (SeqConflict), this node was fenced, the game
+                # was deleted: memory is behind the store, or may be. Reload on the next touch.
                 self._forget(game_id)
                 raise
             seq = rolled.event.seq
