@@ -1,11 +1,14 @@
 """The edges of an operator's rollback over HTTP: a stored game of a kind this server does not
-serve, a game kept in memory only that this server does not hold, and what the body takes."""
+serve, a game kept in memory only that this server does not hold, an append that fails (its
+answer lost, or fenced out), and a game whose log cannot be restored (`state_corrupted`)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 import pytest
 
 from rejoin_protocol.errors import ErrorCode
@@ -15,6 +18,7 @@ from rejoin_server.store.memory import MemoryGameStore
 
 from .support import ADMIN_AUTH, Api, Player, answer, assert_error, running
 from .tally_game import TallyEngine
+from .test_rollback import serving
 
 
 def test_the_versions_of_a_game_of_a_kind_not_served_are_refused_naming_it() -> None:
@@ -117,3 +121,60 @@ def test_a_rollback_fenced_out_lets_the_game_go_and_writes_nothing() -> None:
         store.fence = False
         state = api.state(ann)["gameState"]
         assert (state["seq"], state["handNumber"]) == (seq, 2)  # nothing of it was stored
+
+
+def corrupt_last_event(url: str, game_id: str) -> None:
+    """Spoil the data of the game's last event, as a bad write or a hand edit would: its game
+    cannot apply it any more (`state_corrupted`)."""
+    spoil = (
+        "UPDATE events SET data = '{\"spoiled\": true}' WHERE game_id = {p} AND seq = "
+        "(SELECT MAX(seq) FROM events WHERE game_id = {p})"
+    )
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute(spoil.replace("{p}", "?"), (game_id, game_id))
+    else:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(spoil.replace("{p}", "%s"), (game_id, game_id))
+
+
+def test_a_corrupt_game_can_be_rolled_back(database_url: str) -> None:
+    with serving(database_url) as api:
+        players, version, seq = played(api)
+        ann = players[0]
+        answer(api.act(api.to_act(players), "call"))  # an event after the newest snapshot
+    corrupt_last_event(database_url, ann.game_id)
+    with serving(database_url) as api:
+        error = assert_error(
+            api.client.get(f"/api/game/{ann.game_id}/state", headers=ann.auth),
+            ErrorCode.STATE_CORRUPTED,
+        )
+        assert "Roll back to a snapshot" in error["message"]
+        body = {"toVersion": version, "reason": "a spoiled event"}
+        reply = api.client.post(f"/api/game/{ann.game_id}/rollback", json=body, headers=ADMIN_AUTH)
+        done = answer(reply)
+        assert done["seq"] == seq + 2  # past the spoiled event, which is never replayed
+        state = api.state(ann)["gameState"]
+        assert (state["seq"], state["handNumber"], state["phase"]) == (seq + 2, 1, "hand_over")
+        assert api.start(ann)["handNumber"] == 2  # and it goes on
+    with serving(database_url) as api:  # and after a restart
+        assert api.state(ann)["gameState"]["handNumber"] == 2
+
+
+def test_a_rollback_to_a_completed_version_keeps_when_the_game_was_completed() -> None:
+    store = MemoryGameStore()
+    with running(store) as api:
+        players, _, _ = played(api)
+        game_id = players[0].game_id
+        api.abandon(game_id)
+        completed_at = api.run(store.get_game, game_id).completed_at
+        reply = api.client.get(f"/api/game/{game_id}/versions", headers=ADMIN_AUTH)
+        newest = answer(reply)["versions"][0]
+        assert newest["status"] == "completed"
+        body = {"toVersion": newest["version"], "reason": "r", "reopen": True}
+        answer(api.client.post(f"/api/game/{game_id}/rollback", json=body, headers=ADMIN_AUTH))
+        record = api.run(store.get_game, game_id)
+        live = api.services.host.loaded(game_id)
+        assert live is not None
+        assert record.status == "completed"
+        assert live.completed_at_ms == record.completed_at == completed_at

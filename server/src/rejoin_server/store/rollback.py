@@ -127,9 +127,11 @@ def build_rollback(
     seq: int,
     now_ms: int,
     reason: str,
+    listed_by: str = "",
 ) -> RolledBack:
     """The game rolled back to snapshot `version` by the event at `seq` (the game's next), taken
-    at `now_ms`. Raises `invalid_request` naming the versions kept when `version` is not one, or
+    at `now_ms`. Raises `invalid_request` naming the versions kept when `version` is not one
+    (`listed_by`: what lists them, the HTTP route unless given), or
     why the snapshot cannot be opened, or that the game's kind cannot be rolled back (its `apply`
     refused the event)."""
     snap = next((s for s in snapshots if s.version == version), None)
@@ -138,7 +140,8 @@ def build_rollback(
         raise ApiError(
             ErrorCode.INVALID_REQUEST,
             f"Game {game_id} keeps no snapshot at version {version}; the versions kept are "
-            f"{kept} (GET /api/game/{game_id}/versions lists them). Roll back to one of those.",
+            f"{kept} ({listed_by or f'GET /api/game/{game_id}/versions'} lists them). Roll back "
+            "to one of those.",
         )
     problem, state = open_snapshot(engine, game_id, settings, snap)
     if state is None:
