@@ -87,7 +87,7 @@ BAD: dict[tuple[str, str], tuple[list[str], str]] = {
     ),
     ("serve", "--log-level"): (["--log-level", "loud"], "(choose from 'critical', 'error', "),
     ("migrate", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
-    ("rollback", "--reason"): (["--reason", " "], "the reason must be 1 to 200 characters"),
+    ("rollback", "--reason"): (["--reason", " "], "the reason must not be blank"),
     ("rollback", "--reopen"): (["--reopen=yes"], SWITCH),
     ("rollback", "--list"): (["--list=yes"], SWITCH),
     ("rollback", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),

@@ -178,3 +178,36 @@ def test_a_rollback_to_a_completed_version_keeps_when_the_game_was_completed() -
         assert live is not None
         assert record.status == "completed"
         assert live.completed_at_ms == record.completed_at == completed_at
+
+
+def test_the_body_takes_a_reason_not_blank_and_a_whole_version() -> None:
+    with running() as api:
+        players, version, seq = played(api)
+        game_id = players[0].game_id
+        url = f"/api/game/{game_id}/rollback"
+        for body, says in (
+            ({"toVersion": version, "reason": "   "}, "`reason` must not be blank: say why"),
+            ({"toVersion": version, "reason": "x" * 201}, "at most 200 characters"),
+            ({"toVersion": version + 0.5, "reason": "r"}, "`toVersion` must be an integer"),
+        ):
+            error = assert_error(
+                api.client.post(url, json=body, headers=ADMIN_AUTH), "invalid_request"
+            )
+            assert says in error["message"], error
+        assert api.state(players[0])["gameState"]["seq"] == seq  # nothing appended
+        # As every integer of a body (`json_numbers`): 2.0 is the number 2.
+        body = {"toVersion": float(version), "reason": "r"}
+        assert answer(api.client.post(url, json=body, headers=ADMIN_AUTH))["version"] == version
+
+
+def test_the_openapi_version_requires_every_key_a_version_has() -> None:
+    with running() as api:
+        players, _, _ = played(api)
+        doc = answer(api.client.get("/openapi.json"))
+        reply = api.client.get(f"/api/game/{players[0].game_id}/versions", headers=ADMIN_AUTH)
+        listed = answer(reply)["versions"]
+    operation = doc["paths"]["/api/game/{gameId}/versions"]["get"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    item = schema["properties"]["versions"]["items"]
+    assert {"event", "problem"} <= set(item["required"])
+    assert set(item["required"]) == set(item["properties"]) == set(listed[0])

@@ -11,6 +11,7 @@ append-only, and `store.replay` folds it the same way after a restart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,21 @@ from rejoin_server.store.codec import check_storable
 from rejoin_server.store.replay import SNAPSHOT_RESTORED, restored_data, restored_version
 from rejoin_server.store.restore import decode_event, open_snapshot, take_snapshot
 
-MAX_REASON = 200  # characters of a rollback's `reason` (it is stored in the event)
+# Characters of a rollback's `reason` (stored in its event): the one bound of HTTP and the CLI.
+MAX_REASON = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def reason_problem(reason: str) -> str:
+    """What is wrong with a rollback's `reason`, as "must …" ("" when nothing): the one rule of
+    `POST …/rollback` and `rejoin-server rollback --reason`."""
+    if not reason.strip():
+        return "must not be blank: say why (e.g. 'misdeal in hand 4')"
+    if len(reason) > MAX_REASON:
+        return f"must be at most {MAX_REASON} characters"
+    if _CONTROL.search(reason):
+        return "must not contain control characters"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
