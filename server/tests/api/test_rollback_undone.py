@@ -5,13 +5,25 @@ stays a duplicate, also once a later rollback goes back to a version that holds 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.host.lineage import Lineage
 from rejoin_server.store.memory import MemoryGameStore
 
-from .support import ADMIN_AUTH, Api, Player, answer, assert_error, running, running_async
+from .support import (
+    ADMIN_AUTH,
+    Api,
+    Player,
+    answer,
+    assert_error,
+    read_stream,
+    running,
+    running_async,
+)
 from .test_rollback import HEADS_UP, rollback, serving, versions
 from .ws_support import resumed, sockets
 
@@ -114,3 +126,45 @@ def test_a_relaxed_game_answers_the_same() -> None:
         answer(act(api, actor, "R1"))
         answer(rollback(api, ann.game_id, {"toVersion": version, "reason": "r"}))
         rolled_back_past(act(api, actor, "R1"))
+
+
+async def test_the_event_stream_of_a_player_the_rollback_unseats_ends_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with running_async() as api:
+        game_id = await api.create(seats=3, autoNextHand=False)
+        await api.join(game_id, "Ann")
+        await api.join(game_id, "Bob")
+        version = answer(await api.client.post(f"/api/game/{game_id}/persist", headers=ADMIN_AUTH))[
+            "version"
+        ]
+        cyd = await api.join(game_id, "Cyd")
+        live = api.services.host.loaded(game_id)
+        assert live is not None
+        path = f"/api/game/{game_id}/events?after={version}"
+        host = api.services.host
+        subscribed = asyncio.Event()
+        subscribe = host.subscribe
+
+        def noted(*args: Any, **kw: Any) -> Any:
+            subscriber = subscribe(*args, **kw)
+            subscribed.set()
+            return subscriber
+
+        monkeypatch.setattr(host, "subscribe", noted)
+        # Read until the stream ends (the marker never comes; the bound only guards a hang).
+        reading = asyncio.create_task(read_stream(api.app, path, cyd.auth, b"\x00", 60))
+        await subscribed.wait()
+        body = {"toVersion": version, "reason": "Cyd sat down by mistake"}
+        reply = await api.client.post(
+            f"/api/game/{game_id}/rollback", json=body, headers=ADMIN_AUTH
+        )
+        answer(reply)
+        status, got = await asyncio.wait_for(reading, 30)
+        assert status == 200
+        assert b": connected" in got
+        assert f"id: {version + 1}\n".encode() in got  # Cyd's join, from the backlog
+        assert b"snapshot_restored" not in got  # the stream ended before it
+        assert not any(s.player_id == cyd.player_id for s in live.subscribers)
+        reply = await api.client.get(f"/api/game/{game_id}/state", headers=cyd.auth)
+        assert_error(reply, ErrorCode.PLAYER_NOT_IN_GAME)
