@@ -4,6 +4,7 @@ answer lost, or fenced out), and a game whose log cannot be restored (`state_cor
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from rejoin_server.errors import Fenced, StorageUnavailable
 from rejoin_server.games.base import Event
 from rejoin_server.store.memory import MemoryGameStore
 
-from .support import ADMIN_AUTH, Api, Player, answer, assert_error, running
+from .support import ADMIN_AUTH, Api, Player, answer, assert_error, running, running_async
 from .tally_game import TallyEngine
 from .test_rollback import serving
 
@@ -211,3 +212,43 @@ def test_the_openapi_version_requires_every_key_a_version_has() -> None:
     item = schema["properties"]["versions"]["items"]
     assert {"event", "problem"} <= set(item["required"])
     assert set(item["required"]) == set(item["properties"]) == set(listed[0])
+
+
+class GatedStore(MemoryGameStore):
+    """Holds every append but a rollback's until `gate` is set: a relaxed game's writes queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def append(self, game_id: str, events: Sequence[Event], **kw: Any) -> None:
+        if not any(event.kind == "snapshot_restored" for event in events):
+            await self.gate.wait()
+        await super().append(game_id, events, **kw)
+
+
+async def test_a_relaxed_games_queued_writes_are_stored_before_its_rollback() -> None:
+    store = GatedStore()
+    async with running_async(store) as api:
+        ann, bob = await api.table(2, durability="relaxed", autoNextHand=False)
+        game_id = ann.game_id
+        persisted = await api.client.post(f"/api/game/{game_id}/persist", headers=ADMIN_AUTH)
+        version = answer(persisted)["version"]
+        store.gate.clear()
+        await api.start(ann)  # acknowledged, not stored: queued behind the gate
+        seq = (await api.state(ann))["gameState"]["seq"]
+        assert api.services.host.writer.has_pending(game_id)
+        body = {"toVersion": version, "reason": "r"}
+        rolling = asyncio.create_task(
+            api.client.post(f"/api/game/{game_id}/rollback", json=body, headers=ADMIN_AUTH)
+        )
+        await asyncio.sleep(0)  # the rollback waits for the game's writes
+        assert not rolling.done()
+        store.gate.set()
+        done = answer(await rolling)
+        assert done["seq"] == seq + 1
+        stored = await store.read_events(game_id, 0)
+        assert [raw.seq for raw in stored] == list(range(1, seq + 2))  # nothing lost, no hole
+        assert stored[-1].kind == "snapshot_restored"
+        assert (await api.state(bob))["gameState"]["seq"] == seq + 1
