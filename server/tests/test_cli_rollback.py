@@ -178,8 +178,12 @@ def test_a_reopened_game_is_in_play_in_the_lobby(
 ) -> None:
     with _client(database_url) as client:
         game_id, _, version = _play_two_hands(client)
-        Api(client, client.app).abandon(game_id)  # type: ignore[arg-type]
+        api = Api(client, client.app)  # type: ignore[arg-type]
+        api.abandon(game_id)
         assert client.get(f"/api/game/{game_id}").status_code == 410
+        completed = api.run(api.services.store.get_game, game_id)
+        assert completed is not None
+        assert "final" in (completed.seating or {})
     argv = ["rollback", game_id, str(version), "--reason", "ended by mistake", "--reopen"]
     assert main([*argv, "--database-url", database_url]) == 0
     capsys.readouterr()
@@ -187,6 +191,11 @@ def test_a_reopened_game_is_in_play_in_the_lobby(
         table = client.get(f"/api/game/{game_id}")
         assert table.status_code == 200, table.text
         assert table.json()["status"] == "playing"
+        api = Api(client, client.app)  # type: ignore[arg-type]
+        record = api.run(api.services.store.get_game, game_id)
+        assert record is not None
+        assert record.seating is not None
+        assert "final" not in record.seating  # the final view went with the completion
 
 
 def test_a_corrupt_game_is_rolled_back_on_the_store_alone(
