@@ -1,9 +1,9 @@
 """An operator's rollback as the people at the table see it, in real Chromium against a real server
-process (SQLite and PostgreSQL): the operator console lists the versions kept and rolls a game
-back, mid-hand, to the end of the previous hand, after a second click and with a reason; the
-player's table page gets the rollback as an ordinary event (once, in order), says that an operator
-rolled the table back and to which hand, and redraws the server's view; the game then goes on
-from there."""
+process (SQLite and PostgreSQL): the operator console lists the versions kept, saying which are
+between hands, and rolls a game back, mid-hand, to the end of the previous hand, after a second
+click and with a reason; the player's table page gets the rollback as an ordinary event (once, in
+order), says that an operator rolled the table back and to which hand, and redraws the server's
+view; the game then goes on from there."""
 
 from __future__ import annotations
 
@@ -61,8 +61,11 @@ def admin(server: ServerProcess, token: str, method: str, path: str) -> Any:
     return reply.json()
 
 
-def roll_back_in_console(page: Page, token: str, game_id: str, version: int) -> None:
-    """Log in, look the game up, give the reason, click "Roll back here" twice."""
+def roll_back_in_console(
+    page: Page, token: str, game_id: str, version: int, kept: list[dict[str, Any]]
+) -> None:
+    """Log in, look the game up, see which versions are between hands (`kept`: the versions
+    listed), give the reason, click "Roll back here" twice."""
     page.fill("#login-form input[name=token]", token)
     page.click("#login-form button[type=submit]")
     page.fill("#lookup-form input[name=gameId]", game_id)
@@ -71,6 +74,13 @@ def roll_back_in_console(page: Page, token: str, game_id: str, version: int) -> 
     expect(box).to_be_visible(timeout=WAIT_MS)
     target = box.locator(f'li[data-version="{version}"]')
     expect(target).to_contain_text("hand #1", timeout=WAIT_MS)
+    # Which versions are between hands, the safe ones to return to, is said of each.
+    for v in kept:
+        line = box.locator(f'li[data-version="{v["version"]}"]')
+        expect(line).to_have_attribute("data-hand-boundary", str(v["handBoundary"]).lower())
+        expect(line).to_contain_text("between hands" if v["handBoundary"] else "mid-hand")
+    expect(target).to_have_class("boundary")
+    expect(box).to_contain_text("Prefer a version between hands")
     # No reason, no rollback.
     target.locator("button.rollback").click()
     expect(page.locator("#action-note")).to_contain_text("Say why", timeout=WAIT_MS)
@@ -122,7 +132,8 @@ def test_a_rollback_from_the_console_redraws_the_table_and_says_to_which_hand(
 
     console = context_factory("operator", only_origin=server.url).new_page()
     console.goto(f"{server.url}/admin")
-    roll_back_in_console(console, admin_token, table.game_id, end_of_one["version"])
+    assert end_of_one["handBoundary"] is True
+    roll_back_in_console(console, admin_token, table.game_id, end_of_one["version"], versions)
     screenshot(console, request, "1-console-rolled-back")
 
     # The table: the server's view at the end of hand 1 (seq aside), drawn; the log says so.

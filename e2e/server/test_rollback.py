@@ -4,7 +4,9 @@ earlier hand. Each client's event stream stays gapless and carries each `snapsho
 exactly once, and after it the view each client fetches is the server's for that player, the
 view at the version restored. A kill -9 right after the rollback restarts into the rolled-back
 state (same view, same seq); so does a restart with every snapshot deleted (a replay from seq 1).
-And `rejoin-server rollback` on a stopped server's database: the next server serves it."""
+And `rejoin-server rollback` on a stopped server's database: the next server serves it. An action
+the rollback undid, resent with its actionId over HTTP or the WebSocket, is `stale_state`, also
+after a kill -9."""
 
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ import psycopg
 
 from e2e.support.poker import without_presence
 from e2e.support.spawn import Spawn
+from e2e.support.ws import Resume, open_ws
 from rejoin import GameClient
 from rejoin.http_api import post_json
 from rejoin_testkit.api import Api, JsonObject
 from rejoin_testkit.processes import ServerProcess, run_server_command
+from rejoin_testkit.tables import Table
 
 TABLE = {"seats": 2, "actionTimeoutMs": 600_000, "autoNextHand": False}
 WAIT_S = 20.0
@@ -236,3 +240,44 @@ def test_the_cli_rolls_back_a_stopped_servers_game(
     assert [(e["kind"], e["data"]["reason"]) for e in events] == [
         ("snapshot_restored", "offline fix")
     ]
+
+
+def test_an_action_the_rollback_undid_is_stale_over_http_and_ws_across_a_kill9(
+    spawn: Spawn, db_url: str, make_api: Callable[[ServerProcess], Api]
+) -> None:
+    """Resent with its actionId after a rollback past it, an action is `stale_state` (never
+    "duplicate", never applied anew), before and after a kill -9 (read back from the store)."""
+    server = spawn(db_url)
+    api = make_api(server)
+    table = Table.create(api, **TABLE)
+    table.join_many(2)
+    version = persist(api, game_id := table.game_id)
+    table.start()
+    actor = table.to_act()
+    assert actor is not None
+    undone = actor.act("call", action_id="undone-1").ok()["seq"]
+    ws_mover = table.to_act()
+    assert ws_mover is not None
+    resume = Resume.of(ws_mover, last_seq=undone)
+    ws, _ = open_ws(server.url, game_id, resume)
+    ws.ack(ws.action("check", action_id="undone-2"))
+    ws.close()
+    seq = rollback(api, game_id, version, "before the hand")
+
+    def stale_everywhere() -> None:
+        reply = actor.act("call", action_id="undone-1")
+        assert reply.code == "stale_state", reply.describe()
+        assert "rolled the game back past this action" in reply.ok(409)["error"]["message"]
+        client, _ = open_ws(server.url, game_id, resume, last_seq=seq)
+        client.action("check", action_id="undone-2")
+        refused = client.until(lambda m: m.get("actionId") == "undone-2", "its answer")
+        client.close()
+        assert (refused["type"], refused["code"]) == ("error", "stale_state"), refused
+        assert api.state(game_id, actor.session).ok()["seq"] == seq  # nothing applied anew
+        assert undone < seq
+
+    stale_everywhere()
+    server.kill9()
+    server.start_ready()
+    api.reset()
+    stale_everywhere()

@@ -94,7 +94,7 @@ BAD: dict[tuple[str, str], tuple[list[str], str]] = {
         "--data-key-file /nonexistent/keys: cannot read it: No such file or directory",
     ),
     ("migrate", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
-    ("rollback", "--reason"): (["--reason", " "], "the reason must be 1 to 200 characters"),
+    ("rollback", "--reason"): (["--reason", " "], "the reason must not be blank"),
     ("rollback", "--reopen"): (["--reopen=yes"], SWITCH),
     ("rollback", "--list"): (["--list=yes"], SWITCH),
     ("rollback", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),

@@ -4,9 +4,11 @@ versions kept; a database a running server holds is refused, pointing at the HTT
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from starlette.testclient import TestClient
 
@@ -15,6 +17,9 @@ from rejoin_server.cli import main, parse_args
 from rejoin_server.errors import SeqConflict
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.sql import SqlGameStore
+
+from .api.support import Api
+from .api.test_rollback_edges import corrupt_last_event
 
 ADMIN = "admin-secret-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -145,3 +150,96 @@ def test_a_database_that_is_not_the_servers_is_said_so_and_left_alone(
     assert main(["rollback", "g", "--list", "--database-url", f"sqlite:///{missing}"]) == 2
     assert "is not a rejoin database" in capsys.readouterr().err
     assert not missing.exists()  # never created, never migrated
+
+
+def test_the_lobby_lists_the_seating_rolled_back_to(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full table rolled back to before its last join has a free seat again in the lobby."""
+    with _client(database_url) as client:
+        game_id = client.post("/api/games", json={"seats": 2}).json()["gameId"]
+        client.post(f"/api/game/{game_id}/join", json={"name": "A"})
+        version = client.post(f"/api/game/{game_id}/persist", headers=AUTH).json()["version"]
+        client.post(f"/api/game/{game_id}/join", json={"name": "B"})
+        listed = client.get("/api/games/open").json()["games"]
+        assert game_id not in [g["gameId"] for g in listed]  # full
+    argv = ["rollback", game_id, str(version), "--reason", "B sat down by mistake"]
+    assert main([*argv, "--database-url", database_url]) == 0
+    capsys.readouterr()
+    with _client(database_url) as client:
+        listed = client.get("/api/games/open").json()["games"]
+        table = next(g for g in listed if g["gameId"] == game_id)
+        assert (table["seated"], table["freeSeats"], table["open"]) == (1, [1], True)
+        assert client.get(f"/api/game/{game_id}").json()["seated"] == 1
+
+
+def test_a_reopened_game_is_in_play_in_the_lobby(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _client(database_url) as client:
+        game_id, _, version = _play_two_hands(client)
+        api = Api(client, client.app)  # type: ignore[arg-type]
+        api.abandon(game_id)
+        assert client.get(f"/api/game/{game_id}").status_code == 410
+        completed = api.run(api.services.store.get_game, game_id)
+        assert completed is not None
+        assert "final" in (completed.seating or {})
+    argv = ["rollback", game_id, str(version), "--reason", "ended by mistake", "--reopen"]
+    assert main([*argv, "--database-url", database_url]) == 0
+    capsys.readouterr()
+    with _client(database_url) as client:
+        table = client.get(f"/api/game/{game_id}")
+        assert table.status_code == 200, table.text
+        assert table.json()["status"] == "playing"
+        api = Api(client, client.app)  # type: ignore[arg-type]
+        record = api.run(api.services.store.get_game, game_id)
+        assert record is not None
+        assert record.seating is not None
+        assert "final" not in record.seating  # the final view went with the completion
+
+
+def test_a_corrupt_game_is_rolled_back_on_the_store_alone(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _client(database_url) as client:
+        game_id, auth, version = _play_two_hands(client)
+        seq = client.get(f"/api/game/{game_id}/state", headers=auth).json()["seq"]
+    corrupt_last_event(database_url, game_id)
+    with _client(database_url) as client:
+        spoiled = client.get(f"/api/game/{game_id}/state", headers=auth)
+        assert spoiled.json()["error"]["code"] == "state_corrupted"
+    argv = ["rollback", game_id, str(version), "--reason", "a spoiled event"]
+    assert main([*argv, "--database-url", database_url]) == 0
+    assert f"snapshot_restored at seq {seq + 1}" in capsys.readouterr().out
+    with _client(database_url) as client:
+        state = client.get(f"/api/game/{game_id}/state", headers=auth).json()
+        assert (state["seq"], state["gameState"]["handNumber"]) == (seq + 1, 1)
+
+
+def test_a_game_of_a_kind_not_served_and_a_version_not_kept_are_one_line(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _client(database_url) as client:
+        game_id, _, _ = _play_two_hands(client)
+    url = ["--database-url", database_url]
+    assert main(["rollback", game_id, "1", "--reason", "r", *url]) == 2
+    err = capsys.readouterr().err
+    assert f"`rejoin-server rollback {game_id} --list` lists them" in err
+    assert "/api/" not in err
+    spoil_kind(database_url, game_id)
+    for argv in (["--list"], ["1", "--reason", "r"]):
+        assert main(["rollback", game_id, *argv, *url]) == 2
+        err = capsys.readouterr().err
+        assert "kind 'gone', which this server does not serve" in err, err
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def spoil_kind(url: str, game_id: str) -> None:
+    """The game's row says a kind this server was not started with."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute("UPDATE games SET kind = 'gone' WHERE game_id = ?", (game_id,))
+    else:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE games SET kind = 'gone' WHERE game_id = %s", (game_id,))

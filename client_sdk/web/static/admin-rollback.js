@@ -17,10 +17,12 @@ function when(at) {
   return at ?? "?";
 }
 
-// "version 14: hand #2, hand_over, stacks ann 190 · bo 210, stored 2026-…": what a version was.
+// "version 14: between hands, hand #2, hand_over, stacks ann 190 · bo 210, stored 2026-…": what a
+// version was. "between hands" (`handBoundary`): the safe place to return to; any other version is
+// mid-hand, and rolling back there replays a hand whose hole cards the players may have seen.
 export function versionText(v) {
   const parts = [`version ${v.version}`];
-  const facts = [];
+  const facts = [v.handBoundary ? "between hands" : "mid-hand"];
   if (v.handNumber !== null && v.handNumber !== undefined) facts.push(v.handNumber ? `hand #${v.handNumber}` : "before the first hand");
   if (v.phase) facts.push(v.phase);
   if (v.status && v.status !== "playing") facts.push(v.status);
@@ -28,6 +30,7 @@ export function versionText(v) {
     facts.push(`stacks ${v.stacks.map((s) => `${s.name ?? `seat ${Number(s.seat) + 1}`} ${s.stack}`).join(" · ")}`);
   }
   facts.push(`stored ${when(v.at)}`);
+  if (v.verified === false) facts.push(`NOT VERIFIED: ${v.problem ?? "it does not open"}`);
   return `${parts[0]}: ${facts.join(", ")}`;
 }
 
@@ -43,7 +46,9 @@ export function renderVersions(panel, game, listing, rollBack, note) {
       "p",
       "hint",
       "A rollback appends an event: the log keeps everything, every player's table returns to the version's " +
-        "state and its clocks start again from now. Give the reason players and the log will see.",
+        "state and its clocks start again from now. Prefer a version between hands: a mid-hand one replays a " +
+        "hand whose hole cards players may have seen (board cards still to come are dealt afresh). A version " +
+        "that is not verified cannot be rolled back to. Give the reason players and the log will see.",
     ),
   );
   const form = node("p", "inline-form");
@@ -70,8 +75,16 @@ export function renderVersions(panel, game, listing, rollBack, note) {
   let armed = { version: null, until: 0 };
   const list = node("ul", "tree");
   for (const v of versions) {
-    const li = node("li");
+    const li = node("li", v.handBoundary ? "boundary" : "mid-hand");
     li.dataset.version = v.version;
+    li.dataset.handBoundary = String(Boolean(v.handBoundary));
+    if (v.verified === false) {
+      // Its checksum or its game refuses it: the server would refuse the rollback. No button.
+      li.classList.add("unverified");
+      li.append(node("span", "error", versionText(v)));
+      list.append(li);
+      continue;
+    }
     const button = node("button", "small secondary rollback", "Roll back here");
     button.type = "button";
     button.addEventListener("click", () => {

@@ -140,16 +140,19 @@ async def _list(store: GameStore, kinds: GameKinds, game_id: str, out: TextIO) -
 async def _roll_back(
     store: GameStore, kinds: GameKinds, request: RollbackRequest, out: TextIO
 ) -> None:
-    from rejoin_server.errors import GameNotFound, OwnedElsewhere, SeqConflict
+    from rejoin_server.errors import GameNotFound, OwnedElsewhere, SeqConflict, StateCorrupted
+    from rejoin_server.host.seating import seating_of
     from rejoin_server.store.restore import restore_game
-    from rejoin_server.store.rollback import build_rollback
+    from rejoin_server.store.rollback import build_rollback, engine_of
     from rejoin_server.timefmt import now_ms
 
     assert request.version is not None
     assert request.reason is not None
     game_id = request.game_id
-    if await store.get_game(game_id) is None:
+    record = await store.get_game(game_id)
+    if record is None:
         raise GameNotFound(game_id)
+    engine = engine_of(kinds, record.kind, game_id)  # KindNotServed: one line, naming the kind
     node = f"rollback@{socket.gethostname()}"[:64]
     try:
         claim = await store.claim_game(game_id, node, lease_ms=LEASE_MS)
@@ -159,23 +162,36 @@ async def _roll_back(
             f"POST /api/game/{game_id}/rollback (admin)"
         ) from None
     try:
-        restored = await restore_game(store, kinds, game_id)
-        state = restored.state
-        if state.status == "completed" and not request.reopen:
+        log = await store.load(game_id)
+        try:
+            restored = await restore_game(store, kinds, game_id)
+            seq, status = restored.state.seq + 1, restored.state.status
+        except StateCorrupted:
+            # An event its game cannot apply: what a rollback is for. On the row alone, fenced
+            # on its last seq; the game then loads from the rollback's snapshot.
+            seq, status = log.game.last_seq + 1, log.game.status
+        if status == "completed" and not request.reopen:
             raise StartupError(
                 f"game {game_id} is completed: add --reopen to roll it back and play it again"
             )
-        log = await store.load(game_id)
         now = now_ms()
         rolled = build_rollback(
-            kinds.engine(restored.kind),
+            engine,
             game_id,
-            restored.settings,
+            log.game.settings,
             log.snapshots,
             version=request.version,
-            seq=state.seq + 1,
+            seq=seq,
             now_ms=now,
             reason=request.reason,
+            listed_by=f"`{PROG} rollback {game_id} --list`",
+        )
+        # As the server's rollback: the lobby's seating is the restored state's (a seat that
+        # was taken after the version is free again; a reopened game is listed as it is).
+        seating = seating_of(
+            rolled.state,
+            log.game.settings,
+            joins_while_playing=kinds.joins_while_playing(log.game.kind),
         )
         try:
             await store.append(
@@ -185,6 +201,7 @@ async def _roll_back(
                 now_ms=now,
                 snapshot=rolled.snapshot,
                 owner_epoch=claim.owner_epoch,
+                seating=seating,
             )
         except SeqConflict:
             raise StartupError(

@@ -156,7 +156,7 @@ def test_after_a_rollback_a_restart_and_a_replay_from_seq_1_give_the_live_state(
 
 def test_an_action_at_the_old_seq_is_stale_after_a_rollback(sql_api: Api) -> None:
     api = sql_api
-    ann, bob = players = api.table(2, **HEADS_UP)
+    ann, _ = players = api.table(2, **HEADS_UP)
     api.start(ann)
     play_hand_to_its_end(api, players)
     version = versions(api, ann.game_id)[0]["version"]
@@ -170,7 +170,6 @@ def test_an_action_at_the_old_seq_is_stale_after_a_rollback(sql_api: Api) -> Non
         headers=actor.auth,
     )
     assert_error(reply, ErrorCode.STALE_STATE)
-    assert bob.seat != ann.seat
 
 
 def test_a_completed_game_is_refused_unless_reopened(sql_api: Api) -> None:

@@ -1,7 +1,7 @@
 """Request bodies: reading one (bounded in size, a JSON object), and the declaration of every
-endpoint's body (`Join`, `Action`, `Reconnect`, `Persist`, `Rollback`), which is at once what the endpoint
-checks and what `/openapi.json` documents (`fields` says how). `POST /api/games` takes a table's
-settings, which the game declares and checks (`PokerSettings`).
+endpoint's body (`Join`, `Action`, `Reconnect`, `Persist`, `Rollback`), which is at once what the
+endpoint checks and what `/openapi.json` documents (`fields` says how). `POST /api/games` takes a
+table's settings, which the game declares and checks (`PokerSettings`).
 
 Every refusal is `invalid_request` with a message naming the field and what it must be.
 """
@@ -30,6 +30,7 @@ from rejoin_server.api.fields import (
 from rejoin_server.games.poker import settings as poker
 from rejoin_server.store import widths
 from rejoin_server.store.codec import check_storable
+from rejoin_server.store.rollback import MAX_REASON, reason_problem
 
 # What a game id can be (anything else is not found); the store's column holds the longest.
 GAME_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{widths.GAME_ID}}}$")
@@ -48,7 +49,6 @@ MAX_CLIENT_ID = widths.CLIENT_ID
 MAX_TOKEN = 1024
 MAX_EPOCH = 64
 MAX_ACTION_TYPE = 32
-MAX_ROLLBACK_REASON = 200  # the `reason` stored in a rollback's event
 MAX_SEAT = 999  # the highest seat a join may ask for, whatever the game; the game refuses the rest
 _ACTION_OWN_KEYS = frozenset({"actionId", "type", "atSeq"})
 _POKER_TYPES = ", ".join(ACTION_TYPES)
@@ -144,6 +144,18 @@ class Persist(Body):
 
 
 @dataclass(frozen=True, slots=True)
+class Reason(Text):
+    """A rollback's `reason`: `Text`, and not blank (the CLI's `--reason` has the same rule)."""
+
+    def read(self, value: object, key: str, path: Mapping[str, Any]) -> str:
+        text = Text.read(self, value, key, path)
+        problem = reason_problem(text)
+        if problem:
+            raise invalid(f"`{key}` {problem}.")
+        return text
+
+
+@dataclass(frozen=True, slots=True)
 class Rollback(Body):
     """`POST …/rollback`."""
 
@@ -155,7 +167,9 @@ class Rollback(Body):
     to_version: Annotated[
         int, Integer(description="A kept snapshot's version (the seq it includes).")
     ]
-    reason: Annotated[str, Text(MAX_ROLLBACK_REASON, "Why: stored in the snapshot_restored event.")]
+    reason: Annotated[
+        str, Reason(MAX_REASON, "Why, not blank: stored in the snapshot_restored event.")
+    ]
     reopen: Annotated[bool, Flag()] = False
 
 

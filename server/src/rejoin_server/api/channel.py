@@ -267,8 +267,8 @@ class Channel:
                 await self._send(encode(Ping(self._svc.host.clock())))
                 next_beat = self._loop.time() + interval
                 self._maybe_refresh_token()
-            if item is None:
-                continue  # woken to look at `end`, or a heartbeat
+            if item is None or subscriber.end is not None:
+                continue  # woken to look at `end` (nothing goes out past it), or a heartbeat
             if isinstance(item, Outgoing):
                 seq = item.event.seq
                 if seq <= self._sent:

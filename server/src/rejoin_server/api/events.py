@@ -111,6 +111,11 @@ async def _stream(
             except TimeoutError:
                 yield b": ping\n\n"
                 continue
+            if _ended(subscriber):
+                # Ended while this item waited (as the WebSocket's writer): nothing more goes out,
+                # not even an event queued before the end (a player a rollback unseated gets
+                # neither its `snapshot_restored` nor anything after it).
+                return
             if not isinstance(item, Outgoing):
                 continue  # None wakes us to look at `end`; presence is not part of SSE
             event = item.event
@@ -122,3 +127,8 @@ async def _stream(
             sent = event.seq
     finally:
         host.unsubscribe(live, subscriber)
+
+
+def _ended(subscriber: Subscriber) -> bool:
+    """Whether the stream must end (a function: `end` changes across an await)."""
+    return subscriber.end is not None

@@ -50,7 +50,18 @@ _VERSION = schema_object(
         "status": {"enum": ["waiting", "playing", "completed", None]},
         "stacks": _STACKS,
     },
-    ("version", "at", "handBoundary", "verified", "handNumber", "phase", "status", "stacks"),
+    (
+        "version",
+        "at",
+        "event",
+        "handBoundary",
+        "verified",
+        "problem",
+        "handNumber",
+        "phase",
+        "status",
+        "stacks",
+    ),
 )
 
 

@@ -19,7 +19,8 @@ from rejoin_server.api.auth import require_admin
 from rejoin_server.api.context import services
 from rejoin_server.api.fields import invalid
 from rejoin_server.api.responses import ok
-from rejoin_server.errors import ApiError, OwnedElsewhere
+from rejoin_server.durability import is_memory_id
+from rejoin_server.errors import ApiError, MemoryGameGone, OwnedElsewhere
 from rejoin_server.host.host import Rollback
 from rejoin_server.store.rollback import kept_versions
 
@@ -30,6 +31,8 @@ async def versions(request: Request) -> Response:
     require_admin(request, svc)
     game_id: str = request.path_params["game_id"]
     live = svc.host.loaded(game_id)
+    if live is None and is_memory_id(game_id):  # as every route says of such a game
+        raise MemoryGameGone(game_id)
     if live is not None and live.in_memory_only:  # never stored: no row to read
         raise invalid(
             f'Game {game_id!r} is kept in memory only (durability "memory"): it keeps no '

@@ -9,9 +9,7 @@ import re
 from rejoin_server.cli import values
 from rejoin_server.invocation import PROG
 
-MAX_REASON = 200  # as `POST …/rollback`'s `reason` (api.bodies.MAX_ROLLBACK_REASON)
 _GAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 USAGE = (
     f"{PROG} rollback GAME VERSION --reason TEXT [--reopen] [--database-url URL] "
@@ -27,12 +25,11 @@ def game_id(text: str) -> str:
 
 
 def reason(text: str) -> str:
-    if not text.strip() or len(text) > MAX_REASON:
-        raise argparse.ArgumentTypeError(
-            f"the reason must be 1 to {MAX_REASON} characters (say why, e.g. 'misdeal in hand 4')"
-        )
-    if _CONTROL.search(text):
-        raise argparse.ArgumentTypeError("the reason must not contain control characters")
+    from rejoin_server.store.rollback import reason_problem  # as POST …/rollback's rule
+
+    problem = reason_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"the reason {problem}")
     return text
 
 

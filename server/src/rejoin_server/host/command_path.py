@@ -87,6 +87,13 @@ class CommandPath:
         async with live.lock:
             self._games.require_current(live)
             if action_id is not None and (seq := live.actions.get(action_id)) is not None:
+                if not await self._games.still_holds(live, seq):
+                    raise ApiError(
+                        ErrorCode.STALE_STATE,
+                        f"An operator rolled the game back past this action (actionId "
+                        f"{action_id!r}, seq {seq}): it is no longer in the game. Look at the new "
+                        "state and act again.",
+                    )
                 return Outcome(seq, [], durable=live.marks.is_durable(seq), duplicate=True)
             state = live.state
             if at_seq is not None and at_seq != state.seq:

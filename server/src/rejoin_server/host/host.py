@@ -35,7 +35,7 @@ from typing import Any
 
 from rejoin_server.console.activity import Activity
 from rejoin_server.durability import GameDurability
-from rejoin_server.errors import OwnedElsewhere, StorageUnavailable
+from rejoin_server.errors import OwnedElsewhere, StateCorrupted, StorageUnavailable
 from rejoin_server.games.base import Command, Event, GameState
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.host.clocks import Clocks
@@ -433,7 +433,15 @@ class GameHost:
         """Roll a game back to a kept snapshot (`host.rollback`); return the seq of its
         `snapshot_restored` event. The game is loaded here unless another live node holds it
         (`OwnedElsewhere`, naming that node, as the operator console's reads)."""
-        return await self._rollbacks.roll_back(await self.look(game_id), asked)
+        try:
+            live = await self.look(game_id)
+        except StateCorrupted:
+            # An event its game cannot apply: what a rollback is for. Done on the store alone,
+            # then the game loads from the rollback's snapshot.
+            seq = await self._rollbacks.roll_back_stored(game_id, asked)
+            await self.look(game_id)
+            return seq
+        return await self._rollbacks.roll_back(live, asked)
 
     async def abandon(self, game_id: str) -> None:
         """Complete a game nobody plays any more (the cleanup job)."""

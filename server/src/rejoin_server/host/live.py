@@ -28,6 +28,7 @@ from rejoin_protocol.messages import Presence, encode
 from rejoin_server.durability import MEMORY, GameDurability
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.history import History
+from rejoin_server.host.lineage import Lineage
 from rejoin_server.host.seqs import SeqMarks
 
 # ActionIds remembered per game: far more than any client keeps unacknowledged.
@@ -181,6 +182,9 @@ class LiveGame:
     # Whether that seating was open: a game that starts keeps its seats but may close (an engine
     # that takes no players while playing), which the store must hear of too.
     seating_open: bool | None = None
+    # The operators' rollbacks, to tell a resent action still in the state from one a rollback
+    # undid (`host.lineage`); a game loaded from the store reads those before its load on need.
+    lineage: Lineage = field(default_factory=Lineage)
 
     @property
     def in_memory_only(self) -> bool:

@@ -23,6 +23,7 @@ from rejoin_server.durability import DURABILITIES, GameDurability, is_memory_id,
 from rejoin_server.errors import ApiError, KindNotServed, MemoryGameGone
 from rejoin_server.games.kinds import GameKinds, UnservedKind
 from rejoin_server.host.history import History
+from rejoin_server.host.lineage import Lineage
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.ownership import Ownership
 from rejoin_server.host.seqs import SeqMarks
@@ -163,6 +164,13 @@ class LoadedGames:
             return False
         return True
 
+    async def still_holds(self, live: LiveGame, seq: int) -> bool:
+        """Whether the game's state still holds what happened at `seq`: no operator's rollback
+        undid it (`host.lineage`). May read the store (rollbacks stored before the load)."""
+        if live.in_memory_only:
+            return True
+        return await live.lineage.holds_stored(self._store, live.game_id, seq, live.state.seq)
+
     def claim_while_loading(self, game_id: str, player_id: str, claim: str) -> None:
         """A seat claim taken now: if the game is loading, the load may have read the store
         before the claim was written, so it applies the claim once it is done."""
@@ -219,6 +227,7 @@ class LoadedGames:
                 history=History.begin(restored.history, state.seq + 1),
                 owner_epoch=owner_epoch,
                 durability=of_stored(restored.durability, self._durability),
+                lineage=Lineage(known_after=state.seq),
             )
             live.remember_actions(actions.items())
             live.claims.update(self._claimed_while_loading.pop(game_id, {}))

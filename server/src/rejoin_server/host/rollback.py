@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError, SeqConflict
+from rejoin_server.errors import ApiError, StorageUnavailable
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames, still_storing
 from rejoin_server.host.ownership import not_serving
@@ -28,7 +28,7 @@ from rejoin_server.host.seating import seating_of
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
 from rejoin_server.store.base import GameStore
-from rejoin_server.store.rollback import build_rollback
+from rejoin_server.store.rollback import build_rollback, engine_of
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +84,7 @@ class Rollbacks:
             self._games.require_current(live)
             state = live.state
             if state.status == "completed" and not asked.reopen:
-                raise ApiError(
-                    ErrorCode.GAME_COMPLETED,
-                    f"Game {game_id!r} is completed. To roll it back and play it again, send "
-                    '"reopen": true.',
-                )
+                raise _completed(game_id)
             await self._writer.flush_game(game_id, FLUSH_S)
             unstored = live.marks.unstored(state.seq)
             if self._writer.has_pending(game_id) or unstored > 0:
@@ -98,7 +94,7 @@ class Rollbacks:
             stored = await self._store.load(game_id)
             now = self._clock()
             rolled = build_rollback(
-                self._games.kinds.engine(live.kind),
+                engine_of(self._games.kinds, live.kind, game_id),
                 game_id,
                 live.settings,
                 stored.snapshots,
@@ -126,21 +122,84 @@ class Rollbacks:
                     owner_epoch=live.owner_epoch,
                     seating=seating,
                 )
-            except SeqConflict:
-                # Another writer advanced the game (or fenced this node): memory is behind.
+            except StorageUnavailable as exc:
+                # The commit may have landed and only its answer been lost: memory cannot tell.
+                # The game is let go, so the next touch loads it from the store as it is there
+                # (rolled back or not); /healthz says degraded until a probe finds the store.
+                self._writer.report_unavailable(exc)
+                self._forget(game_id)
+                raise
+            except Exception:
+                # Another writer advanced the game (SeqConflict), this node was fenced, the game
+                # was deleted: memory is behind the store, or may be. Reload on the next touch.
                 self._forget(game_id)
                 raise
             seq = rolled.event.seq
             live.state = rolled.state
+            live.lineage.rolled_back(seq, asked.version)  # its actions since are undone
             live.note_stored(seq, now)
             live.marks.snapshot_stored(seq, now)
-            live.completed_at_ms = now if rolled.state.status == "completed" else None
+            # As the store's row keeps it (its first completion, `store.statements`): a reopen to
+            # a version that is itself completed leaves the game completed since then.
+            completed = rolled.state.status == "completed"
+            live.completed_at_ms = (stored.game.completed_at or now) if completed else None
             live.last_activity_ms = now  # a reopened game is not abandoned at once
             if seating is not None:
                 live.seating, live.seating_open = seating.data, seating.open
             live.publish([rolled.event])
             self._unseated(live)
             self._arm(live)
+        self._done(game_id, asked, seq)
+        return seq
+
+    async def roll_back_stored(self, game_id: str, asked: Rollback) -> int:
+        """Roll back a game that cannot be loaded (`StateCorrupted`: an event its game cannot
+        apply) on the store alone: the rollback's event at the row's `last_seq + 1`, fenced on it
+        (and on the row's ownership epoch), with the snapshot of the kept version, verified. The
+        newest snapshot is then the rollback's: the game loads from it, and the event that could
+        not be applied is never replayed. Return the seq of the rollback's event."""
+        if self._writer.degraded:
+            raise _store_down()
+        stored = await self._store.load(game_id)
+        record = stored.game
+        engine = engine_of(self._games.kinds, record.kind, game_id)
+        if record.status == "completed" and not asked.reopen:
+            raise _completed(game_id)
+        now = self._clock()
+        rolled = build_rollback(
+            engine,
+            game_id,
+            record.settings,
+            stored.snapshots,
+            version=asked.version,
+            seq=record.last_seq + 1,
+            now_ms=now,
+            reason=asked.reason,
+        )
+        seating = seating_of(
+            rolled.state,
+            record.settings,
+            joins_while_playing=self._games.kinds.joins_while_playing(record.kind),
+        )
+        if not self._may_write():
+            raise not_serving(game_id)
+        try:
+            await self._store.append(
+                game_id,
+                [rolled.event],
+                status=rolled.state.status,
+                now_ms=now,
+                snapshot=rolled.snapshot,
+                owner_epoch=record.owner_epoch,
+                seating=seating,
+            )
+        except StorageUnavailable as exc:
+            self._writer.report_unavailable(exc)
+            raise
+        self._done(game_id, asked, rolled.event.seq)
+        return rolled.event.seq
+
+    def _done(self, game_id: str, asked: Rollback, seq: int) -> None:
         self._metrics.rollbacks.inc()
         log.warning(
             "game %s rolled back to version %d by the operator (seq %d): %s",
@@ -149,7 +208,13 @@ class Rollbacks:
             seq,
             asked.reason,
         )
-        return seq
+
+
+def _completed(game_id: str) -> ApiError:
+    return ApiError(
+        ErrorCode.GAME_COMPLETED,
+        f'Game {game_id!r} is completed. To roll it back and play it again, send "reopen": true.',
+    )
 
 
 def _store_down() -> ApiError:

@@ -16,6 +16,7 @@ from typing import Any
 
 from rejoin_server.errors import StateCorrupted
 from rejoin_server.games.base import Event, GameState
+from rejoin_server.store.codec import canonical_json, decode_object
 
 SNAPSHOT_RESTORED = "snapshot_restored"
 
@@ -90,25 +91,42 @@ def rebuilder(
     log: Sequence[Event],
     game_id: str,
     snapshot: Callable[[int], GameState | None] = lambda version: None,
+    *,
+    load: Callable[[Mapping[str, Any]], GameState],
 ) -> StateAt:
     """A `StateAt` that opens the snapshot at a version (`snapshot`: None when none is kept or
     it does not verify), else replays `log` (the game's events from seq 1, at least up to every
-    version asked for) from a new game."""
+    version asked for) from a new game.
+
+    Linear in the log, however many rollbacks it holds: a replay folds forward from the furthest
+    state already built below the version asked, and keeps a dump (`load` opens it again) at every
+    version a rollback in `log` goes back to, and at every version asked. So a rollback met on the
+    way finds its state kept, never replays from seq 1 again (a chain of k rollbacks each
+    replaying the one before from seq 1 would cost 2^k)."""
     by_seq: Mapping[int, Event] = {event.seq: event for event in log}
+    wanted = set(rollback_versions(log))
+    kept: dict[int, bytes] = {}  # version -> the state's dump there, as canonical JSON
 
     def state_at(version: int) -> GameState:
         opened = snapshot(version)
         if opened is not None:
             return opened
-        prefix = [by_seq[seq] for seq in range(1, version + 1) if seq in by_seq]
-        if len(prefix) != version:
+        if version in kept:
+            return load(decode_object(kept[version]))
+        if any(seq not in by_seq for seq in range(1, version + 1)):
             raise StateCorrupted(
                 game_id,
                 version,
                 "a rollback goes back to it, and neither a snapshot nor the events up to it "
                 "are there to rebuild it",
             )
-        state, _ = fold(new_game(), prefix, game_id, state_at)
+        start = max((v for v in kept if v < version), default=0)
+        state = load(decode_object(kept[start])) if start else new_game()
+        for seq in range(start + 1, version + 1):
+            state, _ = fold(state, [by_seq[seq]], game_id, state_at)
+            if seq in wanted:
+                kept[seq] = canonical_json(state.dump())
+        kept[version] = canonical_json(state.dump())
         return state
 
     return state_at

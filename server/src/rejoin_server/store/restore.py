@@ -145,4 +145,10 @@ async def _states_at(
     if rebuilt:
         raws = await store.read_events(game_id, 0, max(rebuilt))
         log = [decode_event(game_id, raw) for raw in raws]
-    return rebuilder(lambda: engine.new_game(game_id, settings), log, game_id, snapshot)
+    return rebuilder(
+        lambda: engine.new_game(game_id, settings),
+        log,
+        game_id,
+        snapshot,
+        load=lambda data: engine.load(game_id, settings, data),
+    )

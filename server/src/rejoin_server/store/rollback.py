@@ -11,20 +11,35 @@ append-only, and `store.replay` folds it the same way after a restart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError
+from rejoin_server.errors import ApiError, KindNotServed
 from rejoin_server.games.base import Event, GameEngine, GameState
-from rejoin_server.games.kinds import GameKinds
+from rejoin_server.games.kinds import GameKinds, UnservedKind
 from rejoin_server.store.base import GameStore, SnapshotWrite, StoredSnapshot
 from rejoin_server.store.codec import check_storable
 from rejoin_server.store.replay import SNAPSHOT_RESTORED, restored_data, restored_version
 from rejoin_server.store.restore import decode_event, open_snapshot, take_snapshot
 
-MAX_REASON = 200  # characters of a rollback's `reason` (it is stored in the event)
+# Characters of a rollback's `reason` (stored in its event): the one bound of HTTP and the CLI.
+MAX_REASON = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def reason_problem(reason: str) -> str:
+    """What is wrong with a rollback's `reason`, as "must …" ("" when nothing): the one rule of
+    `POST …/rollback` and `rejoin-server rollback --reason`."""
+    if not reason.strip():
+        return "must not be blank: say why (e.g. 'misdeal in hand 4')"
+    if len(reason) > MAX_REASON:
+        return f"must be at most {MAX_REASON} characters"
+    if _CONTROL.search(reason):
+        return "must not contain control characters"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +49,15 @@ class RolledBack:
     state: GameState
     event: Event
     snapshot: SnapshotWrite
+
+
+def engine_of(kinds: GameKinds, kind: str, game_id: str) -> GameEngine:
+    """The engine of a stored game's kind; `KindNotServed` (422 `invalid_request`, naming the
+    kind) when this server was not started with it, as for every other route."""
+    try:
+        return kinds.engine(kind)
+    except UnservedKind as exc:
+        raise KindNotServed(exc.kind, exc.served, game_id) from exc
 
 
 def summary(state: GameState) -> dict[str, Any]:
@@ -62,7 +86,7 @@ async def kept_versions(store: GameStore, kinds: GameKinds, game_id: str) -> lis
     problem, handNumber, phase, status, stacks}` (`at`: when it was taken, ms since the epoch;
     `event`: the kind of the event at `version`). Raises `GameNotFound`, `KindNotServed`."""
     log = await store.load(game_id)
-    engine = kinds.engine(log.game.kind)
+    engine = engine_of(kinds, log.game.kind, game_id)
     boundaries = kinds.snapshot_after(log.game.kind)
     listed = []
     for snap in log.snapshots:
@@ -118,9 +142,11 @@ def build_rollback(
     seq: int,
     now_ms: int,
     reason: str,
+    listed_by: str = "",
 ) -> RolledBack:
     """The game rolled back to snapshot `version` by the event at `seq` (the game's next), taken
-    at `now_ms`. Raises `invalid_request` naming the versions kept when `version` is not one, or
+    at `now_ms`. Raises `invalid_request` naming the versions kept when `version` is not one
+    (`listed_by`: what lists them, the HTTP route unless given), or
     why the snapshot cannot be opened, or that the game's kind cannot be rolled back (its `apply`
     refused the event)."""
     snap = next((s for s in snapshots if s.version == version), None)
@@ -129,7 +155,8 @@ def build_rollback(
         raise ApiError(
             ErrorCode.INVALID_REQUEST,
             f"Game {game_id} keeps no snapshot at version {version}; the versions kept are "
-            f"{kept} (GET /api/game/{game_id}/versions lists them). Roll back to one of those.",
+            f"{kept} ({listed_by or f'GET /api/game/{game_id}/versions'} lists them). Roll back "
+            "to one of those.",
         )
     problem, state = open_snapshot(engine, game_id, settings, snap)
     if state is None:

@@ -161,7 +161,11 @@ class _Run:
             made: GameState = self.engine.new_game(self.game_id, self.settings)
             return made
 
-        state_at = rebuilder(new_game, self.log, self.game_id)
+        def load(data: Mapping[str, Any]) -> GameState:
+            loaded: GameState = self.engine.load(self.game_id, self.settings, data)
+            return loaded
+
+        state_at = rebuilder(new_game, self.log, self.game_id, load=load)
         try:
             replayed, _ = fold(new_game(), self.log, self.game_id, state_at)
         except Exception as exc:
