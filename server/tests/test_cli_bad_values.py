@@ -105,6 +105,7 @@ BAD: dict[tuple[str, str], tuple[list[str], str]] = {
         ["--data-key-file", "/nonexistent/keys"],
         "--data-key-file /nonexistent/keys: cannot read it: No such file or directory",
     ),
+    ("rekey", "--resplit"): (["--resplit=yes"], SWITCH),
     ("rekey", "--batch-size"): (["--batch-size", "0"], "'0' is out of range: use from 1 to 100000"),
     ("proxy-config", "--listen"): (["--listen", "nohost"], "is not HOST:PORT; e.g. 0.0.0.0:80"),
     ("proxy-config", "--node"): (

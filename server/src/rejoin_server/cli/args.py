@@ -115,7 +115,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             data_keys=keys,
             games=tuple(ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)),
         )
-        return Invocation("rekey", settings, batch_size=ns.batch_size)
+        return Invocation("rekey", settings, batch_size=ns.batch_size, resplit=ns.resplit)
 
     if args[:1] == ["proxy-config"]:
         parser = build_proxy_config_parser()

@@ -409,7 +409,11 @@ def build_rekey_parser() -> argparse.ArgumentParser:
         "first, the old ones after it). Prints its progress and a summary, then retires the "
         "older keys, which may then be dropped. A second run rewrites nothing.",
         epilog=f"The keys come from {ENV_DATA_KEYS} or --data-key-file, as for the server; "
-        "--game as the server's, so that rows in the clear are sealed as their game declares.",
+        "--game as the server's, so that rows in the clear are sealed as their game declares. "
+        "Exit status: 0 done; 2 a usage error, or keys that miss one the database holds "
+        "(nothing changed); 4 the database cannot be opened; 5 rows that do not open "
+        "(tampered with: roll their games back or delete them); 6 rows sealed with a key that "
+        "was not given; no key is retired on 5 or 6. Any other status is a crash.",
     )
     _add_database_url(parser)
     _add_game(parser)
@@ -420,6 +424,12 @@ def build_rekey_parser() -> argparse.ArgumentParser:
         type=values.integer(1, 100_000),
         default=500,
         help="rows read and rewritten per transaction (default 500)",
+    )
+    parser.add_argument(
+        "--resplit",
+        action="store_true",
+        help="also open the rows already under the newest key and seal them again as their "
+        "game declares private today (after a game declares more private fields)",
     )
     return parser
 

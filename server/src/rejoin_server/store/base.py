@@ -106,6 +106,8 @@ class RawEvent:
     kind: str
     at: int
     data: str
+    # Why its sealed data does not open (`store.sealing`): raised when it is decoded.
+    problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)

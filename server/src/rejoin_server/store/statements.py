@@ -61,6 +61,7 @@ GAME_FIELDS = names_of(GameRecord)
 TOKEN_FIELDS = names_of(TokenRow)
 # `problem` is what opening its sealed values found (`store.sealing`), not a column.
 SNAPSHOT_FIELDS = tuple(name for name in names_of(StoredSnapshot) if name != "problem")
+EVENT_FIELDS = tuple(name for name in names_of(RawEvent) if name != "problem")
 
 
 class Dialect:
@@ -165,8 +166,7 @@ class Statements(Dialect):
             f"{self.select(SNAPSHOTS, SNAPSHOT_FIELDS)} WHERE game_id = {p} ORDER BY version DESC"
         )
         self.events_after = (
-            f"{self.select(EVENTS, names_of(RawEvent))} "
-            f"WHERE game_id = {p} AND seq > {p} ORDER BY seq"
+            f"{self.select(EVENTS, EVENT_FIELDS)} WHERE game_id = {p} AND seq > {p} ORDER BY seq"
         )
         self.recent_actions = (
             f"SELECT action_id, seq FROM events WHERE game_id = {p} AND action_id IS NOT NULL "
@@ -250,7 +250,7 @@ class Statements(Dialect):
         )
         # Not there any more (pruned, deleted) or rewritten meanwhile: nothing is changed.
         self.reseal_snapshot = (
-            f"UPDATE snapshots SET state = {self.value(SNAPSHOTS, 'state')} "
+            f"UPDATE snapshots SET state = {self.value(SNAPSHOTS, 'state')}, checksum = {p} "
             f"WHERE game_id = {p} AND version = {p} AND checksum = {p}"
         )
 
