@@ -99,6 +99,10 @@ BAD: dict[tuple[str, str], tuple[list[str], str]] = {
     ("rollback", "--list"): (["--list=yes"], SWITCH),
     ("rollback", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
     ("rollback", "--game"): (["--game", "liars_dice"], "is not MODULE:ATTR (e.g. liars_dice:Liars"),
+    ("rollback", "--data-key-file"): (
+        ["--data-key-file", "/nonexistent/keys"],
+        "--data-key-file /nonexistent/keys: cannot read it: No such file or directory",
+    ),
     ("rekey", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
     ("rekey", "--game"): (["--game", "liars_dice"], "is not MODULE:ATTR (e.g. liars_dice:Liars"),
     ("rekey", "--data-key-file"): (

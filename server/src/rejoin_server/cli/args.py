@@ -202,6 +202,10 @@ def _rollback(args: list[str], env: Mapping[str, str]) -> Invocation:
     check_rollback(parser, ns)
     url = ns.database_url or values.from_env(parser, env, ENV_DATABASE_URL, values.database_url)
     games = ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)
-    settings = ServerSettings(database_url=url or DEFAULT_DATABASE_URL, games=tuple(games))
+    settings = ServerSettings(
+        database_url=url or DEFAULT_DATABASE_URL,
+        games=tuple(games),
+        data_keys=data_keys(parser, ns, env),
+    )
     request = RollbackRequest(ns.game_id, ns.version, ns.reason, bool(ns.reopen), bool(ns.list))
     return Invocation("rollback", settings, rollback=request)
