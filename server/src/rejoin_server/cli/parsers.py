@@ -53,6 +53,7 @@ commands:
   rekey                 re-encrypt private game data under the newest data key, while servers
                         run, then retire the older keys: {PROG} rekey [--database-url URL]
                         [--game MODULE:ATTR ...] [--data-key-file PATH] [--batch-size N]
+                        [--resplit]
 
 environment:
   {ENV_DATABASE_URL}   as --database-url
@@ -405,8 +406,9 @@ def build_rekey_parser() -> argparse.ArgumentParser:
         prog=f"{PROG} rekey",
         description="Re-encrypt the private game data (hole cards) of every event and snapshot "
         "under the newest data key: rows sealed with an older key, and rows stored in the clear "
-        "that hold private fields. Safe while servers run (give them the new key first, newest "
-        "first, the old ones after it). Prints its progress and a summary, then retires the "
+        "that hold private fields. Safe while servers run, once every one of them was given the "
+        "keys as here, newest first (docs/operations.md: add the new key last everywhere, then "
+        "first, then rekey). Prints its progress and a summary, then retires the "
         "older keys, which may then be dropped. A second run rewrites nothing.",
         epilog=f"The keys come from {ENV_DATA_KEYS} or --data-key-file, as for the server; "
         "--game as the server's, so that rows in the clear are sealed as their game declares. "
