@@ -67,7 +67,14 @@ def test_a_tampered_event_past_a_good_snapshot_can_still_be_rolled_back() -> Non
         boundary = answer(listed)["versions"][0]
         assert boundary["version"] == between["seq"]
         snapshots = api.client.get(f"/api/admin/games/{game_id}/snapshots", headers=ADMIN_AUTH)
-        assert answer(snapshots)["snapshots"][0]["verified"] is True
+        listed = answer(snapshots)["snapshots"]
+        assert listed[0]["verified"] is True
+        # The size stored, sealed: not the opened state's.
+        stored = store._games[game_id].snapshots
+        assert all("$sealed" in stored[s["version"]].state for s in listed)
+        assert [s["bytes"] for s in listed] == [
+            len(stored[s["version"]].state.encode()) for s in listed
+        ]
         body = {"toVersion": boundary["version"], "reason": "a tampered event"}
         done = api.client.post(f"/api/game/{game_id}/rollback", json=body, headers=ADMIN_AUTH)
         assert answer(done)["version"] == boundary["version"]

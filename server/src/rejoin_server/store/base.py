@@ -96,6 +96,14 @@ class StoredSnapshot:
     checksum: str
     created_at: int
     problem: str = ""
+    # The stored text's length when it differs from `state`'s (sealed: `store.sealing`). Not a
+    # column either.
+    stored_bytes: int = 0
+
+    @property
+    def size(self) -> int:
+        """The bytes the snapshot takes in the database."""
+        return self.stored_bytes or len(self.state.encode())
 
 
 @dataclass(frozen=True, slots=True)

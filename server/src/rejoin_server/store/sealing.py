@@ -328,12 +328,13 @@ class Sealer:
             return snap
         if not is_sealed(data):
             return snap
+        size = len(snap.state.encode())
         try:
             value, inner = open_snapshot(self.keys, game_id, snap.version, snap.checksum, data)
         except SealError as exc:
-            return replace(snap, problem=str(exc))
+            return replace(snap, problem=str(exc), stored_bytes=size)
         state = canonical_json(value).decode()
-        return StoredSnapshot(snap.version, state, inner, snap.created_at)
+        return StoredSnapshot(snap.version, state, inner, snap.created_at, stored_bytes=size)
 
     def open_events(self, game_id: str, raws: list[RawEvent]) -> list[RawEvent]:
         return [self.open_event(game_id, raw) for raw in raws]

@@ -60,7 +60,9 @@ def names_of(record: type[Any]) -> tuple[str, ...]:
 GAME_FIELDS = names_of(GameRecord)
 TOKEN_FIELDS = names_of(TokenRow)
 # `problem` is what opening its sealed values found (`store.sealing`), not a column.
-SNAPSHOT_FIELDS = tuple(name for name in names_of(StoredSnapshot) if name != "problem")
+SNAPSHOT_FIELDS = tuple(
+    name for name in names_of(StoredSnapshot) if name not in ("problem", "stored_bytes")
+)
 EVENT_FIELDS = tuple(name for name in names_of(RawEvent) if name != "problem")
 
 
