@@ -153,15 +153,21 @@ def test_a_tampered_ciphertext_breaks_its_own_game_only(spawn: Spawn, db_url: st
     )
     assert update_event(db_url, victim.game_id, event.number, _flip(event.value)) == 1
     snaps = [r for r in rows(db_url, snapshotted.game_id) if r.table == "snapshot"]
-    newest = max(snaps, key=lambda r: r.number)
+    older, newest = sorted(snaps, key=lambda r: r.number)[-2:]
     assert SEALED in newest.value
     statement = "UPDATE snapshots SET state = :value WHERE game_id = :g AND version = :v"
     execute(db_url, statement, value=_flip(newest.value), g=snapshotted.game_id, v=newest.number)
     server.restart()
     victim.players[0].state_reply().error("state_corrupted")
     assert {card for p in bystander.players for card in own_cards(p.view())} == dealt
-    # The tampered snapshot is passed over: the game comes back from an older base.
+    # The tampered snapshot is passed over: the game comes back from the older one, not from a
+    # replay of its first event.
     assert {c for p in snapshotted.players for c in own_cards(p.view())} == snapshotted_cards
+    said = f"game {snapshotted.game_id}: snapshot {newest.number}: checksum mismatch"
+    wait_for(lambda: said in server.log() or None, timeout=10, what="the restore's warning")
+    assert f"{said} (the stored row was changed); restored from snapshot {older.number}" in (
+        server.log()
+    ), server.log_tail()
     assert api.healthz().ok(200)["status"] == "ok"
 
 
