@@ -14,6 +14,7 @@ from rejoin_server.timefmt import now_ms
 # sealed with a key that was not given; no key was retired. A crash is Python's 1.
 EXIT_BROKEN_ROWS = 5
 EXIT_MISSING_KEY = 6
+EXIT_KEY_IN_USE = 7
 
 
 def run_rekey(invocation: Invocation, out: TextIO, err: TextIO) -> int:
@@ -21,7 +22,7 @@ def run_rekey(invocation: Invocation, out: TextIO, err: TextIO) -> int:
     from rejoin_server.games.poker import PokerEngine
     from rejoin_server.serve import StartupError, prepare_database
     from rejoin_server.store.connection import Database
-    from rejoin_server.store.datakeys import DataKeys
+    from rejoin_server.store.datakeys import IN_USE_WITHIN_MS, DataKeys
     from rejoin_server.store.rekey import KeysRefused, rekey
     from rejoin_server.store.sealing import plan_of
     from rejoin_server.store.urls import parse_url
@@ -90,6 +91,17 @@ def run_rekey(invocation: Invocation, out: TextIO, err: TextIO) -> int:
         return EXIT_BROKEN_ROWS
     if missing:
         return EXIT_MISSING_KEY
+    if report.in_use:
+        ids = ", ".join(report.in_use)
+        print(
+            f"{PROG} rekey: data key {ids} is still sealed with by a running server (it said so "
+            f"within the last {IN_USE_WITHIN_MS // 1000} s): not retired; give every server the "
+            "new key first, then run rekey again",
+            file=err,
+            flush=True,
+        )
+        say(f"retired data keys: {', '.join(report.retired) or 'none'}")
+        return EXIT_KEY_IN_USE
     retired = ", ".join(report.retired) or "none"
     say(f"retired data keys: {retired} (servers may now be started without them)")
     return 0

@@ -11,14 +11,16 @@ import pytest
 from rejoin_server.games.base import PrivateData
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
+from rejoin_server.store import datakeys
 from rejoin_server.store.codec import canonical_json, checksum
 from rejoin_server.store.connection import Database
-from rejoin_server.store.datakeys import DataKeys, decode_key, key_id
+from rejoin_server.store.datakeys import IN_USE_WITHIN_MS, DataKeys, decode_key, key_id
 from rejoin_server.store.rekey import Report, rekey
 from rejoin_server.store.restore import restore_game
 from rejoin_server.store.sealing import SEALED, Sealer, plan_of, sealed_by
 from rejoin_server.store.sql import SqlGameStore
 from rejoin_server.store.urls import parse_url
+from rejoin_server.timefmt import now_ms as wall_clock_ms
 
 from .sealed_poker import NOW, execute, leaks, play, rows, scalar
 from .test_sealed_store import _flip, keyed
@@ -167,3 +169,48 @@ async def test_a_snapshot_rekeyed_keeps_a_checksum_that_says_nothing(database_ur
         assert (restored.rejected_snapshots, restored.snapshot_version) == ([], played.table.seq)
     finally:
         await new.close()
+
+
+async def test_a_key_a_server_still_seals_with_is_not_retired(database_url: str) -> None:
+    old = keyed(database_url, OLD)
+    await old.open()
+    await old.register_data_key(OLD_ID, wall_clock_ms())  # as a running server says it
+    played = await play(old, hands=1)
+    await old.close()
+    report, _ = run_rekey(database_url, NEW, OLD)
+    assert report.events.rewritten > 0
+    assert (report.in_use, report.retired) == ([OLD_ID], [])
+    db = Database(parse_url(database_url), 3)
+    conn = db.connect()
+    try:
+        rows_now = {r.key_id: r for r in datakeys.read_rows(db, conn)}
+    finally:
+        db.disconnect(conn)
+    assert rows_now[OLD_ID].retired_at is None
+    assert rows_now[NEW_ID].written_at is not None
+    # Said long enough ago (the server restarted with the new key first): retired.
+    later, _ = run_rekey(database_url, NEW, OLD)
+    assert later.in_use == [OLD_ID]  # the clock has not moved: still within the window
+    moved, _ = run_rekey_at(database_url, wall_clock_ms() + IN_USE_WITHIN_MS + 1, NEW, OLD)
+    assert (moved.in_use, moved.retired) == ([], [OLD_ID])
+    assert played.game_id
+
+
+def run_rekey_at(url: str, clock_ms: int, *keys: str) -> tuple[Report, list[str]]:
+    said: list[str] = []
+    db = Database(parse_url(url), 3)
+    conn = db.connect()
+    try:
+        report = rekey(
+            db,
+            conn,
+            DataKeys(keys),
+            PLANS,
+            batch_size=50,
+            now_ms=clock_ms,
+            say=said.append,
+            clock=lambda: clock_ms,
+        )
+    finally:
+        db.disconnect(conn)
+    return report, said

@@ -415,7 +415,8 @@ def build_rekey_parser() -> argparse.ArgumentParser:
         "Exit status: 0 done; 2 a usage error, or keys that miss one the database holds "
         "(nothing changed); 4 the database cannot be opened; 5 rows that do not open "
         "(tampered with: roll their games back or delete them); 6 rows sealed with a key that "
-        "was not given; no key is retired on 5 or 6. Any other status is a crash.",
+        "was not given; no key is retired on 5 or 6; 7 a key a running server still seals with "
+        "(not retired: give every server the new key first). Any other status is a crash.",
     )
     _add_database_url(parser)
     _add_game(parser)

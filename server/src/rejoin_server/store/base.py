@@ -206,6 +206,7 @@ class DataKeyRow:
     key_id: str
     created_at: int
     retired_at: int | None
+    written_at: int | None = None  # when a server last said it seals with it
 
 
 class Seal(Protocol):
@@ -494,7 +495,8 @@ class GameStore(ABC):
 
     @abstractmethod
     async def register_data_key(self, key_id: str, now_ms: int) -> None:
-        """Note that the key `key_id` writes (no longer retired, if it was)."""
+        """Note that the key `key_id` writes, at `now_ms` (`written_at`; no longer retired, if
+        it was). A server calls it at start and every `privatedata.WRITTEN_EVERY_MS`."""
 
     @abstractmethod
     async def retire_data_keys(self, key_ids: Sequence[str], now_ms: int) -> int:

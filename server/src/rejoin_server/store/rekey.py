@@ -10,8 +10,11 @@ races nothing; a snapshot is rewritten (state and checksum, `store.sealing`) onl
 still there with the same checksum.
 
 Then the older keys are retired (`data_keys.retired_at`): nothing is sealed with them any more,
-so servers may be started without them. A row that does not open (tampered with, or sealed with
-a key not given) is reported and keeps every key from being retired.
+so servers may be started without them — but not a key a server said it seals with
+(`data_keys.written_at`, refreshed by each server every few seconds) since rekey began or just
+before: that server still writes rows under it, so it is kept and named. A row that does not
+open (tampered with, or sealed with a key not given) is reported and keeps every key from being
+retired.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import orjson
 
 from rejoin_server.store import datakeys
 from rejoin_server.store.codec import canonical_json
+from rejoin_server.store.datakeys import IN_USE_WITHIN_MS
 from rejoin_server.store.sealing import (
     EVERYTHING,
     Plan,
@@ -36,6 +40,7 @@ from rejoin_server.store.sealing import (
     seal_snapshot,
     sealed_by,
 )
+from rejoin_server.timefmt import now_ms as wall_clock_ms
 
 if TYPE_CHECKING:
     from rejoin_server.store.connection import Connection, Database
@@ -59,6 +64,8 @@ class Report:
     events: Tally
     snapshots: Tally
     retired: list[str]
+    # Keys a server said it seals with (`written_at`) since rekey began, or just before: kept.
+    in_use: list[str] = field(default_factory=list)
 
 
 def rekey(
@@ -71,6 +78,7 @@ def rekey(
     now_ms: int,
     say: Callable[[str], None],
     resplit: bool = False,
+    clock: Callable[[], int] = wall_clock_ms,
 ) -> Report:
     """Raises `KeysRefused` (nothing written) when the store holds a key not among `keys`: a
     wrong key registered here would stop every server that was given the right ones."""
@@ -82,14 +90,20 @@ def rekey(
     events = run.pages("events", db.sql.rekey_events, db.sql.reseal_event)
     snapshots = run.pages("snapshots", db.sql.rekey_snapshots, db.sql.reseal_snapshot)
     retired: list[str] = []
+    in_use: list[str] = []
     if not any((events.broken, events.missing, snapshots.broken, snapshots.missing)):
-        retired = [
-            row.key_id
-            for row in datakeys.read_rows(db, conn)
-            if row.key_id != keys.newest.id and row.retired_at is None
-        ]
+        # A key a running server still seals with must not be retired: its rows would be
+        # written after the scan, and a server later started without it could not read them.
+        since = min(now_ms, clock() - IN_USE_WITHIN_MS)
+        for row in datakeys.read_rows(db, conn):
+            if row.key_id == keys.newest.id or row.retired_at is not None:
+                continue
+            if row.written_at is not None and row.written_at > since:
+                in_use.append(row.key_id)
+            else:
+                retired.append(row.key_id)
         datakeys.retire(db, conn, retired, now_ms)
-    return Report(events, snapshots, retired)
+    return Report(events, snapshots, retired, in_use)
 
 
 @dataclass

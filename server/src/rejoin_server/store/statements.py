@@ -225,11 +225,13 @@ class Statements(Dialect):
 
         # --- data keys (`store.datakeys`): a key that writes again is no longer retired
         self.data_keys = (
-            "SELECT key_id, created_at, retired_at FROM data_keys ORDER BY created_at, key_id"
+            "SELECT key_id, created_at, retired_at, written_at FROM data_keys "
+            "ORDER BY created_at, key_id"
         )
         self.register_data_key = (
-            f"INSERT INTO data_keys (key_id, created_at, retired_at) VALUES ({p}, {p}, NULL) "
-            "ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL"
+            "INSERT INTO data_keys (key_id, created_at, retired_at, written_at) "
+            f"VALUES ({p}, {p}, NULL, {p}) "
+            "ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL, written_at = excluded.written_at"
         )
         self.retire_data_key = (
             f"UPDATE data_keys SET retired_at = {p} WHERE key_id = {p} AND retired_at IS NULL"
