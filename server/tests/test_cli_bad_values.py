@@ -99,12 +99,17 @@ BAD: dict[tuple[str, str], tuple[list[str], str]] = {
     ("rollback", "--list"): (["--list=yes"], SWITCH),
     ("rollback", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
     ("rollback", "--game"): (["--game", "liars_dice"], "is not MODULE:ATTR (e.g. liars_dice:Liars"),
+    ("rollback", "--data-key-file"): (
+        ["--data-key-file", "/nonexistent/keys"],
+        "--data-key-file /nonexistent/keys: cannot read it: No such file or directory",
+    ),
     ("rekey", "--database-url"): (["--database-url", "rejoin.db"], DATABASE),
     ("rekey", "--game"): (["--game", "liars_dice"], "is not MODULE:ATTR (e.g. liars_dice:Liars"),
     ("rekey", "--data-key-file"): (
         ["--data-key-file", "/nonexistent/keys"],
         "--data-key-file /nonexistent/keys: cannot read it: No such file or directory",
     ),
+    ("rekey", "--resplit"): (["--resplit=yes"], SWITCH),
     ("rekey", "--batch-size"): (["--batch-size", "0"], "'0' is out of range: use from 1 to 100000"),
     ("proxy-config", "--listen"): (["--listen", "nohost"], "is not HOST:PORT; e.g. 0.0.0.0:80"),
     ("proxy-config", "--node"): (

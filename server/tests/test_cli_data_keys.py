@@ -31,6 +31,7 @@ def test_keys_from_the_environment_newest_first() -> None:
 def test_keys_from_a_file_skip_blank_lines_and_comments(tmp_path: Path) -> None:
     path = tmp_path / "keys"
     path.write_text(f"# newest first\n{A}\n\n{B}\n")
+    path.chmod(0o600)
     assert parse_args(["--data-key-file", str(path)], {}).settings.data_keys == (A, B)
     env = {"REJOIN_DATA_KEY_FILE": str(path)}
     assert parse_args(["rekey"], env).settings.data_keys == (A, B)
@@ -79,3 +80,20 @@ def test_rekey_needs_a_key(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no data key given" in refused(["rekey"], {}, capsys)
     invocation = parse_args(["rekey", "--batch-size", "7"], {"REJOIN_DATA_KEYS": A})
     assert (invocation.command, invocation.batch_size) == ("rekey", 7)
+
+
+def test_a_key_file_others_can_read_is_warned_of_not_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "keys"
+    path.write_text(f"{A}\n")
+    path.chmod(0o644)
+    assert parse_args(["--data-key-file", str(path)], {}).settings.data_keys == (A,)
+    err = capsys.readouterr().err
+    assert "warning: --data-key-file" in err
+    assert "mode 0644" in err
+    assert f"chmod 600 {path}" in err
+    assert A not in err
+    path.chmod(0o600)
+    assert parse_args(["rekey", "--data-key-file", str(path)], {}).settings.data_keys == (A,)
+    assert capsys.readouterr().err == ""

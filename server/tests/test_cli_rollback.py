@@ -4,12 +4,15 @@ versions kept; a database a running server holds is refused, pointing at the HTT
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from rejoin_server.app import create_app
@@ -17,6 +20,7 @@ from rejoin_server.cli import main, parse_args
 from rejoin_server.errors import SeqConflict
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.sql import SqlGameStore
+from rejoin_server.store.urls import sqlalchemy_url
 
 from .api.support import Api
 from .api.test_rollback_edges import corrupt_last_event
@@ -243,3 +247,55 @@ def spoil_kind(url: str, game_id: str) -> None:
     else:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("UPDATE games SET kind = 'gone' WHERE game_id = %s", (game_id,))
+
+
+def test_a_keyed_database_is_rolled_back_with_its_key(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = secrets.token_urlsafe(32)
+    keyed = ServerSettings(database_url=database_url, admin_token=ADMIN, data_keys=(key,))
+    with TestClient(create_app(keyed)) as client:
+        game_id, auth, version = _play_two_hands(client)
+        seq = client.get(f"/api/game/{game_id}/state", headers=auth).json()["seq"]
+    url = ["--database-url", database_url]
+    # Without the key: refused as the server refuses, one line, nothing written.
+    assert main(["rollback", game_id, "--list", *url]) == 2
+    assert "no data key was given" in capsys.readouterr().err
+    keys = tmp_path / "keys"
+    keys.write_text(key + "\n")
+    keys.chmod(0o600)
+    with_key = [*url, "--data-key-file", str(keys)]
+    assert main(["rollback", game_id, "--list", *with_key]) == 0
+    listed = capsys.readouterr().out
+    assert "hand_ended" in listed
+    assert "NOT VERIFIED" not in listed
+    assert main(["rollback", game_id, str(version), "--reason", "misdeal", *with_key]) == 0
+    assert f"snapshot_restored at seq {seq + 1}" in capsys.readouterr().out
+    with TestClient(create_app(keyed)) as client:
+        state = client.get(f"/api/game/{game_id}/state", headers=auth).json()
+        assert (state["seq"], state["gameState"]["handNumber"]) == (seq + 1, 1)
+        admin = client.get(f"/api/admin/games/{game_id}", headers=AUTH).json()
+    cards = {c for s in admin["table"]["seats"] for c in s.get("holeCards") or []}
+    assert cards, "the restored state holds hole cards"
+    (row,) = _rows(
+        database_url,
+        "SELECT state FROM snapshots WHERE game_id = :g AND version = :v",
+        g=game_id,
+        v=seq + 1,
+    )
+    assert "$sealed" in row
+    public = orjson.loads(row)
+    del public["$sealed"]
+    assert not [c for c in cards if c in orjson.dumps(public).decode()]
+
+
+def _rows(url: str, statement: str, **params: object) -> list[str]:
+    engine = sa.create_engine(sqlalchemy_url(url))
+    cast = "::text" if url.startswith("postgresql") else ""
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.text(statement.replace("SELECT state", f"SELECT state{cast}")), params
+        )
+        texts = [t if isinstance(t, str) else orjson.dumps(t).decode() for (t,) in found]
+    engine.dispose()
+    return texts

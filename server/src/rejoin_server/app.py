@@ -56,7 +56,7 @@ from rejoin_server.games.poker import PokerEngine
 from rejoin_server.host.host import GameHost
 from rejoin_server.login.identity import Authenticate, Login
 from rejoin_server.metrics import Metrics
-from rejoin_server.privatedata import open_sealer
+from rejoin_server.privatedata import open_sealer, saying_which_key_writes
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.base import GameStore
 from rejoin_server.store.single_node import SqliteHold, hold_sqlite_file
@@ -238,6 +238,7 @@ async def _services(
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
         store.sealer = await open_sealer(store, settings, kinds)
+        await stack.enter_async_context(saying_which_key_writes(store, store.sealer))
         signer = await open_signer(store, settings)
         metrics = Metrics()
         host = GameHost(store, kinds, settings, metrics)

@@ -50,12 +50,22 @@ class StateCorrupted(CodedError):
 
     code = ErrorCode.STATE_CORRUPTED
 
-    def __init__(self, game_id: str, seq: int | None, problem: str, detail: str = "") -> None:
+    def __init__(
+        self, game_id: str, seq: int | None, problem: str, detail: str = "", *, served: bool = False
+    ) -> None:
         where = f"event {seq}" if seq is not None else "its log"
-        super().__init__(
-            f"Game {game_id!r} cannot be restored: {where}: {problem}. "
-            "Roll back to a snapshot or delete the game."
-        )
+        if served:  # read for a replay (`?after=`) of a game that is being served
+            text = (
+                f"Game {game_id!r}: stored {where} cannot be read: {problem}. The game goes on; "
+                "ask for its state instead of a replay from before it, or have an operator "
+                "roll it back to a version before that event."
+            )
+        else:
+            text = (
+                f"Game {game_id!r} cannot be restored: {where}: {problem}. "
+                "Roll back to a snapshot or delete the game."
+            )
+        super().__init__(text)
         self.game_id = game_id
         self.seq = seq
         self.problem = problem

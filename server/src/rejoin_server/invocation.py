@@ -54,6 +54,7 @@ class Invocation:
     proxy_nodes: tuple[str, ...] = ()
     rollback: RollbackRequest | None = None  # `rollback`'s own arguments
     batch_size: int = 500  # `rekey`'s rows per transaction
+    resplit: bool = False  # `rekey --resplit`
 
 
 def mask_url(url: str) -> str:

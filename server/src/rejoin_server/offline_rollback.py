@@ -91,6 +91,7 @@ async def _run(invocation: Invocation, request: RollbackRequest, out: TextIO) ->
     from rejoin_server.errors import CodedError
     from rejoin_server.games.kinds import GameKinds, load_engine
     from rejoin_server.games.poker import PokerEngine
+    from rejoin_server.privatedata import DataKeyMissing, open_sealer
     from rejoin_server.store.sql import SqlGameStore
 
     settings = invocation.settings
@@ -104,6 +105,10 @@ async def _run(invocation: Invocation, request: RollbackRequest, out: TextIO) ->
     store = SqlGameStore(settings.database_url, keep_snapshots=KEEP_ALL)
     await store.open()
     try:
+        # As the server's: refused when the database holds a key not given; else sealing
+        # with the newest key given (a keyed database read without keys would list nothing
+        # verified and restore nothing).
+        store.sealer = await open_sealer(store, settings, kinds)
         if request.list_only:
             await _list(store, kinds, request.game_id, out)
             return 0
@@ -111,6 +116,8 @@ async def _run(invocation: Invocation, request: RollbackRequest, out: TextIO) ->
         return 0
     except CodedError as exc:
         raise StartupError(exc.message) from None
+    except DataKeyMissing as exc:
+        raise StartupError(str(exc)) from None
     finally:
         await store.close()
 

@@ -8,7 +8,10 @@ and in `/healthz` (`privateData: "clear"`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from rejoin_server.timefmt import now_ms
@@ -80,3 +83,31 @@ async def open_sealer(store: GameStore, settings: ServerSettings, kinds: GameKin
         await store.register_data_key(keys.newest.id, now_ms())
         log.info("private game data is encrypted at rest with data key %s", keys.newest.id)
     return Sealer(keys, plans)
+
+
+@contextlib.asynccontextmanager
+async def saying_which_key_writes(store: GameStore, sealer: Sealer) -> AsyncIterator[None]:
+    """While the server runs, its newest key's `written_at` refreshed every `WRITTEN_EVERY_MS`
+    (one short write: `rekey` reads it, docs/operations.md "Rotating a data key")."""
+    from rejoin_server.store.datakeys import WRITTEN_EVERY_MS
+
+    keys = sealer.keys
+    if keys is None:
+        yield
+        return
+
+    async def refresh() -> None:
+        while True:
+            await asyncio.sleep(WRITTEN_EVERY_MS / 1000)  # `store.datakeys`
+            try:
+                await store.register_data_key(keys.newest.id, now_ms())
+            except Exception as exc:  # the store down a moment: said again next time
+                log.warning("cannot note data key %s as in use: %s", keys.newest.id, exc)
+
+    task = asyncio.create_task(refresh(), name="data key in use")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -9,8 +9,12 @@ from typing import TextIO
 from rejoin_server.invocation import PROG, Invocation, mask_url
 from rejoin_server.timefmt import now_ms
 
-# Exit status when rows that do not open were found: their keys are not retired.
-EXIT_BROKEN_ROWS = 1
+# Exit statuses (besides 2, a usage error or keys that miss one the database holds, and 4, a
+# database that cannot be opened): rows that do not open were found (tampered with), or rows
+# sealed with a key that was not given; no key was retired. A crash is Python's 1.
+EXIT_BROKEN_ROWS = 5
+EXIT_MISSING_KEY = 6
+EXIT_KEY_IN_USE = 7
 
 
 def run_rekey(invocation: Invocation, out: TextIO, err: TextIO) -> int:
@@ -18,8 +22,8 @@ def run_rekey(invocation: Invocation, out: TextIO, err: TextIO) -> int:
     from rejoin_server.games.poker import PokerEngine
     from rejoin_server.serve import StartupError, prepare_database
     from rejoin_server.store.connection import Database
-    from rejoin_server.store.datakeys import DataKeys
-    from rejoin_server.store.rekey import rekey
+    from rejoin_server.store.datakeys import IN_USE_WITHIN_MS, DataKeys
+    from rejoin_server.store.rekey import KeysRefused, rekey
     from rejoin_server.store.sealing import plan_of
     from rejoin_server.store.urls import parse_url
 
@@ -45,8 +49,17 @@ def run_rekey(invocation: Invocation, out: TextIO, err: TextIO) -> int:
     conn = db.connect()
     try:
         report = rekey(
-            db, conn, keys, plans, batch_size=invocation.batch_size, now_ms=now_ms(), say=say
+            db,
+            conn,
+            keys,
+            plans,
+            batch_size=invocation.batch_size,
+            now_ms=now_ms(),
+            say=say,
+            resplit=invocation.resplit,
         )
+    except KeysRefused as exc:
+        raise StartupError(f"rekey: {exc}; nothing was changed") from None
     finally:
         db.disconnect(conn)
     events, snapshots = report.events, report.snapshots
@@ -54,17 +67,41 @@ def run_rekey(invocation: Invocation, out: TextIO, err: TextIO) -> int:
         f"done: {events.rewritten:,} of {events.read:,} events and {snapshots.rewritten:,} of "
         f"{snapshots.read:,} snapshots rewritten under data key {keys.newest.id}"
     )
+    missing = [*events.missing, *snapshots.missing]
+    for line in missing:
+        print(f"{PROG} rekey: cannot open {line}", file=err, flush=True)
     broken = [*events.broken, *snapshots.broken]
+    for line in broken:
+        print(f"{PROG} rekey: cannot open {line}", file=err, flush=True)
     if broken:
-        for line in broken:
-            print(f"{PROG} rekey: cannot open {line}", file=err, flush=True)
         print(
             f"{PROG} rekey: {len(broken)} rows do not open (tampered with?): no key was retired; "
             "roll their games back or delete them, then run rekey again",
             file=err,
             flush=True,
         )
+    if missing:
+        print(
+            f"{PROG} rekey: {len(missing)} rows are sealed with a data key that was not given: "
+            "no key was retired; run rekey again with that key among the keys (after the newest)",
+            file=err,
+            flush=True,
+        )
+    if broken:
         return EXIT_BROKEN_ROWS
+    if missing:
+        return EXIT_MISSING_KEY
+    if report.in_use:
+        ids = ", ".join(report.in_use)
+        print(
+            f"{PROG} rekey: data key {ids} is still sealed with by a running server (it said so "
+            f"within the last {IN_USE_WITHIN_MS // 1000} s): not retired; give every server the "
+            "new key first, then run rekey again",
+            file=err,
+            flush=True,
+        )
+        say(f"retired data keys: {', '.join(report.retired) or 'none'}")
+        return EXIT_KEY_IN_USE
     retired = ", ".join(report.retired) or "none"
     say(f"retired data keys: {retired} (servers may now be started without them)")
     return 0

@@ -162,3 +162,11 @@ def execute(url: str, statement: str, **params: object) -> int:
 def json_param(url: str) -> str:
     """How an UPDATE writes a JSON parameter `:value` into `events.data`."""
     return "CAST(:value AS jsonb)" if url.startswith("postgresql") else ":value"
+
+
+def scalar(url: str, statement: str, **params: object) -> object:
+    engine = sa.create_engine(sqlalchemy_url(url))
+    with engine.connect() as conn:
+        value = conn.execute(sa.text(statement), params).scalar_one()
+    engine.dispose()
+    return value

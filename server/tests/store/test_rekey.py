@@ -8,17 +8,21 @@ import secrets
 
 import pytest
 
+from rejoin_server.games.base import PrivateData
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
+from rejoin_server.store import datakeys
+from rejoin_server.store.codec import canonical_json, checksum
 from rejoin_server.store.connection import Database
-from rejoin_server.store.datakeys import DataKeys, decode_key, key_id
+from rejoin_server.store.datakeys import IN_USE_WITHIN_MS, DataKeys, decode_key, key_id
 from rejoin_server.store.rekey import Report, rekey
 from rejoin_server.store.restore import restore_game
-from rejoin_server.store.sealing import SEALED, plan_of, sealed_by
+from rejoin_server.store.sealing import SEALED, Sealer, plan_of, sealed_by
 from rejoin_server.store.sql import SqlGameStore
 from rejoin_server.store.urls import parse_url
+from rejoin_server.timefmt import now_ms as wall_clock_ms
 
-from .sealed_poker import NOW, execute, leaks, play, rows
+from .sealed_poker import NOW, execute, leaks, play, rows, scalar
 from .test_sealed_store import _flip, keyed
 
 OLD, NEW = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -27,13 +31,22 @@ KINDS = GameKinds([PokerEngine()])
 PLANS = {"poker": plan_of(PokerEngine.private_data)}
 
 
-def run_rekey(url: str, *keys: str, batch_size: int = 7) -> tuple[Report, list[str]]:
+def run_rekey(
+    url: str, *keys: str, batch_size: int = 7, resplit: bool = False
+) -> tuple[Report, list[str]]:
     said: list[str] = []
     db = Database(parse_url(url), 3)
     conn = db.connect()
     try:
         report = rekey(
-            db, conn, DataKeys(keys), PLANS, batch_size=batch_size, now_ms=NOW, say=said.append
+            db,
+            conn,
+            DataKeys(keys),
+            PLANS,
+            batch_size=batch_size,
+            now_ms=NOW,
+            say=said.append,
+            resplit=resplit,
         )
     finally:
         db.disconnect(conn)
@@ -109,3 +122,95 @@ async def test_every_row_is_read_once_whatever_the_batch(
     await store.close()
     report, _ = run_rekey(database_url, NEW, OLD, batch_size=batch_size)
     assert report.events.read == sum(len(g.events) for g in games)
+
+
+async def test_resplit_seals_what_a_game_declares_private_today(database_url: str) -> None:
+    # Written while the game declared less: the hole cards' player sealed, the cards not.
+    narrow = PrivateData(events={"hole_cards": ("playerId",)}, state=("h",))
+    store = SqlGameStore(database_url, keep_snapshots=3)
+    store.sealer = Sealer(DataKeys([NEW]), {"poker": plan_of(narrow)})
+    await store.open()
+    await store.register_data_key(NEW_ID, NOW)
+    played = await play(store, hands=1)
+    await store.close()
+    assert leaks(database_url, played.hands())
+
+    plain, _ = run_rekey(database_url, NEW)  # already under the newest key: left as it is
+    assert plain.events.rewritten == 0
+    assert leaks(database_url, played.hands())
+
+    report, _ = run_rekey(database_url, NEW, resplit=True)
+    assert report.events.rewritten > 0
+    assert leaks(database_url, played.hands()) == []
+    new = keyed(database_url, NEW)
+    await new.open()
+    try:
+        restored = await restore_game(new, KINDS, played.game_id)
+        assert restored.rejected_snapshots == []
+        assert restored.state.dump() == played.table.dump()
+    finally:
+        await new.close()
+
+
+async def test_a_snapshot_rekeyed_keeps_a_checksum_that_says_nothing(database_url: str) -> None:
+    clear = SqlGameStore(database_url)
+    await clear.open()
+    played = await play(clear, hands=1)
+    await clear.close()
+    run_rekey(database_url, NEW)
+    truth = checksum(canonical_json(played.table.dump()))
+    statement = "SELECT checksum FROM snapshots WHERE game_id = :g AND version = :v"
+    column = scalar(database_url, statement, g=played.game_id, v=played.table.seq)
+    assert column != truth
+    new = keyed(database_url, NEW)
+    await new.open()
+    try:
+        restored = await restore_game(new, KINDS, played.game_id)
+        assert (restored.rejected_snapshots, restored.snapshot_version) == ([], played.table.seq)
+    finally:
+        await new.close()
+
+
+async def test_a_key_a_server_still_seals_with_is_not_retired(database_url: str) -> None:
+    old = keyed(database_url, OLD)
+    await old.open()
+    await old.register_data_key(OLD_ID, wall_clock_ms())  # as a running server says it
+    played = await play(old, hands=1)
+    await old.close()
+    report, _ = run_rekey(database_url, NEW, OLD)
+    assert report.events.rewritten > 0
+    assert (report.in_use, report.retired) == ([OLD_ID], [])
+    db = Database(parse_url(database_url), 3)
+    conn = db.connect()
+    try:
+        rows_now = {r.key_id: r for r in datakeys.read_rows(db, conn)}
+    finally:
+        db.disconnect(conn)
+    assert rows_now[OLD_ID].retired_at is None
+    assert rows_now[NEW_ID].written_at is not None
+    # Said long enough ago (the server restarted with the new key first): retired.
+    later, _ = run_rekey(database_url, NEW, OLD)
+    assert later.in_use == [OLD_ID]  # the clock has not moved: still within the window
+    moved, _ = run_rekey_at(database_url, wall_clock_ms() + IN_USE_WITHIN_MS + 1, NEW, OLD)
+    assert (moved.in_use, moved.retired) == ([], [OLD_ID])
+    assert played.game_id
+
+
+def run_rekey_at(url: str, clock_ms: int, *keys: str) -> tuple[Report, list[str]]:
+    said: list[str] = []
+    db = Database(parse_url(url), 3)
+    conn = db.connect()
+    try:
+        report = rekey(
+            db,
+            conn,
+            DataKeys(keys),
+            PLANS,
+            batch_size=50,
+            now_ms=clock_ms,
+            say=said.append,
+            clock=lambda: clock_ms,
+        )
+    finally:
+        db.disconnect(conn)
+    return report, said

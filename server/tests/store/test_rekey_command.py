@@ -1,6 +1,7 @@
 """`rejoin-server rekey` as a command, in process (its run against a live server is
-e2e/server/test_private_data_at_rest.py): its progress and summary, exit 1 and the rows named
-for rows that do not open, exit 2 for a database not migrated."""
+e2e/server/test_private_data_at_rest.py): its progress and summary, exit 5 and the rows named
+for rows that do not open, 6 for rows under a key not given, exit 2 for a database not
+migrated or keys that miss a registered one."""
 
 from __future__ import annotations
 
@@ -73,9 +74,48 @@ async def test_rows_that_do_not_open_are_named_and_no_key_is_retired(
     statement = "UPDATE snapshots SET state = :value WHERE game_id = :g AND version = :v"
     execute(database_url, statement, value=_flip(value), g=played.game_id, v=version)
     keys = key_file(tmp_path, NEW, OLD)
-    assert main(["rekey", "--database-url", database_url, "--data-key-file", keys]) == 1
+    assert main(["rekey", "--database-url", database_url, "--data-key-file", keys]) == 5
     err = capsys.readouterr().err
-    assert f"cannot open snapshot {played.game_id}/{version}: its private data does" in err
+    assert f"cannot open snapshot {played.game_id}/{version}: checksum mismatch" in err
+    assert "no key was retired" in err
+    assert "tampered with?" in err
+
+
+async def test_a_wrong_key_is_refused_before_anything_is_registered(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old_id, new_id = key_id(decode_key(OLD)), key_id(decode_key(NEW))
+    store = keyed(database_url, OLD)
+    await store.open()
+    await store.register_data_key(old_id, 1)
+    await play(store, hands=1)
+    try:
+        keys = key_file(tmp_path, NEW)  # the old one left out: a mistake
+        assert main(["rekey", "--database-url", database_url, "--data-key-file", keys]) == 2
+        err = capsys.readouterr().err
+        assert f"data key {old_id}, which is not among the keys given" in err
+        assert "nothing was changed" in err
+        # Not registered: servers given the right key still start.
+        assert [r.key_id for r in await store.data_keys()] == [old_id]
+        assert new_id not in {r.key_id for r in await store.data_keys()}
+    finally:
+        await store.close()
+
+
+async def test_rows_under_a_key_not_given_are_named_as_such(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = secrets.token_urlsafe(32)
+    store = keyed(database_url, other)  # its key never registered: only its rows tell
+    await store.open()
+    await play(store, hands=1)
+    await store.close()
+    keys = key_file(tmp_path, NEW)
+    assert main(["rekey", "--database-url", database_url, "--data-key-file", keys]) == 6
+    err = capsys.readouterr().err
+    assert f"sealed with data key {key_id(decode_key(other))}, which was not given" in err
+    assert "tampered" not in err
+    assert "delete them" not in err
     assert "no key was retired" in err
 
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 
 from rejoin_server.errors import StateCorrupted
 from rejoin_server.games.base import Act
 from rejoin_server.games.kinds import GameKinds
 from rejoin_server.games.poker import PokerEngine
+from rejoin_server.store.codec import canonical_json, checksum
 from rejoin_server.store.datakeys import DataKeys, decode_key, key_id
-from rejoin_server.store.restore import restore_game, take_snapshot
+from rejoin_server.store.restore import decode_event, restore_game, take_snapshot
 from rejoin_server.store.sealing import SEALED, Sealer, plan_of
 from rejoin_server.store.sql import SqlGameStore
+from rejoin_server.store.urls import sqlalchemy_url
 
 from .counter_game import CounterEngine
 from .sealed_poker import ENGINE, execute, json_param, leaks, play, rows
@@ -111,8 +115,9 @@ async def test_a_tampered_event_corrupts_its_game_only(
         f"UPDATE events SET data = {json_param(database_url)} WHERE game_id = :g AND seq = :s"
     )
     assert execute(database_url, statement, value=_flip(value), g=victim.game_id, s=seq) == 1
+    read = [e for e in await store.read_events(victim.game_id, 0) if e.seq == seq]
     with pytest.raises(StateCorrupted, match=f"event {seq}: its private data does not decrypt"):
-        await store.read_events(victim.game_id, 0)
+        decode_event(victim.game_id, read[0])
     # From seq 1: the snapshots are dropped, so that the replay reads the changed event.
     execute(database_url, "DELETE FROM snapshots WHERE game_id = :g", g=victim.game_id)
     with pytest.raises(StateCorrupted) as caught:
@@ -134,8 +139,9 @@ async def test_a_ciphertext_moved_to_another_game_does_not_decrypt(
         f"UPDATE events SET data = {json_param(database_url)} WHERE game_id = :g AND seq = :s"
     )
     execute(database_url, statement, value=orjson.dumps(value).decode(), g=b.game_id, s=seq)
+    moved = (await store.read_events(b.game_id, seq - 1))[0]
     with pytest.raises(StateCorrupted, match="moved from another row"):
-        await store.read_events(b.game_id, seq - 1)
+        decode_event(b.game_id, moved)
     assert len(await store.read_events(a.game_id, 0)) == len(a.events)
 
 
@@ -152,7 +158,7 @@ async def test_a_tampered_snapshot_falls_back_to_an_older_one(
     assert execute(database_url, statement, value=_flip(value), g=played.game_id, v=newest) == 1
     restored = await restore_game(store, KINDS, played.game_id)
     assert len(restored.rejected_snapshots) == 1
-    assert restored.rejected_snapshots[0].startswith(f"snapshot {newest}: its private data does")
+    assert restored.rejected_snapshots[0].startswith(f"snapshot {newest}: checksum mismatch")
     assert restored.snapshot_version < newest
     assert restored.state.dump() == played.table.dump()
 
@@ -227,3 +233,65 @@ async def test_a_game_that_declares_nothing_is_sealed_whole_and_restores(
         assert restored.state.dump() == state.dump()
     finally:
         await store.close()
+
+
+async def test_a_kind_changed_in_the_database_is_state_corrupted_never_served(
+    store: SqlGameStore, database_url: str
+) -> None:
+    played = await play(store, hands=1)
+    seq = next(e.seq for e in played.events if e.kind == "hole_cards")
+    statement = "UPDATE events SET kind = 'timeout' WHERE game_id = :g AND seq = :s"
+    assert execute(database_url, statement, g=played.game_id, s=seq) == 1
+    (read,) = [e for e in await store.read_events(played.game_id, seq - 1, 1)]
+    assert read.kind == "timeout"
+    assert "cards" not in orjson.loads(read.data) or orjson.loads(read.data)["cards"] is None
+    with pytest.raises(StateCorrupted, match=f"event {seq}: its private data does not decrypt"):
+        decode_event(played.game_id, read)
+
+
+def _snapshot_rows(url: str, game_id: str) -> list[tuple[int, str, dict[str, Any]]]:
+    """(version, checksum column, state) of a game's snapshots, oldest first."""
+    engine = sa.create_engine(sqlalchemy_url(url))
+    cast = "::text" if url.startswith("postgresql") else ""
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.text(f"SELECT version, checksum, state{cast} FROM snapshots WHERE game_id = :g"),
+            {"g": game_id},
+        ).all()
+    engine.dispose()
+    return sorted((int(v), str(c), orjson.loads(t)) for v, c, t in found)
+
+
+async def test_the_checksum_column_cannot_test_a_guess_of_the_hole_cards(
+    store: SqlGameStore, database_url: str
+) -> None:
+    played = await play(store, hands=1)
+    version, column, state = _snapshot_rows(database_url, played.game_id)[-1]
+    assert SEALED in state
+    assert version == played.table.seq  # the newest snapshot is the state the game ended in
+    # The brute force: the public part with the true cards in their places. No match.
+    truth = canonical_json(played.table.dump())
+    assert column != checksum(truth)
+    assert column == checksum(canonical_json(state))  # the stored text's: corruption still shows
+    restored = await restore_game(store, KINDS, played.game_id)
+    assert (restored.rejected_snapshots, restored.snapshot_version) == ([], version)
+
+
+async def test_a_snapshot_s_public_part_edited_is_passed_over(
+    store: SqlGameStore, database_url: str
+) -> None:
+    played = await play(store, hands=2)
+    newest, _, value = _snapshot_rows(database_url, played.game_id)[-1]
+    assert SEALED in value
+    # A public value changed and the column recomputed, as any reader of the row can.
+    value["n"] = value["n"] + 1 if isinstance(value["n"], int) else 7
+    text = canonical_json(value)
+    statement = (
+        "UPDATE snapshots SET state = :value, checksum = :c WHERE game_id = :g AND version = :v"
+    )
+    params = {"value": text.decode(), "c": checksum(text), "g": played.game_id, "v": newest}
+    assert execute(database_url, statement, **params) == 1
+    restored = await restore_game(store, KINDS, played.game_id)
+    assert any("does not decrypt" in line for line in restored.rejected_snapshots)
+    assert restored.snapshot_version < newest
+    assert restored.state.dump() == played.table.dump()

@@ -14,6 +14,7 @@ from rejoin_server.games.base import Event, PrivateData
 from rejoin_server.store.base import DataKeyRow, RawEvent, SnapshotWrite, StoredSnapshot
 from rejoin_server.store.codec import canonical_json, checksum
 from rejoin_server.store.datakeys import DataKeys, decode_key, key_id, missing_key
+from rejoin_server.store.restore import decode_event
 from rejoin_server.store.sealing import SEALED, Sealer, plan_of, split
 from rejoin_server.store.sealpaths import parse
 
@@ -72,32 +73,74 @@ def test_a_kind_not_declared_stays_plain_and_an_undeclared_game_is_sealed_whole(
     assert plan_of(None).events is None
 
 
-def test_the_snapshot_checksum_stays_the_plaintext_one() -> None:
+def problem_of(s: Sealer, game_id: str, event: RawEvent) -> str:
+    """Why `event` does not open: not when it is read, when it is decoded (`decode_event`)."""
+    opened = s.open_event(game_id, event)
+    with pytest.raises(StateCorrupted) as caught:
+        decode_event(game_id, opened)
+    return str(caught.value)
+
+
+def test_the_snapshot_checksum_column_says_nothing_of_the_hidden_values() -> None:
     s = sealer(NEW)
     state = {"seats": [{"hole": "AsKd"}], "deck": "2c3c4c", "q": 7}
     body = canonical_json(state)
     sealed = s.snapshot("g1", SnapshotWrite(7, body, checksum(body)))
-    assert sealed.checksum == checksum(body)
     assert b"AsKd" not in sealed.state
     assert b"2c3c" not in sealed.state
+    # A reader of the row who knows the public part cannot test a guess of the cards against
+    # the column: it is the stored text's checksum, not the plaintext's.
+    assert sealed.checksum != checksum(body)
+    assert sealed.checksum == checksum(sealed.state)
+    public = orjson.loads(sealed.state)
+    del public[SEALED]
+    guess = canonical_json(public | {"seats": [{"hole": "AsKd"}], "deck": "2c3c4c"})
+    assert guess == body  # the right guess: still no match
+    assert checksum(guess) != sealed.checksum
     back = s.open_snapshot("g1", StoredSnapshot(7, sealed.state.decode(), sealed.checksum, 1))
     assert back.problem == ""
-    assert checksum(back.state.encode()) == sealed.checksum
+    assert back.checksum == checksum(body)  # the plaintext's, from inside the seal
+    assert back.state.encode() == body
+
+
+def test_a_snapshot_is_verified_against_the_checksum_sealed_inside() -> None:
+    s = sealer(NEW)
+    body = canonical_json({"deck": "2c3c", "q": 1})
+    sealed = s.snapshot("g1", SnapshotWrite(7, body, checksum(b"something else")))
+    back = s.open_snapshot("g1", StoredSnapshot(7, sealed.state.decode(), sealed.checksum, 1))
+    assert back.problem == ""
+    assert checksum(back.state.encode()) != back.checksum  # restore rejects it: a mismatch
+    # The column no longer matching the stored text: refused before anything is opened.
+    other = s.open_snapshot("g1", StoredSnapshot(7, sealed.state.decode(), checksum(body), 1))
+    assert "checksum mismatch" in other.problem
+
+
+def test_a_changed_kind_or_public_part_does_not_decrypt() -> None:
+    s = sealer(NEW)
+    text = s.event_text("g1", Event(3, "dealt", 1, {"seat": 1, "cards": ["As", "Kd"]}))
+    # Redaction is by kind: a kind changed in the database would serve the cards to all.
+    assert "does not decrypt" in problem_of(s, "g1", raw(3, "joined", text))
+    edited = orjson.loads(text) | {"seat": 0}
+    assert "does not decrypt" in problem_of(s, "g1", raw(3, "dealt", orjson.dumps(edited).decode()))
+    body = canonical_json({"deck": "2c3c", "q": 1})
+    snap = s.snapshot("g1", SnapshotWrite(3, body, checksum(body)))
+    changed = orjson.loads(snap.state) | {"q": 2}
+    text2 = canonical_json(changed)  # the column recomputed too, as a reader of it can
+    back = s.open_snapshot("g1", StoredSnapshot(3, text2.decode(), checksum(text2), 1))
+    assert "does not decrypt" in back.problem
 
 
 def test_a_ciphertext_moved_to_another_row_does_not_decrypt() -> None:
     s = sealer(NEW)
     text = s.event_text("g1", Event(3, "dealt", 1, {"cards": ["As", "Kd"]}))
-    with pytest.raises(StateCorrupted, match="does not decrypt"):
-        s.open_event("g1", raw(4, "dealt", text))  # another seq
-    with pytest.raises(StateCorrupted, match="does not decrypt"):
-        s.open_event("g2", raw(3, "dealt", text))  # another game
+    assert "does not decrypt" in problem_of(s, "g1", raw(4, "dealt", text))  # another seq
+    assert "does not decrypt" in problem_of(s, "g2", raw(3, "dealt", text))  # another game
     body = canonical_json({"deck": "2c3c"})
     snap = s.snapshot("g1", SnapshotWrite(3, body, checksum(body)))
     moved = s.open_snapshot("g1", StoredSnapshot(4, snap.state.decode(), snap.checksum, 1))
     assert "does not decrypt" in moved.problem
     # An event's ciphertext in a snapshot row of the same game and number: still refused.
-    as_snapshot = StoredSnapshot(3, text, snap.checksum, 1)
+    as_snapshot = StoredSnapshot(3, text, checksum(canonical_json(orjson.loads(text))), 1)
     assert "does not decrypt" in s.open_snapshot("g1", as_snapshot).problem
 
 
@@ -108,8 +151,8 @@ def test_a_tampered_ciphertext_does_not_decrypt() -> None:
     box = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     box[-1] ^= 1
     stored[SEALED] = kid + "." + base64.urlsafe_b64encode(bytes(box)).decode().rstrip("=")
-    with pytest.raises(StateCorrupted, match="event 3: its private data does not decrypt"):
-        s.open_event("g1", raw(3, "dealt", orjson.dumps(stored).decode()))
+    problem = problem_of(s, "g1", raw(3, "dealt", orjson.dumps(stored).decode()))
+    assert "event 3: its private data does not decrypt" in problem
 
 
 def test_older_keys_open_and_the_newest_seals() -> None:
@@ -119,10 +162,22 @@ def test_older_keys_open_and_the_newest_seals() -> None:
     assert orjson.loads(both.event_text("g1", Event(3, "dealt", 1, {"cards": ["As"]})))[
         SEALED
     ].startswith(key_id(decode_key(NEW)))
-    with pytest.raises(StateCorrupted, match=f"data key {key_id(decode_key(OLD))}, which this"):
-        sealer(NEW).open_event("g1", raw(3, "dealt", text))
-    with pytest.raises(StateCorrupted, match="which this server was not given"):
-        Sealer().open_event("g1", raw(3, "dealt", text))
+    old_id = key_id(decode_key(OLD))
+    assert f"data key {old_id}, which was not given" in problem_of(
+        sealer(NEW), "g1", raw(3, "dealt", text)
+    )
+    assert "which was not given" in problem_of(Sealer(), "g1", raw(3, "dealt", text))
+
+
+def test_a_game_in_use_is_not_forgotten_by_the_kinds_it_remembers() -> None:
+    s = Sealer(DataKeys([NEW]), {"pokerish": plan_of(POKERISH)}, remember=2)
+    s.note_kind("active", "pokerish")
+    s.note_kind("b", "pokerish")
+    event = Event(3, "dealt", 1, {"seat": 1, "cards": ["As"]})
+    s.event_text("active", event)  # appended to: the most recently used
+    s.note_kind("c", "pokerish")  # forgets "b", the least recently used
+    assert orjson.loads(s.event_text("active", event))["seat"] == 1  # not sealed whole
+    assert list(orjson.loads(s.event_text("b", event))) == [SEALED]
 
 
 def test_rows_in_the_clear_read_as_they_are() -> None:

@@ -166,7 +166,11 @@ _SNAPSHOTS = schema_object(
                 {
                     "version": SEQ,
                     "createdAt": TIME,
-                    "bytes": SEQ,
+                    "bytes": {
+                        **SEQ,
+                        "description": "What the row takes in the database: as stored, sealed "
+                        "when private data is encrypted at rest.",
+                    },
                     "verified": BOOL,
                     "problem": {
                         "type": ["string", "null"],

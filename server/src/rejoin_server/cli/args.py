@@ -115,7 +115,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             data_keys=keys,
             games=tuple(ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)),
         )
-        return Invocation("rekey", settings, batch_size=ns.batch_size)
+        return Invocation("rekey", settings, batch_size=ns.batch_size, resplit=ns.resplit)
 
     if args[:1] == ["proxy-config"]:
         parser = build_proxy_config_parser()
@@ -202,6 +202,10 @@ def _rollback(args: list[str], env: Mapping[str, str]) -> Invocation:
     check_rollback(parser, ns)
     url = ns.database_url or values.from_env(parser, env, ENV_DATABASE_URL, values.database_url)
     games = ns.game or values.listed_in_env(parser, env, ENV_GAMES, values.game_spec)
-    settings = ServerSettings(database_url=url or DEFAULT_DATABASE_URL, games=tuple(games))
+    settings = ServerSettings(
+        database_url=url or DEFAULT_DATABASE_URL,
+        games=tuple(games),
+        data_keys=data_keys(parser, ns, env),
+    )
     request = RollbackRequest(ns.game_id, ns.version, ns.reason, bool(ns.reopen), bool(ns.list))
     return Invocation("rollback", settings, rollback=request)

@@ -9,8 +9,13 @@ names where it came from and which key, never printing any key.
 from __future__ import annotations
 
 import argparse
+import os
+import stat
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+from rejoin_server.invocation import PROG
 
 # Names of variables, not secrets (S105).
 ENV_DATA_KEYS = "REJOIN_DATA_KEYS"
@@ -44,6 +49,7 @@ def data_keys(
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
             parser.error(f"{where}: cannot read it: {reason}")
+        _warn_if_others_read(path, where)
         lines = [line.strip() for line in text.splitlines()]
         keys = tuple(line for line in lines if line and not line.startswith("#"))
         if not keys:
@@ -61,3 +67,20 @@ def data_keys(
     if len(set(keys)) != len(keys):
         parser.error(f"{where}: a data key is given twice")
     return keys
+
+
+def _warn_if_others_read(path: str, where: str) -> None:
+    """A warning on stderr, not a refusal (a container's mounted secret may be 0644 behind a
+    private mount): a key file the group or others can read gives the hole cards away."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        print(
+            f"{PROG}: warning: {where} can be read by its group or others (mode "
+            f"{stat.S_IMODE(mode):04o}): anyone who can read it can read every hole card; "
+            f"chmod 600 {path}",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -53,6 +53,7 @@ commands:
   rekey                 re-encrypt private game data under the newest data key, while servers
                         run, then retire the older keys: {PROG} rekey [--database-url URL]
                         [--game MODULE:ATTR ...] [--data-key-file PATH] [--batch-size N]
+                        [--resplit]
 
 environment:
   {ENV_DATABASE_URL}   as --database-url
@@ -405,11 +406,17 @@ def build_rekey_parser() -> argparse.ArgumentParser:
         prog=f"{PROG} rekey",
         description="Re-encrypt the private game data (hole cards) of every event and snapshot "
         "under the newest data key: rows sealed with an older key, and rows stored in the clear "
-        "that hold private fields. Safe while servers run (give them the new key first, newest "
-        "first, the old ones after it). Prints its progress and a summary, then retires the "
+        "that hold private fields. Safe while servers run, once every one of them was given the "
+        "keys as here, newest first (docs/operations.md: add the new key last everywhere, then "
+        "first, then rekey). Prints its progress and a summary, then retires the "
         "older keys, which may then be dropped. A second run rewrites nothing.",
         epilog=f"The keys come from {ENV_DATA_KEYS} or --data-key-file, as for the server; "
-        "--game as the server's, so that rows in the clear are sealed as their game declares.",
+        "--game as the server's, so that rows in the clear are sealed as their game declares. "
+        "Exit status: 0 done; 2 a usage error, or keys that miss one the database holds "
+        "(nothing changed); 4 the database cannot be opened; 5 rows that do not open "
+        "(tampered with: roll their games back or delete them); 6 rows sealed with a key that "
+        "was not given; no key is retired on 5 or 6; 7 a key a running server still seals with "
+        "(not retired: give every server the new key first). Any other status is a crash.",
     )
     _add_database_url(parser)
     _add_game(parser)
@@ -420,6 +427,12 @@ def build_rekey_parser() -> argparse.ArgumentParser:
         type=values.integer(1, 100_000),
         default=500,
         help="rows read and rewritten per transaction (default 500)",
+    )
+    parser.add_argument(
+        "--resplit",
+        action="store_true",
+        help="also open the rows already under the newest key and seal them again as their "
+        "game declares private today (after a game declares more private fields)",
     )
     return parser
 

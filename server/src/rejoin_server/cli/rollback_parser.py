@@ -7,14 +7,16 @@ import argparse
 import re
 
 from rejoin_server.cli import values
+from rejoin_server.cli.datakeys import add_data_key_option
 from rejoin_server.invocation import PROG
 
 _GAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 USAGE = (
     f"{PROG} rollback GAME VERSION --reason TEXT [--reopen] [--database-url URL] "
-    "[--game MODULE:ATTR]\n"
-    f"       {PROG} rollback GAME --list [--database-url URL] [--game MODULE:ATTR]"
+    "[--game MODULE:ATTR] [--data-key-file PATH]\n"
+    f"       {PROG} rollback GAME --list [--database-url URL] [--game MODULE:ATTR] "
+    "[--data-key-file PATH]"
 )
 
 
@@ -72,6 +74,7 @@ def build_rollback_parser() -> argparse.ArgumentParser:
         type=values.game_spec,
         help="a kind of game besides poker, as the server's --game (env REJOIN_GAMES)",
     )
+    add_data_key_option(parser)  # as the server's: a keyed database's games are sealed
     return parser
 
 
@@ -79,7 +82,7 @@ def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
     """The arguments that go together: a version and a reason, or --list alone."""
     if ns.list:
         if ns.version is not None or ns.reason is not None or ns.reopen:
-            parser.error("--list takes only GAME (and --database-url, --game)")
+            parser.error("--list takes only GAME (and --database-url, --game, --data-key-file)")
         return
     if ns.version is None:
         parser.error("give the VERSION to roll back to (--list prints the versions kept)")

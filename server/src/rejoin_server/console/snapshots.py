@@ -19,7 +19,8 @@ from rejoin_server.timefmt import iso_ms
 
 
 async def stored_snapshots(store: GameStore, kinds: GameKinds, game_id: str) -> dict[str, Any]:
-    """`{snapshots: [{version, createdAt, bytes, verified, problem}]}`, newest first. Raises
+    """`{snapshots: [{version, createdAt, bytes, verified, problem}]}`, newest first (`bytes`:
+    what the row takes in the database). Raises
     `GameNotFound`, and `invalid_request` for a kind this server does not serve."""
     log = await store.load(game_id)
     engine = kinds.engine(log.game.kind)
@@ -30,7 +31,7 @@ async def stored_snapshots(store: GameStore, kinds: GameKinds, game_id: str) -> 
             {
                 "version": snap.version,
                 "createdAt": iso_ms(snap.created_at),
-                "bytes": len(snap.state.encode()),
+                "bytes": snap.size,  # as stored (sealed, when it is), not opened
                 "verified": state is not None,
                 "problem": problem or None,
             }

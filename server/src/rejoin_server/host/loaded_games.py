@@ -213,8 +213,14 @@ class LoadedGames:
                 raise
             actions = await self._store.recent_actions(game_id)
             self._metrics.restore_seconds.observe(time.perf_counter() - started)
+            base = restored.snapshot_version
             for problem in restored.rejected_snapshots:
-                log.warning("game %s: %s; restored from an older state", game_id, problem)
+                log.warning(
+                    "game %s: %s; restored from %s",
+                    game_id,
+                    problem,
+                    f"snapshot {base}" if base else "its first event (no snapshot opened)",
+                )
             state = restored.state
             live = LiveGame(
                 state=state,

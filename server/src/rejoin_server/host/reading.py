@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.errors import ApiError
+from rejoin_server.errors import ApiError, StateCorrupted
 from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.live import RECENT_EVENTS, LiveGame
 from rejoin_server.host.loaded_games import LoadedGames, still_storing
@@ -59,7 +59,10 @@ class Reading:
         recent = live.recent_after(after_seq)
         if recent is None:
             raws = await self._store.read_events(live.game_id, after_seq, limit)
-            stored = [decode_event(live.game_id, raw) for raw in raws]
+            try:
+                stored = [decode_event(live.game_id, raw) for raw in raws]
+            except StateCorrupted as exc:  # the game itself is served: say so
+                raise StateCorrupted(live.game_id, exc.seq, exc.problem, served=True) from None
             if limit is not None and len(stored) >= limit:
                 return stored[:limit]  # a full page: what memory holds after it is not needed
             # Queued (not yet stored) events are in memory (`LiveGame.publish` keeps every event

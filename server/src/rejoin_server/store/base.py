@@ -96,6 +96,14 @@ class StoredSnapshot:
     checksum: str
     created_at: int
     problem: str = ""
+    # The stored text's length when it differs from `state`'s (sealed: `store.sealing`). Not a
+    # column either.
+    stored_bytes: int = 0
+
+    @property
+    def size(self) -> int:
+        """The bytes the snapshot takes in the database."""
+        return self.stored_bytes or len(self.state.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,8 @@ class RawEvent:
     kind: str
     at: int
     data: str
+    # Why its sealed data does not open (`store.sealing`): raised when it is decoded.
+    problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +206,7 @@ class DataKeyRow:
     key_id: str
     created_at: int
     retired_at: int | None
+    written_at: int | None = None  # when a server last said it seals with it
 
 
 class Seal(Protocol):
@@ -484,7 +495,8 @@ class GameStore(ABC):
 
     @abstractmethod
     async def register_data_key(self, key_id: str, now_ms: int) -> None:
-        """Note that the key `key_id` writes (no longer retired, if it was)."""
+        """Note that the key `key_id` writes, at `now_ms` (`written_at`; no longer retired, if
+        it was). A server calls it at start and every `privatedata.WRITTEN_EVERY_MS`."""
 
     @abstractmethod
     async def retire_data_keys(self, key_ids: Sequence[str], now_ms: int) -> int:

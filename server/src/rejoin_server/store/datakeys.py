@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from rejoin_server.store.connection import Connection, Database
 
 KEY_BYTES = 32
+# How often a server says again which key it seals with (`data_keys.written_at`), and how recent
+# such a word keeps `rekey` from retiring that key: a server still sealing with an old key is
+# seen, and one restarted with the new key first frees the old one within the window.
+WRITTEN_EVERY_MS = 10_000
+IN_USE_WITHIN_MS = 3 * WRITTEN_EVERY_MS
 HOW_TO_MAKE_ONE = "make one with python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
@@ -114,13 +119,16 @@ def read_rows(db: Database, conn: Connection) -> list[DataKeyRow]:
     with db.transaction(conn, write=False) as cursor:
         cursor.execute(db.sql.data_keys)
         rows = cursor.fetchall()
-    return [DataKeyRow(str(k), int(c), None if r is None else int(r)) for k, c, r in rows]
+    return [
+        DataKeyRow(str(k), int(c), None if r is None else int(r), None if w is None else int(w))
+        for k, c, r, w in rows
+    ]
 
 
 def register(db: Database, conn: Connection, kid: str, now_ms: int) -> None:
-    """Register `kid` (a key that writes), no longer retired if it was."""
+    """Register `kid` (a key that writes, at `now_ms`), no longer retired if it was."""
     with db.transaction(conn, write=True) as cursor:
-        cursor.execute(db.sql.register_data_key, (kid, now_ms))
+        cursor.execute(db.sql.register_data_key, (kid, now_ms, now_ms))
 
 
 def retire(db: Database, conn: Connection, kids: Sequence[str], now_ms: int) -> int:

@@ -289,7 +289,7 @@ class MemoryGameStore(GameStore):
     async def register_data_key(self, key_id: str, now_ms: int) -> None:
         row = self._data_keys.get(key_id)
         created = now_ms if row is None else row.created_at
-        self._data_keys[key_id] = DataKeyRow(key_id, created, None)
+        self._data_keys[key_id] = DataKeyRow(key_id, created, None, now_ms)
 
     async def retire_data_keys(self, key_ids: Sequence[str], now_ms: int) -> int:
         count = 0

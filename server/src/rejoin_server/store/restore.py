@@ -43,6 +43,8 @@ def take_snapshot(state: GameState) -> SnapshotWrite:
 
 
 def decode_event(game_id: str, raw: RawEvent) -> Event:
+    if raw.problem:
+        raise StateCorrupted(game_id, raw.seq, raw.problem)
     try:
         data = decode_object(raw.data)
     except ValueError as exc:

@@ -205,6 +205,8 @@ DATA_KEYS = Table(
         _string("key_id", 32, primary_key=True),
         Column("created_at", "bigint"),
         Column("retired_at", "bigint", nullable=True),
+        # When a server last said it seals with this key (at start, then every few seconds).
+        Column("written_at", "bigint", nullable=True),
     ),
 )
 

@@ -60,7 +60,10 @@ def names_of(record: type[Any]) -> tuple[str, ...]:
 GAME_FIELDS = names_of(GameRecord)
 TOKEN_FIELDS = names_of(TokenRow)
 # `problem` is what opening its sealed values found (`store.sealing`), not a column.
-SNAPSHOT_FIELDS = tuple(name for name in names_of(StoredSnapshot) if name != "problem")
+SNAPSHOT_FIELDS = tuple(
+    name for name in names_of(StoredSnapshot) if name not in ("problem", "stored_bytes")
+)
+EVENT_FIELDS = tuple(name for name in names_of(RawEvent) if name != "problem")
 
 
 class Dialect:
@@ -165,8 +168,7 @@ class Statements(Dialect):
             f"{self.select(SNAPSHOTS, SNAPSHOT_FIELDS)} WHERE game_id = {p} ORDER BY version DESC"
         )
         self.events_after = (
-            f"{self.select(EVENTS, names_of(RawEvent))} "
-            f"WHERE game_id = {p} AND seq > {p} ORDER BY seq"
+            f"{self.select(EVENTS, EVENT_FIELDS)} WHERE game_id = {p} AND seq > {p} ORDER BY seq"
         )
         self.recent_actions = (
             f"SELECT action_id, seq FROM events WHERE game_id = {p} AND action_id IS NOT NULL "
@@ -223,11 +225,13 @@ class Statements(Dialect):
 
         # --- data keys (`store.datakeys`): a key that writes again is no longer retired
         self.data_keys = (
-            "SELECT key_id, created_at, retired_at FROM data_keys ORDER BY created_at, key_id"
+            "SELECT key_id, created_at, retired_at, written_at FROM data_keys "
+            "ORDER BY created_at, key_id"
         )
         self.register_data_key = (
-            f"INSERT INTO data_keys (key_id, created_at, retired_at) VALUES ({p}, {p}, NULL) "
-            "ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL"
+            "INSERT INTO data_keys (key_id, created_at, retired_at, written_at) "
+            f"VALUES ({p}, {p}, NULL, {p}) "
+            "ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL, written_at = excluded.written_at"
         )
         self.retire_data_key = (
             f"UPDATE data_keys SET retired_at = {p} WHERE key_id = {p} AND retired_at IS NULL"
@@ -250,7 +254,7 @@ class Statements(Dialect):
         )
         # Not there any more (pruned, deleted) or rewritten meanwhile: nothing is changed.
         self.reseal_snapshot = (
-            f"UPDATE snapshots SET state = {self.value(SNAPSHOTS, 'state')} "
+            f"UPDATE snapshots SET state = {self.value(SNAPSHOTS, 'state')}, checksum = {p} "
             f"WHERE game_id = {p} AND version = {p} AND checksum = {p}"
         )
 
