@@ -112,6 +112,22 @@ async def test_a_row_that_does_not_open_keeps_its_key(database_url: str) -> None
     ]
 
 
+async def test_a_key_that_opens_no_row_is_not_registered(database_url: str) -> None:
+    """With the registry lost (emptied by hand), a wrong key opens no row: it must leave no
+    trace, or the servers given the right key would refuse to start."""
+    old = keyed(database_url, OLD)
+    await old.open()
+    await old.register_data_key(OLD_ID, NOW)
+    await play(old, hands=1)
+    await old.close()
+    execute(database_url, "DELETE FROM data_keys")
+    report, _ = run_rekey(database_url, NEW)
+    assert report.events.missing
+    assert (report.events.rewritten, report.snapshots.rewritten) == (0, 0)
+    assert report.retired == []
+    assert scalar(database_url, "SELECT COUNT(*) FROM data_keys") == 0
+
+
 @pytest.mark.parametrize("batch_size", [1, 1000])
 async def test_every_row_is_read_once_whatever_the_batch(
     database_url: str, batch_size: int

@@ -85,8 +85,9 @@ def rekey(
     problem = datakeys.missing_key(keys.ids, datakeys.read_rows(db, conn))
     if problem is not None:
         raise KeysRefused(problem)
-    datakeys.register(db, conn, keys.newest.id, now_ms)
-    run = _Rekeying(db, conn, keys, plans, batch_size, say, resplit)
+    # Registered before the first row it seals, not before: a key that opens no row (a wrong one,
+    # with a registry that lost the right ones) must leave no trace that would stop the servers.
+    run = _Rekeying(db, conn, keys, plans, batch_size, say, resplit, now_ms)
     events = run.pages("events", db.sql.rekey_events, db.sql.reseal_event)
     snapshots = run.pages("snapshots", db.sql.rekey_snapshots, db.sql.reseal_snapshot)
     retired: list[str] = []
@@ -115,6 +116,8 @@ class _Rekeying:
     batch_size: int
     say: Callable[[str], None]
     resplit: bool
+    now_ms: int
+    registered: bool = False
 
     def pages(self, table: str, select: str, update: str) -> Tally:
         tally = Tally()
@@ -127,6 +130,9 @@ class _Rekeying:
                 return tally
             changes = [change for row in page if (change := self._row(table, row, tally))]
             if changes:
+                if not self.registered:
+                    datakeys.register(self.db, self.conn, self.keys.newest.id, self.now_ms)
+                    self.registered = True
                 with self.db.transaction(self.conn, write=True) as cursor:
                     for change in changes:
                         cursor.execute(update, change)
