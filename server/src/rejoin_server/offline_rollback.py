@@ -148,9 +148,9 @@ async def _roll_back(
     store: GameStore, kinds: GameKinds, request: RollbackRequest, out: TextIO
 ) -> None:
     from rejoin_server.errors import GameNotFound, OwnedElsewhere, SeqConflict, StateCorrupted
-    from rejoin_server.host.seating import seating_of
+    from rejoin_server.host.rollback import prepare
     from rejoin_server.store.restore import restore_game
-    from rejoin_server.store.rollback import build_rollback, engine_of
+    from rejoin_server.store.rollback import engine_of
     from rejoin_server.timefmt import now_ms
 
     assert request.version is not None
@@ -159,7 +159,7 @@ async def _roll_back(
     record = await store.get_game(game_id)
     if record is None:
         raise GameNotFound(game_id)
-    engine = engine_of(kinds, record.kind, game_id)  # KindNotServed: one line, naming the kind
+    engine_of(kinds, record.kind, game_id)  # KindNotServed: one line, naming the kind, first
     node = f"rollback@{socket.gethostname()}"[:64]
     try:
         claim = await store.claim_game(game_id, node, lease_ms=LEASE_MS)
@@ -182,8 +182,9 @@ async def _roll_back(
                 f"game {game_id} is completed: add --reopen to roll it back and play it again"
             )
         now = now_ms()
-        rolled = build_rollback(
-            engine,
+        rolled, seating = prepare(
+            kinds,
+            log.game.kind,
             game_id,
             log.game.settings,
             log.snapshots,
@@ -192,13 +193,6 @@ async def _roll_back(
             now_ms=now,
             reason=request.reason,
             listed_by=f"`{PROG} rollback {game_id} --list`",
-        )
-        # As the server's rollback: the lobby's seating is the restored state's (a seat that
-        # was taken after the version is free again; a reopened game is listed as it is).
-        seating = seating_of(
-            rolled.state,
-            log.game.settings,
-            joins_while_playing=kinds.joins_while_playing(log.game.kind),
         )
         try:
             await store.append(

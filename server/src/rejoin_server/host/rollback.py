@@ -16,24 +16,57 @@ reconnect tokens are answered `player_not_in_game` from then on (they may join a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rejoin_protocol.errors import ErrorCode
 from rejoin_server.errors import ApiError, StorageUnavailable
+from rejoin_server.games.kinds import GameKinds
 from rejoin_server.host.live import LiveGame
 from rejoin_server.host.loaded_games import LoadedGames, still_storing
 from rejoin_server.host.ownership import not_serving
 from rejoin_server.host.seating import seating_of
 from rejoin_server.host.writer import GameWriter
 from rejoin_server.metrics import Metrics
-from rejoin_server.store.base import GameStore
-from rejoin_server.store.rollback import build_rollback, engine_of
+from rejoin_server.store.base import GameStore, Seating, StoredSnapshot
+from rejoin_server.store.rollback import RolledBack, build_rollback, engine_of
 
 log = logging.getLogger(__name__)
 
 # How long a rollback waits for the game's queued writes before it answers storage_unavailable.
 FLUSH_S = 5.0
+
+
+def prepare(
+    kinds: GameKinds,
+    kind: str,
+    game_id: str,
+    settings: Mapping[str, Any],
+    snapshots: Sequence[StoredSnapshot],
+    *,
+    version: int,
+    seq: int,
+    now_ms: int,
+    reason: str,
+    listed_by: str = "",
+) -> tuple[RolledBack, Seating | None]:
+    """The game rolled back (`store.rollback.build_rollback`) and the lobby's seating of it (a
+    seat taken after the version is free again; a reopened game is listed as it is), for the
+    server's rollback and the offline command alike."""
+    rolled = build_rollback(
+        engine_of(kinds, kind, game_id),
+        game_id,
+        settings,
+        snapshots,
+        version=version,
+        seq=seq,
+        now_ms=now_ms,
+        reason=reason,
+        listed_by=listed_by,
+    )
+    joins = kinds.joins_while_playing(kind)
+    return rolled, seating_of(rolled.state, settings, joins_while_playing=joins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +126,9 @@ class Rollbacks:
                 raise still_storing(f"{unstored} of its events are not stored yet")
             stored = await self._store.load(game_id)
             now = self._clock()
-            rolled = build_rollback(
-                engine_of(self._games.kinds, live.kind, game_id),
+            rolled, seating = prepare(
+                self._games.kinds,
+                live.kind,
                 game_id,
                 live.settings,
                 stored.snapshots,
@@ -102,11 +136,6 @@ class Rollbacks:
                 seq=state.seq + 1,
                 now_ms=now,
                 reason=asked.reason,
-            )
-            seating = seating_of(
-                rolled.state,
-                live.settings,
-                joins_while_playing=self._games.kinds.joins_while_playing(live.kind),
             )
             if not self._may_write():
                 self._forget(game_id)
@@ -162,12 +191,13 @@ class Rollbacks:
             raise _store_down()
         stored = await self._store.load(game_id)
         record = stored.game
-        engine = engine_of(self._games.kinds, record.kind, game_id)
+        engine_of(self._games.kinds, record.kind, game_id)  # a kind not served: said first
         if record.status == "completed" and not asked.reopen:
             raise _completed(game_id)
         now = self._clock()
-        rolled = build_rollback(
-            engine,
+        rolled, seating = prepare(
+            self._games.kinds,
+            record.kind,
             game_id,
             record.settings,
             stored.snapshots,
@@ -175,11 +205,6 @@ class Rollbacks:
             seq=record.last_seq + 1,
             now_ms=now,
             reason=asked.reason,
-        )
-        seating = seating_of(
-            rolled.state,
-            record.settings,
-            joins_while_playing=self._games.kinds.joins_while_playing(record.kind),
         )
         if not self._may_write():
             raise not_serving(game_id)
