@@ -169,6 +169,7 @@ def test_an_event_stream_of_an_older_claim_ends_when_the_seat_is_won_back(
     ):
         assert stream.status_code == 200
         lines = stream.iter_lines()
+        assert next(lines) == "retry: 300"
         assert next(lines) == ": connected"
         ann.reconnect(last_seq=0).ok(200)  # the player comes back
         table.start()  # cards are dealt: none of them may reach the old stream
@@ -193,6 +194,7 @@ def test_a_player_holds_a_few_event_streams_and_opening_more_ends_the_oldest(
         for _ in range(STREAMS_PER_PLAYER + 1):
             stream = opened.enter_context(client.stream("GET", path, headers=headers))
             lines = stream.iter_lines()
+            assert next(lines) == "retry: 300"
             assert next(lines) == ": connected"
             streams.append(lines)
         # The oldest was ended by the newest: nothing more on it but the blank line after

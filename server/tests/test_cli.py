@@ -36,6 +36,7 @@ SERVE_OPTIONS = [
     "--max-games",
     "--max-storage-bytes",
     "--ping-interval",
+    "--sse-retry",
     "--idle-timeout",
     "--log-level",
 ]
@@ -81,6 +82,7 @@ def test_every_serve_option() -> None:
             "--max-games=1000",
             "--max-storage-bytes=1_000_000",
             "--ping-interval=2s",
+            "--sse-retry=250ms",
             "--idle-timeout=6s",
             "--log-level=debug",
         ],
@@ -105,6 +107,7 @@ def test_every_serve_option() -> None:
             max_games=1000,
             max_storage_bytes=1_000_000,
             ping_interval_ms=2_000,
+            sse_retry_ms=250,
             idle_timeout_ms=6_000,
         ),
         "debug",

@@ -109,6 +109,10 @@ class ServerSettings:
     # The WebSocket heartbeat (docs/protocol.md): the server sends `ping` this often, and drops a client
     # it has heard nothing from for `idle_timeout_ms` (it resumes from its last seq).
     ping_interval_ms: int = 5_000
+    # What an event stream (SSE) tells a browser's EventSource to wait before it reconnects
+    # (`retry:`): a browser's own default is 3 s, too long to be back within a second of a
+    # restart.
+    sse_retry_ms: int = 300
     idle_timeout_ms: int = 15_000
     # The browser bundle's folder (`client_sdk/web`: pages, Pyodide, SDK wheels); None: the
     # checkout's own (see `api.web.default_web_dir`).

@@ -512,14 +512,15 @@ def test_events_errors(api: Api) -> None:
 
 
 def read_frames(lines: Any, until_seq: int) -> list[dict[str, Any]]:
-    """SSE frames (`id`, `event`, `data`) read from `lines` up to the one with id `until_seq`."""
+    """SSE frames (`id`, `event`, `data`) read from `lines` up to the one with id `until_seq`;
+    a block without data (the opening `retry:`) is none."""
     frames: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
     for line in lines:
-        if line.startswith(":"):
+        if line.startswith(":") or line.startswith("retry:"):
             continue
         if line == "":
-            if current:
+            if "data" in current:
                 frames.append(current)
                 if int(current["id"]) >= until_seq:
                     return frames
@@ -542,6 +543,7 @@ def test_events_as_server_sent_events(api: Api) -> None:
         assert reply.headers["content-type"].startswith("text/event-stream")
         assert reply.headers["cache-control"] == "no-store"
         lines = reply.iter_lines()
+        assert next(lines) == "retry: 300"
         assert next(lines) == ": connected"
         frames = read_frames(lines, seq)
         assert [int(f["id"]) for f in frames] == list(range(1, seq + 1))
@@ -610,6 +612,17 @@ def test_a_quiet_event_stream_sends_ping_comments(
     assert f"id: {seq}\n".encode() in backlog  # the backlog first, then the heartbeats
 
 
+def test_an_event_stream_opens_with_the_retry_a_browser_waits_before_it_reconnects(
+    api: Api,
+) -> None:
+    """Without `retry:` a browser's EventSource waits its own default (3 s in Chromium) before it
+    reconnects a stream a restart broke; `--sse-retry` (300 ms by default) is said first."""
+    p0, _ = api.table(2)
+    status, body = api.stream_until(f"/api/game/{p0.game_id}/events", p0.auth, b"\n\n")
+    assert status == 200, body
+    assert body.startswith(b"retry: 300\n: connected\n\n"), body
+
+
 @pytest.mark.parametrize("via", ["last-event-id", "after"])
 def test_a_resume_point_beyond_the_games_seq_is_stale_state(api: Api, via: str) -> None:
     """A stream opened (200) at a bogus id would silently drop every event up to it: a client
@@ -632,7 +645,7 @@ def test_a_resume_point_beyond_the_games_seq_is_stale_state(api: Api, via: str) 
 
     status, body = open_at(seq)  # at the end exactly: a stream with nothing to catch up
     assert status == 200, body
-    assert body.startswith(b": connected")
+    assert body.startswith(b"retry: 300\n: connected")
 
 
 # --- GET …/connection-token ----------------------------------------------------------------------

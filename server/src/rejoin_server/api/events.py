@@ -1,9 +1,10 @@
 """`GET /api/game/{gameId}/events`: the player's events as Server-Sent Events, or as JSON pages.
 
 SSE: `id:` is the seq, so a browser's `EventSource` resumes by itself with `Last-Event-ID`, also
-across a server restart. The stream subscribes *before* reading the backlog, then drops live
-events it already sent, so nothing falls between the two. A heartbeat comment keeps proxies from
-closing an idle stream. A reader that falls too far behind is cut off; it resumes from its last id.
+across a server restart, after the `retry:` the stream opens with (`--sse-retry`). The stream
+subscribes *before* reading the backlog, then drops live events it already sent, so nothing falls
+between the two. A heartbeat comment keeps proxies from closing an idle stream. A reader that
+falls too far behind is cut off; it resumes from its last id.
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ async def events(request: Request) -> Response:
         subscriber = svc.host.subscribe(live, claims.player_id)
         upto = game.seq
     stream = _stream(
-        svc.host, live, subscriber, after=after, upto=upto, page=svc.settings.replay_limit
+        svc.host,
+        live,
+        subscriber,
+        after=after,
+        upto=upto,
+        page=svc.settings.replay_limit,
+        retry_ms=svc.settings.sse_retry_ms,
     )
     return StreamingResponse(
         stream,
@@ -89,12 +96,21 @@ def _backlog_frame(state: GameState, event: Event, player_id: str) -> bytes:
 
 
 async def _stream(
-    host: GameHost, live: LiveGame, subscriber: Subscriber, *, after: int, upto: int, page: int
+    host: GameHost,
+    live: LiveGame,
+    subscriber: Subscriber,
+    *,
+    after: int,
+    upto: int,
+    page: int,
+    retry_ms: int,
 ) -> AsyncIterator[bytes]:
     player_id = subscriber.player_id
     assert player_id is not None
     try:
-        yield b": connected\n\n"
+        # `retry:` first: a browser that loses this stream (a restart) tries again that soon,
+        # not after its own default of 3 s.
+        yield f"retry: {retry_ms}\n: connected\n\n".encode()
         sent = after
         while sent < upto:  # the backlog, a page at a time
             backlog = await host.events_after(live, sent, max(page, 1))

@@ -165,6 +165,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> Invocation:
             max_games=ns.max_games,
             max_storage_bytes=ns.max_storage_bytes,
             ping_interval_ms=_given(ns.ping_interval, d.ping_interval_ms),
+            sse_retry_ms=_given(ns.sse_retry, d.sse_retry_ms),
             idle_timeout_ms=_given(ns.idle_timeout, d.idle_timeout_ms),
             session_ttl_ms=_given(ns.session_ttl, d.session_ttl_ms),
             min_action_timeout_ms=_given(ns.min_action_timeout, d.min_action_timeout_ms),

@@ -234,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {values.format_duration_ms(d.ping_interval_ms)})",
     )
     add(
+        "--sse-retry",
+        metavar="DURATION",
+        type=values.duration(positive=True),
+        help="how long a browser's EventSource waits before it reconnects an event stream that "
+        f"broke (SSE `retry:`; default {values.format_duration_ms(d.sse_retry_ms)})",
+    )
+    add(
         "--idle-timeout",
         metavar="DURATION",
         type=values.duration(positive=True),
