@@ -49,6 +49,7 @@ __all__ = ["Bot"]
 # restarted server is back in well under a second; this bound only turns a dead one into an error.
 FETCH_RETRY_FOR_S = 30.0
 FETCH_RETRY_EVERY_S = 0.05
+UNAUTHORIZED = 401
 
 
 class Bot:
@@ -142,7 +143,9 @@ class Bot:
             self.acks.append(result)
 
     async def _fetch_view(self) -> dict[str, Any] | None:
-        """The bot's view, retried while the server is unreachable or answering 5xx."""
+        """The bot's view, retried while the server is unreachable or answering 5xx, and on 401:
+        a resume that won the seat anew (a restart) replaces the session token, and a fetch sent
+        with the one before it is refused; the next try reads the newest."""
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + FETCH_RETRY_FOR_S
         while True:
@@ -151,7 +154,7 @@ class Bot:
             except httpx.TransportError as error:
                 problem = f"GET state: {type(error).__name__}: {error}"
             except HttpApiError as error:
-                if error.status < 500:
+                if error.status < 500 and error.status != UNAUTHORIZED:
                     self.errors.append(f"GET state: {error}")
                     return None
                 problem = f"GET state: {error}"
