@@ -32,8 +32,14 @@ PLANS = {"poker": plan_of(PokerEngine.private_data)}
 
 
 def run_rekey(
-    url: str, *keys: str, batch_size: int = 7, resplit: bool = False
+    url: str,
+    *keys: str,
+    batch_size: int = 7,
+    resplit: bool = False,
+    clock_ms: int | None = None,
 ) -> tuple[Report, list[str]]:
+    """`rekey` with `keys`; at `clock_ms` (its start and its clock) when given, else at NOW
+    with the wall clock for the keys servers still write with."""
     said: list[str] = []
     db = Database(parse_url(url), 3)
     conn = db.connect()
@@ -44,9 +50,10 @@ def run_rekey(
             DataKeys(keys),
             PLANS,
             batch_size=batch_size,
-            now_ms=NOW,
+            now_ms=NOW if clock_ms is None else clock_ms,
             say=said.append,
             resplit=resplit,
+            clock=wall_clock_ms if clock_ms is None else (lambda: clock_ms),
         )
     finally:
         db.disconnect(conn)
@@ -207,26 +214,7 @@ async def test_a_key_a_server_still_seals_with_is_not_retired(database_url: str)
     # Said long enough ago (the server restarted with the new key first): retired.
     later, _ = run_rekey(database_url, NEW, OLD)
     assert later.in_use == [OLD_ID]  # the clock has not moved: still within the window
-    moved, _ = run_rekey_at(database_url, wall_clock_ms() + IN_USE_WITHIN_MS + 1, NEW, OLD)
+    past = wall_clock_ms() + IN_USE_WITHIN_MS + 1
+    moved, _ = run_rekey(database_url, NEW, OLD, batch_size=50, clock_ms=past)
     assert (moved.in_use, moved.retired) == ([], [OLD_ID])
     assert played.game_id
-
-
-def run_rekey_at(url: str, clock_ms: int, *keys: str) -> tuple[Report, list[str]]:
-    said: list[str] = []
-    db = Database(parse_url(url), 3)
-    conn = db.connect()
-    try:
-        report = rekey(
-            db,
-            conn,
-            DataKeys(keys),
-            PLANS,
-            batch_size=50,
-            now_ms=clock_ms,
-            say=said.append,
-            clock=lambda: clock_ms,
-        )
-    finally:
-        db.disconnect(conn)
-    return report, said
