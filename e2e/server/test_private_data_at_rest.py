@@ -137,7 +137,7 @@ def test_rekey_keeps_a_key_a_running_server_still_seals_with(
     at start instead of meeting rows it cannot read."""
     server = spawn(db_url, env=keys_env(OLD))  # runs through the rekey, sealing with OLD
     table, _ = running_hand(api_of(server))
-    rekey = _rekey(db_url, tmp_path, NEW, OLD)
+    rekey = _rekey(db_url, tmp_path, (NEW, OLD))
     assert rekey.returncode == 7, rekey.stdout + rekey.stderr
     assert f"data key {OLD_ID} is still sealed with by a running server" in rekey.stderr
     assert data_keys(db_url) == {OLD_ID: False, NEW_ID: False}
@@ -149,10 +149,11 @@ def test_rekey_keeps_a_key_a_running_server_still_seals_with(
     assert f"data key {OLD_ID}, which is not among the keys given" in refused.log()
 
 
-def _rekey(db_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`rekey` as its own process; `args`: the keys, then its flags."""
-    keys = [a for a in args if not a.startswith("-") and not a.isdigit()]
-    flags = list(args[len(keys) :])
+def _rekey(
+    db_url: str, cwd: Path, keys: tuple[str, ...], *flags: str
+) -> subprocess.CompletedProcess[str]:
+    """`rekey` as its own process, given `keys` in REJOIN_DATA_KEYS. The keys are their own
+    argument: a urlsafe key may begin with "-", so it cannot be told from a flag by its look."""
     return subprocess.run(  # noqa: S603 - argv built here
         [sys.executable, "-m", "rejoin_server", "rekey", "--database-url", db_url, *flags],
         env={**clean_env(), **keys_env(*keys)},
@@ -225,14 +226,14 @@ def test_rekey_while_bots_play_loses_nothing(spawn: Spawn, db_url: str, tmp_path
     # Step 2: rekey, while the bots play on. Until the old process's word that it sealed with
     # OLD is older than the window (`data_keys.written_at`), rekey rewrites the rows and keeps
     # OLD (exit 7): run again, as the docs say, until it retires it.
-    first = _rekey(db_url, tmp_path, NEW, OLD, "--batch-size", "5")
+    first = _rekey(db_url, tmp_path, (NEW, OLD), "--batch-size", "5")
     rekey = first
     for _ in range(30):  # the window is 30 s: a bound, not a wait
         if rekey.returncode != 7:
             break
         assert f"data key {OLD_ID} is still sealed with by a running server" in rekey.stderr
         time.sleep(2)
-        rekey = _rekey(db_url, tmp_path, NEW, OLD, "--batch-size", "5")
+        rekey = _rekey(db_url, tmp_path, (NEW, OLD), "--batch-size", "5")
     assert rekey.returncode == 0, rekey.stdout + rekey.stderr
     said = rekey.stdout.splitlines()
     assert any(line.startswith("events: ") for line in said), said
