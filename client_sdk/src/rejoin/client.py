@@ -29,10 +29,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Final, assert_never
 
+from rejoin.action_waiters import ActionWaiters
 from rejoin.clock import Clock, LoopClock, WakeTimer
 from rejoin.errors import (
-    ActionAbandonedError,
-    ActionRejectedError,
     ClientClosedError,
     NotJoinedError,
     SessionFailedError,
@@ -43,7 +42,7 @@ from rejoin.results import ActionResult, ResumeFigures
 from rejoin.seat_keeper import SeatKeeper
 from rejoin.subscribers import Subscribers
 from rejoin.tokens import MemoryTokenStore, SavedSeat, TokenStore
-from rejoin.transport import IN_BROWSER, LinkFactory, Links
+from rejoin.transport import IN_BROWSER, LinkFactory, Links, Transport, check_transport
 from rejoin.urls import game_ws_url, server_base
 from rejoin_protocol.messages import ActionType
 from rejoin_protocol.session import ClientSession, SessionConfig, SessionState
@@ -86,19 +85,23 @@ class GameClient:
         config: SessionConfig | None = None,
         link_factory: LinkFactory | None = None,
         clock: Clock | None = None,
+        transport: Transport = "auto",
     ) -> None:
-        """A bad `server_url` is a ValueError. `link_factory`: the WebSocket (`websockets` under
-        CPython, the browser's under Pyodide); `clock`: the loop's, or a test's (`rejoin.clock`)."""
+        """A bad `server_url` or `transport` is a ValueError. `transport`: "websocket", "sse"
+        (events over Server-Sent Events, actions over HTTP: for networks that block WebSocket
+        upgrades) or "auto" (the WebSocket, else SSE; `rejoin.auto_link`); `link_factory`: a
+        test's own links instead; `clock`: the loop's, or a test's (`rejoin.clock`)."""
         self.game_id: Final = game_id
         self._base = server_base(server_url)
         self._seat_keeper = SeatKeeper(store if store is not None else MemoryTokenStore())
         self._config = config
         self._clock: Clock = clock if clock is not None else LoopClock()
         self._session: ClientSession | None = None
-        self._links = Links(link_factory)
+        self._links = Links(link_factory, check_transport(transport))
+        self._connection: int | None = None  # the one last dialled
         self._timer = WakeTimer(self._clock, self._on_timer)
         self._events = EventStream(self._caught_up)
-        self._actions: dict[str, asyncio.Future[ActionResult]] = {}
+        self._actions = ActionWaiters()
         self._welcomed: asyncio.Future[None] | None = None
         self._failure: SessionFailedError | None = None
         self._status_callbacks: Subscribers[[StatusChanged]] = Subscribers("status")
@@ -149,6 +152,14 @@ class GameClient:
         """Who the server said came or went since the last welcome, by player id (`presence`
         messages; the welcome's `gameState` says who was connected then)."""
         return dict(self._presence)
+
+    @property
+    def transport(self) -> str | None:
+        """What the current connection runs over: "websocket" or "sse" (with `transport="auto"`,
+        the one that got through); None while there is none."""
+        if self._connection is None:
+            return None
+        return self._links.transport_of(self._connection)
 
     @property
     def last_resume(self) -> ResumeFigures | None:
@@ -219,8 +230,7 @@ class GameClient:
         if self._closed:
             raise ClientClosedError("this client is closed; a new GameClient can resume the seat")
         action_id = session.request_action(type, amount, at_seq, fields)
-        answer: asyncio.Future[ActionResult] = asyncio.get_running_loop().create_future()
-        self._actions[action_id] = answer
+        answer = self._actions.add(action_id)
         self._pump()
         return await answer
 
@@ -316,13 +326,14 @@ class GameClient:
         match output:
             case Dial(connection=connection):
                 self._dialled_at = self._clock.time()
+                self._connection = connection
                 self._links.dial(game_ws_url(self._base, self.game_id), connection, self)
             case Send(connection=connection, text=text):
                 self._links.send(connection, text)
             case CloseTransport(connection=connection, code=code, reason=reason):
                 self._links.close(connection, code, reason)
             case ActionAcked() | ActionRejected() | ActionAbandoned():
-                self._settle_action(output)
+                self._actions.settle(output, self._failure)
             case StatusChanged():
                 self._status = output.current
                 self._status_callbacks.call(output)
@@ -348,18 +359,6 @@ class GameClient:
             case _:
                 assert_never(output)
 
-    def _settle_action(self, output: ActionAcked | ActionRejected | ActionAbandoned) -> None:
-        answer = self._actions.pop(output.action_id, None)
-        if answer is None or answer.done():
-            return  # requested by nobody waiting any more (the act() was cancelled)
-        match output:
-            case ActionAcked(action_id=action_id, seq=seq, duplicate=duplicate, durable=durable):
-                answer.set_result(ActionResult(action_id, seq, duplicate, durable))
-            case ActionRejected(action_id=action_id, code=code, message=message, details=details):
-                answer.set_exception(ActionRejectedError(action_id, code, message, details))
-            case ActionAbandoned(action_id=action_id, sent=sent):
-                answer.set_exception(self._failure or ActionAbandonedError(action_id, sent))
-
     def _on_failed(self, failed: SessionFailed) -> None:
         self._failure = SessionFailedError(
             failed.code, failed.message, failed.details, failed.close_code
@@ -379,15 +378,11 @@ class GameClient:
         self._state, self._seat = resumed.game_state, resumed.seat
         self._presence.clear()  # the welcome's view is the new baseline
         self._seq = max(self._seq or 0, resumed.seq)
-        before = self._last_resume.node if self._last_resume is not None else None
-        self._last_resume = ResumeFigures(
-            seq=resumed.seq,
-            resync=resumed.resync,
-            missed=resumed.missed,
-            outage=resumed.offline_for,
-            time_to_resume=now - (self._dialled_at if self._dialled_at is not None else now),
-            node=resumed.node,
-            moved=before is not None and resumed.node is not None and resumed.node != before,
+        self._last_resume = ResumeFigures.of(
+            resumed,
+            since_dial=now - (self._dialled_at if self._dialled_at is not None else now),
+            previous=self._last_resume,
+            transport=self.transport,
         )
         if self._welcomed is not None and not self._welcomed.done():
             self._welcomed.set_result(None)

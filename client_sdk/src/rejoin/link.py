@@ -1,9 +1,11 @@
-"""What a link is: one WebSocket connection of a `GameClient`, reporting to a `LinkListener`.
+"""What a link is: one connection of a `GameClient` (a WebSocket, or SSE and HTTP), reporting to a
+`LinkListener` in the WebSocket protocol's frames whatever it runs over.
 
 A link owns no decisions: it dials when created, tells its listener that the transport opened,
 each frame and how it ended, sends what it is given in order, and closes when told. The
-implementations (`ws_link`, `browser.link`) and the client all import these types from here, and
-`transport` picks an implementation for the platform, so that no module imports in a circle.
+implementations (`ws_link`, `browser.link`, `sse`, `browser.sse_link`, `auto_link`) and the
+client all import these types from here, and `transport` picks an implementation for the
+platform and the transport, so that no module imports in a circle.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rejoin_protocol.session_outputs import Resumed
+
 __all__ = ["ActionResult", "ResumeFigures"]
 
 
@@ -37,3 +39,28 @@ class ResumeFigures:
     moved: bool = False
     """The game moved: this welcome came from another node than the previous one (a node was
     drained, stopped or died, and another took the game over)."""
+    transport: str | None = None
+    """What the welcome came over: "websocket" or "sse" (None from a link that does not say)."""
+
+    @classmethod
+    def of(
+        cls,
+        resumed: Resumed,
+        *,
+        since_dial: float,
+        previous: ResumeFigures | None,
+        transport: str | None,
+    ) -> ResumeFigures:
+        """The figures of `resumed`, `since_dial` seconds after its connection was dialled;
+        `previous`: the resume before it (to tell a move between nodes)."""
+        before = previous.node if previous is not None else None
+        return cls(
+            seq=resumed.seq,
+            resync=resumed.resync,
+            missed=resumed.missed,
+            outage=resumed.offline_for,
+            time_to_resume=since_dial,
+            node=resumed.node,
+            moved=before is not None and resumed.node is not None and resumed.node != before,
+            transport=transport,
+        )

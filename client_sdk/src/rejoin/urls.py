@@ -10,11 +10,12 @@ query or a fragment, which would end up in the middle of every URL) is refused w
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-__all__ = ["api_url", "game_url", "game_ws_url", "server_base"]
+__all__ = ["api_url", "game_of_ws_url", "game_url", "game_ws_url", "server_base"]
 
 _WS_SCHEME = {"http": "ws", "https": "wss"}
+_HTTP_SCHEME = {ws: http for http, ws in _WS_SCHEME.items()}
 
 
 def server_base(url: str) -> str:
@@ -52,3 +53,15 @@ def game_ws_url(base: str, game_id: str) -> str:
     http = game_url(base, game_id, "ws")
     scheme, rest = http.split("://", 1)
     return f"{_WS_SCHEME[scheme]}://{rest}"
+
+
+def game_of_ws_url(url: str) -> tuple[str, str]:
+    """From a `game_ws_url`, the game's HTTP URL (`http[s]://host[/prefix]/api/game/<gameId>`,
+    where `…/reconnect`, `…/events` and `…/action` are) and the game id: how a link that is not a
+    WebSocket finds the game it was dialled for. Raises `ValueError` for anything else."""
+    scheme, sep, rest = url.partition("://")
+    head, _, last = rest.rpartition("/")
+    if not sep or scheme not in _HTTP_SCHEME or last != "ws" or "/api/game/" not in f"/{head}":
+        raise ValueError(f"{url!r} is not a game's WebSocket URL")
+    game_id = unquote(head.rpartition("/")[2])
+    return f"{_HTTP_SCHEME[scheme]}://{head}", game_id

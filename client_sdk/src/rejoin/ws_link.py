@@ -35,6 +35,8 @@ class _Close:
 class WebSocketLink:
     """Connection number `connection` of a session, running as its own task from creation."""
 
+    transport: Final = "websocket"
+
     def __init__(self, url: str, connection: int, listener: LinkListener) -> None:
         self.connection: Final = connection
         self._url = url

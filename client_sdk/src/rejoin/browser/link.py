@@ -33,6 +33,8 @@ def browser_close_code(code: int) -> int:
 class BrowserWebSocketLink:
     """Connection number `connection` of a session, dialling from creation."""
 
+    transport: Final = "websocket"
+
     def __init__(self, url: str, connection: int, listener: LinkListener) -> None:
         self.connection: Final = connection
         self._listener = listener
