@@ -41,7 +41,9 @@ class SseParser:
     def feed(self, chunk: str) -> list[SseMessage | SseComment]:
         """What `chunk` completes, in order. Raises ValueError when one message grows past
         MAX_PENDING_CHARS (a stream gone wrong; the caller drops it)."""
-        if self._first and chunk:
+        if not chunk:
+            return []  # and the CR that may have ended the last one still waits for its LF
+        if self._first:
             self._first = False
             chunk = chunk.removeprefix("\ufeff")
         if self._skip_lf and chunk.startswith("\n"):
