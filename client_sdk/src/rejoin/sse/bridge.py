@@ -17,6 +17,10 @@ The `ClientSession` stays the one state machine, whatever the transport: it send
   its final `close` event (or its end, or any request that got no answer) into the loss of the
   connection, with the close code the WebSocket would have had.
 
+As over the WebSocket, what the session sends wrong is its protocol error (4400: fatal), while an
+answer or a stream message of the server's that is not one is the server breaking the protocol
+(1002: the session dials again), never a reason to give up the seat.
+
 What the driver must do comes out of `outputs()`: make an `HttpCall` and give the answer to
 `answered` (or `call_failed`), open the `OpenStream` and feed it to `stream_opened`,
 `stream_text` and `stream_ended`, pass each `Deliver` frame to the session, and on `Lost` report
@@ -35,6 +39,7 @@ from rejoin.sse.outputs import BridgeOutput, Deliver, HttpCall, Lost, OpenStream
 from rejoin.sse.parser import SseComment, SseMessage, SseParser
 from rejoin_protocol.errors import (
     CLOSE_PROTOCOL_ERROR,
+    CLOSE_SERVER_BROKE_PROTOCOL,
     FATAL_CLOSE_CODES,
 )
 from rejoin_protocol.messages import (
@@ -197,7 +202,7 @@ class SseBridge:
         try:
             welcome = welcome_of(body, self._player_id or "", node)
         except (KeyError, TypeError, ValueError) as exc:
-            self._lose(CLOSE_PROTOCOL_ERROR, f"the reconnect answer is not one: {exc!r}")
+            self._lose(CLOSE_SERVER_BROKE_PROTOCOL, f"the reconnect answer is not one: {exc!r}")
             return
         self._welcomed = True
         self._session_token = welcome.session_token
@@ -237,7 +242,7 @@ class SseBridge:
                     bool(body["durable"]),
                 )
             except (KeyError, TypeError, ValueError) as exc:
-                self._lose(CLOSE_PROTOCOL_ERROR, f"the action's answer is not one: {exc!r}")
+                self._lose(CLOSE_SERVER_BROKE_PROTOCOL, f"the action's answer is not one: {exc!r}")
                 return
             self._posting = None
             if ack.seq <= self._stream_seq:
@@ -262,7 +267,7 @@ class SseBridge:
         try:
             data = json.loads(message.data)
         except ValueError:
-            self._lose(CLOSE_PROTOCOL_ERROR, f"a {message.event} message that is not JSON")
+            self._lose(CLOSE_SERVER_BROKE_PROTOCOL, f"a {message.event} message that is not JSON")
             return
         try:
             match message.event:
@@ -281,7 +286,9 @@ class SseBridge:
                 case _:
                     pass  # an unnamed message of a newer server: not ours to guess at
         except (KeyError, TypeError, ValueError) as exc:
-            self._lose(CLOSE_PROTOCOL_ERROR, f"a {message.event} message is not one: {exc!r}")
+            self._lose(
+                CLOSE_SERVER_BROKE_PROTOCOL, f"a {message.event} message is not one: {exc!r}"
+            )
 
     def _event(self, seq: int, event: Any) -> None:
         if not isinstance(event, dict):
