@@ -40,6 +40,7 @@ class SseLinkBase:
         self._running: set[asyncio.Task[None]] = set()
         self._pumping = False
         self._ended = False
+        self._releasing: asyncio.Task[None] | None = None
         self.task: asyncio.Future[None] = self._loop.create_future()
         # There is no handshake before `hello`: the link is open at once (on the next turn, so
         # that the session hears it after the dial that created it, as from a WebSocket).
@@ -134,7 +135,11 @@ class SseLinkBase:
             self._bridge.stream_ended(f"{type(error).__name__}: {error}")
             self._pump()
         if self._ended and not self._running and not self.task.done():
-            self._loop.create_task(self._released())
+            self._release_soon()
+
+    def _release_soon(self) -> None:
+        if self._releasing is None:  # kept: the loop holds only a weak reference to a task
+            self._releasing = self._loop.create_task(self._released())
 
     async def _released(self) -> None:
         try:
@@ -147,12 +152,14 @@ class SseLinkBase:
         if self._ended:
             return
         self._ended = True
-        current = asyncio.current_task()
-        for task in list(self._running):
-            if task is not current:
-                task.cancel()
+        # Every request and the stream stop, the task that got here included: a loss found
+        # while reading the stream (the server's `close` event, a message that is not one)
+        # must not leave it read for ever, holding `task` open and the client's close waiting.
+        # Cancelled, it stops at its next await; what it does before is ignored by the bridge.
+        for task in self._running:
+            task.cancel()
         if not self._running:
-            self._loop.create_task(self._released())
+            self._release_soon()
 
     def _guard(self, call: Any) -> None:
         # An exception in the session must not vanish into a task nobody awaits.
