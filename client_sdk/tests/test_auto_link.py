@@ -1,0 +1,289 @@
+"""`AutoLink` over fake inner links: which transport it tries, in which order, what it replays to
+each attempt, what it remembers, and when its task is done. No network, and no real time counts:
+the open timeout is fired by calling its handler, the memory runs on a clock the test moves, and
+a "slow" failure is made by setting the threshold below any elapsed time."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from rejoin import auto_link
+from rejoin.auto_link import AutoLink, TransportMemory
+from rejoin.link import LinkListener
+
+URL = "ws://game.test:8000/api/game/g1/ws"
+SERVER = "ws://game.test:8000"
+HELLO = '{"type": "hello"}'
+NEVER_S = 3600.0  # an open timeout no test waits for: each fires it by hand
+
+
+class FakeLink:
+    """An inner link the test opens, feeds and ends; a close ends its task a turn later."""
+
+    def __init__(self, transport: str, connection: int, listener: LinkListener) -> None:
+        self.transport = transport
+        self.connection = connection
+        self.listener = listener
+        self.sent: list[str] = []
+        self.closed: tuple[int, str] | None = None
+        self.task: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def send(self, text: str) -> None:
+        self.sent.append(text)
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+        asyncio.get_running_loop().call_soon(self._end)
+
+    def open(self) -> None:
+        self.listener.link_opened(self.connection)
+
+    def frame(self, text: str = '{"type": "welcome"}') -> None:
+        self.listener.link_frame(self.connection, text)
+
+    def lose(self, code: int | None = None, reason: str = "refused") -> None:
+        self._end()
+        self.listener.link_lost(self.connection, code, reason)
+
+    def _end(self) -> None:
+        if not self.task.done():
+            self.task.set_result(None)
+
+
+class Dialled:
+    """Both factories, and every inner link dialled, in order."""
+
+    def __init__(self) -> None:
+        self.links: list[FakeLink] = []
+
+    def factory(self, transport: str) -> Any:
+        def make(url: str, connection: int, listener: LinkListener) -> FakeLink:
+            assert url == URL
+            link = FakeLink(transport, connection, listener)
+            self.links.append(link)
+            return link
+
+        return make
+
+    @property
+    def last(self) -> FakeLink:
+        return self.links[-1]
+
+    def kinds(self) -> list[str]:
+        return [link.transport for link in self.links]
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.heard: list[tuple[Any, ...]] = []
+
+    def link_opened(self, connection: int) -> None:
+        self.heard.append(("opened", connection))
+
+    def link_frame(self, connection: int, frame: str | bytes) -> None:
+        self.heard.append(("frame", connection, frame))
+
+    def link_lost(self, connection: int, code: int | None, reason: str) -> None:
+        self.heard.append(("lost", connection, code, reason))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def auto(
+    dialled: Dialled, listener: Listener, memory: TransportMemory, open_timeout: float = NEVER_S
+) -> AutoLink:
+    return AutoLink(
+        URL,
+        7,
+        listener,
+        websocket=dialled.factory("websocket"),
+        sse=dialled.factory("sse"),
+        memory=memory,
+        open_timeout=open_timeout,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def memory(clock: Clock) -> TransportMemory:
+    return TransportMemory(remember_for=600.0, clock=clock)
+
+
+async def turn() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_a_websocket_that_brings_a_frame_is_the_transport(memory: TransportMemory) -> None:
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    assert dialled.kinds() == ["websocket"]
+    link.send(HELLO)  # before the open: kept for it
+    assert dialled.last.sent == []
+    dialled.last.open()
+    assert dialled.last.sent == [HELLO]
+    dialled.last.frame()
+    link.send("after")
+    assert dialled.last.sent == [HELLO, "after"]
+    assert listener.heard == [("opened", 7), ("frame", 7, '{"type": "welcome"}')]
+    assert link.transport == "websocket"
+    assert not memory.prefers_sse(SERVER)
+    # A settled transport's loss is the connection's: no fallback.
+    dialled.last.lose(1006, "gone")
+    assert dialled.kinds() == ["websocket"]
+    assert listener.heard[-1] == ("lost", 7, 1006, "gone")
+    await turn()
+    assert link.task.done()
+
+
+async def test_a_websocket_failing_fast_is_dialled_once_more_then_sse_is_remembered(
+    memory: TransportMemory, clock: Clock
+) -> None:
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    link.send(HELLO)
+    dialled.last.lose(None, "refused")
+    assert dialled.kinds() == ["websocket", "websocket"]
+    dialled.last.open()  # opened, then cut before any frame (a proxy that kills upgrades)
+    assert dialled.last.sent == [HELLO]
+    dialled.last.lose(1006, "cut")
+    assert dialled.kinds() == ["websocket", "websocket", "sse"]
+    assert link.transport == "sse"
+    dialled.last.open()
+    assert dialled.last.sent == [HELLO]  # the hello again, to each attempt
+    dialled.last.frame()
+    assert listener.heard == [("opened", 7), ("frame", 7, '{"type": "welcome"}')]
+    assert memory.prefers_sse(SERVER)
+    await turn()
+    assert not link.task.done()
+    link.close(1000, "bye")
+    await turn()
+    assert link.task.done()
+
+    # The next connection goes straight to SSE while the memory lasts, then tries again.
+    straight = Dialled()
+    auto(straight, Listener(), memory).close(1000, "")
+    assert straight.kinds() == ["sse"]
+    clock.now += 600.0
+    again = Dialled()
+    auto(again, Listener(), memory).close(1000, "")
+    assert again.kinds() == ["websocket"]
+    assert not memory.prefers_sse(SERVER)
+
+
+async def test_a_websocket_failing_slowly_goes_to_sse_at_once(
+    memory: TransportMemory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auto_link, "_SLOW_FAILURE_S", -1.0)  # any failure counts as slow
+    dialled = Dialled()
+    link = auto(dialled, Listener(), memory)
+    dialled.last.lose(None, "reset")
+    assert dialled.kinds() == ["websocket", "sse"]
+    link.close(1000, "")
+
+
+async def test_a_websocket_not_open_in_time_is_abandoned_for_sse(memory: TransportMemory) -> None:
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    link.send(HELLO)
+    hanging = dialled.last
+    link._open_timed_out()
+    assert hanging.closed is not None
+    assert dialled.kinds() == ["websocket", "sse"]
+    # What the abandoned WebSocket still says does not count.
+    hanging.open()
+    hanging.frame()
+    hanging.lose(1006)
+    assert listener.heard == []
+    dialled.last.open()
+    assert dialled.last.sent == [HELLO]
+    dialled.last.frame()
+    assert listener.heard == [("opened", 7), ("frame", 7, '{"type": "welcome"}')]
+    assert memory.prefers_sse(SERVER)
+    link.close(1000, "")
+    await turn()
+    assert link.task.done()
+
+
+async def test_the_timeout_does_nothing_once_the_websocket_opened(memory: TransportMemory) -> None:
+    dialled = Dialled()
+    link = auto(dialled, Listener(), memory)
+    dialled.last.open()
+    link._open_timed_out()
+    assert dialled.kinds() == ["websocket"]
+    assert dialled.last.closed is None
+    link.close(1000, "")
+
+
+async def test_every_attempt_failing_is_one_loss_and_the_task_waits_for_every_link(
+    memory: TransportMemory,
+) -> None:
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    hanging = dialled.last
+    hanging.close = lambda code, reason: None  # type: ignore[method-assign]  # slow to end
+    link._open_timed_out()  # the WebSocket hangs: abandoned, its close not yet ended
+    dialled.last.lose(None, "refused")
+    assert dialled.kinds() == ["websocket", "sse"]
+    assert listener.heard == [("lost", 7, None, "refused")]
+    await turn()
+    assert not link.task.done()  # the abandoned WebSocket is still running
+    hanging._end()
+    await turn()
+    assert link.task.done()
+    assert not memory.prefers_sse(SERVER)
+
+
+async def test_straight_to_sse_on_the_memorys_word_and_failing_forgets_it(
+    memory: TransportMemory,
+) -> None:
+    memory.websocket_blocked(SERVER)
+    dialled, listener = Dialled(), Listener()
+    auto(dialled, listener, memory)
+    dialled.last.lose(None, "refused")
+    assert dialled.kinds() == ["sse"]  # no WebSocket within this connection
+    assert listener.heard == [("lost", 7, None, "refused")]
+    assert not memory.prefers_sse(SERVER)  # the next connection tries the WebSocket again
+
+
+@pytest.mark.parametrize(
+    "phase", ["dialling", "websocket open", "second websocket", "sse", "settled"]
+)
+async def test_close_in_any_phase_closes_the_attempt_and_reports_nothing(
+    memory: TransportMemory, phase: str
+) -> None:
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    link.send(HELLO)
+    if phase != "dialling":
+        dialled.last.open()
+    if phase in ("second websocket", "sse"):
+        dialled.last.lose(None, "cut")
+    if phase == "sse":
+        dialled.last.lose(None, "cut")
+    if phase == "settled":
+        dialled.last.frame()
+    before = list(listener.heard)
+    current = dialled.last
+    link.close(1000, "bye")
+    assert current.closed == (1000, "bye")
+    current.lose(1000, "closed")  # a link that reports its end after the close: not heard
+    link._open_timed_out()  # a timer that fires late: nothing
+    assert listener.heard == before
+    assert len(dialled.links) == {"second websocket": 2, "sse": 3}.get(phase, 1)
+    await turn()
+    assert link.task.done()
+    assert all(inner.task.done() for inner in dialled.links)
