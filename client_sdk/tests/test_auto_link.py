@@ -6,11 +6,13 @@ a "slow" failure is made by setting the threshold below any elapsed time."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from typing import Any
 
 import pytest
 
-from rejoin import auto_link
+from rejoin import auto_link, ws_link
 from rejoin.auto_link import AutoLink, TransportMemory
 from rejoin.link import LinkListener
 
@@ -287,3 +289,46 @@ async def test_close_in_any_phase_closes_the_attempt_and_reports_nothing(
     await turn()
     assert link.task.done()
     assert all(inner.task.done() for inner in dialled.links)
+
+
+async def test_a_websocket_finding_nothing_listening_is_lost_without_sse(
+    memory: TransportMemory,
+) -> None:
+    # A restarting server: SSE would go to the same address, and if the server came back in
+    # between, the WebSocket would be remembered as blocked for nothing.
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    dialled.last.unreachable = True  # type: ignore[attr-defined]  # a link that can tell
+    dialled.last.lose(None, "ConnectionRefusedError")
+    assert dialled.kinds() == ["websocket"]
+    assert listener.heard == [("lost", 7, None, "ConnectionRefusedError")]
+    await turn()
+    assert link.task.done()
+
+
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        (ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed"), True),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), True),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), True),
+        (
+            OSError(
+                "Multiple exceptions: [Errno 111] Connect call failed ('127.0.0.1', 1), "
+                "[Errno 111] Connect call failed ('::1', 1)"
+            ),
+            True,
+        ),
+        (
+            OSError(
+                "Multiple exceptions: [Errno 111] Connect call failed, [Errno 99] Cannot assign"
+            ),
+            False,
+        ),
+        (ConnectionResetError(errno.ECONNRESET, "reset"), False),  # something answered
+        (TimeoutError(), False),
+        (ValueError("not an OSError"), False),
+    ],
+)
+def test_which_dial_failures_mean_nothing_listens(error: BaseException, unreachable: bool) -> None:
+    assert ws_link._unreachable(error) is unreachable

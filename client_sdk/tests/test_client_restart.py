@@ -1,7 +1,8 @@
 """`GameClient` against a real server that is SIGKILLed and restarted mid-hand.
 
-Two clients sit at a heads-up table and play over the WebSocket; the server dies with kill -9;
-one client requests an action while it is disconnected; the server comes back on the same port.
+Two clients sit at a heads-up table and play over the WebSocket (or over SSE and HTTP); the server
+dies with kill -9; one client requests an action while it is disconnected; the server comes back
+on the same port.
 The clients must resume by themselves, the offline action must be applied exactly once, and each
 client's events must equal, one for one, what the server's event log gives that player.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from rejoin import FileTokenStore, GameClient, MemoryTokenStore, SessionFailedError, SessionState
+from rejoin.transport import Transport
 from rejoin_protocol.messages import ActionType
 from rejoin_protocol.session import SessionConfig
 from rejoin_protocol.session_outputs import StatusChanged
@@ -64,17 +66,26 @@ async def caught_up(arrived: asyncio.Condition, events: list[Any], count: int) -
         await arrived.wait_for(lambda: len(events) >= count)
 
 
+@pytest.mark.parametrize(
+    ("transport", "runs_over"), [("auto", "websocket"), ("websocket", "websocket"), ("sse", "sse")]
+)
 async def test_clients_resume_after_kill9_with_every_event_once(
-    server: ServerProcess, api: Api, tmp_path: Path
+    server: ServerProcess, api: Api, tmp_path: Path, transport: Transport, runs_over: str
 ) -> None:
     game = api.create_game(seats=2, actionTimeoutMs=600_000, autoNextHand=False).ok(201)
     game_id = game["gameId"]
     # A short silence timeout would only make the test slower to notice a hang, not faster.
     config = SessionConfig()
     alice = GameClient(
-        server.url, game_id, store=FileTokenStore(tmp_path / "a.json"), config=config
+        server.url,
+        game_id,
+        store=FileTokenStore(tmp_path / "a.json"),
+        config=config,
+        transport=transport,
     )
-    bob = GameClient(server.url, game_id, store=MemoryTokenStore(), config=config)
+    bob = GameClient(
+        server.url, game_id, store=MemoryTokenStore(), config=config, transport=transport
+    )
     clients = [alice, bob]
     seen: dict[str, list[dict[str, Any]]] = {"alice": [], "bob": []}
     offline = {"alice": asyncio.Event(), "bob": asyncio.Event()}
@@ -97,6 +108,8 @@ async def test_clients_resume_after_kill9_with_every_event_once(
     ]
     assert alice.last_resume is not None
     assert alice.last_resume.outage is None
+    assert alice.last_resume.transport == runs_over
+    assert [client.transport for client in clients] == [runs_over, runs_over]
 
     api.start(game_id, alice.session_token).ok(200)
     acted = 0
@@ -137,6 +150,7 @@ async def test_clients_resume_after_kill9_with_every_event_once(
         assert resume.outage is not None
         assert resume.outage > 0
         assert not resume.resync
+        assert resume.transport == runs_over  # auto: a restart is no reason to leave the WebSocket
 
     log = server_events(api, actor)
     # The ack's seq is the last event the action produced (a street may follow its `action`).
@@ -154,8 +168,9 @@ async def test_clients_resume_after_kill9_with_every_event_once(
     await asyncio.gather(*collectors)
 
 
+@pytest.mark.parametrize("transport", ["auto", "sse"])
 async def test_a_spent_token_fails_connect_and_act_with_the_servers_code(
-    server: ServerProcess, api: Api
+    server: ServerProcess, api: Api, transport: Transport
 ) -> None:
     game_id = api.create_game(seats=2).ok(201)["gameId"]
     store = MemoryTokenStore()
@@ -165,7 +180,7 @@ async def test_a_spent_token_fails_connect_and_act_with_the_servers_code(
     # Another device with the old token (and its own client id) is refused for good.
     stale = MemoryTokenStore()
     stale.save(joined.with_changes(client_id="another-device"))
-    second = GameClient(server.url, game_id, store=stale)
+    second = GameClient(server.url, game_id, store=stale, transport=transport)
     # The server answers seat_conflict while the seat's holder is connected (docs/protocol.md:
     # concurrent attempts), token_reused otherwise; both are refusals retrying cannot fix.
     refusals = {"seat_conflict", "token_reused"}

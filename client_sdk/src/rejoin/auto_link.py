@@ -9,7 +9,10 @@ connection of the session that finds out which case it is in without the session
    `open_timeout`, is not taken as the server's answer: a server that is down (restarting) is
    told apart from a blocked path by dialling the WebSocket once more at once (when the first
    failed fast: a hang is not waited out twice), and then over SSE. Whatever the session
-   already sent (its `hello`) goes to each attempt.
+   already sent (its `hello`) goes to each attempt. A dial that found nothing listening at the
+   server's address (refused: a restart; a link that can tell says `unreachable`) is lost at
+   once, without SSE: it would go to the same address, and if the server came back between
+   the two, the WebSocket would be remembered as blocked when it is not.
 3. SSE that brings a frame while the WebSocket did not: the server is marked in the
    `TransportMemory` as reached over SSE, and the next connections go straight to SSE until the
    memory runs out (then the WebSocket is tried again: the network may have changed).
@@ -21,12 +24,15 @@ session backs off and dials again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Final
 
 from rejoin.link import Link, LinkFactory, LinkListener
 from rejoin_protocol.errors import CLOSE_NORMAL
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SSE_REMEMBERED_S", "WS_OPEN_TIMEOUT_S", "AutoLink", "TransportMemory"]
 
@@ -144,6 +150,10 @@ class AutoLink:
             if self._attempts == ["sse"]:
                 self._memory.forget(self._server)
             return None
+        if getattr(self._inner, "unreachable", False):
+            # Nothing listens at the server's address (a restart): SSE goes to the same address,
+            # and one that got through a moment later would be taken for a blocked WebSocket.
+            return None
         failed_fast = self._loop.time() - self._started_at < _SLOW_FAILURE_S
         if self._attempts.count("websocket") == 1 and failed_fast:
             return "websocket"
@@ -179,6 +189,14 @@ class AutoLink:
             return
         self._cancel_timer()
         following = None if self._settled or self._closed else self._next_after_failure()
+        log.info(
+            "connection %d: %s attempt lost (%s %s); next: %s",
+            self.connection,
+            self._attempts[-1],
+            code,
+            reason,
+            following,
+        )
         if following is None:
             self._inner = None
             self._finish()

@@ -9,7 +9,10 @@ the session's silence timer already covers a dial that hangs and a link that goe
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import re
+import socket
 from typing import Final
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -43,6 +46,8 @@ class WebSocketLink:
         self._listener = listener
         self._outgoing: asyncio.Queue[str | _Close] = asyncio.Queue()
         self._opened = False
+        self.unreachable = False
+        """The dial found nothing listening (refused, no such host): see `_unreachable`."""
         self.task = asyncio.create_task(self._run(), name=f"rejoin-link-{connection}")
 
     def send(self, text: str) -> None:
@@ -73,6 +78,7 @@ class WebSocketLink:
                 code, reason = ws.close_code, ws.close_reason or ""
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
+            self.unreachable = _unreachable(exc)
         self._listener.link_lost(self.connection, code, reason)
 
     async def _pump(self, ws: ClientConnection) -> None:
@@ -95,3 +101,22 @@ class WebSocketLink:
                 await ws.send(item)
         except ConnectionClosed:
             pass  # the reader sees the close and reports it
+
+
+_NOT_LISTENING = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether the dial failed before anything answered at the server's address: refused (no
+    process listens: a server restarting), unreachable, or no such host. Then plain HTTP to the
+    same address cannot get through either, and `transport="auto"` does not take it for a
+    WebSocket blocked on the way (`auto_link`). asyncio reports a dial to several addresses
+    (IPv4 and IPv6) that all failed as one OSError listing them: unreachable if each was."""
+    if isinstance(exc, socket.gaierror):
+        return True
+    if not isinstance(exc, OSError):
+        return False
+    if exc.errno is not None:
+        return exc.errno in _NOT_LISTENING
+    found = [int(number) for number in re.findall(r"\[Errno (\d+)\]", str(exc))]
+    return bool(found) and all(number in _NOT_LISTENING for number in found)
