@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from rejoin import GameClient, MemoryTokenStore
 from rejoin.http_api import post_json
+from rejoin.transport import Transport
 from rejoin_testkit.processes import ServerProcess
 
 
-async def test_presence_is_reported_as_players_come_and_go(server: ServerProcess) -> None:
+# Over SSE both ways: a player on an event stream counts as connected, and hears the others.
+@pytest.mark.parametrize("transport", ["auto", "sse"])
+async def test_presence_is_reported_as_players_come_and_go(
+    server: ServerProcess, transport: Transport
+) -> None:
     game_id = (await post_json(f"{server.url}/api/games", {"seats": 2}))["gameId"]
     bob_store = MemoryTokenStore()
-    alice, bob = GameClient(server.url, game_id), GameClient(server.url, game_id, store=bob_store)
+    alice = GameClient(server.url, game_id, transport=transport)
+    bob = GameClient(server.url, game_id, store=bob_store, transport=transport)
     await alice.join("alice")
     bob_seat = await bob.join("bob")
     await asyncio.wait_for(alice.connect(), 10)
@@ -26,7 +34,7 @@ async def test_presence_is_reported_as_players_come_and_go(server: ServerProcess
     assert await asyncio.wait_for(heard.get(), 10) == (bob_seat.player_id, False)
     assert alice.presence == {bob_seat.player_id: False}
 
-    again = GameClient(server.url, game_id, store=bob_store)  # bob's seat, resumed
+    again = GameClient(server.url, game_id, store=bob_store, transport=transport)  # bob's seat
     await asyncio.wait_for(again.connect(), 10)
     assert await asyncio.wait_for(heard.get(), 10) == (bob_seat.player_id, True)
     # A welcome's view says who is connected then: what was heard before it is dropped.
