@@ -27,15 +27,21 @@ def run_bots(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_two_tables_of_three_bots_play_two_hands_each(server: ServerProcess) -> None:
+@pytest.mark.parametrize(
+    ("transport", "over"), [(None, "websocket"), ("sse", "sse"), ("websocket", "websocket")]
+)
+def test_two_tables_of_three_bots_play_two_hands_each(
+    server: ServerProcess, transport: str | None, over: str
+) -> None:
     # `call` bots never bust anyone, so both tables deal both hands whatever the cards.
+    chosen = () if transport is None else ("--transport", transport)  # None: the default, auto
     done = run_bots(
         "--server", server.url, "--tables", "2", "--players", "3", "--hands", "2",
-        "--strategy", "call", "--quiet",
+        "--strategy", "call", "--quiet", *chosen,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     summary = re.search(
-        r"^hands (\d+)/4, actions (\d+), reconnects 0, errors 0$",
+        rf"^hands (\d+)/4, actions (\d+), reconnects 0, errors 0, over {over}$",
         done.stdout,
         re.MULTILINE,
     )
@@ -60,7 +66,8 @@ def test_without_a_terminal_a_plain_progress_line_comes_every_few_seconds(
         re.fullmatch(r"\[\d+ s\] hands (\d)/2, actions \d+, reconnects 0", line) for line in lines
     ]
     assert sum(match is not None for match in progress) >= 2, done.stdout
-    assert re.fullmatch(r"hands 2/2, actions \d+, reconnects 0, errors 0", lines[-1]), done.stdout
+    summary = r"hands 2/2, actions \d+, reconnects 0, errors 0, over websocket"
+    assert re.fullmatch(summary, lines[-1]), done.stdout
     assert "\x1b" not in done.stdout  # no terminal escapes in a log
 
 
@@ -133,7 +140,7 @@ def test_liars_dice_bots_play_their_rounds(dice_server: ServerProcess) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     summary = re.search(
         r"^rounds (\d+)/6(?: \((\d) games completed\))?, actions (\d+), reconnects 0, "
-        r"errors 0$",
+        r"errors 0, over websocket$",
         done.stdout,
         re.MULTILINE,
     )
@@ -159,6 +166,7 @@ def test_options_that_do_not_fit_the_kind_are_refused() -> None:
         (("--kind", "liars-dice", "--dice", "11"), "--dice must be 1..10"),
         (("--progress-every", "0"), "--progress-every: must be a positive number of seconds"),
         (("--progress-every", "soon"), "--progress-every: must be a number of seconds, not 'soon'"),
+        (("--transport", "http"), "--transport: invalid choice: 'http'"),
     ):
         done = run_bots("--server", "http://127.0.0.1:1", *args)
         assert done.returncode == 2, args
@@ -178,6 +186,6 @@ def test_help_names_every_option() -> None:
     assert done.returncode == 0
     for option in (
         "--server", "--kind", "--tables", "--players", "--hands", "--rounds", "--strategy",
-        "--dice", "--seed", "--timeout", "--quiet", "--progress-every",
+        "--dice", "--seed", "--transport", "--timeout", "--quiet", "--progress-every",
     ):  # fmt: skip
         assert option in done.stdout

@@ -16,6 +16,7 @@ from rejoin import GameClient, MemoryTokenStore, SavedSeat
 from rejoin.bots import Bot, LoadReport, LoadSettings, poker_bots
 from rejoin.bots.progress import PlainProgress
 from rejoin.bots.strategy import STRATEGIES
+from rejoin.results import ResumeFigures
 
 from .scripted_link import GAME, PLAYER, ManualClock, ScriptedServer, welcome
 
@@ -86,6 +87,23 @@ async def test_no_reconnect_no_resume_figures() -> None:
     assert report.summary() == "hands 0/3, actions 0, reconnects 0, errors 0"
     assert "resume" not in report.summary()
     await bot.close()
+
+
+async def test_the_summary_says_what_the_bots_last_connections_ran_over() -> None:
+    first, _, _ = await seated_bot()
+    second, _, _ = await seated_bot()
+    report = LoadReport(settings(), game_ids=[GAME], bots=[[first, second]])
+
+    def ran_over(bot: Bot, *transports: str) -> None:
+        bot.resumes = [ResumeFigures(0, False, 0, None, 0.0, transport=t) for t in transports]
+
+    ran_over(first, "sse")
+    ran_over(second, "websocket", "sse")  # its last connection counts
+    assert report.summary().endswith(", errors 0, over sse")
+    ran_over(second, "sse", "websocket")
+    assert report.summary().endswith(", errors 0, over sse 1, websocket 1")
+    await first.close()
+    await second.close()
 
 
 def test_the_plain_progress_line_comes_every_few_seconds_never_more_often() -> None:

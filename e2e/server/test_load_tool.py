@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from e2e.support.spawn import Spawn
 from rejoin_testkit.polling import wait_for
 
@@ -23,16 +25,20 @@ WAIT_S = 60.0
 PROGRESS = re.compile(r"^\[\d+ s\] hands (\d+)/(\d+), actions \d+, reconnects \d+$")
 SUMMARY = re.compile(
     r"^hands (\d+)/(\d+), actions \d+, reconnects (\d+), "
-    r"resume \(lost link to welcome\) p50 ([\d.]+) ms p99 ([\d.]+) ms, errors 0$"
+    r"resume \(lost link to welcome\) p50 ([\d.]+) ms p99 ([\d.]+) ms, errors 0, over (\w+)$"
 )
 
 
-def test_the_reported_resume_time_covers_the_outage(spawn: Spawn, sqlite_url: str) -> None:
+@pytest.mark.parametrize(("transport", "over"), [("auto", "websocket"), ("sse", "sse")])
+def test_the_reported_resume_time_covers_the_outage(
+    spawn: Spawn, sqlite_url: str, transport: str, over: str
+) -> None:
     server = spawn(sqlite_url)
     tool = subprocess.Popen(  # noqa: S603 - argv is built here
         [
             sys.executable, "-m", "rejoin.bots", "--server", server.url, "--tables", "1",
             "--players", "2", "--hands", "4", "--strategy", "call", "--progress-every", "0.2",
+            "--transport", transport,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -65,3 +71,4 @@ def test_the_reported_resume_time_covers_the_outage(spawn: Spawn, sqlite_url: st
     assert int(summary[3]) >= 2, output  # both bots came back
     assert float(summary[4]) >= DOWN_S * 1000, output
     assert float(summary[5]) >= float(summary[4])
+    assert summary[6] == over, output  # auto: a restart is no reason to leave the WebSocket

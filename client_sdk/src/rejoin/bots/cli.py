@@ -20,6 +20,7 @@ from rejoin.bots.games import DEFAULT_STRATEGY, KINDS, LIARS_DICE, POKER, bot_ga
 from rejoin.bots.load import LoadReport, LoadSettings, run_load
 from rejoin.bots.progress import DEFAULT_EVERY_S, PlainProgress
 from rejoin.errors import RejoinError
+from rejoin.transport import TRANSPORTS
 from rejoin.urls import server_base
 
 __all__ = ["main", "parse_args"]
@@ -106,6 +107,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, help="seed of the bots' choices (default: random)")
     parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="auto",
+        help="how each bot connects: websocket; sse (events over Server-Sent Events, each "
+        "action an HTTP request: for networks that refuse WebSocket upgrades); or auto, the "
+        "WebSocket where it gets through, else SSE (default auto)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=600.0,
@@ -149,6 +158,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
         seed=args.seed,
         kind=args.kind,
         dice=args.dice or DEFAULT_DICE,
+        transport=args.transport,
     )
     # rich draws its bar only on a terminal; anywhere else a plain line says how far it got.
     plain = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from rejoin.bots.bot import Bot
 from rejoin.bots.games import LIARS_DICE, POKER, bot_game
 from rejoin.client import GameClient
 from rejoin.http_api import post_json
+from rejoin.transport import Transport
 from rejoin.urls import api_url, game_url
 
 __all__ = ["LoadReport", "LoadSettings", "percentile", "run_load", "table_settings"]
@@ -41,6 +43,7 @@ class LoadSettings:
     action_timeout_ms: int = 120_000
     # The shortest a server allows by default (its --min-next-hand-delay).
     next_hand_delay_ms: int = 1_000
+    transport: Transport = "auto"  # each bot's GameClient's (`rejoin.transport`)
 
 
 @dataclass(slots=True)
@@ -114,7 +117,21 @@ class LoadReport:
             if times
             else ""
         )
-        return f"{self.progress()}{resume}, errors {len(self.errors)}"
+        return f"{self.progress()}{resume}, errors {len(self.errors)}{self._over()}"
+
+    def _over(self) -> str:
+        """What the bots' last connections ran over (with `--transport auto`, what got through):
+        ", over websocket", or ", over websocket 4, sse 2"; nothing when no link said."""
+        counted = Counter(
+            bot.resumes[-1].transport
+            for bot in self.all_bots
+            if bot.resumes and bot.resumes[-1].transport is not None
+        )
+        if not counted:
+            return ""
+        if len(counted) == 1:
+            return f", over {next(iter(counted))}"
+        return ", over " + ", ".join(f"{name} {n}" for name, n in sorted(counted.items()))
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -167,7 +184,7 @@ async def run_load(
             seated: list[Bot] = []
             report.bots.append(seated)
             for index in range(settings.players):
-                client = GameClient(settings.server, game["gameId"])
+                client = GameClient(settings.server, game["gameId"], transport=settings.transport)
                 await client.join(f"bot-{table}-{index}")
                 # A string seed is hashed the same way in every process: runs repeat by --seed.
                 rng = random.Random(f"{seed}/{table}/{index}")
