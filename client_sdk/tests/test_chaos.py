@@ -1,5 +1,6 @@
 """Chaos: six bots play twenty hands at one table while the server is SIGKILLed and restarted
-three times at seeded-random moments. Whatever the moments, afterwards:
+three times at seeded-random moments, over the WebSocket, then over SSE and HTTP actions.
+Whatever the moments, afterwards:
 
 - each bot's delivered events are gapless, without duplicates, and equal to the server's log
   for that player (`GET …/events?after=0`);
@@ -23,6 +24,7 @@ from rejoin.bots import Bot, LoadSettings
 from rejoin.bots.load import table_settings
 from rejoin.bots.strategy import call_strategy
 from rejoin.http_api import get_json, post_json
+from rejoin.transport import Transport
 from rejoin_testkit.processes import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -78,7 +80,10 @@ async def kill_at_random_moments(server: ServerProcess, bots: list[Bot], rng: ra
     return kills
 
 
-async def test_six_bots_play_through_three_kill9s(server: ServerProcess) -> None:
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
+async def test_six_bots_play_through_three_kill9s(
+    server: ServerProcess, transport: Transport
+) -> None:
     rng = random.Random(SEED)
     settings = LoadSettings(
         server=server.url,
@@ -94,7 +99,7 @@ async def test_six_bots_play_through_three_kill9s(server: ServerProcess) -> None
     stores = [MemoryTokenStore() for _ in range(PLAYERS)]
     bots: list[Bot] = []
     for index, store in enumerate(stores):
-        client = GameClient(server.url, game_id, store=store)
+        client = GameClient(server.url, game_id, store=store, transport=transport)
         await client.join(f"bot-{index}")
         bots.append(Bot(client, hands=HANDS, strategy=call_strategy, rng=random.Random(index)))
     for bot in bots:
@@ -112,6 +117,7 @@ async def test_six_bots_play_through_three_kill9s(server: ServerProcess) -> None
         assert not bot.completed
         assert bot.hands_done == HANDS
         assert bot.reconnects >= KILLS
+        assert {figures.transport for figures in bot.resumes} == {transport}
 
     # The next hand starts by itself and waits for its first action (no one acts any more):
     # from then on the log does not grow.
@@ -159,7 +165,7 @@ async def test_six_bots_play_through_three_kill9s(server: ServerProcess) -> None
         saved = store.load(game_id)
         assert saved is not None
         assert saved.last_seq == final_seq
-        resumed = GameClient(server.url, game_id, store=store)
+        resumed = GameClient(server.url, game_id, store=store, transport=transport)
         await resumed.connect()
         assert resumed.state is not None
         assert resumed.seq == final_seq
