@@ -706,6 +706,7 @@ def test_reconnect_replays_the_missed_events(api: Api) -> None:
     data = reply.json()
     assert set(data) == {
         "success",
+        "seat",
         "gameState",
         "reconnectedAt",
         "missedEvents",
@@ -739,7 +740,11 @@ def test_reconnect_replays_the_missed_events(api: Api) -> None:
     assert again.status_code == 200
     assert again.json()["missedEvents"] == []
     assert again.json()["resync"] is False
-    assert second.player_id != first.player_id
+    # The seat is said (an SSE client has no welcome to read it from), for each player its own.
+    assert data["seat"] == first.seat
+    theirs = api.reconnect(second, lastSeq=seq)
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.json()["seat"] == second.seat != first.seat
 
 
 def test_reconnect_without_last_seq_or_past_the_replay_limit_is_a_resync() -> None:
