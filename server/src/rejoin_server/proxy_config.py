@@ -22,6 +22,10 @@ who reads it. Why the choices are what they are:
 - WebSocket timeouts outlast the server's heartbeat (a ping every 5 s, a client silent for 15 s is
   dropped): `timeout tunnel` 1h, client and server 30 s; `timeout connect` is short (1 s) because
   a node that cannot take a connection within a second is better skipped.
+- An SSE stream (`GET …/events`) is a plain response that never ends, not a tunnel: `timeout
+  server` and `timeout client` bound its silences, and the stream's heartbeat comment (every 10 s
+  when idle) stays well under their 30 s. HAProxy forwards a response's data as it comes; nothing
+  here may hold it back (no `compression`: it would keep events in its compressor).
 - The server's response headers (`X-Rejoin-Node` above all) pass untouched; `option forwardfor`
   tells the nodes the players' addresses (they trust it with `--trusted-proxy`). `/metrics` is
   refused: it is one node's, and a node beside the proxy would see every player as loopback.
@@ -230,7 +234,9 @@ defaults
     # A node that does not take a connection within a second is better skipped for another.
     timeout connect 1s
     # Before a WebSocket upgrade and for plain requests: longer than the server's heartbeat
-    # (a ping every 5 s; a client silent for 15 s is dropped) and its longest answers.
+    # (a ping every 5 s; a client silent for 15 s is dropped) and its longest answers. An SSE
+    # stream (GET /api/game/ID/events) stays a plain response: these bound its silences, and
+    # the node sends it a heartbeat comment every 10 s when there is no event.
     timeout client 30s
     timeout server 30s
     # After the upgrade a WebSocket is a tunnel: the server's pings keep it busy and its idle
