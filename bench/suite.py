@@ -16,7 +16,8 @@ The WebSocket benchmarks (`ws_suite`) come next. `--only ws` runs them alone (`-
 ASGI servers' WebSocket cost (`asgi_suite`: uvicorn's implementations and Granian, on the bare app
 and on ours); `--only asgi` runs it alone. Then the cluster ones (`cluster_suite`: nodes on one
 PostgreSQL behind HAProxy); `--only cluster` runs them alone. The browser ones (`browser`:
-headless Chromium + Pyodide) come next; `--only browser` runs them alone. Last, the README's
+headless Chromium + Pyodide) come next; `--only browser` runs them alone, `--only resume` only
+their kill -9 resume (the table pages and, beside them, Chromium's own EventSource). Last, the README's
 serve command (`nox -s serve`) killed and restarted beside `rejoin-server` started directly
 (`serve_restart`); `--only serve` runs it alone.
 """
@@ -462,12 +463,15 @@ def main(argv: list[str]) -> int:
             "asgi",
             "cluster",
             "browser",
+            "resume",
             "live",
             "serve",
             "seal",
         ],
         help="only the WebSocket benchmarks (ws), or one of them, or the ASGI servers' (asgi), "
-        "or the cluster ones, or the browser ones, or ours alone on the live-play rows (live: "
+        "or the cluster ones, or the browser ones, or their kill -9 resume alone (resume: the "
+        "table pages and Chromium's own EventSource beside them), or ours alone on the live-play "
+        "rows (live: "
         "100 tables playing, then the store alone), or the README's serve command restarted after a "
         "kill -9 beside rejoin-server started directly (serve), or the cost of private data at "
         "rest: appends and restores with data keys beside the same in the clear (seal)",
@@ -490,8 +494,8 @@ def main(argv: list[str]) -> int:
         serve_restart.render(restarts, console)
         goals.render(restarts.goals, console)
         return 0
-    if args.only == "browser":  # SQLite files of its own: no PostgreSQL needed
-        pages = browser.run(console, quick=args.quick)
+    if args.only in ("browser", "resume"):  # SQLite files of its own: no PostgreSQL needed
+        pages = browser.run(console, quick=args.quick, resume_only=args.only == "resume")
         browser.render(pages, console)
         goals.render(pages.goals, console)
         return 0

@@ -24,30 +24,15 @@ from playwright.sync_api import Page
 
 from e2e.support.browser import ContextFactory
 from e2e.support.cluster import Cluster
+from e2e.support.eventsource import KINDS, LISTEN
 from e2e.support.spawn import Spawn
 from rejoin_testkit.api import Api
 from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess
 from rejoin_testkit.tables import Table
 
-# The poker event kinds (docs/protocol.md): an EventSource hears a named event only by its name.
-KINDS = [
-    "player_joined", "player_left", "hand_started", "hole_cards", "blind_posted", "action",
-    "timeout", "street", "showdown", "pot_awarded", "hand_ended", "game_completed",
-    "snapshot_restored",
-]  # fmt: skip
 BACK_WITHIN_S = 1.0  # from the restarted server's first healthy answer to the stream open again
 WAIT_S = 15.0
-
-# Opens the stream and records, in page time (epoch ms), each event's id and each (re)open.
-LISTEN = """([url, kinds]) => {
-    window.__ids = []; window.__opens = []; window.__errors = 0;
-    const source = new EventSource(url);
-    const heard = (e) => window.__ids.push(Number(e.lastEventId));
-    for (const kind of kinds) source.addEventListener(kind, heard);
-    source.onopen = () => window.__opens.push(performance.timeOrigin + performance.now());
-    source.onerror = () => { window.__errors += 1; };
-}"""
 
 
 @pytest.fixture
