@@ -456,9 +456,10 @@ class BrowserSuite:
                     each.p99_ms / floor.p99_ms if floor.p99_ms > 0 else None,
                 )
             )
-            for row in native.rows_beside(each, Summary.of(per_page_ready), pages_n):
+            pages_ready = Summary.of(per_page_ready)
+            for row in native.rows_beside(each, pages_ready, pages_n):
                 self.row(row)
-            native_goal = native.goal()
+            native_goal = native.goal(pages_ready)
             if native_goal is not None:
                 self.results.goals.append(native_goal)
             self.note(native.note(ServerSettings().sse_retry_ms))
