@@ -144,5 +144,6 @@ def test_through_haproxy_the_stream_is_back_within_a_second_of_its_nodes_kill_wi
                 if moved_s is not None
                 else f"; {final} is also the game's final route"
             )
-            + f"; {len(opens(page))} opens, {page.evaluate('() => window.__errors')} errors"
+            + f"; the page's errors (the drop, then each failed retry), ms after the kill: "
+            f"{[round(at - killed_ms) for at in page.evaluate('() => window.__errors')]}"
         )

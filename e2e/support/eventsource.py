@@ -4,8 +4,8 @@ row beside the table pages, bench/browser_sse.py).
 
 - `LISTEN`: evaluate it with `[url, KINDS]`: opens the stream and records, in page time (epoch ms:
   `performance.timeOrigin + now()`, comparable with `time.time()` on one machine), each (re)open
-  in `window.__opens`, the id of each event heard in `window.__ids`, each error in
-  `window.__errors`.
+  in `window.__opens`, the id of each event heard in `window.__ids`, each error (the stream lost,
+  or a retry that failed) in `window.__errors`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ KINDS = [
 
 # Opens the stream and records, in page time (epoch ms), each event's id and each (re)open.
 LISTEN = """([url, kinds]) => {
-    window.__ids = []; window.__opens = []; window.__errors = 0;
+    window.__ids = []; window.__opens = []; window.__errors = [];
     const source = new EventSource(url);
     const heard = (e) => window.__ids.push(Number(e.lastEventId));
     for (const kind of kinds) source.addEventListener(kind, heard);
     source.onopen = () => window.__opens.push(performance.timeOrigin + performance.now());
-    source.onerror = () => { window.__errors += 1; };
+    source.onerror = () => window.__errors.push(performance.timeOrigin + performance.now());
 }"""
