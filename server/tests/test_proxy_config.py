@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from rejoin_server.api.events import HEARTBEAT_S
 from rejoin_server.proxy_config import (
     MAXCONN,
     Node,
@@ -22,6 +21,7 @@ from rejoin_server.proxy_config import (
     parse_listen,
     parse_node_url,
 )
+from rejoin_server.settings import ServerSettings
 from rejoin_testkit.haproxy import find_haproxy
 
 NODES = ["http://10.0.0.5:8000", "http://10.0.0.6:8000", "http://10.0.0.7:8000"]
@@ -167,12 +167,13 @@ def seconds(value: str) -> float:
 
 def test_an_sse_stream_outlives_the_silences_between_its_heartbeats() -> None:
     """An SSE stream is a plain response, never a tunnel: HAProxy's client and server timeouts
-    cut it after that long without a byte. The node's heartbeat comment must come well within
-    them (twice over: a loaded node may send it late)."""
+    cut it after that long without a byte. The node's heartbeat comment (every ping interval, by
+    default) must come well within them (twice over: a loaded node may send it late)."""
+    heartbeat_s = ServerSettings().ping_interval_ms / 1000
     defaults = section(haproxy_config(("0.0.0.0", 80), NODES), "defaults")
     for side in ("client", "server"):
         line = next(line for line in defaults if line.startswith(f"timeout {side} "))
-        assert seconds(line.split()[-1]) >= 2 * HEARTBEAT_S, (line, HEARTBEAT_S)
+        assert seconds(line.split()[-1]) >= 2 * heartbeat_s, (line, heartbeat_s)
 
 
 def test_an_sse_streams_events_are_sent_at_once() -> None:
