@@ -78,6 +78,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bench import browser_load
+from bench.browser_sse import NativeStreams, NativeTally
 from bench.goals import Goal
 from bench.renderers import RendererPeak, RendererWatch, available_mib, renderers_now
 from bench.report import Target
@@ -86,6 +87,7 @@ from bench.server_suite import ServerRow, print_row, render_rows
 from bench.stats import Summary, fmt_ms
 from e2e.support.chromium import launch
 from e2e.support.table_page import SEAT_KEY, saved_seat, wait_connected
+from rejoin_server.settings import ServerSettings
 from rejoin_testkit.processes import ServerProcess
 
 T = TypeVar("T")
@@ -181,6 +183,8 @@ class Outcome:
     dials: list[int]
     seen: list[str]
     healthy_s: float
+    restarted_ms: float  # epoch ms of the restart call
+    ready_ms: float  # epoch ms of the restarted server's first healthy answer (restart returned)
 
 
 @dataclass(slots=True)
@@ -231,10 +235,11 @@ class BrowserSuite:
         self.watch: RendererWatch | None = None
         self.stderr_log = folder / "chromium-stderr.log"
 
-    def run(self) -> BrowserResults:
+    def run(self, *, resume_only: bool = False) -> BrowserResults:
         with chromium_stderr(self.stderr_log) as playwright:
-            self.load(playwright)
-            self.boot(playwright)
+            if not resume_only:
+                self.load(playwright)
+                self.boot(playwright)
             self.resume(playwright)
         return self.results
 
@@ -348,6 +353,7 @@ class BrowserSuite:
     def resume(self, playwright: Playwright) -> None:
         plan = self.plan
         per_page: list[float] = []
+        per_page_ready: list[float] = []  # the same from the server's first healthy answer
         slowest: list[float] = []
         healthy: list[float] = []
         offsets: list[float] = []
@@ -355,13 +361,16 @@ class BrowserSuite:
         answered: list[float] = []  # that dial → connected
         dials: list[int] = []
         stuck: list[str] = []
+        native = NativeTally(plan.tables * plan.seats)
         with served(self.folder, "browser-resume") as server, RendererWatch() as watch:
             browser = launch(playwright)
             self.watch = watch
             try:
                 seats, joined_s = self._seat_pages(browser, server)
+                streams = NativeStreams.open(browser, server, plan.tables, plan.seats)
                 self.console.print(
-                    f"  {len(seats)} pages booted and joined in {joined_s:.1f} s; "
+                    f"  {len(seats)} pages booted and joined in {joined_s:.1f} s, "
+                    f"{len(streams.streams)} native EventSource streams open; "
                     f"{watch.peak.describe()}",
                     highlight=False,
                 )
@@ -370,10 +379,17 @@ class BrowserSuite:
                     self._reopen_crashed(seats, server.url)
                     offset = self._clock_offsets(seats, server.url)
                     offsets.extend(offset)
+                    streams.mark()
                     outcome = self._kill_and_resume(server, seats, offset)
+                    back = streams.reopened(
+                        outcome.restarted_ms, outcome.ready_ms, RESUME_TIMEOUT_S
+                    )
+                    line = native.add(kill + 1, back, streams.check_every_event_once())
                     resumed = [r for r in outcome.resumed if r is not None]
                     lost = [i for i, r in enumerate(outcome.resumed) if r is None]
                     per_page.extend(resumed)
+                    ready_s = (outcome.ready_ms - outcome.restarted_ms) / 1000
+                    per_page_ready.extend(r - ready_s for r in resumed)
                     for r, d in zip(outcome.resumed, outcome.last_dial, strict=True):
                         if r is not None and d is not None:
                             waited.append(d)
@@ -406,8 +422,10 @@ class BrowserSuite:
                         ),
                         highlight=False,
                     )
+                    self.console.print(line, highlight=False)
                     for i in lost:
                         self._reopen(seats[i], server.url, "not connected after a kill")
+                streams.close()
             finally:
                 browser.close()
             peak = watch.peak
@@ -438,6 +456,13 @@ class BrowserSuite:
                     each.p99_ms / floor.p99_ms if floor.p99_ms > 0 else None,
                 )
             )
+            pages_ready = Summary.of(per_page_ready)
+            for row in native.rows_beside(each, pages_ready, pages_n):
+                self.row(row)
+            native_goal = native.goal(pages_ready)
+            if native_goal is not None:
+                self.results.goals.append(native_goal)
+            self.note(native.note(ServerSettings().sse_retry_ms))
         if slowest:
             self.row(
                 ServerRow(
@@ -642,6 +667,7 @@ class BrowserSuite:
         server.kill9()
         restarted_ms = time.time() * 1000
         healthy_s = server.restart()
+        ready_ms = time.time() * 1000
         deadline = time.monotonic() + RESUME_TIMEOUT_S
         resumed: list[float | None] = []
         last_dial: list[float | None] = []
@@ -673,7 +699,7 @@ class BrowserSuite:
             last_dial.append((dialled[-1] - restarted_ms) / 1000 if dialled else None)
             dials.append(len(dialled))
             seen.append("connected")
-        return Outcome(resumed, last_dial, dials, seen, healthy_s)
+        return Outcome(resumed, last_dial, dials, seen, healthy_s, restarted_ms, ready_ms)
 
     # --- printing -----------------------------------------------------------------------------
 
@@ -736,10 +762,12 @@ def chromium_said(path: Path, last: int = 12) -> list[str]:
     return kept[-last:]
 
 
-def run(console: Console, *, quick: bool) -> BrowserResults:
+def run(console: Console, *, quick: bool, resume_only: bool = False) -> BrowserResults:
+    """Every browser benchmark, or (`resume_only`) the kill -9 resume alone: the table pages and
+    the native EventSource streams."""
     plan = QUICK_BROWSER if quick else FULL_BROWSER
     with tempfile.TemporaryDirectory(prefix="rejoin_bench_browser_") as folder:
-        return BrowserSuite(plan, Path(folder), console).run()
+        return BrowserSuite(plan, Path(folder), console).run(resume_only=resume_only)
 
 
 def render(results: BrowserResults, console: Console) -> None:

@@ -16,9 +16,11 @@ The WebSocket benchmarks (`ws_suite`) come next. `--only ws` runs them alone (`-
 ASGI servers' WebSocket cost (`asgi_suite`: uvicorn's implementations and Granian, on the bare app
 and on ours); `--only asgi` runs it alone. Then the cluster ones (`cluster_suite`: nodes on one
 PostgreSQL behind HAProxy); `--only cluster` runs them alone. The browser ones (`browser`:
-headless Chromium + Pyodide) come next; `--only browser` runs them alone. Last, the README's
+headless Chromium + Pyodide) come next; `--only browser` runs them alone, `--only resume` only
+their kill -9 resume (the table pages and, beside them, Chromium's own EventSource). Last, the README's
 serve command (`nox -s serve`) killed and restarted beside `rejoin-server` started directly
-(`serve_restart`); `--only serve` runs it alone.
+(`serve_restart`); `--only serve` runs it alone; and the CPython SDK's resume after kill -9 with
+`transport="sse"` beside `transport="websocket"` (`sdk_resume`); `--only sdk` runs it alone.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from bench import (
     ours,
     peer,
     profiler,
+    sdk_resume,
     sealing,
     serve_restart,
     server_suite,
@@ -462,15 +465,20 @@ def main(argv: list[str]) -> int:
             "asgi",
             "cluster",
             "browser",
+            "resume",
             "live",
             "serve",
             "seal",
+            "sdk",
         ],
         help="only the WebSocket benchmarks (ws), or one of them, or the ASGI servers' (asgi), "
-        "or the cluster ones, or the browser ones, or ours alone on the live-play rows (live: "
+        "or the cluster ones, or the browser ones, or their kill -9 resume alone (resume: the "
+        "table pages and Chromium's own EventSource beside them), or ours alone on the live-play "
+        "rows (live: "
         "100 tables playing, then the store alone), or the README's serve command restarted after a "
         "kill -9 beside rejoin-server started directly (serve), or the cost of private data at "
-        "rest: appends and restores with data keys beside the same in the clear (seal)",
+        "rest: appends and restores with data keys beside the same in the clear (seal), or the "
+        "CPython SDK's resume after kill -9 over SSE beside the WebSocket (sdk)",
     )
     parser.add_argument(
         "--profile-dir",
@@ -490,8 +498,13 @@ def main(argv: list[str]) -> int:
         serve_restart.render(restarts, console)
         goals.render(restarts.goals, console)
         return 0
-    if args.only == "browser":  # SQLite files of its own: no PostgreSQL needed
-        pages = browser.run(console, quick=args.quick)
+    if args.only == "sdk":  # a SQLite file of its own: no PostgreSQL needed
+        transports = sdk_resume.run(console, quick=args.quick)
+        sdk_resume.render(transports, console)
+        goals.render(transports.goals, console)
+        return 0
+    if args.only in ("browser", "resume"):  # SQLite files of its own: no PostgreSQL needed
+        pages = browser.run(console, quick=args.quick, resume_only=args.only == "resume")
         browser.render(pages, console)
         goals.render(pages.goals, console)
         return 0
@@ -524,6 +537,7 @@ def main(argv: list[str]) -> int:
     if args.only is None:
         pages = browser.run(console, quick=args.quick)
         restarts = serve_restart.run(console, quick=args.quick)
+        transports = sdk_resume.run(console, quick=args.quick)
         render(results, plan, console, time.perf_counter() - began)
         sealing.render(sealed, console)
         server_suite.render(served, console)
@@ -537,9 +551,11 @@ def main(argv: list[str]) -> int:
     if args.only is None:
         browser.render(pages, console)
         serve_restart.render(restarts, console)
+        sdk_resume.render(transports, console)
     measured: list[Goal] = []
     if args.only is None:
         measured += results.goals + sealed.goals + pages.goals + restarts.goals
+        measured += transports.goals
     if args.only not in ("asgi", "cluster"):
         measured += sockets.goals
     goals.render(measured, console)

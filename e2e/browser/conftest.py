@@ -7,6 +7,8 @@
   `ErrorLog` attached. With `only_origin`, its teardown also asserts that no request left it. All
   are closed at teardown, which fails if any page broke its Content-Security-Policy.
 - `context` / `pw_page`: one tracked context and a page in it.
+- `cluster`: three nodes on a fresh PostgreSQL behind HAProxy (`e2e.support.cluster.pg_cluster`),
+  whose logs (the proxy's too) a failing test's report carries.
 - `server` is overridden here to run on SQLite alone (the parent conftest's `sqlite_url`). A test
   that should also run on PostgreSQL asks for `spawn` and `db_url` (the parent conftest's) itself.
 
@@ -31,8 +33,10 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from e2e.conftest import SERVERS
 from e2e.support.browser import ContextFactory, TrackedContext, artifact_dir_for, sanitize
 from e2e.support.chromium import launch
+from e2e.support.cluster import Cluster, pg_cluster
 from e2e.support.spawn import Spawn
 from rejoin_testkit.processes import ServerProcess
 
@@ -146,3 +150,12 @@ def pw_page(context: TrackedContext) -> Page:
 def server(spawn: Spawn, sqlite_url: str) -> ServerProcess:
     """One ready server on SQLite (the browser tests do not run every case on both databases)."""
     return spawn(sqlite_url)
+
+
+@pytest.fixture
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    """Three nodes on one fresh PostgreSQL behind HAProxy; a failing test's report carries the
+    tail of each node's log and the proxy's."""
+    with pg_cluster(tmp_path) as running:
+        request.node.stash[SERVERS] = [*running.nodes.values(), running.proxy]
+        yield running

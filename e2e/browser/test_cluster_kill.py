@@ -18,17 +18,15 @@ on the game's final node within the 2 s, and reports the first and the last welc
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from e2e.conftest import SERVERS
 from e2e.support.bot_thread import BotsInThread
 from e2e.support.browser import ContextFactory, screenshot
-from e2e.support.cluster import Cluster, pg_cluster
+from e2e.support.cluster import Cluster
 from e2e.support.resume import (
     RESUME_LIMIT_S,
     SLOW_CLOCK_MS,
@@ -49,14 +47,6 @@ from e2e.support.table_page import Seat, server_events, server_view, wait_connec
 pytestmark = pytest.mark.postgres
 
 SETTLE_TIMEOUT_S = 10.0  # only how long to wait before failing; the bound is RESUME_LIMIT_S
-
-
-@pytest.fixture
-def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
-    with pg_cluster(tmp_path) as running:
-        # A failing test's report carries the tail of each node's log and the proxy's.
-        request.node.stash[SERVERS] = [*running.nodes.values(), running.proxy]
-        yield running
 
 
 @dataclass

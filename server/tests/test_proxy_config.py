@@ -21,6 +21,7 @@ from rejoin_server.proxy_config import (
     parse_listen,
     parse_node_url,
 )
+from rejoin_server.settings import ServerSettings
 from rejoin_testkit.haproxy import find_haproxy
 
 NODES = ["http://10.0.0.5:8000", "http://10.0.0.6:8000", "http://10.0.0.7:8000"]
@@ -154,6 +155,35 @@ def test_failover_timeouts_and_the_rest_of_the_contract() -> None:
     assert MAXCONN >= 5000
     # The nodes' headers (X-Rejoin-Node) pass untouched.
     assert not any("del-header" in line or "http-response" in line for line in directives(config))
+
+
+def seconds(value: str) -> float:
+    """An HAProxy time (`30s`, `250ms`, `1h`; a bare number is milliseconds) in seconds."""
+    found = re.fullmatch(r"(\d+)(ms|s|m|h|d)?", value)
+    assert found is not None, f"not an HAProxy time: {value!r}"
+    scale = {None: 1e-3, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    return int(found[1]) * scale[found[2]]
+
+
+def test_an_sse_stream_outlives_the_silences_between_its_heartbeats() -> None:
+    """An SSE stream is a plain response, never a tunnel: HAProxy's client and server timeouts
+    cut it after that long without a byte. The node's heartbeat comment (every ping interval, by
+    default) must come well within them (twice over: a loaded node may send it late)."""
+    heartbeat_s = ServerSettings().ping_interval_ms / 1000
+    defaults = section(haproxy_config(("0.0.0.0", 80), NODES), "defaults")
+    for side in ("client", "server"):
+        line = next(line for line in defaults if line.startswith(f"timeout {side} "))
+        assert seconds(line.split()[-1]) >= 2 * heartbeat_s, (line, heartbeat_s)
+
+
+def test_an_sse_streams_events_are_sent_at_once() -> None:
+    """Each event is a small piece of a response that never ends: by default HAProxy lets the
+    kernel hold such a piece up to 200 ms for a fuller packet (every event ~200 ms late through
+    the proxy, measured). The games' backend, which carries the streams, sends each at once;
+    and nothing compresses them (a compressor keeps what it has not flushed)."""
+    config = haproxy_config(("0.0.0.0", 80), NODES)
+    assert "option http-no-delay" in section(config, "backend rejoin_games")
+    assert not any(line.startswith("compression") for line in directives(config))
 
 
 def test_every_section_explains_itself() -> None:
