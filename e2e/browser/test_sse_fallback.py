@@ -1,0 +1,159 @@
+"""The demo page where no WebSocket gets through (issue 19): a proxy or firewall that refuses the
+upgrade. Every WebSocket the pages open to the game is answered by Playwright's route, which
+closes it without ever reaching the server; plain HTTP goes through.
+
+The pages (the SDK's `transport="auto"`) fall back to SSE and say so in `#status`, play a hand
+over it against an SDK bot, and survive the server killed -9 and restarted: back with the
+server's state within 2 s of the restart, every event shown exactly once. `?transport=sse` on the
+address takes SSE from the start, without trying a WebSocket.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, WebSocketRoute
+
+from e2e.support.bot_thread import BotsInThread
+from e2e.support.browser import ContextFactory, screenshot
+from e2e.support.resume import (
+    RESUME_LIMIT_S,
+    SLOW_CLOCK_MS,
+    assert_shows_server_state,
+    create_game,
+    drive_to_a_browsers_turn,
+    kill_and_restart,
+    play_hand_to_its_end,
+    report,
+    resumed_after,
+    wait_none_offline,
+    wait_resumed,
+)
+from e2e.support.spawn import Spawn
+from e2e.support.table_page import (
+    Seat,
+    join,
+    open_table,
+    server_view,
+    wait_connected,
+)
+from rejoin_testkit.api import Api
+from rejoin_testkit.processes import ServerProcess
+
+GAME_WEBSOCKET = re.compile(r"/api/game/[^/?]+/ws(\?.*)?$")
+
+
+@pytest.fixture
+def db_server(db_url: str, spawn: Spawn) -> ServerProcess:
+    """A server on SQLite, then on PostgreSQL (the parent conftest's `db_url`)."""
+    return spawn(db_url)
+
+
+@pytest.fixture
+def db_api(db_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -> Api:
+    return make_api(db_server)
+
+
+def block_websockets(context: BrowserContext) -> list[str]:
+    """Refuse every game WebSocket of `context` as a blocking proxy would: closed at once, never
+    connected to the server. Returns the list of URLs refused so far (it grows)."""
+    refused: list[str] = []
+
+    def refuse(socket: WebSocketRoute) -> None:
+        refused.append(socket.url)
+        socket.close(code=1011, reason="WebSocket upgrades are blocked on this network")
+
+    context.route_web_socket(GAME_WEBSOCKET, refuse)
+    return refused
+
+
+def transport_shown(page: Page) -> tuple[str | None, str]:
+    """`#status`'s data-transport and its text."""
+    status = page.locator("#status")
+    return status.get_attribute("data-transport"), status.inner_text()
+
+
+def assert_over_sse(seat: Seat) -> None:
+    shown, text = transport_shown(seat.page)
+    assert shown == "sse", f"{seat.name}: #status says {text!r} (transport {shown!r})"
+    assert "over SSE" in text, text
+
+
+@pytest.mark.timeout(300)
+def test_websockets_blocked_the_page_plays_over_sse_and_is_back_within_2_s_of_a_kill_9(
+    db_server: ServerProcess,
+    db_api: Api,
+    request: pytest.FixtureRequest,
+    context_factory: ContextFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server, base = db_server, db_server.url
+    database = (server.database_url or "?").split(":", 1)[0]
+    game_id = create_game(
+        db_api, seats=3, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS, startingStack=200
+    )
+    refused: dict[str, list[str]] = {}
+    pages: list[tuple[str, Page]] = []
+    for name in ("ann", "ben"):
+        tracked = context_factory(name, only_origin=base)
+        refused[name] = block_websockets(tracked.context)
+        pages.append((name, open_table(tracked.context, base, game_id)))
+    people = [join(page, name, game_id) for name, page in pages]
+    for seat in people:
+        assert refused[seat.name], f"{seat.name}'s page never tried a WebSocket (auto tries first)"
+        assert_over_sse(seat)
+    bots = BotsInThread(base, game_id, ["bot-1"], hands=1)
+    bots.start()
+    db_api.start(game_id, people[0].session_token).ok(200)
+
+    # Actions go over HTTP: the pages play into the middle of a betting round.
+    drive_to_a_browsers_turn(base, people, actions=2)
+    before = server_view(base, game_id, people[0].session_token)
+    for seat in people:
+        wait_connected(seat.page, 10, seq=before["seq"])
+        assert_over_sse(seat)
+
+    restarted_at_ms, healthy_after = kill_and_restart(server, [s.page for s in people])
+    resumed: list[float] = []
+    for seat in people:
+        wait_resumed(seat.page, restarted_at_ms)
+        resumed.append(resumed_after(seat.page, restarted_at_ms))
+        assert_shows_server_state(base, seat, before["seq"])
+        assert_over_sse(seat)
+        note = seat.page.locator("#resume-note")
+        assert note.get_attribute("data-transport") == "sse", note.inner_text()
+        assert "over SSE" in note.inner_text(), note.inner_text()
+    for seat in people:
+        wait_none_offline(base, seat)
+        screenshot(seat.page, request, f"{seat.name}-after-resume")
+    with capsys.disabled():
+        print(
+            f"\n[{database}, SSE] server healthy {healthy_after * 1000:.0f} ms after the restart; "
+            + report("pages connected with the server's state", resumed)
+        )
+    assert max(resumed) <= RESUME_LIMIT_S, report("resumed", resumed)
+
+    # The hand plays on to its end over SSE, and every page and the bot saw every event once.
+    play_hand_to_its_end(base, people, bots)
+    for seat in people:
+        assert_over_sse(seat)
+
+
+@pytest.mark.timeout(180)
+def test_transport_sse_in_the_address_takes_sse_without_trying_a_websocket(
+    server: ServerProcess, context_factory: ContextFactory, api: Api
+) -> None:
+    base = server.url
+    game_id = create_game(api, seats=2)
+    tracked = context_factory("forced", only_origin=base)
+    page = tracked.new_page()
+    page.goto(f"{base}/play/{game_id}?transport=sse")
+    seat = join(page, "ann", game_id)
+    assert_over_sse(seat)
+    sockets = [entry.url for entry in tracked.requests.entries if entry.kind == "websocket"]
+    assert not sockets, f"?transport=sse opened WebSockets: {sockets}"
+    tooltip = page.locator("#status").get_attribute("title") or ""
+    assert "SSE" in tooltip, tooltip
+    assert "Play is the same" in tooltip, tooltip
