@@ -23,7 +23,7 @@ from e2e.support.databases import Rows
 from e2e.support.spawn import Spawn
 from e2e.support.ws import Resume, WsClient
 from rejoin_server.host.live import STREAMS_PER_PLAYER
-from rejoin_testkit.api import Api
+from rejoin_testkit.api import Api, sse_messages
 from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess
 from rejoin_testkit.tables import Table
@@ -173,8 +173,11 @@ def test_an_event_stream_of_an_older_claim_ends_when_the_seat_is_won_back(
         assert next(lines) == ": connected"
         ann.reconnect(last_seq=0).ok(200)  # the player comes back
         table.start()  # cards are dealt: none of them may reach the old stream
-        rest = list(lines)  # the server ends it (a read timeout here would fail the test)
-    assert not [line for line in rest if line.startswith("data:")], rest
+        rest = list(sse_messages(lines))  # the server ends it (a read timeout would fail)
+    # No event, only the close that says why (the presence of the players is no secret).
+    assert [m for m in rest if m.id is not None] == [], rest
+    assert rest[-1].event == "close", rest
+    assert rest[-1].json()["code"] == 4409
     api.events(table.game_id, copied).error("token_reused")
 
 
@@ -197,9 +200,11 @@ def test_a_player_holds_a_few_event_streams_and_opening_more_ends_the_oldest(
             assert next(lines) == "retry: 300"
             assert next(lines) == ": connected"
             streams.append(lines)
-        # The oldest was ended by the newest: nothing more on it but the blank line after
-        # `: connected`.
-        assert [line for line in streams[0] if line] == []
+        # The oldest was ended by the newest: nothing more on it but the close saying so.
+        rest = list(sse_messages(streams[0]))
+        assert [(m.event, m.json()["code"], m.json()["reason"]) for m in rest] == [
+            ("close", 4409, "superseded: too many streams")
+        ], rest
         table.start()
         for lines in streams[1:]:  # the others stay, and stream the deal
             assert next(line for line in lines if line.startswith("id:"))

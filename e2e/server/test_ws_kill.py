@@ -233,7 +233,8 @@ def follow_sse(base_url: str, game_id: str, session: str, into: list[SseMessage]
             # The kill ends the stream mid-chunk: that is the point, not an error.
             with contextlib.suppress(httpx.TransportError):
                 for message in sse_messages(response.iter_lines()):
-                    into.append(message)  # one by one: the test reads `into` as it grows
+                    if message.id is not None:  # an event, not a presence or token notice
+                        into.append(message)  # one by one: the test reads `into` as it grows
             return response.status_code
 
 

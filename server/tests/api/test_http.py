@@ -18,7 +18,6 @@ from itsdangerous.timed import TimestampSigner
 from starlette.testclient import TestClient
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.api import events as events_module
 from rejoin_server.app import create_app
 from rejoin_server.host import writer as writer_module
 from rejoin_server.settings import ServerSettings
@@ -597,17 +596,17 @@ def test_server_sent_events_with_a_latin1_digit_last_event_id_is_not_a_500(
     assert status in (200, 422), body
 
 
-def test_a_quiet_event_stream_sends_ping_comments(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_quiet_event_stream_sends_ping_comments() -> None:
     """The heartbeat is a comment: as an event with seq -1 the stream would skip it as already
-    sent, and a quiet stream would send nothing at all."""
-    monkeypatch.setattr(events_module, "HEARTBEAT_S", 0.01)
-    p0, _ = api.table(2)
-    seq = api.start(p0)["seq"]
-    status, body = api.stream_until(f"/api/game/{p0.game_id}/events?after=0", p0.auth, b": ping")
+    sent, and a quiet stream would send nothing at all. It comes every ping interval of silence
+    (`--ping-interval`, 5 s by default: under the SDK's 15 s silence timeout)."""
+    with running(ping_interval_ms=10) as api:
+        p0, _ = api.table(2)
+        seq = api.start(p0)["seq"]
+        path = f"/api/game/{p0.game_id}/events?after=0"
+        status, body = api.stream_until(path, p0.auth, b": ping\n\n: ping")
     assert status == 200, body
-    assert b"\n: ping\n\n" in body, body
+    assert b"\n: ping\n\n: ping\n\n" in body, body
     backlog, _, _ = body.partition(b": ping")
     assert f"id: {seq}\n".encode() in backlog  # the backlog first, then the heartbeats
 
@@ -706,6 +705,7 @@ def test_reconnect_replays_the_missed_events(api: Api) -> None:
     data = reply.json()
     assert set(data) == {
         "success",
+        "seat",
         "gameState",
         "reconnectedAt",
         "missedEvents",
@@ -739,7 +739,11 @@ def test_reconnect_replays_the_missed_events(api: Api) -> None:
     assert again.status_code == 200
     assert again.json()["missedEvents"] == []
     assert again.json()["resync"] is False
-    assert second.player_id != first.player_id
+    # The seat is said (an SSE client has no welcome to read it from), for each player its own.
+    assert data["seat"] == first.seat
+    theirs = api.reconnect(second, lastSeq=seq)
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.json()["seat"] == second.seat != first.seat
 
 
 def test_reconnect_without_last_seq_or_past_the_replay_limit_is_a_resync() -> None:

@@ -106,9 +106,14 @@ class SseMessage:
 
 @dataclass(slots=True)
 class SseStream:
+    """What was read of an event stream: its events (`messages`, each with an `id:`, the seq),
+    apart from the blocks without an id (`notices`: presence, token, the final close), which are
+    not sequenced."""
+
     status: int
     content_type: str
     messages: list[SseMessage] = field(default_factory=list)
+    notices: list[SseMessage] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     error_text: str = ""
 
@@ -333,8 +338,11 @@ class Api:
 
 def _read_sse(response: httpx.Response, out: SseStream, until_seq: int) -> None:
     for message in sse_messages(response.iter_lines(), out.comments):
-        out.messages.append(message)
         event_id = message.id
+        if event_id is None:
+            out.notices.append(message)
+            continue
+        out.messages.append(message)
         if event_id is not None and event_id.isdigit() and int(event_id) >= until_seq:
             return
 

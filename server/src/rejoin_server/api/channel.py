@@ -36,7 +36,6 @@ from rejoin_protocol.errors import (
     CLOSE_INTERNAL,
     CLOSE_NORMAL,
     CLOSE_PROTOCOL_ERROR,
-    CLOSE_SERVER_RESTARTING,
     CLOSE_SUPERSEDED,
     ErrorCode,
 )
@@ -62,7 +61,14 @@ from rejoin_server.api.fields import invalid
 from rejoin_server.api.games import scoped_action_id
 from rejoin_server.errors import CodedError
 from rejoin_server.games.base import Act
-from rejoin_server.host.live import END_SLOW, LiveGame, Outgoing, PresenceNote, Subscriber
+from rejoin_server.host.live import (
+    END_HOLE,
+    END_SLOW,
+    LiveGame,
+    Outgoing,
+    PresenceNote,
+    Subscriber,
+)
 from rejoin_server.timefmt import iso_ms
 from rejoin_server.tokens.service import IssuedToken
 
@@ -275,7 +281,7 @@ class Channel:
                     continue  # already in the welcome
                 if seq != self._sent + 1:
                     # A hole would be a lost event: end, and the client resumes from `_sent`.
-                    await self._close(CLOSE_SERVER_RESTARTING, "resume from your last seq")
+                    await self._close(*END_HOLE)
                     return
                 data = item.json_for(self._live.state, self._player_id)
                 await self._send(f'{{"type":"event","seq":{seq},"event":{data}}}')

@@ -1,10 +1,14 @@
 """`GET /api/game/{gameId}/events`: the player's events as Server-Sent Events, or as JSON pages.
 
-SSE: `id:` is the seq, so a browser's `EventSource` resumes by itself with `Last-Event-ID`, also
-across a server restart, after the `retry:` the stream opens with (`--sse-retry`). The stream
-subscribes *before* reading the backlog, then drops live events it already sent, so nothing falls
-between the two. A heartbeat comment keeps proxies from closing an idle stream. A reader that
-falls too far behind is cut off; it resumes from its last id.
+SSE (the blocks are `sse_frames`'): `id:` is the seq, so a browser's `EventSource` resumes by
+itself with `Last-Event-ID`, also across a server restart, after the `retry:` the stream opens
+with (`--sse-retry`). The stream subscribes *before* reading the backlog, then drops live events
+it already sent, so nothing falls between the two. Beside the events it carries the other
+players' presence, as the WebSocket does, and, on a stream authenticated by the header, fresh
+tokens (`sse_tokens`). A heartbeat comment every ping interval of silence keeps proxies from
+closing an idle stream. When the server ends the stream on purpose (the seat resumed elsewhere,
+too far behind, shutting down) its last block is `event: close` with the WebSocket's close code
+for the same end and what to do.
 """
 
 from __future__ import annotations
@@ -17,17 +21,22 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from rejoin_protocol.errors import ErrorCode
-from rejoin_server.api import bodies
-from rejoin_server.api.auth import player_claims, seated
-from rejoin_server.api.context import services
+from rejoin_server.api import bodies, sse_frames
+from rejoin_server.api.auth import bearer, player_claims, seated
+from rejoin_server.api.context import Services, services
 from rejoin_server.api.responses import ok
+from rejoin_server.api.sse_tokens import TokenPush
 from rejoin_server.errors import ApiError
-from rejoin_server.games.base import Event, GameState
 from rejoin_server.host.host import GameHost
-from rejoin_server.host.live import LiveGame, Outgoing, Subscriber
+from rejoin_server.host.live import (
+    END_HOLE,
+    END_SLOW,
+    LiveGame,
+    Outgoing,
+    PresenceNote,
+    Subscriber,
+)
 from rejoin_server.host.reading import require_in_memory
-
-HEARTBEAT_S = 10.0
 
 
 async def events(request: Request) -> Response:
@@ -58,17 +67,12 @@ async def events(request: Request) -> Response:
         # Said now, as an answer: once the stream has begun, it could only break off.
         require_in_memory(live, after)
         # Subscribed under the lock, at a published seq: every later event reaches the queue.
-        subscriber = svc.host.subscribe(live, claims.player_id)
+        subscriber = svc.host.subscribe(live, claims.player_id, presence=True)
         upto = game.seq
-    stream = _stream(
-        svc.host,
-        live,
-        subscriber,
-        after=after,
-        upto=upto,
-        page=svc.settings.replay_limit,
-        retry_ms=svc.settings.sse_retry_ms,
-    )
+    # Tokens only to a stream that sent its session token in the header (see `sse_tokens`):
+    # `player_claims` read the header when there was one.
+    by_header = bearer(request) is not None
+    stream = _stream(svc, live, subscriber, after=after, upto=upto, push_tokens=by_header)
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
@@ -87,62 +91,96 @@ def _not_past_the_end(after: int, seq: int) -> None:
         )
 
 
-def _frame(event: Event, data: str) -> bytes:
-    return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
-
-
-def _backlog_frame(state: GameState, event: Event, player_id: str) -> bytes:
-    return _frame(event, orjson.dumps(state.event_for(event, player_id).to_json()).decode())
+async def _backlog(
+    host: GameHost, live: LiveGame, player_id: str, *, after: int, upto: int, page: int
+) -> AsyncIterator[tuple[int, bytes]]:
+    """The events after `after` up to `upto` (each seq and block), read a page at a time."""
+    sent = after
+    while sent < upto:
+        backlog = await host.events_after(live, sent, max(page, 1))
+        if not backlog:
+            return
+        for event in backlog:
+            seen = live.state.event_for(event, player_id)
+            yield event.seq, sse_frames.event(event, orjson.dumps(seen.to_json()).decode())
+            sent = event.seq
 
 
 async def _stream(
-    host: GameHost,
+    svc: Services,
     live: LiveGame,
     subscriber: Subscriber,
     *,
     after: int,
     upto: int,
-    page: int,
-    retry_ms: int,
+    push_tokens: bool,
 ) -> AsyncIterator[bytes]:
     player_id = subscriber.player_id
     assert player_id is not None
+    host, settings = svc.host, svc.settings
+    # The server's ping interval (5 s by default): well under the SDK's 15 s silence timeout, and
+    # under the minute or so after which proxies close an idle connection.
+    heartbeat_s = settings.ping_interval_ms / 1000
+    tokens = TokenPush(svc, live, subscriber) if push_tokens else None
     try:
-        # `retry:` first: a browser that loses this stream (a restart) tries again that soon,
-        # not after its own default of 3 s.
-        yield f"retry: {retry_ms}\n: connected\n\n".encode()
+        yield sse_frames.opening(settings.sse_retry_ms)
         sent = after
-        while sent < upto:  # the backlog, a page at a time
-            backlog = await host.events_after(live, sent, max(page, 1))
-            if not backlog:
-                break
-            for event in backlog:
-                yield _backlog_frame(live.state, event, player_id)
-                sent = event.seq
+        page = settings.replay_limit
+        async for seq, block in _backlog(host, live, player_id, after=after, upto=upto, page=page):
+            yield block
+            sent = seq
         while True:
             if subscriber.end is not None:
-                return  # too far behind, or shutting down: the client resumes from its last id
+                yield _closing(svc, subscriber.end)
+                return
+            if tokens is not None:
+                tokens.check()  # on every wake: an item, or a heartbeat
             try:
-                item = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_S)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # (the client gone) that arrives as an item does.
+                async with asyncio.timeout(heartbeat_s):
+                    item = await subscriber.queue.get()
             except TimeoutError:
-                yield b": ping\n\n"
+                yield sse_frames.PING
                 continue
             if _ended(subscriber):
-                # Ended while this item waited (as the WebSocket's writer): nothing more goes out,
-                # not even an event queued before the end (a player a rollback unseated gets
-                # neither its `snapshot_restored` nor anything after it).
-                return
-            if not isinstance(item, Outgoing):
-                continue  # None wakes us to look at `end`; presence is not part of SSE
-            event = item.event
-            if event.seq <= sent:
+                # Ended while this item waited (as the WebSocket's writer): nothing more goes out
+                # but the close, not even an event queued before the end (a player a rollback
+                # unseated gets neither its `snapshot_restored` nor anything after it).
                 continue
-            if event.seq != sent + 1:
-                return  # a hole would be a lost event: end, the client resumes from `sent`
-            yield _frame(event, item.json_for(live.state, player_id))
-            sent = event.seq
+            if isinstance(item, Outgoing):
+                event = item.event
+                if event.seq <= sent:
+                    continue
+                if event.seq != sent + 1:
+                    # A hole would be a lost event. The end the WebSocket gets in the same case
+                    # (1012): the missing events are in the store, so the client resumes from
+                    # `sent` at once (1013 would make it wait, as for an overload).
+                    yield _closing(svc, END_HOLE)
+                    return
+                yield sse_frames.event(event, item.json_for(live.state, player_id))
+                sent = event.seq
+            elif item is not None:  # None only wakes the stream to look at `end`
+                yield _other_block(item)
     finally:
+        if tokens is not None:
+            tokens.stop()
         host.unsubscribe(live, subscriber)
+
+
+def _other_block(item: PresenceNote | str) -> bytes:
+    if isinstance(item, PresenceNote):
+        return sse_frames.presence(item)
+    return item.encode()  # a block queued by the stream's own task (a token)
+
+
+def _closing(svc: Services, end: tuple[int, str]) -> bytes:
+    """The stream's final block, counted as the WebSocket's ends are."""
+    if end is END_SLOW:
+        svc.metrics.readers_dropped.labels("slow").inc()
+    elif end[1].startswith("superseded"):
+        svc.metrics.readers_dropped.labels("superseded").inc()
+    return sse_frames.close(end)
 
 
 def _ended(subscriber: Subscriber) -> bool:

@@ -243,6 +243,7 @@ def _operations(kinds: GameKinds, login: bool) -> list[Operation]:
             schema_object(
                 {
                     "success": TRUE,
+                    "seat": SEQ,
                     "gameState": OBJ,
                     "reconnectedAt": TIME,
                     "missedEvents": {"type": "array", "items": _EVENT},
@@ -253,8 +254,8 @@ def _operations(kinds: GameKinds, login: bool) -> list[Operation]:
                     "connectionToken": _TOKEN,
                     "sessionToken": STR,
                 },
-                ("success", "gameState", "reconnectedAt", "missedEvents", "resync", "seq",
-                 "epoch", "connectionToken", "sessionToken"),
+                ("success", "seat", "gameState", "reconnectedAt", "missedEvents", "resync",
+                 "seq", "epoch", "connectionToken", "sessionToken"),
             ),
             body=declared(bodies.Reconnect),
         ),

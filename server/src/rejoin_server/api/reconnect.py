@@ -72,6 +72,7 @@ async def _reconnect(request: Request, svc: Services) -> Response:
     return ok(
         {
             "success": True,
+            "seat": resumed.seat,
             "gameState": resumed.view,
             "reconnectedAt": iso_ms(resumed.now),
             "missedEvents": resumed.missed,

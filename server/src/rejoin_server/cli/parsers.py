@@ -230,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--ping-interval",
         metavar="DURATION",
         type=values.duration(positive=True),
-        help=f"how often the server pings each WebSocket client "
+        help=f"how often the server pings each WebSocket client, and sends a `: ping` comment "
+        f"on an event stream quiet that long "
         f"(default {values.format_duration_ms(d.ping_interval_ms)})",
     )
     add(

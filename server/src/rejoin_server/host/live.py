@@ -45,15 +45,22 @@ STREAMS_PER_PLAYER = 4
 # `LiveGame.unconnected` is pruned of players no longer seated once it holds more than this.
 UNCONNECTED_PRUNED_AT = 64
 
-# Why a subscriber's stream ended: a WebSocket close code and reason (SSE just ends).
+# Why a subscriber's stream ended: a WebSocket close code and reason (an SSE stream says them in
+# its final `close` event).
 END_SHUTDOWN = (CLOSE_SERVER_RESTARTING, "server restarting")
 # The game was deleted, evicted or lost from memory:
 END_RELOADED = (CLOSE_SERVER_RESTARTING, "game reloaded: resume from your last seq")
 # The game moved to another node of a cluster (handed over, drained, or taken over):
 END_MOVED = (CLOSE_SERVER_RESTARTING, "game moved: resume from your last seq")
 END_SLOW = (CLOSE_TRY_AGAIN_LATER, "too far behind: resume from your last seq")
+# A reader's next event is not the one after its last (a hole would be a lost event): it ends and
+# resumes from its last seq at once, reading the missing ones from the store.
+END_HOLE = (CLOSE_SERVER_RESTARTING, "resume from your last seq")
 # The seat was resumed elsewhere (docs/protocol.md): the older connection ends, and does not come back.
 END_SUPERSEDED = (CLOSE_SUPERSEDED, "superseded")
+# A player opened one event stream more than `STREAMS_PER_PLAYER`: their oldest ends (the SSE
+# close event tells it apart by the reason; the code is the same, it must not come back either).
+END_TOO_MANY_STREAMS = (CLOSE_SUPERSEDED, "superseded: too many streams")
 # An operator's rollback restored a state the player had not joined yet: they have no seat in it.
 END_NOT_IN_GAME = (CLOSE_FORBIDDEN, "player_not_in_game")
 
@@ -86,9 +93,10 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True)
 class PresenceNote:
-    """Another player's connection count went from 0 to 1 or back (WebSocket readers only), with
-    its `presence` frame encoded once for every reader (after a restart each player's arrival is
-    told to each of its table's players: thousands of frames)."""
+    """Another player's connection count went from 0 to 1 or back (for the readers that asked:
+    WebSocket channels and SSE streams), with its WebSocket `presence` frame encoded once for
+    every reader (after a restart each player's arrival is told to each of its table's players:
+    thousands of frames)."""
 
     player_id: str
     connected: bool

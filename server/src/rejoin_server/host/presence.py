@@ -16,6 +16,7 @@ from rejoin_server.host.live import (
     END_NOT_IN_GAME,
     END_RELOADED,
     END_SUPERSEDED,
+    END_TOO_MANY_STREAMS,
     STREAMS_PER_PLAYER,
     LiveGame,
     Subscriber,
@@ -98,7 +99,7 @@ class Presence:
                 key=lambda s: s.serial,
             )
             for oldest in open_streams[: max(0, len(open_streams) - STREAMS_PER_PLAYER + 1)]:
-                oldest.close(END_SUPERSEDED)
+                oldest.close(END_TOO_MANY_STREAMS)
         live.subscribers.add(subscriber)
         self._open.add(subscriber)
         if self._closing:
