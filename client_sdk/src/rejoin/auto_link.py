@@ -5,8 +5,9 @@ hang, or kill the upgraded connection at once, while plain HTTP gets through. An
 connection of the session that finds out which case it is in without the session knowing:
 
 1. it dials a WebSocket. Once the WebSocket brings its first frame, that is the transport.
-2. a WebSocket that ends before bringing a single frame, or does not open within
-   `open_timeout`, is not taken as the server's answer: a server that is down (restarting) is
+2. a WebSocket that ends before bringing a single frame, or brings none within `open_timeout`
+   (it does not open, or it opens and stays silent: a proxy that accepts the upgrade and then
+   passes nothing), is not taken as the server's answer: a server that is down (restarting) is
    told apart from a blocked path by dialling the WebSocket once more at once (when the first
    failed fast: a hang is not waited out twice), and then over SSE. Whatever the session
    already sent (its `hello`) goes to each attempt.
@@ -33,8 +34,8 @@ __all__ = ["SSE_REMEMBERED_S", "WS_OPEN_TIMEOUT_S", "AutoLink", "TransportMemory
 SSE_REMEMBERED_S = 600.0
 """How long a server found reachable only over SSE is dialled over SSE straight away."""
 WS_OPEN_TIMEOUT_S = 4.0
-"""A WebSocket not open by then is taken as blocked (a server that is up opens one in
-milliseconds; one that is down refuses at once)."""
+"""A WebSocket that has brought no frame by then is taken as blocked (a server that is up opens
+one and answers its `hello` in milliseconds; one that is down refuses at once)."""
 _SLOW_FAILURE_S = 1.0
 """A WebSocket that failed sooner than this is dialled once more before SSE is tried."""
 
@@ -155,8 +156,7 @@ class AutoLink:
         if not self._current(number):
             return
         self._inner_open = True
-        if self._attempts[-1] == "websocket":
-            self._cancel_timer()
+        # A WebSocket's timer runs on until its first frame: open is not enough (see step 2).
         assert self._inner is not None
         for text in self._sent:
             self._inner.send(text)
@@ -169,6 +169,7 @@ class AutoLink:
             return
         if not self._settled:
             self._settled = True
+            self._cancel_timer()
             self._sent.clear()
             if self._attempts[-1] == "sse" and "websocket" in self._attempts:
                 self._memory.websocket_blocked(self._server)
@@ -187,12 +188,13 @@ class AutoLink:
         self._try(following)
 
     def _open_timed_out(self) -> None:
-        """The WebSocket neither opened nor failed: abandoned (it reports nothing that counts
-        any more), and SSE is tried; a hang is not waited out a second time."""
+        """The WebSocket brought no frame (not open, or open and silent) and did not fail:
+        abandoned (it reports nothing that counts any more), and SSE is tried; a hang is not
+        waited out a second time."""
         self._timer = None
-        if self._settled or self._closed or self._inner_open or self._inner is None:
+        if self._settled or self._closed or self._inner is None:
             return
-        self._inner.close(CLOSE_NORMAL, "the WebSocket did not open: trying SSE")
+        self._inner.close(CLOSE_NORMAL, "the WebSocket brought nothing: trying SSE")
         self._try("sse")
 
     # --- plumbing ----------------------------------------------------------------------------
