@@ -132,6 +132,8 @@ def test_websockets_blocked_the_page_plays_over_sse_and_is_back_within_2_s_of_a_
         print(
             f"\n[{database}, SSE] server healthy {healthy_after * 1000:.0f} ms after the restart; "
             + report("pages connected with the server's state", resumed)
+            + "; "
+            + report("after /healthz answered", [r - healthy_after for r in resumed])
         )
     assert max(resumed) <= RESUME_LIMIT_S, report("resumed", resumed)
 
@@ -157,3 +159,21 @@ def test_transport_sse_in_the_address_takes_sse_without_trying_a_websocket(
     tooltip = page.locator("#status").get_attribute("title") or ""
     assert "SSE" in tooltip, tooltip
     assert "Play is the same" in tooltip, tooltip
+
+
+@pytest.mark.timeout(180)
+def test_a_websocket_that_opens_and_passes_nothing_gives_way_to_sse(
+    server: ServerProcess, context_factory: ContextFactory, api: Api
+) -> None:
+    """A proxy that accepts the upgrade and then passes nothing: the page's WebSocket opens, its
+    `hello` is never answered. The SDK gives it `WS_OPEN_TIMEOUT_S` to bring a frame, then takes
+    SSE (a page waiting on it for ever would never seat its player)."""
+    base = server.url
+    game_id = create_game(api, seats=2)
+    tracked = context_factory("silent", only_origin=base)
+    accepted: list[str] = []
+    # The route neither closes the socket nor connects it to the server: open, and silent.
+    tracked.context.route_web_socket(GAME_WEBSOCKET, lambda socket: accepted.append(socket.url))
+    seat = join(open_table(tracked.context, base, game_id), "ann", game_id)
+    assert accepted, "the page never tried a WebSocket (auto tries first)"
+    assert_over_sse(seat)
