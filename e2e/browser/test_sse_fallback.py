@@ -34,8 +34,10 @@ from e2e.support.resume import (
 from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
     Seat,
+    assert_exactly_once,
     join,
     open_table,
+    server_seqs,
     server_view,
     wait_connected,
 )
@@ -177,3 +179,35 @@ def test_a_websocket_that_opens_and_passes_nothing_gives_way_to_sse(
     seat = join(open_table(tracked.context, base, game_id), "ann", game_id)
     assert accepted, "the page never tried a WebSocket (auto tries first)"
     assert_over_sse(seat)
+
+
+@pytest.mark.timeout(240)
+def test_behind_a_silent_websocket_the_page_is_back_over_sse_within_2_s_of_a_kill_9(
+    server: ServerProcess,
+    context_factory: ContextFactory,
+    api: Api,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The silent proxy again, and the server killed -9 and restarted: while it is down the SSE
+    attempts get no answer, which says nothing about the WebSocket; the page must not wait out
+    the silent WebSocket again before it goes back to SSE."""
+    base = server.url
+    game_id = create_game(api, seats=2, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS)
+    tracked = context_factory("silent", only_origin=base)
+    tracked.context.route_web_socket(GAME_WEBSOCKET, lambda socket: None)
+    seat = join(open_table(tracked.context, base, game_id), "ann", game_id)
+    assert_over_sse(seat)
+    before = server_view(base, game_id, seat.session_token)["seq"]
+    restarted_at_ms, healthy_after = kill_and_restart(server, [seat.page])
+    wait_resumed(seat.page, restarted_at_ms, seq=before)
+    resumed = resumed_after(seat.page, restarted_at_ms)
+    assert_over_sse(seat)
+    with capsys.disabled():
+        print(
+            f"\n[silent WebSocket, SSE] server healthy {healthy_after * 1000:.0f} ms after the "
+            f"restart; the page connected {resumed * 1000:.0f} ms after it"
+        )
+    assert resumed <= RESUME_LIMIT_S, f"resumed {resumed * 1000:.0f} ms after the restart"
+    assert_exactly_once(
+        seat.page, server_seqs(base, game_id, seat.session_token), through=before, label="ann"
+    )
