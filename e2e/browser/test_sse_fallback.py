@@ -5,7 +5,8 @@ closes it without ever reaching the server; plain HTTP goes through.
 The pages (the SDK's `transport="auto"`) fall back to SSE and say so in `#status`, play a hand
 over it against an SDK bot, and survive the server killed -9 and restarted: back with the
 server's state within 2 s of the restart, every event shown exactly once. `?transport=sse` on the
-address takes SSE from the start, without trying a WebSocket.
+address takes SSE from the start, without trying a WebSocket; a WebSocket that opens and stays
+silent gives way to SSE too; and a page that lets go of its stream (offline) aborts it.
 """
 
 from __future__ import annotations
@@ -42,9 +43,13 @@ from e2e.support.table_page import (
     wait_connected,
 )
 from rejoin_testkit.api import Api
+from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess
 
 GAME_WEBSOCKET = re.compile(r"/api/game/[^/?]+/ws(\?.*)?$")
+# Generous: an aborted stream ends on the server in milliseconds; one left open, when TCP gives
+# up (minutes).
+ABORT_SEEN_S = 10.0
 
 
 @pytest.fixture
@@ -211,3 +216,36 @@ def test_behind_a_silent_websocket_the_page_is_back_over_sse_within_2_s_of_a_kil
     assert_exactly_once(
         seat.page, server_seqs(base, game_id, seat.session_token), through=before, label="ann"
     )
+
+
+@pytest.mark.timeout(180)
+def test_a_page_that_lets_go_of_its_stream_aborts_it(
+    server: ServerProcess, context_factory: ContextFactory, api: Api
+) -> None:
+    """Offline, the SDK gives its connection up at once (Chromium would keep it open); over SSE
+    that must abort the page's fetch of the stream, or the server would count the player
+    connected until TCP gave up, minutes later. Back online, the page resumes over SSE."""
+    base = server.url
+    game_id = create_game(api, seats=2)
+    tracked = context_factory("offline", only_origin=base)
+    page = tracked.new_page()
+    page.goto(f"{base}/play/{game_id}?transport=sse")
+    seat = join(page, "ann", game_id)
+    before = server_view(base, game_id, seat.session_token)
+
+    def connected_says_the_server() -> bool:
+        view = server_view(base, game_id, seat.session_token)
+        return bool(next(s for s in view["seats"] if s["seat"] == view["you"]["seat"])["connected"])
+
+    assert connected_says_the_server()
+    tracked.context.set_offline(True)
+    wait_for(
+        lambda: not connected_says_the_server(),
+        timeout=ABORT_SEEN_S,
+        what="the server to see the page's stream end",
+        interval=0.05,
+    )
+    tracked.context.set_offline(False)
+    wait_connected(page, 30, seq=before["seq"])
+    assert_over_sse(seat)
+    wait_for(connected_says_the_server, timeout=10, what="the server to count the page back")
