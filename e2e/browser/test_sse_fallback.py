@@ -12,10 +12,11 @@ silent gives way to SSE too; and a page that lets go of its stream (offline) abo
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, WebSocketRoute
+from playwright.sync_api import BrowserContext, Page, Route, WebSocketRoute
 
 from e2e.support.bot_thread import BotsInThread
 from e2e.support.browser import ContextFactory, screenshot
@@ -47,6 +48,8 @@ from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess
 
 GAME_WEBSOCKET = re.compile(r"/api/game/[^/?]+/ws(\?.*)?$")
+# rejoin.browser.sse_link.REQUEST_TIMEOUT_S (that module imports Pyodide's `js`: not here).
+REQUEST_TIMEOUT_S = 10.0
 # Generous: an aborted stream ends on the server in milliseconds; one left open, when TCP gives
 # up (minutes).
 ABORT_SEEN_S = 10.0
@@ -249,3 +252,34 @@ def test_a_page_that_lets_go_of_its_stream_aborts_it(
     wait_connected(page, 30, seq=before["seq"])
     assert_over_sse(seat)
     wait_for(connected_says_the_server, timeout=10, what="the server to count the page back")
+
+
+@pytest.mark.timeout(180)
+def test_a_request_that_hangs_is_given_up_aborted_and_sent_again(
+    server: ServerProcess, context_factory: ContextFactory, api: Api
+) -> None:
+    """The page's first `POST …/reconnect` over SSE is held by the route and never answered: the
+    SDK gives it up after its request timeout (Python's, not `AbortSignal.any`, which older
+    browsers lack), aborts it, and the session's next dial takes the seat."""
+    base = server.url
+    game_id = create_game(api, seats=2)
+    tracked = context_factory("hung", only_origin=base)
+    held: list[Route] = []
+
+    def hold_the_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # never answered: the page must give up on it
+
+    tracked.context.route(re.compile(r"/api/game/[^/]+/reconnect$"), hold_the_first)
+    page = tracked.new_page()
+    page.goto(f"{base}/play/{game_id}?transport=sse")
+    began = time.monotonic()
+    seat = join(page, "ann", game_id)
+    took = time.monotonic() - began
+    assert held, "the reconnect was never held"
+    assert took >= REQUEST_TIMEOUT_S, f"connected after {took:.1f} s: the held request counted"
+    assert_over_sse(seat)
+    reconnects = [e for e in tracked.requests.entries if e.url.endswith("/reconnect")]
+    assert reconnects[0].failure is not None, "the held reconnect was not aborted"

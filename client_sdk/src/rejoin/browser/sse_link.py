@@ -7,13 +7,16 @@ that were opened with the header; and an `EventSource` reconnects by itself, whi
 must be the one that decides when and how to resume.
 
 Each request and the stream have their own `AbortController`, aborted as soon as what it guards
-is over (a finished request: a no-op; a task cancelled mid-way: the browser lets go of the
-socket) and, for those still running, when the link closes. Nothing here hands a Python callable
-to JavaScript, so there is no `create_proxy` to destroy.
+is over (a finished request: a no-op; a task cancelled mid-way, or a request timed out: the
+browser lets go of the socket) and, for those still running, when the link closes. A request's
+timeout is Python's (`asyncio.timeout`) rather than `AbortSignal.any`/`AbortSignal.timeout`,
+which older browsers lack (Safari before 17.4, Firefox before 124). Nothing here hands a Python
+callable to JavaScript, so there is no `create_proxy` to destroy.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -22,7 +25,6 @@ from typing import Any
 
 from js import (  # type: ignore[import-not-found]  # Pyodide only
     AbortController,
-    AbortSignal,
     Object,
     TextDecoder,
     fetch,
@@ -35,7 +37,7 @@ from rejoin.sse.driver import NoAnswer, SseLinkBase
 
 __all__ = ["BrowserSseLink"]
 
-REQUEST_TIMEOUT_MS = 10_000
+REQUEST_TIMEOUT_S = 10.0
 
 
 class BrowserSseLink(SseLinkBase):
@@ -51,11 +53,16 @@ class BrowserSseLink(SseLinkBase):
         options: dict[str, Any] = {"method": call.method, "headers": headers, "cache": "no-store"}
         if call.body is not None:
             options["body"] = json.dumps(call.body)
-        with self._abortable(REQUEST_TIMEOUT_MS) as signal:
+        with self._abortable() as signal:
             try:
-                reply = await fetch(call.url, _js_options(options, signal))
-                text = str(await reply.text())
-            except JsException as exc:  # refused, reset, offline, timed out (AbortSignal)
+                async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                    reply = await fetch(call.url, _js_options(options, signal))
+                    text = str(await reply.text())
+            except TimeoutError as exc:
+                raise NoAnswer(
+                    f"{call.method} {call.url}: no answer in {REQUEST_TIMEOUT_S:g} s"
+                ) from exc
+            except JsException as exc:  # refused, reset, offline
                 raise NoAnswer(f"{call.method} {call.url}: {exc}") from exc
             return int(reply.status), _json(text), _header(reply, "x-rejoin-node")
 
@@ -63,7 +70,7 @@ class BrowserSseLink(SseLinkBase):
         headers = {"Authorization": f"Bearer {stream.bearer}", "Accept": "text/event-stream"}
         options = {"method": "GET", "headers": headers, "cache": "no-store"}
         # No timeout: the session's silence timer covers a stream that goes quiet.
-        with self._abortable(None) as signal:
+        with self._abortable() as signal:
             try:
                 reply = await fetch(stream.url, _js_options(options, signal))
                 if int(reply.status) != 200:
@@ -94,18 +101,14 @@ class BrowserSseLink(SseLinkBase):
         super().close(code, reason)
 
     @contextlib.contextmanager
-    def _abortable(self, timeout_ms: int | None) -> Iterator[Any]:
-        """The signal of a new AbortController (and of a timeout, if given), aborted on leaving:
-        also when the task is cancelled, which on its own would leave the browser's fetch
-        running."""
+    def _abortable(self) -> Iterator[Any]:
+        """The signal of a new AbortController, aborted on leaving: also when the task is
+        cancelled or timed out, which on its own would leave the browser's fetch running."""
         number = next(self._numbers)
         controller = AbortController.new()
         self._aborts[number] = controller
         try:
-            signal = controller.signal
-            if timeout_ms is not None:
-                signal = AbortSignal.any(to_js([signal, AbortSignal.timeout(timeout_ms)]))
-            yield signal
+            yield controller.signal
         finally:
             del self._aborts[number]
             controller.abort()
