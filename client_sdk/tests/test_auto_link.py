@@ -220,13 +220,31 @@ async def test_a_websocket_not_open_in_time_is_abandoned_for_sse(memory: Transpo
     assert link.task.done()
 
 
-async def test_the_timeout_does_nothing_once_the_websocket_opened(memory: TransportMemory) -> None:
+async def test_the_timeout_does_nothing_once_the_websocket_brought_a_frame(
+    memory: TransportMemory,
+) -> None:
     dialled = Dialled()
     link = auto(dialled, Listener(), memory)
     dialled.last.open()
+    dialled.last.frame()
     link._open_timed_out()
     assert dialled.kinds() == ["websocket"]
     assert dialled.last.closed is None
+    link.close(1000, "")
+
+
+async def test_a_websocket_open_but_silent_past_the_timeout_is_left_for_sse(
+    memory: TransportMemory,
+) -> None:
+    """A proxy that accepts the upgrade and then passes nothing: the page would stay connecting
+    until the session's silence timer, and then dial the same silent WebSocket again."""
+    dialled = Dialled()
+    link = auto(dialled, Listener(), memory)
+    silent = dialled.last
+    silent.open()
+    link._open_timed_out()
+    assert dialled.kinds() == ["websocket", "sse"]
+    assert silent.closed is not None
     link.close(1000, "")
 
 
@@ -249,16 +267,30 @@ async def test_every_attempt_failing_is_one_loss_and_the_task_waits_for_every_li
     assert not memory.prefers_sse(SERVER)
 
 
-async def test_straight_to_sse_on_the_memorys_word_and_failing_forgets_it(
+async def test_straight_to_sse_on_the_memorys_word_and_refused_forgets_it(
     memory: TransportMemory,
 ) -> None:
     memory.websocket_blocked(SERVER)
     dialled, listener = Dialled(), Listener()
     auto(dialled, listener, memory)
-    dialled.last.lose(None, "refused")
+    dialled.last.lose(1013, "try again later")
     assert dialled.kinds() == ["sse"]  # no WebSocket within this connection
-    assert listener.heard == [("lost", 7, None, "refused")]
+    assert listener.heard == [("lost", 7, 1013, "try again later")]
     assert not memory.prefers_sse(SERVER)  # the next connection tries the WebSocket again
+
+
+async def test_straight_to_sse_on_the_memorys_word_and_no_answer_keeps_it(
+    memory: TransportMemory,
+) -> None:
+    """No answer at all (the server down, restarting) says nothing about the WebSocket: each dial
+    of an outage must not wait a silent WebSocket out again before SSE."""
+    memory.websocket_blocked(SERVER)
+    dialled, listener = Dialled(), Listener()
+    auto(dialled, listener, memory)
+    dialled.last.lose(None, "refused")
+    assert dialled.kinds() == ["sse"]
+    assert listener.heard == [("lost", 7, None, "refused")]
+    assert memory.prefers_sse(SERVER)
 
 
 @pytest.mark.parametrize(

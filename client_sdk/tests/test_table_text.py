@@ -9,6 +9,7 @@ from rejoin.browser.table_text import (
     ANOTHER_TAB,
     FATAL_MESSAGES,
     STATUS_TOOLTIPS,
+    TRANSPORT_TOOLTIPS,
     UNSEATED,
     fatal_message,
     status_of,
@@ -63,3 +64,18 @@ def test_every_status_word_has_a_plain_tooltip_without_close_codes() -> None:
     assert "offline" in status_tooltip("reconnecting", offline=True)
     assert "kept" in status_tooltip("reconnecting", offline=True)
     assert status_tooltip("connected", offline=True) == "Connected to the server."
+
+
+def test_connected_says_over_what_in_plain_words() -> None:
+    assert status_tooltip("connected", transport="websocket") == TRANSPORT_TOOLTIPS["websocket"]
+    over_sse = status_tooltip("connected", transport="sse")
+    assert over_sse == TRANSPORT_TOOLTIPS["sse"]
+    assert "block WebSockets" in over_sse
+    assert "Play is the same" in over_sse
+
+
+def test_the_transport_changes_only_the_connected_tooltip() -> None:
+    assert status_tooltip("connected") == STATUS_TOOLTIPS["connected"]
+    for status in ("connecting", "reconnecting", "closed"):
+        assert status_tooltip(status, transport="sse") == STATUS_TOOLTIPS[status]
+    assert "offline" in status_tooltip("reconnecting", offline=True, transport="sse")

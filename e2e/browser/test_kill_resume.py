@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page
 
 from e2e.support.bot_thread import BotsInThread
 from e2e.support.browser import ContextFactory, screenshot
@@ -25,15 +24,13 @@ from e2e.support.resume import (
     drive,
     drive_to_a_browsers_turn,
     hand_actions,
-    paused_at_drop,
+    kill_and_restart,
     play_hand_to_its_end,
     report,
     resumed_after,
     seat_pages,
-    wait_dropped,
     wait_none_offline,
     wait_resumed,
-    watch,
 )
 from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
@@ -62,24 +59,6 @@ def db_server(db_url: str, spawn: Spawn) -> ServerProcess:
 @pytest.fixture
 def db_api(db_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -> Api:
     return make_api(db_server)
-
-
-def kill_and_restart(server: ServerProcess, pages: list[Page]) -> tuple[float, float]:
-    """kill -9, wait until every page noticed (and rubbed out its table) and paused under its
-    overlay, restart; returns (the restart's epoch ms, the seconds the new process took to answer
-    /healthz)."""
-    watch(pages)
-    server.kill9()
-    wait_dropped(pages)
-    restarted_at_ms = time.time() * 1000
-    healthy_after = server.restart()
-    # Read after the restart (checking while the server is down would delay it): each page paused
-    # under its overlay the moment it dropped, no control of the game taking clicks.
-    for page in pages:
-        overlay, enabled = paused_at_drop(page)
-        assert overlay, "no outage overlay when the page dropped"
-        assert not enabled, f"controls took clicks while reconnecting: {enabled}"
-    return restarted_at_ms, healthy_after
 
 
 @pytest.mark.timeout(300)
@@ -111,6 +90,8 @@ def test_kill_9_mid_betting_round_every_browser_is_back_within_2_s(
         wait_resumed(seat.page, restarted_at_ms)
         resumed.append(resumed_after(seat.page, restarted_at_ms))
         assert_shows_server_state(base, seat, before["seq"])
+        # Nothing blocks WebSockets here: the page (transport "auto") is back on one.
+        assert seat.page.get_attribute("#status", "data-transport") == "websocket"
     for seat in people:
         wait_none_offline(base, seat)
         screenshot(seat.page, request, f"{seat.name}-after-resume")

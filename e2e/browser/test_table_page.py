@@ -285,6 +285,10 @@ def test_reload_resumes_the_same_seat_with_its_cards(
     note = page.locator("#resume-note")
     assert note.is_visible(), "no resume note after the reload"
     assert "resumed in" in note.inner_text(), note.inner_text()
+    # Where WebSockets get through, the page (transport "auto") is on one, and says so.
+    assert note.get_attribute("data-transport") == "websocket"
+    assert "over WebSocket" in note.inner_text(), note.inner_text()
+    assert "connected over WebSocket" in page.locator("#status").inner_text()
     # The server that welcomed is named (a single server is a cluster of one node); a reload
     # starts a new client, so nothing moved.
     node = api.healthz().ok(200)["node"]

@@ -5,8 +5,9 @@ hang, or kill the upgraded connection at once, while plain HTTP gets through. An
 connection of the session that finds out which case it is in without the session knowing:
 
 1. it dials a WebSocket. Once the WebSocket brings its first frame, that is the transport.
-2. a WebSocket that ends before bringing a single frame, or does not open within
-   `open_timeout`, is not taken as the server's answer: a server that is down (restarting) is
+2. a WebSocket that ends before bringing a single frame, or brings none within `open_timeout`
+   (it does not open, or it opens and stays silent: a proxy that accepts the upgrade and then
+   passes nothing), is not taken as the server's answer: a server that is down (restarting) is
    told apart from a blocked path by dialling the WebSocket once more at once (when the first
    failed fast: a hang is not waited out twice), and then over SSE. Whatever the session
    already sent (its `hello`) goes to each attempt. A dial that found nothing listening at the
@@ -15,7 +16,8 @@ connection of the session that finds out which case it is in without the session
    the two, the WebSocket would be remembered as blocked when it is not.
 3. SSE that brings a frame while the WebSocket did not: the server is marked in the
    `TransportMemory` as reached over SSE, and the next connections go straight to SSE until the
-   memory runs out (then the WebSocket is tried again: the network may have changed).
+   memory runs out (then the WebSocket is tried again: the network may have changed), or until
+   SSE is refused (an SSE attempt that gets no answer, the server being down, keeps it).
 
 If every attempt fails, the connection is lost as it would be with one transport, and the
 session backs off and dials again.
@@ -39,8 +41,8 @@ __all__ = ["SSE_REMEMBERED_S", "WS_OPEN_TIMEOUT_S", "AutoLink", "TransportMemory
 SSE_REMEMBERED_S = 600.0
 """How long a server found reachable only over SSE is dialled over SSE straight away."""
 WS_OPEN_TIMEOUT_S = 4.0
-"""A WebSocket not open by then is taken as blocked (a server that is up opens one in
-milliseconds; one that is down refuses at once)."""
+"""A WebSocket that has brought no frame by then is taken as blocked (a server that is up opens
+one and answers its `hello` in milliseconds; one that is down refuses at once)."""
 _SLOW_FAILURE_S = 1.0
 """A WebSocket that failed sooner than this is dialled once more before SSE is tried."""
 
@@ -142,12 +144,16 @@ class AutoLink:
         if transport == "websocket":
             self._timer = self._loop.call_later(self._open_timeout, self._open_timed_out)
 
-    def _next_after_failure(self) -> str | None:
-        """The transport to try after the current attempt failed unsettled, or None: give up."""
+    def _next_after_failure(self, code: int | None) -> str | None:
+        """The transport to try after the current attempt failed unsettled (with close `code`,
+        None: no answer), or None: give up."""
         current = self._attempts[-1]
         if current == "sse":
-            # Straight to SSE on the memory's word, and it failed: the WebSocket again next time.
-            if self._attempts == ["sse"]:
+            # Straight to SSE on the memory's word, and it was refused: the WebSocket again next
+            # time. No answer at all (the server down or restarting) says nothing about the
+            # WebSocket: the memory stands, or each dial of an outage would wait a silent
+            # WebSocket out again before SSE (4 s after a restart instead of milliseconds).
+            if self._attempts == ["sse"] and code is not None:
                 self._memory.forget(self._server)
             return None
         if getattr(self._inner, "unreachable", False):
@@ -165,8 +171,7 @@ class AutoLink:
         if not self._current(number):
             return
         self._inner_open = True
-        if self._attempts[-1] == "websocket":
-            self._cancel_timer()
+        # A WebSocket's timer runs on until its first frame: open is not enough (see step 2).
         assert self._inner is not None
         for text in self._sent:
             self._inner.send(text)
@@ -179,6 +184,7 @@ class AutoLink:
             return
         if not self._settled:
             self._settled = True
+            self._cancel_timer()
             self._sent.clear()
             if self._attempts[-1] == "sse" and "websocket" in self._attempts:
                 self._memory.websocket_blocked(self._server)
@@ -188,7 +194,7 @@ class AutoLink:
         if not self._current(number):
             return
         self._cancel_timer()
-        following = None if self._settled or self._closed else self._next_after_failure()
+        following = None if self._settled or self._closed else self._next_after_failure(code)
         log.info(
             "connection %d: %s attempt lost (%s %s); next: %s",
             self.connection,
@@ -205,12 +211,13 @@ class AutoLink:
         self._try(following)
 
     def _open_timed_out(self) -> None:
-        """The WebSocket neither opened nor failed: abandoned (it reports nothing that counts
-        any more), and SSE is tried; a hang is not waited out a second time."""
+        """The WebSocket brought no frame (not open, or open and silent) and did not fail:
+        abandoned (it reports nothing that counts any more), and SSE is tried; a hang is not
+        waited out a second time."""
         self._timer = None
-        if self._settled or self._closed or self._inner_open or self._inner is None:
+        if self._settled or self._closed or self._inner is None:
             return
-        self._inner.close(CLOSE_NORMAL, "the WebSocket did not open: trying SSE")
+        self._inner.close(CLOSE_NORMAL, "the WebSocket brought nothing: trying SSE")
         self._try("sse")
 
     # --- plumbing ----------------------------------------------------------------------------

@@ -212,18 +212,18 @@ export function createGenericUi(doc) {
   }
   setInterval(tick, 250);
 
-  function setStatus(status, seq, reason) {
+  function setStatus(status, seq, reason, transport) {
     // While not connected a submit could only be queued for a game that may have moved on: the
     // forms stay visible but take no input until the next welcome.
     $("actions").inert = status !== "connected";
     $("actions").classList.toggle("paused", status !== "connected");
     setPaused(status !== "connected" && !fatal);
     drawOutage(doc, status === "reconnecting");
-    drawStatus($("status"), status, seq, reason);
+    drawStatus($("status"), status, seq, reason, transport);
   }
 
-  function showResume(ms, missed, resync, server, moved) {
-    drawResume($("resume-note"), ms, missed, resync, server, moved);
+  function showResume(ms, missed, resync, server, moved, transport) {
+    drawResume($("resume-note"), ms, missed, resync, server, moved, transport);
   }
 
   // Newest last, each event once (the controller hands each over once, also after a resume).

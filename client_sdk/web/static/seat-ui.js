@@ -1,11 +1,19 @@
 // What the table pages' scripts share: table-ui.js (poker) and generic-ui.js (any other kind)
 // show a seat's connection the same way, so the tests and the docs describe one status line:
-// `#status` (data-status, data-seq, the reason as its tooltip), `#resume-note` ("resumed in
-// N ms, M missed events") and `#outage`, the overlay that pauses the table while reconnecting.
+// `#status` (data-status, data-seq, data-transport, the reason as its tooltip: "connected over
+// SSE · seq 12"), `#resume-note` ("resumed in N ms over WebSocket, M missed events") and `#outage`,
+// the overlay that pauses the table while reconnecting.
 
 const STATUS_WORDS = {
   unseated: "not seated", connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", closed: "disconnected",
 };
+// What the connection runs over (the SDK's `GameClient.transport`): a WebSocket, or SSE (the game's
+// news as server-sent events, the player's moves as plain requests) where no WebSocket gets through.
+const TRANSPORT_WORDS = { websocket: "WebSocket", sse: "SSE" };
+
+function over(transport) {
+  return TRANSPORT_WORDS[transport] ? ` over ${TRANSPORT_WORDS[transport]}` : "";
+}
 
 // `el("li", { class, text, dataset, …attributes }, children)`: a new element of `doc`.
 export function elementMaker(doc) {
@@ -22,25 +30,29 @@ export function elementMaker(doc) {
   };
 }
 
-// `reason` (optional): why the connection changed, in words; shown as the tooltip.
-export function drawStatus(node, status, seq, reason) {
+// `reason` (optional): why the connection changed, in words; shown as the tooltip. `transport`
+// (optional): "websocket" or "sse", said while connected.
+export function drawStatus(node, status, seq, reason, transport) {
   if (reason) node.title = reason;
   node.dataset.status = status;
   node.dataset.seq = seq === null || seq === undefined ? "" : String(seq);
-  const label = STATUS_WORDS[status] || status;
+  node.dataset.transport = status === "connected" && transport ? transport : "";
+  const label = (STATUS_WORDS[status] || status) + (status === "connected" ? over(transport) : "");
   node.textContent = node.dataset.seq ? `${label} · seq ${node.dataset.seq}` : label;
 }
 
 // `server` (optional): the node that welcomed (a cluster names each one); `moved`: the game moved
 // there from another node since the previous welcome (its node was drained, stopped or died).
-export function drawResume(node, ms, missed, resync, server, moved) {
+// `transport` (optional): what the welcome came over ("websocket" or "sse").
+export function drawResume(node, ms, missed, resync, server, moved, transport) {
   const rounded = Math.round(ms);
   node.dataset.ms = String(rounded);
   node.dataset.missed = String(missed);
   node.dataset.resync = resync ? "true" : "false";
   node.dataset.node = server || "";
   node.dataset.moved = server && moved ? "true" : "false";
-  const where = server ? ` on node ${server}${moved ? " (moved)" : ""}` : "";
+  node.dataset.transport = transport || "";
+  const where = `${over(transport)}${server ? ` on node ${server}${moved ? " (moved)" : ""}` : ""}`;
   node.textContent = resync ? `resumed in ${rounded} ms${where}, state refreshed`
     : `resumed in ${rounded} ms${where}, ${missed} missed event${missed === 1 ? "" : "s"}`;
   node.hidden = false;

@@ -241,8 +241,9 @@ export function createTableUi(doc) {
   }
   setInterval(tick, 250);
 
-  // `reason` (optional): why the connection changed, in words; shown as the tooltip.
-  function setStatus(status, seq, reason) {
+  // `reason` (optional): why the connection changed, in words; shown as the tooltip. `transport`:
+  // see seat-ui.js.
+  function setStatus(status, seq, reason, transport) {
     // While not connected a click could only be queued for a game that may have moved on:
     // the buttons stay visible but disabled until the next welcome, and while reconnecting the
     // whole table pauses under the overlay.
@@ -250,12 +251,12 @@ export function createTableUi(doc) {
     $("actions").classList.toggle("paused", status !== "connected");
     setPaused(status !== "connected" && !fatal);
     drawOutage(doc, status === "reconnecting");
-    drawStatus($("status"), status, seq, reason);
+    drawStatus($("status"), status, seq, reason, transport);
   }
 
-  // `server`, `moved`: see seat-ui.js.
-  function showResume(ms, missed, resync, server, moved) {
-    drawResume($("resume-note"), ms, missed, resync, server, moved);
+  // `server`, `moved`, `transport`: see seat-ui.js.
+  function showResume(ms, missed, resync, server, moved, transport) {
+    drawResume($("resume-note"), ms, missed, resync, server, moved, transport);
   }
 
   // `line`: the event in words (rejoin.browser.poker_log: "bob raises to 8"), written by the

@@ -51,8 +51,8 @@ for (const [name, fn] of Object.entries(samples)) {
   document.getElementById("preview-bar").append(b);
 }
 
-ui.setStatus("connected", 77);
-ui.showResume(312.4, 4, false, "n2", true);
+ui.setStatus("connected", 77, "Connected to the server over SSE.", "sse");
+ui.showResume(312.4, 4, false, "n2", true, "sse");
 // Each with its line as the controller words it (rejoin.browser.poker_log).
 const events = [
   [{ seq: 10, kind: "player_joined", data: { seat: 3, playerId: "p3", name: "Dmitri", stack: 200 } }, "Dmitri sits down at seat 4 with 200 chips"],

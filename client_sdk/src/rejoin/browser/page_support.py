@@ -1,5 +1,6 @@
-"""Two helpers every table page's controller needs under Pyodide: running a coroutine as a task
-in the browser's event loop, and reading a number handed over from JavaScript."""
+"""What every table page's controller needs beside it: running a coroutine as a task in the
+browser's event loop, reading a number handed over from JavaScript, and folding the presence the
+server announced into a view."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-__all__ = ["number_or_none", "spawn"]
+__all__ = ["number_or_none", "spawn", "with_presence"]
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +34,19 @@ def number_or_none(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value)
+
+
+def with_presence(view: dict[str, Any], news: dict[str, bool]) -> dict[str, Any]:
+    """`view` with the presence `news` (connected, by player id) the server announced since the
+    last welcome (which may have come before a welcome's view was drawn, or after a fetched view
+    was computed)."""
+    seats = view.get("seats")
+    if not news or not isinstance(seats, list):
+        return view
+    seats = [
+        {**seat, "connected": news[seat["playerId"]]}
+        if isinstance(seat, dict) and seat.get("playerId") in news
+        else seat
+        for seat in seats
+    ]
+    return {**view, "seats": seats}

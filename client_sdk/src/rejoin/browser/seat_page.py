@@ -18,8 +18,9 @@ into the page's `Handlers` for the join form and the buttons.
 - `#status` follows the session: `unseated` while the join form waits for a name, `connecting`
   from taking the seat to the first welcome, `connected`, `reconnecting` while a lost connection
   is resumed (the page pauses under an overlay: the seat is kept), `closed` after a fatal
-  refusal; after a resume, how long it took and how many events were missed. Those words, their
-  plain tooltips and each fatal refusal's message are in `table_text` (close codes: the console).
+  refusal; after a resume, how long it took and how many events were missed; while connected,
+  over what ("connected over SSE"; `?transport=` forces one: `transport_choice`). Those words,
+  their tooltips and each fatal refusal's message are in `table_text` (close codes: the console).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 from rejoin.browser import table_text
 from rejoin.browser.join_flow import before_join, requested_seat
 from rejoin.browser.join_text import result_text
-from rejoin.browser.page_support import number_or_none, spawn
+from rejoin.browser.page_support import number_or_none, spawn, with_presence
+from rejoin.browser.transport_choice import requested_transport
 from rejoin.client import RESYNC, GameClient
 from rejoin.errors import ActionRejectedError, HttpApiError, RejoinError, SessionFailedError
 from rejoin.http_api import post_json
@@ -89,9 +91,11 @@ class SeatPage:
         return None
 
     def _status(self, status: str, seq: int | None) -> None:
-        """Draw `#status` with its tooltip in plain words."""
+        """Draw `#status` with its tooltip in plain words (and, connected, over what)."""
         offline = status == "reconnecting" and not bool(navigator.onLine)
-        self._ui.setStatus(status, seq, table_text.status_tooltip(status, offline))
+        over = self._client.transport if self._client is not None else None
+        tooltip = table_text.status_tooltip(status, offline, over)
+        self._ui.setStatus(status, seq, tooltip, over if status == "connected" else None)
 
     # --- entry points ---------------------------------------------------------------------
 
@@ -209,7 +213,8 @@ class SeatPage:
     # --- the seat ---------------------------------------------------------------------------
 
     def _new_client(self) -> GameClient:
-        client = GameClient(self._base, self.game_id, store=self._store)
+        transport = requested_transport(str(location.search))
+        client = GameClient(self._base, self.game_id, store=self._store, transport=transport)
         client.on_status(self._on_status)
         client.on_presence(self._on_presence)
         return client
@@ -259,9 +264,12 @@ class SeatPage:
             # from localStorage): from dialling to the welcome.
             took = resumed.outage if resumed.outage is not None else resumed.time_to_resume
             # In a cluster, the node that welcomed, and whether the game moved there.
-            self._ui.showResume(
-                round(took * 1000), resumed.missed, resumed.resync, resumed.node, resumed.moved
-            )
+            figures = (resumed.missed, resumed.resync, resumed.node, resumed.moved)
+            self._ui.showResume(round(took * 1000), *figures, resumed.transport)
+        if client.transport == "sse":
+            # Who else is connected: over SSE the server tells presence only on the stream,
+            # which opens after the welcome; the view fetched now is later than the welcome's.
+            self._refresh()
         self._resuming_saved_seat = False
         self._welcomed = True
         # What the page has shown, not what the welcome brought: its replayed events are still
@@ -275,19 +283,16 @@ class SeatPage:
             self.render(self._with_presence(self._view), True)
 
     def _with_presence(self, view: dict[str, Any]) -> dict[str, Any]:
-        """`view` with the presence the server announced since the last welcome (which may
-        have come before a welcome's view was drawn, or after a fetched view was computed)."""
-        news = self._client.presence if self._client is not None else {}
-        seats = view.get("seats")
-        if not news or not isinstance(seats, list):
+        """`view` with the presence announced since the last welcome (`with_presence`), and the
+        page's own seat connected while it is (over SSE the welcome is the answer to a request
+        made before the stream that connects the seat was open)."""
+        client = self._client
+        if client is None:
             return view
-        seats = [
-            {**seat, "connected": news[seat["playerId"]]}
-            if isinstance(seat, dict) and seat.get("playerId") in news
-            else seat
-            for seat in seats
-        ]
-        return {**view, "seats": seats}
+        news = client.presence  # a copy
+        if client.status is SessionState.CONNECTED and client.player_id is not None:
+            news[client.player_id] = True
+        return with_presence(view, news)
 
     def _failed(self, failure: SessionFailedError) -> None:
         final = (failure.details or {}).get("gameState")

@@ -15,6 +15,7 @@ __all__ = [
     "ANOTHER_TAB",
     "FATAL_MESSAGES",
     "STATUS_TOOLTIPS",
+    "TRANSPORT_TOOLTIPS",
     "UNSEATED",
     "fatal_message",
     "status_of",
@@ -35,6 +36,17 @@ STATUS_TOOLTIPS: Final[dict[str, str]] = {
         "The connection to the server was lost; your seat is kept while we reconnect."
     ),
     "closed": "Disconnected from this seat: see the message on the page.",
+}
+
+# The tooltip of `#status` while connected, by what the connection runs over (the page says
+# "connected over WebSocket" or "connected over SSE"): that play is the same either way.
+TRANSPORT_TOOLTIPS: Final[dict[str, str]] = {
+    "websocket": "Connected to the server over a WebSocket, the usual live connection.",
+    "sse": (
+        "Connected to the server over SSE (server-sent events), the way round networks that "
+        "block WebSockets: the game's news comes as a stream and your moves as ordinary web "
+        "requests. Play is the same."
+    ),
 }
 
 # What each fatal refusal means to a person at the table, and whether forgetting the seat (and
@@ -92,9 +104,12 @@ def status_of(state: SessionState, welcomed: bool) -> str:
     return "reconnecting" if welcomed else "connecting"
 
 
-def status_tooltip(status: str, offline: bool = False) -> str:
+def status_tooltip(status: str, offline: bool = False, transport: str | None = None) -> str:
     """The plain words behind `#status` = `status`; `offline`: the browser says it has no
-    network, which is then the reason given."""
+    network, which is then the reason given; `transport`: what a connection runs over
+    ("websocket" or "sse")."""
+    if status == "connected" and transport in TRANSPORT_TOOLTIPS:
+        return TRANSPORT_TOOLTIPS[transport]
     if status == "reconnecting" and offline:
         return (
             "This browser is offline; your seat is kept, and the page reconnects as soon as "
