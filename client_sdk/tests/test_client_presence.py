@@ -1,5 +1,7 @@
 """`on_presence`: the server's word that another player came or went (not an event), reported
-as it arrives; `presence` holds what was said since the last welcome."""
+as it arrives; `presence` holds what was said since the last welcome. Over SSE the event stream,
+opened just after the welcome, first says where each other player is (so that a change between
+the welcome and the stream is not missed): that is said too."""
 
 from __future__ import annotations
 
@@ -24,9 +26,13 @@ async def test_presence_is_reported_as_players_come_and_go(
     bob = GameClient(server.url, game_id, store=bob_store, transport=transport)
     await alice.join("alice")
     bob_seat = await bob.join("bob")
-    await asyncio.wait_for(alice.connect(), 10)
     heard: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
     alice.on_presence(lambda player, connected: heard.put_nowait((player, connected)))
+    await asyncio.wait_for(alice.connect(), 10)
+    over_sse = alice.transport == "sse"
+    assert over_sse == (transport == "sse")
+    if over_sse:  # the stream's opening: bob is not there
+        assert await asyncio.wait_for(heard.get(), 10) == (bob_seat.player_id, False)
 
     await asyncio.wait_for(bob.connect(), 10)
     assert await asyncio.wait_for(heard.get(), 10) == (bob_seat.player_id, True)
@@ -43,6 +49,10 @@ async def test_presence_is_reported_as_players_come_and_go(
     alice.network_changed(False)
     alice.network_changed(True)
     await asyncio.wait_for(welcomed.wait(), 10)
-    assert alice.presence == {}
+    if over_sse:  # the new stream's opening says bob is there
+        assert await asyncio.wait_for(heard.get(), 10) == (bob_seat.player_id, True)
+        assert alice.presence == {bob_seat.player_id: True}
+    else:
+        assert alice.presence == {}
     await again.close()
     await alice.close()

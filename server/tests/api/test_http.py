@@ -512,18 +512,18 @@ def test_events_errors(api: Api) -> None:
 
 def read_frames(lines: Any, until_seq: int) -> list[dict[str, Any]]:
     """SSE frames (`id`, `event`, `data`) read from `lines` up to the one with id `until_seq`;
-    a block without data (the opening `retry:`) is none."""
+    a block without data (the opening `retry:`) or without an id (presence) is none."""
     frames: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
     for line in lines:
         if line.startswith(":") or line.startswith("retry:"):
             continue
         if line == "":
-            if "data" in current:
+            if "data" in current and "id" in current:
                 frames.append(current)
                 if int(current["id"]) >= until_seq:
                     return frames
-                current = {}
+            current = {}
             continue
         field, _, value = line.partition(": ")
         current[field] = json.loads(value) if field == "data" else value

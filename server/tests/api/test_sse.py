@@ -119,6 +119,11 @@ def test_a_stream_is_told_when_another_player_connects_and_disconnects() -> None
     with running(ping_interval_ms=20) as api:
         p0, p1 = api.table(2)
         with stream(api, p0) as mine:
+            # First who is at the table as the stream opens (p1 is not), then the changes.
+            assert mine.block() == {
+                "event": "presence",
+                "data": {"playerId": p1.player_id, "connected": False},
+            }
             with stream(api, p1):
                 _, arrived = mine.until("presence")
                 assert arrived == {
@@ -128,6 +133,20 @@ def test_a_stream_is_told_when_another_player_connects_and_disconnects() -> None
             _, left = mine.until("presence")
             assert left["data"] == {"playerId": p1.player_id, "connected": False}
             assert "id" not in left
+
+
+@pytest.mark.timeout(30)
+def test_a_stream_opens_with_every_other_players_presence() -> None:
+    """Said at once, under the lock the stream subscribes under: a change between a reconnect's
+    answer and the stream opening is not missed."""
+    with running(ping_interval_ms=20) as api:
+        p0, p1, p2 = api.table(3)
+        with stream(api, p1), stream(api, p0) as mine:
+            opening = [mine.block(), mine.block()]
+            assert opening == [
+                {"event": "presence", "data": {"playerId": p1.player_id, "connected": True}},
+                {"event": "presence", "data": {"playerId": p2.player_id, "connected": False}},
+            ]
 
 
 # --- tokens --------------------------------------------------------------------------------------
@@ -195,7 +214,7 @@ def test_a_stream_opened_with_the_session_in_the_url_is_never_pushed_a_token() -
             clock.offset = ttl // 2 + 1_000
             by_header.until("token")
             seen = by_url.pings(10)
-        assert [b for b in seen if "event" in b] == [], seen
+        assert [b for b in seen if b.get("event") == "token"] == [], seen
 
 
 class FlakyTokenStore(MemoryGameStore):

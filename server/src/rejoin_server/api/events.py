@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -68,11 +69,17 @@ async def events(request: Request) -> Response:
         require_in_memory(live, after)
         # Subscribed under the lock, at a published seq: every later event reaches the queue.
         subscriber = svc.host.subscribe(live, claims.player_id, presence=True)
+        # Who is at the table now, read under the same lock: with the presence the subscriber
+        # gets from here on, the reader knows each player's presence exactly, even one that
+        # changed between a `POST …/reconnect` and this stream (the SDK's SSE transport).
+        present = _present(svc.host.view(live, claims.player_id), claims.player_id)
         upto = game.seq
     # Tokens only to a stream that sent its session token in the header (see `sse_tokens`):
     # `player_claims` read the header when there was one.
     by_header = bearer(request) is not None
-    stream = _stream(svc, live, subscriber, after=after, upto=upto, push_tokens=by_header)
+    stream = _stream(
+        svc, live, subscriber, after=after, upto=upto, present=present, push_tokens=by_header
+    )
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
@@ -113,6 +120,7 @@ async def _stream(
     *,
     after: int,
     upto: int,
+    present: list[PresenceNote],
     push_tokens: bool,
 ) -> AsyncIterator[bytes]:
     player_id = subscriber.player_id
@@ -123,7 +131,9 @@ async def _stream(
     heartbeat_s = settings.ping_interval_ms / 1000
     tokens = TokenPush(svc, live, subscriber) if push_tokens else None
     try:
-        yield sse_frames.opening(settings.sse_retry_ms)
+        yield sse_frames.opening(settings.sse_retry_ms) + b"".join(
+            map(sse_frames.presence, present)
+        )
         sent = after
         page = settings.replay_limit
         async for seq, block in _backlog(host, live, player_id, after=after, upto=upto, page=page):
@@ -166,6 +176,18 @@ async def _stream(
         if tokens is not None:
             tokens.stop()
         host.unsubscribe(live, subscriber)
+
+
+def _present(view: dict[str, Any], player_id: str) -> list[PresenceNote]:
+    """Each other seated player's presence in `view` (a game whose view has no `seats` has none)."""
+    seats = view.get("seats")
+    return [
+        PresenceNote(seat["playerId"], bool(seat.get("connected")))
+        for seat in (seats if isinstance(seats, list) else ())
+        if isinstance(seat, dict)
+        and isinstance(seat.get("playerId"), str)
+        and seat["playerId"] != player_id
+    ]
 
 
 def _other_block(item: PresenceNote | str) -> bytes:
