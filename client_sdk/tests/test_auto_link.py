@@ -1,7 +1,7 @@
 """`AutoLink` over fake inner links: which transport it tries, in which order, what it replays to
-each attempt, what it remembers, and when its task is done. No network, and no real time counts:
-the open timeout is fired by calling its handler, the memory runs on a clock the test moves, and
-a "slow" failure is made by setting the threshold below any elapsed time."""
+each attempt, how it probes the WebSocket after falling back, what it remembers, and when its
+task is done. No network, and no real time counts: the timeouts are fired by calling their
+handlers, and the memory runs on a clock the test moves."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from rejoin import auto_link, ws_link
-from rejoin.auto_link import AutoLink, TransportMemory
+from rejoin import ws_link
+from rejoin.auto_link import BACK_TO_WEBSOCKET, AutoLink, TransportMemory
 from rejoin.link import LinkListener
 
 URL = "ws://game.test:8000/api/game/g1/ws"
 SERVER = "ws://game.test:8000"
 HELLO = '{"type": "hello"}'
+PING = '{"type":"ping","t":0}'
 NEVER_S = 3600.0  # an open timeout no test waits for: each fires it by hand
 
 
@@ -151,24 +152,36 @@ async def test_a_websocket_that_brings_a_frame_is_the_transport(memory: Transpor
     assert link.task.done()
 
 
-async def test_a_websocket_failing_fast_is_dialled_once_more_then_sse_is_remembered(
+def probe_of(link: AutoLink) -> Any:
+    probe = link._probe
+    assert probe is not None, "no probe running"
+    return probe
+
+
+async def test_a_websocket_cut_before_any_frame_falls_back_and_a_blocked_probe_remembers_sse(
     memory: TransportMemory, clock: Clock
 ) -> None:
     dialled, listener = Dialled(), Listener()
     link = auto(dialled, listener, memory)
     link.send(HELLO)
-    dialled.last.lose(None, "refused")
-    assert dialled.kinds() == ["websocket", "websocket"]
     dialled.last.open()  # opened, then cut before any frame (a proxy that kills upgrades)
     assert dialled.last.sent == [HELLO]
     dialled.last.lose(1006, "cut")
-    assert dialled.kinds() == ["websocket", "websocket", "sse"]
+    assert dialled.kinds() == ["websocket", "sse"]
     assert link.transport == "sse"
     dialled.last.open()
-    assert dialled.last.sent == [HELLO]  # the hello again, to each attempt
+    assert dialled.last.sent == [HELLO]  # the hello again, to the next attempt
+    assert not memory.prefers_sse(SERVER)  # not on that evidence alone
     dialled.last.frame()
     assert listener.heard == [("opened", 7), ("frame", 7, '{"type": "welcome"}')]
+    # Settled on SSE: the probe asks whether the WebSocket gets through, without a seat.
+    probe = dialled.last
+    assert (probe.transport, probe.connection) == ("websocket", 0)
+    probe.open()
+    assert probe.sent == [PING]
+    probe.lose(1006, "cut again")
     assert memory.prefers_sse(SERVER)
+    assert listener.heard[-1] == ("frame", 7, '{"type": "welcome"}')  # the connection goes on
     await turn()
     assert not link.task.done()
     link.close(1000, "bye")
@@ -186,15 +199,57 @@ async def test_a_websocket_failing_fast_is_dialled_once_more_then_sse_is_remembe
     assert not memory.prefers_sse(SERVER)
 
 
-async def test_a_websocket_failing_slowly_goes_to_sse_at_once(
-    memory: TransportMemory, monkeypatch: pytest.MonkeyPatch
+async def test_a_probe_that_gets_through_ends_the_sse_connection_for_the_websocket(
+    memory: TransportMemory,
 ) -> None:
-    monkeypatch.setattr(auto_link, "_SLOW_FAILURE_S", -1.0)  # any failure counts as slow
+    """A server that refused the WebSocket only because it was restarting (a browser cannot tell
+    refused from blocked), or welcomed slower than the timeout: back to the WebSocket, through an
+    ordinary resume (1012), and nothing remembered."""
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    dialled.last.lose(1006, "")  # never opened
+    sse = dialled.last
+    sse.open()
+    sse.frame()
+    probe = dialled.last
+    probe.open()
+    probe.frame('{"type":"error","code":"invalid_request","message":"hello first"}')
+    assert sse.closed is not None
+    assert listener.heard[-1] == ("lost", 7, 1012, BACK_TO_WEBSOCKET)
+    assert not memory.prefers_sse(SERVER)
+    await turn()
+    assert link.task.done()
+    assert all(inner.task.done() for inner in dialled.links)
+
+
+async def test_a_silent_probe_is_blocked(memory: TransportMemory) -> None:
     dialled = Dialled()
     link = auto(dialled, Listener(), memory)
-    dialled.last.lose(None, "reset")
-    assert dialled.kinds() == ["websocket", "sse"]
+    link._timed_out()  # the WebSocket brought nothing in time
+    dialled.last.open()
+    dialled.last.frame()
+    probe = dialled.last
+    probe.open()
+    probe_of(link)._settle(False)  # its timeout
+    assert probe.closed is not None
+    assert memory.prefers_sse(SERVER)
     link.close(1000, "")
+
+
+async def test_a_probe_answer_after_the_connection_ended_counts_for_nothing(
+    memory: TransportMemory,
+) -> None:
+    dialled, listener = Dialled(), Listener()
+    auto(dialled, listener, memory)
+    dialled.last.lose(1006, "")
+    dialled.last.open()
+    dialled.last.frame()
+    probe = dialled.last
+    dialled.links[1].lose(None, "the stream ended")
+    assert probe.closed is not None  # cancelled with the connection
+    probe.lose(1006, "")
+    assert not memory.prefers_sse(SERVER)
+    assert listener.heard[-1] == ("lost", 7, None, "the stream ended")
 
 
 async def test_a_websocket_not_open_in_time_is_abandoned_for_sse(memory: TransportMemory) -> None:
@@ -202,7 +257,7 @@ async def test_a_websocket_not_open_in_time_is_abandoned_for_sse(memory: Transpo
     link = auto(dialled, listener, memory)
     link.send(HELLO)
     hanging = dialled.last
-    link._open_timed_out()
+    link._timed_out()
     assert hanging.closed is not None
     assert dialled.kinds() == ["websocket", "sse"]
     # What the abandoned WebSocket still says does not count.
@@ -214,7 +269,7 @@ async def test_a_websocket_not_open_in_time_is_abandoned_for_sse(memory: Transpo
     assert dialled.last.sent == [HELLO]
     dialled.last.frame()
     assert listener.heard == [("opened", 7), ("frame", 7, '{"type": "welcome"}')]
-    assert memory.prefers_sse(SERVER)
+    assert dialled.kinds() == ["websocket", "sse", "websocket"]  # and the probe
     link.close(1000, "")
     await turn()
     assert link.task.done()
@@ -227,7 +282,7 @@ async def test_the_timeout_does_nothing_once_the_websocket_brought_a_frame(
     link = auto(dialled, Listener(), memory)
     dialled.last.open()
     dialled.last.frame()
-    link._open_timed_out()
+    link._timed_out()
     assert dialled.kinds() == ["websocket"]
     assert dialled.last.closed is None
     link.close(1000, "")
@@ -242,7 +297,7 @@ async def test_a_websocket_open_but_silent_past_the_timeout_is_left_for_sse(
     link = auto(dialled, Listener(), memory)
     silent = dialled.last
     silent.open()
-    link._open_timed_out()
+    link._timed_out()
     assert dialled.kinds() == ["websocket", "sse"]
     assert silent.closed is not None
     link.close(1000, "")
@@ -255,7 +310,7 @@ async def test_every_attempt_failing_is_one_loss_and_the_task_waits_for_every_li
     link = auto(dialled, listener, memory)
     hanging = dialled.last
     hanging.close = lambda code, reason: None  # type: ignore[method-assign]  # slow to end
-    link._open_timed_out()  # the WebSocket hangs: abandoned, its close not yet ended
+    link._timed_out()  # the WebSocket hangs: abandoned, its close not yet ended
     dialled.last.lose(None, "refused")
     assert dialled.kinds() == ["websocket", "sse"]
     assert listener.heard == [("lost", 7, None, "refused")]
@@ -293,9 +348,7 @@ async def test_straight_to_sse_on_the_memorys_word_and_no_answer_keeps_it(
     assert memory.prefers_sse(SERVER)
 
 
-@pytest.mark.parametrize(
-    "phase", ["dialling", "websocket open", "second websocket", "sse", "settled"]
-)
+@pytest.mark.parametrize("phase", ["dialling", "websocket open", "sse", "settled", "probing"])
 async def test_close_in_any_phase_closes_the_attempt_and_reports_nothing(
     memory: TransportMemory, phase: str
 ) -> None:
@@ -304,20 +357,18 @@ async def test_close_in_any_phase_closes_the_attempt_and_reports_nothing(
     link.send(HELLO)
     if phase != "dialling":
         dialled.last.open()
-    if phase in ("second websocket", "sse"):
+    if phase in ("sse", "probing"):
         dialled.last.lose(None, "cut")
-    if phase == "sse":
-        dialled.last.lose(None, "cut")
-    if phase == "settled":
+    if phase in ("settled", "probing"):
         dialled.last.frame()
     before = list(listener.heard)
-    current = dialled.last
+    current = dialled.links[1] if phase == "probing" else dialled.last
     link.close(1000, "bye")
     assert current.closed == (1000, "bye")
     current.lose(1000, "closed")  # a link that reports its end after the close: not heard
-    link._open_timed_out()  # a timer that fires late: nothing
+    link._timed_out()  # a timer that fires late: nothing
     assert listener.heard == before
-    assert len(dialled.links) == {"second websocket": 2, "sse": 3}.get(phase, 1)
+    assert len(dialled.links) == {"sse": 2, "probing": 3}.get(phase, 1)
     await turn()
     assert link.task.done()
     assert all(inner.task.done() for inner in dialled.links)

@@ -87,7 +87,10 @@ async def seat_two(
     assert alice.transport == "sse"
     tried = auto_link_lines(caplog)
     assert any("websocket attempt lost" in line for line in tried), tried
-    assert REMEMBERED.prefers_sse(memory_key)
+    # Remembered once the probe that followed the fallback was refused too (the proxy's 403).
+    async with asyncio.timeout(WAIT_S):
+        while not REMEMBERED.prefers_sse(memory_key):  # noqa: ASYNC110 - no event to wait on
+            await asyncio.sleep(0.01)
 
     caplog.clear()
     bob = GameClient(proxy.url, alice.game_id)

@@ -4,20 +4,23 @@ Some networks (corporate and hotel proxies, firewalls) refuse the WebSocket upgr
 hang, or kill the upgraded connection at once, while plain HTTP gets through. An `AutoLink` is one
 connection of the session that finds out which case it is in without the session knowing:
 
-1. it dials a WebSocket. Once the WebSocket brings its first frame, that is the transport.
-2. a WebSocket that ends before bringing a single frame, or brings none within `open_timeout`
+1. It dials a WebSocket. Once the WebSocket brings its first frame, that is the transport.
+2. A WebSocket that ends before bringing a single frame, or brings none within `open_timeout`
    (it does not open, or it opens and stays silent: a proxy that accepts the upgrade and then
-   passes nothing), is not taken as the server's answer: a server that is down (restarting) is
-   told apart from a blocked path by dialling the WebSocket once more at once (when the first
-   failed fast: a hang is not waited out twice), and then over SSE. Whatever the session
-   already sent (its `hello`) goes to each attempt. A dial that found nothing listening at the
+   passes nothing), is given up, and the same connection is tried over SSE; whatever the
+   session already sent (its `hello`) goes to it. A dial that found nothing listening at the
    server's address (refused: a restart; a link that can tell says `unreachable`) is lost at
-   once, without SSE: it would go to the same address, and if the server came back between
-   the two, the WebSocket would be remembered as blocked when it is not.
-3. SSE that brings a frame while the WebSocket did not: the server is marked in the
-   `TransportMemory` as reached over SSE, and the next connections go straight to SSE until the
-   memory runs out (then the WebSocket is tried again: the network may have changed), or until
-   SSE is refused (an SSE attempt that gets no answer, the server being down, keeps it).
+   once instead: SSE would go to the same address.
+3. That evidence is not enough to remember: in a browser a refused WebSocket looks the same as a
+   blocked one, and a server restarting or overloaded may welcome slower than the timeout. So
+   once SSE has brought its first frame, a `WebSocketProbe` asks whether the WebSocket gets
+   through now. Blocked: the server is marked in the `TransportMemory`, and the next
+   connections go straight to SSE until the memory runs out. It gets through: the server was
+   only down or slow a moment ago; this SSE connection is ended (1012, as by a restarting
+   server: the session resumes at once, every event once) so that the next one is a WebSocket.
+4. Straight to SSE on the memory's word: an SSE attempt refused with a close code forgets the
+   memory (the WebSocket is tried first again); one that got no answer at all (the server down)
+   keeps it, or every dial of an outage would wait a silent WebSocket out again.
 
 If every attempt fails, the connection is lost as it would be with one transport, and the
 session backs off and dials again.
@@ -27,52 +30,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
 from typing import Final
 
 from rejoin.link import Link, LinkFactory, LinkListener
-from rejoin_protocol.errors import CLOSE_NORMAL
+from rejoin.transport_memory import REMEMBERED, SSE_REMEMBERED_S, TransportMemory
+from rejoin.ws_probe import WebSocketProbe
+from rejoin_protocol.errors import CLOSE_NORMAL, CLOSE_SERVER_RESTARTING
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SSE_REMEMBERED_S", "WS_OPEN_TIMEOUT_S", "AutoLink", "TransportMemory"]
+__all__ = ["REMEMBERED", "SSE_REMEMBERED_S", "WS_OPEN_TIMEOUT_S", "AutoLink", "TransportMemory"]
 
-SSE_REMEMBERED_S = 600.0
-"""How long a server found reachable only over SSE is dialled over SSE straight away."""
 WS_OPEN_TIMEOUT_S = 4.0
-"""A WebSocket that has brought no frame by then is taken as blocked (a server that is up opens
+"""A WebSocket that has brought no frame by then is given up for SSE (a server that is up opens
 one and answers its `hello` in milliseconds; one that is down refuses at once)."""
-_SLOW_FAILURE_S = 1.0
-"""A WebSocket that failed sooner than this is dialled once more before SSE is tried."""
-
-
-class TransportMemory:
-    """Which servers (by base URL) were reached over SSE after their WebSocket failed."""
-
-    def __init__(
-        self, remember_for: float = SSE_REMEMBERED_S, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._remember_for = remember_for
-        self._clock = clock
-        self._sse_until: dict[str, float] = {}
-
-    def prefers_sse(self, server: str) -> bool:
-        until = self._sse_until.get(server)
-        if until is not None and self._clock() >= until:
-            del self._sse_until[server]
-            return False
-        return until is not None
-
-    def websocket_blocked(self, server: str) -> None:
-        self._sse_until[server] = self._clock() + self._remember_for
-
-    def forget(self, server: str) -> None:
-        self._sse_until.pop(server, None)
-
-
-REMEMBERED: Final = TransportMemory()
-"""The process's memory: every client of a server shares what one found out."""
+BACK_TO_WEBSOCKET = "the WebSocket gets through again: resuming over it"
 
 
 class AutoLink:
@@ -101,14 +73,13 @@ class AutoLink:
         self._sent: list[str] = []  # what the session sent before a transport was settled
         self._settled = False  # an attempt brought a frame: it is the transport
         self._opened = False  # the session was told the connection is open
-        self._closed = False
+        self._ended = False  # lost (and reported) or closed: done once every link has ended
         self._attempts: list[str] = []
         self._inner: Link | None = None
-        self._inner_tasks: set[asyncio.Future[None]] = set()
-        self._ended = False  # lost (and reported) or closed: done once the attempts are
         self._inner_open = False
-        self._started_at = 0.0
+        self._links: set[asyncio.Future[None]] = set()  # the tasks of every link started
         self._timer: asyncio.TimerHandle | None = None
+        self._probe: WebSocketProbe | None = None
         self._try("sse" if memory.prefers_sse(self._server) else "websocket")
 
     @property
@@ -125,10 +96,9 @@ class AutoLink:
             self._inner.send(text)
 
     def close(self, code: int, reason: str) -> None:
-        self._closed = True
-        self._cancel_timer()
         if self._inner is not None:
             self._inner.close(code, reason)
+            self._inner = None
         self._finish()
 
     # --- attempts ----------------------------------------------------------------------------
@@ -136,42 +106,37 @@ class AutoLink:
     def _try(self, transport: str) -> None:
         self._attempts.append(transport)
         self._inner_open = False
-        self._started_at = self._loop.time()
         attempt = _Attempt(self, len(self._attempts))
         self._inner = self._factories[transport](self._url, self.connection, attempt)
-        self._inner_tasks.add(self._inner.task)
-        self._inner.task.add_done_callback(self._inner_ended)
+        self._track(self._inner.task)
         if transport == "websocket":
-            self._timer = self._loop.call_later(self._open_timeout, self._open_timed_out)
+            self._timer = self._loop.call_later(self._open_timeout, self._timed_out)
 
-    def _next_after_failure(self, code: int | None) -> str | None:
-        """The transport to try after the current attempt failed unsettled (with close `code`,
-        None: no answer), or None: give up."""
-        current = self._attempts[-1]
-        if current == "sse":
-            # Straight to SSE on the memory's word, and it was refused: the WebSocket again next
-            # time. No answer at all (the server down or restarting) says nothing about the
-            # WebSocket: the memory stands, or each dial of an outage would wait a silent
-            # WebSocket out again before SSE (4 s after a restart instead of milliseconds).
+    def _fallback(self, code: int | None) -> bool:
+        """After the current attempt failed before its first frame (close `code`, None: no
+        answer): whether to try SSE (else the connection is lost)."""
+        if self._attempts[-1] == "sse":
             if self._attempts == ["sse"] and code is not None:
-                self._memory.forget(self._server)
-            return None
-        if getattr(self._inner, "unreachable", False):
-            # Nothing listens at the server's address (a restart): SSE goes to the same address,
-            # and one that got through a moment later would be taken for a blocked WebSocket.
-            return None
-        failed_fast = self._loop.time() - self._started_at < _SLOW_FAILURE_S
-        if self._attempts.count("websocket") == 1 and failed_fast:
-            return "websocket"
-        return "sse"
+                self._memory.forget(self._server)  # step 4
+            return False
+        # Nothing listens at the server's address (a restart): SSE goes to the same address.
+        return not getattr(self._inner, "unreachable", False)
+
+    def _timed_out(self) -> None:
+        """The WebSocket brought no frame in time (not open, or open and silent), and did not
+        fail: abandoned (what it still reports no longer counts), and SSE is tried."""
+        self._timer = None
+        if self._settled or self._ended or self._inner is None:
+            return
+        self._inner.close(CLOSE_NORMAL, "the WebSocket brought nothing: trying SSE")
+        self._try("sse")
 
     # --- what an attempt reports -------------------------------------------------------------
 
     def attempt_opened(self, number: int) -> None:
         if not self._current(number):
             return
-        self._inner_open = True
-        # A WebSocket's timer runs on until its first frame: open is not enough (see step 2).
+        self._inner_open = True  # a WebSocket's timer runs on until its first frame (step 2)
         assert self._inner is not None
         for text in self._sent:
             self._inner.send(text)
@@ -186,47 +151,63 @@ class AutoLink:
             self._settled = True
             self._cancel_timer()
             self._sent.clear()
-            if self._attempts[-1] == "sse" and "websocket" in self._attempts:
-                self._memory.websocket_blocked(self._server)
+            if self._attempts == ["websocket", "sse"]:
+                self._start_probe()
         self._listener.link_frame(self.connection, frame)
 
     def attempt_lost(self, number: int, code: int | None, reason: str) -> None:
         if not self._current(number):
             return
         self._cancel_timer()
-        following = None if self._settled or self._closed else self._next_after_failure(code)
+        fallback = not self._settled and self._fallback(code)
         log.info(
-            "connection %d: %s attempt lost (%s %s); next: %s",
+            "connection %d: %s attempt lost (%s %s)%s",
             self.connection,
             self._attempts[-1],
             code,
             reason,
-            following,
+            "; trying SSE" if fallback else "",
         )
-        if following is None:
-            self._inner = None
-            self._finish()
-            self._listener.link_lost(self.connection, code, reason)
+        if fallback:
+            self._try("sse")
             return
-        self._try(following)
+        self._inner = None
+        self._finish()
+        self._listener.link_lost(self.connection, code, reason)
 
-    def _open_timed_out(self) -> None:
-        """The WebSocket brought no frame (not open, or open and silent) and did not fail:
-        abandoned (it reports nothing that counts any more), and SSE is tried; a hang is not
-        waited out a second time."""
-        self._timer = None
-        if self._settled or self._closed or self._inner is None:
+    # --- the probe (step 3) ------------------------------------------------------------------
+
+    def _start_probe(self) -> None:
+        self._probe = WebSocketProbe(
+            self._url, self._factories["websocket"], self._probed, timeout=self._open_timeout
+        )
+        self._track(self._probe.task)
+
+    def _probed(self, through: bool) -> None:
+        self._probe = None
+        if not through:
+            log.info("%s: the WebSocket is blocked on the way; SSE it is", self._server)
+            self._memory.websocket_blocked(self._server)
             return
-        self._inner.close(CLOSE_NORMAL, "the WebSocket brought nothing: trying SSE")
-        self._try("sse")
+        if self._ended or self._inner is None:
+            return
+        log.info("connection %d: %s", self.connection, BACK_TO_WEBSOCKET)
+        self._inner.close(CLOSE_NORMAL, BACK_TO_WEBSOCKET)
+        self._inner = None
+        self._finish()
+        self._listener.link_lost(self.connection, CLOSE_SERVER_RESTARTING, BACK_TO_WEBSOCKET)
 
     # --- plumbing ----------------------------------------------------------------------------
 
     def _current(self, number: int) -> bool:
-        return number == len(self._attempts) and not self._closed
+        return number == len(self._attempts) and not self._ended
 
-    def _inner_ended(self, task: asyncio.Future[None]) -> None:
-        self._inner_tasks.discard(task)
+    def _track(self, task: asyncio.Future[None]) -> None:
+        self._links.add(task)
+        task.add_done_callback(self._link_ended)
+
+    def _link_ended(self, task: asyncio.Future[None]) -> None:
+        self._links.discard(task)
         self._maybe_done()
 
     def _cancel_timer(self) -> None:
@@ -235,12 +216,17 @@ class AutoLink:
             self._timer = None
 
     def _finish(self) -> None:
-        """Lost (and reported) or closed: `task` is done once every attempt's link has ended."""
+        """Lost (and reported) or closed: nothing counts any more, and `task` is done once every
+        link started (the probe's too) has ended."""
         self._ended = True
+        self._cancel_timer()
+        if self._probe is not None:
+            self._probe.cancel()
+            self._probe = None
         self._maybe_done()
 
     def _maybe_done(self) -> None:
-        if self._ended and not self._inner_tasks and not self.task.done():
+        if self._ended and not self._links and not self.task.done():
             self.task.set_result(None)
 
 

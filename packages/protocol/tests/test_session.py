@@ -752,6 +752,17 @@ def test_a_connection_that_opened_and_dropped_is_not_retried_quickly() -> None:
     assert session.wake_at == pytest.approx(at + 0.2)
 
 
+def test_a_link_open_at_once_whose_hello_got_no_answer_is_retried_quickly() -> None:
+    # The SDK's SSE link has no handshake before its `hello` (an HTTP request): "open" at once,
+    # then lost without a close code when that request got no answer (a port still refusing).
+    session = new_session()
+    at = drop_after_a_stable_connection(session)
+    (dial,) = of(Dial, session.outputs())
+    session.connection_opened(dial.connection, at)
+    session.connection_lost(dial.connection, at + 0.003, None, "the reconnect got no answer")
+    assert session.wake_at == pytest.approx(at + 0.003 + 0.15)
+
+
 def test_dials_that_fail_before_the_first_welcome_are_not_retried_quickly() -> None:
     # Nothing says a server that never answered is coming back: the ladder from the first dial.
     session = new_session()

@@ -230,8 +230,14 @@ class ClientSession:
         described = f"closed with {code}" if code is not None else "connection lost"
         # A dial that failed without opening, while a connection that was up is freshly lost: the
         # server is plainly coming back (it binds its port before it loads, so only a process
-        # still starting refuses), and its port may be back any moment: retry quickly.
-        quick = self._state is SessionState.CONNECTING and self._offline_since is not None
+        # still starting refuses), and its port may be back any moment: retry quickly. A link
+        # with no handshake of its own (SSE: "open" at once, then an HTTP request for the
+        # `hello`) says the same by a loss without a close code before the welcome: its request
+        # got no answer.
+        unanswered = self._state is SessionState.HANDSHAKING and code is None
+        quick = (
+            self._state is SessionState.CONNECTING or unanswered
+        ) and self._offline_since is not None
         # 1012: the server is restarting and will be back at once; dial within the first bound.
         soon = code == CLOSE_SERVER_RESTARTING
         self._back_off(now, f"{described} {reason}".strip(), soon=soon, quick=quick)
