@@ -236,20 +236,43 @@ async def test_a_silent_probe_is_blocked(memory: TransportMemory) -> None:
     link.close(1000, "")
 
 
-async def test_a_probe_answer_after_the_connection_ended_counts_for_nothing(
+async def test_a_probe_outlives_a_lost_connection_and_its_answer_is_remembered(
     memory: TransportMemory,
 ) -> None:
+    """Behind a silent WebSocket the probe takes the open timeout; a server killed meanwhile must
+    not make the next connection wait the silent WebSocket out again."""
     dialled, listener = Dialled(), Listener()
-    auto(dialled, listener, memory)
+    link = auto(dialled, listener, memory)
     dialled.last.lose(1006, "")
     dialled.last.open()
     dialled.last.frame()
     probe = dialled.last
     dialled.links[1].lose(None, "the stream ended")
-    assert probe.closed is not None  # cancelled with the connection
-    probe.lose(1006, "")
-    assert not memory.prefers_sse(SERVER)
     assert listener.heard[-1] == ("lost", 7, None, "the stream ended")
+    assert probe.closed is None  # still asking
+    await turn()
+    assert not link.task.done()  # its task waits for the probe
+    probe.lose(1006, "")
+    assert memory.prefers_sse(SERVER)
+    assert listener.heard[-1] == ("lost", 7, None, "the stream ended")  # nothing more said
+    await turn()
+    assert link.task.done()
+
+
+async def test_a_probe_that_finds_nothing_listening_answers_nothing(
+    memory: TransportMemory,
+) -> None:
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    dialled.last.lose(1006, "")
+    dialled.last.open()
+    dialled.last.frame()
+    probe = dialled.last
+    probe.unreachable = True  # type: ignore[attr-defined]  # a link that can tell
+    probe.lose(None, "ConnectionRefusedError")
+    assert not memory.prefers_sse(SERVER)
+    assert listener.heard[-1] == ("frame", 7, '{"type": "welcome"}')  # the connection goes on
+    link.close(1000, "")
 
 
 async def test_a_websocket_not_open_in_time_is_abandoned_for_sse(memory: TransportMemory) -> None:

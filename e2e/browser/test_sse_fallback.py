@@ -198,13 +198,28 @@ def test_behind_a_silent_websocket_the_page_is_back_over_sse_within_2_s_of_a_kil
 ) -> None:
     """The silent proxy again, and the server killed -9 and restarted: while it is down the SSE
     attempts get no answer, which says nothing about the WebSocket; the page must not wait out
-    the silent WebSocket again before it goes back to SSE."""
+    the silent WebSocket again before it goes back to SSE. The page has played over SSE long
+    enough for its probe of the WebSocket (as silent, so it takes the open timeout) to have found
+    it blocked: that is what it remembers."""
     base = server.url
     game_id = create_game(api, seats=2, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS)
     tracked = context_factory("silent", only_origin=base)
-    tracked.context.route_web_socket(GAME_WEBSOCKET, lambda socket: None)
+    closed: list[int | None] = []  # the page closing a silent WebSocket it gave up on
+
+    def silent(socket: WebSocketRoute) -> None:
+        socket.on_close(lambda code, reason: closed.append(code))
+
+    tracked.context.route_web_socket(GAME_WEBSOCKET, silent)
     seat = join(open_table(tracked.context, base, game_id), "ann", game_id)
     assert_over_sse(seat)
+    # Given up twice: the connection's WebSocket for SSE, then the probe's, found blocked. (The
+    # sync API hands Playwright's events over only while it is called: the wait calls it.)
+
+    def probe_gave_up() -> bool | None:
+        seat.page.wait_for_timeout(20)
+        return len(closed) >= 2 or None
+
+    wait_for(probe_gave_up, timeout=30, what="the probe giving up", detail=lambda: str(closed))
     before = server_view(base, game_id, seat.session_token)["seq"]
     restarted_at_ms, healthy_after = kill_and_restart(server, [seat.page])
     wait_resumed(seat.page, restarted_at_ms, seq=before)

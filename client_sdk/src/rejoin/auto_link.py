@@ -18,6 +18,7 @@ connection of the session that finds out which case it is in without the session
    connections go straight to SSE until the memory runs out. It gets through: the server was
    only down or slow a moment ago; this SSE connection is ended (1012, as by a restarting
    server: the session resumes at once, every event once) so that the next one is a WebSocket.
+   A probe outlives a connection lost meanwhile: its answer is about the network.
 4. Straight to SSE on the memory's word: an SSE attempt refused with a close code forgets the
    memory (the WebSocket is tried first again); one that got no answer at all (the server down)
    keeps it, or every dial of an outage would wait a silent WebSocket out again.
@@ -99,6 +100,9 @@ class AutoLink:
         if self._inner is not None:
             self._inner.close(code, reason)
             self._inner = None
+        if self._probe is not None:  # the application is done: no answer wanted
+            self._probe.cancel()
+            self._probe = None
         self._finish()
 
     # --- attempts ----------------------------------------------------------------------------
@@ -183,8 +187,12 @@ class AutoLink:
         )
         self._track(self._probe.task)
 
-    def _probed(self, through: bool) -> None:
+    def _probed(self, through: bool | None) -> None:
+        """The probe's answer (None: it found nothing listening, a restart: no answer). It counts
+        even after this connection was lost: what it learnt is about the network."""
         self._probe = None
+        if through is None:
+            return
         if not through:
             log.info("%s: the WebSocket is blocked on the way; SSE it is", self._server)
             self._memory.websocket_blocked(self._server)
@@ -216,13 +224,11 @@ class AutoLink:
             self._timer = None
 
     def _finish(self) -> None:
-        """Lost (and reported) or closed: nothing counts any more, and `task` is done once every
-        link started (the probe's too) has ended."""
+        """Lost (and reported) or closed: no attempt counts any more, and `task` is done once
+        every link started has ended: a probe still running goes on to its answer (within the
+        open timeout), since the network does not change with the connection."""
         self._ended = True
         self._cancel_timer()
-        if self._probe is not None:
-            self._probe.cancel()
-            self._probe = None
         self._maybe_done()
 
     def _maybe_done(self) -> None:

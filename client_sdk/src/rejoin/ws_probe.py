@@ -6,7 +6,8 @@ blocked; a welcome slower than the open timeout). The probe dials the WebSocket 
 `ping` where the server wants a `hello`: a rejoin server answers that with an `error` (and a 4400
 close; it counts as a refused handshake in `rejoin_reconnects_total`). Any frame back is the
 answer "it gets through"; a dial that fails, ends without a frame or stays silent for the timeout
-is "blocked". No token is sent: the seat is not touched.
+is "blocked", unless the dial found nothing listening (a link that can tell: the server is
+restarting), which answers nothing. No token is sent: the seat is not touched.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ PROBE_CONNECTION: Final = 0
 
 
 class WebSocketProbe:
-    """Dials `url` at once; calls `answered(True)` (it got through) or `answered(False)` once."""
+    """Dials `url` at once; calls `answered` once: True (it got through), False (blocked), or
+    None (nothing listens at the server's address: no answer about the way there)."""
 
     def __init__(
         self,
         url: str,
         factory: LinkFactory,
-        answered: Callable[[bool], None],
+        answered: Callable[[bool | None], None],
         *,
         timeout: float,
     ) -> None:
@@ -63,9 +65,11 @@ class WebSocketProbe:
         self._settle(True)
 
     def link_lost(self, connection: int, code: int | None, reason: str) -> None:
-        self._settle(False)
+        # A dial that found nothing listening (a link that can tell: the server restarting)
+        # says nothing about the way there.
+        self._settle(None if getattr(self._link, "unreachable", False) else False)
 
-    def _settle(self, through: bool) -> None:
+    def _settle(self, through: bool | None) -> None:
         if self._done:
             return
         self.cancel()
