@@ -26,8 +26,10 @@ WAIT_S = 15.0  # a bound for hangs, never a measure of anything
 
 @pytest.fixture
 def short_tokens(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A server whose reconnect tokens live 2 s: pushed fresh about every second."""
-    process = sqlite_server(tmp_path, "--token-ttl", "2s")
+    """A server whose reconnect tokens live 2 s: pushed fresh about every second. A stream looks
+    whether a push is due at each block or heartbeat: the heartbeat (the ping interval) is
+    200 ms, not the 5 s default, so that a push goes out soon after it is due."""
+    process = sqlite_server(tmp_path, "--token-ttl", "2s", "--ping-interval", "200ms")
     try:
         process.start_ready()
         yield process
