@@ -25,8 +25,9 @@ answer or a stream message of the server's that is not one is the server breakin
 
 What the driver must do comes out of `outputs()`: make an `HttpCall` and give the answer to
 `answered` (or `call_failed`), open the `OpenStream` and feed it to `stream_opened`,
-`stream_text` and `stream_ended`, pass each `Deliver` frame to the session, and on `Lost` report
-the loss once and stop everything. After `Lost` or `close()` every input is ignored.
+`stream_text` and `stream_ended` (`failed` if its own work broke off), pass each `Deliver` frame
+to the session, and on `Lost` report the loss once and stop everything. After `Lost` or
+`close()` every input is ignored.
 """
 
 from __future__ import annotations
@@ -166,6 +167,11 @@ class SseBridge:
                 self._deliver(encode(Ping(0)))  # a heartbeat: the session answers, we drop it
             else:
                 self._message(item)
+
+    def failed(self, reason: str) -> None:
+        """The driver's own work broke off (`reason` says which and why): the connection is
+        lost, and the session dials again."""
+        self._lose(None, reason)
 
     def stream_ended(self, reason: str = "") -> None:
         """The stream closed without a `close` event (a restart, a dropped connection)."""
