@@ -389,6 +389,15 @@ def test_the_servers_close_event_is_the_loss_with_its_code(code: int, reason: st
     assert driven.frames == []  # nothing after the close
 
 
+def test_a_close_for_too_many_streams_is_a_loss_the_session_resumes_from() -> None:
+    """The player opened a fifth stream elsewhere and this, the oldest, was ended: a 4409, but the
+    seat is still this session's. Not the fatal 4409 of a seat won elsewhere."""
+    driven = welcomed()
+    data = {"code": CLOSE_SUPERSEDED, "reason": "superseded: too many streams", "message": "m"}
+    driven.stream(f"event: close\ndata: {json.dumps(data)}\n\n")
+    assert driven.lost == [Lost(None, "superseded: too many streams")]
+
+
 def test_the_stream_ending_is_a_loss() -> None:
     driven = welcomed()
     driven.bridge.stream_ended("RemoteProtocolError")
@@ -427,6 +436,16 @@ def test_a_stream_message_that_is_not_one_is_the_server_breaking_the_protocol(te
     driven = welcomed()
     driven.stream(text)
     assert [lost.code for lost in driven.lost] == [CLOSE_SERVER_BROKE_PROTOCOL]
+
+
+@pytest.mark.parametrize("kind", ["presence", "token", "close", "message"])
+def test_a_message_with_an_id_is_an_event_whatever_its_kind(kind: str) -> None:
+    """A game may name its events as it likes; the stream's notices never carry an `id:`."""
+    driven = welcomed()
+    seen = {"seq": 6, "kind": kind, "at": 1006, "data": {"code": 4409, "reason": "superseded"}}
+    driven.stream(f"id: 6\nevent: {kind}\ndata: {json.dumps(seen)}\n\n" + sse_event(7))
+    assert driven.frames == [EventMessage(6, seen), EventMessage(7, event(7))]
+    assert driven.lost == []
 
 
 def test_an_unnamed_message_without_an_id_is_passed_over() -> None:

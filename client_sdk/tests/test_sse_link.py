@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, cast
 
+import httpx
 import pytest
 
 from rejoin import GameClient, MemoryTokenStore, SavedSeat, SessionFailedError, SessionState
+from rejoin.link import LinkListener
+from rejoin.sse.link import SseLink
 from rejoin_protocol.errors import CLOSE_SUPERSEDED
+from rejoin_protocol.session_outputs import StatusChanged
 
 from .scripted_link import ManualClock
 from .scripted_sse import (
@@ -166,3 +170,34 @@ async def test_a_reconnect_with_no_answer_backs_off_and_dials_again() -> None:
     await asyncio.wait_for(connecting, WAIT_S)
     await asyncio.wait_for(client.close(), WAIT_S)
     assert all(link.task.done() for link in server.links)
+
+
+async def test_a_request_that_breaks_off_on_a_bug_is_a_loss_that_says_which() -> None:
+    """Not the network (that is a request with no answer) but the link's own error: the session
+    resumes, and the reason names the request, not the event stream."""
+    client, server, _, _ = await connected()
+    changes: list[StatusChanged] = []
+    client.on_status(changes.append)
+    acting = asyncio.ensure_future(client.act("check"))
+    await settle()
+    call, answer = server.link.pending.pop(0)
+    assert call.body is not None
+    answer.set_exception(RuntimeError("a bug"))
+    await settle()
+    assert client.status is SessionState.BACKING_OFF
+    lost = changes[0]
+    assert lost.current is SessionState.BACKING_OFF
+    assert f"action {call.body['actionId']} failed: RuntimeError: a bug" in lost.reason
+    acting.cancel()
+    await asyncio.wait_for(client.close(), WAIT_S)
+
+
+async def test_a_link_for_a_url_that_names_no_game_opens_no_http_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[object] = []
+    monkeypatch.setattr(httpx, "AsyncClient", lambda *args, **kwargs: made.append(args))
+    listener = cast(LinkListener, object())  # not reached: the URL is refused first
+    with pytest.raises(ValueError, match="is not a game's WebSocket URL"):
+        SseLink("ws://game.test/not/a/game", 1, listener)
+    assert made == []

@@ -27,14 +27,23 @@ WAIT_S = 30.0  # an upper bound for hangs, never a measure of anything
 NO_UPGRADES = "http-request deny deny_status 403 if { hdr(upgrade) -i websocket }"
 
 
+def memory_key(proxy: ServerProcess) -> str:
+    """The server as `AutoLink` names it in the process-wide memory of SSE choices."""
+    return proxy.url.replace("http://", "ws://", 1)
+
+
 @pytest.fixture
 def blocking_proxy(server: ServerProcess, tmp_path: Path) -> Iterator[ServerProcess]:
+    """A proxy refusing WebSocket upgrades. `REMEMBERED` (process-wide) forgets its address before
+    (an earlier test's proxy may have had this port) and after (a later test's may have it)."""
     proxy, config = start_proxy(tmp_path, [server.url], frontend_rules=[NO_UPGRADES])
+    REMEMBERED.forget(memory_key(proxy))
     try:
         assert NO_UPGRADES in config
         proxy.wait_ready()
         yield proxy
     finally:
+        REMEMBERED.forget(memory_key(proxy))
         proxy.cleanup()
 
 
@@ -78,8 +87,6 @@ async def seat_two(
     proxy: ServerProcess, api: Api, caplog: pytest.LogCaptureFixture
 ) -> list[GameClient]:
     """Alice finds SSE after the WebSocket is refused; Bob, a moment later, goes straight to it."""
-    memory_key = proxy.url.replace("http://", "ws://", 1)  # the server, as AutoLink names it
-    REMEMBERED.forget(memory_key)  # an earlier test's proxy may have had this port
     game_id = api.create_game(seats=2, actionTimeoutMs=600_000, autoNextHand=False).ok(201)
     alice = GameClient(proxy.url, game_id["gameId"])  # transport="auto", the default
     await alice.join("alice")
@@ -89,7 +96,7 @@ async def seat_two(
     assert any("websocket attempt lost" in line for line in tried), tried
     # Remembered once the probe that followed the fallback was refused too (the proxy's 403).
     async with asyncio.timeout(WAIT_S):
-        while not REMEMBERED.prefers_sse(memory_key):  # noqa: ASYNC110 - no event to wait on
+        while not REMEMBERED.prefers_sse(memory_key(proxy)):  # noqa: ASYNC110 - no event to wait on
             await asyncio.sleep(0.01)
 
     caplog.clear()

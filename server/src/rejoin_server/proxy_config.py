@@ -22,14 +22,14 @@ who reads it. Why the choices are what they are:
 - WebSocket timeouts outlast the server's heartbeat (a ping every 5 s, a client silent for 15 s is
   dropped): `timeout tunnel` 1h, client and server 30 s; `timeout connect` is short (1 s) because
   a node that cannot take a connection within a second is better skipped.
-- An SSE stream (`GET …/events`) is a plain response that never ends, not a tunnel: `timeout
-  server` and `timeout client` bound its silences, and the stream's heartbeat comment (every 10 s
-  when idle) stays well under their 30 s. Its events are small pieces of that response, which
-  HAProxy by default sends as "more to come" for the kernel to gather into full packets: each
-  would wait up to 200 ms (measured through HAProxy 2.6: an action's event reached a stream
-  about 220 ms after the action, 6-14 ms with the option). `option http-no-delay` in the games'
-  backend sends each at once; their other answers are small JSON, for which the packets it saves
-  are few. Nothing else may hold events back (no `compression`: its compressor would).
+- An SSE stream (`GET …/events`) is a plain response that never ends, not a tunnel: `timeout server`
+  and `timeout client` bound its silences, and the stream's heartbeat comment (every ping interval,
+  5 s by default, when idle) stays well under their 30 s. Its events are small pieces of that
+  response, which HAProxy by default sends as "more to come" for the kernel to gather into full
+  packets: each would wait up to 200 ms (measured through HAProxy 2.6: an action's event reached a
+  stream about 220 ms after the action, 6-14 ms with the option). `option http-no-delay` in the
+  games' backend sends each at once; their other answers are small JSON, for which the packets it
+  saves are few. Nothing else may hold events back (no `compression`: its compressor would).
 - The server's response headers (`X-Rejoin-Node` above all) pass untouched; `option forwardfor`
   tells the nodes the players' addresses (they trust it with `--trusted-proxy`). `/metrics` is
   refused: it is one node's, and a node beside the proxy would see every player as loopback.
@@ -240,7 +240,7 @@ defaults
     # Before a WebSocket upgrade and for plain requests: longer than the server's heartbeat
     # (a ping every 5 s; a client silent for 15 s is dropped) and its longest answers. An SSE
     # stream (GET /api/game/ID/events) stays a plain response: these bound its silences, and
-    # the node sends it a heartbeat comment every 10 s when there is no event.
+    # the node sends it a heartbeat comment every ping interval (5 s by default) when idle.
     timeout client 30s
     timeout server 30s
     # After the upgrade a WebSocket is a tunnel: the server's pings keep it busy and its idle

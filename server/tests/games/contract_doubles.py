@@ -49,6 +49,14 @@ class SkippedSeqState(ToyState):
         return [replace(e, seq=e.seq + 1) for e in super().handle(command, now_ms)]
 
 
+class NoticeKindState(ToyState):
+    """Bids handed out as events of kind `presence`, a name the event stream's notices have."""
+
+    def handle(self, command: Command, now_ms: int) -> list[Event]:
+        events = super().handle(command, now_ms)
+        return [replace(e, kind="presence") if e.kind == "bid" else e for e in events]
+
+
 # Round trip.
 
 

@@ -191,6 +191,7 @@ def test_a_broken_rule_is_caught_by_its_check_and_only_by_it(
     [
         (doubles.TupleEventState, r"\['seats'\] is the tuple \('ann',\): .*make it a list"),
         (doubles.SkippedSeqState, r"events numbered \[2\] after seq 0: they must be 1, 2, …"),
+        (doubles.NoticeKindState, r"of kind 'presence', a name the event stream gives its own"),
     ],
 )
 def test_what_every_check_relies_on_fails_every_check(

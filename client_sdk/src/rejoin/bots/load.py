@@ -121,7 +121,8 @@ class LoadReport:
 
     def _over(self) -> str:
         """What the bots' last connections ran over (with `--transport auto`, what got through):
-        ", over websocket", or ", over websocket 4, sse 2"; nothing when no link said."""
+        ", over websocket", or, mixed, each transport with its count in alphabetical order
+        (", over sse 2, websocket 4"); nothing when no link said."""
         counted = Counter(
             bot.resumes[-1].transport
             for bot in self.all_bots

@@ -266,10 +266,6 @@ class SeatPage:
             # In a cluster, the node that welcomed, and whether the game moved there.
             figures = (resumed.missed, resumed.resync, resumed.node, resumed.moved)
             self._ui.showResume(round(took * 1000), *figures, resumed.transport)
-        if client.transport == "sse":
-            # Who else is connected: over SSE the server tells presence only on the stream,
-            # which opens after the welcome; the view fetched now is later than the welcome's.
-            self._refresh()
         self._resuming_saved_seat = False
         self._welcomed = True
         # What the page has shown, not what the welcome brought: its replayed events are still

@@ -12,10 +12,12 @@ The `ClientSession` stays the one state machine, whatever the transport: it send
   resend after a resume is deduplicated by the server: exactly once, as over the WebSocket). Its
   answer becomes an `ack`, held back until the stream has delivered the action's own event, as
   the WebSocket never lets an ack overtake it; or an `error` naming the action;
-- the stream's messages into `event` frames (the `id:` is the seq), `presence`, `token` (the
-  bridge keeps its session token for the next requests), and a heartbeat comment into `ping`;
+- the stream's messages into `event` frames (a message with an `id:` is an event, whatever its
+  kind: the `id:` is the seq), its notices (no `id:`) into `presence` and `token` (the bridge
+  keeps its session token for the next requests), and a heartbeat comment into `ping`;
   its final `close` event (or its end, or any request that got no answer) into the loss of the
-  connection, with the close code the WebSocket would have had.
+  connection, with the close code the WebSocket would have had (but for a stream ended because
+  the player opened too many: a loss the session resumes from, its seat still its own).
 
 As over the WebSocket, what the session sends wrong is its protocol error (4400: fatal), while an
 answer or a stream message of the server's that is not one is the server breaking the protocol
@@ -23,8 +25,9 @@ answer or a stream message of the server's that is not one is the server breakin
 
 What the driver must do comes out of `outputs()`: make an `HttpCall` and give the answer to
 `answered` (or `call_failed`), open the `OpenStream` and feed it to `stream_opened`,
-`stream_text` and `stream_ended`, pass each `Deliver` frame to the session, and on `Lost` report
-the loss once and stop everything. After `Lost` or `close()` every input is ignored.
+`stream_text` and `stream_ended` (`failed` if its own work broke off), pass each `Deliver` frame
+to the session, and on `Lost` report the loss once and stop everything. After `Lost` or
+`close()` every input is ignored.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from rejoin_protocol.errors import (
     CLOSE_PROTOCOL_ERROR,
     CLOSE_SERVER_BROKE_PROTOCOL,
     FATAL_CLOSE_CODES,
+    REASON_TOO_MANY_STREAMS,
 )
 from rejoin_protocol.messages import (
     Ack,
@@ -164,6 +168,11 @@ class SseBridge:
             else:
                 self._message(item)
 
+    def failed(self, reason: str) -> None:
+        """The driver's own work broke off (`reason` says which and why): the connection is
+        lost, and the session dials again."""
+        self._lose(None, reason)
+
     def stream_ended(self, reason: str = "") -> None:
         """The stream closed without a `close` event (a restart, a dropped connection)."""
         self._lose(None, f"the event stream ended{': ' + reason if reason else ''}")
@@ -270,6 +279,11 @@ class SseBridge:
             self._lose(CLOSE_SERVER_BROKE_PROTOCOL, f"a {message.event} message that is not JSON")
             return
         try:
+            if message.id is not None:
+                # An event, whatever its kind: a game may name its own events `presence`, `token`
+                # or `close`, while the stream's notices are never sequenced (no `id:`).
+                self._event(int(message.id), data)
+                return
             match message.event:
                 case "presence":
                     self._deliver(encode(Presence(str(data["playerId"]), bool(data["connected"]))))
@@ -281,10 +295,8 @@ class SseBridge:
                     )
                 case "close":
                     self._closed_by_server(data)
-                case _ if message.id is not None:
-                    self._event(int(message.id), data)
                 case _:
-                    pass  # an unnamed message of a newer server: not ours to guess at
+                    pass  # a notice of a newer server: not ours to guess at
         except (KeyError, TypeError, ValueError) as exc:
             self._lose(
                 CLOSE_SERVER_BROKE_PROTOCOL, f"a {message.event} message is not one: {exc!r}"
@@ -304,6 +316,11 @@ class SseBridge:
     def _closed_by_server(self, data: Any) -> None:
         code = data.get("code") if isinstance(data, dict) else None
         reason = data.get("reason") if isinstance(data, dict) else None
+        if reason == REASON_TOO_MANY_STREAMS:
+            # The player opened too many streams (other tabs, say) and this, the oldest, was
+            # ended: a 4409, but the seat is still this session's, so it resumes.
+            self._lose(None, reason)
+            return
         self._lose(
             code if isinstance(code, int) and not isinstance(code, bool) else None,
             reason if isinstance(reason, str) else "the server ended the event stream",

@@ -37,7 +37,7 @@ class SseLinkBase:
         game_url, game_id = game_of_ws_url(url)
         self._bridge = SseBridge(game_url, game_id)
         self._loop = asyncio.get_running_loop()
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: dict[asyncio.Task[None], str] = {}  # each task, and what it does
         self._pumping = False
         self._ended = False
         self._releasing: asyncio.Task[None] | None = None
@@ -98,9 +98,10 @@ class SseLinkBase:
             case Deliver(frame=frame):
                 self._guard(lambda: self._listener.link_frame(self.connection, frame))
             case HttpCall():
-                self._spawn(self._request(output))
+                what = f"action {output.action_id}" if output.kind == "action" else "the reconnect"
+                self._spawn(self._request(output), what)
             case OpenStream():
-                self._spawn(self._stream(output))
+                self._spawn(self._stream(output), "the event stream")
             case Lost(code=code, reason=reason):
                 self._finish()
                 self._guard(lambda: self._listener.link_lost(self.connection, code, reason))
@@ -123,16 +124,17 @@ class SseLinkBase:
             self._bridge.stream_ended()
         self._pump()
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Any, what: str) -> None:
         task = self._loop.create_task(work, name=f"rejoin-sse-{self.connection}")
-        self._running.add(task)
+        self._running[task] = what
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
+        what = self._running.pop(task)
         if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("SSE link %d failed", self.connection, exc_info=error)
-            self._bridge.stream_ended(f"{type(error).__name__}: {error}")
+            # Not the network (that is NoAnswer, handled in the task): a bug, said as one.
+            log.error("SSE link %d: %s failed", self.connection, what, exc_info=error)
+            self._bridge.failed(f"{what} failed: {type(error).__name__}: {error}")
             self._pump()
         if self._ended and not self._running and not self.task.done():
             self._release_soon()

@@ -23,10 +23,11 @@ REQUEST_TIMEOUT_S = 10.0
 
 class SseLink(SseLinkBase):
     def __init__(self, url: str, connection: int, listener: LinkListener) -> None:
+        # The client after the base, which refuses a URL that names no game: none is left open.
+        super().__init__(url, connection, listener)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(REQUEST_TIMEOUT_S), headers={"Cache-Control": "no-store"}
         )
-        super().__init__(url, connection, listener)
 
     async def _call(self, call: HttpCall) -> tuple[int, Any, str | None]:
         headers = {} if call.bearer is None else {"Authorization": f"Bearer {call.bearer}"}

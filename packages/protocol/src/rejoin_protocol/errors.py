@@ -43,6 +43,11 @@ back (do not reconnect)."""
 CLOSE_GAME_COMPLETED = 4410
 """The game is over; the `error` before the close carries its final state."""
 
+REASON_TOO_MANY_STREAMS = "superseded: too many streams"
+"""The reason of the 4409 that ends a player's oldest event stream when they open one more than
+the server allows. Not a seat won elsewhere: the seat is still the reader's own, so a client
+whose stream this was (the SDK's SSE transport) resumes rather than stop."""
+
 FATAL_CLOSE_CODES = frozenset(
     {
         CLOSE_PROTOCOL_ERROR,

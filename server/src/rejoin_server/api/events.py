@@ -74,11 +74,21 @@ async def events(request: Request) -> Response:
         # changed between a `POST …/reconnect` and this stream (the SDK's SSE transport).
         present = _present(svc.host.view(live, claims.player_id), claims.player_id)
         upto = game.seq
+        # The claim the stream opens under (`seated` checked it is the token's): its token
+        # pushes stop once the seat is won anew.
+        claim = live.claims.get(claims.player_id)
     # Tokens only to a stream that sent its session token in the header (see `sse_tokens`):
     # `player_claims` read the header when there was one.
     by_header = bearer(request) is not None
     stream = _stream(
-        svc, live, subscriber, after=after, upto=upto, present=present, push_tokens=by_header
+        svc,
+        live,
+        subscriber,
+        after=after,
+        upto=upto,
+        present=present,
+        push_tokens=by_header,
+        claim=claim,
     )
     return StreamingResponse(
         stream,
@@ -122,6 +132,7 @@ async def _stream(
     upto: int,
     present: list[PresenceNote],
     push_tokens: bool,
+    claim: str | None,
 ) -> AsyncIterator[bytes]:
     player_id = subscriber.player_id
     assert player_id is not None
@@ -129,7 +140,7 @@ async def _stream(
     # The server's ping interval (5 s by default): well under the SDK's 15 s silence timeout, and
     # under the minute or so after which proxies close an idle connection.
     heartbeat_s = settings.ping_interval_ms / 1000
-    tokens = TokenPush(svc, live, subscriber) if push_tokens else None
+    tokens = TokenPush(svc, live, subscriber, claim) if push_tokens else None
     try:
         yield sse_frames.opening(settings.sse_retry_ms) + b"".join(
             map(sse_frames.presence, present)

@@ -27,15 +27,23 @@ log = logging.getLogger(__name__)
 
 
 class TokenPush:
-    """The token pushes of one stream. `check` on every wake of the stream (an item or a
-    heartbeat): it starts a push when one is due; the push queues its block behind the events."""
+    """The token pushes of one stream opened under `claim`. `check` on every wake of the stream
+    (an item or a heartbeat, so a push may go out up to a ping interval after it is due): it
+    starts a push when one is due; the push queues its block behind the events, unless by then
+    the stream has ended or the seat has been won anew."""
 
-    def __init__(self, svc: Services, live: LiveGame, subscriber: Subscriber) -> None:
+    def __init__(
+        self, svc: Services, live: LiveGame, subscriber: Subscriber, claim: str | None
+    ) -> None:
         assert subscriber.player_id is not None
         self._svc = svc
         self._live = live
         self._subscriber = subscriber
         self._player_id = subscriber.player_id
+        # The claim the stream opened under (`live.claims` as it subscribed): its tokens are that
+        # claim's (`api.auth`). Once the seat is won anew (`note_claim`), the seat's tokens are
+        # the new holder's, never this stream's.
+        self._claim = claim
         settings = svc.settings
         self._every_ms = min(settings.token_ttl_ms, settings.session_ttl_ms) * TOKEN_REFRESH_AT
         self._due = svc.host.clock() + self._every_ms
@@ -47,6 +55,8 @@ class TokenPush:
 
     def check(self) -> None:
         if self._task is not None or self._loop.time() < self._retry_after:
+            return
+        if not self._still_ours():
             return
         if self._svc.host.clock() < self._due:
             return
@@ -70,7 +80,16 @@ class TokenPush:
             return
         finally:
             self._task = None
+        if not self._still_ours():
+            return  # ended, or the seat won anew while the store was asked: not this stream's
         self._backoff_s = self._interval_s
         self._due = svc.host.clock() + self._every_ms
         fresh_session = session_token(svc, self._live, self._player_id)
         self._subscriber.push(sse_frames.token(issued, fresh_session))
+
+    def _still_ours(self) -> bool:
+        """Whether the stream goes on under the claim it opened with (a function: both change
+        across an await)."""
+        return (
+            self._subscriber.end is None and self._live.claims.get(self._player_id) == self._claim
+        )

@@ -8,6 +8,7 @@ engine keeps the rules that make it durable and private. The reference No-Limit 
 """
 
 from rejoin_server.games.base import (
+    STREAM_NOTICE_KINDS,
     Abandon,
     Act,
     Command,
@@ -24,6 +25,7 @@ from rejoin_server.games.base import (
 )
 
 __all__ = [
+    "STREAM_NOTICE_KINDS",
     "Abandon",
     "Act",
     "Command",

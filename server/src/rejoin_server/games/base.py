@@ -32,6 +32,13 @@ class Event:
         return {"seq": self.seq, "kind": self.kind, "at": self.at, "data": dict(self.data)}
 
 
+STREAM_NOTICE_KINDS = frozenset({"presence", "token", "close", "message"})
+"""Event kinds a game must not use: an event stream's `event:` line is the event's kind, and a
+browser's `EventSource` hears the stream's own notices (`presence`, `token`, `close`, which carry
+no `id:`) by these names, and `message` in `onmessage`; a page could tell such an event from a
+notice only by its id. The engine contract checks refuse them (`testing.engine_run`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PrivateData:
     """What of a game's stored JSON is private, for encryption at rest (docs/operations.md,

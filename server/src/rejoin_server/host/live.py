@@ -23,6 +23,7 @@ from rejoin_protocol.errors import (
     CLOSE_SERVER_RESTARTING,
     CLOSE_SUPERSEDED,
     CLOSE_TRY_AGAIN_LATER,
+    REASON_TOO_MANY_STREAMS,
 )
 from rejoin_protocol.messages import Presence, encode
 from rejoin_server.durability import MEMORY, GameDurability
@@ -59,8 +60,9 @@ END_HOLE = (CLOSE_SERVER_RESTARTING, "resume from your last seq")
 # The seat was resumed elsewhere (docs/protocol.md): the older connection ends, and does not come back.
 END_SUPERSEDED = (CLOSE_SUPERSEDED, "superseded")
 # A player opened one event stream more than `STREAMS_PER_PLAYER`: their oldest ends (the SSE
-# close event tells it apart by the reason; the code is the same, it must not come back either).
-END_TOO_MANY_STREAMS = (CLOSE_SUPERSEDED, "superseded: too many streams")
+# close event tells it apart by the reason; the code is the same: a page must not open it again,
+# but the SDK's session, whose seat it still is, resumes: see `REASON_TOO_MANY_STREAMS`).
+END_TOO_MANY_STREAMS = (CLOSE_SUPERSEDED, REASON_TOO_MANY_STREAMS)
 # An operator's rollback restored a state the player had not joined yet: they have no seat in it.
 END_NOT_IN_GAME = (CLOSE_FORBIDDEN, "player_not_in_game")
 

@@ -28,7 +28,8 @@ first broken rule, saying which rule, where (the game's seed, the command, the s
 nothing to check: no `Act` accepted; for `check_clocks`, no due `Tick` fired; for
 `check_redaction`, `secrets` listed nothing, or a value its owner never got (`Check.vacuous`).
 What every check asserts besides is in `engine_run`: `handle` raises nothing but `GameRuleError`,
-numbers its events from `seq + 1`, and gives them JSON data; `Abandon` completes the game.
+numbers its events from `seq + 1`, gives them JSON data and kinds other than the event stream's
+notices (`presence`, `token`, `close`, `message`); `Abandon` completes the game.
 
 The game is played by `play(state, rng)`, which returns the next command (from the players'
 views, mostly legal moves and sometimes illegal ones, so that refusals are seen) or None when no

@@ -9,7 +9,8 @@ step. Every step is reported to the checks with what the state looked like befor
 
 What the run asserts itself, for every check, because nothing else makes sense without it: `handle`
 raises nothing but `GameRuleError`, returns events numbered from `seq + 1` on and moves `seq` to
-the last, with data that is JSON; `Abandon` completes the game; a new game is at seq 0.
+the last, with data that is JSON and a kind that is not one of the event stream's notices
+(`STREAM_NOTICE_KINDS`); `Abandon` completes the game; a new game is at seq 0.
 
 A `Tally` shared by the games of one call counts what they did, so that a check that saw nothing
 of what its rule is about (no move accepted, no clock fired) fails instead of passing vacuously.
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
 from rejoin_server.games.base import (
+    STREAM_NOTICE_KINDS,
     Abandon,
     Act,
     Command,
@@ -268,6 +270,12 @@ class GameRun(Generic[StateT]):
                 f"{self.state.seq}: handle applies every event it returns, and only those"
             )
         for event in events:
+            if event.kind in STREAM_NOTICE_KINDS:
+                self.fail(
+                    f"event {event.seq} is of kind {event.kind!r}, a name the event stream gives "
+                    f"its own notices ({', '.join(sorted(STREAM_NOTICE_KINDS))}): a browser's "
+                    "EventSource could not tell the two apart. Name the event otherwise."
+                )
             problem = json_problem(event.data, f"event {event.seq} ({event.kind}).data")
             if problem is not None:
                 self.fail(
