@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from e2e.support.browser import ContextFactory, TrackedContext, artifact_dir_for
 from e2e.support.chromium import launch
 from e2e.support.cluster import Cluster, pg_cluster
 from e2e.support.spawn import Spawn
+from rejoin_testkit.api import Api
 from rejoin_testkit.processes import ServerProcess
 
 HERE = Path(__file__).parent
@@ -150,6 +151,17 @@ def pw_page(context: TrackedContext) -> Page:
 def server(spawn: Spawn, sqlite_url: str) -> ServerProcess:
     """One ready server on SQLite (the browser tests do not run every case on both databases)."""
     return spawn(sqlite_url)
+
+
+@pytest.fixture
+def db_server(db_url: str, spawn: Spawn) -> ServerProcess:
+    """A server on SQLite, then on PostgreSQL (the parent conftest's `db_url`)."""
+    return spawn(db_url)
+
+
+@pytest.fixture
+def db_api(db_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -> Api:
+    return make_api(db_server)
 
 
 @pytest.fixture

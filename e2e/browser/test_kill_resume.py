@@ -9,7 +9,6 @@ twice; and several pages resume at once after a kill.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -32,7 +31,6 @@ from e2e.support.resume import (
     wait_none_offline,
     wait_resumed,
 )
-from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
     assert_exactly_once,
     join,
@@ -48,17 +46,6 @@ from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess
 
 OFFLINE_S = 3.0  # how long the offline browser stays away
-
-
-@pytest.fixture
-def db_server(db_url: str, spawn: Spawn) -> ServerProcess:
-    """A server on SQLite, then on PostgreSQL (the parent conftest's `db_url`)."""
-    return spawn(db_url)
-
-
-@pytest.fixture
-def db_api(db_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -> Api:
-    return make_api(db_server)
 
 
 @pytest.mark.timeout(300)

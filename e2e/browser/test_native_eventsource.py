@@ -25,7 +25,6 @@ from playwright.sync_api import Page
 from e2e.support.browser import ContextFactory
 from e2e.support.cluster import Cluster
 from e2e.support.eventsource import KINDS, LISTEN
-from e2e.support.spawn import Spawn
 from rejoin_testkit.api import Api
 from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess
@@ -33,12 +32,6 @@ from rejoin_testkit.tables import Table
 
 BACK_WITHIN_S = 1.0  # from the restarted server's first healthy answer to the stream open again
 WAIT_S = 15.0
-
-
-@pytest.fixture
-def any_server(spawn: Spawn, db_url: str) -> ServerProcess:
-    """A server on SQLite, then on PostgreSQL (this folder's `server` is SQLite only)."""
-    return spawn(db_url)
 
 
 def page_ids(page: Page) -> list[int]:
@@ -73,11 +66,11 @@ def open_again_s(page: Page, count: int, since_ms: float, what: str) -> float:
 
 @pytest.mark.timeout(180)
 def test_a_native_eventsource_is_back_within_a_second_of_a_restart_with_every_event_once(
-    any_server: ServerProcess,
+    db_server: ServerProcess,
     make_api: Callable[[ServerProcess], Api],
     context_factory: ContextFactory,
 ) -> None:
-    server = any_server
+    server = db_server
     table = Table.create(make_api(server), seats=2, actionTimeoutMs=600_000)
     ann, _ = table.join_many(2)
     table.start()

@@ -16,7 +16,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.support.browser import ContextFactory, screenshot
-from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
     Seat,
     assert_exactly_once,
@@ -93,21 +92,15 @@ def roll_back_in_console(
     )
 
 
-@pytest.fixture
-def any_server(spawn: Spawn, db_url: str) -> ServerProcess:
-    """A server on SQLite, then on PostgreSQL (this folder's `server` is SQLite only)."""
-    return spawn(db_url)
-
-
 @pytest.mark.timeout(300)
 def test_a_rollback_from_the_console_redraws_the_table_and_says_to_which_hand(
-    any_server: ServerProcess,
+    db_server: ServerProcess,
     make_api: Callable[[ServerProcess], Api],
     admin_token: str,
     context_factory: ContextFactory,
     request: pytest.FixtureRequest,
 ) -> None:
-    server = any_server
+    server = db_server
     api = make_api(server)
     table = Table.create(api, seats=3, autoNextHand=False, actionTimeoutMs=CLOCK_MS)
     page = open_table(

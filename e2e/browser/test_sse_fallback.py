@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, WebSocketRoute
@@ -33,7 +32,6 @@ from e2e.support.resume import (
     wait_none_offline,
     wait_resumed,
 )
-from e2e.support.spawn import Spawn
 from e2e.support.table_page import (
     Seat,
     assert_exactly_once,
@@ -53,17 +51,6 @@ REQUEST_TIMEOUT_S = 10.0
 # Generous: an aborted stream ends on the server in milliseconds; one left open, when TCP gives
 # up (minutes).
 ABORT_SEEN_S = 10.0
-
-
-@pytest.fixture
-def db_server(db_url: str, spawn: Spawn) -> ServerProcess:
-    """A server on SQLite, then on PostgreSQL (the parent conftest's `db_url`)."""
-    return spawn(db_url)
-
-
-@pytest.fixture
-def db_api(db_server: ServerProcess, make_api: Callable[[ServerProcess], Api]) -> Api:
-    return make_api(db_server)
 
 
 def block_websockets(context: BrowserContext) -> list[str]:

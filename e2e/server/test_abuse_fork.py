@@ -24,7 +24,7 @@ from e2e.support.ws import Resume, WsClient
 from rejoin_testkit.api import Api
 from rejoin_testkit.polling import wait_for
 from rejoin_testkit.processes import ServerProcess
-from rejoin_testkit.tables import Table
+from rejoin_testkit.tables import Player, Table
 
 TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
 
@@ -32,6 +32,14 @@ TABLE = {"seats": 3, "actionTimeoutMs": 600_000, "autoNextHand": False}
 def healthy(api: Api) -> bool:
     body = api.healthz().ok(200)
     return bool(body["status"] == "ok" and body["pendingWrites"] == 0)
+
+
+def serving_degraded(api: Api, player: Player) -> bool:
+    """The node knows its database is gone and serves the game from memory. Until then (the
+    moment between its coordination connection dropping and its first failed reconnect) it
+    answers 503 `storage_unavailable`, "try again in a moment", as a client would."""
+    down = api.healthz().ok(200)["status"] == "degraded"
+    return down and player.state_reply().status == 200
 
 
 def resume(base_url: str, table: Table, state: Resume) -> tuple[WsClient, dict[str, Any]]:
@@ -76,6 +84,7 @@ def test_a_client_of_a_history_lost_in_a_crash_resyncs(
     stayer_client.close()
 
     throwaway_postgres.stop("immediate")
+    wait_for(lambda: serving_degraded(api, ann) or None, timeout=30, what="serving degraded")
     moves = [table.act_passively() for _ in range(3)]
     assert all(move.ack["durable"] is False for move in moves), moves
     seen = int(table.view()["seq"])

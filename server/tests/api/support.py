@@ -19,6 +19,7 @@ from rejoin_server.api.context import Services
 from rejoin_server.app import create_app
 from rejoin_server.errors import StorageUnavailable
 from rejoin_server.games.base import Event, GameEngine
+from rejoin_server.host.host import GameHost
 from rejoin_server.settings import ServerSettings
 from rejoin_server.store.memory import MemoryGameStore
 from rejoin_testkit.api import Api as HttpApi
@@ -373,3 +374,15 @@ def strings(value: object) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+class Clock:
+    """The host's clock, moved forward at will (token lifetimes are measured on it)."""
+
+    def __init__(self, host: GameHost) -> None:
+        self._real: Callable[[], int] = host.clock
+        self.offset = 0
+        host.clock = self
+
+    def __call__(self) -> int:
+        return self._real() + self.offset

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +15,6 @@ import pytest
 from rejoin_protocol.errors import CLOSE_FORBIDDEN, CLOSE_SUPERSEDED
 from rejoin_server.api import sse_frames
 from rejoin_server.errors import StorageUnavailable
-from rejoin_server.host.host import GameHost
 from rejoin_server.host.live import (
     END_HOLE,
     END_MOVED,
@@ -29,21 +28,9 @@ from rejoin_server.host.live import (
 from rejoin_server.store.base import TokenRow
 from rejoin_server.store.memory import MemoryGameStore
 
-from .support import ISO_MS, Api, Player, bearer, running
+from .support import ISO_MS, Api, Clock, Player, bearer, running
 
 Block = dict[str, Any]
-
-
-class Clock:
-    """The host's clock, moved forward at will (token lifetimes are measured on it)."""
-
-    def __init__(self, host: GameHost) -> None:
-        self._real: Callable[[], int] = host.clock
-        self.offset = 0
-        host.clock = self
-
-    def __call__(self) -> int:
-        return self._real() + self.offset
 
 
 class Stream:

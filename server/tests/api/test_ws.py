@@ -13,7 +13,7 @@ import asyncio
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,7 +27,6 @@ from rejoin_protocol.errors import ErrorCode
 from rejoin_server.api import ws as ws_module
 from rejoin_server.app import create_app
 from rejoin_server.host import live as live_module
-from rejoin_server.host.host import GameHost
 from rejoin_server.settings import ServerSettings
 from rejoin_server.tokens.service import CONFLICT_WINDOW_MS
 
@@ -36,6 +35,7 @@ from .support import (
     CARD,
     ISO_MS,
     AsyncApi,
+    Clock,
     DownableStore,
     Player,
     assert_error,
@@ -75,18 +75,6 @@ async def server(**settings: Any) -> AsyncIterator[tuple[AsyncApi, Sockets]]:
     """The app on this test's loop (settings as `ServerSettings` takes them), and its sockets."""
     async with running_async(**settings) as api, sockets(api.app) as ws:
         yield api, ws
-
-
-class Clock:
-    """The host's clock, moved forward at will (token lifetimes are measured on it)."""
-
-    def __init__(self, host: GameHost) -> None:
-        self._real: Callable[[], int] = host.clock
-        self.offset = 0
-        host.clock = self
-
-    def __call__(self) -> int:
-        return self._real() + self.offset
 
 
 # --- HTTP calls the AsyncApi does not have -------------------------------------------------------
