@@ -44,7 +44,7 @@ class FakeLink:
     def open(self) -> None:
         self.listener.link_opened(self.connection)
 
-    def frame(self, text: str = '{"type": "welcome"}') -> None:
+    def frame(self, text: str = '{"type":"welcome"}') -> None:
         self.listener.link_frame(self.connection, text)
 
     def lose(self, code: int | None = None, reason: str = "refused") -> None:
@@ -141,7 +141,7 @@ async def test_a_websocket_that_brings_a_frame_is_the_transport(memory: Transpor
     dialled.last.frame()
     link.send("after")
     assert dialled.last.sent == [HELLO, "after"]
-    assert listener.heard == [("opened", 7), ("frame", 7, '{"type": "welcome"}')]
+    assert listener.heard == [("opened", 7), ("frame", 7, '{"type":"welcome"}')]
     assert link.transport == "websocket"
     assert not memory.prefers_sse(SERVER)
     # A settled transport's loss is the connection's: no fallback.
@@ -173,7 +173,7 @@ async def test_a_websocket_cut_before_any_frame_falls_back_and_a_blocked_probe_r
     assert dialled.last.sent == [HELLO]  # the hello again, to the next attempt
     assert not memory.prefers_sse(SERVER)  # not on that evidence alone
     dialled.last.frame()
-    assert listener.heard == [("opened", 7), ("frame", 7, '{"type": "welcome"}')]
+    assert listener.heard == [("opened", 7), ("frame", 7, '{"type":"welcome"}')]
     # Settled on SSE: the probe asks whether the WebSocket gets through, without a seat.
     probe = dialled.last
     assert (probe.transport, probe.connection) == ("websocket", 0)
@@ -181,7 +181,7 @@ async def test_a_websocket_cut_before_any_frame_falls_back_and_a_blocked_probe_r
     assert probe.sent == [PING]
     probe.lose(1006, "cut again")
     assert memory.prefers_sse(SERVER)
-    assert listener.heard[-1] == ("frame", 7, '{"type": "welcome"}')  # the connection goes on
+    assert listener.heard[-1] == ("frame", 7, '{"type":"welcome"}')  # the connection goes on
     await turn()
     assert not link.task.done()
     link.close(1000, "bye")
@@ -236,27 +236,59 @@ async def test_a_silent_probe_is_blocked(memory: TransportMemory) -> None:
     link.close(1000, "")
 
 
-async def test_a_probe_outlives_a_lost_connection_and_its_answer_is_remembered(
+async def test_the_probe_gives_up_after_the_open_timeout(memory: TransportMemory) -> None:
+    """The probe's own timer, armed with the open timeout (the one real timer of these tests:
+    a hundredth of a second, waited five times over)."""
+    dialled = Dialled()
+    link = auto(dialled, Listener(), memory, open_timeout=0.01)
+    dialled.last.lose(1006, "")
+    dialled.last.open()
+    dialled.last.frame()
+    probe = dialled.last
+    probe.open()  # and silent
+    await asyncio.sleep(0.05)
+    assert probe.closed is not None
+    assert memory.prefers_sse(SERVER)
+    link.close(1000, "")
+
+
+async def test_a_probe_outlives_a_lost_connection_and_a_silent_answer_is_remembered(
     memory: TransportMemory,
 ) -> None:
     """Behind a silent WebSocket the probe takes the open timeout; a server killed meanwhile must
-    not make the next connection wait the silent WebSocket out again."""
+    not make the next connection wait the silent WebSocket out again. The client closing does
+    not wait for the probe."""
     dialled, listener = Dialled(), Listener()
     link = auto(dialled, listener, memory)
     dialled.last.lose(1006, "")
     dialled.last.open()
     dialled.last.frame()
     probe = dialled.last
+    probe.open()
     dialled.links[1].lose(None, "the stream ended")
     assert listener.heard[-1] == ("lost", 7, None, "the stream ended")
     assert probe.closed is None  # still asking
     await turn()
-    assert not link.task.done()  # its task waits for the probe
-    probe.lose(1006, "")
+    assert link.task.done()  # detached: nothing waits for it
+    probe_of(link)._settle(False, True)  # silent for the whole timeout
     assert memory.prefers_sse(SERVER)
     assert listener.heard[-1] == ("lost", 7, None, "the stream ended")  # nothing more said
-    await turn()
-    assert link.task.done()
+
+
+async def test_after_a_loss_without_an_answer_a_probe_failing_fast_is_not_believed(
+    memory: TransportMemory,
+) -> None:
+    """The server died (the stream ended, no answer): a browser's WebSocket to it fails fast as
+    a blocked one would."""
+    dialled = Dialled()
+    auto(dialled, Listener(), memory)
+    dialled.last.lose(1006, "")
+    dialled.last.open()
+    dialled.last.frame()
+    probe = dialled.last
+    dialled.links[1].lose(None, "the stream ended")
+    probe.lose(1006, "")
+    assert not memory.prefers_sse(SERVER)
 
 
 async def test_a_probe_that_finds_nothing_listening_answers_nothing(
@@ -271,7 +303,7 @@ async def test_a_probe_that_finds_nothing_listening_answers_nothing(
     probe.unreachable = True  # type: ignore[attr-defined]  # a link that can tell
     probe.lose(None, "ConnectionRefusedError")
     assert not memory.prefers_sse(SERVER)
-    assert listener.heard[-1] == ("frame", 7, '{"type": "welcome"}')  # the connection goes on
+    assert listener.heard[-1] == ("frame", 7, '{"type":"welcome"}')  # the connection goes on
     link.close(1000, "")
 
 
@@ -291,7 +323,7 @@ async def test_a_websocket_not_open_in_time_is_abandoned_for_sse(memory: Transpo
     dialled.last.open()
     assert dialled.last.sent == [HELLO]
     dialled.last.frame()
-    assert listener.heard == [("opened", 7), ("frame", 7, '{"type": "welcome"}')]
+    assert listener.heard == [("opened", 7), ("frame", 7, '{"type":"welcome"}')]
     assert dialled.kinds() == ["websocket", "sse", "websocket"]  # and the probe
     link.close(1000, "")
     await turn()
@@ -345,16 +377,72 @@ async def test_every_attempt_failing_is_one_loss_and_the_task_waits_for_every_li
     assert not memory.prefers_sse(SERVER)
 
 
-async def test_straight_to_sse_on_the_memorys_word_and_refused_forgets_it(
-    memory: TransportMemory,
+async def test_straight_to_sse_on_the_memorys_word_is_probed_and_blocked_extends_it(
+    memory: TransportMemory, clock: Clock
 ) -> None:
+    """Welcomed straight over SSE: the network may have changed, so the WebSocket is asked again;
+    blocked still, the memory runs from now, and the connection probes again before it ends."""
+    memory.websocket_blocked(SERVER)
+    clock.now += 300.0
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    assert dialled.kinds() == ["sse"]  # no WebSocket within this connection
+    dialled.last.open()
+    dialled.last.frame()
+    probe = dialled.last
+    assert (probe.transport, probe.connection) == ("websocket", 0)
+    probe.lose(1006, "refused")
+    clock.now += 500.0  # 800 s after the first word: still remembered, from the probe
+    assert memory.prefers_sse(SERVER)
+    reprobe = link._reprobe  # and asked again before the memory runs out
+    assert reprobe is not None
+    assert reprobe.when() - asyncio.get_running_loop().time() == pytest.approx(540.0, abs=5.0)
+    link._start_probe()  # what the timer calls
+    assert dialled.kinds() == ["sse", "websocket", "websocket"]
+    link.close(1000, "")
+    await turn()
+    assert link.task.done()
+
+
+async def test_straight_to_sse_on_the_memorys_word_and_through_goes_back_once_per_guard(
+    memory: TransportMemory, clock: Clock
+) -> None:
+    """The WebSocket answers the probe: back to it (1012, an ordinary resume). A second client
+    (or this one, after its WebSocket failed again) within two minutes stays on SSE: a WebSocket
+    that a probe gets through but a real connection does not must not send clients round."""
+    for round_, expect_back in ((1, True), (2, False)):
+        memory.websocket_blocked(SERVER)
+        dialled, listener = Dialled(), Listener()
+        auto(dialled, listener, memory)
+        dialled.last.open()
+        dialled.last.frame()
+        dialled.last.open()
+        dialled.last.frame('{"type":"error","code":"invalid_request","message":"hello first"}')
+        assert not memory.prefers_sse(SERVER), round_
+        said_back = listener.heard[-1] == ("lost", 7, 1012, BACK_TO_WEBSOCKET)
+        assert said_back is expect_back, (round_, listener.heard)
+    clock.now += 121.0
     memory.websocket_blocked(SERVER)
     dialled, listener = Dialled(), Listener()
     auto(dialled, listener, memory)
-    dialled.last.lose(1013, "try again later")
-    assert dialled.kinds() == ["sse"]  # no WebSocket within this connection
-    assert listener.heard == [("lost", 7, 1013, "try again later")]
-    assert not memory.prefers_sse(SERVER)  # the next connection tries the WebSocket again
+    dialled.last.open()
+    dialled.last.frame()
+    dialled.last.open()
+    dialled.last.frame('{"type":"error"}')
+    assert listener.heard[-1] == ("lost", 7, 1012, BACK_TO_WEBSOCKET)
+
+
+async def test_an_sse_refusal_starts_no_probe(memory: TransportMemory) -> None:
+    """Refused over HTTP (rate limited, say): the error frame settles the attempt, but says
+    nothing about the WebSocket, and a probe would be refused too and read as blocked."""
+    dialled, listener = Dialled(), Listener()
+    link = auto(dialled, listener, memory)
+    dialled.last.lose(1006, "")
+    dialled.last.open()
+    dialled.last.frame('{"type":"error","code":"rate_limited","message":"later"}')
+    assert dialled.kinds() == ["websocket", "sse"]
+    assert link._probe is None
+    link.close(1000, "")
 
 
 async def test_straight_to_sse_on_the_memorys_word_and_no_answer_keeps_it(

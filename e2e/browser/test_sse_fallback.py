@@ -176,6 +176,49 @@ def test_a_websocket_that_opens_and_passes_nothing_gives_way_to_sse(
     assert_over_sse(seat)
 
 
+@pytest.mark.timeout(180)
+def test_a_websocket_refused_once_takes_the_page_to_sse_and_a_probe_brings_it_back(
+    server: ServerProcess, context_factory: ContextFactory, api: Api
+) -> None:
+    """The first upgrade refused, the later ones through (a browser cannot tell a server that
+    refused while it restarted from a blocked network): the page falls back to SSE, its probe
+    gets through, and it resumes over the WebSocket, every event once."""
+    base = server.url
+    game_id = create_game(api, seats=2, autoNextHand=False, actionTimeoutMs=SLOW_CLOCK_MS)
+    tracked = context_factory("refused-once", only_origin=base)
+    dials: list[str] = []
+
+    def refuse_once(socket: WebSocketRoute) -> None:
+        dials.append(socket.url)
+        if len(dials) == 1:
+            socket.close(code=1011, reason="refused this once")
+        else:
+            socket.connect_to_server()
+
+    tracked.context.route_web_socket(GAME_WEBSOCKET, refuse_once)
+    seat = join(open_table(tracked.context, base, game_id), "ann", game_id)
+
+    def on_the_websocket() -> bool | None:
+        seat.page.wait_for_timeout(20)  # the sync API hands events over only while called
+        return transport_shown(seat.page)[0] == "websocket" or None
+
+    wait_for(
+        on_the_websocket,
+        timeout=30,
+        what="the page back on the WebSocket",
+        detail=lambda: f"{transport_shown(seat.page)}; upgrades: {len(dials)}",
+    )
+    assert len(dials) >= 3, dials  # refused; the probe; the WebSocket it resumed over
+    BotsInThread(base, game_id, ["bot-1"], hands=1).start()  # seated and welcomed
+    api.start(game_id, seat.session_token).ok(200)
+    through = int(server_view(base, game_id, seat.session_token)["seq"])
+    wait_connected(seat.page, 15, seq=through)
+    assert transport_shown(seat.page)[0] == "websocket"
+    assert_exactly_once(
+        seat.page, server_seqs(base, game_id, seat.session_token), through=through, label="ann"
+    )
+
+
 @pytest.mark.timeout(240)
 def test_behind_a_silent_websocket_the_page_is_back_over_sse_within_2_s_of_a_kill_9(
     server: ServerProcess,

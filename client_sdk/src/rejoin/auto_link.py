@@ -13,15 +13,19 @@ connection of the session that finds out which case it is in without the session
    once instead: SSE would go to the same address.
 3. That evidence is not enough to remember: in a browser a refused WebSocket looks the same as a
    blocked one, and a server restarting or overloaded may welcome slower than the timeout. So
-   once SSE has brought its first frame, a `WebSocketProbe` asks whether the WebSocket gets
-   through now. Blocked: the server is marked in the `TransportMemory`, and the next
-   connections go straight to SSE until the memory runs out. It gets through: the server was
-   only down or slow a moment ago; this SSE connection is ended (1012, as by a restarting
-   server: the session resumes at once, every event once) so that the next one is a WebSocket.
-   A probe outlives a connection lost meanwhile: its answer is about the network.
-4. Straight to SSE on the memory's word: an SSE attempt refused with a close code forgets the
-   memory (the WebSocket is tried first again); one that got no answer at all (the server down)
-   keeps it, or every dial of an outage would wait a silent WebSocket out again.
+   once an SSE attempt is welcomed, a `WebSocketProbe` asks whether the WebSocket gets through
+   now (also when the memory sent it straight to SSE: the network may have changed). Blocked:
+   the server is marked in the `TransportMemory`, and the next connections go straight to SSE
+   until the memory runs out; while the SSE connection lasts it is probed again before then, so
+   that a long game does not find the memory gone at its next reconnect. It gets through: the
+   memory is forgotten, and this SSE connection is ended (1012, as by a restarting server: the
+   session resumes at once, every event once) so that the next one is a WebSocket; but only once
+   per server every two minutes (`SWITCH_BACK_GUARD_S`): a WebSocket that a probe gets through
+   and a real connection does not must not send clients round for ever.
+4. A probe outlives a connection lost meanwhile: its answer is about the network. But after a
+   loss without an answer (the server died), a probe that failed fast is not believed: in a
+   browser a WebSocket to a dead server fails the same way as a blocked one; only one that
+   stayed silent for the whole timeout is.
 
 If every attempt fails, the connection is lost as it would be with one transport, and the
 session backs off and dials again.
@@ -46,6 +50,12 @@ WS_OPEN_TIMEOUT_S = 4.0
 """A WebSocket that has brought no frame by then is given up for SSE (a server that is up opens
 one and answers its `hello` in milliseconds; one that is down refuses at once)."""
 BACK_TO_WEBSOCKET = "the WebSocket gets through again: resuming over it"
+REPROBE_AT = 0.9
+"""While on SSE, the WebSocket is probed again once this share of the memory's time has gone."""
+_WELCOME = '{"type":"welcome"'
+"""How a welcome frame of the SSE link begins (`rejoin_protocol.messages.encode`: compact)."""
+# Probes that outlived their connection, kept referenced until they answer.
+_DETACHED: set[asyncio.Future[None]] = set()
 
 
 class AutoLink:
@@ -81,6 +91,8 @@ class AutoLink:
         self._links: set[asyncio.Future[None]] = set()  # the tasks of every link started
         self._timer: asyncio.TimerHandle | None = None
         self._probe: WebSocketProbe | None = None
+        self._reprobe: asyncio.TimerHandle | None = None
+        self._lost_unanswered = False  # lost with no answer from the server (it died?)
         self._try("sse" if memory.prefers_sse(self._server) else "websocket")
 
     @property
@@ -116,14 +128,12 @@ class AutoLink:
         if transport == "websocket":
             self._timer = self._loop.call_later(self._open_timeout, self._timed_out)
 
-    def _fallback(self, code: int | None) -> bool:
-        """After the current attempt failed before its first frame (close `code`, None: no
-        answer): whether to try SSE (else the connection is lost)."""
+    def _fallback(self) -> bool:
+        """After the current attempt failed before its first frame: whether to try SSE (else the
+        connection is lost). Not after SSE, and not when nothing listens at the server's address
+        (a restart): SSE goes to the same address."""
         if self._attempts[-1] == "sse":
-            if self._attempts == ["sse"] and code is not None:
-                self._memory.forget(self._server)  # step 4
             return False
-        # Nothing listens at the server's address (a restart): SSE goes to the same address.
         return not getattr(self._inner, "unreachable", False)
 
     def _timed_out(self) -> None:
@@ -155,7 +165,8 @@ class AutoLink:
             self._settled = True
             self._cancel_timer()
             self._sent.clear()
-            if self._attempts == ["websocket", "sse"]:
+            # Welcomed over SSE (a refusal says nothing about the WebSocket): ask (step 3).
+            if self._attempts[-1] == "sse" and str(frame).startswith(_WELCOME):
                 self._start_probe()
         self._listener.link_frame(self.connection, frame)
 
@@ -163,7 +174,7 @@ class AutoLink:
         if not self._current(number):
             return
         self._cancel_timer()
-        fallback = not self._settled and self._fallback(code)
+        fallback = not self._settled and self._fallback()
         log.info(
             "connection %d: %s attempt lost (%s %s)%s",
             self.connection,
@@ -176,28 +187,42 @@ class AutoLink:
             self._try("sse")
             return
         self._inner = None
+        self._lost_unanswered = code is None
         self._finish()
         self._listener.link_lost(self.connection, code, reason)
 
     # --- the probe (step 3) ------------------------------------------------------------------
 
     def _start_probe(self) -> None:
+        self._reprobe = None
         self._probe = WebSocketProbe(
             self._url, self._factories["websocket"], self._probed, timeout=self._open_timeout
         )
         self._track(self._probe.task)
 
-    def _probed(self, through: bool | None) -> None:
-        """The probe's answer (None: it found nothing listening, a restart: no answer). It counts
-        even after this connection was lost: what it learnt is about the network."""
+    def _probed(self, through: bool | None, timed_out: bool) -> None:
+        """The probe's answer (None: none, see `WebSocketProbe`)."""
         self._probe = None
         if through is None:
             return
         if not through:
+            if self._ended and self._lost_unanswered and not timed_out:
+                return  # step 4: the server died meanwhile, and that looks the same
             log.info("%s: the WebSocket is blocked on the way; SSE it is", self._server)
             self._memory.websocket_blocked(self._server)
+            if not self._ended:
+                wait = self._memory.remember_for * REPROBE_AT
+                self._reprobe = self._loop.call_later(wait, self._start_probe)
             return
+        self._memory.forget(self._server)
         if self._ended or self._inner is None:
+            return
+        if not self._memory.may_switch_back(self._server):
+            log.info(
+                "connection %d: the WebSocket answers a probe, but a client went back to it "
+                "lately: staying on SSE",
+                self.connection,
+            )
             return
         log.info("connection %d: %s", self.connection, BACK_TO_WEBSOCKET)
         self._inner.close(CLOSE_NORMAL, BACK_TO_WEBSOCKET)
@@ -225,10 +250,18 @@ class AutoLink:
 
     def _finish(self) -> None:
         """Lost (and reported) or closed: no attempt counts any more, and `task` is done once
-        every link started has ended: a probe still running goes on to its answer (within the
-        open timeout), since the network does not change with the connection."""
+        every attempt's link has ended. A probe still running goes on to its answer (within the
+        open timeout: step 4), detached: the client closing must not wait for it."""
         self._ended = True
         self._cancel_timer()
+        if self._reprobe is not None:
+            self._reprobe.cancel()
+            self._reprobe = None
+        if self._probe is not None:
+            task = self._probe.task
+            self._links.discard(task)
+            _DETACHED.add(task)
+            task.add_done_callback(_DETACHED.discard)
         self._maybe_done()
 
     def _maybe_done(self) -> None:

@@ -16,7 +16,7 @@ import socket
 from typing import Final
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from rejoin.link import LinkListener
 
@@ -48,6 +48,8 @@ class WebSocketLink:
         self._opened = False
         self.unreachable = False
         """The dial found nothing listening (refused, no such host): see `_unreachable`."""
+        self.refused_status: int | None = None
+        """The HTTP status of an upgrade turned away (403 from a proxy, 429 rate limited…)."""
         self.task = asyncio.create_task(self._run(), name=f"rejoin-link-{connection}")
 
     def send(self, text: str) -> None:
@@ -79,6 +81,8 @@ class WebSocketLink:
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
             self.unreachable = _unreachable(exc)
+            if isinstance(exc, InvalidStatus):
+                self.refused_status = exc.response.status_code
         self._listener.link_lost(self.connection, code, reason)
 
     async def _pump(self, ws: ClientConnection) -> None:

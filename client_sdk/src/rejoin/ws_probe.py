@@ -2,12 +2,14 @@
 
 `transport="auto"` asks after it fell back to SSE on evidence that could also mean the server was
 only down or slow for a moment (a refused dial in a browser, which cannot tell refused from
-blocked; a welcome slower than the open timeout). The probe dials the WebSocket and sends a
-`ping` where the server wants a `hello`: a rejoin server answers that with an `error` (and a 4400
-close; it counts as a refused handshake in `rejoin_reconnects_total`). Any frame back is the
-answer "it gets through"; a dial that fails, ends without a frame or stays silent for the timeout
-is "blocked", unless the dial found nothing listening (a link that can tell: the server is
-restarting), which answers nothing. No token is sent: the seat is not touched.
+blocked; a welcome slower than the open timeout), and again while it stays on SSE. The probe
+dials the WebSocket and sends a `ping` where the server wants a `hello`: a rejoin server answers
+that with an `error` (and a 4400 close). Any frame back is the answer "it gets through"; a dial
+that fails, ends without a frame or stays silent for the timeout
+is "blocked", unless the dial found nothing listening (the server restarting) or the upgrade
+was turned away as busy (429, 502-504), which answer nothing (a link that can tell: CPython's; a
+browser hides why a WebSocket failed). No token is sent: the seat is not touched. The server
+counts each probe that reaches it as `rejoin_reconnects_total{outcome="probe"}`.
 """
 
 from __future__ import annotations
@@ -26,21 +28,28 @@ PROBE_CONNECTION: Final = 0
 """The connection number the probe's link is given (the session's start at 1)."""
 
 
+# Refusals of the upgrade that come from the server or a proxy in front of it for reasons of
+# their own (rate limited, at the connection cap, no node up), not from the way being blocked.
+_BUSY_STATUSES: Final = frozenset({429, 502, 503, 504})
+
+
 class WebSocketProbe:
-    """Dials `url` at once; calls `answered` once: True (it got through), False (blocked), or
-    None (nothing listens at the server's address: no answer about the way there)."""
+    """Dials `url` at once; calls `answered(through, timed_out)` once: `through` True (it got
+    through), False (blocked; `timed_out`: by staying silent for the whole timeout), or None (no
+    answer about the way there: nothing listens at the server's address, or the upgrade was
+    turned away as busy, as far as the link can tell)."""
 
     def __init__(
         self,
         url: str,
         factory: LinkFactory,
-        answered: Callable[[bool | None], None],
+        answered: Callable[[bool | None, bool], None],
         *,
         timeout: float,
     ) -> None:
         self._answered = answered
         self._done = False
-        self._timer = asyncio.get_running_loop().call_later(timeout, self._settle, False)
+        self._timer = asyncio.get_running_loop().call_later(timeout, self._settle, False, True)
         self._link: Link | None = None  # a link may report its end while it is being made
         link = factory(url, PROBE_CONNECTION, self)
         self._link = link
@@ -65,12 +74,14 @@ class WebSocketProbe:
         self._settle(True)
 
     def link_lost(self, connection: int, code: int | None, reason: str) -> None:
-        # A dial that found nothing listening (a link that can tell: the server restarting)
-        # says nothing about the way there.
-        self._settle(None if getattr(self._link, "unreachable", False) else False)
+        # A dial that found nothing listening (the server restarting), or an upgrade turned away
+        # as busy, says nothing about the way there (as far as the link can tell: CPython's can).
+        unreachable = getattr(self._link, "unreachable", False)
+        busy = getattr(self._link, "refused_status", None) in _BUSY_STATUSES
+        self._settle(None if unreachable or busy else False)
 
-    def _settle(self, through: bool | None) -> None:
+    def _settle(self, through: bool | None, timed_out: bool = False) -> None:
         if self._done:
             return
         self.cancel()
-        self._answered(through)
+        self._answered(through, timed_out)

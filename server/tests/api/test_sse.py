@@ -154,8 +154,11 @@ def test_a_header_stream_is_pushed_a_fresh_token_at_half_the_tokens_life() -> No
             data = pushed["data"]
             assert set(data) == {"token", "expiresAt", "sessionToken"}
             assert ISO_MS.match(data["expiresAt"])
-            # The join's token had less than half its life left: the seat's new one.
-            assert data["token"] != p0.reconnect
+            # The join's token had less than half its life left: the seat's new one (another
+            # jti, not the same one signed anew).
+            signer = api.services.signer
+            given = signer.check_reconnect(p0.reconnect).jti
+            assert signer.check_reconnect(data["token"]).jti != given
             state = api.client.get(
                 f"/api/game/{p0.game_id}/state", headers=bearer(data["sessionToken"])
             )
@@ -182,10 +185,13 @@ def test_a_token_is_pushed_at_half_the_session_tokens_life_when_that_is_shorter(
             _, pushed = mine.until("token")
         # Pushed for the session token (the reconnect token has most of its hour left): a session
         # token of the seat signed now (on the signer's clock: the same bytes as the join's
-        # within a second), and the seat's live reconnect token.
+        # within a second), and the seat's live reconnect token, signed anew (its bytes differ
+        # when the second has turned: the same token is the same jti).
+        signer = api.services.signer
         fresh = pushed["data"]["sessionToken"]
-        assert api.services.signer.check_session(fresh).player_id == p0.player_id
-        assert pushed["data"]["token"] == p0.reconnect
+        assert signer.check_session(fresh).player_id == p0.player_id
+        pushed_token = signer.check_reconnect(pushed["data"]["token"])
+        assert pushed_token == signer.check_reconnect(p0.reconnect)
 
 
 @pytest.mark.timeout(30)

@@ -308,6 +308,21 @@ async def test_protocol_errors_at_hello_close_with_4400_and_leave_the_token_unus
         assert await client.roundtrip() == []
 
 
+async def test_a_ping_before_hello_is_answered_as_a_probe_and_counted_apart() -> None:
+    """How the SDK's `transport="auto"` asks whether a WebSocket gets through (`rejoin.ws_probe`):
+    a `ping` where the server wants `hello`. Refused like any other first frame (an `error` is
+    the answer), counted as `probe`, not as a client breaking the protocol."""
+    async with server() as (api, ws):
+        player = (await api.table(1))[0]
+        metric = api.services.metrics.registry.get_sample_value
+        close, error = await ws.refused(player.game_id, {"type": "ping", "t": 0})
+        assert (error["code"], close.code) == ("invalid_request", 4400)
+        assert metric("rejoin_reconnects_total", {"outcome": "probe"}) == 1
+        assert metric("rejoin_reconnects_total", {"outcome": "invalid_request"}) is None
+        await ws.refused(player.game_id, {"type": "pong", "t": 0})
+        assert metric("rejoin_reconnects_total", {"outcome": "invalid_request"}) == 1
+
+
 async def test_a_socket_that_never_says_hello_is_closed_with_4400(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

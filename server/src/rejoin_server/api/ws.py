@@ -27,6 +27,7 @@ from rejoin_protocol.messages import (
     PROTOCOL_VERSION,
     Error,
     Hello,
+    Ping,
     ProtocolError,
     TokenInfo,
     Welcome,
@@ -103,6 +104,13 @@ class _NoHello(Exception):
     """No `hello` within HELLO_TIMEOUT_S."""
 
 
+class _Probed(ProtocolError):
+    """A `ping` before any `hello`: how the SDK's `transport="auto"` asks whether a WebSocket gets
+    through, without a seat (`rejoin.ws_probe`). Refused as any other first frame, and counted
+    apart (`rejoin_reconnects_total{outcome="probe"}`), so that it does not read as a client
+    breaking the protocol."""
+
+
 async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
     game_id = websocket.path_params["game_id"]
     if not bodies.GAME_ID.fullmatch(game_id):
@@ -114,6 +122,8 @@ async def _handshake(websocket: WebSocket, svc: Services) -> _Accepted:
     except TimeoutError:
         raise _NoHello from None
     hello = decode_client(frame)
+    if isinstance(hello, Ping):
+        raise _Probed("type", "The first message must be `hello`; send it before anything.")
     if not isinstance(hello, Hello):
         raise ProtocolError("type", "The first message must be `hello`; send it before anything.")
     if hello.protocol != PROTOCOL_VERSION:
@@ -175,6 +185,8 @@ def _within_bounds(hello: Hello) -> None:
 
 
 def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, _Probed):
+        return "probe"
     if isinstance(exc, CodedError):
         return exc.code.value
     return ErrorCode.INVALID_REQUEST.value
