@@ -152,6 +152,15 @@ async def test_a_websocket_that_brings_a_frame_is_the_transport(memory: Transpor
     assert link.task.done()
 
 
+def welcomed_over_sse(dialled: Dialled, welcome: str = '{"type":"welcome"}') -> FakeLink:
+    """The WebSocket fails before its first frame, SSE opens and brings `welcome`; the SSE link."""
+    dialled.last.lose(1006, "")
+    sse = dialled.last
+    sse.open()
+    sse.frame(welcome)
+    return sse
+
+
 def probe_of(link: AutoLink) -> Any:
     probe = link._probe
     assert probe is not None, "no probe running"
@@ -207,10 +216,7 @@ async def test_a_probe_that_gets_through_ends_the_sse_connection_for_the_websock
     ordinary resume (1012), and nothing remembered."""
     dialled, listener = Dialled(), Listener()
     link = auto(dialled, listener, memory)
-    dialled.last.lose(1006, "")  # never opened
-    sse = dialled.last
-    sse.open()
-    sse.frame()
+    sse = welcomed_over_sse(dialled)  # the WebSocket never opened
     probe = dialled.last
     probe.open()
     probe.frame('{"type":"error","code":"invalid_request","message":"hello first"}')
@@ -241,9 +247,7 @@ async def test_the_probe_gives_up_after_the_open_timeout(memory: TransportMemory
     a hundredth of a second, waited five times over)."""
     dialled = Dialled()
     link = auto(dialled, Listener(), memory, open_timeout=0.01)
-    dialled.last.lose(1006, "")
-    dialled.last.open()
-    dialled.last.frame()
+    welcomed_over_sse(dialled)
     probe = dialled.last
     probe.open()  # and silent
     await asyncio.sleep(0.05)
@@ -260,9 +264,7 @@ async def test_a_probe_outlives_a_lost_connection_and_a_silent_answer_is_remembe
     not wait for the probe."""
     dialled, listener = Dialled(), Listener()
     link = auto(dialled, listener, memory)
-    dialled.last.lose(1006, "")
-    dialled.last.open()
-    dialled.last.frame()
+    welcomed_over_sse(dialled)
     probe = dialled.last
     probe.open()
     dialled.links[1].lose(None, "the stream ended")
@@ -282,9 +284,7 @@ async def test_after_a_loss_without_an_answer_a_probe_failing_fast_is_not_believ
     a blocked one would."""
     dialled = Dialled()
     auto(dialled, Listener(), memory)
-    dialled.last.lose(1006, "")
-    dialled.last.open()
-    dialled.last.frame()
+    welcomed_over_sse(dialled)
     probe = dialled.last
     dialled.links[1].lose(None, "the stream ended")
     probe.lose(1006, "")
@@ -296,9 +296,7 @@ async def test_a_probe_that_finds_nothing_listening_answers_nothing(
 ) -> None:
     dialled, listener = Dialled(), Listener()
     link = auto(dialled, listener, memory)
-    dialled.last.lose(1006, "")
-    dialled.last.open()
-    dialled.last.frame()
+    welcomed_over_sse(dialled)
     probe = dialled.last
     probe.unreachable = True  # type: ignore[attr-defined]  # a link that can tell
     probe.lose(None, "ConnectionRefusedError")
@@ -437,9 +435,7 @@ async def test_an_sse_refusal_starts_no_probe(memory: TransportMemory) -> None:
     nothing about the WebSocket, and a probe would be refused too and read as blocked."""
     dialled, listener = Dialled(), Listener()
     link = auto(dialled, listener, memory)
-    dialled.last.lose(1006, "")
-    dialled.last.open()
-    dialled.last.frame('{"type":"error","code":"rate_limited","message":"later"}')
+    welcomed_over_sse(dialled, '{"type":"error","code":"rate_limited","message":"later"}')
     assert dialled.kinds() == ["websocket", "sse"]
     assert link._probe is None
     link.close(1000, "")

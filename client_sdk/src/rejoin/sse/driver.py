@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Final
 
 from rejoin.link import LinkListener
@@ -25,7 +26,7 @@ class NoAnswer(Exception):
     """A request got no answer (refused, reset, timed out, the page went offline)."""
 
 
-class SseLinkBase:
+class SseLinkBase(ABC):
     """Connection number `connection` of a session over SSE and HTTP; `url` is the game's
     WebSocket URL, which names the server and the game (`urls.game_ws_url`)."""
 
@@ -59,16 +60,17 @@ class SseLinkBase:
 
     # --- the I/O a subclass supplies ---------------------------------------------------------
 
+    @abstractmethod
     async def _call(self, call: HttpCall) -> tuple[int, Any, str | None]:
         """`call`'s status, JSON body (None if not JSON) and `X-Rejoin-Node`; NoAnswer if none."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def _read_stream(self, stream: OpenStream) -> None:
         """Open `stream`, tell `self._bridge.stream_opened` its status, feed `stream_text` what
         arrives and call `self._pump()` after each piece; return when it ends (NoAnswer if it
         could not be opened). Cancelled when the link closes."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def _release(self) -> None:
         """Free what the subclass holds (its HTTP client), once, after every request ended."""
 
